@@ -1,0 +1,20 @@
+"""The catalogue of block types: primitives, residual blocks and stages."""
+
+from .base import BlockType, Call, Catalogue, Functional, Shape, shape_text
+from .primitives import register_primitives
+
+
+def _default_catalogue() -> Catalogue:
+    catalogue = Catalogue()
+    register_primitives(catalogue)
+    try:
+        from .residual import register_residual
+    except ImportError:  # residual blocks are optional while the catalogue is assembled
+        return catalogue
+    register_residual(catalogue)
+    return catalogue
+
+
+CATALOGUE = _default_catalogue()
+
+__all__ = ["BlockType", "Call", "Catalogue", "Functional", "Shape", "shape_text", "CATALOGUE"]

@@ -1,0 +1,109 @@
+"""The shape of a block type: its schema plus how it becomes PyTorch.
+
+A block is built from its resolved parameters and the per-sample shapes of its inputs (the
+batch dimension left out), so the user never types an input channel count: the compiler
+infers it. One ``make`` function serves both the live module and the generated source, which
+is why a built network and its ``model.py`` cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from torch import nn
+
+from ..graph import BlockSpec, Subgraph
+
+Shape = tuple[int, ...]
+Params = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Call:
+    """A constructor call: ``target(*args, **kwargs)``.
+
+    ``target`` is a class (``nn.Conv2d``, ``BasicBlock``); generated source spells it
+    ``nn.Conv2d`` for torch classes and includes the source of our own classes.
+    """
+
+    target: Callable[..., nn.Module]
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def build(self) -> nn.Module:
+        return self.target(*self.args, **self.kwargs)
+
+
+@dataclass(frozen=True)
+class Functional:
+    """A parameter-free operation applied in ``forward`` rather than held as a submodule.
+
+    ``fn`` takes the input tensors; ``expression`` renders the same operation as source from
+    the argument names (for example ``torch.flatten(x, 1)``).
+    """
+
+    fn: Callable[..., Any]
+    expression: Callable[[Sequence[str]], str]
+
+
+@dataclass(frozen=True)
+class BlockType:
+    """A catalogue entry.
+
+    make(params, in_shapes) -> Call | Functional
+        How the block computes, for resolved parameters and inferred input shapes.
+    check(params, in_shapes) -> str | None
+        A plain-language problem with these inputs (checked before building), or None.
+    expand(params, in_shapes) -> Subgraph
+        For composite blocks: the equivalent sub-graph of simpler blocks.
+    source_deps
+        Our own classes and functions that generated source must define for ``make``'s target.
+    """
+
+    spec: BlockSpec
+    make: Callable[[Params, Sequence[Shape]], Call | Functional]
+    check: Callable[[Params, Sequence[Shape]], str | None] | None = None
+    expand: Callable[[Params, Sequence[Shape]], Subgraph] | None = None
+    source_deps: tuple[Any, ...] = ()
+
+    @property
+    def type_id(self) -> str:
+        return self.spec.type_id
+
+
+class Catalogue:
+    """All block types by id; the graph looks schemas up here through ``spec``."""
+
+    def __init__(self) -> None:
+        self._types: dict[str, BlockType] = {}
+
+    def register(self, block: BlockType) -> BlockType:
+        if block.type_id in self._types:
+            raise ValueError(f"block type {block.type_id!r} registered twice")
+        self._types[block.type_id] = block
+        return block
+
+    def spec(self, type_id: str) -> BlockSpec | None:
+        block = self._types.get(type_id)
+        return block.spec if block else None
+
+    def get(self, type_id: str) -> BlockType | None:
+        return self._types.get(type_id)
+
+    def __iter__(self):
+        return iter(self._types.values())
+
+    def __len__(self) -> int:
+        return len(self._types)
+
+    def categories(self) -> dict[str, list[BlockType]]:
+        result: dict[str, list[BlockType]] = {}
+        for block in self._types.values():
+            result.setdefault(block.spec.category, []).append(block)
+        return result
+
+
+def shape_text(shape: Shape) -> str:
+    """``64×56×56`` for a feature map, ``1000`` for a vector."""
+    return "×".join(str(d) for d in shape)

@@ -1,0 +1,232 @@
+"""Shape inference, costs and diagnostics for a whole graph, fast enough to rerun per edit.
+
+Each node is built on the ``meta`` device (no memory, no initialisation cost) and run on a meta
+tensor of its inferred input shape; the output shape, parameter count, FLOPs and produced
+activation bytes come out of that one run. Results are cached by (type, parameters, input
+shapes), so after an edit only the nodes whose inputs changed are recomputed, and the many
+identical blocks of a deep ResNet are computed once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import torch
+
+from ..blocks import BlockType, Call, Functional, shape_text
+from ..graph import INPUT_TYPE, OUTPUT_TYPE, Graph, GraphError, resolve_params
+from .counting import CostCounter
+from .resolve import block_for
+
+Shape = tuple[int, ...]
+
+
+@dataclass
+class NodeInfo:
+    """What the compiler knows of one node. ``problem`` is a plain-language diagnostic."""
+
+    node_id: str
+    type_id: str
+    in_shapes: tuple[Shape, ...] = ()
+    out_shape: Shape | None = None
+    params: int = 0
+    flops: int = 0
+    activation_bytes: int = 0  # per sample, float32, every tensor the node produces
+    problem: str | None = None
+    resolved: dict[str, Any] = field(default_factory=dict)
+    op: Call | Functional | None = None
+
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates: what torchvision's model tables call "GFLOPS"."""
+        return self.flops // 2
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    node_id: str | None
+    message: str
+    severity: str = "error"
+
+
+@dataclass
+class Analysis:
+    nodes: dict[str, NodeInfo]
+    diagnostics: list[Diagnostic]
+    order: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity == "error" for d in self.diagnostics)
+
+    @property
+    def total_params(self) -> int:
+        return sum(i.params for i in self.nodes.values())
+
+    @property
+    def total_flops(self) -> int:
+        return sum(i.flops for i in self.nodes.values())
+
+    @property
+    def total_macs(self) -> int:
+        return self.total_flops // 2
+
+    def activation_bytes(self, batch_size: int = 1) -> int:
+        return batch_size * sum(i.activation_bytes for i in self.nodes.values())
+
+    def output_shape(self) -> Shape | None:
+        outputs = [i for i in self.nodes.values() if i.type_id == OUTPUT_TYPE]
+        return outputs[0].in_shapes[0] if outputs and outputs[0].in_shapes else None
+
+
+class Analyzer:
+    """Keeps the per-node cache between runs; the editor holds one per open document."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple, tuple] = {}
+
+    def analyze(self, graph: Graph, env: dict[str, Any] | None = None,
+                input_shapes: dict[str, Shape] | None = None) -> Analysis:
+        """Analyse ``graph``. A custom block's body is analysed with ``env`` (the block's
+        parameter values) and ``input_shapes`` (one per Input node) instead of the project's
+        input specification."""
+        diagnostics = _structure(graph, input_shapes is None)
+        try:
+            order = graph.topological_order()
+        except GraphError as exc:
+            return Analysis({}, diagnostics + [Diagnostic(None, str(exc))], [])
+        env = graph.input_spec.env() if env is None else env
+        if input_shapes is None:
+            spec = graph.input_spec
+            input_shapes = {n.id: (spec.channels, spec.height, spec.width)
+                            for n in graph.nodes_of_type(INPUT_TYPE)}
+        infos: dict[str, NodeInfo] = {}
+        for node_id in order:
+            info = self._node(graph, node_id, infos, env, input_shapes)
+            infos[node_id] = info
+            if info.problem:
+                diagnostics.append(Diagnostic(node_id, info.problem))
+        return Analysis(infos, diagnostics, order)
+
+    def _node(self, graph: Graph, node_id: str, infos: dict[str, NodeInfo],
+              env: dict[str, Any], input_shapes: dict[str, Shape]) -> NodeInfo:
+        node = graph.node(node_id)
+        info = NodeInfo(node_id, node.type_id)
+        spec = graph.spec(node.type_id)
+        title = f"{spec.title if spec else node.type_id} ‘{node_id}’"
+        if spec is None:
+            info.problem = f"{title}: unknown block type ‘{node.type_id}’."
+            return info
+        if node.type_id == INPUT_TYPE:
+            info.out_shape = input_shapes.get(node_id)
+            return info
+        shapes = _input_shapes(graph, node_id, spec, infos)
+        if isinstance(shapes, str):
+            info.problem = f"{title}: {shapes}" if shapes else None
+            return info
+        info.in_shapes = shapes
+        try:
+            info.resolved = resolve_params(node.params, env, spec, title)
+        except GraphError as exc:
+            info.problem = str(exc)
+            return info
+        block = block_for(graph, node.type_id)
+        if node.type_id == OUTPUT_TYPE:
+            top_level = graph.lookup is not None and not isinstance(graph.lookup, Graph)
+            problem = None
+            if top_level:
+                problem = block.check(info.resolved, shapes) if block.check else None
+            if top_level:
+                problem = problem or _class_count_problem(shapes[0], env["classes"])
+            info.problem = f"{title}: {problem}" if problem else None
+            return info
+        self._evaluate(block, info, title)
+        return info
+
+    def _evaluate(self, block: BlockType, info: NodeInfo, title: str) -> None:
+        key = (info.type_id, _freeze(info.resolved), info.in_shapes)
+        cached = self._cache.get(key) if not info.type_id.startswith("custom.") else None
+        if cached is None:
+            cached = _run_on_meta(block, info.resolved, info.in_shapes)
+            if not info.type_id.startswith("custom."):
+                self._cache[key] = cached
+        info.out_shape, info.params, info.flops, info.activation_bytes, problem, info.op = cached
+        if problem:
+            info.problem = f"{title}: {problem}"
+
+
+def _run_on_meta(block: BlockType, params: dict, shapes: tuple[Shape, ...]) -> tuple:
+    problem = block.check(params, shapes) if block.check else None
+    if problem:
+        return None, 0, 0, 0, problem, None
+    try:
+        op = block.make(params, shapes)
+        with torch.device("meta"):
+            fn = op.build().eval() if isinstance(op, Call) else op.fn
+            count = sum(p.numel() for p in fn.parameters()) if isinstance(op, Call) else 0
+            xs = [torch.empty((1, *s), device="meta") for s in shapes]
+            counter = CostCounter()
+            with torch.no_grad(), counter:
+                out = fn(*xs)
+    except Exception as exc:  # a torch error message is still better than none
+        return None, 0, 0, 0, _clean_error(exc), None
+    if not isinstance(out, torch.Tensor):
+        return None, 0, 0, 0, "does not produce a single tensor.", None
+    return tuple(out.shape[1:]), count, counter.flops, counter.activation_bytes, None, op
+
+
+def _input_shapes(graph: Graph, node_id: str, spec, infos) -> tuple[Shape, ...] | str:
+    shapes: list[Shape] = []
+    for port in spec.inputs:
+        edges = graph.incoming(node_id, port.name)
+        if not edges:
+            return f"input ‘{port.name}’ is not connected."
+        for edge in edges:
+            upstream = infos.get(edge.src)
+            if upstream is None or upstream.out_shape is None:
+                return ""  # an upstream node already reports its own problem
+            shapes.append(upstream.out_shape)
+    return tuple(shapes)
+
+
+def _structure(graph: Graph, top_level: bool) -> list[Diagnostic]:
+    problems = []
+    for kind, name in ((INPUT_TYPE, "Input"), (OUTPUT_TYPE, "Output")):
+        found = graph.nodes_of_type(kind)
+        if not found:
+            problems.append(Diagnostic(None, f"The network has no {name} node; add one from the palette."))
+        elif len(found) > 1 and (top_level or kind == OUTPUT_TYPE):
+            ids = ", ".join(n.id for n in found)
+            problems.append(Diagnostic(found[1].id, f"The network has {len(found)} {name} nodes "
+                                                    f"({ids}); keep exactly one."))
+    for node in graph:
+        if node.type_id not in (INPUT_TYPE, OUTPUT_TYPE) and not graph.outgoing(node.id):
+            spec = graph.spec(node.type_id)
+            problems.append(Diagnostic(node.id, f"{spec.title if spec else node.type_id} "
+                                       f"‘{node.id}’: its output is not used.", "warning"))
+    return problems
+
+
+def _class_count_problem(shape: Shape, classes: int) -> str | None:
+    if len(shape) == 1 and shape[0] != classes:
+        return (f"the network gives {shape[0]} scores but the project has {classes} classes; "
+                "set the last Linear layer's out_features to $classes.")
+    return None
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, dict):
+        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _clean_error(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:300] + ("" if text.endswith(".") else ".")
+
+
+def describe_shapes(shapes: Sequence[Shape]) -> str:
+    return ", ".join(shape_text(s) for s in shapes)
