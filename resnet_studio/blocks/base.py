@@ -24,7 +24,8 @@ class Call:
     """A constructor call: ``target(*args, **kwargs)``.
 
     ``target`` is a class (``nn.Conv2d``, ``BasicBlock``); generated source spells it
-    ``nn.Conv2d`` for torch classes and includes the source of our own classes.
+    ``nn.Conv2d`` for torch classes and includes the source of our own classes. Arguments may
+    themselves be Calls (a stage is ``Call(nn.Sequential, (Call(BasicBlock, ...), ...))``).
     """
 
     target: Callable[..., nn.Module]
@@ -32,7 +33,9 @@ class Call:
     kwargs: dict[str, Any] = field(default_factory=dict)
 
     def build(self) -> nn.Module:
-        return self.target(*self.args, **self.kwargs)
+        args = [a.build() if isinstance(a, Call) else a for a in self.args]
+        kwargs = {k: v.build() if isinstance(v, Call) else v for k, v in self.kwargs.items()}
+        return self.target(*args, **kwargs)
 
 
 @dataclass(frozen=True)
