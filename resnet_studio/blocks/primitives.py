@@ -90,9 +90,21 @@ def _same_shapes_check(p, shapes):
     first = shapes[0]
     for other in shapes[1:]:
         if other != first:
-            return (f"inputs {shape_text(first)} and {shape_text(other)} differ; "
-                    "every input must have the same shape.")
+            return (f"inputs {shape_text(first)} and {shape_text(other)} differ"
+                    + _projection_hint(first, other) + ".")
     return None
+
+
+def _projection_hint(a, b) -> str:
+    """Suggest the shortcut projection that would make two residual operands agree."""
+    if len(a) != 3 or len(b) != 3:
+        return "; every input must have the same shape"
+    (hi, lo) = (a, b) if a[1] >= b[1] else (b, a)
+    if lo[1] and hi[1] % lo[1] == 0 and lo[2] and hi[2] % lo[2] == 0 and hi[1] != lo[1]:
+        return f" — the shortcut needs a 1×1 projection with stride {hi[1] // lo[1]}"
+    if a[1:] == b[1:]:
+        return " — the shortcut needs a 1×1 projection to match the channel counts"
+    return "; every input must have the same shape"
 
 
 def _concat_check(p, shapes):
