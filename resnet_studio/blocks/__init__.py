@@ -2,15 +2,12 @@
 
 from .base import BlockType, Call, Catalogue, Functional, Shape, shape_text
 from .primitives import register_primitives
+from .residual import register_residual
 
 
 def _default_catalogue() -> Catalogue:
     catalogue = Catalogue()
     register_primitives(catalogue)
-    try:
-        from .residual import register_residual
-    except ImportError:  # residual blocks are optional while the catalogue is assembled
-        return catalogue
     register_residual(catalogue)
     return catalogue
 
