@@ -3,6 +3,7 @@
 from .build import BuildError, build, initialise_weights
 from .infer import Analysis, Analyzer, Diagnostic, NodeInfo
 from .module import GraphNet
+from .source import generate_source
 
 __all__ = ["BuildError", "build", "initialise_weights", "Analysis", "Analyzer", "Diagnostic",
-           "NodeInfo", "GraphNet"]
+           "NodeInfo", "GraphNet", "generate_source"]

@@ -1,0 +1,262 @@
+"""A graph as a standalone, readable ``model.py`` that needs only PyTorch.
+
+The file defines one class per block type the network uses (our own block classes copied
+from their source, one class per custom block configuration) and a network class whose
+``__init__`` creates one attribute per module node, named by node id and in the order
+``compiler.build`` registers them, so the two have identical ``state_dict`` keys and a
+checkpoint trained in ResNet Studio loads into the generated model with ``strict=True``.
+Its ``forward`` has one operation per line (see ``source_forward`` for the variable names),
+and its weights are initialised exactly as ``build`` initialises them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..blocks import Call, Functional, shape_text
+from ..graph import INPUT_TYPE, OUTPUT_TYPE, Graph
+from .build import BuildError, operand_sources
+from .infer import Analysis, Analyzer
+from .resolve import CustomBlockBuilder, block_for
+from .source_forward import MAIN, Step, fresh_name, value_names
+from .source_library import Library
+from .source_render import (
+    ClassRef,
+    Group,
+    SourceError,
+    call_doc,
+    camel_case,
+    is_identifier,
+    is_torch,
+    layout,
+    string_literal,
+    torch_name,
+)
+
+_BODY = " " * 8
+
+# The network class's weight initialisation: the generated twin of ``build.initialise_weights``.
+_INIT_WEIGHTS = '''\
+    def _init_weights(self, zero_init_residual):
+        """Kaiming-normal (fan_out) convolutions, norms at weight 1 and bias 0, as torchvision
+        initialises its ResNets."""
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)) and m.weight is not None:
+                nn.init.constant_(m.weight, 1)
+                nn.init.constant_(m.bias, 0)
+        if zero_init_residual:
+            # Start every residual block as the identity by zeroing its last norm layer
+            # (Goyal et al. 2017, https://arxiv.org/abs/1706.02677).
+            for m in self.modules():
+                if callable(getattr(m, "zero_init_residual", None)):
+                    m.zero_init_residual()'''
+
+
+def generate_source(graph: Graph, class_name: str = "Net", *,
+                    analysis: Analysis | None = None) -> str:
+    """The network as the text of a standalone Python module defining ``class_name``.
+
+    ``analysis`` may be passed when the caller has one of this graph already (as for
+    ``build``). Raises BuildError when the graph has errors, and ValueError (a SourceError
+    naming the node or class) when part of it cannot be written as source.
+    """
+    if not is_identifier(class_name):
+        raise SourceError(f"‘{class_name}’ is not a valid Python class name")
+    analysis = analysis or Analyzer().analyze(graph)
+    if not analysis.ok:
+        raise BuildError(analysis)
+    writer = _Writer()
+    network = writer.plan(graph, analysis, ClassRef(class_name, class_name),
+                          _network_doc(graph, analysis))
+    writer.name_classes(class_name)
+    return writer.text(graph, analysis, network)
+
+
+@dataclass
+class _ClassPlan:
+    """One generated ``nn.Module`` class, before its text is written."""
+
+    ref: ClassRef
+    doc: str
+    modules: list[tuple[str, Any]] = field(default_factory=list)  # node id, constructor
+    arguments: list[str] = field(default_factory=list)
+    statements: list[str] = field(default_factory=list)
+    result: str = MAIN
+
+
+class _Writer:
+    """Collects the classes a network needs while planning it, then writes the module."""
+
+    def __init__(self) -> None:
+        self.library = Library()
+        self.custom: dict[tuple, _ClassPlan] = {}  # inner blocks first: dependencies first
+
+    # ----- planning ---------------------------------------------------------------------------
+    def plan(self, graph: Graph, analysis: Analysis, ref: ClassRef, doc: str) -> _ClassPlan:
+        """The class computing ``graph``, whose nodes ``analysis`` describes."""
+        plan = _ClassPlan(ref, doc)
+        inputs = _input_names(graph)
+        plan.arguments = list(inputs.values())
+        steps: list[Step] = []
+        calls: dict[str, Callable[[Sequence[str]], str]] = {}
+        for node_id in analysis.order:
+            node = graph.node(node_id)
+            if node.type_id == INPUT_TYPE:
+                continue
+            sources = operand_sources(graph, node_id)
+            if node.type_id == OUTPUT_TYPE:
+                plan.result = sources[0]
+                continue
+            op = self._node_op(graph, analysis, node_id, plan)
+            calls[node_id] = op
+            placeholders = [f"_{i}" for i in range(len(sources))]
+            steps.append(Step(node_id, sources, op(placeholders) == placeholders[0]))
+        names = value_names(inputs, steps, plan.result)
+        for step in steps:
+            expression = calls[step.node_id]([names[s] for s in step.sources])
+            plan.statements.append(f"{names[step.node_id]} = {expression}")
+        plan.result = names[plan.result]
+        return plan
+
+    def _node_op(self, graph: Graph, analysis: Analysis, node_id: str,
+                 plan: _ClassPlan) -> Callable[[Sequence[str]], str]:
+        """Record what the node needs; returns how its forward expression reads."""
+        node = graph.node(node_id)
+        op = analysis.nodes[node_id].op
+        try:
+            if isinstance(op, Functional):
+                # Only the block type can say which of our helpers its expression calls.
+                for dep in block_for(graph, node.type_id).source_deps:
+                    self.library.add(dep)
+                return op.expression
+            plan.modules.append((node_id, self._call(op)))
+        except SourceError as exc:
+            spec = graph.spec(node.type_id)
+            title = spec.title if spec else node.type_id
+            raise SourceError(f"{title} ‘{node_id}’: {exc}") from None
+        return lambda args: f"self.{node_id}({', '.join(args)})"
+
+    def _call(self, call: Call) -> Group:
+        target = call.target
+        if isinstance(target, CustomBlockBuilder):
+            return Group(self._custom(target), [], ")", call=True)
+        head = torch_name(target) if is_torch(target) else self.library.add(target)
+        return call_doc(call, head, self._call)
+
+    def _custom(self, builder: CustomBlockBuilder) -> ClassRef:
+        """The class of a custom block for these parameter values and input shapes."""
+        definition = builder.definition
+        key = (definition.type_id, tuple(sorted((k, repr(v)) for k, v in builder.params.items())),
+               builder.shapes)
+        if key not in self.custom:
+            analysis = Analyzer().analyze(definition.graph, dict(builder.params),
+                                          builder.input_shapes())
+            if not analysis.ok:
+                raise BuildError(analysis)
+            plan = self.plan(definition.graph, analysis, ClassRef(camel_case(definition.name)),
+                             _custom_doc(builder))
+            self.custom[key] = plan
+        return self.custom[key].ref
+
+    def name_classes(self, class_name: str) -> None:
+        """Give custom block classes their names: the block's name in CamelCase, with ``_2``,
+        ``_3`` … for further configurations of one block or a clash with another class."""
+        taken = self.library.names()
+        if class_name in taken:
+            raise SourceError(f"the network class name ‘{class_name}’ is also the name of a block "
+                              "class the network uses; choose another name")
+        taken.add(class_name)
+        for plan in self.custom.values():
+            name, number = plan.ref.base, 2
+            while name in taken:
+                name, number = f"{plan.ref.base}_{number}", number + 1
+            plan.ref.name = name
+            taken.add(name)
+
+    # ----- text -------------------------------------------------------------------------------
+    def text(self, graph: Graph, analysis: Analysis, network: _ClassPlan) -> str:
+        imports = "import torch\nfrom torch import nn"
+        if self.library.aliases():
+            imports += "\n\n" + "\n".join(self.library.aliases())
+        parts = [imports, *self.library.sources()]
+        parts += [_class_text(plan) for plan in self.custom.values()]
+        parts += [_class_text(network, network=True), _main(graph, analysis, network.ref.name)]
+        return _header(graph, analysis) + "\n\n" + "\n\n\n".join(parts) + "\n"
+
+
+def _input_names(graph: Graph) -> dict[str, str]:
+    """Forward arguments: ``x`` for the first input, the port's name for further ones."""
+    used = {MAIN}
+    nodes = graph.nodes_of_type(INPUT_TYPE)
+    return {node.id: MAIN if i == 0 else fresh_name(node.id, used) for i, node in enumerate(nodes)}
+
+
+def _class_text(plan: _ClassPlan, network: bool = False) -> str:
+    lines = [f"class {plan.ref.name}(nn.Module):", f'    """{_doc_text(plan.doc)}"""', "",
+             f"    def __init__(self{', zero_init_residual=False' if network else ''}):",
+             f"{_BODY}super().__init__()"]
+    # The graph guarantees node ids are identifiers that no nn.Module attribute uses.
+    for node_id, constructor in plan.modules:
+        lines += layout(constructor, _BODY, f"self.{node_id} = ")
+    if network:
+        lines.append(f"{_BODY}self._init_weights(zero_init_residual)")
+    lines += ["", f"    def forward(self, {', '.join(plan.arguments)}):"]
+    lines += [_BODY + statement for statement in plan.statements]
+    lines.append(f"{_BODY}return {plan.result}")
+    if network:
+        lines += ["", _INIT_WEIGHTS]
+    return "\n".join(lines)
+
+
+def _header(graph: Graph, analysis: Analysis) -> str:
+    spec = graph.input_spec
+    images = shape_text((spec.channels, spec.height, spec.width))
+    text = (f"Generated by ResNet Studio from project {_project(graph)}.\n\n"
+            f"Input: {images} images (channels × height × width); {spec.classes} classes; "
+            f"{analysis.total_params:,} parameters.\n"
+            "Needs only PyTorch; run this file to build the network and check its output shape.\n")
+    return f'"""{_doc_text(text)}"""'
+
+
+def _network_doc(graph: Graph, analysis: Analysis) -> str:
+    spec = graph.input_spec
+    scores = shape_text(analysis.output_shape() or (spec.classes,))
+    images = shape_text((spec.channels, spec.height, spec.width))
+    return f"The network of project {_project(graph)}: {images} images in, {scores} scores out."
+
+
+def _custom_doc(builder: CustomBlockBuilder) -> str:
+    definition = builder.definition
+    listed = ", ".join(f"{k}={v!r}" for k, v in builder.params.items())
+    shapes = ", ".join(shape_text(s) for s in builder.shapes)
+    values = f" ({listed})" if listed else ""
+    text = f'Custom block "{definition.name}"{values} for {shapes} inputs.'
+    if definition.description:
+        text += "\n\n    " + definition.description.strip().replace("\n", "\n    ")
+    return text
+
+
+def _main(graph: Graph, analysis: Analysis, class_name: str) -> str:
+    spec = graph.input_spec
+    expected = (2, *(analysis.output_shape() or ()))
+    return "\n".join([
+        'if __name__ == "__main__":',
+        f"    net = {class_name}().eval()",
+        f"    images = torch.randn(2, {spec.channels}, {spec.height}, {spec.width})",
+        "    with torch.no_grad():",
+        f"        print(tuple(net(images).shape))  # expected: {expected}",
+    ])
+
+
+def _project(graph: Graph) -> str:
+    return string_literal(graph.name) if graph.name else "(untitled)"
+
+
+def _doc_text(text: str) -> str:
+    """Text safe inside a triple-quoted docstring."""
+    text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    return text + " " if text.endswith('"') else text
