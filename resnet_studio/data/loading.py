@@ -1,0 +1,124 @@
+"""``load_data``: from a ``DataConfig`` to training and validation batches on a device."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+
+from .augment import Augment, Normaliser
+from .batches import Batches, Sampling, TensorBatches
+from .config import TORCHVISION_SETS, DataConfig, DataError
+from .folders import load_folder
+from .source import Source, Split, channel_stats
+from .stream import StreamBatches
+from .synthetic import CLASS_NAMES, make_synthetic
+from .torchvision_sets import load_torchvision
+
+
+@dataclass
+class DataInfo:
+    """What the network and the GUI need to know about the loaded dataset."""
+
+    channels: int
+    height: int
+    width: int
+    classes: int
+    class_names: list[str]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    train_size: int
+    val_size: int
+    name: str
+    in_memory: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class DataBundle:
+    train: Batches
+    val: Batches
+    info: DataInfo
+
+
+def load_data(cfg: DataConfig, batch_size: int, device: torch.device | str = "cpu", *,
+              rank: int = 0, world_size: int = 1) -> DataBundle:
+    """Load the dataset ``cfg`` names and serve it in batches of ``batch_size`` on ``device``.
+
+    With ``world_size > 1`` the training split is sharded for DistributedDataParallel: every
+    rank gets a disjoint share of each epoch's permutation and the same number of batches.
+    The validation split is not sharded. Raises ``DataError`` for every user-facing problem.
+    """
+    cfg.validate()
+    _check_run(batch_size, rank, world_size)
+    device = torch.device(device)
+    source = _load_source(cfg)
+    norm = Normaliser(source.mean, source.std, device)
+    train_sampling = Sampling(cfg.seed, shuffle=True, drop_last=True, rank=rank,
+                              world_size=world_size)
+    train = _batches(source.train, source, cfg, batch_size, device, norm, _augment(cfg, source),
+                     train_sampling)
+    val = _batches(source.val, source, cfg, batch_size, device, norm, Augment(), Sampling(cfg.seed))
+    if len(train) == 0:
+        per_rank = source.train.size // world_size
+        raise DataError(f"batch_size {batch_size} is larger than the {per_rank} training images "
+                        f"each of the {world_size} process(es) gets; lower batch_size or use "
+                        "more training data")
+    return DataBundle(train, val, _info(source))
+
+
+def _check_run(batch_size: int, rank: int, world_size: int) -> None:
+    for name, value in (("batch_size", batch_size), ("rank", rank), ("world_size", world_size)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise DataError(f"{name} must be a whole number, not {value!r}")
+    if batch_size < 1:
+        raise DataError(f"batch_size must be at least 1, not {batch_size}")
+    if world_size < 1 or not 0 <= rank < world_size:
+        raise DataError(f"rank {rank} is not one of the {world_size} processes (0 … world_size-1)")
+
+
+def _load_source(cfg: DataConfig) -> Source:
+    if cfg.is_folder:
+        return load_folder(cfg)
+    if cfg.dataset in TORCHVISION_SETS:
+        return load_torchvision(cfg)
+    return _synthetic(cfg)
+
+
+def _synthetic(cfg: DataConfig) -> Source:
+    args = (cfg.image_size, cfg.channels, cfg.classes, cfg.seed)
+    train_images, train_labels = make_synthetic(cfg.train_size, *args, split="train")
+    val_images, val_labels = make_synthetic(cfg.val_size, *args, split="val")
+    mean, std = channel_stats(train_images)
+    shape = (cfg.channels, cfg.image_size, cfg.image_size)
+    return Source("synthetic", Split(train_labels, train_images), Split(val_labels, val_images),
+                  list(CLASS_NAMES[:cfg.classes]), shape, mean, std, flip=True)
+
+
+def _augment(cfg: DataConfig, source: Source) -> Augment:
+    """Crop and flip follow ``augment``; cutout and colour jitter have their own settings."""
+    flip = source.flip if cfg.flip is None else cfg.flip
+    return Augment(crop_padding=cfg.crop_padding if cfg.augment else 0,
+                   flip=flip and cfg.augment, cutout=cfg.cutout, color_jitter=cfg.color_jitter)
+
+
+def _batches(split: Split, source: Source, cfg: DataConfig, batch_size: int,
+             device: torch.device, norm: Normaliser, augment: Augment,
+             sampling: Sampling) -> Batches:
+    if split.images is not None:
+        images, labels = split.images.to(device), split.labels.to(device)
+        return TensorBatches(images, labels, batch_size, norm, augment, sampling)
+    return StreamBatches(split.files, split.labels, source.shape, batch_size, device, norm,
+                         augment, sampling, cfg.workers)
+
+
+def _info(source: Source) -> DataInfo:
+    c, h, w = source.shape
+    return DataInfo(channels=c, height=h, width=w, classes=len(source.class_names),
+                    class_names=list(source.class_names), mean=tuple(source.mean),
+                    std=tuple(source.std), train_size=source.train.size,
+                    val_size=source.val.size, name=source.name,
+                    in_memory=source.train.in_memory)
