@@ -1,0 +1,44 @@
+"""The desktop application's entry point: ``resnet-studio`` with no sub-command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+
+from .main_window import APP_NAME, ORGANISATION, MainWindow
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="resnet-studio",
+                                     description="Open the ResNet Studio editor.")
+    parser.add_argument("project", nargs="?", help="a project file (*.rstudio.json) to open")
+    return parser.parse_args(list(argv))
+
+
+def application(argv: Sequence[str] = ()) -> QApplication:
+    """The running QApplication, created with our organisation and name if there is none
+    (they decide where QSettings and the autosave live)."""
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication([sys.argv[0] if sys.argv else "resnet-studio", *argv])
+    app.setOrganizationName(ORGANISATION)
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName(APP_NAME)
+    return app
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Open the main window on the default project (or the project named in ``argv``) and run
+    until it closes; returns the exit status."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    app = application()
+    window = MainWindow(QSettings(ORGANISATION, APP_NAME))
+    window.show()
+    if args.project and not window.open_project(Path(args.project)):
+        window.show_message(f"Could not open {args.project}")
+    return app.exec()

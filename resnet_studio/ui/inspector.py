@@ -1,0 +1,201 @@
+"""The inspector: the selected node's name, parameters, shapes and costs.
+
+Every change is one undoable command; a value the graph refuses (``ParameterError``) is not
+applied, the field shows the node's value again and the reason appears under the form.
+Several selected nodes of one type are edited together.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..graph import GraphError, events
+from . import format as fmt
+from .commands import RenameNodeCommand, SetParamsCommand
+from .document import Document
+from .param_widgets import ParamField
+
+EMPTY_TEXT = "Select a node on the canvas to see and edit its parameters."
+
+
+class Inspector(QScrollArea):
+    """Edits the nodes in ``node_ids`` (set by the editor's selection)."""
+
+    message = Signal(str)
+
+    def __init__(self, document: Document, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.document = document
+        self.node_ids: list[str] = []
+        self.fields: dict[str, ParamField] = {}
+        self.setWidgetResizable(True)
+        self.setFrameShape(QScrollArea.Shape.NoFrame)
+        self._build()
+        document.graph.events.subscribe(self._on_graph_event)
+        document.analysis_ready.connect(self._on_analysis)
+        self.show_nodes([])
+
+    def close_inspector(self) -> None:
+        self.document.graph.events.unsubscribe(self._on_graph_event)
+
+    # ----- layout -----------------------------------------------------------------------------
+    def _build(self) -> None:
+        body = QWidget(self)
+        layout = QVBoxLayout(body)
+        self.heading = QLabel(body, textFormat=Qt.TextFormat.RichText, wordWrap=True)
+        self.description = QLabel(body, wordWrap=True)
+        self.description.setStyleSheet("color: #5f6b76;")
+        self.name_edit = QLineEdit(body)
+        self.name_edit.setToolTip("The node's name: its PyTorch module name and state_dict key.")
+        self.name_edit.editingFinished.connect(self._rename)
+        self.name_row = QWidget(body)
+        name_form = QFormLayout(self.name_row)
+        name_form.setContentsMargins(0, 0, 0, 0)
+        name_form.addRow("Name", self.name_edit)
+        self.params_box = QGroupBox("Parameters", body)
+        self.params_form = QFormLayout(self.params_box)
+        self.params_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.error = QLabel(body, wordWrap=True)
+        self.error.setStyleSheet("color: #d93025;")
+        self.info_box = QGroupBox("Shapes and cost", body)
+        self.info_form = QFormLayout(self.info_box)
+        self.info_labels = {key: QLabel(self.info_box, wordWrap=True) for key in
+                            ("inputs", "output", "params", "macs", "memory", "problem")}
+        for key, title in (("inputs", "Input"), ("output", "Output"), ("params", "Parameters"),
+                           ("macs", "MACs"), ("memory", "Activations"), ("problem", "Problem")):
+            self.info_labels[key].setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.info_form.addRow(title, self.info_labels[key])
+        self.info_labels["problem"].setStyleSheet("color: #d93025;")
+        for widget in (self.heading, self.description, self.name_row, self.params_box,
+                       self.error, self.info_box):
+            layout.addWidget(widget)
+        layout.addStretch(1)
+        self.setWidget(body)
+
+    # ----- which nodes ------------------------------------------------------------------------
+    def show_nodes(self, node_ids: list[str]) -> None:
+        """Show ``node_ids`` (the selection); editable together if all share one type."""
+        self.node_ids = list(node_ids)
+        self.error.clear()
+        self.error.hide()
+        types = {self.document.graph.node(n).type_id for n in self.node_ids}
+        editable = len(types) == 1
+        self._show_heading(types)
+        self.name_row.setVisible(len(self.node_ids) == 1)
+        self.params_box.setVisible(editable)
+        self.info_box.setVisible(len(self.node_ids) == 1)
+        self._build_fields(editable)
+        self._refresh_values()
+        self._show_info()
+
+    def _show_heading(self, types: set[str]) -> None:
+        count = len(self.node_ids)
+        if count == 0:
+            self.heading.setText(f"<span style='color:#5f6b76'>{EMPTY_TEXT}</span>")
+            self.description.clear()
+            return
+        if len(types) > 1:
+            self.heading.setText(f"<b>{count} nodes</b> of {len(types)} types")
+            self.description.setText("Select nodes of one type to edit them together.")
+            return
+        spec = self.document.graph.node_spec(self.node_ids[0])
+        many = f" — {count} nodes" if count > 1 else ""
+        self.heading.setText(f"<span style='font-size:13pt'><b>{spec.title}</b></span>{many}"
+                             f" <span style='color:#5f6b76'>({spec.type_id})</span>")
+        self.description.setText(spec.description)
+
+    def _build_fields(self, editable: bool) -> None:
+        while self.params_form.rowCount():
+            self.params_form.removeRow(0)
+        self.fields = {}
+        if not editable:
+            return
+        spec = self.document.graph.node_spec(self.node_ids[0])
+        for param in spec.params:
+            field = ParamField(param, self.params_box)
+            field.committed.connect(self._set_param)
+            label = QLabel(param.name, self.params_box)
+            label.setToolTip(field.toolTip())
+            self.params_form.addRow(label, field)
+            self.fields[param.name] = field
+        if not spec.params:
+            self.params_form.addRow(QLabel("This block has no parameters.", self.params_box))
+
+    def _refresh_values(self) -> None:
+        if not self.node_ids:
+            return
+        node = self.document.graph.node(self.node_ids[0])
+        self.name_edit.setText(node.id)
+        for name, field in self.fields.items():
+            field.set_value(node.params.get(name, field.spec.default))
+
+    def _on_analysis(self, analysis: object) -> None:
+        self._show_info()
+
+    def _show_info(self) -> None:
+        analysis = self.document.analysis
+        if len(self.node_ids) != 1 or analysis is None:
+            return
+        info = analysis.nodes.get(self.node_ids[0])
+        labels = self.info_labels
+        problems = [d.message for d in analysis.diagnostics if d.node_id == self.node_ids[0]]
+        labels["problem"].setText("\n".join(problems))
+        labels["problem"].setVisible(bool(problems))
+        self.info_form.setRowVisible(labels["problem"], bool(problems))
+        if info is None:
+            for key in ("inputs", "output", "params", "macs", "memory"):
+                labels[key].setText("—")
+            return
+        labels["inputs"].setText(", ".join(fmt.shape(s) for s in info.in_shapes) or "—")
+        labels["output"].setText(fmt.shape(info.out_shape))
+        labels["params"].setText(f"{info.params:,} ({fmt.count(info.params)})")
+        labels["macs"].setText(f"{fmt.count(info.macs)}  (FLOPs {fmt.count(info.flops)})")
+        labels["memory"].setText(f"{fmt.bytes_text(info.activation_bytes)} per image (float32)")
+
+    # ----- edits ------------------------------------------------------------------------------
+    def _set_param(self, name: str, value: Any) -> None:
+        command = SetParamsCommand(self.document.graph, self.node_ids, {name: value})
+        self._push(command)
+        self._refresh_values()  # a refused value goes back to the node's own
+
+    def _rename(self) -> None:
+        if len(self.node_ids) != 1:
+            return
+        old, new = self.node_ids[0], self.name_edit.text().strip()
+        if new == old:
+            return
+        if not self._push(RenameNodeCommand(self.document.graph, old, new)):
+            self.name_edit.setText(old)
+
+    def _push(self, command) -> bool:
+        try:
+            self.document.push(command)
+        except GraphError as exc:
+            self.error.setText(str(exc))
+            self.error.show()
+            self.message.emit(str(exc))
+            return False
+        self.error.clear()
+        self.error.hide()
+        return True
+
+    # ----- following the document -------------------------------------------------------------
+    def _on_graph_event(self, event: object) -> None:
+        if isinstance(event, events.NodeRenamed) and event.old_id in self.node_ids:
+            self.node_ids = [event.new_id if n == event.old_id else n for n in self.node_ids]
+            self._refresh_values()
+        elif isinstance(event, events.ParamsChanged) and event.node_id in self.node_ids:
+            self._refresh_values()
+        elif isinstance(event, events.NodeRemoved) and event.node_id in self.node_ids:
+            self.show_nodes([n for n in self.node_ids if n != event.node_id])

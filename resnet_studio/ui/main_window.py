@@ -1,0 +1,305 @@
+"""The main window: canvas in the middle; palette, inspector, problems and code in docks.
+
+File handling lives here too: new (from a preset), open, open recent, save, save as, the
+unsaved-changes question, and autosave recovery. Every question goes through ``prompts`` so a
+test can answer it. Dock positions are kept in the ``QSettings`` the window is given.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
+
+from .. import presets
+from ..graph import Graph, GraphError
+from ..graph.project import SUFFIX
+from . import format as fmt
+from .actions import build_menus, build_toolbar, create_actions
+from .code_view import CodeView
+from .document import Document
+from .editor import GraphEditor
+from .inspector import Inspector
+from .palette import BlockPalette
+from .prompts import DISCARD, SAVE, DialogPrompts
+from .recovery import AUTOSAVE_MS, Autosaver, default_directory
+from .summary import SummaryPanel
+
+APP_NAME = "ResNet Studio"
+ORGANISATION = "ResNet Studio"
+MAX_RECENT = 10
+DEFAULT_SIZE = (1400, 900)
+
+
+class MainWindow(QMainWindow):
+    """The editor window for one project at a time.
+
+    Parameters
+    ----------
+    settings
+        Where dock layout and recent files are kept (tests pass a temporary INI file).
+    prompts
+        Answers the window's questions; ``DialogPrompts`` by default.
+    recovery_dir
+        Where the autosave goes; the application data directory by default.
+    initial
+        The project to open when there is nothing to recover; the default preset if None.
+    """
+
+    def __init__(self, settings: QSettings, prompts: Any = None, recovery_dir: Path | None = None,
+                 initial: Graph | None = None, autosave_ms: int = AUTOSAVE_MS):
+        super().__init__()
+        self._closed = False
+        self.setObjectName("main_window")
+        self.settings = settings
+        self.prompts = prompts if prompts is not None else DialogPrompts(self)
+        self.document = Document(parent=self)
+        self.editor = GraphEditor(self.document, self.prompts, self)
+        self.setCentralWidget(self.editor)
+        self._make_docks()
+        self.actions = create_actions(self)
+        build_menus(self, self.actions)
+        self.toolbar = build_toolbar(self, self.actions)
+        self._make_status_bar()
+        self._connect()
+        self.autosaver = Autosaver(self.document, recovery_dir or default_directory(),
+                                   autosave_ms, self)
+        self._restore_layout()
+        self._open_initial(initial)
+        self._update_title()
+        self._update_actions()
+
+    # ----- construction -----------------------------------------------------------------------
+    def _make_docks(self) -> None:
+        graph = self.document.graph
+        self.palette = BlockPalette(graph, self)
+        self.inspector = Inspector(self.document, self)
+        self.summary = SummaryPanel(graph, self)
+        self.code_view = CodeView(graph, self)
+        self.docks: dict[str, QDockWidget] = {}
+        area = Qt.DockWidgetArea
+        self._dock("palette", "Blocks", self.palette, area.LeftDockWidgetArea)
+        self._dock("inspector", "Inspector", self.inspector, area.RightDockWidgetArea)
+        self._dock("summary", "Problems and Summary", self.summary, area.RightDockWidgetArea)
+        self._dock("code", "model.py", self.code_view, area.RightDockWidgetArea)
+        self.tabifyDockWidget(self.docks["summary"], self.docks["code"])
+        self.docks["summary"].raise_()
+
+    def _dock(self, key: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"{key}_dock")  # saveState/restoreState find docks by name
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        self.docks[key] = dock
+
+    def _make_status_bar(self) -> None:
+        self.totals_label = QLabel(self)
+        self.statusBar().addPermanentWidget(self.totals_label)
+
+    def _connect(self) -> None:
+        doc, editor = self.document, self.editor
+        doc.undo_stack.cleanChanged.connect(self._on_clean_changed)
+        doc.path_changed.connect(self._update_title)
+        doc.analysis_ready.connect(self._show_analysis)
+        editor.message.connect(self.show_message)
+        editor.selection_changed.connect(self.inspector.show_nodes)
+        editor.selection_changed.connect(self._on_selection_changed)
+        self.inspector.message.connect(self.show_message)
+        self.palette.block_activated.connect(editor.add_block)
+        self.summary.node_activated.connect(editor.select_node)
+        self.code_view.export_requested.connect(self.export_source)
+
+    def show_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 10_000)
+
+    # ----- following the document -------------------------------------------------------------
+    # Slots are bound methods, not lambdas, so Qt disconnects them when the window is deleted.
+    def _on_clean_changed(self, clean: bool) -> None:
+        self._update_title()
+
+    def _on_selection_changed(self, node_ids: list) -> None:
+        self._update_actions()
+
+    def _update_title(self) -> None:
+        self.setWindowTitle(f"{self.document.display_name()}[*] — {APP_NAME}")
+        self.setWindowModified(self.document.is_modified())
+
+    def _update_actions(self) -> None:
+        ids = self.editor.selected_node_ids()
+        graph = self.document.graph
+        for key in ("cut", "copy", "collapse"):
+            self.actions[key].setEnabled(bool(ids))
+        self.actions["expand"].setEnabled(any(graph.node_spec(n).composite for n in ids))
+
+    def _show_analysis(self, analysis) -> None:
+        self.summary.show_analysis(analysis)
+        self.code_view.refresh()
+        errors = sum(d.severity == "error" for d in analysis.diagnostics)
+        state = f"{errors} problem{'s' * (errors != 1)}" if errors else "no problems"
+        self.totals_label.setText(
+            f"{len(self.document.graph)} nodes · {fmt.count(analysis.total_params)} parameters · "
+            f"{fmt.count(analysis.total_macs)} MACs · {state}")
+
+    # ----- opening and creating ---------------------------------------------------------------
+    def _open_initial(self, initial: Graph | None) -> None:
+        if self.autosaver.pending():
+            if self.prompts.ask_restore(self.autosaver.describe()) and self._recover():
+                return
+            self.autosaver.discard()
+        graph = initial if initial is not None else presets.create(presets.DEFAULT_PRESET)
+        self.document.load_graph(graph)
+
+    def _recover(self) -> bool:
+        try:
+            data, original = self.autosaver.read()
+            self.document.load(data, original, source="the autosave", modified=True)
+        except GraphError as exc:
+            self.prompts.show_error("Cannot recover", str(exc))
+            return False
+        self.show_message("Recovered the autosaved project; save it to keep it.")
+        return True
+
+    def new_project(self) -> bool:
+        if not self.maybe_save():
+            return False
+        name = self.prompts.ask_preset(presets.PRESETS, presets.DEFAULT_PRESET)
+        if name is None:
+            return False
+        self.document.load_graph(presets.create(name))
+        self.autosaver.discard()
+        return True
+
+    def open_project(self, path: str | Path | None = None) -> bool:
+        if not self.maybe_save():
+            return False
+        if path is None:
+            directory = str(self.document.path.parent) if self.document.path else str(Path.home())
+            path = self.prompts.ask_open_path(directory)
+            if path is None:
+                return False
+        try:
+            self.document.open(Path(path))
+        except GraphError as exc:
+            self.prompts.show_error("Cannot open project", str(exc))
+            return False
+        self.autosaver.discard()
+        self._add_recent(Path(path))
+        self.show_message(f"Opened {path}")
+        return True
+
+    # ----- saving -----------------------------------------------------------------------------
+    def save(self) -> bool:
+        if self.document.path is None:
+            return self.save_as()
+        return self._save_to(self.document.path)
+
+    def save_as(self) -> bool:
+        name = f"{self.document.graph.name or 'network'}{SUFFIX}"
+        suggested = str(self.document.path or Path.home() / name)
+        path = self.prompts.ask_save_path("Save project", suggested)
+        if path is None:
+            return False
+        path = Path(path)
+        if not path.name.endswith((SUFFIX, ".json")):
+            path = path.with_name(path.name + SUFFIX)
+        return self._save_to(path)
+
+    def _save_to(self, path: Path) -> bool:
+        try:
+            self.document.save(path)
+        except OSError as exc:
+            self.prompts.show_error("Cannot save", f"{path}: {exc.strerror or exc}")
+            return False
+        self.autosaver.discard()
+        self._add_recent(path)
+        self.show_message(f"Saved {path}")
+        return True
+
+    def export_source(self) -> bool:
+        source = self.code_view.regenerate()
+        if not source:
+            self.prompts.show_error("Cannot export model.py", self.code_view.editor.toPlainText())
+            return False
+        directory = self.document.path.parent if self.document.path else Path.home()
+        path = self.prompts.ask_save_path("Export model.py", str(directory / "model.py"),
+                                          "Python files (*.py)")
+        if path is None:
+            return False
+        try:
+            Path(path).write_text(source, encoding="utf-8")
+        except OSError as exc:
+            self.prompts.show_error("Cannot export model.py", f"{path}: {exc.strerror or exc}")
+            return False
+        self.show_message(f"Exported {path}")
+        return True
+
+    def maybe_save(self) -> bool:
+        """True when it is fine to drop the current project (saved, discarded or unchanged)."""
+        if not self.document.is_modified():
+            return True
+        answer = self.prompts.ask_unsaved(self.document.display_name())
+        if answer == SAVE:
+            return self.save()
+        return answer == DISCARD
+
+    # ----- recent files -----------------------------------------------------------------------
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recent_files", [])
+        if isinstance(value, str):  # QSettings gives a lone string for a one-item list
+            value = [value]
+        return [str(v) for v in value or []]
+
+    def _add_recent(self, path: Path) -> None:
+        entry = str(path.resolve())
+        files = [entry] + [f for f in self.recent_files() if f != entry]
+        self.settings.setValue("recent_files", files[:MAX_RECENT])
+
+    def fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = self.recent_files()
+        for path in files:
+            action = self.recent_menu.addAction(Path(path).name)
+            action.setStatusTip(path)
+            action.triggered.connect(lambda checked=False, p=path: self.open_project(p))
+        if not files:
+            self.recent_menu.addAction("No recent projects").setEnabled(False)
+
+    # ----- layout and closing -----------------------------------------------------------------
+    def _restore_layout(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(*DEFAULT_SIZE)
+        if state is None or not self.restoreState(state):
+            self.default_dock_sizes()
+
+    def default_dock_sizes(self) -> None:
+        d = self.docks
+        self.resizeDocks([d["palette"], d["inspector"]], [240, 400], Qt.Orientation.Horizontal)
+        self.resizeDocks([d["inspector"], d["summary"]], [460, 360], Qt.Orientation.Vertical)
+
+    def save_layout(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self._closed:
+            event.accept()
+            return
+        if not self.maybe_save():
+            event.ignore()
+            return
+        self._closed = True
+        self.save_layout()
+        self.autosaver.stop()
+        self.autosaver.discard()
+        self.editor.view.cancel_interaction()
+        self.palette.close_palette()
+        self.inspector.close_inspector()
+        self.editor.close_editor()
+        self.document.close()
+        event.accept()
