@@ -1,7 +1,7 @@
 """The architecture document: pure Python, no torch, no Qt."""
 
 from . import events
-from .custom import BlockDefinition, Subgraph, SubNode, collapse, expand
+from .custom import BlockDefinition, Subgraph, SubNode, collapse, expand, expand_custom
 from .document import INPUT_TYPE, OUTPUT_TYPE, Edge, Graph, InputSpec, Node
 from .errors import (
     CycleError,
@@ -11,21 +11,61 @@ from .errors import (
     GraphError,
     IncompatiblePortsError,
     InvalidNodeIdError,
+    InvalidPositionError,
     ParameterError,
     PortAlreadyConnectedError,
     ProjectFileError,
     SelectionError,
     UnknownBlockTypeError,
+    UnknownEdgeError,
     UnknownNodeError,
     UnknownPortError,
 )
-from .schema import BlockSpec, ParamSpec, PortSpec, SpecLookup, reference_name, resolve_params
+from .schema import (
+    BlockSpec,
+    ParamSpec,
+    PortSpec,
+    SpecLookup,
+    is_param_name,
+    reference_name,
+    resolve_params,
+)
 
 __all__ = [
-    "events", "BlockDefinition", "Subgraph", "SubNode", "collapse", "expand", "INPUT_TYPE",
-    "OUTPUT_TYPE", "Edge", "Graph", "InputSpec", "Node", "CycleError", "DefinitionError",
-    "DuplicateEdgeError", "DuplicateNodeError", "GraphError", "IncompatiblePortsError",
-    "InvalidNodeIdError", "ParameterError", "PortAlreadyConnectedError", "ProjectFileError",
-    "SelectionError", "UnknownBlockTypeError", "UnknownNodeError", "UnknownPortError",
-    "BlockSpec", "ParamSpec", "PortSpec", "SpecLookup", "reference_name", "resolve_params",
+    "INPUT_TYPE",
+    "OUTPUT_TYPE",
+    "BlockDefinition",
+    "BlockSpec",
+    "CycleError",
+    "DefinitionError",
+    "DuplicateEdgeError",
+    "DuplicateNodeError",
+    "Edge",
+    "Graph",
+    "GraphError",
+    "IncompatiblePortsError",
+    "InputSpec",
+    "InvalidNodeIdError",
+    "InvalidPositionError",
+    "Node",
+    "ParamSpec",
+    "ParameterError",
+    "PortAlreadyConnectedError",
+    "PortSpec",
+    "ProjectFileError",
+    "SelectionError",
+    "SpecLookup",
+    "SubNode",
+    "Subgraph",
+    "UnknownBlockTypeError",
+    "UnknownEdgeError",
+    "UnknownNodeError",
+    "UnknownPortError",
+    "collapse",
+    "events",
+    "expand",
+    "expand_custom",
+    "is_param_name",
+    "reference_name",
+    "resolve_params",
 ]

@@ -6,9 +6,14 @@ then emits one event, so listeners always see a consistent document.
 
 from __future__ import annotations
 
+import copy
+import heapq
+import keyword
+import math
 import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 from . import events as ev
 from .errors import (
@@ -18,9 +23,11 @@ from .errors import (
     DuplicateNodeError,
     IncompatiblePortsError,
     InvalidNodeIdError,
+    InvalidPositionError,
     ParameterError,
     PortAlreadyConnectedError,
     UnknownBlockTypeError,
+    UnknownEdgeError,
     UnknownNodeError,
     UnknownPortError,
 )
@@ -28,8 +35,23 @@ from .schema import BlockSpec, SpecLookup
 
 INPUT_TYPE = "input"
 OUTPUT_TYPE = "output"
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_RESERVED = {"forward", "training", "to", "cuda", "cpu", "type", "float", "half", "eval", "train"}
+_IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+# A node id becomes a submodule name of the built network, so it may not shadow an attribute of
+# ``torch.nn.Module`` (``add_module`` refuses those); this list is the public attributes of
+# torch 2.x's nn.Module, kept here because the document may not import torch.
+_RESERVED = frozenset({
+    "T_destination", "add_module", "apply", "bfloat16", "buffers", "call_super_init", "children",
+    "compile", "cpu", "cuda", "double", "dump_patches", "eval", "extra_repr", "float", "forward",
+    "get_buffer", "get_extra_state", "get_parameter", "get_submodule", "half", "ipu",
+    "load_state_dict", "modules", "mtia", "named_buffers", "named_children", "named_modules",
+    "named_parameters", "parameters", "register_backward_hook", "register_buffer",
+    "register_forward_hook", "register_forward_pre_hook", "register_full_backward_hook",
+    "register_full_backward_pre_hook", "register_load_state_dict_post_hook",
+    "register_load_state_dict_pre_hook", "register_module", "register_parameter",
+    "register_state_dict_post_hook", "register_state_dict_pre_hook", "requires_grad_",
+    "set_extra_state", "set_submodule", "share_memory", "state_dict", "to", "to_empty", "train",
+    "training", "type", "xpu", "zero_grad",
+})
 
 
 @dataclass(frozen=True)
@@ -130,39 +152,86 @@ class Graph:
     def __len__(self) -> int:
         return len(self.nodes)
 
+    def is_block_body(self) -> bool:
+        """True for the graph inside a custom block definition (it looks types up through the
+        project's root graph)."""
+        return isinstance(self.lookup, Graph)
+
+    def copy(self) -> Graph:
+        """An independent copy without listeners, for trial edits.
+
+        Nodes, edges and the definition table are copied; definition objects are shared."""
+        nodes = {k: self.copy_node(n) for k, n in self.nodes.items()}
+        return Graph(self.lookup, self.input_spec, self.name, nodes, list(self.edges),
+                     dict(self.definitions), copy.deepcopy(self.training))
+
     # ----- nodes ----------------------------------------------------------------------------
     def new_id(self, base: str) -> str:
-        """A fresh node id: ``base`` itself when free, else ``base`` with the lowest free number."""
+        """A fresh, valid node id: ``base`` itself when free, else ``base`` with the lowest
+        free number (``conv`` → ``conv1``); characters a Python name cannot hold become ``_``."""
         base = re.sub(r"[^A-Za-z0-9_]", "_", base) or "node"
-        if not _IDENT.match(base):
+        if not _IDENT.fullmatch(base):
             base = "n_" + base
-        if base not in self.nodes and base not in _RESERVED:
+        if self._id_free(base):
             return base
         stem = base.rstrip("0123456789") or base
         number = 1
-        while f"{stem}{number}" in self.nodes:
+        while not self._id_free(f"{stem}{number}"):
             number += 1
         return f"{stem}{number}"
+
+    def _id_free(self, node_id: str) -> bool:
+        return node_id not in self.nodes and _id_problem(node_id, "") is None
 
     def add_node(self, type_id: str, params: Mapping[str, Any] | None = None,
                  position: tuple[float, float] = (0.0, 0.0), node_id: str | None = None,
                  label: str = "") -> Node:
+        """Add a node of ``type_id``; missing parameters take their defaults. Without
+        ``node_id`` a fresh id is made from the type."""
         spec = self.spec(type_id)
         if spec is None:
             raise UnknownBlockTypeError(type_id)
-        node_id = node_id or self.new_id(_default_base(spec))
-        self._check_new_id(node_id)
+        node_id = self.new_id(_default_base(spec)) if node_id is None else node_id
+        self.check_new_id(node_id, type_id)
+        self._check_not_recursive(type_id)
         values = spec.validate_params(params or {}, f"{spec.title} ‘{node_id}’")
-        node = Node(node_id, type_id, values, (float(position[0]), float(position[1])), label)
+        node = Node(node_id, type_id, values, _position(node_id, position), label)
         self.nodes[node_id] = node
         self.events.emit(ev.NodeAdded(node_id))
         return node
 
-    def _check_new_id(self, node_id: str) -> None:
-        if not _IDENT.match(node_id) or node_id in _RESERVED:
-            raise InvalidNodeIdError(node_id)
+    def check_new_id(self, node_id: str, type_id: str = "") -> None:
+        """Raise InvalidNodeIdError or DuplicateNodeError unless ``node_id`` could name a new
+        node of ``type_id`` (the type matters only for Input nodes, which may be named ``in``)."""
+        problem = _id_problem(node_id, type_id)
+        if problem is not None:
+            raise InvalidNodeIdError(node_id, problem)
         if node_id in self.nodes:
             raise DuplicateNodeError(node_id)
+
+    def _check_not_recursive(self, type_id: str) -> None:
+        """Inside a block's body, refuse a node that would make the block contain itself."""
+        root = self.lookup
+        if not isinstance(root, Graph):
+            return
+        owner = next((t for t, d in root.definitions.items() if d.graph is self), None)
+        if owner is not None and root.depends_on(type_id, owner):
+            raise DefinitionError(f"A ‘{type_id}’ node cannot go inside block ‘{owner}’: "
+                                  "the block would contain itself.")
+
+    def depends_on(self, type_id: str, other: str) -> bool:
+        """True when a block of ``type_id`` is of type ``other`` or contains one, at any depth
+        of nested custom blocks."""
+        stack, seen = [type_id], set()
+        while stack:
+            current = stack.pop()
+            if current == other:
+                return True
+            definition = self.definitions.get(current)
+            if definition is not None and current not in seen:
+                seen.add(current)
+                stack.extend(n.type_id for n in definition.graph)
+        return False
 
     def remove_node(self, node_id: str) -> Node:
         """Remove a node, first removing (and announcing) every edge that touches it."""
@@ -174,10 +243,12 @@ class Graph:
         return node
 
     def rename_node(self, node_id: str, new_id: str) -> None:
+        """Give a node a new id, keeping its place in the node order and its edges (which are
+        replaced by renamed copies; NodeRenamed is the only event)."""
         node = self.node(node_id)
         if new_id == node_id:
             return
-        self._check_new_id(new_id)
+        self.check_new_id(new_id, node.type_id)
         self.nodes = {(new_id if k == node_id else k): v for k, v in self.nodes.items()}
         node.id = new_id
         self.edges = [_rename_edge(e, node_id, new_id) for e in self.edges]
@@ -185,7 +256,7 @@ class Graph:
 
     def move_node(self, node_id: str, position: tuple[float, float]) -> None:
         node = self.node(node_id)
-        new = (float(position[0]), float(position[1]))
+        new = _position(node_id, position)
         if new == node.position:
             return
         old, node.position = node.position, new
@@ -208,6 +279,7 @@ class Graph:
         self.events.emit(ev.ParamsChanged(node_id, dict(old), dict(merged)))
 
     def set_input_spec(self, spec: InputSpec) -> None:
+        """Change the image size, channels or classes that ``$name`` references resolve to."""
         spec.validate()
         if spec != self.input_spec:
             old, self.input_spec = self.input_spec, spec
@@ -228,9 +300,16 @@ class Graph:
             raise DuplicateEdgeError(f"{src}.{src_port}", f"{dst}.{dst_port}")
         if existing and not in_port.multi:
             raise PortAlreadyConnectedError(dst, dst_port, existing[0].src)
-        _check_kinds(src, out_port.kind, dst, in_port.kind)
+        _check_kinds(src, self._out_kind(src, out_port.kind), dst, in_port.kind)
         if src == dst or self.reaches(dst, src):
             raise CycleError(src, dst)
+
+    def _out_kind(self, node_id: str, kind: str) -> str:
+        # Inside a block an Input node stands for whatever the block receives, so it may feed
+        # a feature map or a flat vector alike; the compiler checks the actual shapes.
+        if self.is_block_body() and self.nodes[node_id].type_id == INPUT_TYPE:
+            return "any"
+        return kind
 
     def connect(self, src: str, src_port: str, dst: str, dst_port: str,
                 index: int | None = None) -> Edge:
@@ -250,7 +329,7 @@ class Graph:
         try:
             index = self.edges.index(edge)
         except ValueError:
-            raise UnknownNodeError(str(edge)) from None
+            raise UnknownEdgeError(edge) from None
         del self.edges[index]
         self.events.emit(ev.EdgeRemoved(edge))
         return index
@@ -276,33 +355,67 @@ class Graph:
         return result
 
     def topological_order(self) -> list[str]:
-        """Node ids, every node after all of its inputs; ties keep insertion order."""
-        indegree = {node_id: 0 for node_id in self.nodes}
+        """Node ids, every node after all of its inputs.
+
+        Among the nodes that are ready, the one added first comes first, so the order (and the
+        module order of the built network) follows the order in which the network was written.
+        """
+        ids = list(self.nodes)
+        rank = {node_id: i for i, node_id in enumerate(ids)}
+        indegree = dict.fromkeys(ids, 0)
         for e in self.edges:
             indegree[e.dst] += 1
         successors = self._successors()
-        ready = [n for n, d in indegree.items() if d == 0]
+        ready = [rank[n] for n, d in indegree.items() if d == 0]
         order: list[str] = []
         while ready:
-            current = ready.pop(0)
+            current = ids[heapq.heappop(ready)]
             order.append(current)
             for nxt in successors.get(current, ()):
                 indegree[nxt] -= 1
                 if indegree[nxt] == 0:
-                    ready.append(nxt)
+                    heapq.heappush(ready, rank[nxt])
         if len(order) != len(self.nodes):
-            raise CycleError(*_cycle_witness(indegree))
+            cycle = self._find_cycle({n for n, d in indegree.items() if d > 0})
+            path = " → ".join(cycle + cycle[:1])
+            raise CycleError(cycle[-1], cycle[0], f"The network contains a cycle: {path}.")
         return order
+
+    def _find_cycle(self, stuck: set[str]) -> list[str]:
+        """One cycle among ``stuck`` nodes (each has a predecessor that is stuck too)."""
+        predecessor: dict[str, str] = {}
+        for e in self.edges:
+            if e.src in stuck and e.dst in stuck:
+                predecessor.setdefault(e.dst, e.src)
+        node = next(n for n in self.nodes if n in stuck)
+        path: list[str] = []
+        seen: dict[str, int] = {}
+        while node not in seen:
+            seen[node] = len(path)
+            path.append(node)
+            node = predecessor[node]
+        cycle = list(reversed(path[seen[node]:]))  # forward order, ending at ``node``
+        return cycle[-1:] + cycle[:-1]
 
     # ----- custom block definitions ----------------------------------------------------------
     def add_definition(self, definition: Any) -> None:
-        if definition.type_id in self.definitions or self.lookup.spec(definition.type_id):
-            raise DefinitionError(f"A block type ‘{definition.type_id}’ already exists.")
+        """Make a custom block type available; its body then looks types up through this
+        graph, so a definition may use the custom types defined before it."""
+        type_id = definition.type_id
+        if not isinstance(type_id, str) or not type_id.strip():
+            raise DefinitionError(f"A block type id must be a non-empty string, not {type_id!r}.")
+        if type_id in self.definitions or self.lookup.spec(type_id):
+            raise DefinitionError(f"A block type ‘{type_id}’ already exists.")
+        if any(n.type_id == type_id for n in definition.graph):
+            raise DefinitionError(f"Block ‘{type_id}’ cannot contain a node of its own type.")
         definition.graph.lookup = self
         self.definitions[definition.type_id] = definition
         self.events.emit(ev.DefinitionsChanged(definition.type_id))
 
     def remove_definition(self, type_id: str) -> Any:
+        """Remove a custom block type that no node (here or in another block) uses."""
+        if type_id not in self.definitions:
+            raise DefinitionError(f"There is no custom block type ‘{type_id}’.")
         users = [n.id for n in self.nodes.values() if n.type_id == type_id]
         users += [f"{d.name}/{n.id}" for d in self.definitions.values()
                   for n in d.graph.nodes.values() if n.type_id == type_id]
@@ -329,6 +442,33 @@ def _default_base(spec: BlockSpec) -> str:
     return spec.type_id.split(".")[-1].split(":")[-1].lower()
 
 
+def _id_problem(node_id: Any, type_id: str) -> str | None:
+    """Why ``node_id`` cannot name a node of ``type_id``, or None when it can."""
+    if not isinstance(node_id, str) or not _IDENT.fullmatch(node_id):
+        return "use letters, digits and underscores, starting with a letter"
+    if node_id in _RESERVED:
+        return "the name is reserved by PyTorch modules"
+    # An Input node holds no module; inside a block its id is the port name, and ``in`` is
+    # the conventional name of a block's first input.
+    if keyword.iskeyword(node_id) and type_id != INPUT_TYPE:
+        return "the name is a Python keyword"
+    return None
+
+
+def _position(node_id: str, position: Any) -> tuple[float, float]:
+    """``position`` as two finite floats, or InvalidPositionError."""
+    try:
+        x, y = position
+        if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in (x, y)):
+            raise TypeError
+        result = (float(x), float(y))
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidPositionError(node_id, position) from None
+    if not all(math.isfinite(v) for v in result):
+        raise InvalidPositionError(node_id, position)
+    return result
+
+
 def _rename_edge(e: Edge, old: str, new: str) -> Edge:
     return Edge(new if e.src == old else e.src, e.src_port, new if e.dst == old else e.dst, e.dst_port)
 
@@ -338,10 +478,6 @@ def _check_kinds(src: str, src_kind: str, dst: str, dst_kind: str) -> None:
         return
     names = {"feature_map": "a feature map (C×H×W)", "features": "a feature vector"}
     hint = " — insert Flatten or global average pooling between them" if dst_kind == "features" else ""
-    raise IncompatiblePortsError(
-        f"‘{dst}’ expects {names[dst_kind]} but ‘{src}’ gives {names[src_kind]}{hint}.")
+    raise IncompatiblePortsError(f"‘{dst}’ expects {names.get(dst_kind, dst_kind)} but ‘{src}’ "
+                                 f"gives {names.get(src_kind, src_kind)}{hint}.")
 
-
-def _cycle_witness(indegree: dict[str, int]) -> tuple[str, str]:
-    stuck = sorted(n for n, d in indegree.items() if d > 0)
-    return (stuck[0], stuck[-1]) if stuck else ("?", "?")

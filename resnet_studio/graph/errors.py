@@ -27,10 +27,11 @@ class DuplicateNodeError(GraphError):
 
 
 class InvalidNodeIdError(GraphError):
-    def __init__(self, node_id: str):
+    def __init__(self, node_id: object, reason: str = ""):
+        reason = reason or "use letters, digits and underscores, starting with a letter"
         super().__init__(
-            f"‘{node_id}’ is not a valid node name: use letters, digits and underscores, "
-            "starting with a letter (it becomes a PyTorch module name)."
+            f"‘{node_id}’ is not a valid node name: {reason} "
+            "(it becomes a PyTorch module name and a Python identifier)."
         )
         self.node_id = node_id
 
@@ -60,17 +61,36 @@ class PortAlreadyConnectedError(GraphError):
         self.node_id, self.port = node_id, port
 
 
+class UnknownEdgeError(GraphError, KeyError):
+    def __init__(self, edge: object):
+        super().__init__(f"There is no connection {edge} in this network.")
+        self.edge = edge
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+class InvalidPositionError(GraphError, ValueError):
+    def __init__(self, node_id: str, position: object):
+        super().__init__(f"Node ‘{node_id}’: position {position!r} must be two finite numbers (x, y).")
+        self.node_id = node_id
+
+
 class DuplicateEdgeError(GraphError):
     def __init__(self, src: str, dst: str):
         super().__init__(f"‘{src}’ is already connected to ‘{dst}’.")
 
 
 class CycleError(GraphError):
-    def __init__(self, src: str, dst: str):
-        super().__init__(
-            f"Connecting ‘{src}’ to ‘{dst}’ would create a cycle: ‘{dst}’ already feeds ‘{src}’. "
-            "Networks must flow in one direction."
-        )
+    """A connection that would close a loop, or (with ``message``) a loop already present."""
+
+    def __init__(self, src: str, dst: str, message: str | None = None):
+        if message is None and src == dst:
+            message = f"‘{src}’ cannot feed itself: that would create a cycle."
+        if message is None:
+            message = (f"Connecting ‘{src}’ to ‘{dst}’ would create a cycle: ‘{dst}’ already "
+                       f"feeds ‘{src}’.")
+        super().__init__(f"{message} Networks must flow in one direction.")
         self.src, self.dst = src, dst
 
 
@@ -96,7 +116,8 @@ class SelectionError(GraphError):
 
 
 class ProjectFileError(GraphError):
-    """A project file that cannot be read; the message names the file and the problem."""
+    """A project file that cannot be read or written; the message names the file, the place
+    in it and the problem."""
 
     def __init__(self, path: str, message: str):
         super().__init__(f"{path}: {message}")

@@ -5,8 +5,9 @@ Views mirror the document by listening to these; nothing in here knows about Qt.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,9 @@ class NodeRemoved:
 
 @dataclass(frozen=True)
 class NodeRenamed:
+    """The node keeps its place; its edges were replaced by copies naming ``new_id`` (no
+    EdgeRemoved / EdgeAdded events are sent for them)."""
+
     old_id: str
     new_id: str
 
@@ -58,6 +62,8 @@ class EdgeRemoved:
 
 @dataclass(frozen=True)
 class DefinitionsChanged:
+    """A custom block type was added or removed."""
+
     type_id: str
 
 

@@ -3,34 +3,57 @@
 Writing goes through a plain intermediate dict (``to_dict``) so that save → load → save gives
 the same bytes. Reading validates every field and raises ProjectFileError naming the file
 and the place in it (``nodes[3].params.stride``) instead of letting a traceback through.
+Missing parameters are filled with their defaults when reading (and written from then on), so
+a file written by hand may leave them out. Fields this version does not know are refused:
+they would otherwise be dropped silently by the next save.
 """
 
 from __future__ import annotations
 
+import copy
 import json
+import math
 import os
+import stat
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from .custom import BlockDefinition
 from .document import Graph, InputSpec
-from .errors import GraphError, ProjectFileError
-from .schema import PARAM_KINDS, ParamSpec, SpecLookup
+from .errors import (
+    DuplicateNodeError,
+    GraphError,
+    InvalidNodeIdError,
+    ParameterError,
+    ProjectFileError,
+)
+from .schema import PARAM_KINDS, ParamSpec, SpecLookup, is_param_name, reference_name
 
 FORMAT_VERSION = 1
 SUFFIX = ".rstudio.json"
 
+_TOP_FIELDS = ("format_version", "name", "input", "nodes", "edges", "blocks", "training")
+_INPUT_FIELDS = ("channels", "height", "width", "classes")
+_NODE_FIELDS = ("id", "type", "position", "label", "params")
+_EDGE_FIELDS = ("from", "to")
+_BLOCK_FIELDS = ("type", "name", "description", "params", "nodes", "edges")
+_PARAM_FIELDS = ("name", "kind", "default", "help", "minimum", "maximum", "choices")
+
 
 # ----- writing ---------------------------------------------------------------------------------
 def to_dict(graph: Graph) -> dict[str, Any]:
+    """The project as plain JSON-ready data (a fresh structure the caller may change)."""
     data: dict[str, Any] = {"format_version": FORMAT_VERSION, "name": graph.name,
                             "input": graph.input_spec.env()}
     data.update(_body_to_dict(graph))
     if graph.definitions:
-        data["blocks"] = [_definition_to_dict(d) for d in graph.definitions.values()]
+        data["blocks"] = [_definition_to_dict(d) for d in _definitions_in_order(graph)]
     if graph.training is not None:
-        data["training"] = graph.training
+        data["training"] = copy.deepcopy(graph.training)
     return data
 
 
@@ -53,52 +76,148 @@ def _definition_to_dict(d: BlockDefinition) -> dict[str, Any]:
     return data
 
 
+def _definitions_in_order(graph: Graph) -> list[BlockDefinition]:
+    """Definitions with every block used inside another written before it, since a reader
+    only knows the blocks defined above the one it reads."""
+    ordered: dict[str, BlockDefinition] = {}
+
+    def visit(type_id: str, trail: frozenset[str]) -> None:
+        definition = graph.definitions.get(type_id)
+        if definition is None or type_id in ordered or type_id in trail:
+            return
+        for node in definition.graph:
+            visit(node.type_id, trail | {type_id})
+        ordered[type_id] = definition
+
+    for type_id in graph.definitions:
+        visit(type_id, frozenset())
+    return list(ordered.values())
+
+
 def dumps(graph: Graph) -> str:
     return json.dumps(to_dict(graph), indent=2, ensure_ascii=False) + "\n"
 
 
 def save(graph: Graph, path: str | os.PathLike) -> None:
     """Write atomically: a crash mid-save leaves the previous file intact."""
-    write_text_atomic(Path(path), dumps(graph))
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    text = dumps(graph)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        write_text_atomic(Path(path), text)
+    except OSError as exc:
+        raise ProjectFileError(str(path), f"cannot be written ({exc.strerror or exc}).") from None
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` as UTF-8 to a temporary file beside ``path``, flush it to disk, then
+    rename it over ``path``: readers see the old file or the new one, never a mixture.
+    The file keeps the permissions of the one it replaces."""
+    path = Path(path)
+    data = text.encode("utf-8")  # an encoding error must come before anything is touched
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = _mode_for(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _fsync_directory(path.parent)
+
+
+def _mode_for(path: Path) -> int:
+    """The existing file's permission bits, or those a new file gets (mkstemp's are 0600)."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    # os.umask can only be read by setting it, which races with other threads; Linux
+    # reports it in /proc instead.
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o022
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename itself durable (POSIX); a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 # ----- reading ---------------------------------------------------------------------------------
 def load(path: str | os.PathLike, lookup: SpecLookup) -> Graph:
+    """Read a project file; every problem raises ProjectFileError naming the file."""
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        raw = Path(path).read_bytes()
     except FileNotFoundError:
         raise ProjectFileError(name, "no such file.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProjectFileError(name, f"cannot be read ({exc}).") from None
+    except IsADirectoryError:
+        raise ProjectFileError(name, "is a directory, not a project file.") from None
+    except OSError as exc:
+        raise ProjectFileError(name, f"cannot be read ({exc.strerror or exc}).") from None
+    try:
+        text = raw.decode("utf-8-sig")  # tolerate the byte-order mark some editors write
+    except UnicodeDecodeError as exc:
+        raise ProjectFileError(
+            name, f"is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+            "a project file is JSON written in UTF-8.") from None
     return loads(text, lookup, name)
 
 
 def loads(text: str, lookup: SpecLookup, name: str = "<project>") -> Graph:
+    if not text.strip():
+        raise ProjectFileError(name, "is empty; a project file holds a JSON object.")
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         raise ProjectFileError(
             name, f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
             "the file may be truncated or damaged.") from None
+    except _DuplicateKey as exc:
+        raise ProjectFileError(name, f"the key ‘{exc.key}’ appears twice in one JSON object; "
+                               "the file is damaged or was edited by hand.") from None
+    except RecursionError:
+        raise ProjectFileError(name, "is nested too deeply to be a project file.") from None
     return from_dict(data, lookup, name)
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
 def from_dict(data: Any, lookup: SpecLookup, name: str = "<project>") -> Graph:
+    """Build a graph from ``to_dict``'s form; ``name`` is the file named in errors."""
     reader = _Reader(name)
     try:
         return reader.project(data, lookup)
@@ -106,6 +225,11 @@ def from_dict(data: Any, lookup: SpecLookup, name: str = "<project>") -> Graph:
         raise
     except GraphError as exc:
         raise ProjectFileError(name, f"{reader.where()}: {exc}") from None
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError) as exc:
+        # Every case the reader knows of is reported above; this keeps the promise of a
+        # ProjectFileError for a case it does not.
+        raise ProjectFileError(name, f"{reader.where()}: cannot be read "
+                               f"({type(exc).__name__}: {exc}).") from None
 
 
 class _Reader:
@@ -121,76 +245,123 @@ class _Reader:
     def fail(self, message: str) -> ProjectFileError:
         return ProjectFileError(self.name, f"{self.where()}: {message}")
 
+    @contextmanager
+    def at(self, segment: str) -> Iterator[None]:
+        """Descend into ``segment``; on an error the path stays where the error was."""
+        self.path.append(segment)
+        yield
+        self.path.pop()
+
     def get(self, obj: dict, key: str, kind: type | tuple, default: Any = ...) -> Any:
         if key not in obj:
             if default is ...:
                 raise self.fail(f"missing field ‘{key}’.")
             return default
         value = obj[key]
-        if not isinstance(value, kind) or (kind in (int, float) and isinstance(value, bool)):
-            expected = _kind_name(kind)
+        if not _is_kind(value, kind):
             self.path.append(f".{key}")
-            raise self.fail(f"expected {expected}, found {json.dumps(value)[:40]}.")
+            raise self.fail(f"expected {_kind_name(kind)}, found {_show(value)}.")
         return value
 
+    def object(self, value: Any, what: str, fields: tuple[str, ...]) -> dict:
+        """``value`` as a JSON object holding only ``fields``."""
+        if not isinstance(value, dict):
+            raise self.fail(f"{what} must be a JSON object, found {_show(value)}.")
+        unknown = [k for k in value if k not in fields]
+        if unknown:
+            raise self.fail(f"unknown field ‘{unknown[0]}’ in {what} "
+                            f"(known fields: {', '.join(fields)}).")
+        return value
+
+    # ----- the project ---------------------------------------------------------------------------
     def project(self, data: Any, lookup: SpecLookup) -> Graph:
         if not isinstance(data, dict):
-            raise self.fail("a project file must hold a JSON object.")
-        version = data.get("format_version")
-        if version != FORMAT_VERSION:
-            raise self.fail(
-                f"format_version {json.dumps(version)} is not supported; this version of ResNet "
-                f"Studio reads format_version {FORMAT_VERSION}. Open it with the version that wrote it.")
+            raise self.fail(f"a project file must hold a JSON object, found {_show(data)}.")
+        self.version(data)
+        self.object(data, "a project", _TOP_FIELDS)
         graph = Graph(lookup, name=self.get(data, "name", str, ""))
         graph.input_spec = self.input_spec(self.get(data, "input", dict))
         for i, entry in enumerate(self.get(data, "blocks", list, [])):
-            self.path.append(f".blocks[{i}]")
-            graph.add_definition(self.definition(entry, graph))
-            self.path.pop()
+            with self.at(f".blocks[{i}]"):
+                graph.add_definition(self.definition(entry, graph))
         self.body(data, graph)
-        graph.topological_order()
-        training = self.get(data, "training", dict, None)
-        graph.training = training
+        graph.training = self.get(data, "training", dict, None)
         return graph
 
-    def input_spec(self, obj: dict) -> InputSpec:
-        self.path.append(".input")
-        values = {k: self.get(obj, k, int) for k in ("channels", "height", "width", "classes")}
-        spec = InputSpec(**values)
-        spec.validate()
+    def version(self, data: dict) -> None:
+        supported = f"this version of ResNet Studio reads format_version {FORMAT_VERSION}"
+        if "format_version" not in data:
+            raise self.fail(f"missing field ‘format_version’; {supported}.")
+        version = data["format_version"]
+        self.path.append(".format_version")
+        if type(version) is not int:
+            raise self.fail(f"expected an integer, found {_show(version)}; {supported}.")
+        if version != FORMAT_VERSION:
+            newer = " (the file was written by a newer version)" if version > FORMAT_VERSION else ""
+            raise self.fail(f"{version} is not supported{newer}; {supported}.")
         self.path.pop()
+
+    def input_spec(self, obj: dict) -> InputSpec:
+        with self.at(".input"):
+            self.object(obj, "the input specification", _INPUT_FIELDS)
+            spec = InputSpec(**{k: self.get(obj, k, int) for k in _INPUT_FIELDS})
+            try:
+                spec.validate()
+            except ParameterError as exc:
+                self.path.append(f".{exc.param}")
+                raise self.fail(str(exc)) from None
         return spec
 
     def body(self, data: dict, graph: Graph) -> None:
         for i, entry in enumerate(self.get(data, "nodes", list)):
-            self.path.append(f".nodes[{i}]")
-            self.node(entry, graph)
-            self.path.pop()
+            with self.at(f".nodes[{i}]"):
+                self.node(entry, graph)
         for i, entry in enumerate(self.get(data, "edges", list)):
-            self.path.append(f".edges[{i}]")
-            self.edge(entry, graph)
-            self.path.pop()
+            with self.at(f".edges[{i}]"):
+                self.edge(entry, graph)
 
+    # ----- nodes and edges -----------------------------------------------------------------------
     def node(self, entry: Any, graph: Graph) -> None:
-        if not isinstance(entry, dict):
-            raise self.fail("each node must be a JSON object.")
+        self.object(entry, "a node", _NODE_FIELDS)
         node_id = self.get(entry, "id", str)
         type_id = self.get(entry, "type", str)
-        position = self.get(entry, "position", list)
-        if len(position) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                          for v in position):
-            raise self.fail("position must be two numbers [x, y].")
+        position = self.position(entry)
         params = self.get(entry, "params", dict, {})
         label = self.get(entry, "label", str, "")
         if graph.spec(type_id) is None:
-            raise self.fail(f"node ‘{node_id}’ has unknown block type ‘{type_id}’ "
-                            "(written by a newer version, or a custom block whose definition is missing).")
-        graph.add_node(type_id, params, (position[0], position[1]), node_id, label)
+            self.path.append(".type")
+            raise self.fail(f"node ‘{node_id}’ has unknown block type ‘{type_id}’ (written by a "
+                            "newer version, or a custom block whose definition is missing).")
+        try:
+            graph.add_node(type_id, params, position, node_id, label)
+        except (InvalidNodeIdError, DuplicateNodeError) as exc:
+            self.path.append(".id")
+            raise self.fail(str(exc)) from None
+        except ParameterError as exc:
+            self.path.append(f".params.{exc.param}")
+            raise self.fail(str(exc)) from None
+        if not graph.is_block_body():
+            self.references(params, graph.input_spec.env())
+
+    def position(self, entry: dict) -> tuple[float, float]:
+        position = self.get(entry, "position", list)
+        if len(position) != 2 or not all(_is_finite_number(v) for v in position):
+            self.path.append(".position")
+            raise self.fail(f"expected two finite numbers [x, y], found {_show(position)}.")
+        return (position[0], position[1])
+
+    def references(self, params: dict, env: dict[str, Any]) -> None:
+        """Top-level parameters may refer only to the input specification."""
+        for key, value in params.items():
+            ref = reference_name(value)
+            if ref is not None and ref not in env:
+                self.path.append(f".params.{key}")
+                defined = ", ".join(f"${k}" for k in env)
+                raise self.fail(f"refers to ${ref}, which is not defined here (defined: {defined}).")
 
     def edge(self, entry: Any, graph: Graph) -> None:
-        if not isinstance(entry, dict):
-            raise self.fail("each edge must be a JSON object.")
-        ends = [self.get(entry, key, list) for key in ("from", "to")]
+        self.object(entry, "an edge", _EDGE_FIELDS)
+        ends = [self.get(entry, key, list) for key in _EDGE_FIELDS]
         if not all(len(end) == 2 and all(isinstance(v, str) for v in end) for end in ends):
             raise self.fail("an edge's ‘from’ and ‘to’ must each be [node id, port name].")
         for node_id, _ in ends:
@@ -199,10 +370,13 @@ class _Reader:
         (src, sp), (dst, dp) = ends
         graph.connect(src, sp, dst, dp)
 
+    # ----- custom block definitions --------------------------------------------------------------
     def definition(self, entry: Any, root: Graph) -> BlockDefinition:
-        if not isinstance(entry, dict):
-            raise self.fail("each block definition must be a JSON object.")
+        self.object(entry, "a block definition", _BLOCK_FIELDS)
         type_id = self.get(entry, "type", str)
+        if not type_id.strip():
+            self.path.append(".type")
+            raise self.fail("a block type id may not be empty.")
         params = tuple(self.param(p, i) for i, p in enumerate(self.get(entry, "params", list, [])))
         body = Graph(root)
         self.body(entry, body)
@@ -212,20 +386,91 @@ class _Reader:
         return definition
 
     def param(self, entry: Any, index: int) -> ParamSpec:
-        self.path.append(f".params[{index}]")
-        if not isinstance(entry, dict):
-            raise self.fail("each parameter must be a JSON object.")
-        kind = self.get(entry, "kind", str)
-        if kind not in PARAM_KINDS:
-            raise self.fail(f"unknown parameter kind ‘{kind}’ (expected one of {', '.join(PARAM_KINDS)}).")
-        spec = ParamSpec(self.get(entry, "name", str), kind, entry.get("default"),
-                         self.get(entry, "help", str, ""),
-                         self.get(entry, "minimum", (int, float), None),
-                         self.get(entry, "maximum", (int, float), None),
-                         tuple(self.get(entry, "choices", list, [])))
-        spec.validate(spec.default, f"block parameter ‘{spec.name}’")
-        self.path.pop()
+        with self.at(f".params[{index}]"):
+            self.object(entry, "a block parameter", _PARAM_FIELDS)
+            name = self.get(entry, "name", str)
+            if not is_param_name(name):
+                self.path.append(".name")
+                raise self.fail(f"‘{name}’ cannot name a parameter: use letters, digits and "
+                                "underscores, not starting with a digit.")
+            kind = self.get(entry, "kind", str)
+            if kind not in PARAM_KINDS:
+                self.path.append(".kind")
+                raise self.fail(f"unknown parameter kind ‘{kind}’ (expected one of "
+                                f"{', '.join(PARAM_KINDS)}).")
+            if "default" not in entry:
+                raise self.fail("missing field ‘default’.")
+            low, high = self.bound(entry, "minimum", kind), self.bound(entry, "maximum", kind)
+            if low is not None and high is not None and low > high:
+                raise self.fail(f"minimum {_show(low)} is greater than maximum {_show(high)}.")
+            spec = ParamSpec(name, kind, entry["default"], self.get(entry, "help", str, ""),
+                             low, high, self.choices(entry, kind))
+            spec = replace(spec, default=self.default(spec))
         return spec
+
+    def bound(self, entry: dict, key: str, kind: str) -> float | None:
+        value = self.get(entry, key, (int, float), None)
+        if value is None:
+            return None
+        self.path.append(f".{key}")
+        if kind not in ("int", "float"):
+            raise self.fail(f"a {kind} parameter has no {key}.")
+        if not _is_finite_number(value):
+            raise self.fail(f"expected a finite number, found {_show(value)}.")
+        self.path.pop()
+        return value
+
+    def choices(self, entry: dict, kind: str) -> tuple[Any, ...]:
+        choices = self.get(entry, "choices", list, [])
+        self.path.append(".choices")
+        if kind == "choice" and not choices:
+            raise self.fail("a choice parameter needs at least one choice.")
+        if kind in ("bool", "float") and choices:
+            raise self.fail(f"a {kind} parameter has no choices.")
+        allowed = (str,) if kind == "int" else (str, int, float, bool)
+        for value in choices:
+            if not isinstance(value, allowed):
+                what = "strings" if kind == "int" else "strings, numbers or true/false"
+                raise self.fail(f"choices must be {what}, found {_show(value)}.")
+        self.path.pop()
+        return tuple(choices)
+
+    def default(self, spec: ParamSpec) -> Any:
+        self.path.append(".default")
+        try:
+            value = spec.validate(spec.default, "default")
+        except ParameterError:
+            raise self.fail(f"{_show(spec.default)} is not allowed; expected "
+                            f"{spec.bounds_text()}.") from None
+        if reference_name(value) is not None:
+            raise self.fail(f"a default must be a value, not a reference ({value}).")
+        self.path.pop()
+        return value
+
+
+def _is_kind(value: Any, kind: type | tuple) -> bool:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(value, bool) and bool not in kinds:  # JSON true is no number
+        return False
+    return isinstance(value, kinds)
+
+
+def _is_finite_number(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer too large for a float
+        return False
+
+
+def _show(value: Any) -> str:
+    """A short JSON rendering of ``value`` for messages."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "…"
 
 
 def _kind_name(kind: type | tuple) -> str:

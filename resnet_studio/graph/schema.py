@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol
+from typing import Any, Protocol
 
 from .errors import ParameterError
 
@@ -24,10 +25,15 @@ _REF = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
 PORT_KINDS = ("feature_map", "features", "any")
 
 
+def is_param_name(name: Any) -> bool:
+    """True when ``name`` can be referred to as ``"$name"``."""
+    return isinstance(name, str) and _REF.fullmatch("$" + name) is not None
+
+
 def reference_name(value: Any) -> str | None:
     """The referenced parameter name if ``value`` is a ``"$name"`` reference, else None."""
     if isinstance(value, str):
-        match = _REF.match(value)
+        match = _REF.fullmatch(value)
         if match:
             return match.group(1)
     return None
@@ -91,7 +97,10 @@ class ParamSpec:
     def _check_float(self, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return _BAD
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:  # an integer too large for a float
+            return _BAD
         if not math.isfinite(value):
             return _BAD
         return value if self._in_bounds(value) else _BAD
@@ -100,7 +109,12 @@ class ParamSpec:
         return value if isinstance(value, bool) else _BAD
 
     def _check_choice(self, value: Any) -> Any:
-        return value if value in self.choices else _BAD
+        # ``True == 1`` and ``1.0 == 1`` in Python; a choice must also match in kind, and the
+        # stored value is the declared choice itself so that files round-trip exactly.
+        for choice in self.choices:
+            if _same_kind(value, choice) and value == choice:
+                return choice
+        return _BAD
 
     def _in_bounds(self, value: float) -> bool:
         if self.minimum is not None and value < self.minimum:
@@ -120,6 +134,10 @@ class ParamSpec:
 
 
 _BAD = object()
+
+
+def _same_kind(a: Any, b: Any) -> bool:
+    return isinstance(a, bool) == isinstance(b, bool) and isinstance(a, str) == isinstance(b, str)
 
 
 def _fmt(number: float) -> str:
