@@ -1,0 +1,155 @@
+"""Checkpoint files: a plain dict saved with ``torch.save``, written atomically, read safely.
+
+A checkpoint holds only tensors and plain Python values, so ``torch.load(weights_only=True)``
+reads it; nothing here ever falls back to unsafe unpickling, which could run code from a file
+someone else made. Writing goes to a temporary file in the same folder, is flushed and
+fsync'ed, then renamed over the old file with ``os.replace``: a crash or a full disk at any
+moment leaves either the old checkpoint or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import re
+import tempfile
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import torch
+
+from .. import __version__
+
+MARKER = "resnet_studio_checkpoint"
+FORMAT = 1
+REQUIRED = ("model", "optimizer", "scheduler", "epoch", "step", "batch", "config")
+_ZIP_MAGIC = b"PK\x03\x04"
+FILE_MODE = 0o644  # mkstemp makes 0600 files; run directories are meant to be shared
+
+
+class CheckpointError(Exception):
+    """A checkpoint that cannot be written or read; the message names the file."""
+
+    def __init__(self, path: str | os.PathLike, message: str):
+        super().__init__(f"{path}: {message}")
+        self.path = str(path)
+
+
+def versions() -> dict[str, str]:
+    return {"resnet_studio": str(__version__), "torch": str(torch.__version__)}  # plain str: TorchVersion is a class
+
+
+def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> None:
+    """Write ``state`` (which must carry the marker) to ``path`` atomically."""
+    if state.get(MARKER) != FORMAT:
+        raise ValueError(f"checkpoint state must carry {MARKER}={FORMAT}")
+    try:
+        write_atomic(Path(path), lambda handle: torch.save(state, handle))
+    except OSError as exc:
+        raise CheckpointError(path, f"cannot be written ({exc.strerror or exc}).") from None
+
+
+def write_atomic(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Call ``write`` on a temporary file beside ``path``, make it durable, then rename it
+    over ``path``; on any failure the temporary file is removed and ``path`` is untouched."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_folder(path.parent)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); a no-op where folders cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[str, Any]:
+    """Read and check a checkpoint. Raises ``CheckpointError`` for a missing, damaged,
+    foreign or unsafe file; never unpickles anything ``weights_only`` refuses."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(path, "no such checkpoint file.")
+    _check_container(path)
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise CheckpointError(path, _refusal(exc)) from None
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise CheckpointError(path, f"is damaged and cannot be read ({_first_line(exc)}).") from None
+    return _checked(path, state)
+
+
+def _check_container(path: Path) -> None:
+    """torch.save writes a zip archive; anything else is not one of ours."""
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    if zipfile.is_zipfile(path):
+        return
+    if head == _ZIP_MAGIC:
+        raise CheckpointError(path, "is truncated or damaged (its archive directory is missing); "
+                                    "the write was probably interrupted. Use an earlier checkpoint.")
+    raise CheckpointError(path, "is not a ResNet Studio checkpoint (not a PyTorch archive).")
+
+
+def _refusal(exc: Exception) -> str:
+    found = re.search(r"WeightsUnpickler error: ([^\n]*)", str(exc))
+    reason = found.group(1).strip().rstrip(".") if found else _first_line(exc)
+    return ("holds Python objects that a safe load refuses "
+            f"({reason}). It was not written by ResNet Studio, or was altered; it is not loaded, "
+            "because unpickling it could run arbitrary code.")
+
+
+def _checked(path: Path, state: Any) -> dict[str, Any]:
+    if not isinstance(state, dict) or MARKER not in state:
+        raise CheckpointError(path, "is not a ResNet Studio checkpoint (the format marker "
+                                    f"‘{MARKER}’ is missing).")
+    version = state[MARKER]
+    if not isinstance(version, int) or version > FORMAT:
+        raise CheckpointError(path, f"has checkpoint format {version!r}; this version reads "
+                                    f"format {FORMAT}. Use a newer ResNet Studio.")
+    missing = [k for k in REQUIRED if k not in state]
+    if missing:
+        raise CheckpointError(path, f"is incomplete (missing {', '.join(missing)}).")
+    return state
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+# ----- random number generators ---------------------------------------------------------------
+def rng_state(device: torch.device) -> dict[str, Any]:
+    """The generators training draws from (dropout, drop-path): torch's CPU generator and the
+    CUDA generators. The data pipeline seeds its own from (seed, epoch, batch)."""
+    state: dict[str, Any] = {"torch": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng_state(state: dict[str, Any], device: torch.device) -> None:
+    torch.set_rng_state(state["torch"].cpu())
+    cuda = state.get("cuda")
+    if device.type == "cuda" and cuda and len(cuda) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all([s.cpu() for s in cuda])

@@ -1,0 +1,326 @@
+"""The ``train`` and ``bench`` sub-commands of ``resnet-studio`` (headless, never Qt).
+
+    resnet-studio train preset:small_resnet --dataset synthetic --epochs 5 --out runs/first
+    resnet-studio train --resume runs/first/last.pt --epochs 10      # go on, train longer
+    resnet-studio bench preset:resnet20 --batch-size 64 --steps 30
+
+``register(subparsers)`` adds both to the main parser (``resnet_studio.cli``). Every option
+left out keeps its default, or, with ``--resume``, the checkpoint's setting; so a resumed run
+trains exactly as the interrupted one would have.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE, EXIT_INTERRUPTED = 0, 1, 2, 130
+PRESET_PREFIX = "preset:"
+PROG = "resnet-studio"
+
+
+class CommandError(Exception):
+    """A failure printed as one line ``resnet-studio: error: …`` with an exit status. (The
+    engine may not import ``resnet_studio.cli``, which sits above it, so it reports its own.)"""
+
+    def __init__(self, message: str, exit_code: int = EXIT_UNUSABLE):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def reported(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Run ``handler``; print expected failures as one line, never as a traceback. (Imports
+    wait for the call, so building the parser for ``--help`` does not load torch.)"""
+
+    def run(args: argparse.Namespace) -> int:
+        from ..compiler import BuildError
+        from ..graph import GraphError
+        from ..presets.base import UnknownPresetError
+        from .engine import USER_ERRORS
+
+        try:
+            return handler(args)
+        except CommandError as exc:
+            print(f"{PROG}: error: {exc}", file=sys.stderr)
+            return exc.exit_code
+        except (*USER_ERRORS, BuildError, GraphError, UnknownPresetError, OSError) as exc:
+            print(f"{PROG}: error: {exc}", file=sys.stderr)
+            return EXIT_FAILED if isinstance(exc, BuildError) else EXIT_UNUSABLE
+
+    return run
+
+
+# (flag, TrainConfig field ("data.x" for the data settings), type, metavar, help)
+_OPTIONS: tuple[tuple[str, str, Any, str | None, str], ...] = (
+    ("--dataset", "data.dataset", str, "NAME",
+     ("synthetic (default, offline), mnist, fashion_mnist, cifar10, cifar100, svhn, or "
+      "folder:PATH for an image folder (PATH/<class>/<image>)")),
+    ("--data-root", "data.root", str, "DIR", "folder holding downloaded datasets (default: data)"),
+    ("--download", "data.download", bool, None, "download a torchvision dataset if missing"),
+    ("--val-fraction", "data.val_fraction", float, "F", "share of the training set held out"),
+    ("--train-size", "data.train_size", int, "N", "synthetic set: training images"),
+    ("--val-size", "data.val_size", int, "N", "synthetic set: validation images"),
+    ("--image-size", "data.image_size", int, "PX", "synthetic set: image height and width"),
+    ("--channels", "data.channels", int, "C", "synthetic set: 1 (grey) or 3 (colour)"),
+    ("--classes", "data.classes", int, "K", "synthetic set: number of classes"),
+    ("--no-augment", "data.augment", "off", None, "no random crops, flips or cutout"),
+    ("--cutout", "data.cutout", int, "PX", "cutout square size (0: off)"),
+    ("--epochs", "epochs", int, "N", "epochs to train (default 10)"),
+    ("--batch-size", "batch_size", int, "N", "images per step and process (default 128)"),
+    ("--lr", "lr", float, "LR", "peak learning rate (default 0.1)"),
+    ("--optimizer", "optimizer", ("sgd", "adamw"), None, "sgd (default) or adamw"),
+    ("--momentum", "momentum", float, "M", "SGD momentum (default 0.9)"),
+    ("--nesterov", "nesterov", bool, None, "Nesterov momentum"),
+    ("--schedule", "schedule", ("constant", "step", "multistep", "cosine", "onecycle"), None,
+     "learning-rate schedule (default cosine)"),
+    ("--warmup", "warmup_epochs", float, "EPOCHS", "linear warm-up length in epochs"),
+    ("--warmup-steps", "warmup_steps", int, "N", "linear warm-up length in steps"),
+    ("--step-size", "step_size", int, "EPOCHS", "step schedule: epochs between decays"),
+    ("--milestones", "milestones", "ints", "E1,E2", "multistep schedule: epochs of the decays"),
+    ("--gamma", "gamma", float, "G", "step/multistep decay factor (default 0.1)"),
+    ("--min-lr", "min_lr", float, "LR", "cosine schedule: final learning rate"),
+    ("--weight-decay", "weight_decay", float, "WD", "weight decay (default 5e-4)"),
+    ("--decay-norm-and-bias", "decay_norm_and_bias", bool, None,
+     "also decay normalisation weights and biases"),
+    ("--label-smoothing", "label_smoothing", float, "S", "label smoothing (default 0)"),
+    ("--grad-clip", "grad_clip", float, "NORM", "clip the global gradient norm (0: off)"),
+    ("--seed", "seed", int, "N", "random seed of weights and dropout (default 0)"),
+    ("--device", "device", ("auto", "cuda", "mps", "cpu"), None, "default auto"),
+    ("--amp", "amp", ("off", "bf16", "fp16"), None, "mixed precision on CUDA (default off)"),
+    ("--channels-last", "channels_last", bool, None, "channels-last memory format"),
+    ("--compile", "compile", bool, None, "torch.compile the model (slow start)"),
+    ("--zero-init-residual", "zero_init_residual", bool, None,
+     "start every residual block as the identity"),
+    ("--telemetry-every", "telemetry_every", int, "N", "steps between telemetry flushes"),
+    ("--checkpoint-every", "checkpoint_every", int, "N", "also save last.pt every N steps"),
+)
+
+TRAIN_EXAMPLES = """\
+examples:
+  resnet-studio train preset:small_resnet --epochs 5 --out runs/first
+  resnet-studio train net.rstudio.json --dataset cifar10 --download --amp bf16 --out runs/c10
+  resnet-studio train --resume runs/first/last.pt            # after Ctrl-C: go on
+  resnet-studio train --resume runs/first/last.pt --epochs 20  # train longer
+  torchrun --nproc-per-node 4 -m resnet_studio train preset:resnet20 --out runs/ddp
+
+exit status: 0 finished, 1 training failed (diverged, out of memory), 2 could not start,
+130 stopped with Ctrl-C (last.pt is resumable)."""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``train`` and ``bench``; each sets ``handler`` like the other commands."""
+    _add_train(subparsers)
+    _add_bench(subparsers)
+
+
+# ----- train ----------------------------------------------------------------------------------
+def _add_train(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "train", help="Train a network headless; progress on stderr, files in --out.",
+        description="Train a project or preset. Writes config.json, graph.json, metrics.csv, "
+                    "steps.jsonl, last.pt and best.pt to the run directory. Ctrl-C stops "
+                    "cleanly and leaves a resumable last.pt.",
+        epilog=TRAIN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("project", metavar="PROJECT", nargs="?",
+                   help="project file (*.rstudio.json) or preset:NAME; optional with --resume")
+    p.add_argument("--out", metavar="DIR", type=Path,
+                   help="run directory (default with --resume: the checkpoint's folder)")
+    p.add_argument("--resume", metavar="CKPT", type=Path, help="go on from this checkpoint")
+    p.add_argument("--force", action="store_true",
+                   help="start afresh in a run directory that already holds a run")
+    p.add_argument("--tensorboard", action="store_true",
+                   help="also log to DIR/tensorboard (needs the tensorboard package)")
+    _add_options(p, _OPTIONS)
+    p.set_defaults(handler=reported(run_train))
+
+
+def _add_options(parser: argparse.ArgumentParser, options) -> None:
+    group = parser.add_argument_group("training settings")
+    for flag, name, kind, metavar, text in options:
+        if kind in (bool, "off"):
+            group.add_argument(flag, dest=name, action="store_const", const=kind is bool,
+                               default=None, help=text)
+        elif isinstance(kind, tuple):
+            group.add_argument(flag, dest=name, choices=kind, default=None, help=text)
+        else:
+            convert = _int_list if kind == "ints" else kind
+            group.add_argument(flag, dest=name, type=convert, metavar=metavar, default=None,
+                               help=text)
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"‘{text}’ is not a comma-separated list of "
+                                         "whole numbers") from None
+
+
+def settings(args: argparse.Namespace, base: Any) -> Any:
+    """``base`` (a TrainConfig) with every option given on the command line applied."""
+    top, data = {}, {}
+    for _, name, *_ in _OPTIONS:
+        value = getattr(args, name, None)
+        if value is not None:
+            (data if name.startswith("data.") else top)[name.removeprefix("data.")] = value
+    return base.replace(data=base.data.replace(**data), **top).validate()
+
+
+def run_train(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    began = time.monotonic()
+    try:
+        with _stop_on_interrupt(engine) as interrupted:
+            end = engine.run()
+    finally:
+        engine.close()
+    return _report(engine, end, time.monotonic() - began, interrupted())
+
+
+def _engine(args: argparse.Namespace) -> Any:
+    from .checkpoint import load_checkpoint
+    from .config import TrainConfig
+    from .engine import Engine
+
+    checkpoint = load_checkpoint(args.resume) if args.resume else None
+    base = TrainConfig.from_dict(checkpoint["config"]) if checkpoint else TrainConfig()
+    config = settings(args, base)
+    network = _network(args.project, checkpoint)
+    run_dir = _run_dir(args, checkpoint)
+    return Engine(network, config, _sinks(args, run_dir), run_dir, resume_from=checkpoint)
+
+
+def _network(project: str | None, checkpoint: dict[str, Any] | None) -> Any:
+    """A Graph, or for ``preset:NAME`` a function making the preset for the data's shape."""
+    from ..blocks import CATALOGUE
+    from ..graph import project as project_io
+
+    if project is None:
+        if checkpoint is None:
+            raise CommandError("give a PROJECT (a project file or preset:NAME), or --resume CKPT.",
+                               EXIT_UNUSABLE)
+        if checkpoint.get("graph") is None:
+            raise CommandError("the checkpoint holds no project (it was trained from a plain "
+                               "module); give the PROJECT it was trained with.", EXIT_UNUSABLE)
+        return project_io.from_dict(checkpoint["graph"], CATALOGUE, "the checkpoint's project")
+    if project.startswith(PRESET_PREFIX):
+        from ..presets import PRESETS, create
+        from ..presets.base import UnknownPresetError
+
+        name = project[len(PRESET_PREFIX):]
+        if name not in PRESETS:
+            raise CommandError(str(UnknownPresetError(name, PRESETS)), EXIT_UNUSABLE)
+        return lambda spec: create(name, spec)
+    return project_io.load(project, CATALOGUE)
+
+
+def _run_dir(args: argparse.Namespace, checkpoint: dict[str, Any] | None) -> Path:
+    if args.out is None:
+        if args.resume is None:
+            raise CommandError("give the run directory with --out DIR (e.g. --out runs/first).",
+                               EXIT_UNUSABLE)
+        return args.resume.parent
+    existing = args.out / "last.pt"
+    if checkpoint is None and existing.exists() and not args.force:
+        raise CommandError(f"{args.out} already holds a run; go on with `--resume {existing}`, "
+                           "choose another --out, or pass --force to start afresh there.",
+                           EXIT_UNUSABLE)
+    return args.out
+
+
+def _sinks(args: argparse.Namespace, run_dir: Path) -> list[Any]:
+    from .progress import ProgressSink
+    from .sinks import TensorBoardSink
+
+    sinks: list[Any] = [ProgressSink(sys.stderr)]
+    if args.tensorboard:
+        sinks.append(TensorBoardSink(run_dir / "tensorboard"))
+    return sinks
+
+
+@contextmanager
+def _stop_on_interrupt(engine: Any) -> Iterator[Callable[[], bool]]:
+    """The first Ctrl-C asks the engine to stop after the current step; a second one aborts."""
+    state = {"count": 0}
+
+    def handler(signum: int, frame: Any) -> None:
+        state["count"] += 1
+        if state["count"] > 1:
+            raise KeyboardInterrupt
+        engine.stop()
+        if engine.is_main:
+            print("\nstopping after this step and saving last.pt (Ctrl-C again to abort) …",
+                  file=sys.stderr, flush=True)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield lambda: state["count"] > 0
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _report(engine: Any, end: Any, elapsed: float, interrupted: bool) -> int:
+    from .progress import summary
+
+    if end.status == "failed":
+        print(f"{PROG}: error: {end.message}", file=sys.stderr)
+        return EXIT_UNUSABLE if engine.session is None else EXIT_FAILED
+    if not engine.is_main:
+        return EXIT_OK
+    print(summary(end, elapsed))
+    if end.status == "stopped" and end.checkpoint:
+        print(f"resume with: resnet-studio train --resume {end.checkpoint}")
+    return EXIT_INTERRUPTED if interrupted and end.status == "stopped" else EXIT_OK
+
+
+# ----- bench ----------------------------------------------------------------------------------
+def _add_bench(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "bench", help="Measure training images/s of a network on this machine.",
+        description="Train a network for a few steps on random in-memory images of its input "
+                    "size, with all telemetry on, and report training images per second.",
+        epilog="examples:\n  resnet-studio bench preset:small_resnet\n"
+               "  resnet-studio bench net.rstudio.json --batch-size 256 --device cuda --amp bf16",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("project", metavar="PROJECT", help="project file or preset:NAME")
+    p.add_argument("--batch-size", type=int, default=64, metavar="N", help="default 64")
+    p.add_argument("--steps", type=int, default=30, metavar="N",
+                   help="measured steps, after as many as 5 warm-up steps (default 30)")
+    p.add_argument("--device", choices=("auto", "cuda", "mps", "cpu"), default="auto")
+    p.add_argument("--amp", choices=("off", "bf16", "fp16"), default="off")
+    p.add_argument("--channels-last", action="store_true")
+    p.set_defaults(handler=reported(run_bench))
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    from .bench import measure
+    from .config import TrainConfig
+
+    graph = _network(args.project, None)
+    if callable(graph):  # a preset: its default input
+        graph = graph(None)
+    if args.steps < 1:
+        raise CommandError("--steps must be at least 1.", EXIT_UNUSABLE)
+    config = TrainConfig(batch_size=args.batch_size, device=args.device, amp=args.amp,
+                         channels_last=args.channels_last, schedule="constant",
+                         telemetry_every=min(5, args.steps)).validate()
+    result = measure(graph, graph.input_spec, config, args.steps)
+    if result.end.status == "failed":
+        raise CommandError(result.end.message, EXIT_FAILED)
+    spread = (f" (windows {min(result.rates):,.0f} – {max(result.rates):,.0f})"
+              if len(result.rates) > 1 else "")
+    spec = graph.input_spec
+    print(f"{graph.name or args.project} on {result.device}: {result.median:,.0f} training "
+          f"images/s{spread}; batch {args.batch_size}, {spec.channels}×{spec.height}×"
+          f"{spec.width} input, {args.steps} measured steps")
+    return EXIT_OK

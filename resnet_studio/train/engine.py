@@ -1,0 +1,495 @@
+"""The training engine: a plain object that the GUI (on a worker thread) and the CLI drive alike.
+
+    engine = Engine(graph, TrainConfig(epochs=5), sinks=[QueueSink()], run_dir="runs/a")
+    end = engine.run()          # blocks; call from any thread
+    engine.pause(); engine.resume(); engine.stop()   # from any other thread
+
+Control requests are checked once per step (under DDP: once per telemetry flush, so that all
+ranks stop at the same step). Stopping keeps everything trained so far and writes ``last.pt``;
+``run()`` may be called again afterwards and goes on where it stopped. The loop never waits
+for the device except at telemetry flushes, validation and checkpoints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..compiler import BuildError
+from ..data import DataError
+from ..graph import GraphError
+from . import distributed
+from .checkpoint import (
+    FORMAT,
+    MARKER,
+    CheckpointError,
+    load_checkpoint,
+    restore_rng_state,
+    rng_state,
+    save_checkpoint,
+    versions,
+)
+from .config import ConfigError, TrainConfig
+from .records import EpochRecord, Record, RunEndRecord, RunStartRecord, StateRecord, StepRecord
+from .setup import EngineError, Network, Session, data_info_dict, prepare
+from .sinks import RunDirSink, SinkError
+from .telemetry import Window
+
+# Failures a user can cause or fix: reported in the RunEndRecord, not raised.
+USER_ERRORS = (EngineError, DataError, CheckpointError, ConfigError, BuildError, GraphError,
+               SinkError)
+
+
+class _Failure(Exception):
+    """Ends the run as failed with a message for the user (divergence, out of memory)."""
+
+
+class Engine:
+    """Trains one network with one configuration.
+
+    ``network`` is a Graph (built with ``compiler.build``), an ``nn.Module``, or a function
+    taking the dataset's InputSpec and returning a Graph (used for presets). ``run_dir``
+    receives the checkpoints and, through a ``RunDirSink`` the engine adds itself, the run
+    files. ``data`` may be a ready DataBundle; ``resume_from`` a checkpoint path or dict.
+    The constructor raises ``ConfigError`` for an invalid configuration; everything that goes
+    wrong later (data, device, divergence, memory) ends ``run()`` with a "failed" record.
+    """
+
+    def __init__(self, network: Network, config: TrainConfig, sinks: Iterable[Any] = (),
+                 run_dir: str | Path | None = None, *, data: Any = None,
+                 resume_from: str | Path | dict | None = None):
+        self.config = config.validate()
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.sinks = list(sinks)
+        if self.run_dir is not None and not any(isinstance(s, RunDirSink) for s in self.sinks):
+            self.sinks.append(RunDirSink(self.run_dir))
+        self._network, self._bundle, self._resume_from = network, data, resume_from
+        self._stop, self._go = threading.Event(), threading.Event()
+        self._go.set()
+        self.state = "idle"  # idle | running | paused | finished | stopped | failed
+        self.session: Session | None = None
+        self.epoch = self.batch = self.step = 0  # epochs done, batches done in it, steps done
+        self.history: list[dict[str, float]] = []
+        self.best_epoch: int | None = None
+        self.best_val_acc: float | None = None
+        self.last_checkpoint: tuple[Path, int] | None = None  # (path, step) of the last save
+        self._epoch_sums = [0.0, 0.0, 0.0]  # loss·n, correct, n of the epoch in progress
+        self._epoch_time = 0.0
+        self._broken: str | None = None
+        self._slot, self._lrs = 0, []
+        self._window_start = 0.0
+        self._last_lr = config.lr
+        self._last_finite: tuple[int, float] | None = None  # (step, loss)
+
+    # ----- control (any thread) ---------------------------------------------------------------
+    def pause(self) -> None:
+        """Hold before the next step until ``resume()`` or ``stop()``."""
+        self._go.clear()
+
+    def resume(self) -> None:
+        self._go.set()
+
+    def stop(self) -> None:
+        """End ``run()`` after the current step, saving ``last.pt``; also ends a pause."""
+        self._stop.set()
+        self._go.set()
+
+    @property
+    def model(self) -> nn.Module | None:
+        return self.session.model if self.session else None
+
+    @property
+    def layer_names(self) -> tuple[str, ...]:
+        return self.session.layers.names if self.session else ()
+
+    @property
+    def is_main(self) -> bool:
+        return self.session is None or self.session.env.is_main
+
+    # ----- the run ----------------------------------------------------------------------------
+    def run(self) -> RunEndRecord:
+        """Train until the configured number of epochs, a stop request or a failure."""
+        if self.state in ("running", "paused"):
+            raise RuntimeError("this engine is already running")
+        self.state = "running"
+        try:
+            end = self._run()
+        except _Failure as exc:
+            end = self._end("failed", str(exc))
+        except USER_ERRORS as exc:
+            end = self._end("failed", str(exc))
+        except KeyboardInterrupt:
+            self._end("failed", "interrupted in the middle of a step; the last checkpoint is "
+                                "kept")
+            raise
+        except BaseException as exc:
+            self._end("failed", f"internal error: {type(exc).__name__}: {exc}")
+            raise
+        finally:
+            self._stop.clear()
+        return end
+
+    def _run(self) -> RunEndRecord:
+        if self._broken:
+            raise _Failure(self._broken)
+        if self.session is None:
+            self._setup()
+        self._emit(self._start_record())
+        while self.epoch < self.config.epochs:
+            if not self._train_epoch():
+                self._save_last()
+                return self._end("stopped", self._stopped_message())
+            self._end_epoch()
+        return self._end("finished", self._finished_message())
+
+    def _setup(self) -> None:
+        checkpoint = self._resume_from
+        if checkpoint is not None and not isinstance(checkpoint, dict):
+            checkpoint = load_checkpoint(checkpoint)
+        self.session = prepare(self._network, self.config, bundle=self._bundle,
+                               checkpoint=checkpoint)
+        if checkpoint is not None:
+            self._restore_progress(checkpoint)
+        else:
+            torch.manual_seed(self.config.seed + self.session.env.rank)
+        self._resume_from = None
+
+    def _start_record(self) -> RunStartRecord:
+        s = self.session
+        return RunStartRecord(
+            s.layers.names, s.layers.types, s.layers.sizes, self.config.to_dict(),
+            data_info_dict(s.data.info), s.graph, str(s.device), s.env.world_size,
+            s.plan.steps_per_epoch, s.plan.total_steps, self.step,
+            str(self.run_dir) if self.run_dir else None)
+
+    def _end(self, status: str, message: str) -> RunEndRecord:
+        self.state = status
+        digests = None
+        s = self.session
+        if s is not None and s.env.enabled and status != "failed":
+            digests = tuple(distributed.gather_objects(distributed.parameter_digest(s.model), s.env))
+        path = str(self.last_checkpoint[0]) if self.last_checkpoint else None
+        record = RunEndRecord(status, message, self.step, self.epoch, self.best_epoch,
+                              self.best_val_acc, path, digests)
+        with contextlib.suppress(Exception) if status == "failed" else contextlib.nullcontext():
+            self._emit(record)
+        return record
+
+    # ----- one epoch --------------------------------------------------------------------------
+    def _train_epoch(self) -> bool:
+        """Train the rest of the current epoch; False when a stop request ended it."""
+        s = self.session
+        last_batch = len(s.data.train) - 1
+        started = time.perf_counter()
+        self._window_start = started
+        try:
+            for x, y in s.data.train.epoch(self.epoch, start_batch=self.batch):
+                if not self._go.is_set():
+                    started += self._hold()
+                if self._stop.is_set() and not s.env.enabled:
+                    self._flush()
+                    return False
+                flush = self._slot == self.config.telemetry_every - 1 or self.batch == last_batch
+                self._train_step(x, y, measure=flush)
+                if flush and self._flush():
+                    return False
+                if self.config.checkpoint_every and self.step % self.config.checkpoint_every == 0:
+                    self._save_last()
+        finally:
+            self._epoch_time += time.perf_counter() - started
+        return True
+
+    def _hold(self) -> float:
+        """Wait while paused; return the time spent, which rates and durations leave out."""
+        if not self.session.env.enabled:
+            self._flush()  # show everything up to the pause
+        begun = time.perf_counter()
+        self.state = "paused"
+        self._emit(StateRecord("paused", self.step))
+        self._go.wait()
+        self.state = "running"
+        self._emit(StateRecord("running", self.step))
+        held = time.perf_counter() - begun
+        self._window_start += held
+        return held
+
+    def _train_step(self, x: torch.Tensor, y: torch.Tensor, *, measure: bool) -> None:
+        s, cfg = self.session, self.config
+        try:
+            if cfg.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            s.optimizer.zero_grad(set_to_none=True)
+            with self._autocast():
+                logits = s.train_model(x)
+                loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
+            self._backward(loss, measure)
+        except torch.cuda.OutOfMemoryError:
+            raise self._out_of_memory() from None
+        except RuntimeError as exc:
+            if "can't allocate memory" in str(exc) or "out of memory" in str(exc):
+                raise self._out_of_memory() from None
+            raise
+        with torch.no_grad():
+            correct = (logits.argmax(1) == y).sum()
+        s.stats.record_batch(self._slot, loss, correct, y.shape[0])
+        self._slot += 1
+        self.batch += 1
+        self.step += 1
+
+    def _backward(self, loss: torch.Tensor, measure: bool) -> None:
+        s, cfg = self.session, self.config
+        self._lrs.append(s.optimizer.param_groups[0]["lr"])
+        if s.scaler is not None:
+            s.scaler.scale(loss).backward()
+            s.scaler.unscale_(s.optimizer)
+        else:
+            loss.backward()
+        total = s.stats.record_grads(self._slot)
+        if cfg.grad_clip:
+            _clip(s.stats.params, total, cfg.grad_clip)
+        if measure:
+            s.stats.snapshot()
+        if s.scaler is not None:
+            s.scaler.step(s.optimizer)
+            s.scaler.update()
+        else:
+            s.optimizer.step()
+        s.scheduler.step()
+        if measure:
+            s.stats.measure_update()
+
+    def _autocast(self):
+        if self.config.amp == "off":
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if self.config.amp == "bf16" else torch.float16
+        return torch.autocast(device_type="cuda", dtype=dtype)
+
+    def _out_of_memory(self) -> _Failure:
+        s = self.session
+        s.optimizer.zero_grad(set_to_none=True)
+        self._lrs = self._lrs[: self._slot]
+        if not s.env.enabled:
+            self._flush()
+        if s.device.type == "cuda":
+            torch.cuda.empty_cache()
+        half = max(1, self.config.batch_size // 2)
+        return _Failure(
+            f"out of memory at step {self.step + 1} with batch size {self.config.batch_size} on "
+            f"{s.device}; try a smaller batch size (e.g. {half}), mixed precision (amp bf16) or "
+            "a smaller network. The engine is unchanged: run again to go on.")
+
+    # ----- telemetry --------------------------------------------------------------------------
+    def _flush(self) -> bool:
+        """Deliver the pending steps' records; True when some rank asked to stop. Raises a
+        failure naming the first step whose loss was not finite."""
+        s, steps = self.session, self._slot
+        if steps == 0:
+            return self._stop.is_set()
+        sums = distributed.all_reduce_sum(s.stats.packed_sums(steps, self._stop.is_set()), s.env)
+        window = s.stats.drain(steps, sums)
+        elapsed = max(time.perf_counter() - self._window_start, 1e-9)
+        rate = float(window.count.sum()) / elapsed
+        first = self.step - steps + 1
+        for i in range(steps):
+            self._emit(self._step_record(window, i, first + i, rate))
+        self._epoch_sums[0] += float(np.dot(window.loss, window.count))
+        self._epoch_sums[1] += float(window.correct.sum())
+        self._epoch_sums[2] += float(window.count.sum())
+        self._last_lr = self._lrs[-1]
+        self._slot, self._lrs = 0, []
+        self._window_start = time.perf_counter()
+        self._check_finite(window, first)
+        return window.stop_requested
+
+    def _step_record(self, w: Window, i: int, step: int, rate: float) -> StepRecord:
+        last = i == len(w.loss) - 1
+        accuracy = float(w.correct[i] / max(w.count[i], 1))
+        return StepRecord(step, self.epoch + 1, float(w.loss[i]), accuracy, float(self._lrs[i]),
+                          rate, w.grad_norms[i], w.weight_norms if last else None,
+                          w.update_ratios if last else None)
+
+    def _check_finite(self, window: Window, first: int) -> None:
+        bad = np.flatnonzero(~np.isfinite(window.loss))
+        if bad.size == 0:
+            self._last_finite = (first + len(window.loss) - 1, float(window.loss[-1]))
+            return
+        i = int(bad[0])
+        if i > 0:
+            self._last_finite = (first + i - 1, float(window.loss[i - 1]))
+        self._fail_diverged(f"the loss became {_kind(window.loss[i])} at step {first + i} "
+                            f"(epoch {self.epoch + 1})")
+
+    def _fail_diverged(self, what: str) -> None:
+        finite = self._last_finite
+        last = (f"the last finite loss was {finite[1]:.4g} at step {finite[0]}"
+                if finite else "no step had a finite loss")
+        kept = (f"the last good checkpoint, {self.last_checkpoint[0]} (step "
+                f"{self.last_checkpoint[1]}), is kept" if self.last_checkpoint
+                else "no checkpoint had been written yet")
+        self._broken = (f"Training diverged: {what}; {last}. The weights are no longer finite, so "
+                        f"nothing was saved; {kept}. Lower the learning rate (now "
+                        f"{self.config.lr:g}), add warm-up or gradient clipping, and resume.")
+        raise _Failure(self._broken)
+
+    def _emit(self, record: Record) -> None:
+        if not self.is_main:
+            return
+        for sink in self.sinks:
+            try:
+                sink.on_record(record)
+            except SinkError:
+                raise
+            except Exception as exc:
+                raise SinkError(f"{type(sink).__name__} failed on {type(record).__name__}: "
+                                f"{type(exc).__name__}: {exc}") from exc
+
+    # ----- validation and epoch end -----------------------------------------------------------
+    @torch.no_grad()
+    def _validate(self) -> tuple[float, float, np.ndarray]:
+        """Loss, top-1 accuracy and confusion matrix on the validation split, summed on the
+        device and copied to the host once."""
+        s = self.session
+        classes = s.data.info.classes
+        loss_sum = torch.zeros((), device=s.device)  # float32: MPS has no float64
+        confusion = torch.zeros(classes * classes, device=s.device, dtype=torch.long)
+        seen = 0
+        s.model.eval()
+        try:
+            for x, y in s.data.val.epoch(0):
+                if self.config.channels_last:
+                    x = x.contiguous(memory_format=torch.channels_last)
+                with self._autocast():
+                    logits = s.model(x)
+                loss_sum += F.cross_entropy(logits.float(), y, reduction="sum")
+                confusion += torch.bincount(y * classes + logits.argmax(1),
+                                            minlength=classes * classes)
+                seen += y.shape[0]
+        finally:
+            s.model.train()
+        if s.env.enabled and seen < s.data.info.val_size:  # each rank saw only its share
+            distributed.all_reduce_sum(loss_sum, s.env)
+            distributed.all_reduce_sum(confusion, s.env)
+        matrix = confusion.cpu().numpy().reshape(classes, classes)
+        count = max(int(matrix.sum()), 1)
+        return float(loss_sum.item() / count), float(np.trace(matrix) / count), matrix
+
+    def _end_epoch(self) -> None:
+        began = time.perf_counter()
+        self._check_weights()
+        val_loss, val_acc, confusion = self._validate()
+        loss_n, correct, count = self._epoch_sums
+        best = self.best_val_acc is None or val_acc > self.best_val_acc
+        if best:
+            self.best_epoch, self.best_val_acc = self.epoch + 1, val_acc
+        lr = self._last_lr
+        duration = self._epoch_time + time.perf_counter() - began
+        record = EpochRecord(self.epoch + 1, self.step, loss_n / max(count, 1),
+                             correct / max(count, 1), val_loss, val_acc, confusion, best,
+                             duration, lr)
+        self.history.append({k: getattr(record, k) for k in (
+            "epoch", "step", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "duration")})
+        self.epoch, self.batch = self.epoch + 1, 0
+        self._epoch_sums, self._epoch_time = [0.0, 0.0, 0.0], 0.0
+        self._emit(record)
+        self._save_last(best=best)
+
+    # ----- checkpoints ------------------------------------------------------------------------
+    def _save_last(self, best: bool = False) -> None:
+        """Write last.pt (and best.pt) after checking that the weights are finite, so a
+        diverged run never overwrites a good checkpoint. Every rank takes part (the RNG
+        states are gathered); only rank 0 writes."""
+        self._flush()
+        self._check_weights()
+        if self.run_dir is None:  # the same on every rank
+            return
+        state = self._checkpoint_state()
+        if not self.session.env.is_main:
+            return
+        path = self.run_dir / "last.pt"
+        save_checkpoint(state, path)
+        self.last_checkpoint = (path, self.step)
+        if best:
+            save_checkpoint(state, self.run_dir / "best.pt")
+
+    def _check_weights(self) -> None:
+        """One fused norm over all weights: a finite loss can still come with an update that
+        overflowed, which the next forward pass would only reveal later."""
+        params = [p.detach() for p in self.session.layers.params]
+        if not bool(torch.isfinite(torch.stack(torch._foreach_norm(params))).all()):
+            self._fail_diverged(f"the weights became non-finite by step {self.step} "
+                                f"(epoch {self.epoch + (1 if self.batch else 0)})")
+
+    def _checkpoint_state(self) -> dict[str, Any]:
+        s = self.session
+        rngs = distributed.gather_objects(rng_state(s.device), s.env)
+        return {
+            MARKER: FORMAT, "model": s.model.state_dict(), "optimizer": s.optimizer.state_dict(),
+            "scheduler": s.scheduler.state_dict(),
+            "scaler": s.scaler.state_dict() if s.scaler is not None else None,
+            "epoch": self.epoch, "step": self.step, "batch": self.batch,
+            "epoch_sums": list(self._epoch_sums), "epoch_seconds": self._epoch_time, "rng": rngs, "config": self.config.to_dict(),
+            "graph": s.graph, "layers": list(s.layers.names),
+            "metrics": {"epochs": [dict(h) for h in self.history], "best_epoch": self.best_epoch,
+                        "best_val_acc": self.best_val_acc},
+            "versions": versions(),
+        }
+
+    def _restore_progress(self, checkpoint: dict[str, Any]) -> None:
+        s = self.session
+        self.epoch, self.step = int(checkpoint["epoch"]), int(checkpoint["step"])
+        self.batch = int(checkpoint["batch"])
+        self._epoch_sums = [float(v) for v in checkpoint.get("epoch_sums", (0.0, 0.0, 0.0))]
+        self._epoch_time = float(checkpoint.get("epoch_seconds", 0.0))
+        metrics = checkpoint.get("metrics") or {}
+        self.history = [dict(h) for h in metrics.get("epochs", [])]
+        self.best_epoch, self.best_val_acc = metrics.get("best_epoch"), metrics.get("best_val_acc")
+        rngs = checkpoint.get("rng") or []
+        if len(rngs) == s.env.world_size:
+            restore_rng_state(rngs[s.env.rank], s.device)
+        else:  # a different number of processes: fresh, but still reproducible, streams
+            torch.manual_seed(self.config.seed + 1_000_003 * self.step + s.env.rank)
+
+    # ----- messages and teardown --------------------------------------------------------------
+    def _finished_message(self) -> str:
+        epochs = self.config.epochs
+        text = f"Finished {epochs} epoch{'s' if epochs != 1 else ''} ({self.step} steps)"
+        if self.best_epoch is not None:
+            text += (f"; best validation accuracy {self.best_val_acc:.1%} at epoch "
+                     f"{self.best_epoch}")
+        return text + "."
+
+    def _stopped_message(self) -> str:
+        where = f"Stopped at step {self.step} (epoch {self.epoch + 1}, batch {self.batch})"
+        if self.run_dir is None:
+            return where + "; the trained weights are in engine.model."
+        return where + f"; everything trained so far is in {self.run_dir / 'last.pt'}."
+
+    def close(self) -> None:
+        """Close the sinks and leave the process group this engine joined."""
+        for sink in self.sinks:
+            sink.close()
+        if self.session is not None:
+            distributed.leave(self.session.created_group)
+            self.session.created_group = False
+
+
+def _clip(params, total: torch.Tensor, max_norm: float) -> None:
+    """Scale all gradients by min(1, max_norm / ‖g‖), as ``clip_grad_norm_`` does, reusing
+    the global norm already computed for telemetry."""
+    grads = [p.grad for p in params if p.grad is not None]
+    coef = (max_norm / (total + 1e-6)).clamp(max=1.0)
+    torch._foreach_mul_(grads, coef)
+
+
+def _kind(value: float) -> str:
+    return "NaN" if math.isnan(value) else "infinite"

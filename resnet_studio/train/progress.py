@@ -1,0 +1,108 @@
+"""A text progress display for the command line, fed by telemetry records like any sink.
+
+On a terminal one line is redrawn in place (at most ten times a second): epoch, step, a bar,
+loss, accuracy, images/s and the estimated time left. Anywhere else (a log file, a CI job)
+plain lines are printed, one every ten seconds, so logs stay readable. Each epoch
+ends with a line of validation results either way.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+from .records import EpochRecord, Record, RunEndRecord, RunStartRecord, StateRecord, StepRecord
+
+BAR = 20
+
+
+def format_duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+class ProgressSink:
+    """Writes progress to ``stream`` (default stderr); ``interval`` is the least time between
+    step lines (default: 0.1 s on a terminal, 10 s elsewhere)."""
+
+    def __init__(self, stream: TextIO | None = None, *, tty: bool | None = None,
+                 interval: float | None = None):
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = self.stream.isatty() if tty is None else tty
+        self.interval = interval if interval is not None else 0.1 if self.tty else 10.0
+        self._last_draw = float("-inf")
+        self._start: RunStartRecord | None = None
+        self._began = 0.0
+        self._open_line = False
+
+    def on_record(self, record: Record) -> None:
+        if isinstance(record, RunStartRecord):
+            self._start, self._began = record, time.monotonic()
+            self._print(f"training on {record.device}"
+                        + (f" × {record.world_size} processes" if record.world_size > 1 else "")
+                        + f": {record.steps_per_epoch} steps per epoch, "
+                        f"{record.total_steps} in all"
+                        + (f", resuming after step {record.resumed_step}"
+                           if record.resumed_step else ""))
+        elif isinstance(record, StepRecord) and self._start is not None:
+            now = time.monotonic()
+            if now - self._last_draw >= self.interval or record.step == self._start.total_steps:
+                self._last_draw = now
+                self._draw(self.step_line(record, now))
+        elif isinstance(record, EpochRecord):
+            self._print(self.epoch_line(record))
+        elif isinstance(record, StateRecord):
+            self._print("paused" if record.state == "paused" else "going on")
+
+    def step_line(self, r: StepRecord, now: float) -> str:
+        start = self._start
+        per_epoch = start.steps_per_epoch
+        epochs = start.total_steps // per_epoch
+        in_epoch = r.step - (r.epoch - 1) * per_epoch
+        filled = BAR * in_epoch // per_epoch
+        done = r.step - start.resumed_step
+        left = (now - self._began) / done * (start.total_steps - r.step) if done > 0 else 0.0
+        return (f"epoch {r.epoch}/{epochs} [{'#' * filled}{'.' * (BAR - filled)}] "
+                f"step {r.step}/{start.total_steps}  loss {r.loss:.4f}  acc {r.accuracy:6.1%}  "
+                f"{r.images_per_s:,.0f} img/s  ETA {format_duration(left)}")
+
+    @staticmethod
+    def epoch_line(r: EpochRecord) -> str:
+        return (f"epoch {r.epoch}: train loss {r.train_loss:.4f} acc {r.train_acc:.1%} | "
+                f"val loss {r.val_loss:.4f} acc {r.val_acc:.1%}{'  (best)' if r.best else ''}"
+                f"  [{format_duration(r.duration)}]")
+
+    def _draw(self, line: str) -> None:
+        if self.tty:
+            self.stream.write("\r\033[K" + line)
+            self._open_line = True
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def _print(self, line: str) -> None:
+        if self._open_line:
+            self.stream.write("\r\033[K")
+            self._open_line = False
+        self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self._open_line:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._open_line = False
+
+
+def summary(end: RunEndRecord, elapsed: float) -> str:
+    """The closing lines of ``resnet-studio train``."""
+    lines = [end.message, f"time {format_duration(elapsed)}, {end.step} steps"]
+    if end.replica_digests:
+        same = len(set(end.replica_digests)) == 1
+        lines.append(f"{len(end.replica_digests)} processes; replicas "
+                     + (f"identical (parameters sha256 {end.replica_digests[0][:16]})" if same
+                        else "DIFFER: " + ", ".join(d[:16] for d in end.replica_digests)))
+    return "\n".join(lines)

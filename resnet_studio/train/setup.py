@@ -1,0 +1,179 @@
+"""Everything a run needs before its first step: device, process group, data, model, optimiser.
+
+``prepare`` turns (network, config) into a ``Session``. It runs inside ``Engine.run()`` — on the
+training thread — because loading a dataset or moving a model to a GPU can take a while.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from .. import data as data_pkg
+from ..compiler import build
+from ..graph import Graph, InputSpec, project
+from . import distributed
+from .config import TrainConfig
+from .distributed import DistEnv
+from .optim import SchedulePlan, build_optimizer, build_scheduler
+from .telemetry import Layers, StepStats
+
+Network = Graph | nn.Module | Callable[[InputSpec], Graph]
+
+
+class EngineError(RuntimeError):
+    """A run that cannot start or go on; the message says why and what to do."""
+
+
+@dataclass
+class Session:
+    """The live objects of one engine. ``model`` is the plain module (state dicts, layer
+    names, validation); ``train_model`` is what training calls (DDP- and/or compile-wrapped)."""
+
+    env: DistEnv
+    device: torch.device
+    created_group: bool
+    data: Any
+    graph: dict[str, Any] | None
+    model: nn.Module
+    train_model: nn.Module
+    layers: Layers
+    stats: StepStats
+    optimizer: torch.optim.Optimizer
+    plan: SchedulePlan
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    scaler: torch.amp.GradScaler | None
+
+
+def resolve_device(name: str, env: DistEnv) -> torch.device:
+    """``auto`` picks CUDA, then Apple's MPS, then the CPU; a named device must exist.
+    Under torchrun each CUDA process takes the GPU of its ``LOCAL_RANK``."""
+    cuda = torch.cuda.is_available()
+    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    if name == "auto":
+        name = "cuda" if cuda else "mps" if mps else "cpu"
+    if name == "cuda" and not cuda:
+        raise EngineError("device ‘cuda’ was requested but PyTorch sees no CUDA GPU on this "
+                          "machine; choose device ‘auto’ or ‘cpu’.")
+    if name == "mps" and not mps:
+        raise EngineError("device ‘mps’ was requested but Apple's Metal backend is not "
+                          "available; choose device ‘auto’ or ‘cpu’.")
+    if name == "cuda":
+        index = env.local_rank if env.enabled else torch.cuda.current_device()
+        torch.cuda.set_device(index)
+        return torch.device("cuda", index)
+    return torch.device(name)
+
+
+def check_amp(config: TrainConfig, device: torch.device) -> None:
+    if config.amp != "off" and device.type != "cuda":
+        raise EngineError(f"mixed precision (amp ‘{config.amp}’) is for CUDA GPUs; this run uses "
+                          f"the {device.type} device. Set amp to ‘off’.")
+
+
+def prepare(network: Network, config: TrainConfig, *, bundle: Any = None,
+            checkpoint: dict[str, Any] | None = None) -> Session:
+    env = distributed.detect()
+    device = resolve_device(config.device, env)
+    check_amp(config, device)
+    created = distributed.join(env, device)
+    try:
+        return _prepare(network, config, env, device, created, bundle, checkpoint)
+    except BaseException:
+        distributed.leave(created)
+        raise
+
+
+def _prepare(network: Network, config: TrainConfig, env: DistEnv, device: torch.device,
+             created: bool, bundle: Any, checkpoint: dict[str, Any] | None) -> Session:
+    if bundle is None:
+        bundle = data_pkg.load_data(config.data, config.batch_size, device,
+                                    rank=env.rank, world_size=env.world_size)
+    if len(bundle.train) == 0:
+        raise EngineError(f"an epoch has no training batches: {bundle.info.train_size} training "
+                          f"images do not fill one batch of {config.batch_size} per process; "
+                          "lower the batch size.")
+    model, graph = _model(network, config, bundle.info)
+    model.to(device)
+    if config.channels_last:
+        model.to(memory_format=torch.channels_last)
+    if checkpoint is not None:
+        load_weights(model, checkpoint)
+    layers = Layers.of(model)
+    optimizer = build_optimizer(model, config)
+    steps = len(bundle.train)
+    plan = SchedulePlan(config, steps, steps * config.epochs)
+    scheduler = build_scheduler(optimizer, plan)
+    scaler = torch.amp.GradScaler("cuda") if config.amp == "fp16" else None
+    if checkpoint is not None:
+        _load_optimisation(checkpoint, optimizer, scheduler, scaler)
+    train_model = distributed.wrap(model, device) if env.enabled else model
+    if config.compile:
+        train_model = torch.compile(train_model)
+    stats = StepStats(layers, config.telemetry_every, device)
+    return Session(env, device, created, bundle, graph, model, train_model, layers, stats,
+                   optimizer, plan, scheduler, scaler)
+
+
+def _model(network: Network, config: TrainConfig, info: Any) -> tuple[nn.Module, dict | None]:
+    """The module to train and the project dict saved with it. Graph weights are initialised
+    from ``config.seed``, so one seed gives one starting network."""
+    if isinstance(network, nn.Module):
+        return network, None
+    spec = InputSpec(info.channels, info.height, info.width, info.classes)
+    graph = network(spec) if callable(network) and not isinstance(network, Graph) else network
+    if not isinstance(graph, Graph):
+        raise TypeError("network must be a Graph, an nn.Module or a function returning a Graph")
+    _check_input(graph.input_spec, spec, info)
+    torch.manual_seed(config.seed)
+    model = build(graph, zero_init_residual=config.zero_init_residual)
+    return model, project.to_dict(graph)
+
+
+def _check_input(have: InputSpec, need: InputSpec, info: Any) -> None:
+    if have == need:
+        return
+    raise EngineError(
+        f"the network takes {have.channels}×{have.height}×{have.width} images in {have.classes} "
+        f"classes, but dataset ‘{info.name}’ has {need.channels}×{need.height}×{need.width} "
+        f"images in {need.classes} classes; set the project's input to match, or choose "
+        "another dataset.")
+
+
+def load_weights(model: nn.Module, checkpoint: dict[str, Any]) -> None:
+    """Load the checkpoint's weights, naming what does not fit instead of a torch traceback."""
+    state = checkpoint["model"]
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    wrong = [k for k in own if k in state and tuple(own[k].shape) != tuple(state[k].shape)]
+    if missing or unexpected or wrong:
+        parts = [f"{label}: {', '.join(keys[:5])}{' …' if len(keys) > 5 else ''}"
+                 for label, keys in (("missing", missing), ("not in this network", unexpected),
+                                     ("different shape", wrong)) if keys]
+        raise EngineError("the checkpoint's weights do not fit this network (" + "; ".join(parts)
+                          + "). Resume with the project the checkpoint was trained with.")
+    model.load_state_dict(state)
+
+
+def _load_optimisation(checkpoint: dict[str, Any], optimizer, scheduler, scaler) -> None:
+    try:
+        optimizer.load_state_dict(checkpoint["optimizer"])
+    except (ValueError, KeyError) as exc:
+        raise EngineError(f"the checkpoint's optimiser state does not fit this configuration "
+                          f"({exc}); resume with the optimiser and weight-decay settings it was "
+                          "trained with.") from None
+    scheduler.load_state_dict(checkpoint["scheduler"])
+    if scaler is not None and checkpoint.get("scaler"):
+        scaler.load_state_dict(checkpoint["scaler"])
+
+
+def data_info_dict(info: Any) -> dict[str, Any]:
+    if dataclasses.is_dataclass(info):
+        return dataclasses.asdict(info)
+    return dict(vars(info))

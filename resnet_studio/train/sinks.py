@@ -1,0 +1,217 @@
+"""Sinks: where telemetry records go. A sink is any object with ``on_record(record)`` and
+``close()``; the engine calls them from its own thread, in order, on rank 0 only.
+
+- ``CallbackSink`` calls a function (the CLI's progress line, tests).
+- ``QueueSink`` queues records for another thread (the GUI drains it on a timer).
+- ``RunDirSink`` writes the run directory: config.json, graph.json, metrics.csv (one row per
+  epoch), steps.jsonl (one JSON object per step, per-layer arrays as lists) and status.json.
+- ``TensorBoardSink`` logs scalars for TensorBoard when the optional package is installed.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import queue
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from .checkpoint import write_atomic
+from .records import EpochRecord, Record, RunEndRecord, RunStartRecord, StepRecord
+
+METRIC_COLUMNS = ("epoch", "step", "train_loss", "train_acc", "val_loss", "val_acc", "lr",
+                  "best", "duration")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    write_atomic(path, lambda handle: handle.write(text.encode("utf-8")))
+
+
+class SinkError(RuntimeError):
+    """A sink that cannot be set up (missing optional package, unwritable folder)."""
+
+
+@runtime_checkable
+class Sink(Protocol):
+    def on_record(self, record: Record) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class CallbackSink:
+    """Calls ``callback(record)`` for every record, on the engine's thread."""
+
+    def __init__(self, callback: Callable[[Record], None]):
+        self.callback = callback
+
+    def on_record(self, record: Record) -> None:
+        self.callback(record)
+
+    def close(self) -> None:
+        pass
+
+
+class QueueSink:
+    """A thread-safe queue of records; ``drain()`` takes whatever has arrived."""
+
+    def __init__(self, maxsize: int = 0):
+        self.queue: queue.Queue[Record] = queue.Queue(maxsize)
+        self.closed = False
+
+    def on_record(self, record: Record) -> None:
+        self.queue.put(record)
+
+    def drain(self, limit: int | None = None) -> list[Record]:
+        out: list[Record] = []
+        while limit is None or len(out) < limit:
+            try:
+                out.append(self.queue.get_nowait())
+            except queue.Empty:
+                break
+        return out
+
+    def close(self) -> None:
+        self.closed = True
+
+
+# ----- run directory --------------------------------------------------------------------------
+def json_value(value: Any) -> Any:
+    """A record field as strict JSON: arrays become lists, NaN and infinities become null."""
+    if isinstance(value, np.ndarray):
+        return [json_value(v) for v in value.tolist()]
+    if isinstance(value, (list, tuple)):
+        return [json_value(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+class RunDirSink:
+    """Writes the run directory. A resumed run first drops the rows after the checkpoint it
+    resumed from, so metrics.csv and steps.jsonl read as one uninterrupted run."""
+
+    def __init__(self, run_dir: str | Path):
+        self.run_dir = Path(run_dir)
+        self._steps = None
+        self._metrics = None
+
+    def on_record(self, record: Record) -> None:
+        if isinstance(record, StepRecord):
+            self._write_step(record)
+        elif isinstance(record, EpochRecord):
+            self._write_epoch(record)
+        elif isinstance(record, RunStartRecord):
+            self._start(record)
+        elif isinstance(record, RunEndRecord):
+            self._end(record)
+
+    def _start(self, record: RunStartRecord) -> None:
+        self.close()
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SinkError(f"cannot create the run directory {self.run_dir}: {exc}") from None
+        info = {"config": record.config, "data": json_value(record.data), "device": record.device,
+                "world_size": record.world_size, "layers": list(record.layer_names)}
+        write_text_atomic(self.run_dir / "config.json", json.dumps(info, indent=2) + "\n")
+        if record.graph is not None:
+            write_text_atomic(self.run_dir / "graph.json",
+                              json.dumps(record.graph, indent=2, ensure_ascii=False) + "\n")
+        self._truncate(record.resumed_step, record.steps_per_epoch)
+        # Both files stay open for the run (closed at its end record, or by close()).
+        self._steps = open(self.run_dir / "steps.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+        metrics = self.run_dir / "metrics.csv"
+        fresh = not metrics.exists() or metrics.stat().st_size == 0
+        self._metrics = open(metrics, "a", encoding="utf-8", newline="")  # noqa: SIM115
+        if fresh:
+            csv.writer(self._metrics).writerow(METRIC_COLUMNS)
+
+    def _truncate(self, resumed_step: int, steps_per_epoch: int) -> None:
+        steps = self.run_dir / "steps.jsonl"
+        if resumed_step == 0:
+            for name in ("steps.jsonl", "metrics.csv"):
+                (self.run_dir / name).unlink(missing_ok=True)
+            return
+        if steps.exists():
+            keep = [line for line in steps.read_text(encoding="utf-8").splitlines()
+                    if line.strip() and json.loads(line).get("step", 0) <= resumed_step]
+            write_text_atomic(steps, "".join(line + "\n" for line in keep))
+        metrics = self.run_dir / "metrics.csv"
+        if metrics.exists():
+            rows = list(csv.reader(metrics.read_text(encoding="utf-8").splitlines()))
+            keep_rows = rows[:1] + [r for r in rows[1:] if r and int(r[1]) <= resumed_step]
+            write_text_atomic(metrics, "".join(",".join(r) + "\n" for r in keep_rows))
+
+    def _write_step(self, r: StepRecord) -> None:
+        row = {"step": r.step, "epoch": r.epoch, "loss": r.loss, "accuracy": r.accuracy,
+               "lr": r.lr, "images_per_s": r.images_per_s, "grad_norms": r.grad_norms,
+               "weight_norms": r.weight_norms, "update_ratios": r.update_ratios}
+        self._steps.write(json.dumps({k: json_value(v) for k, v in row.items()}) + "\n")
+
+    def _write_epoch(self, r: EpochRecord) -> None:
+        self._steps.flush()
+        values = [r.epoch, r.step, r.train_loss, r.train_acc, r.val_loss, r.val_acc, r.lr,
+                  int(r.best), round(r.duration, 3)]
+        csv.writer(self._metrics).writerow(values)
+        self._metrics.flush()
+
+    def _end(self, record: RunEndRecord) -> None:
+        status = {"status": record.status, "message": record.message, "step": record.step,
+                  "epoch": record.epoch, "best_epoch": record.best_epoch,
+                  "best_val_acc": json_value(record.best_val_acc)}
+        write_text_atomic(self.run_dir / "status.json", json.dumps(status, indent=2) + "\n")
+        self.close()
+
+    def close(self) -> None:
+        for handle in (self._steps, self._metrics):
+            if handle is not None:
+                handle.close()
+        self._steps = self._metrics = None
+
+
+# ----- TensorBoard ----------------------------------------------------------------------------
+def tensorboard_writer(log_dir: str | Path) -> Any:
+    """A ``SummaryWriter``, or a SinkError saying how to install the optional package."""
+    try:
+        import tensorboard  # noqa: F401  (torch's writer needs it; import it to fail clearly)
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        raise SinkError("TensorBoard logging needs the optional ‘tensorboard’ package: "
+                        "pip install 'resnet-studio[tensorboard]'.") from None
+    return SummaryWriter(log_dir=str(log_dir))
+
+
+class TensorBoardSink:
+    """Scalars per step (loss, accuracy, lr, images/s, per-layer gradient norms) and per epoch
+    (validation loss and accuracy). ``writer`` defaults to a ``SummaryWriter`` in ``log_dir``."""
+
+    def __init__(self, log_dir: str | Path, writer: Any = None):
+        self.writer = writer if writer is not None else tensorboard_writer(log_dir)
+        self.layers: tuple[str, ...] = ()
+
+    def on_record(self, record: Record) -> None:
+        w = self.writer
+        if isinstance(record, RunStartRecord):
+            self.layers = record.layer_names
+        elif isinstance(record, StepRecord):
+            for tag, value in (("train/loss", record.loss), ("train/accuracy", record.accuracy),
+                               ("train/lr", record.lr), ("train/images_per_s", record.images_per_s)):
+                w.add_scalar(tag, value, record.step)
+            for name, norm in zip(self.layers, record.grad_norms):
+                w.add_scalar(f"grad_norm/{name}", float(norm), record.step)
+        elif isinstance(record, EpochRecord):
+            for tag, value in (("val/loss", record.val_loss), ("val/accuracy", record.val_acc),
+                               ("epoch/train_loss", record.train_loss),
+                               ("epoch/train_accuracy", record.train_acc)):
+                w.add_scalar(tag, value, record.step)
+        elif isinstance(record, RunEndRecord):
+            w.flush()
+
+    def close(self) -> None:
+        self.writer.close()

@@ -1,0 +1,159 @@
+"""Per-step statistics gathered on the training device without host synchronisation.
+
+Every step the gradient norm of every layer is computed in one fused reduction
+(``torch._foreach_norm`` over all gradients, then a segment sum of squares per layer with
+``index_add_`` and a precomputed index tensor) and written into a device buffer, together with
+the batch's loss and correct-prediction count. Once per flush the whole window is copied to
+the host in a single transfer: no ``.item()`` per layer or per step.
+
+Update-to-weight ratios ‖Δw‖ / ‖w‖ need the weights before the optimiser step. Copying them
+every step would double the optimiser's memory traffic, so a snapshot (one fused
+``_foreach_mul`` copy) is taken only before the last step of each flush window, and the ratio
+of that step is reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+
+@dataclass(frozen=True)
+class Layers:
+    """The model's layers (top-level children with trainable parameters) and, for every
+    trainable parameter in ``named_parameters`` order, the index of its layer."""
+
+    names: tuple[str, ...]
+    types: tuple[str, ...]
+    sizes: tuple[int, ...]
+    params: tuple[nn.Parameter, ...]
+    layer_of: tuple[int, ...]
+
+    @classmethod
+    def of(cls, model: nn.Module) -> Layers:
+        children = dict(model.named_children())
+        names: list[str] = []
+        sizes: list[int] = []
+        params, layer_of = [], []
+        for name, param in model.named_parameters():
+            if not param.requires_grad:
+                continue
+            top = name.split(".", 1)[0]
+            if top not in names:
+                names.append(top)
+                sizes.append(0)
+            layer = names.index(top)
+            sizes[layer] += param.numel()
+            params.append(param)
+            layer_of.append(layer)
+        types = tuple(type(children[n]).__name__ if n in children else "Parameter" for n in names)
+        return cls(tuple(names), types, tuple(sizes), tuple(params), tuple(layer_of))
+
+
+@dataclass(frozen=True)
+class Window:
+    """One flush window on the host. ``loss`` is the per-step mean loss; rows follow steps."""
+
+    loss: np.ndarray
+    correct: np.ndarray
+    count: np.ndarray
+    grad_norms: np.ndarray
+    weight_norms: np.ndarray | None
+    update_ratios: np.ndarray | None
+    stop_requested: bool
+
+
+class StepStats:
+    """Device buffers for up to ``window`` steps between flushes."""
+
+    def __init__(self, layers: Layers, window: int, device: torch.device):
+        self.layers = layers
+        self.params = list(layers.params)
+        self.count_layers = len(layers.names)
+        self.index = torch.tensor(layers.layer_of, dtype=torch.long, device=device)
+        self.device = device
+        self.window = window
+        self._grad_sq = torch.zeros(window, self.count_layers, device=device)
+        self._sums = torch.zeros(3, window, device=device)  # loss·n, correct, n
+        self._snapshot: list[Tensor] | None = None
+        self._update: tuple[Tensor, Tensor] | None = None
+
+    # ----- during a step ----------------------------------------------------------------------
+    @torch.no_grad()
+    def record_grads(self, slot: int) -> Tensor:
+        """Store this step's per-layer gradient norms in row ``slot``; return the global
+        gradient norm (a device scalar, for clipping without recomputing)."""
+        grads = [p.grad for p in self.params]
+        index = self.index
+        if any(g is None for g in grads):  # a parameter this batch did not reach
+            keep = [i for i, g in enumerate(grads) if g is not None]
+            grads = [grads[i] for i in keep]
+            index = self.index[torch.tensor(keep, dtype=torch.long, device=self.device)]
+        if not grads:
+            return torch.zeros((), device=self.device)
+        squares = torch.stack(torch._foreach_norm(grads)).float().square()
+        self._grad_sq[slot].index_add_(0, index, squares)
+        return squares.sum().sqrt()
+
+    @torch.no_grad()
+    def record_batch(self, slot: int, loss: Tensor, correct: Tensor, count: int) -> None:
+        self._sums[0, slot] = loss.detach().float() * count
+        self._sums[1, slot] = correct
+        self._sums[2, slot] = count
+
+    @torch.no_grad()
+    def snapshot(self) -> None:
+        """Keep a copy of the weights before the optimiser step (flush steps only)."""
+        self._snapshot = torch._foreach_mul([p.detach() for p in self.params], 1.0)
+
+    @torch.no_grad()
+    def measure_update(self) -> None:
+        """After the optimiser step: per-layer ‖w‖ and ‖Δw‖ against the snapshot."""
+        if self._snapshot is None:
+            return
+        weights = [p.detach() for p in self.params]
+        delta = torch._foreach_sub(weights, self._snapshot)
+        self._update = (self._per_layer(weights), self._per_layer(delta))
+        self._snapshot = None
+
+    def _per_layer(self, tensors: list[Tensor]) -> Tensor:
+        squares = torch.stack(torch._foreach_norm(tensors)).float().square()
+        return torch.zeros(self.count_layers, device=self.device).index_add_(0, self.index, squares)
+
+    # ----- at a flush -------------------------------------------------------------------------
+    def packed_sums(self, steps: int, stop: bool) -> Tensor:
+        """The window's sums and the stop flag as one device tensor, ready for an all-reduce."""
+        flag = torch.tensor([1.0 if stop else 0.0], device=self.device)
+        return torch.cat([self._sums[:, :steps].reshape(-1), flag])
+
+    @torch.no_grad()
+    def drain(self, steps: int, sums: Tensor) -> Window:
+        """Copy the window to the host in one transfer and reset the buffers.
+
+        ``sums`` is ``packed_sums`` after any all-reduce across ranks."""
+        parts = [sums, self._grad_sq[:steps].sqrt().reshape(-1)]
+        if self._update is not None:
+            weights_sq, delta_sq = self._update
+            parts += [weights_sq.sqrt(), delta_sq.sqrt() / weights_sq.sqrt().clamp_min(1e-12)]
+        host = torch.cat(parts).cpu().numpy().astype(np.float64)
+        self._grad_sq.zero_()
+        self._sums.zero_()
+        measured = self._update is not None
+        self._update = None
+        return self._unpack(host, steps, measured)
+
+    def _unpack(self, host: np.ndarray, steps: int, measured: bool) -> Window:
+        n_sums = 3 * steps
+        loss_sum, correct, count = host[:n_sums].reshape(3, steps)
+        at = n_sums + 1
+        grads = host[at: at + steps * self.count_layers].reshape(steps, self.count_layers)
+        at += steps * self.count_layers
+        weights = ratios = None
+        if measured:
+            weights = host[at: at + self.count_layers]
+            ratios = host[at + self.count_layers: at + 2 * self.count_layers]
+        loss = loss_sum / np.maximum(count, 1)
+        return Window(loss, correct, count, grads, weights, ratios, bool(host[n_sums] > 0))
