@@ -1,0 +1,171 @@
+"""The bundle: a folder that trains and reproduces the network without ResNet Studio.
+
+    bundle/
+      README.md              what is here and how to use it
+      project.rstudio.json   the project (open it in ResNet Studio)
+      model.py               readable PyTorch (class Net), with the project in a comment block
+      checkpoint.pt          the training checkpoint: weights, optimiser, schedule, progress
+      config.json            the training settings of the run
+      train.py               standalone training script (torch + torchvision; torchrun-ready)
+      rstudio_data/          ResNet Studio's synthetic dataset and batched augmentation
+
+``rstudio_data`` holds verbatim copies of the modules of ``resnet_studio.data`` that train.py
+uses, so the bundle draws the same synthetic images and the same augmented batches for the
+same seed; a copied module may import only the standard library, torch and its fellow copies.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import inspect
+import json
+import shutil
+import sys
+import uuid
+from pathlib import Path
+from types import ModuleType
+
+from ..data import augment, source, synthetic
+from ..graph import project
+from . import train_script
+from .errors import ExportError
+from .model_source import model_source_with_project
+from .staging import (
+    CHECK_BATCH,
+    ExportResult,
+    compare,
+    random_batch,
+    reference_outputs,
+    staged_folder,
+)
+from .trained import Trained
+
+DATA_PACKAGE = "rstudio_data"
+DATA_MODULES = (augment, source, synthetic)  # what train.py imports from rstudio_data
+_ALLOWED_IMPORTS = {"torch", "math", "hashlib", "struct", "dataclasses", "collections",
+                    "__future__", "typing"}
+
+
+def export_bundle(trained: Trained, out: Path, overwrite: bool = False) -> ExportResult:
+    with staged_folder(out, overwrite) as tmp:
+        write_bundle(trained, tmp)
+        diff = _check_model_py(trained, tmp, out)
+    return ExportResult("bundle", out, trained.path, diff, CHECK_BATCH)
+
+
+def write_bundle(trained: Trained, folder: Path) -> None:
+    project.save(trained.graph, folder / "project.rstudio.json")
+    (folder / "model.py").write_text(model_source_with_project(trained.graph), encoding="utf-8")
+    shutil.copyfile(trained.path, folder / "checkpoint.pt")
+    config = json.dumps(trained.config, indent=2, ensure_ascii=False) + "\n"
+    (folder / "config.json").write_text(config, encoding="utf-8")
+    (folder / "train.py").write_text(inspect.getsource(train_script), encoding="utf-8")
+    _copy_data_modules(folder / DATA_PACKAGE)
+    (folder / "README.md").write_text(readme(trained), encoding="utf-8")
+
+
+def _copy_data_modules(target: Path) -> None:
+    target.mkdir()
+    (target / "__init__.py").write_text(
+        '"""Copied from ResNet Studio (resnet_studio.data) by the bundle export; do not edit."""\n',
+        encoding="utf-8")
+    copied = {m.__name__.rsplit(".", 1)[1] for m in DATA_MODULES}
+    for module in DATA_MODULES:
+        text = inspect.getsource(module)
+        _check_self_contained(module.__name__, text, copied)
+        (target / f"{module.__name__.rsplit('.', 1)[1]}.py").write_text(text, encoding="utf-8")
+
+
+def _check_self_contained(name: str, text: str, copied: set[str]) -> None:
+    """A copied module must run without ResNet Studio: only allowed absolute imports, and
+    relative ones of modules that are copied too."""
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            bad = node.module is None or node.level != 1 or node.module not in copied
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
+            bad = any(n.split(".")[0] not in _ALLOWED_IMPORTS for n in names)
+        else:
+            continue
+        if bad:
+            raise ExportError(f"{name} imports {ast.unparse(node)!r}, which a bundle cannot "
+                              "carry; the bundle export needs updating.")
+
+
+# ----- the check ------------------------------------------------------------------------------
+def _check_model_py(trained: Trained, folder: Path, out: Path) -> float:
+    """Load the bundle's model.py and checkpoint.pt the way a user would and compare outputs."""
+    import torch
+
+    module = _load_module(folder / "model.py")
+    net = module.Net()
+    state = torch.load(folder / "checkpoint.pt", map_location="cpu", weights_only=True)["model"]
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as exc:
+        raise ExportError(f"{out}: the bundle's checkpoint does not load into its model.py "
+                          f"({str(exc).splitlines()[0]}); nothing was written.") from None
+    compile((folder / "train.py").read_text(encoding="utf-8"), str(folder / "train.py"), "exec")
+    x = random_batch(trained.image_shape, CHECK_BATCH, seed=2)
+    got = reference_outputs(net, x)
+    return compare(f"{out} (model.py with checkpoint.pt)", got,
+                   reference_outputs(trained.model(), x))
+
+
+def _load_module(path: Path) -> ModuleType:
+    name = f"_rstudio_bundle_model_{uuid.uuid4().hex}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses and pickling look modules up by name
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.modules.pop(name, None)
+    return module
+
+
+# ----- README ---------------------------------------------------------------------------------
+def readme(trained: Trained) -> str:
+    spec, ck = trained.input_spec, trained.checkpoint
+    data = trained.config.get("data", {})
+    norm = (f"mean {list(trained.mean)}, std {list(trained.std)} (per channel, on [0, 1] "
+            "pixel values)" if trained.mean and trained.std else "as recorded by the run")
+    return f"""# {trained.graph.name or "network"} — exported by ResNet Studio
+
+Trained for {ck['epoch']} epoch(s), {ck['step']} steps, on `{data.get('dataset', '?')}`.
+Input: {spec.channels}×{spec.height}×{spec.width} images, normalised with {norm}.
+Output: {spec.classes} class scores (logits); classes: {', '.join(trained.class_names)}.
+
+| file | what it is |
+|---|---|
+| `model.py` | the network as readable PyTorch (`Net`); needs only torch |
+| `checkpoint.pt` | the training checkpoint: weights (`["model"]`), optimiser, schedule, progress |
+| `config.json` | the training settings of the run |
+| `train.py` | standalone training script: torch + torchvision only |
+| `rstudio_data/` | ResNet Studio's synthetic dataset and augmentation, used by `train.py` |
+| `project.rstudio.json` | the project: open it in ResNet Studio to edit the network |
+
+Use the trained network:
+
+```python
+import torch
+from model import Net
+net = Net()
+net.load_state_dict(torch.load("checkpoint.pt", weights_only=True)["model"])
+net.eval()
+```
+
+Train on (by default from `checkpoint.pt`, with the settings in `config.json`):
+
+```
+python train.py --out runs/more                    # go on to the recorded epoch count
+python train.py --epochs 30 --out runs/longer
+python train.py --fresh --dataset cifar10 --data-root ~/data --download
+torchrun --nproc-per-node 4 train.py --out runs/ddp  # DistributedDataParallel
+```
+
+`python train.py --help` lists every option. `model.py` ends with a comment block holding the
+project: `resnet-studio import model.py -o net.rstudio.json` opens the network again.
+Load `checkpoint.pt` only with `weights_only=True` (as above), like any file from elsewhere.
+"""
