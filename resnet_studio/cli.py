@@ -1,0 +1,358 @@
+"""The ``resnet-studio`` command.
+
+Without a sub-command it opens the desktop editor; every sub-command runs headless and never
+imports Qt (``tests/core/test_cli.py`` checks ``sys.modules``). The heavy packages (torch, the
+compiler, the presets, the training engine) are imported only by the commands that use them,
+so ``validate --help`` or a refused overwrite answer at once.
+
+Exit status: 0 success; 1 the network has errors (``validate``, ``summary``, ``source``);
+2 the command could not run (unreadable or missing file, unknown preset, bad arguments).
+Every error is one line ``resnet-studio: error: <message>`` on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Sequence
+
+from . import __version__
+from .graph import GraphError
+
+if TYPE_CHECKING:
+    from .graph import Graph
+
+PROG = "resnet-studio"
+LOCAL_COMMANDS = ("presets", "new", "validate", "summary", "source")
+EXIT_OK, EXIT_PROBLEMS, EXIT_FAILURE = 0, 1, 2
+Handler = Callable[[argparse.Namespace], int]
+
+DESCRIPTION = """\
+Design, train and understand residual convolutional networks.
+
+Run without a command to open the desktop editor on the default project, or with a project file
+(resnet-studio FILE.rstudio.json) to open that. The commands below work on project files
+without a display."""
+
+EXAMPLES = """\
+examples:
+  resnet-studio                                   open the desktop editor
+  resnet-studio net.rstudio.json                  open a project in the editor
+  resnet-studio presets                           list the ready-made networks
+  resnet-studio new resnet18 -o net.rstudio.json --classes 10 --height 32 --width 32
+  resnet-studio validate net.rstudio.json         check a project, list its problems
+  resnet-studio summary net.rstudio.json          shapes, parameters and MACs per layer
+  resnet-studio source net.rstudio.json -o model.py
+  resnet-studio COMMAND --help                    help on one command
+
+exit status: 0 success, 1 the network has errors, 2 the command could not run."""
+
+
+class CommandError(Exception):
+    """A failure reported as one line on stderr, with the exit status to return."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_FAILURE):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+# ----- entry point ----------------------------------------------------------------------------
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``) and return the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        return _dispatch(argv)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except _reported_errors() as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return _exit_code(exc)
+
+
+def _dispatch(argv: list[str]) -> int:
+    # `resnet-studio` and `resnet-studio FILE.rstudio.json` open the editor; argparse cannot
+    # express an optional positional next to sub-commands, so this is decided first.
+    if not argv:
+        return launch_gui()
+    if len(argv) == 1 and argv[0].endswith(".json") and not argv[0].startswith("-"):
+        return launch_gui(argv[0])
+    args = build_parser(engine=_may_need_engine(argv)).parse_args(argv)
+    return args.handler(args)
+
+
+def _reported_errors() -> tuple[type[BaseException], ...]:
+    """The failures a user can cause, reported as one line. Evaluated only while an exception
+    is in flight; the compiler's and the presets' errors can only have been raised if their
+    modules are loaded, so checking ``sys.modules`` avoids importing torch to report, say, a
+    file that already exists."""
+    return (CommandError, GraphError, OSError, *_loaded_classes(_LAZY_ERRORS))
+
+
+def _exit_code(exc: BaseException) -> int:
+    if isinstance(exc, CommandError):
+        return exc.exit_code
+    build_errors = _loaded_classes({"resnet_studio.compiler.build": "BuildError"})
+    return EXIT_PROBLEMS if isinstance(exc, build_errors) else EXIT_FAILURE
+
+
+_LAZY_ERRORS = {"resnet_studio.compiler.build": "BuildError",
+                "resnet_studio.presets.base": "UnknownPresetError"}
+
+
+def _loaded_classes(names: dict[str, str]) -> tuple[type[BaseException], ...]:
+    modules = ((sys.modules.get(module), name) for module, name in names.items())
+    return tuple(getattr(module, name) for module, name in modules if module is not None)
+
+
+def build_parser(engine: bool = True) -> argparse.ArgumentParser:
+    """The whole command line; ``engine=False`` leaves out the training engine's commands."""
+    parser = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION, epilog=EXAMPLES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
+    _add_presets(commands)
+    _add_new(commands)
+    _add_validate(commands)
+    _add_summary(commands)
+    _add_source(commands)
+    if engine:
+        register_engine_commands(commands)
+    return parser
+
+
+def _may_need_engine(argv: Sequence[str]) -> bool:
+    """False when ``argv`` runs one of the commands defined here. Importing the engine loads
+    torch and torchvision (seconds), which ``validate --help`` should not wait for; the main
+    ``--help``, a mistyped command and ``train``/``bench`` themselves still get it."""
+    first = next((a for a in argv if not a.startswith("-")), None)
+    return first not in LOCAL_COMMANDS
+
+
+def register_engine_commands(commands: argparse._SubParsersAction) -> bool:
+    """Add ``train`` and ``bench`` from the training engine, when this build includes it.
+
+    ``resnet_studio.train.command.register(commands)`` adds them; each sets ``handler`` like
+    the commands here. Only the engine's own absence is tolerated: an import error inside it
+    is a bug and propagates.
+    """
+    try:
+        from .train.command import register
+    except ModuleNotFoundError as exc:
+        if exc.name in ("resnet_studio.train", "resnet_studio.train.command"):
+            return False
+        raise
+    register(commands)
+    return True
+
+
+def _command(commands: argparse._SubParsersAction, name: str, summary: str, examples: str,
+             handler: Handler, details: str = "") -> argparse.ArgumentParser:
+    """A sub-command: ``summary`` is its line in the command list, ``details`` follow it in
+    the command's own ``--help``."""
+    description = f"{summary}\n\n{details}" if details else summary
+    parser = commands.add_parser(name, help=summary, description=description,
+                                 epilog="examples:\n" + examples,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+# ----- the desktop editor ---------------------------------------------------------------------
+def launch_gui(project: str | None = None) -> int:
+    """Open the desktop editor (on ``project``, else on the default project), or say that this
+    build has none and show what it would open."""
+    try:
+        from .ui.app import main as run_editor
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("resnet_studio.ui", "resnet_studio.ui.app"):
+            raise CommandError(f"the desktop editor cannot start: {exc}. "
+                               "Run `bash .ci/setup` to install its dependencies.") from None
+        return _editor_missing(project)
+    _check_display()
+    return int(run_editor([project] if project else []) or 0)
+
+
+def _check_display() -> None:
+    """Qt aborts the whole process when it finds no display on Linux; say so in one line."""
+    if not sys.platform.startswith("linux"):
+        return
+    if not any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")):
+        raise CommandError(
+            "no display to open the desktop editor on (neither DISPLAY nor WAYLAND_DISPLAY is "
+            "set). Run it in a desktop session, under `xvfb-run`, or with "
+            "QT_QPA_PLATFORM=offscreen for a window nobody sees.")
+
+
+def _editor_missing(project: str | None) -> int:
+    from .api import DEFAULT_PRESET, load_project, new_project, summarize
+
+    graph = load_project(project) if project else new_project(DEFAULT_PRESET)
+    what = project or f"the default project, preset ‘{DEFAULT_PRESET}’"
+    print("The desktop editor is not installed in this build of ResNet Studio; the command-line\n"
+          f"tools are (see `{PROG} --help`). The editor would open {what}:\n")
+    print(summarize(graph), end="")
+    return EXIT_OK
+
+
+# ----- presets --------------------------------------------------------------------------------
+def _add_presets(commands: argparse._SubParsersAction) -> None:
+    _command(commands, "presets", "List the ready-made networks and their default inputs.",
+             f"  {PROG} presets\n  {PROG} new resnet50 -o resnet50.rstudio.json", run_presets,
+             "Parameter counts are for each preset's default input and class count.")
+
+
+def run_presets(args: argparse.Namespace) -> int:
+    from .compiler import Analyzer
+    from .presets import PRESETS
+    from .summary import format_table, human_count, input_text
+
+    analyzer = Analyzer()  # one cache: the deep presets share most of their blocks
+    rows = []
+    for preset in PRESETS.values():
+        params = analyzer.analyze(preset.create()).total_params
+        rows.append((preset.name, preset.title, preset.family, input_text(preset.default_input),
+                     human_count(params)))
+    headers = ("name", "title", "family", "default input → classes", "params")
+    print(format_table(headers, rows, right=(4,)))
+    return EXIT_OK
+
+
+# ----- new ------------------------------------------------------------------------------------
+def _add_new(commands: argparse._SubParsersAction) -> None:
+    parser = _command(
+        commands, "new", "Create a project file from a preset.",
+        f"  {PROG} new small_resnet -o net.rstudio.json\n"
+        f"  {PROG} new resnet18 -o cifar.rstudio.json --classes 10 --height 32 --width 32\n"
+        f"  {PROG} new resnet50 -o net.rstudio.json --force      # replace an existing file",
+        run_new,
+        "Without --force an existing FILE is never replaced. The input options change the image\n"
+        "size and class count; the layers adapt (the last Linear layer gives $classes scores).")
+    parser.add_argument("preset", metavar="PRESET", help=f"preset name (see `{PROG} presets`)")
+    parser.add_argument("-o", "--output", metavar="FILE", required=True, type=Path,
+                        help="project file to write (*.rstudio.json)")
+    for name, what in (("classes", "number of classes"), ("channels", "image channels"),
+                       ("height", "image height in pixels"), ("width", "image width in pixels")):
+        parser.add_argument(f"--{name}", type=_positive_int, metavar="N",
+                            help=f"{what} (default: the preset's)")
+    parser.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+
+
+def run_new(args: argparse.Namespace) -> int:
+    if args.output.exists() and not args.force:
+        raise CommandError(f"{args.output} already exists; pass --force to overwrite it.")
+    from .api import analyze, new_project, save_project
+
+    graph = new_project(args.preset, classes=args.classes, channels=args.channels,
+                        height=args.height, width=args.width)
+    save_project(graph, args.output)
+    analysis = analyze(graph)
+    print(f"Wrote {args.output}: preset ‘{args.preset}’, {len(graph)} nodes, "
+          f"{analysis.total_params:,} parameters, input {_input(graph)} classes.")
+    if not analysis.ok:
+        errors = sum(d.severity == "error" for d in analysis.diagnostics)
+        print(f"{PROG}: warning: at this input size the network has {errors} error(s); "
+              f"see `{PROG} validate {args.output}`.", file=sys.stderr)
+    return EXIT_OK
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"‘{text}’ is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
+    return value
+
+
+def _input(graph: Graph) -> str:
+    from .summary import input_text
+
+    return input_text(graph.input_spec)
+
+
+# ----- validate -------------------------------------------------------------------------------
+def _add_validate(commands: argparse._SubParsersAction) -> None:
+    parser = _command(
+        commands, "validate", "Check a project file and list every problem with its node.",
+        f"  {PROG} validate net.rstudio.json\n"
+        f"  {PROG} validate net.rstudio.json && {PROG} source net.rstudio.json -o model.py",
+        run_validate,
+        "Exit status: 0 no errors (warnings allowed), 1 the network has errors, 2 the file\n"
+        "cannot be read (missing, damaged, unknown format version or block type).")
+    parser.add_argument("file", metavar="FILE", type=Path, help="project file (*.rstudio.json)")
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    from .api import analyze, load_project
+
+    graph = load_project(args.file)
+    analysis = analyze(graph)
+    for d in analysis.diagnostics:
+        print(f"{args.file}: {d.severity}: [{d.node_id or 'network'}] {d.message}")
+    errors = sum(d.severity == "error" for d in analysis.diagnostics)
+    warnings = len(analysis.diagnostics) - errors
+    if errors:
+        print(f"{args.file}: {errors} error(s), {warnings} warning(s).")
+        return EXIT_PROBLEMS
+    shape = "×".join(map(str, analysis.output_shape() or ())) or "?"
+    print(f"{args.file}: OK — {len(graph)} nodes, {analysis.total_params:,} parameters, "
+          f"input {_input(graph)} classes, output {shape}, {warnings} warning(s).")
+    return EXIT_OK
+
+
+# ----- summary --------------------------------------------------------------------------------
+def _add_summary(commands: argparse._SubParsersAction) -> None:
+    parser = _command(
+        commands, "summary", "Print shapes, parameters and MACs per node, and the totals.",
+        f"  {PROG} summary net.rstudio.json\n"
+        f"  {PROG} summary net.rstudio.json --batch-size 128   # activation memory of a batch",
+        run_summary,
+        "Per node: type, output shape, parameters and multiply-accumulates (MACs) per image.\n"
+        "Totals: parameters, MACs, FLOPs and the forward activation memory of one batch.\n"
+        "FLOPs = 2 × MACs, counted for convolution and linear layers; torchvision's\n"
+        "\"GFLOPS\" column is the MAC count. Exit status 1 when the network has errors.")
+    parser.add_argument("file", metavar="FILE", type=Path, help="project file (*.rstudio.json)")
+    parser.add_argument("-b", "--batch-size", type=_positive_int, default=1, metavar="N",
+                        help="images per batch for shapes and activation memory (default: 1)")
+
+
+def run_summary(args: argparse.Namespace) -> int:
+    from .api import analyze, load_project
+    from .summary import format_summary
+
+    graph = load_project(args.file)
+    analysis = analyze(graph)
+    print(format_summary(graph, analysis, args.batch_size), end="")
+    return EXIT_OK if analysis.ok else EXIT_PROBLEMS
+
+
+# ----- source ---------------------------------------------------------------------------------
+def _add_source(commands: argparse._SubParsersAction) -> None:
+    parser = _command(
+        commands, "source",
+        "Write the network as readable PyTorch source (class Net).",
+        f"  {PROG} source net.rstudio.json -o model.py\n"
+        f"  {PROG} source net.rstudio.json              # print to standard output",
+        run_source,
+        "The file defines `class Net(nn.Module)`, its layers named after the nodes, and needs\n"
+        "only torch. Exit status 1 when the network has errors.")
+    parser.add_argument("file", metavar="FILE", type=Path, help="project file (*.rstudio.json)")
+    parser.add_argument("-o", "--output", metavar="PY", type=Path,
+                        help="Python file to write, atomically (default: standard output)")
+
+
+def run_source(args: argparse.Namespace) -> int:
+    from .api import generate_source, load_project
+    from .graph.project import write_text_atomic
+
+    text = generate_source(load_project(args.file))
+    if args.output is None:
+        print(text, end="")
+        return EXIT_OK
+    write_text_atomic(args.output, text)
+    print(f"Wrote {args.output} ({text.count(chr(10))} lines).")
+    return EXIT_OK
