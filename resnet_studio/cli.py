@@ -126,26 +126,19 @@ def build_parser(engine: bool = True) -> argparse.ArgumentParser:
 def _may_need_engine(argv: Sequence[str]) -> bool:
     """False when ``argv`` runs one of the commands defined here. Importing the engine loads
     torch and torchvision (seconds), which ``validate --help`` should not wait for; the main
-    ``--help``, a mistyped command and ``train``/``bench`` themselves still get it."""
+    ``--help``, a mistyped command and the engine's own commands still get it."""
     first = next((a for a in argv if not a.startswith("-")), None)
     return first not in LOCAL_COMMANDS
 
 
-def register_engine_commands(commands: argparse._SubParsersAction) -> bool:
-    """Add ``train`` and ``bench`` from the training engine, when this build includes it.
+def register_engine_commands(commands: argparse._SubParsersAction) -> None:
+    """Add the commands of the training engine (``train``, ``bench``) and of the export
+    package (``export``, ``import``); each sets ``handler`` like the commands here."""
+    from .export.command import register as register_export
+    from .train.command import register as register_train
 
-    ``resnet_studio.train.command.register(commands)`` adds them; each sets ``handler`` like
-    the commands here. Only the engine's own absence is tolerated: an import error inside it
-    is a bug and propagates.
-    """
-    try:
-        from .train.command import register
-    except ModuleNotFoundError as exc:
-        if exc.name in ("resnet_studio.train", "resnet_studio.train.command"):
-            return False
-        raise
-    register(commands)
-    return True
+    register_train(commands)
+    register_export(commands)
 
 
 def _command(commands: argparse._SubParsersAction, name: str, summary: str, examples: str,

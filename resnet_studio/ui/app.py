@@ -10,6 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
+from .clipboard import NODES_MIME
 from .main_window import APP_NAME, ORGANISATION, MainWindow
 
 
@@ -29,7 +30,18 @@ def application(argv: Sequence[str] = ()) -> QApplication:
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName(APP_NAME)
+    app.aboutToQuit.connect(release_clipboard)
     return app
+
+
+def release_clipboard() -> None:
+    """Drop nodes we put on the clipboard before Qt tears down: a Python-made QMimeData still
+    held by the clipboard at exit crashes PySide6 (seen with the offscreen platform). Another
+    application's clipboard content is left alone."""
+    board = QApplication.clipboard()
+    mime = board.mimeData()
+    if mime is not None and mime.hasFormat(NODES_MIME):
+        board.clear()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
