@@ -210,7 +210,7 @@ def _imported_graph(args: argparse.Namespace):
 def _write_weights(graph, source: str, out: Path) -> None:
     import torch
 
-    from ..train.checkpoint import write_atomic
+    from ..files import write_atomic
     from .pretrained import load_pretrained
 
     result = load_pretrained(graph, source)

@@ -14,14 +14,13 @@ import copy
 import json
 import math
 import os
-import stat
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ..files import write_text_atomic
 from .custom import BlockDefinition
 from .document import Graph, InputSpec
 from .errors import (
@@ -105,62 +104,6 @@ def save(graph: Graph, path: str | os.PathLike) -> None:
         write_text_atomic(Path(path), text)
     except OSError as exc:
         raise ProjectFileError(str(path), f"cannot be written ({exc.strerror or exc}).") from None
-
-
-def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` as UTF-8 to a temporary file beside ``path``, flush it to disk, then
-    rename it over ``path``: readers see the old file or the new one, never a mixture.
-    The file keeps the permissions of the one it replaces."""
-    path = Path(path)
-    data = text.encode("utf-8")  # an encoding error must come before anything is touched
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = _mode_for(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_directory(path.parent)
-
-
-def _mode_for(path: Path) -> int:
-    """The existing file's permission bits, or those a new file gets (mkstemp's are 0600)."""
-    try:
-        return stat.S_IMODE(path.stat().st_mode)
-    except OSError:
-        return 0o666 & ~_umask()
-
-
-def _umask() -> int:
-    # os.umask can only be read by setting it, which races with other threads; Linux
-    # reports it in /proc instead.
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0o022
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename itself durable (POSIX); a no-op where directories cannot be opened."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # ----- reading ---------------------------------------------------------------------------------

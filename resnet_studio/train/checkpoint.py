@@ -12,21 +12,19 @@ from __future__ import annotations
 import os
 import pickle
 import re
-import tempfile
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import torch
 
 from .. import __version__
+from ..files import write_atomic
 
 MARKER = "resnet_studio_checkpoint"
 FORMAT = 1
 REQUIRED = ("model", "optimizer", "scheduler", "epoch", "step", "batch", "config")
 _ZIP_MAGIC = b"PK\x03\x04"
-FILE_MODE = 0o644  # mkstemp makes 0600 files; run directories are meant to be shared
 
 
 class CheckpointError(Exception):
@@ -49,38 +47,6 @@ def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> None:
         write_atomic(Path(path), lambda handle: torch.save(state, handle))
     except OSError as exc:
         raise CheckpointError(path, f"cannot be written ({exc.strerror or exc}).") from None
-
-
-def write_atomic(path: Path, write: Callable[[BinaryIO], None]) -> None:
-    """Call ``write`` on a temporary file beside ``path``, make it durable, then rename it
-    over ``path``; on any failure the temporary file is removed and ``path`` is untouched."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_folder(path.parent)
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); a no-op where folders cannot be opened."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[str, Any]:

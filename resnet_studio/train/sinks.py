@@ -20,15 +20,11 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from .checkpoint import write_atomic
+from ..files import write_text_atomic
 from .records import EpochRecord, Record, RunEndRecord, RunStartRecord, StepRecord
 
 METRIC_COLUMNS = ("epoch", "step", "train_loss", "train_acc", "val_loss", "val_acc", "lr",
                   "best", "duration")
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    write_atomic(path, lambda handle: handle.write(text.encode("utf-8")))
 
 
 class SinkError(RuntimeError):
