@@ -116,6 +116,7 @@ class Graph:
     definitions: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] | None = None
     events: ev.Emitter = field(default_factory=ev.Emitter, repr=False, compare=False)
+    _index: Any = field(default=None, init=False, repr=False, compare=False)
 
     # ----- lookups --------------------------------------------------------------------------
     def spec(self, type_id: str) -> BlockSpec | None:
@@ -138,10 +139,26 @@ class Graph:
         return spec
 
     def incoming(self, node_id: str, port: str | None = None) -> list[Edge]:
-        return [e for e in self.edges if e.dst == node_id and (port is None or e.dst_port == port)]
+        edges = self._edge_index()[1].get(node_id, ())
+        return [e for e in edges if port is None or e.dst_port == port]
 
     def outgoing(self, node_id: str, port: str | None = None) -> list[Edge]:
-        return [e for e in self.edges if e.src == node_id and (port is None or e.src_port == port)]
+        edges = self._edge_index()[0].get(node_id, ())
+        return [e for e in edges if port is None or e.src_port == port]
+
+    def _edge_index(self) -> tuple[dict[str, list[Edge]], dict[str, list[Edge]]]:
+        """Edges by source and by destination, in edge-list order (the operand order of
+        multi-input ports). Rebuilt lazily after any change to the edge list, so the compiler's
+        many lookups per analysis cost O(degree) instead of O(edges)."""
+        key = (id(self.edges), len(self.edges))
+        if self._index is None or self._index[0] != key:
+            by_src: dict[str, list[Edge]] = {}
+            by_dst: dict[str, list[Edge]] = {}
+            for e in self.edges:
+                by_src.setdefault(e.src, []).append(e)
+                by_dst.setdefault(e.dst, []).append(e)
+            self._index = (key, by_src, by_dst)
+        return self._index[1], self._index[2]
 
     def nodes_of_type(self, type_id: str) -> list[Node]:
         return [n for n in self.nodes.values() if n.type_id == type_id]
@@ -252,6 +269,7 @@ class Graph:
         self.nodes = {(new_id if k == node_id else k): v for k, v in self.nodes.items()}
         node.id = new_id
         self.edges = [_rename_edge(e, node_id, new_id) for e in self.edges]
+        self._index = None
         self.events.emit(ev.NodeRenamed(node_id, new_id))
 
     def move_node(self, node_id: str, position: tuple[float, float]) -> None:
@@ -321,6 +339,7 @@ class Graph:
             self.edges.append(edge)
         else:
             self.edges.insert(index, edge)
+        self._index = None
         self.events.emit(ev.EdgeAdded(edge))
         return edge
 
@@ -331,6 +350,7 @@ class Graph:
         except ValueError:
             raise UnknownEdgeError(edge) from None
         del self.edges[index]
+        self._index = None
         self.events.emit(ev.EdgeRemoved(edge))
         return index
 
