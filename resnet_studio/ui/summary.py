@@ -65,7 +65,9 @@ class SummaryPanel(QWidget):
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         table.setAlternatingRowColors(True)
         header = table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Columns are fitted once per fill (``_show_table``): ResizeToContents would re-measure
+        # every row on each setItem, quadratic in the node count (30 s for 500 nodes).
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
         table.cellClicked.connect(self._row_clicked)
         return table
@@ -139,6 +141,7 @@ class SummaryPanel(QWidget):
 
     def _show_table(self) -> None:
         rows = [self.analysis.nodes[n] for n in self.analysis.order if n in self.analysis.nodes]
+        self.table.setUpdatesEnabled(False)
         self.table.setRowCount(len(rows))
         for r, info in enumerate(rows):
             spec = self.graph.spec(info.type_id)
@@ -153,6 +156,8 @@ class SummaryPanel(QWidget):
                     item.setForeground(Qt.GlobalColor.red)
                 self.table.setItem(r, c, item)
             self.table.item(r, 0).setData(NODE_ROLE, info.node_id)
+        self.table.resizeColumnsToContents()
+        self.table.setUpdatesEnabled(True)
 
     # ----- picking ----------------------------------------------------------------------------
     def problem_items(self) -> list[QListWidgetItem]:
