@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..compiler import Analysis
 from ..compiler.source import generate_source
 from ..graph import Graph
 from . import theme
@@ -98,15 +99,16 @@ class CodeView(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.editor, 1)
 
-    def refresh(self) -> None:
-        """The graph changed: regenerate now if shown, else when next shown."""
+    def refresh(self, analysis: Analysis | None = None) -> None:
+        """The graph changed (``analysis`` is its fresh analysis, reused rather than redone):
+        regenerate now if shown, else when next shown."""
         self.stale = True
         if self.isVisible():
-            self.regenerate()
+            self.regenerate(analysis)
 
-    def regenerate(self) -> str:
+    def regenerate(self, analysis: Analysis | None = None) -> str:
         try:
-            self.source = generate_source(self.graph)
+            self.source = generate_source(self.graph, analysis=analysis)
         except ValueError as exc:  # BuildError and SourceError: the network has problems
             self.source = ""
             self._show("# model.py cannot be generated yet:\n#\n"
