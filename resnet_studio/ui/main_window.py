@@ -27,6 +27,7 @@ from .palette import BlockPalette
 from .prompts import DISCARD, SAVE, DialogPrompts
 from .recovery import AUTOSAVE_MS, Autosaver, default_directory
 from .summary import SummaryPanel
+from .training.controller import TrainingController
 
 APP_NAME = "ResNet Studio"
 ORGANISATION = "ResNet Studio"
@@ -61,8 +62,10 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.editor)
         self._make_docks()
         self.actions = create_actions(self)
+        self.training = TrainingController(self)  # its docks and actions join the window's
         build_menus(self, self.actions)
         self.toolbar = build_toolbar(self, self.actions)
+        self.training.add_menus()
         self._make_status_bar()
         self._connect()
         self.autosaver = Autosaver(self.document, recovery_dir or default_directory(),
@@ -136,7 +139,7 @@ class MainWindow(QMainWindow):
 
     def _show_analysis(self, analysis) -> None:
         self.summary.show_analysis(analysis)
-        self.code_view.refresh()
+        self.code_view.refresh(analysis)
         errors = sum(d.severity == "error" for d in analysis.diagnostics)
         state = f"{errors} problem{'s' * (errors != 1)}" if errors else "no problems"
         self.totals_label.setText(
@@ -280,6 +283,7 @@ class MainWindow(QMainWindow):
         d = self.docks
         self.resizeDocks([d["palette"], d["inspector"]], [240, 400], Qt.Orientation.Horizontal)
         self.resizeDocks([d["inspector"], d["summary"]], [460, 360], Qt.Orientation.Vertical)
+        self.training.default_dock_sizes()
 
     def save_layout(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
@@ -290,10 +294,11 @@ class MainWindow(QMainWindow):
         if self._closed:
             event.accept()
             return
-        if not self.maybe_save():
+        if not self.training.may_close() or not self.maybe_save():
             event.ignore()
             return
         self._closed = True
+        self.training.shutdown()  # stops the run and waits for its thread
         self.save_layout()
         self.autosaver.stop()
         self.autosaver.discard()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QFontMetricsF, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from ..graph import BlockSpec, Node, PortSpec
@@ -85,6 +85,8 @@ class NodeItem(QGraphicsItem):
         self.shape_text = "?"
         self.problem: str | None = None
         self.severity = ""
+        self.tint: QColor | None = None  # a training view's colour for this node, or None
+        self.tint_note = ""
         flags = (QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
                  | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
                  | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
@@ -112,6 +114,17 @@ class NodeItem(QGraphicsItem):
         self.severity = "error" if errors else ("warning" if problems else "")
         self.problem = "\n".join(messages) if messages else None
         self.setToolTip(self.problem or self._params_tooltip)
+        self.update()
+
+    def set_tint(self, colour: QColor | None, note: str = "") -> None:
+        """Colour the card (e.g. by the layer's gradient norm while training) with a short
+        note in its bottom-right corner; ``None`` restores the normal look."""
+        colour = QColor(colour) if colour is not None else None
+        same = colour == self.tint if colour is not None and self.tint is not None else (
+            colour is None and self.tint is None)
+        if same and note == self.tint_note:
+            return
+        self.tint, self.tint_note = colour, note
         self.update()
 
     def _update_tooltip(self, params: dict[str, Any]) -> None:
@@ -165,12 +178,20 @@ class NodeItem(QGraphicsItem):
             painter.setBrush(QBrush(theme.GRID))
             painter.drawRoundedRect(rect.translated(4, 4), theme.CORNER, theme.CORNER)
         painter.setPen(self._border_pen())
-        painter.setBrush(QBrush(theme.NODE_FILL))
+        painter.setBrush(QBrush(self._fill()))
         painter.drawRoundedRect(rect, theme.CORNER, theme.CORNER)
         self._paint_accent(painter, rect)
         self._paint_text(painter, rect)
         if self.severity:
             self._paint_badge(painter, rect)
+
+    def _fill(self) -> QColor:
+        if self.tint is None:
+            return theme.NODE_FILL
+        # Half the tint, half white: the colour reads at a glance and the text stays legible.
+        t, w = self.tint, theme.NODE_FILL
+        return QColor((t.red() + w.red()) // 2, (t.green() + w.green()) // 2,
+                      (t.blue() + w.blue()) // 2)
 
     def _border_pen(self) -> QPen:
         if self.severity == "error":
@@ -206,10 +227,18 @@ class NodeItem(QGraphicsItem):
                        Qt.AlignmentFlag.AlignRight)
         else:  # no room beside a long name: the type opens the second line instead
             subtitle = f"{self.type_title} · {subtitle}" if subtitle else self.type_title
+        shape_width = right - left
+        if self.tint_note:  # the note shares the shape's row, on the right
+            note_font = theme.mono_font(8.0)
+            note_width = QFontMetricsF(note_font).horizontalAdvance(self.tint_note) + 4
+            self._draw(painter, self.tint_note, note_font, theme.TEXT,
+                       QRectF(right - note_width, rect.top() + 43, note_width, 19),
+                       Qt.AlignmentFlag.AlignRight)
+            shape_width -= note_width + 4
         rows = ((self.title, title_font, theme.TEXT, 4, title_width),
                 (subtitle, theme.ui_font(9.0), theme.MUTED, 24, right - left),
                 ("→ " + self.shape_text, theme.mono_font(9.0), self._shape_colour(), 43,
-                 right - left))
+                 shape_width))
         for text, font, colour, top, width in rows:
             self._draw(painter, text, font, colour, QRectF(left, rect.top() + top, width, 19))
 

@@ -62,5 +62,23 @@ class DialogPrompts:
         dialog = MakeBlockDialog(rows, self.parent)
         return dialog.answer() if dialog.exec() == QDialog.DialogCode.Accepted else None
 
+    def ask_open_file(self, title: str, directory: str, file_filter: str) -> str | None:
+        path, _ = QFileDialog.getOpenFileName(self.parent, title, directory, file_filter)
+        return path or None
+
+    def ask_directory(self, title: str, directory: str) -> str | None:
+        path = QFileDialog.getExistingDirectory(self.parent, title, directory)
+        return path or None
+
+    def ask_stop_training(self) -> bool:
+        """Closing while a network trains: stop the run (its last.pt is kept) and close?"""
+        answer = QMessageBox.question(
+            self.parent, "Training in progress",
+            "A network is training. Stop it and close? Everything trained so far is saved "
+            "in the run's last.pt, and the run can be resumed later.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
     def show_error(self, title: str, message: str) -> None:
         QMessageBox.critical(self.parent, title, message)

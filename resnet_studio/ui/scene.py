@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QPointF, QRectF, Signal
-from PySide6.QtGui import QPainter, QPen
+from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsScene
 
 from ..compiler import Analysis
@@ -155,6 +155,20 @@ class GraphScene(QGraphicsScene):
     def _label_edge(self, item: EdgeItem) -> None:
         info = self.analysis.nodes.get(item.edge.src) if self.analysis else None
         item.set_label(fmt.shape(info.out_shape) if info and info.out_shape else "")
+
+    # ----- tints (training views colour nodes by a per-node value) ---------------------------
+    def set_tints(self, tints: dict[str, tuple[QColor, str]]) -> None:
+        """Colour the named nodes (node id → (colour, note)); other nodes lose their tint.
+        Ids that are no longer in the graph are ignored."""
+        for node_id, item in self.node_items.items():
+            colour, note = tints.get(node_id, (None, ""))
+            item.set_tint(colour, note)
+
+    def clear_tints(self) -> None:
+        self.set_tints({})
+
+    def tinted_nodes(self) -> list[str]:
+        return [n for n, item in self.node_items.items() if item.tint is not None]
 
     def set_show_edge_shapes(self, show: bool) -> None:
         self.show_edge_shapes = show

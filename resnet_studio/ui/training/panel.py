@@ -1,0 +1,133 @@
+"""The training dock: settings, Start / Pause / Resume / Stop, progress and the run's state.
+
+The buttons are the window's actions (so their shortcuts work anywhere in the window); the
+panel only lays them out and shows progress: epoch, step, images per second and the time
+left, estimated from the rate since the run (or its resumption) began.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QLabel,
+    QProgressBar,
+    QScrollArea,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...train.progress import format_duration
+from ...train.records import RunStartRecord, StepRecord
+from .defaults import Devices
+from .settings import TrainingSettings
+
+ERROR_STYLE = "color: #b42318; font-weight: 600;"
+INFO_STYLE = "color: #5f6b76;"
+
+
+class TrainingPanel(QWidget):
+    """Settings above, controls and progress below."""
+
+    def __init__(self, prompts: Any, devices: Devices, actions: dict[str, QAction],
+                 parent: QWidget | None = None):
+        super().__init__(parent)
+        self.settings = TrainingSettings(prompts, devices, self)
+        self.progress = QProgressBar(self, minimum=0, maximum=1, value=0)
+        self.progress.setFormat("idle")
+        self.progress.setTextVisible(True)
+        self.details = QLabel("", self)
+        self.details.setStyleSheet(INFO_STYLE)
+        # Text that changes ten times a second must not change the label's size hint: that
+        # would lay out (and repaint) the whole window each time.
+        self.details.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.metrics = QLabel(self)
+        self.metrics.setTextFormat(Qt.TextFormat.RichText)
+        self.metrics.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.locked = QLabel(self, wordWrap=True)
+        self.locked.setStyleSheet(INFO_STYLE)
+        self.locked.hide()
+        self.state = QLabel("Ready to train.", self, wordWrap=True)
+        self.state.setStyleSheet(INFO_STYLE)
+        self.state.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._start: RunStartRecord | None = None
+        self._began = 0.0
+        self._lay_out(actions)
+
+    def _lay_out(self, actions: dict[str, QAction]) -> None:
+        self.scroll = scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(self.settings)
+        buttons = QGridLayout()
+        for i, key in enumerate(("train_start", "train_pause", "train_resume", "train_stop")):
+            button = QToolButton(self)
+            button.setDefaultAction(actions[key])
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            button.setSizePolicy(button.sizePolicy().horizontalPolicy().Expanding,
+                                 button.sizePolicy().verticalPolicy())
+            buttons.addWidget(button, 0, i)
+        twin = QToolButton(self)
+        twin.setDefaultAction(actions["train_twin"])
+        twin.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        buttons.addWidget(twin, 1, 0, 1, 4)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.details)
+        layout.addWidget(self.state)
+        layout.addWidget(self.metrics)
+        layout.addWidget(self.locked)
+        layout.addWidget(scroll, 1)
+        layout.addStretch(0)  # takes the room only while the settings are hidden
+
+    # ----- progress ---------------------------------------------------------------------------
+    def run_started(self, start: RunStartRecord) -> None:
+        self._start, self._began = start, time.monotonic()
+        self.metrics.setText("")
+        self.progress.setRange(0, max(start.total_steps, 1))
+        self.progress.setValue(start.resumed_step)
+        self.progress.setFormat(f"epoch {start.resumed_step // max(start.steps_per_epoch, 1) + 1}"
+                                f" · step {start.resumed_step:,}/{start.total_steps:,}")
+        self.details.setText(f"{start.device} · {start.steps_per_epoch:,} steps per epoch")
+
+    def show_step(self, record: StepRecord) -> str:
+        """Show the progress at ``record``; returns the one-line summary (for the status bar)."""
+        start = self._start
+        if start is None:
+            return ""
+        epochs = max(start.total_steps // max(start.steps_per_epoch, 1), 1)
+        done = record.step - start.resumed_step
+        elapsed = time.monotonic() - self._began
+        left = elapsed / done * (start.total_steps - record.step) if done > 0 else 0.0
+        self.progress.setValue(min(record.step, start.total_steps))
+        self.progress.setFormat(f"epoch {record.epoch}/{epochs} · step {record.step:,}/"
+                                f"{start.total_steps:,}")
+        self.details.setText(f"{record.images_per_s:,.0f} images/s · ETA "
+                             f"{format_duration(left)} · {start.device}")
+        return (f"epoch {record.epoch}/{epochs}, step {record.step:,}/{start.total_steps:,}, "
+                f"{record.images_per_s:,.0f} images/s, {format_duration(left)} left")
+
+    def show_metrics(self, rows: list[tuple[str, str]]) -> None:
+        """The latest values, one (label, text) per row."""
+        cells = "".join(f"<tr><td style='color:#5f6b76; padding-right:10px'>{label}</td>"
+                        f"<td>{text}</td></tr>" for label, text in rows)
+        self.metrics.setText(f"<table>{cells}</table>" if rows else "")
+
+    def set_state(self, text: str, error: bool = False) -> None:
+        self.state.setText(text)
+        self.state.setStyleSheet(ERROR_STYLE if error else INFO_STYLE)
+
+    def set_editable(self, editable: bool) -> None:
+        """Settings are fixed while a run uses them: hidden, and summed up in one line."""
+        self.locked.setText("Settings of this run: " + self.settings.summary())
+        self.settings.setEnabled(editable)
+        self.scroll.setVisible(editable)
+        self.locked.setVisible(not editable)

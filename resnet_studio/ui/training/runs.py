@@ -1,0 +1,251 @@
+"""The runs list and the comparison of runs.
+
+``RunsPanel`` lists every run directory of the project (and any opened by hand, such as one
+written by ``resnet-studio train``) with its status, best validation accuracy and duration.
+Selecting runs overlays their curves in ``CompareView``, which also lists how their settings
+and architectures differ — for a network and its plain twin, the removed shortcuts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QPlainTextEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...train.progress import format_duration
+from . import plotstyle as style
+from .run_files import (
+    RunCurves,
+    RunReadError,
+    RunSummary,
+    config_differences,
+    graph_differences,
+    list_runs,
+    read_config,
+    read_curves,
+    read_graph,
+    summarise,
+)
+from .series import ema
+
+PATH_ROLE = Qt.ItemDataRole.UserRole + 1
+RUN_NAME = re.compile(r"^(.*)-(\d{8})-(\d{6})(.*)$")  # as TrainingController.new_run_dir
+COLUMNS = ("Run", "Status", "Best val. acc.", "Epochs", "Duration")
+STATUS_COLOURS = {"failed": "#b42318", "running": "#1a5fb4", "stopped": "#9a6700"}
+
+
+def short_name(path: Path) -> str:
+    """``resnet20 06:32:30`` for ``runs/resnet20-20261122-063230`` (legends have little
+    room); other folder names are kept."""
+    found = RUN_NAME.match(path.name)
+    if found is None:
+        return path.name
+    name, _, clock, extra = found.groups()
+    return f"{name}{extra} {clock[:2]}:{clock[2:4]}:{clock[4:]}"
+
+
+class RunsPanel(QWidget):
+    """The table of runs. ``selection_changed(paths)``; buttons ask the controller to act."""
+
+    selection_changed = Signal(list)
+    show_requested = Signal(object)     # Path: show this run's curves in the live plots
+    resume_requested = Signal(object)   # Path: go on training from its last.pt
+    open_requested = Signal()           # open a run directory from anywhere
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.root: Path | None = None
+        self.extra: list[Path] = []
+        self.running: Path | None = None
+        self.summaries: dict[Path, RunSummary] = {}
+        self.table = QTableWidget(0, len(COLUMNS), self)
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.itemSelectionChanged.connect(self._on_selection)
+        self.table.cellDoubleClicked.connect(lambda row, _: self._request(self.show_requested))
+        self.buttons = {name: QPushButton(text, self) for name, text in (
+            ("open", "Open Run…"), ("show", "Show Curves"), ("resume", "Resume"),
+            ("refresh", "Refresh"))}
+        self.buttons["open"].clicked.connect(self.open_requested)
+        self.buttons["show"].clicked.connect(lambda: self._request(self.show_requested))
+        self.buttons["resume"].clicked.connect(lambda: self._request(self.resume_requested))
+        self.buttons["refresh"].clicked.connect(self.refresh)
+        row = QHBoxLayout()
+        for button in self.buttons.values():
+            row.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(row)
+        self._update_buttons()
+
+    # ----- contents ---------------------------------------------------------------------------
+    def set_root(self, root: Path | None) -> None:
+        self.root = root
+        self.refresh()
+
+    def add_run(self, path: Path) -> RunSummary:
+        """Add a run directory from anywhere (raises RunReadError if it is not one)."""
+        summary = summarise(path)
+        if path not in self.extra and (self.root is None or path.parent != self.root):
+            self.extra.append(path)
+        self.refresh()
+        return summary
+
+    def paths(self) -> list[Path]:
+        found = list_runs(self.root) if self.root is not None else []
+        return found + [p for p in self.extra if p not in found]
+
+    def refresh(self) -> None:
+        selected = set(self.selected_paths())
+        self.summaries = {}
+        paths = self.paths()
+        if self.running is not None and self.running not in paths:
+            paths.append(self.running)  # its folder appears with its first record
+        for path in paths:
+            try:
+                self.summaries[path] = summarise(path, running=path == self.running)
+            except RunReadError:
+                if path == self.running:
+                    self.summaries[path] = RunSummary(path, "running")
+        self.table.blockSignals(True)
+        self.table.setRowCount(len(self.summaries))
+        for row, summary in enumerate(self.summaries.values()):
+            self._fill_row(row, summary)
+        self.table.clearSelection()
+        for row, path in enumerate(self.summaries):
+            if path in selected:
+                self.table.selectRow(row)
+        self.table.blockSignals(False)
+        self._update_buttons()
+
+    def _fill_row(self, row: int, s: RunSummary) -> None:
+        epochs = f"{s.epochs_done}/{s.epochs}" if s.epochs else str(s.epochs_done)
+        best = f"{s.best_val_acc:.1%}" if s.best_val_acc is not None else "—"
+        started = datetime.fromtimestamp(s.started).strftime("%Y-%m-%d %H:%M") if s.started else ""
+        cells = (short_name(s.path), s.status, best, epochs, format_duration(s.duration))
+        tip = "\n".join(filter(None, (str(s.path), f"started {started}" if started else "",
+                                      s.message)))
+        for column, text in enumerate(cells):
+            item = QTableWidgetItem(text)
+            if column == 1 and s.status in STATUS_COLOURS:
+                item.setForeground(pg.mkColor(STATUS_COLOURS[s.status]))
+            if column in (2, 3, 4):
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            item.setToolTip(tip)
+            self.table.setItem(row, column, item)
+        self.table.item(row, 0).setData(PATH_ROLE, str(s.path))
+
+    # ----- selection --------------------------------------------------------------------------
+    def selected_paths(self) -> list[Path]:
+        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
+        return [Path(self.table.item(r, 0).data(PATH_ROLE)) for r in rows]
+
+    def select_paths(self, paths: Sequence[Path]) -> None:
+        self.table.clearSelection()
+        mode = self.table.selectionMode()
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.MultiSelection)
+        for row in range(self.table.rowCount()):
+            if Path(self.table.item(row, 0).data(PATH_ROLE)) in paths:
+                self.table.selectRow(row)
+        self.table.setSelectionMode(mode)
+
+    def _on_selection(self) -> None:
+        self._update_buttons()
+        self.selection_changed.emit(self.selected_paths())
+
+    def _update_buttons(self) -> None:
+        paths = self.selected_paths()
+        one = paths[0] if len(paths) == 1 else None
+        self.buttons["show"].setEnabled(one is not None)
+        summary = self.summaries.get(one) if one is not None else None
+        self.buttons["resume"].setEnabled(
+            summary is not None and summary.has_checkpoint and summary.status != "running"
+            and summary.status != "finished")
+
+    def _request(self, signal) -> None:
+        paths = self.selected_paths()
+        if len(paths) == 1:
+            signal.emit(paths[0])
+
+
+class CompareView(QWidget):
+    """Overlays the selected runs' curves and lists their differences."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.view = pg.GraphicsLayoutWidget(self)
+        self.view.setBackground(style.BACKGROUND)
+        self.loss_plot = style.style_plot(self.view.addPlot(0, 0), "Training loss (smoothed)",
+                                          "step", "cross-entropy")
+        self.acc_plot = style.style_plot(self.view.addPlot(0, 1), "Validation accuracy",
+                                         "epoch", "top-1")
+        for plot, offset in ((self.loss_plot, (-6, 6)), (self.acc_plot, (6, 6))):
+            style.add_legend(plot, offset)
+        # The differences are shown by the runs list (see ``RunsTab``), where there is room.
+        self.differences = QPlainTextEdit(self, readOnly=True)
+        self.differences.setPlaceholderText("Select two or more runs to compare them "
+                                            "(Ctrl+click or Shift+click).")
+        self.shown: list[Path] = []
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.view)
+
+    def show_runs(self, paths: Sequence[Path]) -> None:
+        self.loss_plot.clear()
+        self.acc_plot.clear()
+        self.shown = list(paths)
+        for i, path in enumerate(paths):
+            colour = style.RUN_COLOURS[i % len(style.RUN_COLOURS)]
+            self._overlay(short_name(path), read_curves(path), colour)
+        self.differences.setPlainText(self.describe_differences(paths))
+
+    def _overlay(self, name: str, curves: RunCurves, colour: str) -> None:
+        if len(curves.steps):
+            smooth = ema(curves.loss, 0.05)
+            self.loss_plot.plot(curves.steps, smooth, pen=pg.mkPen(colour, width=2), name=name)
+        if len(curves.epoch_steps):
+            epochs = np.arange(1, len(curves.val_acc) + 1, dtype=np.float64)
+            self.acc_plot.plot(epochs, curves.val_acc, pen=pg.mkPen(colour, width=2),
+                               symbol="o", symbolSize=5, symbolBrush=colour, symbolPen=None,
+                               name=name)
+
+    @staticmethod
+    def describe_differences(paths: Sequence[Path]) -> str:
+        if len(paths) < 2:
+            return ""
+        names = [short_name(p) for p in paths]
+        lines = ["Runs: " + ", ".join(names), "", "Settings that differ:"]
+        configs = [read_config(p).get("config") or {} for p in paths]
+        settings = config_differences(configs)
+        lines += [f"  {key}: " + " | ".join(json.dumps(v) for v in values)
+                  for key, values in settings] or ["  (none)"]
+        lines += ["", "Architecture:"]
+        lines += [f"  {line}" for line in graph_differences([read_graph(p) for p in paths],
+                                                             names)] or ["  (the same)"]
+        lines += ["", "Folders:"] + [f"  {n}: {p}" for n, p in zip(names, paths)]
+        return "\n".join(lines)

@@ -1,0 +1,266 @@
+"""The training settings form: dataset, hyper-parameters and device → one ``TrainConfig``.
+
+The form holds values; ``config()`` turns them into a validated ``TrainConfig`` (a
+``ConfigError`` names the field at fault) and ``set_config`` shows one. Folder choices go
+through the window's prompts, so tests can answer them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QValidator
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QStackedWidget,
+    QWidget,
+)
+
+from ...data import DataConfig
+from ...data.config import FOLDER_PREFIX, TORCHVISION_SETS
+from ...graph import Graph
+from ...train import TrainConfig
+from ...train.config import OPTIMIZERS, SCHEDULES
+from .defaults import Devices, synthetic_for
+
+DATASET_TITLES = {"synthetic": "Built-in synthetic shapes", "mnist": "MNIST",
+                  "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10",
+                  "cifar100": "CIFAR-100", "svhn": "SVHN", "folder": "Image folder…"}
+DEVICE_TITLES = {"auto": "Automatic", "cuda": "CUDA GPU", "mps": "Apple MPS", "cpu": "CPU"}
+SYNTHETIC, TORCHVISION, FOLDER = 0, 1, 2
+
+
+class SciSpinBox(QDoubleSpinBox):
+    """A number box that shows and accepts ``1e-4`` as well as ``0.0001``."""
+
+    def __init__(self, parent: QWidget | None = None, minimum: float = 0.0,
+                 maximum: float = 100.0, value: float = 0.0):
+        super().__init__(parent)
+        self.setDecimals(12)
+        self.setRange(minimum, maximum)
+        self.setValue(value)
+        self.setKeyboardTracking(False)
+
+    def textFromValue(self, value: float) -> str:
+        return f"{value:g}"
+
+    def valueFromText(self, text: str) -> float:
+        try:
+            return float(text)
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, pos: int) -> object:
+        try:
+            value = float(text)
+        except ValueError:
+            return QValidator.State.Intermediate, text, pos
+        ok = self.minimum() <= value <= self.maximum()
+        return (QValidator.State.Acceptable if ok else QValidator.State.Intermediate), text, pos
+
+
+def _combo(parent: QWidget, items: dict[str, str]) -> QComboBox:
+    box = QComboBox(parent)
+    for key, title in items.items():
+        box.addItem(title, key)
+    return box
+
+
+def _heading(text: str, parent: QWidget) -> QLabel:
+    label = QLabel(text, parent)
+    label.setStyleSheet("font-weight: 600; color: #1f2328; padding-top: 6px;")
+    return label
+
+
+def _select(box: QComboBox, key: str) -> None:
+    index = box.findData(key)
+    if index >= 0:
+        box.setCurrentIndex(index)
+
+
+class TrainingSettings(QWidget):
+    """Dataset, hyper-parameters and device. ``changed()`` whenever a value changes."""
+
+    changed = Signal()
+
+    def __init__(self, prompts: Any, devices: Devices, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.prompts = prompts
+        self._base = TrainConfig()  # settings without a widget (amp, clipping, …) come from here
+        self._data = DataConfig()
+        self._make_data_widgets()
+        self._make_hyper_widgets(devices)
+        self._lay_out()
+        self._on_dataset_changed()
+
+    # ----- widgets ----------------------------------------------------------------------------
+    def _make_data_widgets(self) -> None:
+        self.dataset = _combo(self, DATASET_TITLES)
+        self.dataset.currentIndexChanged.connect(self._on_dataset_changed)
+        self.train_size = QSpinBox(self, minimum=16, maximum=1_000_000, value=2000,
+                                   singleStep=500)
+        self.val_size = QSpinBox(self, minimum=8, maximum=1_000_000, value=500, singleStep=100)
+        self.data_root = QLineEdit("data", self)
+        self.download = QCheckBox("Download if missing", self)
+        self.folder = QLineEdit(self, placeholderText="folder with one sub-folder per class")
+        self.val_fraction = QDoubleSpinBox(self, minimum=0.01, maximum=0.9, singleStep=0.05,
+                                           value=0.1, decimals=2)
+        self.adapt = QCheckBox("Fit the network's input to the dataset", self, checked=True)
+        self.adapt.setToolTip("Train a copy whose input size, channels and classes match the "
+                              "dataset (the project is not changed).")
+        self.pages = QStackedWidget(self)
+        self.pages.addWidget(self._form_page((("Training images", self.train_size),
+                                              ("Validation images", self.val_size))))
+        root_row = self._browse_row(self.data_root, "Choose the dataset folder")
+        self.pages.addWidget(self._form_page((("Data folder", root_row), ("", self.download))))
+        folder_row = self._browse_row(self.folder, "Choose the image folder")
+        self.pages.addWidget(self._form_page((("Folder", folder_row),
+                                              ("Validation share", self.val_fraction))))
+
+    def _form_page(self, rows: tuple) -> QWidget:
+        page = QWidget(self)
+        form = QFormLayout(page)
+        form.setContentsMargins(0, 0, 0, 0)
+        for label, widget in rows:
+            form.addRow(label, widget)
+        return page
+
+    def _browse_row(self, edit: QLineEdit, title: str) -> QWidget:
+        row = QWidget(self)
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(edit, 1)
+        button = QPushButton("Browse…", row)
+        button.clicked.connect(lambda: self._browse(edit, title))
+        layout.addWidget(button)
+        return row
+
+    def _make_hyper_widgets(self, devices: Devices) -> None:
+        self.optimizer = _combo(self, {k: {"sgd": "SGD", "adamw": "AdamW"}[k] for k in OPTIMIZERS})
+        self.lr = SciSpinBox(self, 1e-8, 100.0, 0.1)
+        self.momentum = QDoubleSpinBox(self, minimum=0.0, maximum=0.999, singleStep=0.01,
+                                       decimals=3, value=0.9)
+        self.weight_decay = SciSpinBox(self, 0.0, 10.0, 5e-4)
+        self.schedule = _combo(self, {k: k for k in SCHEDULES})
+        self.warmup = QDoubleSpinBox(self, minimum=0.0, maximum=1000.0, singleStep=0.5,
+                                     decimals=2, suffix=" epochs")
+        self.epochs = QSpinBox(self, minimum=1, maximum=100_000, value=10)
+        self.batch_size = QSpinBox(self, minimum=1, maximum=65_536, value=128)
+        self.label_smoothing = QDoubleSpinBox(self, minimum=0.0, maximum=0.99, singleStep=0.05,
+                                              decimals=2)
+        self.seed = QSpinBox(self, minimum=0, maximum=2**31 - 1)
+        self.device = _combo(self, DEVICE_TITLES)
+        model = self.device.model()
+        for key, present in (("cuda", devices.cuda), ("mps", devices.mps)):
+            model.item(self.device.findData(key)).setEnabled(present)
+        self.device_info = QLabel(devices.description, self, wordWrap=True)
+        self.device_info.setStyleSheet("color: #5f6b76; font-size: 8pt;")
+        for widget in (self.optimizer, self.schedule, self.device, self.dataset):
+            widget.currentIndexChanged.connect(self.changed)
+        for widget in (self.lr, self.momentum, self.weight_decay, self.warmup, self.epochs,
+                       self.batch_size, self.label_smoothing, self.seed):
+            widget.valueChanged.connect(self.changed)
+        self.optimizer.currentIndexChanged.connect(self._on_optimizer_changed)
+
+    def _lay_out(self) -> None:
+        form = QFormLayout(self)
+        form.setContentsMargins(2, 0, 2, 0)
+        form.setVerticalSpacing(4)
+        form.addRow(_heading("Data", self))
+        form.addRow("Dataset", self.dataset)
+        form.addRow(self.pages)
+        form.addRow(self.adapt)
+        form.addRow(_heading("Optimisation", self))
+        for label, widget in (("Optimizer", self.optimizer), ("Learning rate", self.lr),
+                              ("Momentum", self.momentum), ("Weight decay", self.weight_decay),
+                              ("Schedule", self.schedule), ("Warm-up", self.warmup),
+                              ("Epochs", self.epochs), ("Batch size", self.batch_size),
+                              ("Label smoothing", self.label_smoothing), ("Seed", self.seed)):
+            form.addRow(label, widget)
+        form.addRow(_heading("Device", self))
+        form.addRow("Train on", self.device)
+        form.addRow(self.device_info)
+
+    def summary(self) -> str:
+        """One line describing the settings (shown while they are locked by a run)."""
+        data = self.dataset.currentText()
+        return (f"{data} · {self.optimizer.currentText()} lr {self.lr.value():g} · "
+                f"{self.schedule.currentData()} · {self.epochs.value()} epochs · batch "
+                f"{self.batch_size.value()} · {self.device.currentText()}")
+
+    # ----- behaviour --------------------------------------------------------------------------
+    def _on_dataset_changed(self) -> None:
+        key = self.dataset.currentData()
+        self.pages.setCurrentIndex(SYNTHETIC if key == "synthetic" else
+                                   FOLDER if key == "folder" else TORCHVISION)
+
+    def _on_optimizer_changed(self) -> None:
+        self.momentum.setEnabled(self.optimizer.currentData() == "sgd")
+
+    def _browse(self, edit: QLineEdit, title: str) -> None:
+        ask = getattr(self.prompts, "ask_directory", None)
+        chosen = ask(title, edit.text()) if ask is not None else None
+        if chosen:
+            edit.setText(chosen)
+
+    # ----- values -----------------------------------------------------------------------------
+    def data_config(self, graph: Graph) -> DataConfig:
+        key = self.dataset.currentData()
+        base = self._data
+        if key == "synthetic":
+            return synthetic_for(graph, base).replace(train_size=self.train_size.value(),
+                                                      val_size=self.val_size.value())
+        if key == "folder":
+            return base.replace(dataset=FOLDER_PREFIX + self.folder.text().strip(),
+                                val_fraction=self.val_fraction.value())
+        return base.replace(dataset=key, root=self.data_root.text().strip() or "data",
+                            download=self.download.isChecked())
+
+    def config(self, graph: Graph) -> TrainConfig:
+        """The settings as a validated TrainConfig for ``graph`` (raises ConfigError)."""
+        return self._base.replace(
+            optimizer=self.optimizer.currentData(), lr=self.lr.value(),
+            momentum=self.momentum.value(), weight_decay=self.weight_decay.value(),
+            schedule=self.schedule.currentData(), warmup_epochs=self.warmup.value(),
+            epochs=self.epochs.value(), batch_size=self.batch_size.value(),
+            label_smoothing=self.label_smoothing.value(), seed=self.seed.value(),
+            device=self.device.currentData(), data=self.data_config(graph)).validate()
+
+    def set_config(self, config: TrainConfig) -> None:
+        """Show ``config``; settings the form has no widget for are kept and given back."""
+        self._base = config
+        _select(self.optimizer, config.optimizer)
+        self.lr.setValue(config.lr)
+        self.momentum.setValue(config.momentum)
+        self.weight_decay.setValue(config.weight_decay)
+        _select(self.schedule, config.schedule)
+        self.warmup.setValue(config.warmup_epochs)
+        self.epochs.setValue(config.epochs)
+        self.batch_size.setValue(config.batch_size)
+        self.label_smoothing.setValue(config.label_smoothing)
+        self.seed.setValue(min(config.seed, self.seed.maximum()))
+        _select(self.device, config.device)
+        self._set_data(config.data)
+
+    def _set_data(self, data: DataConfig) -> None:
+        self._data = data
+        key = "folder" if data.is_folder else data.dataset
+        _select(self.dataset, key)
+        if key == "synthetic":
+            self.train_size.setValue(data.train_size)
+            self.val_size.setValue(data.val_size)
+        elif key == "folder":
+            self.folder.setText(data.folder)
+            self.val_fraction.setValue(data.val_fraction)
+        elif key in TORCHVISION_SETS:
+            self.data_root.setText(data.root)
+            self.download.setChecked(data.download)
