@@ -23,6 +23,7 @@ from .code_view import CodeView
 from .document import Document
 from .editor import GraphEditor
 from .inspector import Inspector
+from .interop import Interop
 from .palette import BlockPalette
 from .prompts import DISCARD, SAVE, DialogPrompts
 from .recovery import AUTOSAVE_MS, Autosaver, default_directory
@@ -66,6 +67,8 @@ class MainWindow(QMainWindow):
         build_menus(self, self.actions)
         self.toolbar = build_toolbar(self, self.actions)
         self.training.add_menus()
+        self.interop = Interop(self)
+        self.interop.add_menus(self.menuBar().actions()[0].menu(), self.actions["quit"])
         self._make_status_bar()
         self._connect()
         self.autosaver = Autosaver(self.document, recovery_dir or default_directory(),

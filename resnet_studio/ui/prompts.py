@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QMessageBox, QWidget
 
 from ..graph import Graph
 from ..graph.project import SUFFIX
@@ -79,6 +79,11 @@ class DialogPrompts:
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.No)
         return answer == QMessageBox.StandardButton.Yes
+
+    def ask_item(self, title: str, label: str, items: list[str]) -> str | None:
+        """One of ``items``, or None when cancelled."""
+        item, ok = QInputDialog.getItem(self.parent, title, label, items, 0, False)
+        return item if ok and item else None
 
     def show_error(self, title: str, message: str) -> None:
         QMessageBox.critical(self.parent, title, message)

@@ -1,0 +1,118 @@
+"""File → Export Trained Model and File → Import, driven through the window."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from training_helpers import TrainingPrompts
+
+from resnet_studio.data import DataConfig
+from resnet_studio.graph import InputSpec
+from resnet_studio.graph.project import to_dict
+from resnet_studio.presets import create
+from resnet_studio.train import Engine, TrainConfig
+
+SPEC = InputSpec(channels=3, height=8, width=8, classes=4)
+
+
+class InteropPrompts(TrainingPrompts):
+    def __init__(self) -> None:
+        super().__init__()
+        self.item: str | None = None
+
+    def ask_item(self, title: str, label: str, items: list[str]) -> str | None:
+        self.asked.append(("item", tuple(items)))
+        return self.item
+
+
+@pytest.fixture
+def answers() -> InteropPrompts:
+    return InteropPrompts()
+
+
+@pytest.fixture
+def checkpoint(tmp_path: Path) -> Path:
+    """last.pt of a two-step run of the small residual preset on 8×8 synthetic images."""
+    torch.set_num_threads(1)
+    data = DataConfig(dataset="synthetic", train_size=32, val_size=8, image_size=8, channels=3,
+                      classes=4)
+    config = TrainConfig(epochs=1, batch_size=16, device="cpu", data=data).validate()
+    engine = Engine(create("small_resnet", SPEC), config, [], tmp_path / "run")
+    assert engine.run().status == "finished"
+    engine.close()
+    return tmp_path / "run" / "last.pt"
+
+
+def test_export_onnx_from_a_chosen_checkpoint_is_verified_and_reported(
+        make_window, answers, checkpoint, tmp_path):
+    window = make_window(answers=answers)
+    answers.open_file = str(checkpoint)
+    answers.save_path = str(tmp_path / "net.onnx")
+    result = window.interop.export("onnx")
+    assert result is not None and (tmp_path / "net.onnx").is_file()
+    assert result.max_abs_diff < 1e-4
+    assert "net.onnx" in window.statusBar().currentMessage()
+
+
+def test_export_of_a_foreign_file_is_refused_with_the_reason(make_window, answers, tmp_path):
+    window = make_window(answers=answers)
+    bogus = tmp_path / "not-a-checkpoint.pt"
+    bogus.write_bytes(b"hello")
+    answers.open_file = str(bogus)
+    answers.save_path = str(tmp_path / "out.safetensors")
+    assert window.interop.export("safetensors") is None
+    assert answers.errors and answers.errors[-1][0] == "Export failed"
+    assert "not-a-checkpoint.pt" in answers.errors[-1][1]
+    assert not (tmp_path / "out.safetensors").exists()
+
+
+def test_cancelled_export_writes_nothing(make_window, answers, tmp_path):
+    window = make_window(answers=answers)
+    answers.open_file = None
+    assert window.interop.export("pt2") is None
+    assert not answers.errors
+
+
+def test_import_torchvision_replaces_the_project(make_window, answers):
+    window = make_window(answers=answers)
+    answers.item = "resnet18"
+    assert window.interop.import_torchvision()
+    graph = window.document.graph
+    assert {"conv1", "layer4", "fc"} <= set(graph.nodes)
+    assert any("resnet18" in items for kind, items in answers.asked if kind == "item")
+    assert window.document.current_analysis().ok
+
+
+def test_import_model_source_round_trips_a_generated_file(make_window, answers, tmp_path):
+    from resnet_studio.export import model_source_with_project
+
+    window = make_window(answers=answers)
+    original = create("resnet20")
+    path = tmp_path / "model.py"
+    path.write_text(model_source_with_project(original), encoding="utf-8")
+    answers.open_file = str(path)
+    assert window.interop.import_model_source()
+    assert to_dict(window.document.graph)["nodes"] == to_dict(original)["nodes"]
+
+
+def test_import_of_a_hand_written_file_is_refused(make_window, answers, tmp_path):
+    window = make_window(answers=answers)
+    before = to_dict(window.document.graph)
+    path = tmp_path / "mine.py"
+    path.write_text("import torch\n", encoding="utf-8")
+    answers.open_file = str(path)
+    assert not window.interop.import_model_source()
+    assert answers.errors[-1][0] == "Import failed"
+    assert to_dict(window.document.graph) == before
+
+
+def test_file_menu_lists_every_export_format_and_both_imports(make_window):
+    window = make_window()
+    file_menu = window.menuBar().actions()[0].menu()
+    titles = {a.text(): a.menu() for a in file_menu.actions() if a.menu() is not None}
+    exports = [a.text() for a in titles["Export &Trained Model"].actions()]
+    imports = [a.text() for a in titles["&Import"].actions()]
+    assert len(exports) == 4 and any("ONNX" in t for t in exports)
+    assert len(imports) == 2
