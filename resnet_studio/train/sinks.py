@@ -4,7 +4,8 @@
 - ``CallbackSink`` calls a function (the CLI's progress line, tests).
 - ``QueueSink`` queues records for another thread (the GUI drains it on a timer).
 - ``RunDirSink`` writes the run directory: config.json, graph.json, metrics.csv (one row per
-  epoch), steps.jsonl (one JSON object per step, per-layer arrays as lists) and status.json.
+  epoch), steps.jsonl (one JSON object per step, per-layer arrays as lists), confusion.json
+  (the latest validation confusion matrix) and status.json.
 - ``TensorBoardSink`` logs scalars for TensorBoard when the optional package is installed.
 """
 
@@ -156,6 +157,9 @@ class RunDirSink:
                   int(r.best), round(r.duration, 3)]
         csv.writer(self._metrics).writerow(values)
         self._metrics.flush()
+        confusion = {"epoch": r.epoch, "val_acc": json_value(r.val_acc),
+                     "matrix": np.asarray(r.confusion).astype(int).tolist()}
+        write_text_atomic(self.run_dir / "confusion.json", json.dumps(confusion) + "\n")
 
     def _end(self, record: RunEndRecord) -> None:
         status = {"status": record.status, "message": record.message, "step": record.step,

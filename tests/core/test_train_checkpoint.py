@@ -267,8 +267,8 @@ def test_resume_refuses_a_checkpoint_of_another_network(finished_run):
 def test_run_directory_files(finished_run):
     run_dir, _, recorder = finished_run
     names = sorted(p.name for p in run_dir.iterdir())
-    assert names == ["best.pt", "config.json", "graph.json", "last.pt", "metrics.csv",
-                     "status.json", "steps.jsonl"]
+    assert names == ["best.pt", "config.json", "confusion.json", "graph.json", "last.pt",
+                     "metrics.csv", "status.json", "steps.jsonl"]
     config = json.loads((run_dir / "config.json").read_text())
     assert config["config"]["epochs"] == 2 and config["layers"] == list(LAYERS)
     assert config["data"]["classes"] == 4
@@ -285,6 +285,9 @@ def test_run_directory_files(finished_run):
     assert len(steps[3]["update_ratios"]) == 5 and steps[0]["update_ratios"] is None
     status = json.loads((run_dir / "status.json").read_text())
     assert status["status"] == "finished" and status["step"] == 12
+    confusion = json.loads((run_dir / "confusion.json").read_text())
+    assert confusion["epoch"] == 2
+    assert confusion["matrix"] == epochs[1].confusion.tolist()
 
 
 def test_queue_sink_hands_records_to_another_thread():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -136,6 +137,12 @@ def test_a_run_directory_written_by_the_command_line_opens_with_its_curves(train
     summary = c.runs.summaries[run]
     assert summary.status == "finished" and summary.epochs_done == 2 and summary.best_val_acc
     assert c.runs.table.item(list(c.runs.summaries).index(run), 1).text() == "finished"
+    # its latest validation confusion matrix comes back too
+    saved = json.loads((run / "confusion.json").read_text())
+    assert saved["epoch"] == 2
+    assert c.confusion.matrix is not None
+    assert c.confusion.matrix.tolist() == saved["matrix"]
+    assert c.confusion.matrix.sum() > 0
 
 
 def test_opening_a_folder_that_is_no_run_says_so(trainer, tmp_path):

@@ -21,7 +21,7 @@ from ...train.config import ConfigError
 from ...train.setup import EngineError, load_weights
 from .exports import export_checkpoint, export_metrics, export_png
 from .predict import PredictDialog
-from .run_files import RunReadError, read_config, read_curves
+from .run_files import RunReadError, read_config, read_confusion, read_curves
 
 if TYPE_CHECKING:
     from .controller import TrainingController
@@ -92,9 +92,17 @@ class RunActions:
         self.c.plots.clear()
         self.c.confusion.clear()
         self.load_history(path)
+        self._show_confusion(path)
         self.c.tabs.setCurrentIndex(0)
         self.c.window.show_message(f"Showing run {path.name}")
         return True
+
+    def _show_confusion(self, path: Path) -> None:
+        confusion = read_confusion(path)
+        if confusion is not None:
+            names = read_config(path).get("data", {}).get("class_names") or []
+            self.c.confusion.set_class_names(names)
+            self.c.confusion.show_matrix(*confusion)
 
     def load_history(self, path: Path, up_to_step: int | None = None) -> None:
         """Put a run directory's curves into the plots and the heatmap."""

@@ -105,6 +105,19 @@ def read_graph(run: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def read_confusion(run: Path) -> tuple[np.ndarray, int, float] | None:
+    """The latest validation confusion matrix of a run (rows: true class), its epoch and
+    accuracy; None for runs written before it was kept, or without a finished epoch."""
+    path = run / "confusion.json"
+    if not path.is_file():
+        return None
+    data = read_json(path)
+    try:
+        return np.asarray(data["matrix"], dtype=np.int64), int(data["epoch"]), float(data["val_acc"])
+    except (KeyError, TypeError, ValueError):
+        raise RunReadError(f"{path} is damaged: it holds no confusion matrix.") from None
+
+
 def read_metrics(run: Path) -> list[dict[str, float]]:
     """The rows of ``metrics.csv`` as numbers (unparsable rows are skipped)."""
     try:
