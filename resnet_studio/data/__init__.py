@@ -14,8 +14,9 @@ The names below load on first use (PEP 562): the configuration (``DataConfig``,
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..lazy import lazy_exports
 
 _EXPORTS = {
     "augment": ("Augment",),
@@ -23,23 +24,12 @@ _EXPORTS = {
     "config": ("DATASETS", "DataConfig", "DataError"),
     "loading": ("DataBundle", "DataInfo", "load_data"),
 }
-_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = ["DATASETS", "Augment", "Batches", "DataBundle", "DataConfig", "DataError", "DataInfo",
            "load_data"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 if TYPE_CHECKING:

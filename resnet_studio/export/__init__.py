@@ -15,8 +15,9 @@ before it appears (see ``staging.py``). The names below load on first use (PEP 5
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..lazy import lazy_exports
 
 _EXPORTS = {
     "errors": ("ExportError", "ModelImportError", "WeightsError"),
@@ -27,7 +28,6 @@ _EXPORTS = {
     "staging": ("ExportResult",),
     "torchvision_import": ("import_torchvision", "resnet_family"),
 }
-_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
     "FORMATS", "ExportError", "ExportResult", "ModelImportError", "PretrainedResult",
@@ -36,17 +36,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 if TYPE_CHECKING:

@@ -13,8 +13,9 @@ sub-commands to ``resnet-studio --help`` without importing torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..lazy import lazy_exports
 
 _EXPORTS = {
     "checkpoint": ("CheckpointError", "load_checkpoint", "save_checkpoint"),
@@ -25,7 +26,6 @@ _EXPORTS = {
     "setup": ("EngineError", "resolve_device"),
     "sinks": ("CallbackSink", "QueueSink", "RunDirSink", "Sink", "SinkError", "TensorBoardSink"),
 }
-_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
     "CallbackSink", "CheckpointError", "ConfigError", "Engine", "EngineError", "EpochRecord",
@@ -35,17 +35,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 if TYPE_CHECKING:
