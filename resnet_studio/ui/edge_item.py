@@ -16,11 +16,30 @@ from .node_item import PortItem
 ARROW = 7.0
 
 
+SKIP_SIDE = 110.0  # a skip connection's lane: right of its column, left of the next one
+
+
 def curve(start: QPointF, end: QPointF) -> QPainterPath:
-    """A vertical S-curve: leaves downwards, arrives from above (the layout runs top-down)."""
+    """A vertical S-curve: leaves downwards, arrives from above (the layout runs top-down).
+
+    An edge that jumps over nodes of its own column (a skip connection) runs in a lane beside
+    the column instead of straight through the nodes it skips."""
+    if end.y() - start.y() > 1.5 * theme.NODE_HEIGHT + 60 and \
+            abs(end.x() - start.x()) < theme.NODE_WIDTH / 2:
+        return _beside(start, end)
     bend = max(28.0, abs(end.y() - start.y()) / 2, abs(end.x() - start.x()) / 4)
     path = QPainterPath(start)
     path.cubicTo(start + QPointF(0, bend), end - QPointF(0, bend), end)
+    return path
+
+
+def _beside(start: QPointF, end: QPointF) -> QPainterPath:
+    lane = max(start.x(), end.x()) + SKIP_SIDE
+    top, bottom = QPointF(lane, start.y() + 45), QPointF(lane, end.y() - 45)
+    path = QPainterPath(start)
+    path.cubicTo(start + QPointF(0, 30), QPointF(lane, start.y() + 15), top)
+    path.lineTo(bottom)
+    path.cubicTo(QPointF(lane, end.y() - 15), end - QPointF(0, 30), end)
     return path
 
 
