@@ -526,6 +526,10 @@ def main(argv: list[str] | None = None) -> None:
     run = Run(parse_args(argv))
     try:
         run.run()
+        if dist.is_initialized():
+            # Every rank reaches teardown together: a rank that destroys the group while
+            # another still finishes its last collective can abort inside gloo at exit.
+            dist.barrier()
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()
