@@ -15,10 +15,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING
 
 from . import __version__
+from .argtypes import positive_int as _positive_int
 from .graph import GraphError
 
 if TYPE_CHECKING:
@@ -249,16 +251,6 @@ def run_new(args: argparse.Namespace) -> int:
         print(f"{PROG}: warning: at this input size the network has {errors} error(s); "
               f"see `{PROG} validate {args.output}`.", file=sys.stderr)
     return EXIT_OK
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"‘{text}’ is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
-    return value
 
 
 def _input(graph: Graph) -> str:

@@ -20,6 +20,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from ..argtypes import positive_int as _positive_int
+
 PROG = "resnet-studio"
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_UNUSABLE = 0, 1, 2
 FORMAT_NAMES = ("bundle", "onnx", "pt2", "safetensors")  # = exporter.FORMATS (tested)
@@ -98,16 +100,6 @@ def _add_import(subparsers: argparse._SubParsersAction) -> None:
                    help="import a model.py whose code was edited, as it was generated")
     p.add_argument("--force", action="store_true", help="replace existing files")
     p.set_defaults(handler=reported(run_import))
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"‘{text}’ is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
-    return value
 
 
 def _size(text: str) -> tuple[int, int]:

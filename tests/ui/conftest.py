@@ -7,7 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import torch
 from PySide6.QtCore import QSettings
+from training_helpers import TrainingPrompts, tiny_net
 from ui_helpers import ScriptedPrompts, small_graph
 
 from resnet_studio.graph import Graph
@@ -50,3 +52,19 @@ def window(make_window) -> MainWindow:
     return make_window()
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One intra-op torch thread: the GUI thread needs the other core of a small machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def trainer(make_window, tmp_path):
+    """A window on the tiny training network with scripted answers; runs go to tmp_path/runs."""
+    prompts = TrainingPrompts()
+    window = make_window(tiny_net(), prompts)
+    window.training.unsaved_runs_dir = tmp_path / "runs"
+    return window, window.training, prompts

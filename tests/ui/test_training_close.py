@@ -9,19 +9,10 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
-import torch
 from training_helpers import TrainingPrompts, configure, tiny_net
 
 ROOT = Path(__file__).resolve().parents[2]
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def test_closing_the_window_while_training_asks_stops_and_waits(make_window, qtbot, tmp_path):

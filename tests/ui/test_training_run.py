@@ -6,9 +6,8 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pytest
 import torch
-from training_helpers import TrainingPrompts, configure, tiny_net, wait_finished
+from training_helpers import configure, tiny_net, wait_finished
 
 from resnet_studio.compiler import build
 from resnet_studio.graph import project
@@ -18,22 +17,6 @@ from resnet_studio.ui.training.bridge import PAUSED, RUNNING
 LAYERS = ("conv1", "bn1", "conv2", "bn2", "fc")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: the GUI thread needs the other core of a small machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture
-def trainer(make_window, tmp_path):
-    """A window on the tiny network with scripted answers; runs go to tmp_path/runs."""
-    prompts = TrainingPrompts()
-    window = make_window(tiny_net(), prompts)
-    window.training.unsaved_runs_dir = tmp_path / "runs"
-    return window, window.training, prompts
 
 
 def drain_ticks(qtbot, controller, ticks: int = 5) -> None:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PySide6.QtGui import QImage
 from training_helpers import TrainingPrompts, tiny_net
 
@@ -25,20 +24,6 @@ CLI_DATA = ["--dataset", "synthetic", "--train-size", "48", "--val-size", "16", 
             "8", "--classes", "4", "--channels", "3", "--batch-size", "8", "--device", "cpu"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture
-def trainer(make_window, tmp_path):
-    prompts = TrainingPrompts()
-    window = make_window(tiny_net(), prompts)
-    window.training.unsaved_runs_dir = tmp_path / "runs"
-    return window, window.training, prompts
 
 
 def start_record(layers: tuple[str, ...], steps_per_epoch: int = 100) -> RunStartRecord:
