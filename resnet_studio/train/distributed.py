@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
@@ -59,9 +60,22 @@ def join(env: DistEnv, device: torch.device) -> bool:
     return True
 
 
-def leave(created: bool) -> None:
-    if created and dist.is_initialized():
-        dist.destroy_process_group()
+def leave(created: bool, wait: bool = True) -> None:
+    """Leave the process group this process created. With ``wait``, first meet every other
+    rank: a rank that destroys the group while another still finishes its last collective
+    can abort inside gloo at exit ("terminate called without an active exception"). The
+    wait is bounded on gloo, so a rank that died does not hang the others."""
+    if not (created and dist.is_initialized()):
+        return
+    if wait:
+        try:
+            if dist.get_backend() == "gloo":
+                dist.monitored_barrier(timeout=timedelta(seconds=60))
+            else:
+                dist.barrier()
+        except RuntimeError:
+            pass  # another rank is gone; leaving is all that is left to do
+    dist.destroy_process_group()
 
 
 def wrap(model: nn.Module, device: torch.device) -> nn.Module:

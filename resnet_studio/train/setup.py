@@ -85,7 +85,7 @@ def prepare(network: Network, config: TrainConfig, *, bundle: Any = None,
     try:
         return _prepare(network, config, env, device, created, bundle, checkpoint)
     except BaseException:
-        distributed.leave(created)
+        distributed.leave(created, wait=False)  # the other ranks may never get this far
         raise
 
 
