@@ -7,7 +7,6 @@ know besides its weights: the class names and the input normalisation of the dat
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,10 +18,10 @@ from ..blocks import CATALOGUE
 from ..compiler import BuildError, build
 from ..graph import Graph, GraphError, InputSpec, project
 from ..train.checkpoint import CheckpointError, load_checkpoint
+from ..train.rundir import find_checkpoint as run_checkpoint
+from ..train.rundir import read_data_info
 from .errors import ExportError
 from .weights import describe_mismatch, mismatch
-
-CHECKPOINT_NAMES = ("best.pt", "last.pt")  # in order of preference within a run directory
 
 
 @dataclass
@@ -63,9 +62,9 @@ def find_checkpoint(source: str | Path) -> Path:
     last.pt)."""
     path = Path(source)
     if path.is_dir():
-        for name in CHECKPOINT_NAMES:
-            if (path / name).is_file():
-                return path / name
+        found = run_checkpoint(path)
+        if found is not None:
+            return found
         raise ExportError(f"{path} holds neither best.pt nor last.pt; give a checkpoint file "
                           "or the run directory of a ResNet Studio training run.")
     if not path.exists():
@@ -116,7 +115,7 @@ def _data_facts(path: Path, checkpoint: dict[str, Any],
                 classes: int) -> tuple[list[str], tuple | None, tuple | None]:
     """Class names and normalisation: from the run directory's config.json when the
     checkpoint lies in one, else from the data configuration where that is enough."""
-    info = _run_info(path.parent) or {}
+    info = read_data_info(path.parent)
     if "class_names" not in info:  # no run directory (or a config.json of another kind)
         info = _info_from_config(checkpoint.get("config") or {})
     names = [str(n) for n in info.get("class_names") or []]
@@ -124,14 +123,6 @@ def _data_facts(path: Path, checkpoint: dict[str, Any],
         names = [str(i) for i in range(classes)]
     mean, std = info.get("mean"), info.get("std")
     return names, tuple(mean) if mean else None, tuple(std) if std else None
-
-
-def _run_info(folder: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads((folder / "config.json").read_text(encoding="utf-8"))["data"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def _info_from_config(config: dict[str, Any]) -> dict[str, Any]:

@@ -227,7 +227,9 @@ def _run_dir(args: argparse.Namespace, checkpoint: dict[str, Any] | None) -> Pat
             raise CommandError("give the run directory with --out DIR (e.g. --out runs/first).",
                                EXIT_UNUSABLE)
         return args.resume.parent
-    existing = args.out / "last.pt"
+    from .rundir import LAST
+
+    existing = args.out / LAST
     if checkpoint is None and existing.exists() and not args.force:
         raise CommandError(f"{args.out} already holds a run; go on with `--resume {existing}`, "
                            "choose another --out, or pass --force to start afresh there.",

@@ -9,13 +9,10 @@ import math
 import numpy as np
 import pytest
 
-from resnet_studio.ui.training.run_files import (
-    RunReadError,
-    config_differences,
-    read_curves,
-    summarise,
-)
-from resnet_studio.ui.training.series import LayerHistory, Series, ema
+from resnet_studio.train.compare import config_differences
+from resnet_studio.train.history import RunHistory, Series, ema
+from resnet_studio.train.rundir import RunReadError, summarise
+from resnet_studio.ui.training.series import LayerHistory
 
 
 def test_series_grows_by_doubling_and_keeps_its_points():
@@ -81,11 +78,11 @@ def test_a_partial_run_directory_reads_what_is_there(tmp_path):
     summary = summarise(run)
     assert (summary.status, summary.epochs_done, summary.epochs) == ("incomplete", 1, 5)
     assert summary.best_val_acc == 0.6 and summary.duration == 2.5
-    curves = read_curves(run)
-    assert np.array_equal(curves.steps, [1, 2, 3]) and curves.layer_names == ("a", "b")
-    np.testing.assert_allclose(curves.grad_norms[:, 0], [0.1, 0.2, 0.3])
-    assert np.isnan(curves.grad_norms[:, 1]).all()  # non-finite values are stored as null
-    assert np.array_equal(read_curves(run, up_to_step=2).steps, [1, 2])
+    history = RunHistory.load(run)
+    assert np.array_equal(history.steps, [1, 2, 3]) and history.layer_names == ("a", "b")
+    np.testing.assert_allclose(history.grad_norms.array[0], [0.1, 0.2, 0.3])
+    assert np.isnan(history.grad_norms.array[1]).all()  # non-finite values are stored as null
+    assert np.array_equal(RunHistory.load(run, up_to_step=2).steps, [1, 2])
 
 
 def test_config_differences_list_only_what_differs():

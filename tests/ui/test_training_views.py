@@ -11,11 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtGui import QImage
-from training_helpers import TrainingPrompts, tiny_net
+from training_helpers import TrainingPrompts, configure, tiny_net, wait_finished
 
 from resnet_studio import presets
 from resnet_studio.cli import main as cli
 from resnet_studio.graph import project
+from resnet_studio.train.history import RunHistory
 from resnet_studio.train.records import EpochRecord, RunStartRecord, StepRecord
 from resnet_studio.ui.training.heatmap import gradient_alerts
 
@@ -94,7 +95,9 @@ def test_hovering_reads_out_layer_step_and_value(trainer):
     assert c.gradients.describe(0.0, 7.0) == ""  # below the last layer
     assert c.gradients.describe(0.0, 4.5, in_history=False) == \
         "fc · step 10 · ‖gradient‖ = 0.05"
-    c.plots.add_step_arrays(steps.astype(float), 1.0 / steps, steps / 10.0, np.full(10, 0.1))
+    c.plots.history.extend_steps(steps.astype(float), 1.0 / steps, steps / 10.0,
+                                 np.full(10, 0.1))
+    c.plots.changed()
     text = c.plots.show_readout(4.4)
     assert "step 4" in text and "loss 0.25" in text and "lr 0.1" in text
 
@@ -128,6 +131,23 @@ def test_a_run_directory_written_by_the_command_line_opens_with_its_curves(train
     assert c.confusion.matrix is not None
     assert c.confusion.matrix.tolist() == saved["matrix"]
     assert c.confusion.matrix.sum() > 0
+
+
+def test_runs_written_by_the_command_line_and_the_app_read_into_equal_shaped_histories(
+        trainer, qtbot, tmp_path):
+    window, c, _ = trainer
+    configure(window, epochs=2, train_size=48, val_size=16, batch_size=8)
+    assert c.start()
+    assert wait_finished(qtbot, c).status == "finished"
+    histories = [RunHistory.load(c.current_run), RunHistory.load(cli_run(tmp_path, "cli"))]
+    for history in histories:
+        assert history.layer_names == LAYERS and history.status == "finished"
+        assert np.array_equal(history.steps, np.arange(1, 13))  # 2 epochs of 6 steps
+        assert history.grad_norms.array.shape == (len(LAYERS), 12)
+        assert np.isfinite(history.grad_norms.array).all()
+        assert np.array_equal(history.val_acc.x, [6, 12]) and history.confusion.epoch == 2
+    # the app's views show the history the run model reads
+    assert np.array_equal(c.plots.loss.raw.y, histories[0].loss.raw.y)
 
 
 def test_opening_a_folder_that_is_no_run_says_so(trainer, tmp_path):

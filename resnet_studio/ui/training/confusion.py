@@ -14,6 +14,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from ...train.history import RunHistory
 from . import plotstyle as style
 
 MAX_LABELLED = 20
@@ -54,9 +55,17 @@ class ConfusionView(QWidget):
         self.counts.set_counts(None, np.zeros((0, 0)))
         self.caption.setText("The confusion matrix appears after the first validation.")
 
+    def show_history(self, history: RunHistory) -> None:
+        """The latest confusion matrix of ``history`` (cleared when it has none yet)."""
+        self.set_class_names(history.class_names)
+        if history.confusion is None:
+            self.clear()
+        elif history.confusion.matrix is not self.matrix:
+            c = history.confusion
+            self.show_matrix(c.matrix, c.epoch, c.val_acc)
+
     def show_matrix(self, matrix: np.ndarray, epoch: int, accuracy: float) -> None:
-        matrix = np.asarray(matrix, dtype=np.int64)
-        self.matrix = matrix
+        self.matrix = matrix = np.asarray(matrix, dtype=np.int64)
         k = matrix.shape[0]
         names = self.class_names if len(self.class_names) == k else [str(i) for i in range(k)]
         totals = np.maximum(matrix.sum(axis=1, keepdims=True), 1)

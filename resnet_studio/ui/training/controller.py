@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QSplitter, QTabWidget
@@ -26,6 +25,7 @@ from ...graph import Graph
 from ...presets import plain_twin
 from ...train.config import ConfigError
 from ...train.engine import USER_ERRORS
+from ...train.history import RunHistory
 from ...train.records import RunEndRecord, RunStartRecord
 from ..recovery import default_directory
 from .bridge import IDLE, PAUSED, RUNNING, STARTING, STOPPING, RunUpdate, TrainingBridge
@@ -75,6 +75,7 @@ class TrainingController(QObject):
         self._edit_warned = False
         self._graph_index = 0
         self._latest_step: Any = None
+        self.history = RunHistory()  # of the run training or on show
         self._render_timer = QTimer(self, singleShot=True, interval=RENDER_MS)
         self._render_timer.timeout.connect(self.render)
         self._make_actions()
@@ -146,6 +147,7 @@ class TrainingController(QObject):
                               (self.confusion, "Confusion"), (runs_tab, "Runs")):
             self.tabs.addTab(widget, title)
         self.tabs.currentChanged.connect(self._on_tab_changed)
+        self.show_history(self.history)
 
     def _on_tab_changed(self, index: int) -> None:
         view = self.tabs.currentWidget()
@@ -241,8 +243,7 @@ class TrainingController(QObject):
         self._edit_warned = False
         self._graph_index = self.window.document.undo_stack.index()
         self.show_docks()
-        self.plots.clear()
-        self.confusion.clear()
+        self.show_history(RunHistory())
         self.panel.set_editable(False)
         self.runs.running = run_dir
         self._update_runs_root()
@@ -284,19 +285,26 @@ class TrainingController(QObject):
         return path.parent / RUNS_FOLDER if path is not None else self.unsaved_runs_dir
 
     # ----- records ----------------------------------------------------------------------------
+    def show_history(self, history: RunHistory) -> None:
+        """Let every view render ``history`` (a new run, or a run read from its directory)."""
+        self.ensure_views()
+        self.history = history
+        self.plots.show_history(history)
+        self.gradients.follow(history)
+        self.confusion.show_history(history)
+
     def _on_update(self, update: RunUpdate) -> None:
-        """Take a batch of records into the buffers; drawing waits for ``render``."""
+        """Take a batch of records into the run's history; drawing waits for ``render``."""
         self.ensure_views()
         if update.start is not None:
             self._on_run_start(update.start)
+        self.history.append([*update.steps, *update.epochs])
+        self.plots.changed(draw=False)
+        self.gradients.follow(self.history, draw=False)
         if update.steps:
-            self.plots.add_steps(update.steps, draw=False)
-            self.gradients.add_steps(update.steps, draw=False)
             self._latest_step = update.steps[-1]
         if update.epochs:
-            self.plots.add_epochs(update.epochs, draw=False)
-            last = update.epochs[-1]
-            self.confusion.show_matrix(last.confusion, last.epoch, last.val_acc)
+            self.confusion.show_history(self.history)
         if not self._render_timer.isActive():
             self._render_timer.start()
 
@@ -324,29 +332,30 @@ class TrainingController(QObject):
     def _metrics(self) -> list[tuple[str, str]]:
         """The latest values for the panel: smoothed training loss and accuracy, the last
         validation and the best so far."""
-        p = self.plots
+        h = self.history
         rows = []
-        if p.loss.smooth.size:
-            loss, acc = p.loss.smooth.y[-1], p.accuracy.smooth.y[-1]
+        if len(h):
+            loss, acc = h.loss.smooth.y[-1], h.accuracy.smooth.y[-1]
             rows.append(("Training (smoothed)", f"loss {loss:.4g} · accuracy {acc:.1%}"))
-        if p.loss.val.size:
-            epoch = p.loss.val.size  # one validation per epoch, earlier ones included on resume
-            loss, acc = p.loss.val.y[-1], p.accuracy.val.y[-1]
+        if h.val_loss.size:
+            epoch = h.val_loss.size  # one validation per epoch, earlier ones included on resume
+            loss, acc = h.val_loss.y[-1], h.val_acc.y[-1]
             rows.append((f"Validation, epoch {epoch}", f"loss {loss:.4g} · accuracy {acc:.1%}"))
-            if np.isfinite(p.accuracy.val.y).any():
-                best = int(np.nanargmax(p.accuracy.val.y))
-                rows.append(("Best validation",
-                             f"{p.accuracy.val.y[best]:.1%} at epoch {best + 1}"))
+            best = h.best_epoch()
+            if best is not None:
+                rows.append(("Best validation", f"{best[1]:.1%} at epoch {best[0]}"))
         return rows
 
     def _on_run_start(self, start: RunStartRecord) -> None:
         self.start_record = start
         self.runs.refresh()
-        self.gradients.start(start.layer_names)
-        self.confusion.set_class_names(start.data.get("class_names") or [])
-        self.panel.run_started(start)
         if start.resumed_step and self.current_run is not None:
-            self.run_actions.load_history(self.current_run, start.resumed_step)
+            # the steps before the checkpoint, as the sink has just cut the files to them
+            self.history.extend_from(self.current_run, start.resumed_step)
+        self.history.on_start(start)
+        self.gradients.follow(self.history, draw=False)
+        self.confusion.show_history(self.history)
+        self.panel.run_started(start)
 
     def _tint(self, record: Any) -> None:
         if self.start_record is None:

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.exporters  # registers ImageExporter on pg.exporters
 
-from .plots import MetricPlots
-
-CSV_COLUMNS = ("step", "loss", "loss_smoothed", "accuracy", "accuracy_smoothed", "lr",
-               "val_loss", "val_acc")
+from ...train.history import RunHistory
 
 
 def export_checkpoint(run_dir: Path, target: Path, which: str = "last.pt") -> Path:
@@ -39,32 +33,7 @@ def export_png(layout: pg.GraphicsLayoutWidget, target: Path, width: int = 1600)
     return target
 
 
-def metrics_csv(plots: MetricPlots) -> str:
-    """One row per step: raw and smoothed training values, the learning rate, and the
-    validation values on the steps where an epoch ended (empty elsewhere)."""
-    steps = plots.loss.raw.x
-    val_at = {float(s): (l, a) for s, l, a in zip(plots.loss.val.x, plots.loss.val.y,
-                                                   plots.accuracy.val.y)}
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    columns = (plots.loss.raw.y, plots.loss.smooth.y, plots.accuracy.raw.y,
-               plots.accuracy.smooth.y, plots.lr.y)
-    for i, step in enumerate(steps):
-        val_loss, val_acc = val_at.get(float(step), ("", ""))
-        writer.writerow([int(step), *(_cell(c[i]) for c in columns), _cell(val_loss),
-                         _cell(val_acc)])
-    return out.getvalue()
-
-
-def _cell(value: object) -> str:
-    if value == "" or value is None:
-        return ""
-    number = float(value)
-    return repr(number) if np.isfinite(number) else ("nan" if np.isnan(number) else
-                                                     ("inf" if number > 0 else "-inf"))
-
-
-def export_metrics(plots: MetricPlots, target: Path) -> Path:
-    target.write_text(metrics_csv(plots), encoding="utf-8")
+def export_metrics(history: RunHistory, target: Path) -> Path:
+    """The run's per-step values as CSV (``RunHistory.to_csv``)."""
+    target.write_text(history.to_csv(), encoding="utf-8")
     return target

@@ -17,7 +17,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from ...train.records import StepRecord
+from ...train.history import RunHistory
 from . import plotstyle as style
 from .series import HEATMAP_COLUMNS, LayerHistory
 
@@ -70,7 +70,9 @@ class GradientView(QWidget):
         super().__init__(parent)
         self.columns = columns
         self.names: tuple[str, ...] = ()
-        self.history = LayerHistory(0, columns)
+        self.history = LayerHistory(0, columns)  # the heatmap's columns, a bounded summary
+        self.source: RunHistory | None = None  # the history followed, and how much is taken
+        self._taken = 0
         self.latest = np.zeros(0)
         self.latest_step = 0
         self.dirty = False
@@ -136,12 +138,18 @@ class GradientView(QWidget):
         self.heat_plot.getAxis("left").setTicks([ticks, []])
         self.heat_plot.setYRange(0, max(len(self.names), 1), padding=0)
 
-    def add_steps(self, steps: Sequence[StepRecord], draw: bool = True) -> None:
-        if not steps or not self.names:
-            return
-        x = np.fromiter((r.step for r in steps), np.int64, len(steps))
-        norms = np.stack([np.asarray(r.grad_norms, dtype=np.float64) for r in steps])
-        self.add_step_arrays(x, norms, draw)
+    def follow(self, history: RunHistory, draw: bool = True) -> None:
+        """Take in the gradient norms ``history`` gained since the last call (all of them for
+        another history, or when its layers changed)."""
+        if history is not self.source or history.layer_names != self.names \
+                or history.grad_norms.size < self._taken:
+            self.source, self._taken = history, 0
+            self.start(history.layer_names)
+        norms, end = history.grad_norms.array, history.grad_norms.size
+        if end > self._taken:
+            self.add_step_arrays(history.steps[self._taken:end], norms[:, self._taken:end].T,
+                                 draw)
+        self._taken = end
 
     def add_step_arrays(self, steps: np.ndarray, norms: np.ndarray, draw: bool = True) -> None:
         """One row of per-layer norms per step (norms: steps × layers); ``draw=False``

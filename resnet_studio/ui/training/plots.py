@@ -10,28 +10,23 @@ downsampling and clip-to-view so that a hundred thousand steps draw as fast as a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from ...train.records import EpochRecord, StepRecord
+from ...train.history import DEFAULT_SMOOTHING, RunHistory, Series, Smoothed
 from . import plotstyle as style
-from .series import Series, ema
 
-DEFAULT_SMOOTHING = 0.9  # the EMA keeps this share of the past at each step
 CROSSHAIR_HZ = 30
 
 
 class MetricCurves:
-    """One plot's curves: raw training values, their moving average and validation values."""
+    """One plot's curves of a history: raw training values, their moving average and
+    validation values (the history holds the points; this draws them)."""
 
     def __init__(self, plot: pg.PlotItem, colour, validation: bool = True):
         self.plot = plot
-        self.raw, self.smooth, self.val = Series(), Series(), Series()
-        self._ema_state: float | None = None
         self.raw_item = plot.plot(pen=pg.mkPen(style.faint(colour), width=1), name="train")
         self.smooth_item = plot.plot(pen=pg.mkPen(colour, width=2.2), name="train, smoothed")
         self.val_item = None
@@ -39,16 +34,18 @@ class MetricCurves:
             self.val_item = plot.plot(pen=pg.mkPen(style.VALIDATION, width=2), symbol="o",
                                       symbolSize=6, symbolBrush=style.VALIDATION,
                                       symbolPen=None, name="validation")
+        self.show(Smoothed(), Series())
 
-    def add(self, steps: np.ndarray, values: np.ndarray, alpha: float) -> None:
-        smooth = ema(values, alpha, self._ema_state)
-        if len(smooth):
-            self._ema_state = float(smooth[-1])
-        self.raw.extend(steps, values)
-        self.smooth.extend(steps, smooth)
+    def show(self, series: Smoothed, val: Series) -> None:
+        self.series, self.val = series, val
 
-    def add_validation(self, steps: np.ndarray, values: np.ndarray) -> None:
-        self.val.extend(steps, values)
+    @property
+    def raw(self) -> Series:
+        return self.series.raw
+
+    @property
+    def smooth(self) -> Series:
+        return self.series.smooth
 
     def redraw(self) -> None:
         self.raw_item.setData(self.raw.x, self.raw.y)
@@ -56,21 +53,10 @@ class MetricCurves:
         if self.val_item is not None:
             self.val_item.setData(self.val.x, self.val.y)
 
-    def resmooth(self, alpha: float) -> None:
-        smooth = ema(self.raw.y, alpha)
-        self._ema_state = float(smooth[-1]) if len(smooth) else None
-        self.smooth.clear()
-        self.smooth.extend(self.raw.x, smooth)
-
-    def clear(self) -> None:
-        for series in (self.raw, self.smooth, self.val):
-            series.clear()
-        self._ema_state = None
-        self.redraw()
-
 
 class MetricPlots(QWidget):
-    """Loss, accuracy and learning rate, side by side, with a crosshair read-out."""
+    """Loss, accuracy and learning rate of a ``RunHistory``, side by side, with a crosshair
+    read-out. The smoothing box sets the history's moving average."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -89,8 +75,8 @@ class MetricPlots(QWidget):
         self.lr_plot.setXLink(self.loss_plot)
         self.loss = MetricCurves(self.loss_plot, style.TRAIN)
         self.accuracy = MetricCurves(self.acc_plot, style.TRAIN)
-        self.lr = Series()
-        self.dirty = False  # buffers hold points the curves do not show yet
+        self.history = RunHistory()
+        self.dirty = False  # the history holds points the curves do not show yet
         self.lr_item = self.lr_plot.plot(pen=pg.mkPen(style.LR, width=2))
         self.smoothing = QDoubleSpinBox(self, minimum=0.0, maximum=0.999, singleStep=0.05,
                                         decimals=3, value=DEFAULT_SMOOTHING)
@@ -129,52 +115,29 @@ class MetricPlots(QWidget):
 
     # ----- data -------------------------------------------------------------------------------
     @property
-    def alpha(self) -> float:
-        return 1.0 - self.smoothing.value()
+    def lr(self) -> Series:
+        return self.history.lr
 
     @property
     def points(self) -> int:
-        return self.loss.raw.size
+        return len(self.history)
+
+    def show_history(self, history: RunHistory, draw: bool = True) -> None:
+        """Draw ``history`` from now on (with this view's smoothing)."""
+        self.history = history
+        if history.smoothing != self.smoothing.value():
+            history.set_smoothing(self.smoothing.value())
+        self.loss.show(history.loss, history.val_loss)
+        self.accuracy.show(history.accuracy, history.val_acc)
+        self.readout.setText("")
+        self.changed(draw)
 
     def clear(self) -> None:
-        self.loss.clear()
-        self.accuracy.clear()
-        self.lr.clear()
-        self.lr_item.setData([], [])
-        self.readout.setText("")
+        self.show_history(RunHistory())
 
-    def add_steps(self, steps: Sequence[StepRecord], draw: bool = True) -> None:
-        if not steps:
-            return
-        n = len(steps)
-        self.add_step_arrays(np.fromiter((r.step for r in steps), np.float64, n),
-                             np.fromiter((r.loss for r in steps), np.float64, n),
-                             np.fromiter((r.accuracy for r in steps), np.float64, n),
-                             np.fromiter((r.lr for r in steps), np.float64, n), draw)
-
-    def add_step_arrays(self, x: np.ndarray, loss: np.ndarray, accuracy: np.ndarray,
-                        lr: np.ndarray, draw: bool = True) -> None:
-        """Append per-step values; ``draw=False`` leaves the drawing to a later ``redraw``
-        (the controller draws at most ten times a second, whatever the record rate)."""
-        self.loss.add(x, loss, self.alpha)
-        self.accuracy.add(x, accuracy, self.alpha)
-        self.lr.extend(x, lr)
-        self._drawn(draw)
-
-    def add_epochs(self, epochs: Sequence[EpochRecord], draw: bool = True) -> None:
-        if not epochs:
-            return
-        self.add_epoch_arrays(np.array([e.step for e in epochs], np.float64),
-                              np.array([e.val_loss for e in epochs], np.float64),
-                              np.array([e.val_acc for e in epochs], np.float64), draw)
-
-    def add_epoch_arrays(self, x: np.ndarray, val_loss: np.ndarray, val_acc: np.ndarray,
-                         draw: bool = True) -> None:
-        self.loss.add_validation(x, val_loss)
-        self.accuracy.add_validation(x, val_acc)
-        self._drawn(draw)
-
-    def _drawn(self, draw: bool) -> None:
+    def changed(self, draw: bool = True) -> None:
+        """The history grew; ``draw=False`` leaves the drawing to a later ``redraw`` (the
+        controller draws at most ten times a second, whatever the record rate)."""
         if draw:
             self.redraw()
         else:
@@ -197,8 +160,7 @@ class MetricPlots(QWidget):
                                                 color=style.AXIS.name())
 
     def _on_smoothing_changed(self, value: float) -> None:
-        self.loss.resmooth(self.alpha)
-        self.accuracy.resmooth(self.alpha)
+        self.history.set_smoothing(value)
         self.redraw()
 
     # ----- crosshair --------------------------------------------------------------------------

@@ -18,10 +18,11 @@ from ...graph.project import from_dict
 from ...train import TrainConfig
 from ...train.checkpoint import CheckpointError, load_checkpoint
 from ...train.config import ConfigError
+from ...train.history import RunHistory
+from ...train.rundir import RunReadError, find_checkpoint, read_data_info, read_train_config
 from ...train.setup import EngineError, load_weights
 from .exports import export_checkpoint, export_metrics, export_png
 from .predict import PredictDialog
-from .run_files import RunReadError, read_config, read_confusion, read_curves
 
 if TYPE_CHECKING:
     from .controller import TrainingController
@@ -87,31 +88,16 @@ class RunActions:
         if self.c.bridge.is_active():
             return self._fail("A run is training", "Its curves are on show; open other runs "
                                                    "when it has ended.")
+        try:
+            history = RunHistory.load(path)
+        except RunReadError as exc:
+            return self._fail("Cannot show the run", str(exc))
         self.c.current_run, self.shown_run = None, path
         self.c.show_docks()
-        self.c.plots.clear()
-        self.c.confusion.clear()
-        self.load_history(path)
-        self._show_confusion(path)
+        self.c.show_history(history)
         self.c.tabs.setCurrentIndex(0)
         self.c.window.show_message(f"Showing run {path.name}")
         return True
-
-    def _show_confusion(self, path: Path) -> None:
-        confusion = read_confusion(path)
-        if confusion is not None:
-            names = read_config(path).get("data", {}).get("class_names") or []
-            self.c.confusion.set_class_names(names)
-            self.c.confusion.show_matrix(*confusion)
-
-    def load_history(self, path: Path, up_to_step: int | None = None) -> None:
-        """Put a run directory's curves into the plots and the heatmap."""
-        curves = read_curves(path, up_to_step)
-        self.c.plots.add_step_arrays(curves.steps, curves.loss, curves.accuracy, curves.lr)
-        self.c.plots.add_epoch_arrays(curves.epoch_steps, curves.val_loss, curves.val_acc)
-        if up_to_step is None:
-            self.c.gradients.start(curves.layer_names)
-        self.c.gradients.add_step_arrays(curves.steps, curves.grad_norms)
 
     def resume_run(self, path: Path) -> bool:
         """Go on training a stopped run from its ``last.pt``, in the same run directory.
@@ -163,14 +149,14 @@ class RunActions:
         return True
 
     def export_metrics(self, target: str | None = None) -> bool:
-        if self.c.plots is None or self.c.plots.points == 0:
+        if not len(self.c.history):
             return self._fail("Nothing to export", "Train a network or open a run first.")
         target = target or self.prompts.ask_save_path("Export metrics", "metrics.csv",
                                                       "CSV files (*.csv)")
         if not target:
             return False
         try:
-            export_metrics(self.c.plots, Path(target))
+            export_metrics(self.c.history, Path(target))
         except OSError as exc:
             return self._fail("Cannot export the metrics", str(exc))
         self.c.window.show_message(f"Exported the metrics to {target}")
@@ -185,9 +171,8 @@ class RunActions:
         except (CheckpointError, EngineError, GraphError, FileNotFoundError) as exc:
             self._fail("Cannot check an image", str(exc))
             return None
-        info = (read_config(run).get("data") if run is not None else None) or (
-            self.c.start_record.data if self.c.start_record else {})
-        config = (read_config(run).get("config") or {}) if run is not None else {}
+        info = read_data_info(run) or self.c.history.data
+        config = read_train_config(run)
         dialog = PredictDialog(model, info, label, self._sampler(config),
                                lambda: self.prompts.ask_open_file(
                                    "Open an image", str(Path.home()), IMAGE_FILTER),
@@ -196,18 +181,15 @@ class RunActions:
         return dialog
 
     def model_for_check(self, run: Path | None) -> tuple[torch.nn.Module, str]:
-        """The engine's model when a run has ended in this window; else ``best.pt``."""
-        engine = self.c.bridge.engine
-        if engine is not None and not self.c.bridge.is_active() and engine.model is not None \
-                and run == self.c.current_run:
-            return engine.model, f"current model of {run.name}"
+        """The run's trained network, from its checkpoint (``best.pt``, else ``last.pt``):
+        the same whether the run trained in this window, in another, or on the command line."""
         if run is None:
             raise FileNotFoundError("Train a network or open a run first.")
-        for name in ("best.pt", "last.pt"):
-            if (run / name).is_file():
-                return self._load_model(run / name), f"{name} of {run.name}"
-        raise FileNotFoundError(f"{run} has no checkpoint yet (best.pt is written after the "
-                                "first epoch).")
+        checkpoint = find_checkpoint(run)
+        if checkpoint is None:
+            raise FileNotFoundError(f"{run} has no checkpoint yet (best.pt is written after "
+                                    "the first epoch).")
+        return self._load_model(checkpoint), f"{checkpoint.name} of {run.name}"
 
     def _load_model(self, path: Path) -> torch.nn.Module:
         checkpoint = load_checkpoint(path)

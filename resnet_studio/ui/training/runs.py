@@ -8,7 +8,6 @@ and architectures differ — for a network and its plain twin, the removed short
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from datetime import datetime
@@ -29,21 +28,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...train.compare import describe_differences
+from ...train.history import RunHistory, ema
 from ...train.progress import format_duration
+from ...train.rundir import RunReadError, RunSummary, list_runs, summarise
 from . import plotstyle as style
-from .run_files import (
-    RunCurves,
-    RunReadError,
-    RunSummary,
-    config_differences,
-    graph_differences,
-    list_runs,
-    read_config,
-    read_curves,
-    read_graph,
-    summarise,
-)
-from .series import ema
 
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 RUN_NAME = re.compile(r"^(.*)-(\d{8})-(\d{6})(.*)$")  # as TrainingController.new_run_dir
@@ -221,31 +210,23 @@ class CompareView(QWidget):
         self.shown = list(paths)
         for i, path in enumerate(paths):
             colour = style.RUN_COLOURS[i % len(style.RUN_COLOURS)]
-            self._overlay(short_name(path), read_curves(path), colour)
+            try:
+                history = RunHistory.load(path)
+            except RunReadError:
+                continue  # deleted since it was listed: the differences below say nothing
+            self._overlay(short_name(path), history, colour)
         self.differences.setPlainText(self.describe_differences(paths))
 
-    def _overlay(self, name: str, curves: RunCurves, colour: str) -> None:
-        if len(curves.steps):
-            smooth = ema(curves.loss, 0.05)
-            self.loss_plot.plot(curves.steps, smooth, pen=pg.mkPen(colour, width=2), name=name)
-        if len(curves.epoch_steps):
-            epochs = np.arange(1, len(curves.val_acc) + 1, dtype=np.float64)
-            self.acc_plot.plot(epochs, curves.val_acc, pen=pg.mkPen(colour, width=2),
+    def _overlay(self, name: str, history: RunHistory, colour: str) -> None:
+        if len(history):
+            smooth = ema(history.loss.raw.y, 0.05)
+            self.loss_plot.plot(history.steps, smooth, pen=pg.mkPen(colour, width=2), name=name)
+        if history.val_acc.size:
+            epochs = np.arange(1, history.val_acc.size + 1, dtype=np.float64)
+            self.acc_plot.plot(epochs, history.val_acc.y, pen=pg.mkPen(colour, width=2),
                                symbol="o", symbolSize=5, symbolBrush=colour, symbolPen=None,
                                name=name)
 
     @staticmethod
     def describe_differences(paths: Sequence[Path]) -> str:
-        if len(paths) < 2:
-            return ""
-        names = [short_name(p) for p in paths]
-        lines = ["Runs: " + ", ".join(names), "", "Settings that differ:"]
-        configs = [read_config(p).get("config") or {} for p in paths]
-        settings = config_differences(configs)
-        lines += [f"  {key}: " + " | ".join(json.dumps(v) for v in values)
-                  for key, values in settings] or ["  (none)"]
-        lines += ["", "Architecture:"]
-        lines += [f"  {line}" for line in graph_differences([read_graph(p) for p in paths],
-                                                             names)] or ["  (the same)"]
-        lines += ["", "Folders:"] + [f"  {n}: {p}" for n, p in zip(names, paths)]
-        return "\n".join(lines)
+        return describe_differences(paths, [short_name(p) for p in paths])

@@ -1,87 +1,17 @@
-"""Bounded, append-only buffers behind the live plots (NumPy only, no Qt).
+"""The gradient heatmap's bounded summary of a run's per-layer norms (NumPy only, no Qt).
 
-A training run produces one point per step for hours; the plots must neither copy every
-point on every update nor grow without bound in ways nobody can see. ``Series`` keeps its
-points in arrays whose capacity doubles when full (amortised O(1) appends; the view calls
-``setData`` on a slice, as pyqtgraph's ``examples/scrollingPlots.py`` does), so its memory is
-at most twice the data. ``LayerHistory`` keeps a layers × columns matrix for the gradient
-heatmap in a fixed number of columns: when it is full, neighbouring columns are averaged in
-pairs and each column from then on stands for twice as many steps.
+A training run produces one column of norms per step for hours; the run's ``RunHistory``
+keeps them all, but an image of a hundred thousand columns would be slow to draw and could
+not be read. ``LayerHistory`` keeps a layers × columns matrix in a fixed number of columns:
+when it is full, neighbouring columns are averaged in pairs and each column from then on
+stands for twice as many steps.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-INITIAL_CAPACITY = 1024
 HEATMAP_COLUMNS = 1024
-
-
-class Series:
-    """Points (x, y) appended in order, in buffers that grow by doubling."""
-
-    def __init__(self, capacity: int = INITIAL_CAPACITY):
-        self._x = np.empty(capacity, dtype=np.float64)
-        self._y = np.empty(capacity, dtype=np.float64)
-        self.size = 0
-
-    @property
-    def capacity(self) -> int:
-        return len(self._x)
-
-    @property
-    def x(self) -> np.ndarray:
-        return self._x[: self.size]
-
-    @property
-    def y(self) -> np.ndarray:
-        return self._y[: self.size]
-
-    def extend(self, xs: np.ndarray, ys: np.ndarray) -> None:
-        n = len(xs)
-        if n == 0:
-            return
-        self._reserve(self.size + n)
-        self._x[self.size: self.size + n] = xs
-        self._y[self.size: self.size + n] = ys
-        self.size += n
-
-    def _reserve(self, needed: int) -> None:
-        if needed <= self.capacity:
-            return
-        capacity = 1 << math.ceil(math.log2(needed))
-        for name in ("_x", "_y"):
-            grown = np.empty(capacity, dtype=np.float64)
-            grown[: self.size] = getattr(self, name)[: self.size]
-            setattr(self, name, grown)
-
-    def clear(self) -> None:
-        self.size = 0
-
-    def nearest(self, x: float) -> tuple[float, float] | None:
-        """The point whose x is closest to ``x`` (None when empty); x must be sorted."""
-        if self.size == 0:
-            return None
-        xs = self.x
-        i = int(np.clip(np.searchsorted(xs, x), 1, self.size - 1)) if self.size > 1 else 0
-        if i > 0 and abs(xs[i - 1] - x) <= abs(xs[i] - x):
-            i -= 1
-        return float(xs[i]), float(self._y[i])
-
-
-def ema(values: np.ndarray, alpha: float, start: float | None = None) -> np.ndarray:
-    """Exponential moving average ``s = (1 - alpha) s + alpha v``, skipping non-finite values
-    (a diverging step must not turn the smoothed curve into NaN for ever). ``start`` is the
-    average before ``values`` (None: begin at the first finite value)."""
-    out = np.empty(len(values), dtype=np.float64)
-    state = start
-    for i, v in enumerate(values):  # a few dozen points per timer tick: a loop is fine
-        if math.isfinite(v):
-            state = v if state is None or not math.isfinite(state) else state + alpha * (v - state)
-        out[i] = np.nan if state is None else state
-    return out
 
 
 class LayerHistory:
