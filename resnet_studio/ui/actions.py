@@ -1,117 +1,111 @@
-"""The window's actions, menus and toolbar, declared as one table.
+"""The editor as a feature: the File, Edit and View actions, its toolbar entries and its docks
+(palette, inspector, problems and summary, model.py), declared as one table.
 
 Standard operations use ``QKeySequence.StandardKey`` so each platform gets its own shortcuts.
+Menu sections (see ``features``): File 0 new/open, 10 save/export model.py, 20 run exports,
+30 trained-model export and import, 99 quit; Edit 0 undo, 10 clipboard, 20 selection;
+View 0 zoom, 10 layout.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMenu, QToolBar
+
+from .features import ActionSpec, Contributions, DockSpec, Feature, FeatureHost, MenuSpec
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
 
 Std = QKeySequence.StandardKey
+FILE_QUIT_SECTION = 99
 
 
-def _table(w: MainWindow) -> list[tuple[str, str, object, Callable, str]]:
-    """(key, text, shortcut, slot, status tip) of every plain action."""
-    e = w.editor
-    return [
-        ("new", "&New…", Std.New, w.new_project, "Start a new project from a preset"),
-        ("open", "&Open…", Std.Open, w.open_project, "Open a project file"),
-        ("save", "&Save", Std.Save, w.save, "Save the project"),
-        ("save_as", "Save &As…", Std.SaveAs, w.save_as, "Save the project under a new name"),
-        ("export_source", "&Export model.py…", "Ctrl+Shift+E", w.export_source,
-         "Write the network as a standalone PyTorch model.py"),
-        ("quit", "&Quit", Std.Quit, w.close, "Close ResNet Studio"),
-        ("cut", "Cu&t", Std.Cut, e.cut, "Cut the selected nodes"),
-        ("copy", "&Copy", Std.Copy, e.copy, "Copy the selected nodes"),
-        ("paste", "&Paste", Std.Paste, e.paste, "Paste nodes"),
-        ("delete", "&Delete", Std.Delete, e.delete_selection,
-         "Delete the selected nodes and connections"),
-        ("select_all", "Select &All", Std.SelectAll, e.select_all, "Select every node"),
-        ("expand", "E&xpand Block", "Ctrl+E", e.expand_selected,
-         "Replace the selected block by the layers it is made of"),
-        ("collapse", "&Make Block from Selection…", "Ctrl+G", e.collapse_selection,
-         "Turn the selected nodes into a new reusable block"),
-        ("auto_layout", "Auto-&layout", "Ctrl+L", e.auto_layout,
-         "Arrange the network top to bottom"),
-        ("zoom_in", "Zoom &In", Std.ZoomIn, e.view.zoom_in, "Zoom in"),
-        ("zoom_out", "Zoom &Out", Std.ZoomOut, e.view.zoom_out, "Zoom out"),
-        ("zoom_fit", "Zoom to &Fit", "Ctrl+0", e.view.fit, "Show the whole network"),
-    ]
+class EditorFeature(Feature):
+    """File handling, editing and viewing of the window ``w``'s document."""
 
+    def __init__(self, window: MainWindow):
+        self.w = window
 
-def create_actions(w: MainWindow) -> dict[str, QAction]:
-    actions: dict[str, QAction] = {}
-    for key, text, shortcut, slot, tip in _table(w):
-        action = QAction(text, w)
-        action.setShortcut(QKeySequence(shortcut))
-        action.setStatusTip(tip)
-        action.setToolTip(f"{text.replace('&', '').rstrip('…')} ({action.shortcut().toString()})"
-                          if not action.shortcut().isEmpty() else tip)
-        action.triggered.connect(lambda checked=False, s=slot: s())
-        actions[key] = action
-    actions["delete"].setShortcuts([QKeySequence(Std.Delete), QKeySequence("Backspace")])
-    stack = w.document.undo_stack
-    actions["undo"] = stack.createUndoAction(w, "&Undo")
-    actions["undo"].setShortcut(QKeySequence(Std.Undo))
-    actions["redo"] = stack.createRedoAction(w, "&Redo")
-    actions["redo"].setShortcut(QKeySequence(Std.Redo))
-    shapes = QAction("Show Edge &Shapes", w, checkable=True)
-    shapes.setStatusTip("Label every connection with the shape of the tensor it carries")
-    shapes.toggled.connect(w.editor.set_show_edge_shapes)
-    actions["edge_shapes"] = shapes
-    return actions
+    def contributions(self) -> Contributions:
+        return Contributions(self._file() + self._edit() + self._view(),
+                             [MenuSpec("file/recent", "Open &Recent", 0, 2,
+                                       lambda menu: self.w.fill_recent_menu())])
 
+    def _file(self) -> list[ActionSpec]:
+        w = self.w
+        return [
+            ActionSpec("new", "&New…", w.new_project, Std.New,
+                       "Start a new project from a preset", "file", 0, 0, "New", 0),
+            ActionSpec("open", "&Open…", w.open_project, Std.Open, "Open a project file",
+                       "file", 0, 1, "Open", 0),
+            ActionSpec("save", "&Save", w.save, Std.Save, "Save the project", "file", 10, 0,
+                       "Save", 0),
+            ActionSpec("save_as", "Save &As…", w.save_as, Std.SaveAs,
+                       "Save the project under a new name", "file", 10, 1),
+            ActionSpec("export_source", "&Export model.py…", w.export_source, "Ctrl+Shift+E",
+                       "Write the network as a standalone PyTorch model.py", "file", 10, 2),
+            ActionSpec("quit", "&Quit", w.close, Std.Quit, "Close ResNet Studio", "file",
+                       FILE_QUIT_SECTION),
+        ]
 
-def build_menus(w: MainWindow, a: dict[str, QAction]) -> None:
-    bar = w.menuBar()
-    file_menu = bar.addMenu("&File")
-    file_menu.addActions([a["new"], a["open"]])
-    w.recent_menu = QMenu("Open &Recent", w)
-    w.recent_menu.aboutToShow.connect(w.fill_recent_menu)
-    file_menu.addMenu(w.recent_menu)
-    file_menu.addSeparator()
-    file_menu.addActions([a["save"], a["save_as"], a["export_source"]])
-    file_menu.addSeparator()
-    file_menu.addAction(a["quit"])
-    edit = bar.addMenu("&Edit")
-    edit.addActions([a["undo"], a["redo"]])
-    edit.addSeparator()
-    edit.addActions([a["cut"], a["copy"], a["paste"], a["delete"]])
-    edit.addSeparator()
-    edit.addActions([a["select_all"], a["expand"], a["collapse"]])
-    view = bar.addMenu("&View")
-    view.addActions([a["zoom_in"], a["zoom_out"], a["zoom_fit"]])
-    view.addSeparator()
-    view.addActions([a["auto_layout"], a["edge_shapes"]])
-    view.addSeparator()
-    for dock in w.docks.values():
-        view.addAction(dock.toggleViewAction())
+    def _edit(self) -> list[ActionSpec]:
+        e, stack = self.w.editor, self.w.document.undo_stack
+        return [
+            ActionSpec("undo", "&Undo", shortcut=Std.Undo, menu="edit", order=0,
+                       toolbar="Undo", toolbar_section=1,
+                       make=lambda parent: stack.createUndoAction(parent, "&Undo")),
+            ActionSpec("redo", "&Redo", shortcut=Std.Redo, menu="edit", order=1,
+                       toolbar="Redo", toolbar_section=1,
+                       make=lambda parent: stack.createRedoAction(parent, "&Redo")),
+            ActionSpec("cut", "Cu&t", e.cut, Std.Cut, "Cut the selected nodes", "edit", 10, 0,
+                       context=("canvas",)),
+            ActionSpec("copy", "&Copy", e.copy, Std.Copy, "Copy the selected nodes", "edit",
+                       10, 1, context=("canvas",)),
+            ActionSpec("paste", "&Paste", e.paste, Std.Paste, "Paste nodes", "edit", 10, 2,
+                       context=("canvas",)),
+            ActionSpec("delete", "&Delete", e.delete_selection, Std.Delete,
+                       "Delete the selected nodes and connections", "edit", 10, 3, "Delete", 2,
+                       context=("canvas",), extra_shortcuts=("Backspace",)),
+            ActionSpec("select_all", "Select &All", e.select_all, Std.SelectAll,
+                       "Select every node", "edit", 20, 0),
+            ActionSpec("expand", "E&xpand Block", e.expand_selected, "Ctrl+E",
+                       "Replace the selected block by the layers it is made of", "edit", 20, 1,
+                       "Expand", 4, context=("canvas",)),
+            ActionSpec("collapse", "&Make Block from Selection…", e.collapse_selection, "Ctrl+G",
+                       "Turn the selected nodes into a new reusable block", "edit", 20, 2,
+                       "Make Block", 4, context=("canvas",)),
+        ]
 
+    def _view(self) -> list[ActionSpec]:
+        e = self.w.editor
+        return [
+            ActionSpec("zoom_in", "Zoom &In", e.view.zoom_in, Std.ZoomIn, "Zoom in", "view", 0,
+                       0, "Zoom +", 3),
+            ActionSpec("zoom_out", "Zoom &Out", e.view.zoom_out, Std.ZoomOut, "Zoom out", "view",
+                       0, 1, "Zoom −", 3),
+            ActionSpec("zoom_fit", "Zoom to &Fit", e.view.fit, "Ctrl+0", "Show the whole network",
+                       "view", 0, 2, "Fit", 3),
+            ActionSpec("auto_layout", "Auto-&layout", e.auto_layout, "Ctrl+L",
+                       "Arrange the network top to bottom", "view", 10, 0, "Auto-layout", 3),
+            ActionSpec("edge_shapes", "Show Edge &Shapes", e.set_show_edge_shapes, None,
+                       "Label every connection with the shape of the tensor it carries", "view",
+                       10, 1, "Edge Shapes", 5, checkable=True),
+        ]
 
-def build_toolbar(w: MainWindow, a: dict[str, QAction]) -> QToolBar:
-    bar = QToolBar("Main toolbar", w)
-    bar.setObjectName("main_toolbar")
-    bar.setMovable(True)
-    bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-    groups = (("new", "open", "save"), ("undo", "redo"), ("delete",),
-              ("zoom_in", "zoom_out", "zoom_fit", "auto_layout"), ("expand", "collapse"),
-              ("edge_shapes",))
-    labels = {"new": "New", "open": "Open", "save": "Save", "undo": "Undo", "redo": "Redo",
-              "delete": "Delete", "zoom_in": "Zoom +", "zoom_out": "Zoom −", "zoom_fit": "Fit",
-              "auto_layout": "Auto-layout", "expand": "Expand", "collapse": "Make Block",
-              "edge_shapes": "Edge Shapes"}
-    for group in groups:
-        for key in group:
-            a[key].setIconText(labels[key])  # short and fixed ("Undo", not "Undo Move")
-            bar.addAction(a[key])
-        bar.addSeparator()
-    w.addToolBar(bar)
-    return bar
+    def docks(self, actions: dict[str, QAction]) -> list[DockSpec]:
+        w, area = self.w, Qt.DockWidgetArea
+        return [DockSpec("palette", "Blocks", w.palette, area.LeftDockWidgetArea),
+                DockSpec("inspector", "Inspector", w.inspector, area.RightDockWidgetArea),
+                DockSpec("summary", "Problems and Summary", w.summary, area.RightDockWidgetArea),
+                DockSpec("code", "model.py", w.code_view, area.RightDockWidgetArea, "summary")]
+
+    def installed(self, host: FeatureHost) -> None:
+        host.docks["summary"].raise_()
+
+    def default_dock_sizes(self) -> None:
+        w, d = self.w, self.w.docks
+        w.resizeDocks([d["palette"], d["inspector"]], [240, 400], Qt.Orientation.Horizontal)
+        w.resizeDocks([d["inspector"], d["summary"]], [460, 360], Qt.Orientation.Vertical)

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QGuiApplication
-from PySide6.QtWidgets import QMenu
+from PySide6.QtGui import QGuiApplication
+
+from ..train.rundir import find_checkpoint
+from .features import ActionSpec, Contributions, Feature, MenuSpec
 
 if TYPE_CHECKING:
     from ..export import ExportResult
@@ -22,26 +25,32 @@ if TYPE_CHECKING:
 
 FORMAT_TITLES = {"bundle": "Training &Bundle (folder)…", "onnx": "&ONNX…",
                  "pt2": "torch.&export Program (.pt2)…", "safetensors": "&safetensors…"}
+EXPORT_MENU, IMPORT_MENU = "file/export_trained", "file/import"
+MENU_SECTION = 30  # in the File menu: after the run exports, before Quit
 CHECKPOINT_FILTER = "Checkpoints (*.pt);;All files (*)"
 
 
-class Interop:
-    """Adds the Export Trained Model and Import sub-menus to ``window``'s File menu."""
+class Interop(Feature):
+    """The Export Trained Model and Import sub-menus of the File menu."""
 
     def __init__(self, window: MainWindow):
         self.window = window
 
-    def add_menus(self, file_menu: QMenu, before: QAction) -> None:
-        export_menu = QMenu("Export &Trained Model", self.window)
-        for fmt, title in FORMAT_TITLES.items():
-            action = export_menu.addAction(title)
-            action.triggered.connect(lambda _=False, f=fmt: self.export(f))
-        import_menu = QMenu("&Import", self.window)
-        import_menu.addAction("&torchvision ResNet…").triggered.connect(self.import_torchvision)
-        import_menu.addAction("Generated &model.py…").triggered.connect(self.import_model_source)
-        file_menu.insertMenu(before, export_menu)
-        file_menu.insertMenu(before, import_menu)
-        file_menu.insertSeparator(before)
+    def contributions(self) -> Contributions:
+        exports = [ActionSpec(f"export_{fmt}", title, partial(self.export, fmt),
+                              tip=f"Export the trained network as {fmt}", menu=EXPORT_MENU,
+                              order=i)
+                   for i, (fmt, title) in enumerate(FORMAT_TITLES.items())]
+        imports = [ActionSpec("import_torchvision", "&torchvision ResNet…",
+                              self.import_torchvision, tip="Import a torchvision ResNet",
+                              menu=IMPORT_MENU, order=0),
+                   ActionSpec("import_model_source", "Generated &model.py…",
+                              self.import_model_source,
+                              tip="Import a model.py ResNet Studio generated", menu=IMPORT_MENU,
+                              order=1)]
+        return Contributions(exports + imports,
+                             [MenuSpec(EXPORT_MENU, "Export &Trained Model", MENU_SECTION, 0),
+                              MenuSpec(IMPORT_MENU, "&Import", MENU_SECTION, 1)])
 
     # ----- export -------------------------------------------------------------------------------
     def export(self, fmt: str) -> ExportResult | None:
@@ -66,9 +75,9 @@ class Interop:
         return result
 
     def _checkpoint_source(self) -> Path | None:
-        run = getattr(self.window.training, "current_run", None)
-        if run is not None and any((run / name).is_file() for name in ("best.pt", "last.pt")):
-            return Path(run)
+        run = self.window.run_focus.run
+        if run is not None and find_checkpoint(run) is not None:
+            return run
         folder = str(run or Path.home())
         path = self.window.prompts.ask_open_file("Export which checkpoint?", folder,
                                                  CHECKPOINT_FILTER)

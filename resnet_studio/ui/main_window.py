@@ -10,25 +10,28 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
+from PySide6.QtWidgets import QLabel, QMainWindow, QMenu
 
 from .. import presets
 from ..graph import Graph, GraphError
 from ..graph.project import SUFFIX
 from . import format as fmt
-from .actions import build_menus, build_toolbar, create_actions
+from .actions import EditorFeature
 from .code_view import CodeView
 from .document import Document
 from .editor import GraphEditor
+from .features import FeatureHost
 from .inspector import Inspector
 from .interop import Interop
 from .palette import BlockPalette
 from .prompts import DISCARD, SAVE, DialogPrompts
 from .recovery import AUTOSAVE_MS, Autosaver, default_directory
+from .run_focus import RunFocus
 from .summary import SummaryPanel
 from .training.controller import TrainingController
+from .training.run_actions import RunActions
 
 APP_NAME = "ResNet Studio"
 ORGANISATION = "ResNet Studio"
@@ -61,14 +64,8 @@ class MainWindow(QMainWindow):
         self.document = Document(parent=self)
         self.editor = GraphEditor(self.document, self.prompts, self)
         self.setCentralWidget(self.editor)
-        self._make_docks()
-        self.actions = create_actions(self)
-        self.training = TrainingController(self)  # its docks and actions join the window's
-        build_menus(self, self.actions)
-        self.toolbar = build_toolbar(self, self.actions)
-        self.training.add_menus()
-        self.interop = Interop(self)
-        self.interop.add_menus(self.menuBar().actions()[0].menu(), self.actions["quit"])
+        self._make_panels()
+        self._install_features()
         self._make_status_bar()
         self._connect()
         self.autosaver = Autosaver(self.document, recovery_dir or default_directory(),
@@ -79,27 +76,31 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     # ----- construction -----------------------------------------------------------------------
-    def _make_docks(self) -> None:
+    def _make_panels(self) -> None:
         graph = self.document.graph
         self.palette = BlockPalette(graph, self)
         self.inspector = Inspector(self.document, self)
         self.summary = SummaryPanel(graph, self)
         self.code_view = CodeView(graph, self)
-        self.docks: dict[str, QDockWidget] = {}
-        area = Qt.DockWidgetArea
-        self._dock("palette", "Blocks", self.palette, area.LeftDockWidgetArea)
-        self._dock("inspector", "Inspector", self.inspector, area.RightDockWidgetArea)
-        self._dock("summary", "Problems and Summary", self.summary, area.RightDockWidgetArea)
-        self._dock("code", "model.py", self.code_view, area.RightDockWidgetArea)
-        self.tabifyDockWidget(self.docks["summary"], self.docks["code"])
-        self.docks["summary"].raise_()
 
-    def _dock(self, key: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(f"{key}_dock")  # saveState/restoreState find docks by name
-        dock.setWidget(widget)
-        self.addDockWidget(area, dock)
-        self.docks[key] = dock
+    def _install_features(self) -> None:
+        """Each feature declares its actions, menus and docks; the host installs them and
+        then builds the menu bar and the toolbar in their declared order."""
+        self.features = FeatureHost(self)
+        self.actions, self.docks = self.features.actions, self.features.docks
+        self.run_focus = RunFocus(self)
+        install = self.features.install
+        install(EditorFeature(self))
+        self.training = install(TrainingController(self))
+        self.runs = install(RunActions(self, self.training))
+        self.interop = install(Interop(self))
+        self.features.build()
+        self.toolbar = self.features.toolbar
+        self.recent_menu = self.features.menus["file/recent"]
+
+    def menu(self, menu_id: str) -> QMenu:
+        """The menu with this id ("file", "file/import", …; see ``features``)."""
+        return self.features.menus[menu_id]
 
     def _make_status_bar(self) -> None:
         self.totals_label = QLabel(self)
@@ -283,10 +284,7 @@ class MainWindow(QMainWindow):
             self.default_dock_sizes()
 
     def default_dock_sizes(self) -> None:
-        d = self.docks
-        self.resizeDocks([d["palette"], d["inspector"]], [240, 400], Qt.Orientation.Horizontal)
-        self.resizeDocks([d["inspector"], d["summary"]], [460, 360], Qt.Orientation.Vertical)
-        self.training.default_dock_sizes()
+        self.features.default_dock_sizes()
 
     def save_layout(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
@@ -297,11 +295,11 @@ class MainWindow(QMainWindow):
         if self._closed:
             event.accept()
             return
-        if not self.training.may_close() or not self.maybe_save():
+        if not self.features.may_close() or not self.maybe_save():
             event.ignore()
             return
         self._closed = True
-        self.training.shutdown()  # stops the run and waits for its thread
+        self.features.shutdown()  # stops a run and waits for its thread
         self.save_layout()
         self.autosaver.stop()
         self.autosaver.discard()

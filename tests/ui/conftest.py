@@ -66,5 +66,5 @@ def trainer(make_window, tmp_path):
     """A window on the tiny training network with scripted answers; runs go to tmp_path/runs."""
     prompts = TrainingPrompts()
     window = make_window(tiny_net(), prompts)
-    window.training.unsaved_runs_dir = tmp_path / "runs"
+    window.training.runner.unsaved_runs_dir = tmp_path / "runs"
     return window, window.training, prompts

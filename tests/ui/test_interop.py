@@ -110,7 +110,7 @@ def test_import_of_a_hand_written_file_is_refused(make_window, answers, tmp_path
 
 def test_file_menu_lists_every_export_format_and_both_imports(make_window):
     window = make_window()
-    file_menu = window.menuBar().actions()[0].menu()
+    file_menu = window.menu("file")
     titles = {a.text(): a.menu() for a in file_menu.actions() if a.menu() is not None}
     exports = [a.text() for a in titles["Export &Trained Model"].actions()]
     imports = [a.text() for a in titles["&Import"].actions()]

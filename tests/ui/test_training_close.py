@@ -19,10 +19,10 @@ def test_closing_the_window_while_training_asks_stops_and_waits(make_window, qtb
     prompts = TrainingPrompts()
     window = make_window(tiny_net(), prompts)
     c = window.training
-    c.unsaved_runs_dir = tmp_path / "runs"
+    c.runner.unsaved_runs_dir = tmp_path / "runs"
     configure(window, epochs=500)
     c.start()
-    qtbot.waitUntil(lambda: c.plots.points > 0, timeout=30_000)
+    qtbot.waitUntil(lambda: c.views.plots.points > 0, timeout=30_000)
     prompts.stop_training_answer = False
     assert not window.close()  # the user chose to keep training
     assert window.isVisible() and c.bridge.is_active()
@@ -47,13 +47,13 @@ CLOSE_SCRIPT = textwrap.dedent("""
     scratch = Path(tempfile.mkdtemp())
     window = MainWindow(QSettings(str(scratch / "s.ini"), QSettings.Format.IniFormat),
                         TrainingPrompts(), scratch / "recovery", tiny_net())
-    window.training.unsaved_runs_dir = scratch / "runs"
+    window.training.runner.unsaved_runs_dir = scratch / "runs"
     window.show()
     configure(window, epochs=500)
     window.training.start()
 
     def close_when_training():
-        plots = window.training.plots
+        plots = window.training.views.plots
         if plots is not None and plots.points > 0:
             window.close()
             app.quit()

@@ -32,7 +32,7 @@ def test_a_run_streams_pauses_resumes_stops_and_exports_its_checkpoint(trainer, 
     configure(window, epochs=500)  # far more than the test lets it train
     assert c.start()
     assert not c.actions["train_start"].isEnabled()
-    qtbot.waitUntil(lambda: c.plots.points >= 4, timeout=30_000)
+    qtbot.waitUntil(lambda: c.views.plots.points >= 4, timeout=30_000)
     assert c.start_record.layer_names == LAYERS
     qtbot.waitUntil(lambda: set(window.editor.scene.tinted_nodes()) == set(LAYERS))
     assert c.legend.isVisible() and window.docks["curves"].isVisible()
@@ -45,20 +45,20 @@ def test_a_run_streams_pauses_resumes_stops_and_exports_its_checkpoint(trainer, 
     c.actions["train_pause"].trigger()
     qtbot.waitUntil(lambda: c.bridge.state == PAUSED, timeout=30_000)
     paused_at = c.bridge.engine.step
-    assert c.plots.points == paused_at  # everything up to the pause was flushed and drawn
+    assert c.views.plots.points == paused_at  # everything up to the pause was flushed and drawn
     drain_ticks(qtbot, c)
-    assert c.bridge.engine.step == paused_at and c.plots.points == paused_at
+    assert c.bridge.engine.step == paused_at and c.views.plots.points == paused_at
     assert c.actions["train_resume"].isEnabled() and not c.actions["train_pause"].isEnabled()
 
     c.actions["train_resume"].trigger()
-    qtbot.waitUntil(lambda: c.plots.points > paused_at, timeout=30_000)
+    qtbot.waitUntil(lambda: c.views.plots.points > paused_at, timeout=30_000)
     assert c.bridge.state == RUNNING
 
     with qtbot.waitSignal(c.bridge.finished, timeout=30_000) as finished:
         c.actions["train_stop"].trigger()
     end = finished.args[0]
     assert end.status == "stopped" and end.step == c.bridge.engine.step
-    assert c.plots.points == end.step
+    assert c.views.plots.points == end.step
     assert window.editor.scene.tinted_nodes() == [] and not c.legend.isVisible()
     assert c.panel.settings.isEnabled() and c.actions["train_start"].isEnabled()
 
@@ -72,7 +72,7 @@ def test_a_run_streams_pauses_resumes_stops_and_exports_its_checkpoint(trainer, 
     x = torch.randn(6, 3, 8, 8)
     with torch.no_grad():
         assert torch.allclose(model.eval()(x), gui_model.eval()(x), atol=1e-6)
-    summary = c.runs.summaries[c.current_run]
+    summary = c.views.runs.summaries[c.current_run]
     assert summary.status == "stopped" and summary.has_checkpoint
 
 
@@ -80,23 +80,23 @@ def test_a_stopped_run_resumes_from_its_last_checkpoint(trainer, qtbot):
     window, c, _ = trainer
     configure(window, epochs=300)
     c.start()
-    qtbot.waitUntil(lambda: c.plots.points >= 6, timeout=30_000)
+    qtbot.waitUntil(lambda: c.views.plots.points >= 6, timeout=30_000)
     c.bridge.stop()
     first = wait_finished(qtbot, c)
     run = c.current_run
-    c.runs.select_paths([run])
-    assert c.runs.buttons["resume"].isEnabled()
-    c.runs.buttons["resume"].click()
+    c.views.runs.select_paths([run])
+    assert c.views.runs.buttons["resume"].isEnabled()
+    c.views.runs.buttons["resume"].click()
     qtbot.waitUntil(lambda: c.start_record is not None, timeout=30_000)
     assert c.start_record.resumed_step == first.step
-    assert c.plots.points >= first.step  # the history before the checkpoint is shown again
-    qtbot.waitUntil(lambda: c.plots.points >= first.step + 4, timeout=30_000)
+    assert c.views.plots.points >= first.step  # the history before the checkpoint is shown again
+    qtbot.waitUntil(lambda: c.views.plots.points >= first.step + 4, timeout=30_000)
     c.bridge.stop()
     second = wait_finished(qtbot, c)
     assert second.status == "stopped" and second.step > first.step
     steps = [json.loads(line)["step"] for line in (run / "steps.jsonl").read_text().splitlines()]
     assert steps == list(range(1, second.step + 1))  # one uninterrupted run on disk
-    assert np.array_equal(c.plots.loss.raw.x, np.arange(1, second.step + 1))
+    assert np.array_equal(c.views.plots.loss.raw.x, np.arange(1, second.step + 1))
 
 
 def test_a_diverging_run_reports_why_and_leaves_the_app_usable(trainer, qtbot):
@@ -109,8 +109,8 @@ def test_a_diverging_run_reports_why_and_leaves_the_app_usable(trainer, qtbot):
     assert prompts.errors == [("Training failed", end.message)]
     assert c.panel.state.text() == end.message and c.panel.state.isVisible()
     assert "b42318" in c.panel.state.styleSheet()  # shown as an error
-    assert c.plots.loss.raw.y.max() > 1e6  # the plot shows the loss blowing up
-    assert c.runs.summaries[c.current_run].status == "failed"
+    assert c.views.plots.loss.raw.y.max() > 1e6  # the plot shows the loss blowing up
+    assert c.views.runs.summaries[c.current_run].status == "failed"
     # the app goes on: the next run, with a sane learning rate, trains to the end
     configure(window, epochs=1, lr=0.01)
     assert c.start()
@@ -140,10 +140,10 @@ def test_plain_twin_trains_after_the_network_and_both_are_compared(trainer, qtbo
     qtbot.waitUntil(lambda: c.current_run is not None and c.current_run.name.startswith(
         "tiny_plain-") and not c.bridge.is_active(), timeout=60_000)
     assert c.bridge.last_end.status == "finished"
-    runs = c.compare.shown
+    runs = c.views.compare.shown
     assert len(runs) == 2 and runs[0].name.startswith("tiny-")
     twin_graph = json.loads((runs[1] / "graph.json").read_text())
     assert {n["id"]: n["type"] for n in twin_graph["nodes"]}["add"] == "identity"
-    text = c.compare.differences.toPlainText()
+    text = c.views.compare.differences.toPlainText()
     assert "add: type add → identity" in text
-    assert c.tabs.currentIndex() == 3 and sorted(c.runs.selected_paths()) == sorted(runs)
+    assert c.views.tabs.currentIndex() == 3 and sorted(c.views.runs.selected_paths()) == sorted(runs)

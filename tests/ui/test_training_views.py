@@ -64,9 +64,9 @@ def test_100k_steps_through_the_bridge_keep_every_buffer_bounded(trainer):
     while c.bridge.drain():
         drains += 1
     assert drains >= 100_000 // 5000  # bounded work per timer tick
-    plots, gradients = c.plots, c.gradients
+    plots, gradients = c.views.plots, c.views.gradients
     assert gradients.dirty  # taken in, to be drawn when the tab is shown
-    c.tabs.setCurrentIndex(1)
+    c.views.tabs.setCurrentIndex(1)
     assert not gradients.dirty
     assert plots.points == 100_000 and plots.loss.val.size == 1000
     for series in (plots.loss.raw, plots.loss.smooth, plots.accuracy.raw, plots.lr):
@@ -86,19 +86,19 @@ def test_100k_steps_through_the_bridge_keep_every_buffer_bounded(trainer):
 
 def test_hovering_reads_out_layer_step_and_value(trainer):
     _, c, _ = trainer
-    c.ensure_views()
-    c.gradients.start(LAYERS)
+    c.views.ensure()
+    c.views.gradients.start(LAYERS)
     steps = np.arange(1, 11)
     norms = np.tile(np.array([1e-3, 2e-3, 3e-3, 4e-3, 5e-3]), (10, 1)) * steps[:, None]
-    c.gradients.add_step_arrays(steps, norms)
-    assert c.gradients.describe(3.2, 2.5) == "conv2 · step 3 · ‖gradient‖ = 0.009"
-    assert c.gradients.describe(0.0, 7.0) == ""  # below the last layer
-    assert c.gradients.describe(0.0, 4.5, in_history=False) == \
+    c.views.gradients.add_step_arrays(steps, norms)
+    assert c.views.gradients.describe(3.2, 2.5) == "conv2 · step 3 · ‖gradient‖ = 0.009"
+    assert c.views.gradients.describe(0.0, 7.0) == ""  # below the last layer
+    assert c.views.gradients.describe(0.0, 4.5, in_history=False) == \
         "fc · step 10 · ‖gradient‖ = 0.05"
-    c.plots.history.extend_steps(steps.astype(float), 1.0 / steps, steps / 10.0,
+    c.views.plots.history.extend_steps(steps.astype(float), 1.0 / steps, steps / 10.0,
                                  np.full(10, 0.1))
-    c.plots.changed()
-    text = c.plots.show_readout(4.4)
+    c.views.plots.changed()
+    text = c.views.plots.show_readout(4.4)
     assert "step 4" in text and "loss 0.25" in text and "lr 0.1" in text
 
 
@@ -118,19 +118,19 @@ def test_a_run_directory_written_by_the_command_line_opens_with_its_curves(train
     run = cli_run(tmp_path, "cli")
     prompts.directory = str(run)
     c.actions["open_run"].trigger()
-    assert window.docks["curves"].isVisible() and c.run_actions.shown_run == run
-    assert np.array_equal(c.plots.loss.raw.x, np.arange(1, 13))  # 2 epochs of 6 steps
-    assert c.plots.loss.val.size == 2 and np.isfinite(c.plots.accuracy.val.y).all()
-    assert c.gradients.names == LAYERS and c.gradients.history.used == 12
-    summary = c.runs.summaries[run]
+    assert window.docks["curves"].isVisible() and window.runs.shown_run == run
+    assert np.array_equal(c.views.plots.loss.raw.x, np.arange(1, 13))  # 2 epochs of 6 steps
+    assert c.views.plots.loss.val.size == 2 and np.isfinite(c.views.plots.accuracy.val.y).all()
+    assert c.views.gradients.names == LAYERS and c.views.gradients.history.used == 12
+    summary = c.views.runs.summaries[run]
     assert summary.status == "finished" and summary.epochs_done == 2 and summary.best_val_acc
-    assert c.runs.table.item(list(c.runs.summaries).index(run), 1).text() == "finished"
+    assert c.views.runs.table.item(list(c.views.runs.summaries).index(run), 1).text() == "finished"
     # its latest validation confusion matrix comes back too
     saved = json.loads((run / "confusion.json").read_text())
     assert saved["epoch"] == 2
-    assert c.confusion.matrix is not None
-    assert c.confusion.matrix.tolist() == saved["matrix"]
-    assert c.confusion.matrix.sum() > 0
+    assert c.views.confusion.matrix is not None
+    assert c.views.confusion.matrix.tolist() == saved["matrix"]
+    assert c.views.confusion.matrix.sum() > 0
 
 
 def test_runs_written_by_the_command_line_and_the_app_read_into_equal_shaped_histories(
@@ -147,13 +147,13 @@ def test_runs_written_by_the_command_line_and_the_app_read_into_equal_shaped_his
         assert np.isfinite(history.grad_norms.array).all()
         assert np.array_equal(history.val_acc.x, [6, 12]) and history.confusion.epoch == 2
     # the app's views show the history the run model reads
-    assert np.array_equal(c.plots.loss.raw.y, histories[0].loss.raw.y)
+    assert np.array_equal(c.views.plots.loss.raw.y, histories[0].loss.raw.y)
 
 
 def test_opening_a_folder_that_is_no_run_says_so(trainer, tmp_path):
-    _, c, prompts = trainer
+    window, _, prompts = trainer
     prompts.directory = str(tmp_path)
-    assert not c.run_actions.open_run()
+    assert not window.runs.open_run()
     assert prompts.errors and "is not a run directory" in prompts.errors[0][1]
 
 
@@ -161,13 +161,13 @@ def test_selecting_runs_overlays_them_and_lists_their_differences(trainer, tmp_p
     _, c, _ = trainer
     first = cli_run(tmp_path, "first", "--lr", "0.05")
     second = cli_run(tmp_path, "second", "--lr", "0.02")
-    c.ensure_views()
-    c.runs.add_run(first)
-    c.runs.add_run(second)
-    c.runs.select_paths([first, second])
-    assert c.compare.shown == [first, second]
-    assert len(c.compare.loss_plot.listDataItems()) == 2
-    text = c.compare.differences.toPlainText()
+    c.views.ensure()
+    c.views.runs.add_run(first)
+    c.views.runs.add_run(second)
+    c.views.runs.select_paths([first, second])
+    assert c.views.compare.shown == [first, second]
+    assert len(c.views.compare.loss_plot.listDataItems()) == 2
+    text = c.views.compare.differences.toPlainText()
     assert "lr: 0.05 | 0.02" in text
     assert "Architecture:\n  (the same)" in text  # the same network, only the name differs
     assert "data.dataset" not in text  # equal settings are not listed
@@ -175,15 +175,15 @@ def test_selecting_runs_overlays_them_and_lists_their_differences(trainer, tmp_p
 
 # ----- exports and the image check ------------------------------------------------------------
 def test_metrics_csv_and_plots_png_are_written(trainer, tmp_path):
-    _, c, prompts = trainer
-    c.run_actions.open_run(cli_run(tmp_path, "cli"))
+    window, c, prompts = trainer
+    window.runs.open_run(cli_run(tmp_path, "cli"))
     target = tmp_path / "metrics.csv"
     prompts.save_path = str(target)
     c.actions["export_metrics"].trigger()
     rows = list(csv.DictReader(io.StringIO(target.read_text())))
     assert [int(r["step"]) for r in rows] == list(range(1, 13))
     assert [r["val_acc"] != "" for r in rows] == [s in (6, 12) for s in range(1, 13)]
-    assert float(rows[0]["loss"]) == pytest.approx(c.plots.loss.raw.y[0])
+    assert float(rows[0]["loss"]) == pytest.approx(c.views.plots.loss.raw.y[0])
     prompts.save_path = str(tmp_path / "plots.png")
     c.actions["export_plots"].trigger()
     image = QImage(str(tmp_path / "plots.png"))
@@ -191,9 +191,9 @@ def test_metrics_csv_and_plots_png_are_written(trainer, tmp_path):
 
 
 def test_checking_an_image_shows_the_top_predictions(trainer, tmp_path):
-    _, c, prompts = trainer
-    c.run_actions.open_run(cli_run(tmp_path, "cli"))
-    dialog = c.run_actions.check_image()
+    window, _, prompts = trainer
+    window.runs.open_run(cli_run(tmp_path, "cli"))
+    dialog = window.runs.check_image()
     assert dialog is not None and "best.pt of cli" in dialog.windowTitle()
     predictions = dialog.show_sample(3)
     assert len(predictions) == 4  # four classes: all of them, most probable first

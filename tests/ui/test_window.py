@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QMainWindow
 from ui_helpers import ScriptedPrompts, small_graph
 
 from resnet_studio.graph.project import load, to_dict
 from resnet_studio.ui.commands import RemoveNodeCommand, SetParamsCommand, remove_items_command
+from resnet_studio.ui.features import (
+    ActionSpec,
+    Contributions,
+    DockSpec,
+    Feature,
+    FeatureHost,
+    MenuSpec,
+)
 from resnet_studio.ui.main_window import MainWindow
 
 
@@ -282,3 +292,65 @@ def test_main_opens_the_window_on_a_project_and_returns_when_it_closes(
         QStandardPaths.setTestModeEnabled(False)
     assert len(seen) == 1 and seen[0].document.path == path
     assert seen[0].document.graph.name == "tiny"
+
+
+# ----- features declare their actions, menus and docks ----------------------------------------
+def _titles(menu) -> list[str]:
+    return ["—" if a.isSeparator() else a.text() for a in menu.actions()]
+
+
+def test_menus_and_toolbar_follow_the_declared_places(window):
+    file_menu = _titles(window.menu("file"))
+    assert file_menu[:3] == ["&New…", "&Open…", "Open &Recent"]
+    assert file_menu.index("&Export model.py…") < file_menu.index("Export &Checkpoint…") \
+        < file_menu.index("Export &Trained Model") < file_menu.index("&Quit")
+    assert file_menu[-2:] == ["—", "&Quit"] and "— —" not in " ".join(file_menu)
+    assert _titles(window.menu("training"))[:5] == [
+        "&Start Training", "&Pause", "&Resume", "S&top", "—"]
+    assert [m.title() for m in (a.menu() for a in window.menuBar().actions())] == [
+        "&File", "&Edit", "&View", "&Training"]
+    toolbar = [a.iconText() for a in window.toolbar.actions() if not a.isSeparator()]
+    assert toolbar[:3] == ["New", "Open", "Save"] and toolbar[-4:] == [
+        "Train", "Pause", "Resume", "Stop"]
+    docks = [a.text() for a in window.menu("view").actions()][-6:]
+    assert docks == ["Blocks", "Inspector", "Problems and Summary", "model.py", "Training",
+                     "Training Curves and Runs"]
+    assert window.actions["delete"].shortcuts()[-1].toString() == "Backspace"
+    assert window.actions["train_start"].shortcut().toString() == "F5"
+
+
+def test_a_new_feature_joins_a_menu_by_its_id_without_knowing_the_others(qtbot):
+    triggered = []
+
+    class Base(Feature):
+        def contributions(self):
+            return Contributions([ActionSpec("quit", "&Quit", menu="file", section=99),
+                                  ActionSpec("open", "&Open", menu="file", section=0)])
+
+    class Study(Feature):
+        def contributions(self):
+            return Contributions(
+                [ActionSpec("sweep", "&Sweep…", lambda: triggered.append(1),
+                            menu="file/studies", context=("canvas",)),
+                 ActionSpec("plan", "&Plan", menu="studies", section=0)],
+                [MenuSpec("file/studies", "&Studies", section=50),
+                 MenuSpec("studies", "S&tudies")])
+
+        def docks(self, actions):
+            return [DockSpec("study", "Study", QLabel("results"),
+                             Qt.DockWidgetArea.RightDockWidgetArea, hidden=True)]
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    host = FeatureHost(window)
+    host.install(Base())
+    host.install(Study())
+    host.build()
+    assert _titles(host.menus["file"]) == ["&Open", "—", "&Studies", "—", "&Quit"]
+    assert [m.title() for m in (a.menu() for a in window.menuBar().actions())] == [
+        "&File", "&View", "S&tudies"]
+    host.menus["file/studies"].actions()[0].trigger()
+    assert triggered == [1] and host.context_actions("canvas") == [host.actions["sweep"]]
+    assert host.docks["study"].isHidden() and host.docks["study"].objectName() == "study_dock"
+    with pytest.raises(ValueError, match="two actions are called ‘quit’"):
+        host.install(Base())

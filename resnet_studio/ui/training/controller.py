@@ -1,196 +1,119 @@
-"""Training in the main window: the docks, the Training menu, and the glue between them.
+"""Training as a feature of the main window: its actions, menu, toolbar entries and docks,
+and the routing of records from the run to the views.
 
-``TrainingController`` owns the ``TrainingBridge`` (the engine's thread) and the views —
-settings panel, live curves, gradient heatmap, confusion matrix, runs list and comparison —
-and routes each batch of records to them, to the progress display and to the canvas tints.
+Three parts, each with one job: ``RunQueue`` (``runner.py``) decides what trains and when —
+start, stop, the plain-twin queue, the run folders; ``TrainingViews`` (``views.py``) renders
+a ``RunHistory``; this controller declares the feature, takes each batch of records into the
+run's history, draws at most every ``RENDER_MS``, shows progress, tints the canvas and watches
+the document.
 
-The run trains a copy of the network taken when Start is pressed (``Graph.copy()``), so the
-worker thread never reads the document while the user edits it. Editing stays possible
-during a run — it is how one prepares the next experiment — and the first edit of a run says,
-in the status bar and the panel, that the change applies to the next run, not this one.
-Settings are locked while a run uses them.
+Editing stays possible during a run — it is how one prepares the next experiment — and the
+first edit of a run says, in the status bar and the panel, that the change applies to the
+next run, not this one. Settings are locked while a run uses them.
 """
 
 from __future__ import annotations
 
-import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QSplitter, QTabWidget
+from PySide6.QtGui import QAction
 
 from ...graph import Graph
-from ...presets import plain_twin
-from ...train.config import ConfigError
-from ...train.engine import USER_ERRORS
 from ...train.history import RunHistory
 from ...train.records import RunEndRecord, RunStartRecord
-from ..recovery import default_directory
-from .bridge import IDLE, PAUSED, RUNNING, STARTING, STOPPING, RunUpdate, TrainingBridge
-from .confusion import ConfusionView
+from ..features import ActionSpec, Contributions, DockSpec, Feature, FeatureHost
+from .bridge import IDLE, PAUSED, RUNNING, STARTING, STOPPING, RunUpdate
 from .defaults import find_devices, preset_defaults
-from .heatmap import GradientView
 from .panel import TrainingPanel
-from .plots import MetricPlots
-from .run_actions import RunActions
-from .runs import CompareView, RunsPanel
+from .runner import RunQueue
 from .tint import TintLegend, tint_colours
+from .views import TAB_CURVES, TrainingViews
 
 if TYPE_CHECKING:
     from ..main_window import MainWindow
 
-RUNS_FOLDER = "runs"
 RENDER_MS = 100
 CURVES_HEIGHT = 330
-TAB_CURVES, TAB_GRADIENTS, TAB_CONFUSION, TAB_RUNS = range(4)
 STATE_TEXT = {STARTING: "Preparing the data and the model…", RUNNING: "Training…",
               PAUSED: "Paused: the step in progress finished; Resume goes on from here.",
               STOPPING: "Stopping after the current step…"}
+TRAINING_MENU, TOOLBAR_SECTION = "training", 10
 
 
-def _action(parent: QObject, text: str, shortcut: str, tip: str, slot) -> QAction:
-    action = QAction(text, parent)
-    if shortcut:
-        action.setShortcut(QKeySequence(shortcut))
-        action.setToolTip(f"{text.replace('&', '').rstrip('…')} ({shortcut})")
-    action.setStatusTip(tip)
-    action.triggered.connect(lambda checked=False: slot())
-    return action
-
-
-class TrainingController(QObject):
-    """Adds training to ``window``: docks, actions (in ``window.actions``) and the menu."""
+class TrainingController(QObject, Feature):
+    """Adds training to ``window`` (installed by its ``FeatureHost``)."""
 
     def __init__(self, window: MainWindow):
         super().__init__(window)
         self.window = window
-        self.bridge = TrainingBridge(self)
-        self.unsaved_runs_dir = default_directory() / RUNS_FOLDER
-        self.current_run: Path | None = None
+        self.runner = RunQueue(window.document, self._configure, self)
+        self.bridge = self.runner.bridge
         self.start_record: RunStartRecord | None = None
-        self.twin_queue: list[Graph] = []  # networks to train after this run, in order
-        self.compare_after: list[Path] = []
         self._edit_warned = False
         self._graph_index = 0
         self._latest_step: Any = None
-        self.history = RunHistory()  # of the run training or on show
         self._render_timer = QTimer(self, singleShot=True, interval=RENDER_MS)
         self._render_timer.timeout.connect(self.render)
-        self._make_actions()
-        self._make_views()
-        self.run_actions = RunActions(self)
+        self.views = TrainingViews(window)
+        self.legend = TintLegend(window.editor.view.viewport())
+
+    # ----- the feature ------------------------------------------------------------------------
+    def contributions(self) -> Contributions:
+        b, r, m = self.bridge, self.runner, TRAINING_MENU
+        return Contributions([
+            ActionSpec("train_start", "&Start Training", r.start, "F5",
+                       "Train the network with these settings", m, 0, 0, "Train",
+                       TOOLBAR_SECTION),
+            ActionSpec("train_pause", "&Pause", b.pause, "F6", "Pause after the current step",
+                       m, 0, 1, "Pause", TOOLBAR_SECTION),
+            ActionSpec("train_resume", "&Resume", b.resume, "F7", "Go on training", m, 0, 2,
+                       "Resume", TOOLBAR_SECTION),
+            ActionSpec("train_stop", "S&top", b.stop, "Shift+F5",
+                       "Stop after the current step and save last.pt", m, 0, 3, "Stop",
+                       TOOLBAR_SECTION),
+            ActionSpec("train_twin", "Train with Plain &Twin", r.start_with_twin, "Ctrl+F5",
+                       "Train the network, then its plain twin (no skip connections), and "
+                       "compare them", m, 10, 0),
+            ActionSpec("clear_tints", "&Clear Gradient Colours", self.clear_tints, None,
+                       "Give the canvas's nodes their normal colours back", m, 20, 9),
+        ])
+
+    def docks(self, actions: dict[str, QAction]) -> Sequence[DockSpec]:
+        self.actions = actions
+        self.devices = find_devices()
+        self.panel = TrainingPanel(self.window.prompts, self.devices, actions, self.window)
+        area = Qt.DockWidgetArea
+        # The right-hand column keeps the window's full height (inspector, training panel,
+        # problems); the curves go under the canvas, where a wide plot has room. Until there
+        # is something to show, the canvas keeps the window's full height.
+        self.window.setCorner(Qt.Corner.BottomRightCorner, area.RightDockWidgetArea)
+        return [DockSpec("training", "Training", self.panel, area.RightDockWidgetArea,
+                         "inspector"),
+                DockSpec("curves", "Training Curves and Runs", self.views.tabs,
+                         area.BottomDockWidgetArea, hidden=True)]
+
+    def installed(self, host: FeatureHost) -> None:
+        host.docks["inspector"].raise_()
+        host.docks["curves"].visibilityChanged.connect(self._on_curves_visible)
         self._connect()
         self.load_defaults()
         self._update_actions()
 
-    # ----- construction -----------------------------------------------------------------------
-    def _make_actions(self) -> None:
-        w = self.window
-        table = (
-            ("train_start", "&Start Training", "F5", "Train the network with these settings",
-             self.start),
-            ("train_pause", "&Pause", "F6", "Pause after the current step", self.bridge.pause),
-            ("train_resume", "&Resume", "F7", "Go on training", self.bridge.resume),
-            ("train_stop", "S&top", "Shift+F5", "Stop after the current step and save last.pt",
-             self.bridge.stop),
-            ("train_twin", "Train with Plain &Twin", "Ctrl+F5",
-             "Train the network, then its plain twin (no skip connections), and compare them",
-             self.start_with_twin),
-            ("clear_tints", "&Clear Gradient Colours", "",
-             "Give the canvas's nodes their normal colours back", self.clear_tints),
-        )
-        self.actions = {key: _action(w, *rest) for key, *rest in table}
-        w.actions.update(self.actions)
-
-    def _make_views(self) -> None:
-        w = self.window
-        self.devices = find_devices()
-        self.panel = TrainingPanel(w.prompts, self.devices, self.actions, w)
-        self.tabs = QTabWidget(w)
-        self.runs = RunsPanel(w)
-        self.legend = TintLegend(w.editor.view.viewport())
-        area = Qt.DockWidgetArea
-        # The right-hand column keeps the window's full height (inspector, training panel,
-        # problems); the curves go under the canvas, where a wide plot has room.
-        w.setCorner(Qt.Corner.BottomRightCorner, area.RightDockWidgetArea)
-        w._dock("training", "Training", self.panel, area.RightDockWidgetArea)
-        w._dock("curves", "Training Curves and Runs", self.tabs, area.BottomDockWidgetArea)
-        w.tabifyDockWidget(w.docks["inspector"], w.docks["training"])
-        w.docks["inspector"].raise_()
-        # Until there is something to show, the canvas keeps the window's full height.
-        w.docks["curves"].hide()
-        w.docks["curves"].visibilityChanged.connect(self._on_curves_visible)
-        self.plots: MetricPlots | None = None
-
-    def ensure_views(self) -> None:
-        """Make the plots on first use: they take a while to build, and most editing
-        sessions never train."""
-        if self.plots is not None:
-            return
-        w = self.window
-        self.plots = MetricPlots(w)
-        self.gradients = GradientView(w)
-        self.confusion = ConfusionView(w)
-        self.compare = CompareView(w)
-        # The list with the differences of the selected runs below it; their curves beside.
-        left = QSplitter(Qt.Orientation.Vertical, w)
-        left.addWidget(self.runs)
-        left.addWidget(self.compare.differences)
-        left.setSizes([170, 130])
-        runs_tab = QSplitter(Qt.Orientation.Horizontal, w)
-        runs_tab.addWidget(left)
-        runs_tab.addWidget(self.compare)
-        runs_tab.setSizes([470, 830])
-        for widget, title in ((self.plots, "Curves"), (self.gradients, "Gradients"),
-                              (self.confusion, "Confusion"), (runs_tab, "Runs")):
-            self.tabs.addTab(widget, title)
-        self.tabs.currentChanged.connect(self._on_tab_changed)
-        self.show_history(self.history)
-
-    def _on_tab_changed(self, index: int) -> None:
-        view = self.tabs.currentWidget()
-        if getattr(view, "dirty", False):
-            view.redraw()
-
-    def _on_curves_visible(self, visible: bool) -> None:
-        if visible:
-            self.ensure_views()
-
     def _connect(self) -> None:
-        b, doc = self.bridge, self.window.document
-        b.updated.connect(self._on_update)
-        b.finished.connect(self._on_finished)
-        b.state_changed.connect(self._on_state_changed)
+        r, doc = self.runner, self.window.document
+        self.bridge.updated.connect(self._on_update)
+        self.bridge.state_changed.connect(self._on_state_changed)
+        r.launched.connect(self._on_launched)
+        r.refused.connect(self._refuse)
+        r.ended.connect(self._on_finished)
+        r.compare_ready.connect(self.show_comparison)
         doc.reset.connect(self._on_document_reset)
-        doc.path_changed.connect(self._update_runs_root)
+        doc.path_changed.connect(self.update_runs_root)
         doc.undo_stack.indexChanged.connect(self._on_document_edited)
-        self.runs.selection_changed.connect(self._on_runs_selected)
-        self.runs.show_requested.connect(self.run_actions.show_run)
-        self.runs.resume_requested.connect(self.run_actions.resume_run)
-        self.runs.open_requested.connect(self.run_actions.open_run)
-        self._update_runs_root()
-
-    def add_menus(self) -> None:
-        """The Training menu, and the export entries in the File menu."""
-        w, a = self.window, self.actions
-        menu = w.menuBar().addMenu("&Training")
-        menu.addActions([a["train_start"], a["train_pause"], a["train_resume"], a["train_stop"]])
-        menu.addSeparator()
-        menu.addAction(a["train_twin"])
-        menu.addSeparator()
-        menu.addActions([a["open_run"], a["check_image"], a["clear_tints"]])
-        file_menu = w.menuBar().actions()[0].menu()
-        quit_action = w.actions["quit"]
-        for key in ("export_checkpoint", "export_plots", "export_metrics"):
-            file_menu.insertAction(quit_action, a[key])
-        file_menu.insertSeparator(quit_action)
-        w.toolbar.addSeparator()
-        for key, label in (("train_start", "Train"), ("train_pause", "Pause"),
-                           ("train_resume", "Resume"), ("train_stop", "Stop")):
-            a[key].setIconText(label)
-            w.toolbar.addAction(a[key])
+        self.update_runs_root()
 
     def default_dock_sizes(self) -> None:
         self.window.resizeDocks([self.window.docks["curves"]], [CURVES_HEIGHT],
@@ -199,126 +122,98 @@ class TrainingController(QObject):
     def show_docks(self) -> None:
         """Show the curves and runs (hidden until the first run or opened run)."""
         dock = self.window.docks["curves"]
-        self.ensure_views()
+        self.views.ensure()
         hidden = dock.isHidden()
         dock.show()
         if hidden:
             self.default_dock_sizes()
 
-    # ----- starting ---------------------------------------------------------------------------
+    def _on_curves_visible(self, visible: bool) -> None:
+        if visible:
+            self.views.ensure()
+
+    # ----- what the tests and other features use ----------------------------------------------
+    @property
+    def current_run(self) -> Path | None:
+        return self.runner.current_run
+
+    @property
+    def history(self) -> RunHistory:
+        return self.views.history
+
     def start(self) -> bool:
-        """Train the document's network with the panel's settings (a copy of both)."""
-        if self.bridge.is_active() or self._document_problem():
-            return False
-        self.twin_queue, self.compare_after = [], []
-        return self._start_graph(self.window.document.graph.copy())
+        return self.runner.start()
 
     def start_with_twin(self) -> bool:
-        """Train the network, then its plain twin with the same settings; compare both."""
-        if self.bridge.is_active() or self._document_problem():
-            return False
-        graph = self.window.document.graph
-        twin = plain_twin(graph)  # named "<name>_plain"
-        if not graph.name:
-            twin.name = "plain_twin"
-        self.twin_queue, self.compare_after = [twin], []
-        return self._start_graph(graph.copy())
+        return self.runner.start_with_twin()
 
-    def _start_graph(self, graph: Graph) -> bool:
-        try:
-            config = self.panel.settings.config(graph)
-        except ConfigError as exc:
-            return self._refuse(str(exc))
-        network = _adapted(graph) if self.panel.settings.adapt.isChecked() else graph
-        return self.launch(network, config, self.new_run_dir(graph.name or "network"))
+    def epochs_setting(self) -> int:
+        """The number of epochs the panel asks for."""
+        return self.panel.settings.epochs.value()
 
-    def launch(self, network: Any, config: Any, run_dir: Path,
-               resume_from: Path | None = None) -> bool:
-        try:
-            self.bridge.start(network, config, run_dir, resume_from=resume_from)
-        except USER_ERRORS as exc:
-            return self._refuse(str(exc))
-        self.current_run, self.start_record = run_dir, None
-        self.compare_after.append(run_dir)
+    def show_history(self, history: RunHistory) -> None:
+        """Show a run read from its directory (nothing trains)."""
+        self.runner.current_run = None
+        self.show_docks()
+        self.views.show_history(history)
+        self.views.show_tab(TAB_CURVES)
+
+    # ----- starting ---------------------------------------------------------------------------
+    def _configure(self, graph: Graph) -> tuple[Any, Any]:
+        """The network the engine builds and the panel's TrainConfig (may raise ConfigError)."""
+        settings = self.panel.settings
+        config = settings.config(graph)
+        return (_adapted(graph) if settings.adapt.isChecked() else graph), config
+
+    def _on_launched(self, run_dir: Path) -> None:
+        self.start_record = None
         self._edit_warned = False
         self._graph_index = self.window.document.undo_stack.index()
+        self.window.run_focus.set_run(run_dir)
         self.show_docks()
-        self.show_history(RunHistory())
+        self.views.show_history(RunHistory())
         self.panel.set_editable(False)
-        self.runs.running = run_dir
-        self._update_runs_root()
-        self.tabs.setCurrentIndex(TAB_CURVES)
+        self.views.runs.running = run_dir
+        self.update_runs_root()
+        self.views.show_tab(TAB_CURVES)
         self.window.docks["training"].raise_()
-        return True
 
-    def _document_problem(self) -> bool:
-        """Refuse to train a network the analysis finds errors in (True when refused): the
-        build would fail on the worker thread with a less helpful message."""
-        analysis = self.window.document.current_analysis()
-        errors = [d for d in analysis.diagnostics if d.severity == "error"]
-        if not errors:
-            return False
-        where = f" (node {errors[0].node_id})" if errors[0].node_id else ""
-        self._refuse(f"The network has {len(errors)} problem{'s' * (len(errors) != 1)}; fix "
-                     f"{'them' if len(errors) > 1 else 'it'} before training: "
-                     f"{errors[0].message}{where}")
-        return True
-
-    def _refuse(self, message: str) -> bool:
+    def _refuse(self, message: str) -> None:
         self.panel.set_state(message, error=True)
         self.window.show_message(message)
-        return False
-
-    def new_run_dir(self, name: str) -> Path:
-        """A fresh ``runs/<network>-<date>-<time>`` folder path (not created)."""
-        root = self.runs_root()
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        base = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-        path, n = root / f"{base}-{stamp}", 2
-        while path.exists():
-            path, n = root / f"{base}-{stamp}-{n}", n + 1
-        return path
-
-    def runs_root(self) -> Path:
-        """``runs/`` next to the project file; the application's data folder when unsaved."""
-        path = self.window.document.path
-        return path.parent / RUNS_FOLDER if path is not None else self.unsaved_runs_dir
 
     # ----- records ----------------------------------------------------------------------------
-    def show_history(self, history: RunHistory) -> None:
-        """Let every view render ``history`` (a new run, or a run read from its directory)."""
-        self.ensure_views()
-        self.history = history
-        self.plots.show_history(history)
-        self.gradients.follow(history)
-        self.confusion.show_history(history)
-
     def _on_update(self, update: RunUpdate) -> None:
         """Take a batch of records into the run's history; drawing waits for ``render``."""
-        self.ensure_views()
+        self.views.ensure()
         if update.start is not None:
             self._on_run_start(update.start)
-        self.history.append([*update.steps, *update.epochs])
-        self.plots.changed(draw=False)
-        self.gradients.follow(self.history, draw=False)
+        self.views.history.append([*update.steps, *update.epochs])
+        self.views.history_grew(bool(update.epochs))
         if update.steps:
             self._latest_step = update.steps[-1]
-        if update.epochs:
-            self.confusion.show_history(self.history)
         if not self._render_timer.isActive():
             self._render_timer.start()
+
+    def _on_run_start(self, start: RunStartRecord) -> None:
+        self.start_record = start
+        self.views.runs.refresh()
+        history = self.views.history
+        if start.resumed_step and self.current_run is not None:
+            # the steps before the checkpoint, as the sink has just cut the files to them
+            history.extend_from(self.current_run, start.resumed_step)
+        history.on_start(start)
+        self.views.history_grew(epochs=True)
+        self.panel.run_started(start)
 
     def render(self) -> None:
         """Draw what arrived since the last time: the visible plots, the canvas tints, the
         progress. At most every ``RENDER_MS``: records may arrive at the drain rate, but a
         repaint of the plots costs tens of milliseconds of the GUI thread."""
         self._render_timer.stop()
-        if self.plots is None:
+        if self.views.plots is None:
             return
-        shown = self.tabs.currentWidget()
-        for view in (self.plots, self.gradients):  # a hidden view is drawn when shown
-            if view.dirty and (shown is view or not self.bridge.is_active()):
-                view.redraw()
+        self.views.draw(all_views=not self.bridge.is_active())
         self.panel.show_metrics(self._metrics())
         step, self._latest_step = self._latest_step, None
         if step is None:
@@ -332,7 +227,7 @@ class TrainingController(QObject):
     def _metrics(self) -> list[tuple[str, str]]:
         """The latest values for the panel: smoothed training loss and accuracy, the last
         validation and the best so far."""
-        h = self.history
+        h = self.views.history
         rows = []
         if len(h):
             loss, acc = h.loss.smooth.y[-1], h.accuracy.smooth.y[-1]
@@ -345,17 +240,6 @@ class TrainingController(QObject):
             if best is not None:
                 rows.append(("Best validation", f"{best[1]:.1%} at epoch {best[0]}"))
         return rows
-
-    def _on_run_start(self, start: RunStartRecord) -> None:
-        self.start_record = start
-        self.runs.refresh()
-        if start.resumed_step and self.current_run is not None:
-            # the steps before the checkpoint, as the sink has just cut the files to them
-            self.history.extend_from(self.current_run, start.resumed_step)
-        self.history.on_start(start)
-        self.gradients.follow(self.history, draw=False)
-        self.confusion.show_history(self.history)
-        self.panel.run_started(start)
 
     def _tint(self, record: Any) -> None:
         if self.start_record is None:
@@ -379,31 +263,19 @@ class TrainingController(QObject):
     def _on_finished(self, end: RunEndRecord) -> None:
         self.render()  # the last records
         self.panel.set_editable(True)
-        self.runs.running = None
-        self._update_runs_root()
+        self.views.runs.running = None
+        self.update_runs_root()
         self.clear_tints()
         failed = end.status == "failed"
         self.panel.set_state(end.message, error=failed)
         self.window.show_message(end.message)
         if failed:
-            self.twin_queue = []
             self.window.prompts.show_error("Training failed", end.message)
-        elif self.twin_queue and end.status == "finished":
-            self._start_graph(self.twin_queue.pop(0))
-        elif len(self.compare_after) > 1 and end.status == "finished":
-            self.show_comparison(self.compare_after)
         self._update_actions()
 
     def show_comparison(self, paths: list[Path]) -> None:
         self.show_docks()
-        self.runs.select_paths(paths)
-        self.compare.show_runs(paths)
-        self.tabs.setCurrentIndex(TAB_RUNS)
-
-    def _on_runs_selected(self, paths: list) -> None:
-        if len(paths) >= 2:
-            self.ensure_views()
-            self.compare.show_runs(paths)
+        self.views.show_comparison(paths)
 
     # ----- the document -----------------------------------------------------------------------
     def _on_document_edited(self, index: int) -> None:
@@ -421,8 +293,8 @@ class TrainingController(QObject):
     def load_defaults(self) -> None:
         self.panel.settings.set_config(preset_defaults(self.window.document.graph))
 
-    def _update_runs_root(self) -> None:
-        self.runs.set_root(self.runs_root())
+    def update_runs_root(self) -> None:
+        self.views.runs.set_root(self.runner.runs_root())
 
     def _update_actions(self) -> None:
         state = self.bridge.state
@@ -443,10 +315,9 @@ class TrainingController(QObject):
 
     def shutdown(self) -> None:
         """Stop the run and wait for its thread (closing: a running QThread aborts Python)."""
-        self.twin_queue = []
         if self.bridge.is_active():
             self.window.show_message("Stopping training…")
-            self.bridge.shutdown()
+        self.runner.shutdown()
         self.legend.hide()
 
 

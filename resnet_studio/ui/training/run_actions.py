@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
-from PySide6.QtGui import QAction, QKeySequence
 
 from ...compiler import build
 from ...data import DataConfig, DataError, load_data
@@ -19,103 +18,109 @@ from ...train import TrainConfig
 from ...train.checkpoint import CheckpointError, load_checkpoint
 from ...train.config import ConfigError
 from ...train.history import RunHistory
-from ...train.rundir import RunReadError, find_checkpoint, read_data_info, read_train_config
+from ...train.rundir import LAST, RunReadError, find_checkpoint, read_data_info, read_train_config
 from ...train.setup import EngineError, load_weights
+from ..features import ActionSpec, Contributions, Feature, FeatureHost
 from .exports import export_checkpoint, export_metrics, export_png
 from .predict import PredictDialog
 
 if TYPE_CHECKING:
+    from ..main_window import MainWindow
     from .controller import TrainingController
 
+RUN_EXPORTS_SECTION = 20  # in the File menu, after saving and before the model exports
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp);;All files (*)"
 
 
-class RunActions:
-    """Run-level commands of the training controller ``c`` (adds their actions to it)."""
+class RunActions(Feature):
+    """The runs feature: the Open Run and Check Image entries of the Training menu, the run
+    exports of the File menu and the buttons of the runs list. It acts on runs through the
+    training feature's ``runner`` and ``views`` and the window's ``run_focus``."""
 
-    def __init__(self, controller: TrainingController):
-        self.c = controller
+    def __init__(self, window: MainWindow, training: TrainingController):
+        self.window, self.training = window, training
         self.shown_run: Path | None = None
-        table = (
-            ("open_run", "&Open Run…", "Ctrl+Shift+O", "Show the curves of any run directory",
-             self.open_run),
-            ("check_image", "Check an &Image…", "Ctrl+I",
-             "See the trained model's top-5 predictions for one image", self.check_image),
-            ("export_checkpoint", "Export &Checkpoint…", "",
-             "Save the run's latest checkpoint (last.pt) under a new name", self.export_ckpt),
-            ("export_plots", "Export &Plots as PNG…", "", "Save the visible plots as an image",
-             self.export_plots),
-            ("export_metrics", "Export &Metrics as CSV…", "",
-             "Save the run's per-step and per-epoch values as CSV", self.export_metrics),
-        )
-        for key, text, shortcut, tip, slot in table:
-            action = QAction(text, controller.window)
-            if shortcut:
-                action.setShortcut(QKeySequence(shortcut))
-            action.setStatusTip(tip)
-            action.triggered.connect(lambda checked=False, s=slot: s())
-            controller.actions[key] = action
-            controller.window.actions[key] = action
+
+    def contributions(self) -> Contributions:
+        return Contributions([
+            ActionSpec("open_run", "&Open Run…", self.open_run, "Ctrl+Shift+O",
+                       "Show the curves of any run directory", "training", 20, 0),
+            ActionSpec("check_image", "Check an &Image…", self.check_image, "Ctrl+I",
+                       "See the trained model's top-5 predictions for one image", "training",
+                       20, 1),
+            ActionSpec("export_checkpoint", "Export &Checkpoint…", self.export_ckpt, None,
+                       "Save the run's latest checkpoint (last.pt) under a new name", "file",
+                       RUN_EXPORTS_SECTION, 0),
+            ActionSpec("export_plots", "Export &Plots as PNG…", self.export_plots, None,
+                       "Save the visible plots as an image", "file", RUN_EXPORTS_SECTION, 1),
+            ActionSpec("export_metrics", "Export &Metrics as CSV…", self.export_metrics, None,
+                       "Save the run's per-step and per-epoch values as CSV", "file",
+                       RUN_EXPORTS_SECTION, 2),
+        ])
+
+    def installed(self, host: FeatureHost) -> None:
+        runs = self.training.views.runs
+        runs.show_requested.connect(self.show_run)
+        runs.resume_requested.connect(self.resume_run)
+        runs.open_requested.connect(self.open_run)
 
     @property
     def prompts(self) -> Any:
-        return self.c.window.prompts
+        return self.window.prompts
 
     def run_dir(self) -> Path | None:
         """The run the exports and checks act on: the one training or last trained, else the
         one last shown."""
-        return self.c.current_run or self.shown_run
+        return self.training.current_run or self.shown_run
 
     def _fail(self, title: str, message: str) -> bool:
         self.prompts.show_error(title, message)
-        self.c.window.show_message(message)
+        self.window.show_message(message)
         return False
 
     # ----- showing and resuming ---------------------------------------------------------------
     def open_run(self, path: str | Path | None = None) -> bool:
         if path is None:
-            path = self.prompts.ask_directory("Open a run directory", str(self.c.runs_root()))
+            path = self.prompts.ask_directory("Open a run directory", str(self.training.runner.runs_root()))
             if not path:
                 return False
         try:
-            self.c.runs.add_run(Path(path))
+            self.training.views.runs.add_run(Path(path))
         except RunReadError as exc:
             return self._fail("Cannot open the run", str(exc))
         return self.show_run(Path(path))
 
     def show_run(self, path: Path) -> bool:
         """Show a finished (or stopped, or CLI-written) run's curves in the live views."""
-        if self.c.bridge.is_active():
+        if self.training.bridge.is_active():
             return self._fail("A run is training", "Its curves are on show; open other runs "
                                                    "when it has ended.")
         try:
             history = RunHistory.load(path)
         except RunReadError as exc:
             return self._fail("Cannot show the run", str(exc))
-        self.c.current_run, self.shown_run = None, path
-        self.c.show_docks()
-        self.c.show_history(history)
-        self.c.tabs.setCurrentIndex(0)
-        self.c.window.show_message(f"Showing run {path.name}")
+        self.shown_run = path
+        self.training.show_history(history)
+        self.window.run_focus.set_run(path)
+        self.window.show_message(f"Showing run {path.name}")
         return True
 
     def resume_run(self, path: Path) -> bool:
         """Go on training a stopped run from its ``last.pt``, in the same run directory.
         The checkpoint's settings are kept; the epoch count is the larger of its own and the
         panel's, so a finished run can also be trained longer."""
-        if self.c.bridge.is_active():
+        if self.training.bridge.is_active():
             return False
         try:
-            checkpoint = load_checkpoint(path / "last.pt")
+            checkpoint = load_checkpoint(path / LAST)
             config = TrainConfig.from_dict(checkpoint["config"])
-            graph = from_dict(checkpoint.get("graph") or {}, self.c.window.document.graph.lookup,
-                              str(path / "last.pt"))
+            graph = from_dict(checkpoint.get("graph") or {}, self.window.document.graph.lookup,
+                              str(path / LAST))
         except (CheckpointError, ConfigError, GraphError) as exc:
             return self._fail("Cannot resume the run", str(exc))
-        epochs = max(config.epochs, self.c.panel.settings.epochs.value())
-        self.c.compare_after = []
-        return self.c.launch(graph, config.replace(epochs=epochs), path,
-                             resume_from=path / "last.pt")
+        epochs = max(config.epochs, self.training.epochs_setting())
+        return self.training.runner.resume(graph, config.replace(epochs=epochs), path,
+                                           path / LAST)
 
     # ----- exports ----------------------------------------------------------------------------
     def export_ckpt(self, target: str | None = None) -> bool:
@@ -130,13 +135,13 @@ class RunActions:
             export_checkpoint(run, Path(target))
         except OSError as exc:
             return self._fail("Cannot export the checkpoint", str(exc))
-        self.c.window.show_message(f"Exported the checkpoint of {run.name} to {target}")
+        self.window.show_message(f"Exported the checkpoint of {run.name} to {target}")
         return True
 
     def export_plots(self, target: str | None = None) -> bool:
-        if self.c.plots is None:
+        if self.training.views.plots is None:
             return self._fail("Nothing to export", "Train a network or open a run first.")
-        view = getattr(self.c.tabs.currentWidget(), "view", None)
+        view = getattr(self.training.views.tabs.currentWidget(), "view", None)
         target = target or self.prompts.ask_save_path("Export plots", "plots.png",
                                                       "PNG images (*.png)")
         if not target or view is None:
@@ -145,21 +150,21 @@ class RunActions:
             export_png(view, Path(target))
         except OSError as exc:
             return self._fail("Cannot export the plots", str(exc))
-        self.c.window.show_message(f"Exported the plots to {target}")
+        self.window.show_message(f"Exported the plots to {target}")
         return True
 
     def export_metrics(self, target: str | None = None) -> bool:
-        if not len(self.c.history):
+        if not len(self.training.history):
             return self._fail("Nothing to export", "Train a network or open a run first.")
         target = target or self.prompts.ask_save_path("Export metrics", "metrics.csv",
                                                       "CSV files (*.csv)")
         if not target:
             return False
         try:
-            export_metrics(self.c.history, Path(target))
+            export_metrics(self.training.history, Path(target))
         except OSError as exc:
             return self._fail("Cannot export the metrics", str(exc))
-        self.c.window.show_message(f"Exported the metrics to {target}")
+        self.window.show_message(f"Exported the metrics to {target}")
         return True
 
     # ----- single-image check -----------------------------------------------------------------
@@ -171,12 +176,12 @@ class RunActions:
         except (CheckpointError, EngineError, GraphError, FileNotFoundError) as exc:
             self._fail("Cannot check an image", str(exc))
             return None
-        info = read_data_info(run) or self.c.history.data
+        info = read_data_info(run) or self.training.history.data
         config = read_train_config(run)
         dialog = PredictDialog(model, info, label, self._sampler(config),
                                lambda: self.prompts.ask_open_file(
                                    "Open an image", str(Path.home()), IMAGE_FILTER),
-                               self.c.window)
+                               self.window)
         dialog.show()
         return dialog
 
@@ -194,7 +199,7 @@ class RunActions:
     def _load_model(self, path: Path) -> torch.nn.Module:
         checkpoint = load_checkpoint(path)
         graph: Graph = from_dict(checkpoint.get("graph") or {},
-                                 self.c.window.document.graph.lookup, str(path))
+                                 self.window.document.graph.lookup, str(path))
         model = build(graph)
         load_weights(model, checkpoint)
         return model.eval()

@@ -1,0 +1,148 @@
+"""Run orchestration: which network trains next, in which folder, and what to compare after.
+
+``RunQueue`` owns the ``TrainingBridge`` (the engine's thread). It trains a copy of the
+network taken when Start is pressed (``Graph.copy()``), so the worker thread never reads the
+document while the user edits it; *Train with Plain Twin* queues the twin to train after the
+network with the same settings, and a finished queue asks for the comparison of its runs.
+It knows nothing of the views: it says what happens through its signals.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from ...graph import Graph
+from ...presets import plain_twin
+from ...train.config import ConfigError
+from ...train.engine import USER_ERRORS
+from ...train.records import RunEndRecord
+from ..recovery import default_directory
+from .bridge import TrainingBridge
+
+RUNS_FOLDER = "runs"
+
+# graph → (the network the engine builds, the TrainConfig); raises ConfigError
+ConfigSource = Callable[[Graph], tuple[Any, Any]]
+
+
+class RunQueue(QObject):
+    """Starts runs of ``document``'s network with the settings ``configure`` gives.
+
+    Signals: ``launched(run_dir)`` when a run starts, ``refused(message)`` when one cannot,
+    ``ended(end)`` when one has ended (before the next in the queue starts) and
+    ``compare_ready(paths)`` when a queue of several runs has finished.
+    """
+
+    launched = Signal(object)
+    refused = Signal(str)
+    ended = Signal(object)
+    compare_ready = Signal(list)
+
+    def __init__(self, document: Any, configure: ConfigSource, parent: QObject | None = None):
+        super().__init__(parent)
+        self.document = document
+        self.configure = configure
+        self.bridge = TrainingBridge(self)
+        self.unsaved_runs_dir = default_directory() / RUNS_FOLDER
+        self.current_run: Path | None = None
+        self.twin_queue: list[Graph] = []  # networks to train after this run, in order
+        self.compare_after: list[Path] = []
+        self.bridge.finished.connect(self._on_finished)
+
+    # ----- starting ---------------------------------------------------------------------------
+    def start(self) -> bool:
+        """Train the document's network (a copy) with the current settings."""
+        if self.bridge.is_active() or self._document_problem():
+            return False
+        self.twin_queue, self.compare_after = [], []
+        return self._start_graph(self.document.graph.copy())
+
+    def start_with_twin(self) -> bool:
+        """Train the network, then its plain twin with the same settings; compare both."""
+        if self.bridge.is_active() or self._document_problem():
+            return False
+        graph = self.document.graph
+        twin = plain_twin(graph)  # named "<name>_plain"
+        if not graph.name:
+            twin.name = "plain_twin"
+        self.twin_queue, self.compare_after = [twin], []
+        return self._start_graph(graph.copy())
+
+    def resume(self, graph: Graph, config: Any, run_dir: Path, checkpoint: Path) -> bool:
+        """Go on training the run in ``run_dir`` from ``checkpoint``, on its own."""
+        if self.bridge.is_active():
+            return False
+        self.twin_queue, self.compare_after = [], []
+        return self.launch(graph, config, run_dir, resume_from=checkpoint)
+
+    def _start_graph(self, graph: Graph) -> bool:
+        try:
+            network, config = self.configure(graph)
+        except ConfigError as exc:
+            return self._refuse(str(exc))
+        return self.launch(network, config, self.new_run_dir(graph.name or "network"))
+
+    def launch(self, network: Any, config: Any, run_dir: Path,
+               resume_from: Path | None = None) -> bool:
+        try:
+            self.bridge.start(network, config, run_dir, resume_from=resume_from)
+        except USER_ERRORS as exc:
+            return self._refuse(str(exc))
+        self.current_run = run_dir
+        self.compare_after.append(run_dir)
+        self.launched.emit(run_dir)
+        return True
+
+    def _document_problem(self) -> bool:
+        """Refuse to train a network the analysis finds errors in (True when refused): the
+        build would fail on the worker thread with a less helpful message."""
+        analysis = self.document.current_analysis()
+        errors = [d for d in analysis.diagnostics if d.severity == "error"]
+        if not errors:
+            return False
+        where = f" (node {errors[0].node_id})" if errors[0].node_id else ""
+        self._refuse(f"The network has {len(errors)} problem{'s' * (len(errors) != 1)}; fix "
+                     f"{'them' if len(errors) > 1 else 'it'} before training: "
+                     f"{errors[0].message}{where}")
+        return True
+
+    def _refuse(self, message: str) -> bool:
+        self.refused.emit(message)
+        return False
+
+    # ----- folders ----------------------------------------------------------------------------
+    def new_run_dir(self, name: str) -> Path:
+        """A fresh ``runs/<network>-<date>-<time>`` folder path (not created)."""
+        root = self.runs_root()
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        base = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+        path, n = root / f"{base}-{stamp}", 2
+        while path.exists():
+            path, n = root / f"{base}-{stamp}-{n}", n + 1
+        return path
+
+    def runs_root(self) -> Path:
+        """``runs/`` next to the project file; the application's data folder when unsaved."""
+        path = self.document.path
+        return path.parent / RUNS_FOLDER if path is not None else self.unsaved_runs_dir
+
+    # ----- ending -----------------------------------------------------------------------------
+    def _on_finished(self, end: RunEndRecord) -> None:
+        self.ended.emit(end)
+        if end.status == "failed":
+            self.twin_queue = []
+        elif self.twin_queue and end.status == "finished":
+            self._start_graph(self.twin_queue.pop(0))
+        elif len(self.compare_after) > 1 and end.status == "finished":
+            self.compare_ready.emit(list(self.compare_after))
+
+    def shutdown(self) -> None:
+        """Stop the run and wait for its thread (closing: a running QThread aborts Python)."""
+        self.twin_queue = []
+        if self.bridge.is_active():
+            self.bridge.shutdown()

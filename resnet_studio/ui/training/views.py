@@ -1,0 +1,103 @@
+"""The training views in one tab widget: curves, gradients, confusion and the runs list with
+the comparison. They render a ``RunHistory`` (and run directories, for the comparison); they
+never read the engine.
+
+The plots are made on first use: they take a while to build, and most editing sessions never
+train.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QSplitter, QTabWidget, QWidget
+
+from ...train.history import RunHistory
+from .confusion import ConfusionView
+from .heatmap import GradientView
+from .plots import MetricPlots
+from .runs import CompareView, RunsPanel
+
+TAB_CURVES, TAB_GRADIENTS, TAB_CONFUSION, TAB_RUNS = range(4)
+
+
+class TrainingViews:
+    """The tabs, the views in them and the history they show."""
+
+    def __init__(self, parent: QWidget):
+        self.parent = parent
+        self.tabs = QTabWidget(parent)
+        self.runs = RunsPanel(parent)
+        self.history = RunHistory()
+        self.plots: MetricPlots | None = None
+        self.runs.selection_changed.connect(self._on_runs_selected)
+
+    def ensure(self) -> None:
+        """Make the plots (once)."""
+        if self.plots is not None:
+            return
+        p = self.parent
+        self.plots = MetricPlots(p)
+        self.gradients = GradientView(p)
+        self.confusion = ConfusionView(p)
+        self.compare = CompareView(p)
+        # The list with the differences of the selected runs below it; their curves beside.
+        left = QSplitter(Qt.Orientation.Vertical, p)
+        left.addWidget(self.runs)
+        left.addWidget(self.compare.differences)
+        left.setSizes([170, 130])
+        runs_tab = QSplitter(Qt.Orientation.Horizontal, p)
+        runs_tab.addWidget(left)
+        runs_tab.addWidget(self.compare)
+        runs_tab.setSizes([470, 830])
+        for widget, title in ((self.plots, "Curves"), (self.gradients, "Gradients"),
+                              (self.confusion, "Confusion"), (runs_tab, "Runs")):
+            self.tabs.addTab(widget, title)
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+        self.show_history(self.history)
+
+    def show_history(self, history: RunHistory) -> None:
+        """Let every view render ``history`` (a new run, or a run read from its directory)."""
+        self.ensure()
+        self.history = history
+        self.plots.show_history(history)
+        self.gradients.follow(history)
+        self.confusion.show_history(history)
+
+    def history_grew(self, epochs: bool) -> None:
+        """Records went into the history: take them in; drawing waits for ``draw``."""
+        self.ensure()
+        self.plots.changed(draw=False)
+        self.gradients.follow(self.history, draw=False)
+        if epochs:
+            self.confusion.show_history(self.history)
+
+    def draw(self, all_views: bool) -> None:
+        """Draw what the history gained: the view on show, or every view (``all_views``)."""
+        if self.plots is None:
+            return
+        shown = self.tabs.currentWidget()
+        for view in (self.plots, self.gradients):  # a hidden view is drawn when shown
+            if view.dirty and (shown is view or all_views):
+                view.redraw()
+
+    def show_tab(self, index: int) -> None:
+        self.ensure()
+        self.tabs.setCurrentIndex(index)
+
+    def show_comparison(self, paths: list[Path]) -> None:
+        self.ensure()
+        self.runs.select_paths(paths)
+        self.compare.show_runs(paths)
+        self.tabs.setCurrentIndex(TAB_RUNS)
+
+    def _on_tab_changed(self, index: int) -> None:
+        view = self.tabs.currentWidget()
+        if getattr(view, "dirty", False):
+            view.redraw()
+
+    def _on_runs_selected(self, paths: list) -> None:
+        if len(paths) >= 2:
+            self.ensure()
+            self.compare.show_runs(paths)
