@@ -8,6 +8,9 @@
   the test and still running after it fails that test. A leaked worker keeps training in the
   background, races later tests, and a QThread still running when Python exits aborts the
   process ("QThread: Destroyed while thread is still running").
+* Torch uses one intra-op thread in every test that has loaded it: the machines are small and
+  shared, tiny tensors gain nothing from more threads, and thread hand-offs on two busy cores
+  make them a hundred times slower (and starve the GUI thread of the UI tests).
 * Each test starts with an empty clipboard when Qt runs without a display: a copy made in one
   test must not feed a paste in the next. (It also matters at exit: mime data left on the
   offscreen clipboard crashes the interpreter while Qt shuts down.)
@@ -18,7 +21,8 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -99,3 +103,18 @@ def _qthread_name(thread: Any) -> str:
         return repr(thread.objectName() or type(thread).__name__)
     except RuntimeError:
         return "(deleted)"
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Iterator[None]:
+    """One intra-op torch thread for the test (see the module docstring); where torch is not
+    installed, the tests that do not need it still run."""
+    try:
+        import torch
+    except ImportError:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -14,14 +14,6 @@ SMALL = DataConfig(train_size=300, val_size=70, image_size=16, classes=5, seed=4
 HEAVY = SMALL.replace(cutout=6, color_jitter=0.3)  # every augmentation on
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _plain(images: torch.Tensor, info) -> torch.Tensor:
     return Normaliser(info.mean, info.std, torch.device("cpu")).from_uint8(images)
 

@@ -10,15 +10,6 @@ from resnet_studio.data import DataConfig, load_data
 from resnet_studio.data.synthetic import CLASS_NAMES, MAX_CLASSES, make_synthetic
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: tiny tensors gain nothing from more, and a busy machine loses a lot."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_same_seed_same_images_different_seed_different():
     a_images, a_labels = make_synthetic(300, 32, 3, 10, seed=5, split="train")
     b_images, b_labels = make_synthetic(300, 32, 3, 10, seed=5, split="train")

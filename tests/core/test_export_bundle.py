@@ -14,12 +14,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from test_export_support import (  # noqa: F401  (single_thread: an autouse fixture)
+from test_export_support import (
     PYTHON,
     child_env,
     exported_bundle,
     run_config,
-    single_thread,
 )
 
 from resnet_studio.blocks import CATALOGUE
@@ -255,3 +254,15 @@ def test_train_py_fresh_start_matches_a_fresh_engine_run(bundle_imports, exporte
 def test_train_py_refuses_a_dataset_it_cannot_load(bundle_imports, tmp_path):
     with pytest.raises(SystemExit, match="not available in the standalone script"):
         bundle_imports.main(["--dataset", "folder:/images", "--out", str(tmp_path / "x")])
+
+
+def test_the_scripts_torchvision_table_matches_the_studios_datasets():
+    """train.py needs only torchvision, so it carries its own copy of the normalisation
+    table: a bundle must normalise exactly as the run it was exported from."""
+    from resnet_studio.data.torchvision_sets import SETS
+
+    assert set(train_script.TORCHVISION_SETS) == set(SETS)
+    for name, (cls_name, mean, std, flip) in train_script.TORCHVISION_SETS.items():
+        spec = SETS[name]
+        assert (cls_name, mean, std, flip) == (spec.cls.__name__, spec.mean, spec.std,
+                                               spec.flip), name

@@ -8,11 +8,10 @@ from urllib.error import URLError
 import pytest
 import torch
 import torchvision
-from test_export_support import (  # noqa: F401  (single_thread: an autouse fixture)
+from test_export_support import (
     PYTHON,
     ROOT,
     child_env,
-    single_thread,
     trained_run,
 )
 

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from test_export_support import leftovers, single_thread, trained_run  # noqa: F401
+from test_export_support import leftovers, trained_run
 
 from resnet_studio.blocks import CATALOGUE
 from resnet_studio.compiler import build

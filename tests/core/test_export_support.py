@@ -16,9 +16,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import pytest
-import torch
-
 from resnet_studio.data import DataConfig
 from resnet_studio.graph import InputSpec
 from resnet_studio.presets import create
@@ -53,15 +50,6 @@ def trained_run(base: Path) -> Path:
     copy = Path(tempfile.mkdtemp(prefix="run-", dir=base)) / "run"
     shutil.copytree(_RUNS["run"], copy)
     return copy
-
-
-@pytest.fixture(autouse=True)
-def single_thread():
-    """One intra-op thread: these tensors are tiny and the machine is small and shared."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def child_env() -> dict[str, str]:

@@ -6,12 +6,11 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from test_export_support import (  # noqa: F401  (single_thread: an autouse fixture)
+from test_export_support import (
     PYTHON,
     child_env,
     exported_bundle,
     free_port,
-    single_thread,
 )
 
 from resnet_studio.blocks import CATALOGUE

@@ -6,7 +6,6 @@ from __future__ import annotations
 import runpy
 
 import pytest
-from test_export_support import single_thread  # noqa: F401  (autouse fixture)
 
 from resnet_studio.blocks import CATALOGUE
 from resnet_studio.compiler import build, generate_source

@@ -10,7 +10,6 @@ from urllib.error import URLError
 import pytest
 import torch
 import torchvision
-from test_export_support import single_thread  # noqa: F401  (autouse fixture)
 
 from resnet_studio.export import WeightsError, import_torchvision, load_pretrained
 from resnet_studio.export.pretrained import classifier_name, hub_file

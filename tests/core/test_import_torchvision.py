@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 import torch
 import torchvision
-from test_export_support import single_thread  # noqa: F401  (autouse fixture)
 from torch import nn
 
 from resnet_studio.blocks import CATALOGUE

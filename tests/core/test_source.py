@@ -28,16 +28,6 @@ SPEC = InputSpec(channels=8, height=12, width=12, classes=5)
 RESIDUAL, STAGES, IO = "Residual blocks", "Stages", "Input / Output"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # The test machines are small and shared; several torch threads per process fighting
-    # over two cores make tiny forward passes a hundred times slower.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 # ----- helpers ---------------------------------------------------------------------------------
 def network(*nodes, spec: InputSpec = SPEC) -> Graph:
     """input → nodes → (pooling, flatten,) linear to $classes → output.

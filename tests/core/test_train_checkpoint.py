@@ -10,11 +10,10 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from test_train_support import (  # noqa: F401
+from test_train_support import (
     LAYERS,
     Recorder,
     run_engine,
-    single_thread,
     state_tensors,
     stop_at,
     tiny_config,

@@ -12,7 +12,6 @@ import pytest
 from test_train_support import CLI_DATA as DATA
 from test_train_support import csv_rows as rows
 from test_train_support import (
-    single_thread,  # noqa: F401  (autouse fixture)
     tiny_project,
 )
 

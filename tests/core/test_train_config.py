@@ -7,7 +7,7 @@ import math
 
 import pytest
 import torch
-from test_train_support import LAYERS, run_engine, single_thread, tiny_config, tiny_graph  # noqa: F401
+from test_train_support import run_engine, tiny_config, tiny_graph
 
 from resnet_studio.compiler import build
 from resnet_studio.data import DataConfig

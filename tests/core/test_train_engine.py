@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from test_train_support import LAYERS, Recorder, run_engine, single_thread, tiny_config, tiny_graph  # noqa: F401
+from test_train_support import LAYERS, Recorder, run_engine, tiny_config, tiny_graph
 from torch import nn
 
 from resnet_studio.compiler import build

@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import pytest
 import torch
 from torch import nn
 
@@ -113,17 +112,6 @@ def stop_at(step: int):
 
 def state_tensors(module: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in module.state_dict().items()}
-
-
-@pytest.fixture(autouse=True)
-def single_thread():
-    """One intra-op thread: on a small shared machine, thread hand-offs cost far more than
-    these tiny tensors' arithmetic (a 4-channel batch norm takes 0.02 ms on one thread and
-    tens of ms on two busy ones)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 # ----- the command line -----------------------------------------------------------------------

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import torch
 from PySide6.QtCore import QSettings
 from training_helpers import TrainingPrompts, tiny_net
 from ui_helpers import ScriptedPrompts, small_graph
@@ -50,15 +49,6 @@ def make_window(qtbot, settings, prompts, recovery_dir) -> Callable[..., MainWin
 @pytest.fixture
 def window(make_window) -> MainWindow:
     return make_window()
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op torch thread: the GUI thread needs the other core of a small machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture
