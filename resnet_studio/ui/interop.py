@@ -1,22 +1,20 @@
 """File → Export Trained Model and File → Import: the export package from the window.
 
-Exports read a checkpoint (the current run's, else one the user picks) and are verified
+Exports read a checkpoint (the run in focus, else one the user picks) and are verified
 against the trained network before they appear, exactly as ``resnet-studio export`` does.
-Imports replace the project, after the usual unsaved-changes question.
+Imports replace the project, after the usual unsaved-changes question. Both run on a worker
+thread behind a progress dialog (``background``); an import can be cancelled.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication
+from typing import TYPE_CHECKING, Any
 
 from ..train.rundir import find_checkpoint
+from .background import BackgroundTask
 from .features import ActionSpec, Contributions, Feature, MenuSpec
 
 if TYPE_CHECKING:
@@ -35,6 +33,8 @@ class Interop(Feature):
 
     def __init__(self, window: MainWindow):
         self.window = window
+        self.task: BackgroundTask | None = None  # the latest import or export
+        self.last_result: ExportResult | None = None
 
     def contributions(self) -> Contributions:
         exports = [ActionSpec(f"export_{fmt}", title, partial(self.export, fmt),
@@ -53,9 +53,10 @@ class Interop(Feature):
                               MenuSpec(IMPORT_MENU, "&Import", MENU_SECTION, 1)])
 
     # ----- export -------------------------------------------------------------------------------
-    def export(self, fmt: str) -> ExportResult | None:
-        """Export the current run's checkpoint (or a chosen one) as ``fmt``; None if cancelled
-        or refused (the reason is shown)."""
+    def export(self, fmt: str) -> BackgroundTask | None:
+        """Export the current run's checkpoint (or a chosen one) as ``fmt`` on a worker
+        thread; None if cancelled. When it ends, ``last_result`` holds the ExportResult (None
+        when refused; the reason is shown)."""
         from ..export import FORMATS, export_checkpoint
 
         source = self._checkpoint_source()
@@ -65,14 +66,15 @@ class Interop(Feature):
         target = self.window.prompts.ask_save_path(f"Export as {fmt}", suggested, "All files (*)")
         if not target:
             return None
-        with self._busy(f"Exporting {fmt}: writing and checking it against the trained network…"):
-            try:  # the save dialog has already asked before replacing a file
-                result = export_checkpoint(source, fmt, target, overwrite=True)
-            except Exception as exc:  # noqa: BLE001 - any refusal is shown, none may crash
-                self._fail("Export failed", exc)
-                return None
+        self.last_result = None
+        # the save dialog has already asked before replacing a file
+        return self._run(lambda: export_checkpoint(source, fmt, target, overwrite=True),
+                         f"Exporting {fmt}: writing and checking it against the trained "
+                         "network…", self._exported, "Export failed", cancellable=False)
+
+    def _exported(self, result: ExportResult) -> None:
+        self.last_result = result
         self.window.show_message(result.summary())
-        return result
 
     def _checkpoint_source(self) -> Path | None:
         run = self.window.run_focus.run
@@ -88,48 +90,54 @@ class Interop(Feature):
         return doc.path.name.split(".")[0] if doc.path else (doc.graph.name or "network")
 
     # ----- import -------------------------------------------------------------------------------
-    def import_torchvision(self) -> bool:
+    def import_torchvision(self) -> BackgroundTask | None:
+        """Import a torchvision ResNet (chosen by the user) on a worker thread; None when
+        nothing was chosen."""
         from ..export import import_torchvision, resnet_family
 
         if not self.window.maybe_save():
-            return False
+            return None
         name = self.window.prompts.ask_item("Import a torchvision ResNet", "Model:",
                                             resnet_family())
         if not name:
-            return False
+            return None
         return self._load(lambda: import_torchvision(name), f"torchvision {name}")
 
-    def import_model_source(self) -> bool:
+    def import_model_source(self) -> BackgroundTask | None:
+        """Import a model.py ResNet Studio generated, on a worker thread (None: cancelled)."""
         from ..export import import_model_source
 
         if not self.window.maybe_save():
-            return False
+            return None
         path = self.window.prompts.ask_open_file("Open a model.py made by ResNet Studio",
                                                  str(Path.home()), "Python files (*.py)")
         if not path:
-            return False
+            return None
         return self._load(lambda: import_model_source(path), Path(path).name)
 
-    def _load(self, make, what: str) -> bool:
-        with self._busy(f"Importing {what}…"):
-            try:
-                graph = make()
-            except Exception as exc:  # noqa: BLE001 - any refusal is shown, none may crash
-                self._fail("Import failed", exc)
-                return False
+    def _load(self, make: Callable[[], Any], what: str) -> BackgroundTask:
+        """Build the graph on a worker thread; it replaces the project unless cancelled."""
+        def loaded(graph: Any) -> None:
             self.window.document.load_graph(graph)
-        self.window.show_message(f"Imported {what} as a new, unsaved project.")
-        return True
+            self.window.show_message(f"Imported {what} as a new, unsaved project.")
+
+        return self._run(make, f"Importing {what}…", loaded, "Import failed", cancellable=True)
 
     # ----- helpers ------------------------------------------------------------------------------
-    @contextmanager
-    def _busy(self, message: str) -> Iterator[None]:
-        self.window.show_message(message)
-        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            yield
-        finally:
-            QGuiApplication.restoreOverrideCursor()
+    def _run(self, work: Callable[[], Any], label: str, on_done: Callable[[Any], None],
+             failure: str, cancellable: bool) -> BackgroundTask:
+        if self.task is not None and not self.task.done:
+            self.task.wait()  # one at a time (the menus stay usable while it runs)
+        self.window.show_message(label)
+        self.task = BackgroundTask(work, label, self.window, on_done,
+                                   lambda exc: self._fail(failure, exc), cancellable)
+        return self.task.start()
+
+    def shutdown(self) -> None:
+        """The window closes: let the work in progress end (no thread may outlive it)."""
+        if self.task is not None and not self.task.done:
+            self.task.cancel()
+            self.task.wait()
 
     def _fail(self, title: str, exc: BaseException) -> None:
         message = str(exc) or type(exc).__name__

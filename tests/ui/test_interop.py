@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
 import torch
+from PySide6.QtWidgets import QPushButton
 from training_helpers import TrainingPrompts
 
 from resnet_studio.data import DataConfig
@@ -45,24 +47,33 @@ def checkpoint(tmp_path: Path) -> Path:
     return tmp_path / "run" / "last.pt"
 
 
+def finish(qtbot, task) -> None:
+    """Wait for an import or export the window runs on its worker thread."""
+    assert task is not None
+    qtbot.waitUntil(lambda: task.done, timeout=120_000)
+
+
 def test_export_onnx_from_a_chosen_checkpoint_is_verified_and_reported(
-        make_window, answers, checkpoint, tmp_path):
+        make_window, answers, checkpoint, tmp_path, qtbot):
     window = make_window(answers=answers)
     answers.open_file = str(checkpoint)
     answers.save_path = str(tmp_path / "net.onnx")
-    result = window.interop.export("onnx")
+    finish(qtbot, window.interop.export("onnx"))
+    result = window.interop.last_result
     assert result is not None and (tmp_path / "net.onnx").is_file()
     assert result.max_abs_diff < 1e-4
     assert "net.onnx" in window.statusBar().currentMessage()
 
 
-def test_export_of_a_foreign_file_is_refused_with_the_reason(make_window, answers, tmp_path):
+def test_export_of_a_foreign_file_is_refused_with_the_reason(make_window, answers, tmp_path,
+                                                             qtbot):
     window = make_window(answers=answers)
     bogus = tmp_path / "not-a-checkpoint.pt"
     bogus.write_bytes(b"hello")
     answers.open_file = str(bogus)
     answers.save_path = str(tmp_path / "out.safetensors")
-    assert window.interop.export("safetensors") is None
+    finish(qtbot, window.interop.export("safetensors"))
+    assert window.interop.last_result is None
     assert answers.errors and answers.errors[-1][0] == "Export failed"
     assert "not-a-checkpoint.pt" in answers.errors[-1][1]
     assert not (tmp_path / "out.safetensors").exists()
@@ -75,17 +86,18 @@ def test_cancelled_export_writes_nothing(make_window, answers, tmp_path):
     assert not answers.errors
 
 
-def test_import_torchvision_replaces_the_project(make_window, answers):
+def test_import_torchvision_replaces_the_project(make_window, answers, qtbot):
     window = make_window(answers=answers)
     answers.item = "resnet18"
-    assert window.interop.import_torchvision()
+    finish(qtbot, window.interop.import_torchvision())
     graph = window.document.graph
     assert {"conv1", "layer4", "fc"} <= set(graph.nodes)
     assert any("resnet18" in items for kind, items in answers.asked if kind == "item")
     assert window.document.current_analysis().ok
 
 
-def test_import_model_source_round_trips_a_generated_file(make_window, answers, tmp_path):
+def test_import_model_source_round_trips_a_generated_file(make_window, answers, tmp_path,
+                                                          qtbot):
     from resnet_studio.export import model_source_with_project
 
     window = make_window(answers=answers)
@@ -93,17 +105,17 @@ def test_import_model_source_round_trips_a_generated_file(make_window, answers, 
     path = tmp_path / "model.py"
     path.write_text(model_source_with_project(original), encoding="utf-8")
     answers.open_file = str(path)
-    assert window.interop.import_model_source()
+    finish(qtbot, window.interop.import_model_source())
     assert to_dict(window.document.graph)["nodes"] == to_dict(original)["nodes"]
 
 
-def test_import_of_a_hand_written_file_is_refused(make_window, answers, tmp_path):
+def test_import_of_a_hand_written_file_is_refused(make_window, answers, tmp_path, qtbot):
     window = make_window(answers=answers)
     before = to_dict(window.document.graph)
     path = tmp_path / "mine.py"
     path.write_text("import torch\n", encoding="utf-8")
     answers.open_file = str(path)
-    assert not window.interop.import_model_source()
+    finish(qtbot, window.interop.import_model_source())
     assert answers.errors[-1][0] == "Import failed"
     assert to_dict(window.document.graph) == before
 
@@ -116,3 +128,26 @@ def test_file_menu_lists_every_export_format_and_both_imports(make_window):
     imports = [a.text() for a in titles["&Import"].actions()]
     assert len(exports) == 4 and any("ONNX" in t for t in exports)
     assert len(imports) == 2
+
+
+def test_imports_run_off_the_gui_thread_and_a_cancelled_one_leaves_the_project(
+        make_window, answers, qtbot):
+    window = make_window(answers=answers)
+    before = to_dict(window.document.graph)
+    gate, threads = threading.Event(), []
+
+    def slow_import():
+        threads.append(threading.get_ident())
+        assert gate.wait(30)  # held until the test has cancelled it
+        return create("resnet20")
+
+    task = window.interop._load(slow_import, "a slow network")
+    qtbot.waitUntil(lambda: bool(threads), timeout=10_000)
+    assert threads[0] != threading.get_ident() and not task.done  # the GUI thread is free
+    qtbot.waitUntil(task.dialog.isVisible, timeout=5_000)
+    assert task.dialog.findChild(QPushButton).text() == "Cancel"
+    task.dialog.findChild(QPushButton).click()
+    gate.set()
+    finish(qtbot, task)
+    assert task.cancelled and to_dict(window.document.graph) == before
+    assert not answers.errors
