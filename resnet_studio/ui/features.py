@@ -4,10 +4,11 @@ A feature (the editor, training, runs, import/export, later studies and analyses
 object with ``contributions()``: the actions it offers — each with its menu id, section and
 order, its toolbar label and the context menus it belongs to — and the sub-menus it opens;
 then ``docks(actions)``: the docks it shows. ``FeatureHost`` makes the ``QAction`` and
-``QDockWidget`` objects at once (so a feature can enable them and connect to them) and builds the menu bar and the toolbar once
-every feature is in, sorted by the declared places; nothing finds a menu by its position or
-reaches into another feature's widgets. This follows napari's app-model in spirit: an action
-is declared with where it goes, and the window is only the place where it is shown.
+``QDockWidget`` objects at once (so a feature can enable them and connect to them) and
+builds the menu bar and the toolbar once every feature is in, sorted by the declared places;
+nothing finds a menu by its position or reaches into another feature's widgets. This follows
+napari's app-model in spirit: an action is declared with where it goes, and the window is only
+the place where it is shown.
 
 Menu ids are paths: ``"file"`` is the File menu, ``"file/import"`` a sub-menu of it; a feature
 adds a menu of its own to the menu bar with a ``MenuSpec`` whose id has no "/". Entries of one

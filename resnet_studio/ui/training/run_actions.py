@@ -71,7 +71,7 @@ class RunActions(Feature):
     def run_dir(self) -> Path | None:
         """The run the exports and checks act on: the one training or last trained, else the
         one last shown."""
-        return self.training.current_run or self.shown_run
+        return self.window.run_focus.run
 
     def _fail(self, title: str, message: str) -> bool:
         self.prompts.show_error(title, message)
@@ -81,7 +81,8 @@ class RunActions(Feature):
     # ----- showing and resuming ---------------------------------------------------------------
     def open_run(self, path: str | Path | None = None) -> bool:
         if path is None:
-            path = self.prompts.ask_directory("Open a run directory", str(self.training.runner.runs_root()))
+            path = self.prompts.ask_directory("Open a run directory",
+                                              str(self.training.runner.runs_root()))
             if not path:
                 return False
         try:
