@@ -146,7 +146,8 @@ class StudyQueue:
         except Exception as exc:  # noqa: BLE001 — any failure of one run must not end the study
             status, message = FAILED, f"{type(exc).__name__}: {exc}"
         elapsed = time.monotonic() - began
-        self._learn_pace(spec, elapsed, resume)
+        if status == DONE and not resume:
+            self._learn_pace(spec, elapsed)
         self._record(spec.name, status=status, error=message if status == FAILED else "",
                      seconds=round(elapsed, 1))
         self._report("end", index, spec, status=status, message=message)
@@ -201,9 +202,10 @@ class StudyQueue:
             return None
         return run_eta + self._pace * sum(values)
 
-    def _learn_pace(self, spec: RunSpec, elapsed: float, resumed: bool) -> None:
+    def _learn_pace(self, spec: RunSpec, elapsed: float) -> None:
+        """Correct later estimates by how far off this whole run's estimate was."""
         estimate = self.estimates.get(spec.name)
-        if estimate and not resumed and elapsed > 0:
+        if estimate and elapsed > 0:
             self._pace = elapsed / estimate
 
     def _report(self, event: str, index: int, spec: RunSpec, **values: Any) -> None:
