@@ -81,7 +81,19 @@ def register(commands: argparse._SubParsersAction) -> None:
         p.add_argument("directory", metavar="DIR", type=Path, help="study directory")
         if name == "resume":
             _queue_options(p)
-        p.set_defaults(handler=reported(run_existing))
+        p.set_defaults(handler=_reported(run_existing))
+
+
+def _reported(handler: Any) -> Any:
+    """``train``'s error reporting, also for a study that cannot be planned or read."""
+    from .plan import StudyError
+
+    def guarded(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except StudyError as exc:
+            raise CommandError(str(exc)) from None
+    return reported(guarded)
 
 
 def _kind(kinds: argparse._SubParsersAction, name: str, text: str) -> argparse.ArgumentParser:
@@ -96,7 +108,7 @@ def _kind(kinds: argparse._SubParsersAction, name: str, text: str) -> argparse.A
                    help="write study.json and print the plan and estimate; train nothing")
     _queue_options(p)
     _add_options(p, _OPTIONS)
-    p.set_defaults(handler=reported(run_new))
+    p.set_defaults(handler=_reported(run_new))
     return p
 
 

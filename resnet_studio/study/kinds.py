@@ -114,9 +114,8 @@ def plan_sweep(graph: Graph, base: TrainConfig, settings: Mapping[str, Sequence[
         values = dict(zip(settings, combo))
         network, changes = _apply(graph, values)
         _check_builds(network, " ".join(f"{k}={v}" for k, v in values.items()))
-        text = "_".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
-                        for k, v in values.items())
-        runs.append(_spec(text, text.replace("_", ", "), values, network,
+        parts = [f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items()]
+        runs.append(_spec("_".join(parts), ", ".join(parts), values, network,
                           run_config(base, **changes)))
     return Study("sweep", f"Sweep of {' × '.join(settings)}", project, runs,
                  {"settings": list(settings)})
