@@ -46,6 +46,15 @@ def run_config(base: TrainConfig, **changes: Any) -> dict[str, Any]:
         raise StudyError(str(exc)) from None
 
 
+def _fair_to_plain(base: TrainConfig) -> None:
+    """Zero-initialising the last norm of every block makes a residual block start as the
+    identity, but a plain block start with zero output: a comparison with plain twins under
+    it would measure that handicap, not the skip connections."""
+    if base.zero_init_residual:
+        raise StudyError("zero_init_residual starts every plain block at zero output, so the "
+                         "plain networks would be handicapped; leave it off for this study.")
+
+
 def _spec(name: str, label: str, values: dict[str, Any], graph: Graph,
           config: dict[str, Any], existing: str | None = None) -> RunSpec:
     return RunSpec(slug(name), label, values, to_dict(graph), config, existing)
@@ -57,6 +66,7 @@ def plan_degradation(graph: Graph, base: TrainConfig,
     """The project at each depth, residual and plain (He et al. 2015, Fig. 1 and Fig. 6)."""
     if len(set(depths)) != len(depths) or not depths:
         raise StudyError("give one or more different depths (e.g. 20,32,44,56).")
+    _fair_to_plain(base)
     config = run_config(base)
     runs = []
     for depth in sorted(depths):
@@ -157,6 +167,7 @@ def plan_twin(graph: Graph, base: TrainConfig, existing: str | Path | None = Non
     residual network) that run stands for the residual side and the twin is trained with its
     configuration, so that only what is missing is trained."""
     if existing is None:
+        _fair_to_plain(base)
         config = run_config(base)
         residual = graph
     else:
@@ -182,6 +193,7 @@ def _existing_run(run: Path, graph: Graph) -> tuple[Graph, dict[str, Any]]:
         config = TrainConfig.from_dict(json.loads(files[1].read_text("utf-8"))["config"])
     except (json.JSONDecodeError, KeyError, ConfigError) as exc:
         raise StudyError(f"{run} cannot be read as a run: {exc}") from None
+    _fair_to_plain(config)
     status = _status(run)
     if status != "finished":
         raise StudyError(f"the run in {run} has not finished (status: {status}); finish it "

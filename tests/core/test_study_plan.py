@@ -113,6 +113,12 @@ def test_degradation_plans_each_depth_residual_and_plain():
     assert study.settings["depths"] == [6, 10]
 
 
+def test_studies_with_plain_twins_refuse_zero_init_residual():
+    for plan in (plan_degradation, plan_twin):
+        with pytest.raises(StudyError, match="zero_init_residual starts every plain block"):
+            plan(staged_graph(), budget(zero_init_residual=True))
+
+
 def test_degradation_refuses_repeated_depths():
     with pytest.raises(StudyError, match="different depths"):
         plan_degradation(staged_graph(), budget(), depths=(6, 6))
