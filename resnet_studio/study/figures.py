@@ -172,6 +172,7 @@ def write_report(results: StudyResults, directory: str | Path) -> list[Path]:
         drawings.append(("degradation", draw_degradation))
     if kind in ("variants", "sweep"):
         drawings.append(("pareto", draw_pareto))
+        drawings.append(("pareto_macs", lambda r: draw_pareto(r, "macs")))
     if kind == "sweep":
         drawings.append(("sweep", draw_sweep))
     for name, draw in drawings:

@@ -133,7 +133,7 @@ def test_the_report_writes_the_table_and_each_kinds_figures(tmp_path, kind):
                  plan_sweep(staged_graph(), budget(), {"lr": [0.01, 0.1]}))
         for i, spec in enumerate(study.runs):
             _fake_run(tmp_path / "runs" / spec.name, [0.5, 0.6 + 0.1 * i])
-        figures = {"curves", "pareto"} | ({"sweep"} if kind == "sweep" else set())
+        figures = {"curves", "pareto", "pareto_macs"} | ({"sweep"} if kind == "sweep" else set())
     written = write_report(collect(study, tmp_path), tmp_path / "out")
     names = {p.name for p in written}
     assert {"results.csv", "results.json"} <= names
