@@ -155,6 +155,7 @@ def plan(args: argparse.Namespace) -> Any:
 
     config = base_config(args)
     graph = load_network(args.project, config)
+    config = fit_synthetic(config, graph, args)
     name = args.project
     if args.kind == "degradation":
         return kinds.plan_degradation(graph, config, _ints(args.depths, "--depths"), name)
@@ -175,9 +176,19 @@ def base_config(args: argparse.Namespace) -> Any:
     return settings(args, TrainConfig())
 
 
+def fit_synthetic(config: Any, graph: Any, args: argparse.Namespace) -> Any:
+    """On the synthetic set (drawn at any size) the data take the project's input shape and
+    classes wherever the options do not set them, so that any project trains as it is."""
+    spec = graph.input_spec
+    if config.data.dataset != "synthetic" or spec.height != spec.width:
+        return config
+    wanted = {"channels": spec.channels, "image_size": spec.height, "classes": spec.classes}
+    changes = {k: v for k, v in wanted.items() if getattr(args, f"data.{k}", None) is None}
+    return config.replace(data=config.data.replace(**changes)).validate()
+
+
 def load_network(project: str, config: Any) -> Any:
-    """The project's graph; a preset is made for the dataset's image shape. On the synthetic
-    set a project keeps its own input: the data are drawn at its size unless options say."""
+    """The project's graph; a preset is made for the dataset's image shape."""
     from ..blocks import CATALOGUE
     from ..graph import InputSpec
     from ..graph import project as project_io

@@ -112,3 +112,11 @@ def test_a_preset_is_made_for_the_dataset(tmp_path, capsys, monkeypatch):
     plan = json.loads((tmp_path / "studies" / "resnet20-degradation" / "study.json").read_text())
     assert plan["runs"][0]["graph"]["input"] == {"channels": 3, "height": 8, "width": 8,
                                                  "classes": 4}
+
+
+def test_on_the_synthetic_set_a_project_keeps_its_input(project_file, capsys):
+    out = project_file.parent / "study"
+    assert main(["experiment", "twin", str(project_file), "--plan-only", "--no-estimate",
+                 "--out", str(out), "--epochs", "1"]) == 0
+    data = json.loads((out / "study.json").read_text())["runs"][0]["config"]["data"]
+    assert (data["channels"], data["image_size"], data["classes"]) == (3, 8, 4)
