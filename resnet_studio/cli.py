@@ -137,10 +137,12 @@ def register_engine_commands(commands: argparse._SubParsersAction) -> None:
     """Add the commands of the training engine (``train``, ``bench``) and of the export
     package (``export``, ``import``); each sets ``handler`` like the commands here."""
     from .export.command import register as register_export
+    from .study.command import register as register_study
     from .train.command import register as register_train
 
     register_train(commands)
     register_export(commands)
+    register_study(commands)
 
 
 def _command(commands: argparse._SubParsersAction, name: str, summary: str, examples: str,

@@ -1,0 +1,100 @@
+"""How long a study will take, before it starts: a short timing of one network, scaled.
+
+One network of the study (the one with the median MACs) trains a few steps on random
+images of its input size (``train.bench.measure``); every run's time is then its number of
+steps × that step time × its MACs relative to the timed network, plus validation (a forward
+pass costs about a third of a training step per image). MACs are a fair proxy between
+networks of one family on one device; the queue corrects the estimate with the real pace
+once the first steps have run.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from .plan import Study
+
+# Training images of the torchvision sets before the validation split (their test splits
+# are not used for training).
+KNOWN_TRAIN_SIZES = {"mnist": 60_000, "fashion_mnist": 60_000, "cifar10": 50_000,
+                     "cifar100": 50_000, "svhn": 73_257}
+FORWARD_SHARE = 1 / 3
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Seconds per run (None where the dataset's size is not known before loading it)."""
+
+    seconds: dict[str, float | None]
+    step_seconds: float
+    timed_run: str
+
+    @property
+    def total(self) -> float | None:
+        values = list(self.seconds.values())
+        return None if any(v is None for v in values) else float(sum(values))
+
+
+def data_sizes(config: dict[str, Any]) -> tuple[int, int] | None:
+    """(training, validation) images a configuration trains and validates on, if known."""
+    data = config["data"]
+    if data["dataset"] == "synthetic":
+        return data["train_size"], data["val_size"]
+    total = KNOWN_TRAIN_SIZES.get(data["dataset"])
+    if total is None:
+        return None
+    val = int(total * data["val_fraction"])
+    return total - val, val
+
+
+def run_steps(config: dict[str, Any]) -> int | None:
+    """Optimiser steps of a whole run (training batches drop the last partial one)."""
+    sizes = data_sizes(config)
+    return None if sizes is None else sizes[0] // config["batch_size"] * config["epochs"]
+
+
+def estimate(study: Study, measure_steps: int = 4) -> Estimate:
+    """Time ``measure_steps`` steps of one network and scale to every run of ``study``."""
+    from .results import _costs
+
+    macs = {name: cost[1] for name, cost in _costs(study.runs).items()}
+    trained = [r for r in study.runs if not r.existing]
+    if not trained:
+        return Estimate({r.name: 0.0 for r in study.runs}, 0.0, "")
+    ordered = sorted(trained, key=lambda r: macs[r.name])
+    timed = ordered[len(ordered) // 2]
+    step = step_seconds(timed.graph, timed.config, measure_steps)
+    seconds: dict[str, float | None] = {}
+    for spec in study.runs:
+        seconds[spec.name] = 0.0 if spec.existing else _scaled(
+            spec.config, step * macs[spec.name] / max(macs[timed.name], 1))
+    return Estimate(seconds, step, timed.name)
+
+
+def _scaled(config: dict[str, Any], step: float) -> float | None:
+    sizes = data_sizes(config)
+    if sizes is None:
+        return None
+    train, val = sizes
+    steps = train // config["batch_size"] * config["epochs"]
+    val_steps = math.ceil(val / config["batch_size"]) * config["epochs"]
+    return steps * step + val_steps * step * FORWARD_SHARE
+
+
+def step_seconds(graph: dict[str, Any], config: dict[str, Any], steps: int) -> float:
+    """Seconds per training step of ``graph`` under ``config`` (median over short windows)."""
+    from ..blocks import CATALOGUE
+    from ..graph.project import from_dict
+    from ..train.bench import measure
+    from ..train.config import TrainConfig
+
+    network = from_dict(graph, CATALOGUE, "the timed network")
+    timing = TrainConfig.from_dict(config).replace(
+        epochs=1, schedule="constant", warmup_epochs=0.0, warmup_steps=0, compile=False,
+        telemetry_every=max(1, steps // 2), checkpoint_every=0)
+    result = measure(network, network.input_spec, timing, steps)
+    if not result.median:
+        return math.nan
+    return timing.batch_size / result.median

@@ -1,0 +1,122 @@
+"""``resnet-studio experiment``: planning, running, resuming and refusing bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from test_study_support import staged_graph
+from test_train_support import single_thread  # noqa: F401  (autouse fixture)
+
+from resnet_studio.cli import main
+from resnet_studio.graph import project
+
+DATA = ["--dataset", "synthetic", "--train-size", "24", "--val-size", "8", "--image-size", "8",
+        "--classes", "4", "--channels", "3", "--batch-size", "8", "--device", "cpu",
+        "--epochs", "1", "--telemetry-every", "1"]
+
+
+@pytest.fixture
+def project_file(tmp_path):
+    path = tmp_path / "tiny.rstudio.json"
+    project.save(staged_graph(), path)
+    return path
+
+
+def test_plan_only_writes_the_plan_and_trains_nothing(project_file, capsys):
+    out = project_file.parent / "study"
+    code = main(["experiment", "degradation", str(project_file), "--depths", "6,10",
+                 "--plan-only", "--out", str(out), *DATA])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "4 runs" in captured.out and "[4/4] plain-10" in captured.out
+    assert "estimated total:" in captured.out
+    plan = json.loads((out / "study.json").read_text())
+    assert [r["name"] for r in plan["runs"]] == ["residual-6", "plain-6", "residual-10",
+                                                  "plain-10"]
+    assert plan["runs"][0]["config"]["epochs"] == 1 and not (out / "runs").exists()
+
+
+def test_the_default_directory_is_beside_the_project(project_file, capsys):
+    assert main(["experiment", "twin", str(project_file), "--plan-only", "--no-estimate",
+                 *DATA]) == 0
+    assert (project_file.parent / "studies" / "tiny-twin" / "study.json").is_file()
+
+
+def test_a_study_runs_writes_results_and_a_second_call_resumes(project_file, capsys):
+    out = project_file.parent / "study"
+    args = ["experiment", "twin", str(project_file), "--out", str(out), "--no-estimate", *DATA]
+    code = main(args)
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "[1/2] tiny (residual): training" in captured.err
+    assert "[2/2] tiny plain twin (no skips): finished" in captured.err
+    for name in ("results.csv", "curves.png", "curves.svg"):
+        assert (out / name).is_file()
+    assert (out / "runs" / "plain" / "last.pt").is_file()
+    assert "finished" in captured.out  # the table
+    assert main(args) == 0
+    again = capsys.readouterr()
+    assert "holds this study already" in again.out
+    assert again.err.count("finished, skipped") == 2
+
+
+def test_a_failed_run_exits_1_after_the_others_ran(project_file, capsys):
+    out = project_file.parent / "study"
+    code = main(["experiment", "sweep", str(project_file), "--vary", "batch_size=8,64",
+                 "--out", str(out), "--no-estimate", *DATA])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "[1/2] batch_size=8: finished" in captured.err
+    assert "run ‘batch_size-64’ failed" in captured.err and "larger than the 24 training images" in captured.err
+    state = json.loads((out / "state.json").read_text())["runs"]
+    assert state["batch_size-8"]["status"] == "finished"
+
+
+def test_a_different_study_in_the_directory_needs_force(project_file, capsys):
+    out = project_file.parent / "study"
+    base = ["experiment", "degradation", str(project_file), "--out", str(out), "--plan-only",
+            "--no-estimate", *DATA]
+    assert main([*base, "--depths", "6"]) == 0
+    assert main([*base, "--depths", "10"]) == 2
+    assert "holds a different degradation study" in capsys.readouterr().err
+    assert main([*base, "--depths", "10", "--force"]) == 0
+    assert json.loads((out / "study.json").read_text())["settings"]["depths"] == [10]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["degradation", "{p}", "--depths", "6,x"], "--depths ‘6,x’ is not a comma-separated"),
+    (["degradation", "{p}", "--depths", "7"], "depth 7 cannot be reached"),
+    (["variants", "{p}", "--blocks", "nope"], "‘nope’ is not a residual block type"),
+    (["sweep", "{p}", "--vary", "lr"], "--vary ‘lr’: write NAME=V1,V2"),
+    (["sweep", "{p}", "--vary", "momentum=0.5"], "‘momentum’ cannot be swept"),
+    (["twin", "preset:resnet2O"], "There is no preset ‘resnet2O’"),
+    (["twin", "{p}", "--run", "{d}/none"], "graph.json is missing"),
+    (["twin", "{d}/missing.json"], "missing.json"),
+    (["resume", "{d}"], "holds no study"),
+    (["report", "{d}"], "holds no study"),
+])
+def test_bad_input_is_one_line_and_exit_2(project_file, capsys, args, message):
+    filled = [a.format(p=project_file, d=project_file.parent) for a in args]
+    extra = [] if filled[0] in ("resume", "report") else ["--plan-only", "--no-estimate", *DATA]
+    code = main(["experiment", *filled, *extra])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_preset_is_made_for_the_dataset(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["experiment", "degradation", "preset:resnet20", "--depths", "8",
+                 "--plan-only", "--no-estimate", *DATA]) == 0
+    plan = json.loads((tmp_path / "studies" / "resnet20-degradation" / "study.json").read_text())
+    assert plan["runs"][0]["graph"]["input"] == {"channels": 3, "height": 8, "width": 8,
+                                                 "classes": 4}
+
+
+def test_on_the_synthetic_set_a_project_keeps_its_input(project_file, capsys):
+    out = project_file.parent / "study"
+    assert main(["experiment", "twin", str(project_file), "--plan-only", "--no-estimate",
+                 "--out", str(out), "--epochs", "1"]) == 0
+    data = json.loads((out / "study.json").read_text())["runs"][0]["config"]["data"]
+    assert (data["channels"], data["image_size"], data["classes"]) == (3, 8, 4)
