@@ -5,6 +5,7 @@ Standard library only, so the document layer can use it too.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import tempfile
@@ -17,8 +18,10 @@ def write_atomic(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
     """Call ``write`` on a temporary file beside ``path``, flush it to disk, then rename it
     over ``path``: readers see the old file or the new one, never a mixture, and a crash or
     a full disk at any point leaves the old file intact. The file keeps the permissions of
-    the one it replaces."""
-    path = Path(path)
+    the one it replaces. A symbolic link at ``path`` is written through (its target is
+    replaced, as ``open(path, "w")`` would do); a destination that exists but is not a
+    regular file (a device, a FIFO, a socket, a folder) raises ``NotRegularFileError``."""
+    path = destination(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = _mode_for(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -33,6 +36,34 @@ def write_atomic(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_directory(path.parent)
+
+
+class NotRegularFileError(OSError):
+    """The destination of a write exists and is not a regular file: replacing it would, for
+    instance, swap ``/dev/null`` for a file, so nothing is written."""
+
+
+def destination(path: str | os.PathLike) -> Path:
+    """The file a write to ``path`` replaces: ``path`` with every symbolic link resolved
+    (a dangling link names the file it will create). Refuses what is not a regular file."""
+    real = Path(os.path.realpath(path))
+    try:
+        mode = real.stat().st_mode
+    except FileNotFoundError:
+        return real
+    if not stat.S_ISREG(mode):
+        raise NotRegularFileError(errno.EINVAL, f"it is {_kind(mode)}, not a regular file",
+                                  str(path))
+    return real
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "a special file"
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
