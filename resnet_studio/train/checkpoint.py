@@ -13,6 +13,7 @@ import os
 import pickle
 import re
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import torch
 
 from .. import __version__
 from ..files import write_atomic
+from .checkpoint_fields import field_problem
 
 MARKER = "resnet_studio_checkpoint"
 FORMAT = 1
@@ -56,6 +58,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[
     if not path.is_file():
         raise CheckpointError(path, "no such checkpoint file.")
     _check_container(path)
+    _check_crcs(path)
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -77,6 +80,21 @@ def _check_container(path: Path) -> None:
     raise CheckpointError(path, "is not a ResNet Studio checkpoint (not a PyTorch archive).")
 
 
+def _check_crcs(path: Path) -> None:
+    """Read every member and compare it with the CRC-32 the writer stored: ``torch.load``
+    does not, so a flipped bit in a tensor would otherwise load as a wrong weight."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (OSError, EOFError, ValueError, RuntimeError, zipfile.BadZipFile, zlib.error) as exc:
+        raise CheckpointError(path, f"is damaged and cannot be read ({_first_line(exc)}).") \
+            from None
+    if bad is not None:
+        raise CheckpointError(path, f"is damaged: its member ‘{bad}’ does not match the checksum "
+                                    "stored when it was written (a changed or corrupted byte). "
+                                    "It is not loaded; use an earlier checkpoint.")
+
+
 def _refusal(exc: Exception) -> str:
     found = re.search(r"WeightsUnpickler error: ([^\n]*)", str(exc))
     reason = found.group(1).strip().rstrip(".") if found else _first_line(exc)
@@ -96,6 +114,9 @@ def _checked(path: Path, state: Any) -> dict[str, Any]:
     missing = [k for k in REQUIRED if k not in state]
     if missing:
         raise CheckpointError(path, f"is incomplete (missing {', '.join(missing)}).")
+    problem = field_problem(state)
+    if problem:
+        raise CheckpointError(path, f"is damaged or was altered: {problem}. It is not loaded.")
     return state
 
 
