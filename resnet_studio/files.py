@@ -66,6 +66,36 @@ def _kind(mode: int) -> str:
     return "a special file"
 
 
+# errno values of a write that failed for lack of space: the device, or the user's quota
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
+def os_error_of(exc: BaseException) -> OSError | None:
+    """The ``OSError`` behind ``exc``: ``exc`` itself or one in its chain of causes. torch's
+    zip writer, for one, reports a failed ``write`` of our file handle as a ``RuntimeError``
+    from ``inline_container.cc`` raised while the ``OSError`` is being handled."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, OSError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def out_of_space(exc: BaseException, folder: str | os.PathLike) -> bool:
+    """Did writing into ``folder`` fail with ``exc`` because the disk (or quota) is full?
+    Decided by the errno in its chain, or, where a library dropped that, by the free space."""
+    cause = os_error_of(exc)
+    if cause is not None:
+        return cause.errno in NO_SPACE
+    try:
+        return os.statvfs(folder).f_bavail == 0
+    except (OSError, AttributeError):  # AttributeError: no statvfs on Windows
+        return False
+
+
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     """``write_atomic`` for UTF-8 text; an encoding error comes before anything is touched."""
     data = text.encode("utf-8")

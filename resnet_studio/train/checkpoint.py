@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from .. import __version__
-from ..files import write_atomic
+from ..files import out_of_space, write_atomic
 from .checkpoint_fields import field_problem
 
 MARKER = "resnet_studio_checkpoint"
@@ -32,9 +32,17 @@ _ZIP_MAGIC = b"PK\x03\x04"
 class CheckpointError(Exception):
     """A checkpoint that cannot be written or read; the message names the file."""
 
-    def __init__(self, path: str | os.PathLike, message: str):
-        super().__init__(f"{path}: {message}")
+    def __init__(self, path: str | os.PathLike, message: str, *, named: bool = False):
+        super().__init__(message if named else f"{path}: {message}")
         self.path = str(path)
+
+
+class DiskFullError(CheckpointError):
+    """A checkpoint that could not be written because the disk (or quota) is full. The file
+    it would have replaced is intact and its temporary file is removed."""
+
+    def __init__(self, path: str | os.PathLike):
+        super().__init__(path, f"no space left on device while writing {path}", named=True)
 
 
 def versions() -> dict[str, str]:
@@ -42,12 +50,20 @@ def versions() -> dict[str, str]:
 
 
 def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> None:
-    """Write ``state`` (which must carry the marker) to ``path`` atomically."""
+    """Write ``state`` (which must carry the marker) to ``path`` atomically. Raises
+    ``DiskFullError`` when the disk is full (torch reports that as a ``RuntimeError``),
+    ``CheckpointError`` for other failures of the file system; either way ``path`` is as
+    it was."""
     if state.get(MARKER) != FORMAT:
         raise ValueError(f"checkpoint state must carry {MARKER}={FORMAT}")
+    path = Path(path)
     try:
-        write_atomic(Path(path), lambda handle: torch.save(state, handle))
-    except OSError as exc:
+        write_atomic(path, lambda handle: torch.save(state, handle))
+    except (OSError, RuntimeError) as exc:
+        if out_of_space(exc, path.parent):
+            raise DiskFullError(path) from None
+        if not isinstance(exc, OSError):
+            raise
         raise CheckpointError(path, f"cannot be written ({exc.strerror or exc}).") from None
 
 

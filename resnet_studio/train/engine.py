@@ -33,6 +33,7 @@ from .checkpoint import (
     FORMAT,
     MARKER,
     CheckpointError,
+    DiskFullError,
     load_checkpoint,
     restore_rng_state,
     rng_state,
@@ -416,10 +417,22 @@ class Engine:
         if not self.session.env.is_main:
             return
         path = self.run_dir / "last.pt"
-        save_checkpoint(state, path)
-        self.last_checkpoint = (path, self.step)
-        if best:
-            save_checkpoint(state, self.run_dir / "best.pt")
+        try:
+            if best:  # first: a kill between the two leaves last.pt before this epoch's end,
+                save_checkpoint(state, self.run_dir / "best.pt")  # which redoes it
+            save_checkpoint(state, path)
+            self.last_checkpoint = (path, self.step)
+        except DiskFullError as exc:
+            raise _Failure(self._disk_full_message(exc)) from None
+
+    def _disk_full_message(self, exc: DiskFullError) -> str:
+        """A full disk stops the run (training on would only lose more work): the file being
+        written is as it was, so the last checkpoint that was written can be resumed."""
+        last = self.run_dir / "last.pt"
+        kept = (f"the last checkpoint, {last}, is intact" if last.is_file()
+                else "no checkpoint had been written yet")
+        return (f"{exc}; training stopped at step {self.step} and {kept}. Free some space and "
+                "resume.")
 
     def _check_weights(self) -> None:
         """One fused norm over all weights: a finite loss can still come with an update that

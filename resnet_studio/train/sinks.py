@@ -21,7 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from ..files import write_text_atomic
+from ..files import out_of_space, write_text_atomic
 from .records import EpochRecord, Record, RunEndRecord, RunStartRecord, StepRecord
 
 METRIC_COLUMNS = ("epoch", "step", "train_loss", "train_acc", "val_loss", "val_acc", "lr",
@@ -99,14 +99,23 @@ class RunDirSink:
         self._metrics = None
 
     def on_record(self, record: Record) -> None:
-        if isinstance(record, StepRecord):
-            self._write_step(record)
-        elif isinstance(record, EpochRecord):
-            self._write_epoch(record)
-        elif isinstance(record, RunStartRecord):
-            self._start(record)
-        elif isinstance(record, RunEndRecord):
-            self._end(record)
+        try:
+            if isinstance(record, StepRecord):
+                self._write_step(record)
+            elif isinstance(record, EpochRecord):
+                self._write_epoch(record)
+            elif isinstance(record, RunStartRecord):
+                self._start(record)
+            elif isinstance(record, RunEndRecord):
+                self._end(record)
+        except OSError as exc:
+            raise self._write_error(exc) from None
+
+    def _write_error(self, exc: OSError) -> SinkError:
+        if out_of_space(exc, self.run_dir):
+            return SinkError(f"no space left on device while writing the run directory "
+                             f"{self.run_dir}")
+        return SinkError(f"cannot write the run directory {self.run_dir}: {exc}")
 
     def _start(self, record: RunStartRecord) -> None:
         self.close()
