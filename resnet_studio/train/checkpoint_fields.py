@@ -194,6 +194,6 @@ FIELDS: dict[str, Check] = {
     "model": tensors, "optimizer": optimizer, "scheduler": scheduler,
     "scaler": optional(lambda v: mapping(v) or plain(v)),
     "epoch": count, "step": count, "batch": count, "epoch_sums": sums,
-    "epoch_seconds": number, "rng": optional(rngs), "config": config,
+    "epoch_seconds": number, "last_lr": number, "rng": optional(rngs), "config": config,
     "graph": optional(mapping), "layers": names, "metrics": metrics, "versions": mapping,
 }

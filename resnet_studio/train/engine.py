@@ -27,6 +27,7 @@ from torch import nn
 
 from ..compiler import BuildError
 from ..data import DataError
+from ..files import remove_temporaries
 from ..graph import GraphError
 from . import distributed
 from .checkpoint import (
@@ -138,6 +139,8 @@ class Engine:
             raise
         finally:
             self._stop.clear()
+            if self.state == "failed":
+                self._remove_temporaries()
         return end
 
     def _run(self) -> RunEndRecord:
@@ -145,6 +148,7 @@ class Engine:
             raise _Failure(self._broken)
         if self.session is None:
             self._setup()
+        self._remove_temporaries()
         self._emit(self._start_record())
         while self.epoch < self.config.epochs:
             if not self._train_epoch():
@@ -171,7 +175,7 @@ class Engine:
             s.layers.names, s.layers.types, s.layers.sizes, self.config.to_dict(),
             data_info_dict(s.data.info), s.graph, str(s.device), s.env.world_size,
             s.plan.steps_per_epoch, s.plan.total_steps, self.step,
-            str(self.run_dir) if self.run_dir else None)
+            str(self.run_dir) if self.run_dir else None, self.epoch)
 
     def _end(self, status: str, message: str) -> RunEndRecord:
         self.state = status
@@ -416,6 +420,9 @@ class Engine:
         state = self._checkpoint_state()
         if not self.session.env.is_main:
             return
+        for sink in self.sinks:  # the run files first: never behind the checkpoint
+            if hasattr(sink, "sync"):
+                sink.sync()
         path = self.run_dir / "last.pt"
         try:
             if best:  # first: a kill between the two leaves last.pt before this epoch's end,
@@ -434,6 +441,11 @@ class Engine:
         return (f"{exc}; training stopped at step {self.step} and {kept}. Free some space and "
                 "resume.")
 
+    def _remove_temporaries(self) -> None:
+        """Delete the temporary files of writes cut short by a kill (or a failure)."""
+        if self.run_dir is not None and self.is_main:
+            remove_temporaries(self.run_dir)
+
     def _check_weights(self) -> None:
         """One fused norm over all weights: a finite loss can still come with an update that
         overflowed, which the next forward pass would only reveal later."""
@@ -449,7 +461,7 @@ class Engine:
             MARKER: FORMAT, "model": s.model.state_dict(), "optimizer": s.optimizer.state_dict(),
             "scheduler": s.scheduler.state_dict(),
             "scaler": s.scaler.state_dict() if s.scaler is not None else None,
-            "epoch": self.epoch, "step": self.step, "batch": self.batch,
+            "epoch": self.epoch, "step": self.step, "batch": self.batch, "last_lr": self._last_lr,
             "epoch_sums": list(self._epoch_sums), "epoch_seconds": self._epoch_time, "rng": rngs, "config": self.config.to_dict(),
             "graph": s.graph, "layers": list(s.layers.names),
             "metrics": {"epochs": [dict(h) for h in self.history], "best_epoch": self.best_epoch,
@@ -463,6 +475,9 @@ class Engine:
         self.batch = int(checkpoint["batch"])
         self._epoch_sums = [float(v) for v in checkpoint.get("epoch_sums", (0.0, 0.0, 0.0))]
         self._epoch_time = float(checkpoint.get("epoch_seconds", 0.0))
+        # the lr of the last step done: the epoch's row when resuming between its last step
+        # and its validation (older checkpoints: the lr the next step would use)
+        self._last_lr = float(checkpoint.get("last_lr", s.optimizer.param_groups[0]["lr"]))
         metrics = checkpoint.get("metrics") or {}
         self.history = [dict(h) for h in metrics.get("epochs", [])]
         self.best_epoch, self.best_val_acc = metrics.get("best_epoch"), metrics.get("best_val_acc")
