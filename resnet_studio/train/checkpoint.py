@@ -97,11 +97,8 @@ def _check_container(path: Path) -> None:
 
 
 def _check_crcs(path: Path) -> None:
-    """Read every member and compare it with the CRC-32 the writer stored: ``torch.load``
-    does not, so a flipped bit in a tensor would otherwise load as a wrong weight."""
     try:
-        with zipfile.ZipFile(path) as archive:
-            bad = archive.testzip()
+        bad = damaged_member(path)
     except (OSError, EOFError, ValueError, RuntimeError, zipfile.BadZipFile, zlib.error) as exc:
         raise CheckpointError(path, f"is damaged and cannot be read ({_first_line(exc)}).") \
             from None
@@ -109,6 +106,15 @@ def _check_crcs(path: Path) -> None:
         raise CheckpointError(path, f"is damaged: its member ‘{bad}’ does not match the checksum "
                                     "stored when it was written (a changed or corrupted byte). "
                                     "It is not loaded; use an earlier checkpoint.")
+
+
+def damaged_member(path: str | os.PathLike) -> str | None:
+    """The first member of the zip archive ``path`` (a torch.save file) whose bytes do not
+    match the CRC-32 the writer stored, or None. ``torch.load`` does not check them, so a
+    flipped bit in a tensor would otherwise load as a wrong weight. Raises what a damaged
+    archive raises (``BadZipFile``, ``zlib.error``, ``OSError``…)."""
+    with zipfile.ZipFile(path) as archive:
+        return archive.testzip()
 
 
 def _refusal(exc: Exception) -> str:

@@ -173,3 +173,15 @@ def test_a_damaged_safetensors_file_is_an_export_error(safetensors_file, damage)
     safetensors_file.write_bytes(damaged)
     with pytest.raises(ExportError, match="net.safetensors"):
         load_safetensors(safetensors_file)
+
+
+def test_a_flipped_byte_in_pretrained_weights_is_a_weights_error(run_dir):
+    from resnet_studio.export import WeightsError, load_pretrained
+    from resnet_studio.export.trained import graph_of
+
+    path = run_dir / "best.pt"
+    graph = graph_of(load_checkpoint(path), path)
+    load_pretrained(graph, path)  # loads while intact
+    member = flip_byte_of_member(path, "data/1")
+    with pytest.raises(WeightsError, match=rf"best.pt is damaged: its member ‘{member}’"):
+        load_pretrained(graph, path)
