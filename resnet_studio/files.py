@@ -5,23 +5,31 @@ Standard library only, so the document layer can use it too.
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+TEMP_SUFFIX = ".tmp"
+# The names mkstemp gives write_atomic's temporary files: ".<name>.<8 random characters>.tmp".
+_TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}" + re.escape(TEMP_SUFFIX))
+
 
 def write_atomic(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> None:
     """Call ``write`` on a temporary file beside ``path``, flush it to disk, then rename it
     over ``path``: readers see the old file or the new one, never a mixture, and a crash or
     a full disk at any point leaves the old file intact. The file keeps the permissions of
-    the one it replaces."""
-    path = Path(path)
+    the one it replaces. A symbolic link at ``path`` is written through (its target is
+    replaced, as ``open(path, "w")`` would do); a destination that exists but is not a
+    regular file (a device, a FIFO, a socket, a folder) raises ``NotRegularFileError``."""
+    path = destination(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = _mode_for(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
@@ -33,6 +41,83 @@ def write_atomic(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_directory(path.parent)
+
+
+def remove_temporaries(folder: str | os.PathLike) -> list[str]:
+    """Delete the temporary files ``write_atomic`` left in ``folder`` when its process was
+    killed mid-write (a checkpoint's can be as large as the checkpoint); return their names.
+    Call it only where no other process is writing into ``folder``."""
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        if _TEMPORARY.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+            try:
+                os.unlink(entry.path)
+            except OSError:
+                continue
+            removed.append(entry.name)
+    return sorted(removed)
+
+
+class NotRegularFileError(OSError):
+    """The destination of a write exists and is not a regular file: replacing it would, for
+    instance, swap ``/dev/null`` for a file, so nothing is written."""
+
+
+def destination(path: str | os.PathLike) -> Path:
+    """The file a write to ``path`` replaces: ``path`` with every symbolic link resolved
+    (a dangling link names the file it will create). Refuses what is not a regular file."""
+    real = Path(os.path.realpath(path))
+    try:
+        mode = real.stat().st_mode
+    except FileNotFoundError:
+        return real
+    if not stat.S_ISREG(mode):
+        raise NotRegularFileError(errno.EINVAL, f"it is {_kind(mode)}, not a regular file",
+                                  str(path))
+    return real
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "a special file"
+
+
+# errno values of a write that failed for lack of space: the device, or the user's quota
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
+def os_error_of(exc: BaseException) -> OSError | None:
+    """The ``OSError`` behind ``exc``: ``exc`` itself or one in its chain of causes. torch's
+    zip writer, for one, reports a failed ``write`` of our file handle as a ``RuntimeError``
+    from ``inline_container.cc`` raised while the ``OSError`` is being handled."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, OSError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def out_of_space(exc: BaseException, folder: str | os.PathLike) -> bool:
+    """Did writing into ``folder`` fail with ``exc`` because the disk (or quota) is full?
+    Decided by the errno in its chain, or, where a library dropped that, by the free space."""
+    cause = os_error_of(exc)
+    if cause is not None:
+        return cause.errno in NO_SPACE
+    try:
+        return os.statvfs(folder).f_bavail == 0
+    except (OSError, AttributeError):  # AttributeError: no statvfs on Windows
+        return False
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:

@@ -136,14 +136,18 @@ def load_safetensors(path: str | Path) -> tuple[Graph, nn.Module]:
     """Rebuild the network a ResNet Studio safetensors file holds: (project, network with its
     weights, in evaluation mode)."""
     st = require("safetensors.torch", "safetensors", "Reading safetensors files")
-    safe_open = require("safetensors", "safetensors", "Reading safetensors files").safe_open
+    package = require("safetensors", "safetensors", "Reading safetensors files")
+    safe_open = package.safe_open
     path = Path(path)
+    # SafetensorError (a damaged header, offsets or dtype) derives from Exception only
+    damaged = (OSError, ValueError, RuntimeError, package.SafetensorError)
     try:
         with safe_open(str(path), framework="pt") as handle:
             metadata = handle.metadata() or {}
         tensors = st.load_file(str(path))
-    except (OSError, ValueError, RuntimeError) as exc:
-        raise ExportError(f"{path} is not a readable safetensors file ({exc}).") from None
+    except damaged as exc:
+        raise ExportError(f"{path} is not a readable safetensors file "
+                          f"({_first_line(exc)}).") from None
     if META_PROJECT not in metadata:
         raise ExportError(f"{path} was not written by ResNet Studio: its metadata holds no "
                           f"‘{META_PROJECT}’, so the network cannot be rebuilt from it.")
@@ -151,6 +155,9 @@ def load_safetensors(path: str | Path) -> tuple[Graph, nn.Module]:
         graph = project.loads(metadata[META_PROJECT], CATALOGUE, name=f"{path} (metadata)")
     except GraphError as exc:
         raise ExportError(str(exc)) from None
+    except (ValueError, RecursionError) as exc:  # a malformed project in the metadata
+        raise ExportError(f"{path}: the project in its metadata cannot be read "
+                          f"({_first_line(exc)}).") from None
     return graph, network_with_weights(graph, tensors, str(path))
 
 
@@ -164,3 +171,8 @@ def _metadata(trained: Trained, with_project: bool) -> dict[str, str]:
         data = {"format": "pt", META_PROJECT: json.dumps(project.to_dict(trained.graph),
                                                           ensure_ascii=False), **data}
     return data
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import pickle
 import zipfile
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from torch import nn
 
 from ..compiler import BuildError, build
 from ..graph import Graph
+from ..train.checkpoint import damaged_member
 from .errors import WeightsError
 from .weights import Mismatch, describe_mismatch, mismatch
 
@@ -130,6 +132,10 @@ def read_weights(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], str]
 
 def _read_file(path: Path) -> dict[str, torch.Tensor]:
     try:
+        bad = damaged_member(path) if zipfile.is_zipfile(path) else None
+        if bad is not None:
+            raise WeightsError(f"{path} is damaged: its member ‘{bad}’ does not match the "
+                               "checksum stored when it was written.")
         data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         if "GLOBAL" in str(exc):  # a reference to code (a class or function): refused
@@ -138,7 +144,7 @@ def _read_file(path: Path) -> dict[str, torch.Tensor]:
                 from None
         raise WeightsError(f"{path} is not a readable PyTorch weights file (not a pickle "
                            "PyTorch understands).") from None
-    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as exc:
+    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, zlib.error) as exc:
         raise WeightsError(f"{path} is not a readable PyTorch weights file "
                            f"({_first_line(exc)}).") from None
     return _state_dict(data, path)

@@ -13,13 +13,15 @@ import os
 import pickle
 import re
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from .. import __version__
-from ..files import write_atomic
+from ..files import out_of_space, write_atomic
+from .checkpoint_fields import field_problem
 
 MARKER = "resnet_studio_checkpoint"
 FORMAT = 1
@@ -30,9 +32,17 @@ _ZIP_MAGIC = b"PK\x03\x04"
 class CheckpointError(Exception):
     """A checkpoint that cannot be written or read; the message names the file."""
 
-    def __init__(self, path: str | os.PathLike, message: str):
-        super().__init__(f"{path}: {message}")
+    def __init__(self, path: str | os.PathLike, message: str, *, named: bool = False):
+        super().__init__(message if named else f"{path}: {message}")
         self.path = str(path)
+
+
+class DiskFullError(CheckpointError):
+    """A checkpoint that could not be written because the disk (or quota) is full. The file
+    it would have replaced is intact and its temporary file is removed."""
+
+    def __init__(self, path: str | os.PathLike):
+        super().__init__(path, f"no space left on device while writing {path}", named=True)
 
 
 def versions() -> dict[str, str]:
@@ -40,12 +50,20 @@ def versions() -> dict[str, str]:
 
 
 def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> None:
-    """Write ``state`` (which must carry the marker) to ``path`` atomically."""
+    """Write ``state`` (which must carry the marker) to ``path`` atomically. Raises
+    ``DiskFullError`` when the disk is full (torch reports that as a ``RuntimeError``),
+    ``CheckpointError`` for other failures of the file system; either way ``path`` is as
+    it was."""
     if state.get(MARKER) != FORMAT:
         raise ValueError(f"checkpoint state must carry {MARKER}={FORMAT}")
+    path = Path(path)
     try:
-        write_atomic(Path(path), lambda handle: torch.save(state, handle))
-    except OSError as exc:
+        write_atomic(path, lambda handle: torch.save(state, handle))
+    except (OSError, RuntimeError) as exc:
+        if out_of_space(exc, path.parent):
+            raise DiskFullError(path) from None
+        if not isinstance(exc, OSError):
+            raise
         raise CheckpointError(path, f"cannot be written ({exc.strerror or exc}).") from None
 
 
@@ -56,6 +74,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[
     if not path.is_file():
         raise CheckpointError(path, "no such checkpoint file.")
     _check_container(path)
+    _check_crcs(path)
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -77,6 +96,27 @@ def _check_container(path: Path) -> None:
     raise CheckpointError(path, "is not a ResNet Studio checkpoint (not a PyTorch archive).")
 
 
+def _check_crcs(path: Path) -> None:
+    try:
+        bad = damaged_member(path)
+    except (OSError, EOFError, ValueError, RuntimeError, zipfile.BadZipFile, zlib.error) as exc:
+        raise CheckpointError(path, f"is damaged and cannot be read ({_first_line(exc)}).") \
+            from None
+    if bad is not None:
+        raise CheckpointError(path, f"is damaged: its member ‘{bad}’ does not match the checksum "
+                                    "stored when it was written (a changed or corrupted byte). "
+                                    "It is not loaded; use an earlier checkpoint.")
+
+
+def damaged_member(path: str | os.PathLike) -> str | None:
+    """The first member of the zip archive ``path`` (a torch.save file) whose bytes do not
+    match the CRC-32 the writer stored, or None. ``torch.load`` does not check them, so a
+    flipped bit in a tensor would otherwise load as a wrong weight. Raises what a damaged
+    archive raises (``BadZipFile``, ``zlib.error``, ``OSError``…)."""
+    with zipfile.ZipFile(path) as archive:
+        return archive.testzip()
+
+
 def _refusal(exc: Exception) -> str:
     found = re.search(r"WeightsUnpickler error: ([^\n]*)", str(exc))
     reason = found.group(1).strip().rstrip(".") if found else _first_line(exc)
@@ -96,6 +136,9 @@ def _checked(path: Path, state: Any) -> dict[str, Any]:
     missing = [k for k in REQUIRED if k not in state]
     if missing:
         raise CheckpointError(path, f"is incomplete (missing {', '.join(missing)}).")
+    problem = field_problem(state)
+    if problem:
+        raise CheckpointError(path, f"is damaged or was altered: {problem}. It is not loaded.")
     return state
 
 

@@ -27,12 +27,14 @@ from torch import nn
 
 from ..compiler import BuildError
 from ..data import DataError
+from ..files import remove_temporaries
 from ..graph import GraphError
 from . import distributed
 from .checkpoint import (
     FORMAT,
     MARKER,
     CheckpointError,
+    DiskFullError,
     load_checkpoint,
     restore_rng_state,
     rng_state,
@@ -137,6 +139,8 @@ class Engine:
             raise
         finally:
             self._stop.clear()
+            if self.state == "failed":
+                self._remove_temporaries()
         return end
 
     def _run(self) -> RunEndRecord:
@@ -144,6 +148,7 @@ class Engine:
             raise _Failure(self._broken)
         if self.session is None:
             self._setup()
+        self._remove_temporaries()
         self._emit(self._start_record())
         while self.epoch < self.config.epochs:
             if not self._train_epoch():
@@ -170,7 +175,7 @@ class Engine:
             s.layers.names, s.layers.types, s.layers.sizes, self.config.to_dict(),
             data_info_dict(s.data.info), s.graph, str(s.device), s.env.world_size,
             s.plan.steps_per_epoch, s.plan.total_steps, self.step,
-            str(self.run_dir) if self.run_dir else None)
+            str(self.run_dir) if self.run_dir else None, self.epoch)
 
     def _end(self, status: str, message: str) -> RunEndRecord:
         self.state = status
@@ -415,11 +420,31 @@ class Engine:
         state = self._checkpoint_state()
         if not self.session.env.is_main:
             return
+        for sink in self.sinks:  # the run files first: never behind the checkpoint
+            if hasattr(sink, "sync"):
+                sink.sync()
         path = self.run_dir / "last.pt"
-        save_checkpoint(state, path)
-        self.last_checkpoint = (path, self.step)
-        if best:
-            save_checkpoint(state, self.run_dir / "best.pt")
+        try:
+            if best:  # first: a kill between the two leaves last.pt before this epoch's end,
+                save_checkpoint(state, self.run_dir / "best.pt")  # which redoes it
+            save_checkpoint(state, path)
+            self.last_checkpoint = (path, self.step)
+        except DiskFullError as exc:
+            raise _Failure(self._disk_full_message(exc)) from None
+
+    def _disk_full_message(self, exc: DiskFullError) -> str:
+        """A full disk stops the run (training on would only lose more work): the file being
+        written is as it was, so the last checkpoint that was written can be resumed."""
+        last = self.run_dir / "last.pt"
+        kept = (f"the last checkpoint, {last}, is intact" if last.is_file()
+                else "no checkpoint had been written yet")
+        return (f"{exc}; training stopped at step {self.step} and {kept}. Free some space and "
+                "resume.")
+
+    def _remove_temporaries(self) -> None:
+        """Delete the temporary files of writes cut short by a kill (or a failure)."""
+        if self.run_dir is not None and self.is_main:
+            remove_temporaries(self.run_dir)
 
     def _check_weights(self) -> None:
         """One fused norm over all weights: a finite loss can still come with an update that
@@ -436,7 +461,7 @@ class Engine:
             MARKER: FORMAT, "model": s.model.state_dict(), "optimizer": s.optimizer.state_dict(),
             "scheduler": s.scheduler.state_dict(),
             "scaler": s.scaler.state_dict() if s.scaler is not None else None,
-            "epoch": self.epoch, "step": self.step, "batch": self.batch,
+            "epoch": self.epoch, "step": self.step, "batch": self.batch, "last_lr": self._last_lr,
             "epoch_sums": list(self._epoch_sums), "epoch_seconds": self._epoch_time, "rng": rngs, "config": self.config.to_dict(),
             "graph": s.graph, "layers": list(s.layers.names),
             "metrics": {"epochs": [dict(h) for h in self.history], "best_epoch": self.best_epoch,
@@ -450,6 +475,9 @@ class Engine:
         self.batch = int(checkpoint["batch"])
         self._epoch_sums = [float(v) for v in checkpoint.get("epoch_sums", (0.0, 0.0, 0.0))]
         self._epoch_time = float(checkpoint.get("epoch_seconds", 0.0))
+        # the lr of the last step done: the epoch's row when resuming between its last step
+        # and its validation (older checkpoints: the lr the next step would use)
+        self._last_lr = float(checkpoint.get("last_lr", s.optimizer.param_groups[0]["lr"]))
         metrics = checkpoint.get("metrics") or {}
         self.history = [dict(h) for h in metrics.get("epochs", [])]
         self.best_epoch, self.best_val_acc = metrics.get("best_epoch"), metrics.get("best_val_acc")

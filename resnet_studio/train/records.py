@@ -22,7 +22,8 @@ STATUSES = ("finished", "stopped", "failed")
 class RunStartRecord:
     """Sent once at the start of each ``Engine.run()``.
 
-    ``resumed_step`` is the number of steps already done (0 for a fresh run);
+    ``resumed_step`` is the number of steps already done (0 for a fresh run), and
+    ``resumed_epoch`` the number of epochs completed (validated) before it;
     ``config`` is ``TrainConfig.to_dict()``; ``data`` describes the dataset (name, channels,
     height, width, classes, class_names, mean, std, train_size, val_size); ``graph`` is the
     project dict, or None when the engine was given a plain module.
@@ -40,6 +41,7 @@ class RunStartRecord:
     total_steps: int
     resumed_step: int
     run_dir: str | None
+    resumed_epoch: int = 0
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Sinks: where telemetry records go. A sink is any object with ``on_record(record)`` and
-``close()``; the engine calls them from its own thread, in order, on rank 0 only.
+``close()``; the engine calls them from its own thread, in order, on rank 0 only. A sink that
+keeps records on disk also has ``sync()``, which the engine calls before each checkpoint.
 
 - ``CallbackSink`` calls a function (the CLI's progress line, tests).
 - ``QueueSink`` queues records for another thread (the GUI drains it on a timer).
@@ -14,6 +15,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import queue
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +23,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from ..files import write_text_atomic
+from ..files import out_of_space, write_text_atomic
 from .records import EpochRecord, Record, RunEndRecord, RunStartRecord, StepRecord
 
 METRIC_COLUMNS = ("epoch", "step", "train_loss", "train_acc", "val_loss", "val_acc", "lr",
@@ -99,14 +101,23 @@ class RunDirSink:
         self._metrics = None
 
     def on_record(self, record: Record) -> None:
-        if isinstance(record, StepRecord):
-            self._write_step(record)
-        elif isinstance(record, EpochRecord):
-            self._write_epoch(record)
-        elif isinstance(record, RunStartRecord):
-            self._start(record)
-        elif isinstance(record, RunEndRecord):
-            self._end(record)
+        try:
+            if isinstance(record, StepRecord):
+                self._write_step(record)
+            elif isinstance(record, EpochRecord):
+                self._write_epoch(record)
+            elif isinstance(record, RunStartRecord):
+                self._start(record)
+            elif isinstance(record, RunEndRecord):
+                self._end(record)
+        except OSError as exc:
+            raise self._write_error(exc) from None
+
+    def _write_error(self, exc: OSError) -> SinkError:
+        if out_of_space(exc, self.run_dir):
+            return SinkError(f"no space left on device while writing the run directory "
+                             f"{self.run_dir}")
+        return SinkError(f"cannot write the run directory {self.run_dir}: {exc}")
 
     def _start(self, record: RunStartRecord) -> None:
         self.close()
@@ -120,7 +131,7 @@ class RunDirSink:
         if record.graph is not None:
             write_text_atomic(self.run_dir / "graph.json",
                               json.dumps(record.graph, indent=2, ensure_ascii=False) + "\n")
-        self._truncate(record.resumed_step, record.steps_per_epoch)
+        self._truncate(record.resumed_step, record.resumed_epoch)
         # Both files stay open for the run (closed at its end record, or by close()).
         self._steps = open(self.run_dir / "steps.jsonl", "a", encoding="utf-8")  # noqa: SIM115
         metrics = self.run_dir / "metrics.csv"
@@ -129,20 +140,25 @@ class RunDirSink:
         if fresh:
             csv.writer(self._metrics).writerow(METRIC_COLUMNS)
 
-    def _truncate(self, resumed_step: int, steps_per_epoch: int) -> None:
-        steps = self.run_dir / "steps.jsonl"
+    def _truncate(self, resumed_step: int, resumed_epoch: int) -> None:
+        """Keep what the checkpoint covers: steps up to ``resumed_step``, epochs up to
+        ``resumed_epoch`` (a kill can fall between a step's checkpoint and the rows written
+        after it, or leave a last line half written)."""
         if resumed_step == 0:
             for name in ("steps.jsonl", "metrics.csv"):
                 (self.run_dir / name).unlink(missing_ok=True)
             return
+        steps = self.run_dir / "steps.jsonl"
         if steps.exists():
             keep = [line for line in steps.read_text(encoding="utf-8").splitlines()
-                    if line.strip() and json.loads(line).get("step", 0) <= resumed_step]
+                    if _count_in(_json_row(line), "step") <= resumed_step]
             write_text_atomic(steps, "".join(line + "\n" for line in keep))
         metrics = self.run_dir / "metrics.csv"
         if metrics.exists():
             rows = list(csv.reader(metrics.read_text(encoding="utf-8").splitlines()))
-            keep_rows = rows[:1] + [r for r in rows[1:] if r and int(r[1]) <= resumed_step]
+            keep_rows = rows[:1] + [r for r in rows[1:] if len(r) == len(METRIC_COLUMNS)
+                                    and _count(r[0]) <= resumed_epoch
+                                    and _count(r[1]) <= resumed_step]
             write_text_atomic(metrics, "".join(",".join(r) + "\n" for r in keep_rows))
 
     def _write_step(self, r: StepRecord) -> None:
@@ -168,11 +184,46 @@ class RunDirSink:
         write_text_atomic(self.run_dir / "status.json", json.dumps(status, indent=2) + "\n")
         self.close()
 
+    def sync(self) -> None:
+        """Make every record received so far durable. The engine calls it before writing a
+        checkpoint, so that the run files never lag behind the checkpoint that covers them
+        (a kill after the checkpoint would otherwise lose the steps it covers)."""
+        try:
+            for handle in (self._steps, self._metrics):
+                if handle is not None:
+                    handle.flush()
+                    os.fsync(handle.fileno())
+        except OSError as exc:
+            raise self._write_error(exc) from None
+
     def close(self) -> None:
         for handle in (self._steps, self._metrics):
             if handle is not None:
                 handle.close()
         self._steps = self._metrics = None
+
+
+_UNREADABLE = 1 << 62  # the count of a torn or foreign row: more than any checkpoint's
+
+
+def _json_row(line: str) -> dict[str, Any]:
+    try:
+        row = json.loads(line)
+    except ValueError:
+        return {}
+    return row if isinstance(row, dict) else {}
+
+
+def _count_in(row: dict[str, Any], key: str) -> int:
+    value = row.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else _UNREADABLE
+
+
+def _count(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        return _UNREADABLE
 
 
 # ----- TensorBoard ----------------------------------------------------------------------------
