@@ -175,12 +175,21 @@ class Graph:
         return isinstance(self.lookup, Graph)
 
     def copy(self) -> Graph:
-        """An independent copy without listeners, for trial edits.
+        """An independent snapshot without listeners, for trial edits and for building on a
+        worker thread while the user goes on editing.
 
-        Nodes, edges and the definition table are copied; definition objects are shared."""
+        Nodes, edges and every custom block definition are copied, and each copied
+        definition's body looks its types up through the copy, so no later edit of this
+        graph (or of its definitions) reaches the snapshot. A block body's copy still looks
+        types up through the root it belongs to."""
         nodes = {k: self.copy_node(n) for k, n in self.nodes.items()}
-        return Graph(self.lookup, self.input_spec, self.name, nodes, list(self.edges),
-                     dict(self.definitions), copy.deepcopy(self.training))
+        twin = Graph(self.lookup, self.input_spec, self.name, nodes, list(self.edges),
+                     {}, copy.deepcopy(self.training))
+        for type_id, definition in self.definitions.items():
+            body = definition.graph.copy()
+            body.lookup = twin
+            twin.definitions[type_id] = replace(definition, graph=body)
+        return twin
 
     # ----- nodes ----------------------------------------------------------------------------
     def new_id(self, base: str) -> str:
