@@ -211,9 +211,11 @@ class Graph:
 
     def add_node(self, type_id: str, params: Mapping[str, Any] | None = None,
                  position: tuple[float, float] = (0.0, 0.0), node_id: str | None = None,
-                 label: str = "") -> Node:
+                 label: str = "", index: int | None = None) -> Node:
         """Add a node of ``type_id``; missing parameters take their defaults. Without
-        ``node_id`` a fresh id is made from the type."""
+        ``node_id`` a fresh id is made from the type. ``index`` places the node in the node
+        order (which decides the topological order among ready nodes, the saved file and the
+        built network's module order): undoing a delete puts the node back where it was."""
         spec = self.spec(type_id)
         if spec is None:
             raise UnknownBlockTypeError(type_id)
@@ -222,7 +224,12 @@ class Graph:
         self._check_not_recursive(type_id)
         values = spec.validate_params(params or {}, f"{spec.title} ‘{node_id}’")
         node = Node(node_id, type_id, values, _position(node_id, position), label)
-        self.nodes[node_id] = node
+        if index is None or index >= len(self.nodes):
+            self.nodes[node_id] = node
+        else:
+            items = list(self.nodes.items())
+            items.insert(max(index, 0), (node_id, node))
+            self.nodes = dict(items)
         self.events.emit(ev.NodeAdded(node_id))
         return node
 
@@ -259,10 +266,16 @@ class Graph:
                 stack.extend(n.type_id for n in definition.graph)
         return False
 
+    def node_index(self, node_id: str) -> int:
+        """The node's place in the node order (see ``add_node``'s ``index``)."""
+        self.node(node_id)
+        return list(self.nodes).index(node_id)
+
     def remove_node(self, node_id: str) -> Node:
         """Remove a node, first removing (and announcing) every edge that touches it."""
         node = self.node(node_id)
-        for edge in [e for e in self.edges if node_id in (e.src, e.dst)]:
+        touching = set(self.incoming(node_id)) | set(self.outgoing(node_id))
+        for edge in [e for e in self.edges if e in touching]:
             self.disconnect(edge)
         del self.nodes[node_id]
         self.events.emit(ev.NodeRemoved(node_id))
