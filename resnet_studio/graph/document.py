@@ -117,6 +117,7 @@ class Graph:
     training: dict[str, Any] | None = None
     events: ev.Emitter = field(default_factory=ev.Emitter, repr=False, compare=False)
     _index: Any = field(default=None, init=False, repr=False, compare=False)
+    index_builds: int = field(default=0, init=False, repr=False, compare=False)  # for tests
 
     # ----- lookups --------------------------------------------------------------------------
     def spec(self, type_id: str) -> BlockSpec | None:
@@ -148,8 +149,9 @@ class Graph:
 
     def _edge_index(self) -> tuple[dict[str, list[Edge]], dict[str, list[Edge]]]:
         """Edges by source and by destination, in edge-list order (the operand order of
-        multi-input ports). Rebuilt lazily after any change to the edge list, so the compiler's
-        many lookups per analysis cost O(degree) instead of O(edges)."""
+        multi-input ports), so the many lookups of a connect or an analysis cost O(degree)
+        instead of O(edges). Built once, then kept up to date by ``connect`` and
+        ``disconnect``; rebuilt only when the edge list was replaced or changed elsewhere."""
         key = (id(self.edges), len(self.edges))
         if self._index is None or self._index[0] != key:
             by_src: dict[str, list[Edge]] = {}
@@ -158,7 +160,29 @@ class Graph:
                 by_src.setdefault(e.src, []).append(e)
                 by_dst.setdefault(e.dst, []).append(e)
             self._index = (key, by_src, by_dst)
+            self.index_builds += 1
         return self._index[1], self._index[2]
+
+    def _index_edge_added(self, edge: Edge, appended: bool) -> None:
+        """Keep the index in step with an edge just added (an insertion in the middle of the
+        list may change operand order, so it drops the index instead)."""
+        stale = self._index is None or self._index[0] != (id(self.edges), len(self.edges) - 1)
+        if stale or not appended:
+            self._index = None
+            return
+        _, by_src, by_dst = self._index
+        by_src.setdefault(edge.src, []).append(edge)
+        by_dst.setdefault(edge.dst, []).append(edge)
+        self._index = ((id(self.edges), len(self.edges)), by_src, by_dst)
+
+    def _index_edge_removed(self, edge: Edge) -> None:
+        if self._index is None or self._index[0] != (id(self.edges), len(self.edges) + 1):
+            self._index = None
+            return
+        _, by_src, by_dst = self._index
+        by_src[edge.src].remove(edge)
+        by_dst[edge.dst].remove(edge)
+        self._index = ((id(self.edges), len(self.edges)), by_src, by_dst)
 
     def nodes_of_type(self, type_id: str) -> list[Node]:
         return [n for n in self.nodes.values() if n.type_id == type_id]
@@ -326,7 +350,8 @@ class Graph:
             self.events.emit(ev.InputSpecChanged(old, spec))
 
     # ----- edges ----------------------------------------------------------------------------
-    def check_connect(self, src: str, src_port: str, dst: str, dst_port: str) -> None:
+    def check_connect(self, src: str, src_port: str, dst: str, dst_port: str,
+                      check_cycle: bool = True) -> None:
         """Raise the typed error that ``connect`` would raise, without changing anything."""
         src_spec, dst_spec = self.node_spec(src), self.node_spec(dst)
         out_port = src_spec.output(src_port)
@@ -341,7 +366,7 @@ class Graph:
         if existing and not in_port.multi:
             raise PortAlreadyConnectedError(dst, dst_port, existing[0].src)
         _check_kinds(src, self._out_kind(src, out_port.kind), dst, in_port.kind)
-        if src == dst or self.reaches(dst, src):
+        if src == dst or (check_cycle and self.reaches(dst, src)):
             raise CycleError(src, dst)
 
     def _out_kind(self, node_id: str, kind: str) -> str:
@@ -352,39 +377,46 @@ class Graph:
         return kind
 
     def connect(self, src: str, src_port: str, dst: str, dst_port: str,
-                index: int | None = None) -> Edge:
+                index: int | None = None, check_cycle: bool = True) -> Edge:
         """Join an output port to an input port; ``index`` places the edge in the edge list
-        (the order of a multi-input port's edges is the order of its operands)."""
-        self.check_connect(src, src_port, dst, dst_port)
+        (the order of a multi-input port's edges is the order of its operands). A bulk reader
+        may pass ``check_cycle=False`` (the search is O(nodes) per edge) and then check the
+        whole graph once with ``topological_order``."""
+        self.check_connect(src, src_port, dst, dst_port, check_cycle)
         edge = Edge(src, src_port, dst, dst_port)
-        if index is None:
+        appended = index is None or index >= len(self.edges)
+        if appended:
             self.edges.append(edge)
         else:
             self.edges.insert(index, edge)
-        self._index = None
+        self._index_edge_added(edge, appended)
         self.events.emit(ev.EdgeAdded(edge))
         return edge
 
     def disconnect(self, edge: Edge) -> int:
         """Remove an edge; returns its former index (for undo)."""
-        try:
-            index = self.edges.index(edge)
-        except ValueError:
-            raise UnknownEdgeError(edge) from None
+        if self.edges and self.edges[-1] == edge:  # clearing a graph removes the last first
+            index = len(self.edges) - 1
+        else:
+            try:
+                index = self.edges.index(edge)
+            except ValueError:
+                raise UnknownEdgeError(edge) from None
         del self.edges[index]
-        self._index = None
+        self._index_edge_removed(edge)
         self.events.emit(ev.EdgeRemoved(edge))
         return index
 
     def reaches(self, start: str, goal: str) -> bool:
-        """True when a directed path leads from ``start`` to ``goal``."""
-        successors = self._successors()
+        """True when a directed path leads from ``start`` to ``goal`` (visits only what
+        ``start`` reaches, through the edge index)."""
+        by_src = self._edge_index()[0]
         stack, seen = [start], {start}
         while stack:
             current = stack.pop()
             if current == goal:
                 return True
-            for nxt in successors.get(current, ()):
+            for nxt in (e.dst for e in by_src.get(current, ())):
                 if nxt not in seen:
                     seen.add(nxt)
                     stack.append(nxt)

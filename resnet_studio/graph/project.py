@@ -24,6 +24,7 @@ from ..files import write_text_atomic
 from .custom import BlockDefinition
 from .document import Graph, InputSpec
 from .errors import (
+    CycleError,
     DuplicateNodeError,
     GraphError,
     InvalidNodeIdError,
@@ -259,9 +260,17 @@ class _Reader:
         for i, entry in enumerate(self.get(data, "nodes", list)):
             with self.at(f".nodes[{i}]"):
                 self.node(entry, graph)
-        for i, entry in enumerate(self.get(data, "edges", list)):
+        edges = self.get(data, "edges", list)
+        for i, entry in enumerate(edges):
             with self.at(f".edges[{i}]"):
-                self.edge(entry, graph)
+                self.edge(entry, graph, check_cycle=False)
+        try:
+            graph.topological_order()  # one linear check instead of a search per edge
+        except CycleError:
+            graph.edges = []  # replay with a search per edge to name the edge closing the loop
+            for i, entry in enumerate(edges):
+                with self.at(f".edges[{i}]"):
+                    self.edge(entry, graph)
 
     # ----- nodes and edges -----------------------------------------------------------------------
     def node(self, entry: Any, graph: Graph) -> None:
@@ -302,7 +311,7 @@ class _Reader:
                 defined = ", ".join(f"${k}" for k in env)
                 raise self.fail(f"refers to ${ref}, which is not defined here (defined: {defined}).")
 
-    def edge(self, entry: Any, graph: Graph) -> None:
+    def edge(self, entry: Any, graph: Graph, check_cycle: bool = True) -> None:
         self.object(entry, "an edge", _EDGE_FIELDS)
         ends = [self.get(entry, key, list) for key in _EDGE_FIELDS]
         if not all(len(end) == 2 and all(isinstance(v, str) for v in end) for end in ends):
@@ -311,7 +320,7 @@ class _Reader:
             if node_id not in graph.nodes:
                 raise self.fail(f"edge refers to node ‘{node_id}’, which does not exist (dangling edge).")
         (src, sp), (dst, dp) = ends
-        graph.connect(src, sp, dst, dp)
+        graph.connect(src, sp, dst, dp, check_cycle=check_cycle)
 
     # ----- custom block definitions --------------------------------------------------------------
     def definition(self, entry: Any, root: Graph) -> BlockDefinition:
