@@ -17,6 +17,7 @@ from typing import Any
 
 from ..blocks import Call, Functional, shape_text
 from ..graph import INPUT_TYPE, OUTPUT_TYPE, Graph
+from ..graph.text import visible
 from .build import BuildError
 from .infer import Analysis, Analyzer, NodeInfo
 from .module import operand_sources, root_of
@@ -257,6 +258,9 @@ def _project(graph: Graph) -> str:
 
 
 def _doc_text(text: str) -> str:
-    """Text safe inside a triple-quoted docstring."""
+    """Text safe inside a triple-quoted docstring: backslashes and quotes escaped, and every
+    control character (NUL, carriage return, ESC…) and other invisible one written as an
+    escape, so that nothing in a name or description can end the string or the file."""
     text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    text = visible(text, keep_newlines=True)
     return text + " " if text.endswith('"') else text

@@ -35,6 +35,7 @@ from .schema import BlockSpec, SpecLookup
 
 INPUT_TYPE = "input"
 OUTPUT_TYPE = "output"
+MAX_NESTING = 32  # custom blocks inside custom blocks; real projects use a handful
 _IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 # A node id becomes a submodule name of the built network, so it may not shadow an attribute of
 # ``torch.nn.Module`` (``add_module`` refuses those); this list is the public attributes of
@@ -482,9 +483,36 @@ class Graph:
             raise DefinitionError(f"A block type ‘{type_id}’ already exists.")
         if any(n.type_id == type_id for n in definition.graph):
             raise DefinitionError(f"Block ‘{type_id}’ cannot contain a node of its own type.")
+        depth = 1 + max((self.nesting_depth(n.type_id) for n in definition.graph), default=0)
+        if depth > MAX_NESTING:
+            raise DefinitionError(f"Block ‘{type_id}’ would nest custom blocks {depth} deep; "
+                                  f"at most {MAX_NESTING} levels are allowed.")
         definition.graph.lookup = self
         self.definitions[definition.type_id] = definition
         self.events.emit(ev.DefinitionsChanged(definition.type_id))
+
+    def nesting_depth(self, type_id: str) -> int:
+        """How many custom blocks deep a node of ``type_id`` goes: 0 for a catalogue block,
+        1 for a custom block of catalogue blocks. The limit on it at ``add_definition`` keeps
+        every recursive walk of a project (analysis, building, source) far from the stack's
+        end."""
+        memo: dict[str, int] = {}
+        stack = [type_id]
+        while stack:  # iterative post-order: a file may try to nest thousands deep
+            current = stack[-1]
+            definition = self.definitions.get(current)
+            if definition is None:
+                memo[current] = 0
+                stack.pop()
+                continue
+            todo = [n.type_id for n in definition.graph if n.type_id not in memo]
+            if todo and current not in memo:
+                memo[current] = -1  # on the stack: definitions cannot form cycles
+                stack.extend(todo)
+                continue
+            memo[current] = 1 + max((memo[n.type_id] for n in definition.graph), default=0)
+            stack.pop()
+        return memo[type_id]
 
     def remove_definition(self, type_id: str) -> Any:
         """Remove a custom block type that no node (here or in another block) uses."""

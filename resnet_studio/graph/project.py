@@ -14,6 +14,7 @@ import copy
 import json
 import math
 import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -32,9 +33,12 @@ from .errors import (
     ProjectFileError,
 )
 from .schema import PARAM_KINDS, ParamSpec, SpecLookup, is_param_name, reference_name
+from .text import surrogate_at, visible
 
 FORMAT_VERSION = 1
 SUFFIX = ".rstudio.json"
+MAX_FILE_BYTES = 64 * 2 ** 20  # far above any real project (ResNet-152 written out: ~1 MiB)
+MAX_DEPTH = 32  # JSON nesting; a project needs 6 levels, its free-form ``training`` a few more
 
 _TOP_FIELDS = ("format_version", "name", "input", "nodes", "edges", "blocks", "training")
 _INPUT_FIELDS = ("channels", "height", "width", "classes")
@@ -101,6 +105,11 @@ def dumps(graph: Graph) -> str:
 def save(graph: Graph, path: str | os.PathLike) -> None:
     """Write atomically: a crash mid-save leaves the previous file intact."""
     text = dumps(graph)
+    index = surrogate_at(text)
+    if index is not None:
+        raise ProjectFileError(str(path), "cannot be written: a name or description holds a "
+                               f"lone surrogate (\\u{ord(text[index]):04x}), which UTF-8 cannot "
+                               "store.")
     try:
         write_text_atomic(Path(path), text)
     except OSError as exc:
@@ -109,10 +118,13 @@ def save(graph: Graph, path: str | os.PathLike) -> None:
 
 # ----- reading ---------------------------------------------------------------------------------
 def load(path: str | os.PathLike, lookup: SpecLookup) -> Graph:
-    """Read a project file; every problem raises ProjectFileError naming the file."""
+    """Read a project file; every problem raises ProjectFileError naming the file.
+
+    Only a regular file (or a link to one) of at most MAX_FILE_BYTES is read: a FIFO would
+    block forever and a device such as /dev/zero never ends."""
     name = str(path)
     try:
-        raw = Path(path).read_bytes()
+        raw = _read_regular(Path(path), name)
     except FileNotFoundError:
         raise ProjectFileError(name, "no such file.") from None
     except IsADirectoryError:
@@ -128,21 +140,81 @@ def load(path: str | os.PathLike, lookup: SpecLookup) -> Graph:
     return loads(text, lookup, name)
 
 
+def _read_regular(path: Path, name: str) -> bytes:
+    if path.exists() and not path.is_dir() and not stat.S_ISREG(path.stat().st_mode):
+        raise ProjectFileError(name, "is not a regular file (a pipe, device or socket); a "
+                               "project file is a JSON file on disk.")
+    with path.open("rb") as stream:
+        raw = stream.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        raise ProjectFileError(name, f"is larger than {MAX_FILE_BYTES // 2 ** 20} MiB, too large "
+                               "to be a project file.")
+    return raw
+
+
 def loads(text: str, lookup: SpecLookup, name: str = "<project>") -> Graph:
     if not text.strip():
         raise ProjectFileError(name, "is empty; a project file holds a JSON object.")
     try:
-        data = json.loads(text, object_pairs_hook=_unique_keys)
+        data = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise ProjectFileError(
             name, f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
             "the file may be truncated or damaged.") from None
     except _DuplicateKey as exc:
-        raise ProjectFileError(name, f"the key ‘{exc.key}’ appears twice in one JSON object; "
-                               "the file is damaged or was edited by hand.") from None
+        raise ProjectFileError(name, f"the key ‘{visible(exc.key)}’ appears twice in one JSON "
+                               "object; the file is damaged or was edited by hand.") from None
+    except _Constant as exc:
+        raise ProjectFileError(name, f"holds {exc.args[0]}, which JSON does not allow; numbers "
+                               "in a project file are finite.") from None
     except RecursionError:
         raise ProjectFileError(name, "is nested too deeply to be a project file.") from None
+    except ValueError as exc:  # Python's limit on the digits of an integer read from text
+        raise ProjectFileError(name, f"holds a number too long to read ({exc}).") from None
+    _check_tree(data, name)
     return from_dict(data, lookup, name)
+
+
+class _Constant(Exception):
+    pass
+
+
+def _no_constant(word: str) -> Any:
+    raise _Constant(word)
+
+
+def _check_tree(data: Any, name: str) -> None:
+    """Refuse, naming the field, JSON nested deeper than MAX_DEPTH (free-form fields such as
+    ``training`` would otherwise exhaust the stack when copied or saved) and strings holding
+    a lone surrogate (no UTF-8 file can hold one, so saving or printing would fail)."""
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack:
+        value, where, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ProjectFileError(name, f"{_field(where)}: nested more than {MAX_DEPTH} levels "
+                                   "deep, deeper than any project file needs.")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                _check_string(key, f"{where}.{key}", name)
+                stack.append((item, f"{where}.{key}", depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value))
+        elif isinstance(value, str):
+            _check_string(value, where, name)
+
+
+def _check_string(text: str, where: str, name: str) -> None:
+    index = surrogate_at(text)
+    if index is not None:
+        raise ProjectFileError(name, f"{_field(where)}: the text holds a lone surrogate "
+                               f"(\\u{ord(text[index]):04x}), which is not a character; "
+                               "the file is damaged.")
+
+
+def _field(where: str) -> str:
+    """A JSON path for messages, cut short when a deep one would swamp the line."""
+    where = visible(where.lstrip(".")) or "top level"
+    return where if len(where) <= 60 else where[:57] + "…"
 
 
 class _DuplicateKey(Exception):
