@@ -32,6 +32,7 @@ from .errors import (
     UnknownPortError,
 )
 from .schema import BlockSpec, SpecLookup
+from .text import shown
 
 INPUT_TYPE = "input"
 OUTPUT_TYPE = "output"
@@ -73,7 +74,7 @@ class InputSpec:
         for name, value in self.env().items():
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100_000:
                 raise ParameterError("Input specification", name,
-                                     f"{value!r} is not allowed; expected an integer from 1 to 100000.")
+                                     f"{shown(value)} is not allowed; expected an integer from 1 to 100000.")
 
 
 @dataclass

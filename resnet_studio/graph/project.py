@@ -187,6 +187,7 @@ def _check_tree(data: Any, name: str) -> None:
     """Refuse, naming the field, JSON nested deeper than MAX_DEPTH (free-form fields such as
     ``training`` would otherwise exhaust the stack when copied or saved) and strings holding
     a lone surrogate (no UTF-8 file can hold one, so saving or printing would fail)."""
+    walked = (dict, list, str) if _may_hold_surrogates(data) else (dict, list)
     stack: list[tuple[Any, str, int]] = [(data, "", 0)]
     while stack:
         value, where, depth = stack.pop()
@@ -196,11 +197,24 @@ def _check_tree(data: Any, name: str) -> None:
         if isinstance(value, dict):
             for key, item in value.items():
                 _check_string(key, f"{where}.{key}", name)
-                stack.append((item, f"{where}.{key}", depth + 1))
-        elif isinstance(value, list):
-            stack.extend((item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value))
+                if isinstance(item, walked):
+                    stack.append((item, f"{where}.{key}", depth + 1))
+        elif isinstance(value, list):  # scalars are skipped cheaply: a list may be huge
+            stack.extend((item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value)
+                         if isinstance(item, walked))
         elif isinstance(value, str):
             _check_string(value, where, name)
+
+
+def _may_hold_surrogates(data: Any) -> bool:
+    """False when no string in ``data`` can hold a surrogate, which spares checking each."""
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    except (ValueError, RecursionError):  # too deep to write: the walk will say where
+        return True
+    return False
 
 
 def _check_string(text: str, where: str, name: str) -> None:
@@ -490,11 +504,15 @@ def _is_finite_number(value: Any) -> bool:
 
 def _show(value: Any) -> str:
     """A short JSON rendering of ``value`` for messages."""
+    if isinstance(value, list) and len(value) > 8:  # a huge list: render only its start
+        return _show(value[:8])[:-1][:37] + "…"
+    if isinstance(value, dict) and len(value) > 8:
+        return _show(dict(list(value.items())[:8]))[:37] + "…"
     try:
         text = json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "…"
+    except (TypeError, ValueError, RecursionError):
+        text = f"a {type(value).__name__}"
+    return visible(text) if len(text) <= 40 else visible(text[:37]) + "…"
 
 
 def _kind_name(kind: type | tuple) -> str:

@@ -31,3 +31,13 @@ def surrogate_at(text: str) -> int | None:
     except UnicodeEncodeError as exc:
         return exc.start
     return None
+
+
+def shown(value: object, limit: int = 40) -> str:
+    """``repr(value)`` for a message, visible and cut to about ``limit`` characters (a value
+    from a file may be a number of thousands of digits or a list of millions)."""
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):  # an int too long to write, a structure too deep
+        text = f"a {type(value).__name__}"
+    return visible(text) if len(text) <= limit else visible(text[:limit - 1]) + "…"
