@@ -5,6 +5,9 @@ terminal or hide part of a message."""
 from __future__ import annotations
 
 
+_SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
 def visible(text: str, keep_newlines: bool = False) -> str:
     """``text`` with every non-printable character (C0/C1 controls such as NUL and the ESC of
     ANSI sequences, format characters, lone surrogates) written as a Python escape
@@ -17,6 +20,8 @@ def visible(text: str, keep_newlines: bool = False) -> str:
 def _show(char: str, keep_newlines: bool) -> str:
     if char.isprintable() or char == " " or (keep_newlines and char == "\n"):
         return char
+    if char in _SHORT:
+        return _SHORT[char]
     code = ord(char)
     if code < 0x100:
         return f"\\x{code:02x}"
