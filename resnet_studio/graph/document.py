@@ -319,6 +319,22 @@ class Graph:
         self.edges = [_rename_edge(e, node_id, new_id) for e in self.edges]
         self._index = None
         self.events.emit(ev.NodeRenamed(node_id, new_id))
+        if node.type_id == INPUT_TYPE and self.is_block_body():
+            self._rename_block_port(node_id, new_id)
+
+    def _rename_block_port(self, old: str, new: str) -> None:
+        """Inside a block an Input node's id is the name of a port of the block; move every
+        edge into that port of the block's nodes (in the project and in other blocks) to the
+        new name, each at its former place in the edge list."""
+        root = self.lookup
+        owner = next((t for t, d in root.definitions.items() if d.graph is self), None)
+        if owner is None:
+            return
+        for user in [root, *(d.graph for d in root.definitions.values())]:
+            for edge in [e for e in user.edges if e.dst_port == old
+                         and user.nodes[e.dst].type_id == owner]:
+                index = user.disconnect(edge)
+                user.connect(edge.src, edge.src_port, edge.dst, new, index=index)
 
     def move_node(self, node_id: str, position: tuple[float, float]) -> None:
         node = self.node(node_id)
