@@ -4,7 +4,6 @@ terminal or hide part of a message."""
 
 from __future__ import annotations
 
-
 _SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
