@@ -367,6 +367,17 @@ class Graph:
             old, self.input_spec = self.input_spec, spec
             self.events.emit(ev.InputSpecChanged(old, spec))
 
+    def set_name(self, name: str) -> None:
+        if name != self.name:
+            old, self.name = self.name, name
+            self.events.emit(ev.NameChanged(old, name))
+
+    def set_training(self, training: dict[str, Any] | None) -> None:
+        """Replace the project's training settings (a copy is kept)."""
+        if training != self.training:
+            old, self.training = self.training, copy.deepcopy(training)
+            self.events.emit(ev.TrainingChanged(old, copy.deepcopy(training)))
+
     # ----- edges ----------------------------------------------------------------------------
     def check_connect(self, src: str, src_port: str, dst: str, dst_port: str,
                       check_cycle: bool = True) -> None:

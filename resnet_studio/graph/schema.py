@@ -23,7 +23,6 @@ PARAM_KINDS = ("int", "float", "bool", "choice")
 _REF = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
 
 # Port kinds: a feature map is C×H×W per sample, features a flat vector; "any" accepts both.
-PORT_KINDS = ("feature_map", "features", "any")
 
 
 def is_param_name(name: Any) -> bool:

@@ -13,7 +13,7 @@ from typing import Any
 from PySide6.QtGui import QUndoCommand
 
 from ..graph import Edge, Graph, UnknownBlockTypeError
-from .contents import replace_contents
+from ..graph.contents import replace_contents
 
 Position = tuple[float, float]
 
