@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import copy
 import heapq
-import keyword
-import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import events as ev
+from .edge_index import EdgeIndex
 from .errors import (
     CycleError,
     DefinitionError,
@@ -23,7 +22,6 @@ from .errors import (
     DuplicateNodeError,
     IncompatiblePortsError,
     InvalidNodeIdError,
-    InvalidPositionError,
     ParameterError,
     PortAlreadyConnectedError,
     UnknownBlockTypeError,
@@ -31,29 +29,12 @@ from .errors import (
     UnknownNodeError,
     UnknownPortError,
 )
+from .naming import IDENT, INPUT_TYPE, checked_position, id_problem
 from .schema import BlockSpec, SpecLookup
 from .text import shown
 
-INPUT_TYPE = "input"
 OUTPUT_TYPE = "output"
 MAX_NESTING = 32  # custom blocks inside custom blocks; real projects use a handful
-_IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-# A node id becomes a submodule name of the built network, so it may not shadow an attribute of
-# ``torch.nn.Module`` (``add_module`` refuses those); this list is the public attributes of
-# torch 2.x's nn.Module, kept here because the document may not import torch.
-_RESERVED = frozenset({
-    "T_destination", "add_module", "apply", "bfloat16", "buffers", "call_super_init", "children",
-    "compile", "cpu", "cuda", "double", "dump_patches", "eval", "extra_repr", "float", "forward",
-    "get_buffer", "get_extra_state", "get_parameter", "get_submodule", "half", "ipu",
-    "load_state_dict", "modules", "mtia", "named_buffers", "named_children", "named_modules",
-    "named_parameters", "parameters", "register_backward_hook", "register_buffer",
-    "register_forward_hook", "register_forward_pre_hook", "register_full_backward_hook",
-    "register_full_backward_pre_hook", "register_load_state_dict_post_hook",
-    "register_load_state_dict_pre_hook", "register_module", "register_parameter",
-    "register_state_dict_post_hook", "register_state_dict_pre_hook", "requires_grad_",
-    "set_extra_state", "set_submodule", "share_memory", "state_dict", "to", "to_empty", "train",
-    "training", "type", "xpu", "zero_grad",
-})
 
 
 @dataclass(frozen=True)
@@ -118,8 +99,7 @@ class Graph:
     definitions: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] | None = None
     events: ev.Emitter = field(default_factory=ev.Emitter, repr=False, compare=False)
-    _index: Any = field(default=None, init=False, repr=False, compare=False)
-    index_builds: int = field(default=0, init=False, repr=False, compare=False)  # for tests
+    _index: EdgeIndex = field(default_factory=EdgeIndex, init=False, repr=False, compare=False)
 
     # ----- lookups --------------------------------------------------------------------------
     def spec(self, type_id: str) -> BlockSpec | None:
@@ -150,41 +130,12 @@ class Graph:
         return [e for e in edges if port is None or e.src_port == port]
 
     def _edge_index(self) -> tuple[dict[str, list[Edge]], dict[str, list[Edge]]]:
-        """Edges by source and by destination, in edge-list order (the operand order of
-        multi-input ports), so the many lookups of a connect or an analysis cost O(degree)
-        instead of O(edges). Built once, then kept up to date by ``connect`` and
-        ``disconnect``; rebuilt only when the edge list was replaced or changed elsewhere."""
-        key = (id(self.edges), len(self.edges))
-        if self._index is None or self._index[0] != key:
-            by_src: dict[str, list[Edge]] = {}
-            by_dst: dict[str, list[Edge]] = {}
-            for e in self.edges:
-                by_src.setdefault(e.src, []).append(e)
-                by_dst.setdefault(e.dst, []).append(e)
-            self._index = (key, by_src, by_dst)
-            self.index_builds += 1
-        return self._index[1], self._index[2]
+        return self._index.lookup(self.edges)
 
-    def _index_edge_added(self, edge: Edge, appended: bool) -> None:
-        """Keep the index in step with an edge just added (an insertion in the middle of the
-        list may change operand order, so it drops the index instead)."""
-        stale = self._index is None or self._index[0] != (id(self.edges), len(self.edges) - 1)
-        if stale or not appended:
-            self._index = None
-            return
-        _, by_src, by_dst = self._index
-        by_src.setdefault(edge.src, []).append(edge)
-        by_dst.setdefault(edge.dst, []).append(edge)
-        self._index = ((id(self.edges), len(self.edges)), by_src, by_dst)
-
-    def _index_edge_removed(self, edge: Edge) -> None:
-        if self._index is None or self._index[0] != (id(self.edges), len(self.edges) + 1):
-            self._index = None
-            return
-        _, by_src, by_dst = self._index
-        by_src[edge.src].remove(edge)
-        by_dst[edge.dst].remove(edge)
-        self._index = ((id(self.edges), len(self.edges)), by_src, by_dst)
+    @property
+    def index_builds(self) -> int:
+        """How often the edge index was built from scratch (once per load, tests check)."""
+        return self._index.builds
 
     def nodes_of_type(self, type_id: str) -> list[Node]:
         return [n for n in self.nodes.values() if n.type_id == type_id]
@@ -222,7 +173,7 @@ class Graph:
         """A fresh, valid node id: ``base`` itself when free, else ``base`` with the lowest
         free number (``conv`` → ``conv1``); characters a Python name cannot hold become ``_``."""
         base = re.sub(r"[^A-Za-z0-9_]", "_", base) or "node"
-        if not _IDENT.fullmatch(base):
+        if not IDENT.fullmatch(base):
             base = "n_" + base
         if self._id_free(base):
             return base
@@ -233,7 +184,7 @@ class Graph:
         return f"{stem}{number}"
 
     def _id_free(self, node_id: str) -> bool:
-        return node_id not in self.nodes and _id_problem(node_id, "") is None
+        return node_id not in self.nodes and id_problem(node_id, "") is None
 
     def add_node(self, type_id: str, params: Mapping[str, Any] | None = None,
                  position: tuple[float, float] = (0.0, 0.0), node_id: str | None = None,
@@ -249,7 +200,7 @@ class Graph:
         self.check_new_id(node_id, type_id)
         self._check_not_recursive(type_id)
         values = spec.validate_params(params or {}, f"{spec.title} ‘{node_id}’")
-        node = Node(node_id, type_id, values, _position(node_id, position), label)
+        node = Node(node_id, type_id, values, checked_position(node_id, position), label)
         if index is None or index >= len(self.nodes):
             self.nodes[node_id] = node
         else:
@@ -262,7 +213,7 @@ class Graph:
     def check_new_id(self, node_id: str, type_id: str = "") -> None:
         """Raise InvalidNodeIdError or DuplicateNodeError unless ``node_id`` could name a new
         node of ``type_id`` (the type matters only for Input nodes, which may be named ``in``)."""
-        problem = _id_problem(node_id, type_id)
+        problem = id_problem(node_id, type_id)
         if problem is not None:
             raise InvalidNodeIdError(node_id, problem)
         if node_id in self.nodes:
@@ -317,7 +268,7 @@ class Graph:
         self.nodes = {(new_id if k == node_id else k): v for k, v in self.nodes.items()}
         node.id = new_id
         self.edges = [_rename_edge(e, node_id, new_id) for e in self.edges]
-        self._index = None
+        self._index.reset()
         self.events.emit(ev.NodeRenamed(node_id, new_id))
         if node.type_id == INPUT_TYPE and self.is_block_body():
             self._rename_block_port(node_id, new_id)
@@ -338,7 +289,7 @@ class Graph:
 
     def move_node(self, node_id: str, position: tuple[float, float]) -> None:
         node = self.node(node_id)
-        new = _position(node_id, position)
+        new = checked_position(node_id, position)
         if new == node.position:
             return
         old, node.position = node.position, new
@@ -418,7 +369,7 @@ class Graph:
             self.edges.append(edge)
         else:
             self.edges.insert(index, edge)
-        self._index_edge_added(edge, appended)
+        self._index.added(self.edges, edge, appended)
         self.events.emit(ev.EdgeAdded(edge))
         return edge
 
@@ -432,7 +383,7 @@ class Graph:
             except ValueError:
                 raise UnknownEdgeError(edge) from None
         del self.edges[index]
-        self._index_edge_removed(edge)
+        self._index.removed(self.edges, edge)
         self.events.emit(ev.EdgeRemoved(edge))
         return index
 
@@ -570,33 +521,6 @@ class Graph:
 
 def _default_base(spec: BlockSpec) -> str:
     return spec.type_id.split(".")[-1].split(":")[-1].lower()
-
-
-def _id_problem(node_id: Any, type_id: str) -> str | None:
-    """Why ``node_id`` cannot name a node of ``type_id``, or None when it can."""
-    if not isinstance(node_id, str) or not _IDENT.fullmatch(node_id):
-        return "use letters, digits and underscores, starting with a letter"
-    if node_id in _RESERVED:
-        return "the name is reserved by PyTorch modules"
-    # An Input node holds no module; inside a block its id is the port name, and ``in`` is
-    # the conventional name of a block's first input.
-    if keyword.iskeyword(node_id) and type_id != INPUT_TYPE:
-        return "the name is a Python keyword"
-    return None
-
-
-def _position(node_id: str, position: Any) -> tuple[float, float]:
-    """``position`` as two finite floats, or InvalidPositionError."""
-    try:
-        x, y = position
-        if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in (x, y)):
-            raise TypeError
-        result = (float(x), float(y))
-    except (TypeError, ValueError, OverflowError):
-        raise InvalidPositionError(node_id, position) from None
-    if not all(math.isfinite(v) for v in result):
-        raise InvalidPositionError(node_id, position)
-    return result
 
 
 def _rename_edge(e: Edge, old: str, new: str) -> Edge:
