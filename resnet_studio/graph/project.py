@@ -14,7 +14,6 @@ import copy
 import json
 import math
 import os
-import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -32,13 +31,17 @@ from .errors import (
     ParameterError,
     ProjectFileError,
 )
+from .project_guards import (
+    JSONConstant,
+    check_tree,
+    no_constant,
+    read_regular,
+)
 from .schema import PARAM_KINDS, ParamSpec, SpecLookup, is_param_name, reference_name
 from .text import surrogate_at, visible
 
 FORMAT_VERSION = 1
 SUFFIX = ".rstudio.json"
-MAX_FILE_BYTES = 64 * 2 ** 20  # far above any real project (ResNet-152 written out: ~1 MiB)
-MAX_DEPTH = 32  # JSON nesting; a project needs 6 levels, its free-form ``training`` a few more
 
 _TOP_FIELDS = ("format_version", "name", "input", "nodes", "edges", "blocks", "training")
 _INPUT_FIELDS = ("channels", "height", "width", "classes")
@@ -124,7 +127,7 @@ def load(path: str | os.PathLike, lookup: SpecLookup) -> Graph:
     block forever and a device such as /dev/zero never ends."""
     name = str(path)
     try:
-        raw = _read_regular(Path(path), name)
+        raw = read_regular(Path(path), name)
     except FileNotFoundError:
         raise ProjectFileError(name, "no such file.") from None
     except IsADirectoryError:
@@ -140,23 +143,11 @@ def load(path: str | os.PathLike, lookup: SpecLookup) -> Graph:
     return loads(text, lookup, name)
 
 
-def _read_regular(path: Path, name: str) -> bytes:
-    if path.exists() and not path.is_dir() and not stat.S_ISREG(path.stat().st_mode):
-        raise ProjectFileError(name, "is not a regular file (a pipe, device or socket); a "
-                               "project file is a JSON file on disk.")
-    with path.open("rb") as stream:
-        raw = stream.read(MAX_FILE_BYTES + 1)
-    if len(raw) > MAX_FILE_BYTES:
-        raise ProjectFileError(name, f"is larger than {MAX_FILE_BYTES // 2 ** 20} MiB, too large "
-                               "to be a project file.")
-    return raw
-
-
 def loads(text: str, lookup: SpecLookup, name: str = "<project>") -> Graph:
     if not text.strip():
         raise ProjectFileError(name, "is empty; a project file holds a JSON object.")
     try:
-        data = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+        data = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=no_constant)
     except json.JSONDecodeError as exc:
         raise ProjectFileError(
             name, f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
@@ -164,71 +155,15 @@ def loads(text: str, lookup: SpecLookup, name: str = "<project>") -> Graph:
     except _DuplicateKey as exc:
         raise ProjectFileError(name, f"the key ‘{visible(exc.key)}’ appears twice in one JSON "
                                "object; the file is damaged or was edited by hand.") from None
-    except _Constant as exc:
+    except JSONConstant as exc:
         raise ProjectFileError(name, f"holds {exc.args[0]}, which JSON does not allow; numbers "
                                "in a project file are finite.") from None
     except RecursionError:
         raise ProjectFileError(name, "is nested too deeply to be a project file.") from None
     except ValueError as exc:  # Python's limit on the digits of an integer read from text
         raise ProjectFileError(name, f"holds a number too long to read ({exc}).") from None
-    _check_tree(data, name)
+    check_tree(data, name)
     return from_dict(data, lookup, name)
-
-
-class _Constant(Exception):
-    pass
-
-
-def _no_constant(word: str) -> Any:
-    raise _Constant(word)
-
-
-def _check_tree(data: Any, name: str) -> None:
-    """Refuse, naming the field, JSON nested deeper than MAX_DEPTH (free-form fields such as
-    ``training`` would otherwise exhaust the stack when copied or saved) and strings holding
-    a lone surrogate (no UTF-8 file can hold one, so saving or printing would fail)."""
-    walked = (dict, list, str) if _may_hold_surrogates(data) else (dict, list)
-    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
-    while stack:
-        value, where, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise ProjectFileError(name, f"{_field(where)}: nested more than {MAX_DEPTH} levels "
-                                   "deep, deeper than any project file needs.")
-        if isinstance(value, dict):
-            for key, item in value.items():
-                _check_string(key, f"{where}.{key}", name)
-                if isinstance(item, walked):
-                    stack.append((item, f"{where}.{key}", depth + 1))
-        elif isinstance(value, list):  # scalars are skipped cheaply: a list may be huge
-            stack.extend((item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value)
-                         if isinstance(item, walked))
-        elif isinstance(value, str):
-            _check_string(value, where, name)
-
-
-def _may_hold_surrogates(data: Any) -> bool:
-    """False when no string in ``data`` can hold a surrogate, which spares checking each."""
-    try:
-        json.dumps(data, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    except (ValueError, RecursionError):  # too deep to write: the walk will say where
-        return True
-    return False
-
-
-def _check_string(text: str, where: str, name: str) -> None:
-    index = surrogate_at(text)
-    if index is not None:
-        raise ProjectFileError(name, f"{_field(where)}: the text holds a lone surrogate "
-                               f"(\\u{ord(text[index]):04x}), which is not a character; "
-                               "the file is damaged.")
-
-
-def _field(where: str) -> str:
-    """A JSON path for messages, cut short when a deep one would swamp the line."""
-    where = visible(where.lstrip(".")) or "top level"
-    return where if len(where) <= 60 else where[:57] + "…"
 
 
 class _DuplicateKey(Exception):

@@ -20,7 +20,7 @@ from malformed_kinds import BASE, KINDS, text
 from resnet_studio.api import analyze, load_project
 from resnet_studio.cli import main
 from resnet_studio.graph import ProjectFileError
-from resnet_studio.graph.project import MAX_FILE_BYTES
+from resnet_studio.graph.project_guards import MAX_FILE_BYTES
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = (["validate"], ["summary"], ["source"], ["train", "--epochs", "1"])
