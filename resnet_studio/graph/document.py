@@ -14,10 +14,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import events as ev
+from .block_table import BlockTable
 from .edge_index import EdgeIndex
 from .errors import (
     CycleError,
-    DefinitionError,
     DuplicateEdgeError,
     DuplicateNodeError,
     IncompatiblePortsError,
@@ -34,7 +34,6 @@ from .schema import BlockSpec, SpecLookup
 from .text import shown
 
 OUTPUT_TYPE = "output"
-MAX_NESTING = 32  # custom blocks inside custom blocks; real projects use a handful
 
 
 @dataclass(frozen=True)
@@ -83,7 +82,7 @@ class Edge:
 
 
 @dataclass(eq=False)
-class Graph:
+class Graph(BlockTable):
     """A network: a DAG of nodes joined port to port.
 
     ``lookup`` resolves block type ids to schemas (normally the block catalogue). The root
@@ -219,30 +218,6 @@ class Graph:
         if node_id in self.nodes:
             raise DuplicateNodeError(node_id)
 
-    def _check_not_recursive(self, type_id: str) -> None:
-        """Inside a block's body, refuse a node that would make the block contain itself."""
-        root = self.lookup
-        if not isinstance(root, Graph):
-            return
-        owner = next((t for t, d in root.definitions.items() if d.graph is self), None)
-        if owner is not None and root.depends_on(type_id, owner):
-            raise DefinitionError(f"A ‘{type_id}’ node cannot go inside block ‘{owner}’: "
-                                  "the block would contain itself.")
-
-    def depends_on(self, type_id: str, other: str) -> bool:
-        """True when a block of ``type_id`` is of type ``other`` or contains one, at any depth
-        of nested custom blocks."""
-        stack, seen = [type_id], set()
-        while stack:
-            current = stack.pop()
-            if current == other:
-                return True
-            definition = self.definitions.get(current)
-            if definition is not None and current not in seen:
-                seen.add(current)
-                stack.extend(n.type_id for n in definition.graph)
-        return False
-
     def node_index(self, node_id: str) -> int:
         """The node's place in the node order (see ``add_node``'s ``index``)."""
         self.node(node_id)
@@ -272,20 +247,6 @@ class Graph:
         self.events.emit(ev.NodeRenamed(node_id, new_id))
         if node.type_id == INPUT_TYPE and self.is_block_body():
             self._rename_block_port(node_id, new_id)
-
-    def _rename_block_port(self, old: str, new: str) -> None:
-        """Inside a block an Input node's id is the name of a port of the block; move every
-        edge into that port of the block's nodes (in the project and in other blocks) to the
-        new name, each at its former place in the edge list."""
-        root = self.lookup
-        owner = next((t for t, d in root.definitions.items() if d.graph is self), None)
-        if owner is None:
-            return
-        for user in [root, *(d.graph for d in root.definitions.values())]:
-            for edge in [e for e in user.edges if e.dst_port == old
-                         and user.nodes[e.dst].type_id == owner]:
-                index = user.disconnect(edge)
-                user.connect(edge.src, edge.src_port, edge.dst, new, index=index)
 
     def move_node(self, node_id: str, position: tuple[float, float]) -> None:
         node = self.node(node_id)
@@ -450,63 +411,6 @@ class Graph:
             node = predecessor[node]
         cycle = list(reversed(path[seen[node]:]))  # forward order, ending at ``node``
         return cycle[-1:] + cycle[:-1]
-
-    # ----- custom block definitions ----------------------------------------------------------
-    def add_definition(self, definition: Any) -> None:
-        """Make a custom block type available; its body then looks types up through this
-        graph, so a definition may use the custom types defined before it."""
-        type_id = definition.type_id
-        if not isinstance(type_id, str) or not type_id.strip():
-            raise DefinitionError(f"A block type id must be a non-empty string, not {type_id!r}.")
-        if type_id in self.definitions or self.lookup.spec(type_id):
-            raise DefinitionError(f"A block type ‘{type_id}’ already exists.")
-        if any(n.type_id == type_id for n in definition.graph):
-            raise DefinitionError(f"Block ‘{type_id}’ cannot contain a node of its own type.")
-        depth = 1 + max((self.nesting_depth(n.type_id) for n in definition.graph), default=0)
-        if depth > MAX_NESTING:
-            raise DefinitionError(f"Block ‘{type_id}’ would nest custom blocks {depth} deep; "
-                                  f"at most {MAX_NESTING} levels are allowed.")
-        definition.graph.lookup = self
-        self.definitions[definition.type_id] = definition
-        self.events.emit(ev.DefinitionsChanged(definition.type_id))
-
-    def nesting_depth(self, type_id: str) -> int:
-        """How many custom blocks deep a node of ``type_id`` goes: 0 for a catalogue block,
-        1 for a custom block of catalogue blocks. The limit on it at ``add_definition`` keeps
-        every recursive walk of a project (analysis, building, source) far from the stack's
-        end."""
-        memo: dict[str, int] = {}
-        stack = [type_id]
-        while stack:  # iterative post-order: a file may try to nest thousands deep
-            current = stack[-1]
-            definition = self.definitions.get(current)
-            if definition is None:
-                memo[current] = 0
-                stack.pop()
-                continue
-            todo = [n.type_id for n in definition.graph if n.type_id not in memo]
-            if todo and current not in memo:
-                memo[current] = -1  # on the stack: definitions cannot form cycles
-                stack.extend(todo)
-                continue
-            memo[current] = 1 + max((memo[n.type_id] for n in definition.graph), default=0)
-            stack.pop()
-        return memo[type_id]
-
-    def remove_definition(self, type_id: str) -> Any:
-        """Remove a custom block type that no node (here or in another block) uses."""
-        if type_id not in self.definitions:
-            raise DefinitionError(f"There is no custom block type ‘{type_id}’.")
-        users = [n.id for n in self.nodes.values() if n.type_id == type_id]
-        users += [f"{d.name}/{n.id}" for d in self.definitions.values()
-                  for n in d.graph.nodes.values() if n.type_id == type_id]
-        if users:
-            raise DefinitionError(
-                f"Block type ‘{type_id}’ is still used by {', '.join(users[:5])}; "
-                "delete or expand those nodes first.")
-        definition = self.definitions.pop(type_id)
-        self.events.emit(ev.DefinitionsChanged(type_id))
-        return definition
 
     # ----- bulk helpers ------------------------------------------------------------------------
     def add_nodes_and_edges(self, nodes: Iterable[Node], edges: Iterable[Edge]) -> None:
