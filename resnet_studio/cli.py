@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from . import __version__
 from .argtypes import positive_int as _positive_int
 from .graph import GraphError
+from .graph.text import visible
 
 if TYPE_CHECKING:
     from .graph import Graph
@@ -70,7 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
     except _reported_errors() as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        # Messages quote names from files: show their control characters, never obey them.
+        print(f"{PROG}: error: {visible(str(exc), keep_newlines=True)}", file=sys.stderr)
         return _exit_code(exc)
 
 
@@ -279,7 +281,7 @@ def run_validate(args: argparse.Namespace) -> int:
     graph = load_project(args.file)
     analysis = analyze(graph)
     for d in analysis.diagnostics:
-        print(f"{args.file}: {d.severity}: [{d.node_id or 'network'}] {d.message}")
+        print(f"{args.file}: {d.severity}: [{d.node_id or 'network'}] {visible(d.message)}")
     errors = sum(d.severity == "error" for d in analysis.diagnostics)
     warnings = len(analysis.diagnostics) - errors
     if errors:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Sequence
 
 from .graph import OUTPUT_TYPE, Graph, InputSpec
+from .graph.text import visible
 
 if TYPE_CHECKING:  # for annotations only: importing the compiler would load torch
     from .compiler import Analysis, NodeInfo
@@ -65,11 +66,12 @@ def format_summary(graph: Graph, analysis: Analysis, batch_size: int = 1) -> str
     rows = [_node_row(analysis.nodes[node_id], batch_size) for node_id in analysis.order
             if node_id in analysis.nodes]
     headers = ("node", "type", "output shape", "params", "MACs/image")
-    title = (f"Network ‘{graph.name or 'untitled'}’ — input {input_text(graph.input_spec)} "
+    # Names come from the file: control characters and ANSI escapes are shown, not obeyed.
+    title = (f"Network ‘{visible(graph.name) or 'untitled'}’ — input {input_text(graph.input_spec)} "
              f"classes, batch size {batch_size}")
     parts = [title, "",
              format_table(headers, rows, right=(3, 4)), "", _totals(analysis, batch_size)]
-    problems = [f"  {d.severity}: {d.message}" for d in analysis.diagnostics]
+    problems = [f"  {d.severity}: {visible(d.message)}" for d in analysis.diagnostics]
     if problems:
         parts += ["", "Problems:", *problems]
     return "\n".join(parts) + "\n"
@@ -79,7 +81,8 @@ def _node_row(info: NodeInfo, batch_size: int) -> tuple[str, ...]:
     # The Output node passes its input through, so its "output" is that input.
     shape = info.in_shapes[0] if info.type_id == OUTPUT_TYPE and info.in_shapes else info.out_shape
     macs = human_count(info.macs) if info.macs else "-"
-    return (info.node_id, info.type_id, shape_text(shape, batch_size), f"{info.params:,}", macs)
+    return (info.node_id, visible(info.type_id), shape_text(shape, batch_size),
+            f"{info.params:,}", macs)
 
 
 def _totals(analysis: Analysis, batch_size: int) -> str:

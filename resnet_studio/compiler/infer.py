@@ -9,14 +9,16 @@ identical blocks of a deep ResNet are computed once.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 
-from ..blocks import BlockType, Call, Functional, shape_text
+from ..blocks import BlockType, Call, Functional
 from ..graph import INPUT_TYPE, OUTPUT_TYPE, Graph, GraphError, resolve_params
 from .counting import CostCounter
+from .module import root_of
 from .resolve import block_for
 
 Shape = tuple[int, ...]
@@ -36,6 +38,8 @@ class NodeInfo:
     problem: str | None = None
     resolved: dict[str, Any] = field(default_factory=dict)
     op: Call | Functional | None = None
+    body: Analysis | None = None  # a custom block node: the analysis of its body
+
 
     @property
     def macs(self) -> int:
@@ -81,16 +85,28 @@ class Analysis:
 
 
 class Analyzer:
-    """Keeps the per-node cache between runs; the editor holds one per open document."""
+    """Keeps the per-node cache between runs; the editor holds one per open document.
+
+    A custom block node is analysed by analysing its definition's body with the node's values
+    and input shapes, through this same analyser and cache. Its cache key holds a digest of the
+    definition's contents (nested definitions included), so one body configuration is analysed
+    once however often and however deeply it is used, and an analyser reused after another
+    project is opened never answers with the shapes of a same-named block of the old project.
+    """
 
     def __init__(self) -> None:
         self._cache: dict[tuple, tuple] = {}
+        self.body_analyses = 0  # custom block bodies analysed so far (cache misses)
 
     def analyze(self, graph: Graph, env: dict[str, Any] | None = None,
                 input_shapes: dict[str, Shape] | None = None) -> Analysis:
         """Analyse ``graph``. A custom block's body is analysed with ``env`` (the block's
         parameter values) and ``input_shapes`` (one per Input node) instead of the project's
         input specification."""
+        return self._analyze(graph, env, input_shapes, {})
+
+    def _analyze(self, graph: Graph, env: dict[str, Any] | None,
+                 input_shapes: dict[str, Shape] | None, digests: dict[str, str]) -> Analysis:
         diagnostics = _structure(graph, input_shapes is None)
         try:
             order = graph.topological_order()
@@ -103,14 +119,15 @@ class Analyzer:
                             for n in graph.nodes_of_type(INPUT_TYPE)}
         infos: dict[str, NodeInfo] = {}
         for node_id in order:
-            info = self._node(graph, node_id, infos, env, input_shapes)
+            info = self._node(graph, node_id, infos, env, input_shapes, digests)
             infos[node_id] = info
             if info.problem:
                 diagnostics.append(Diagnostic(node_id, info.problem))
         return Analysis(infos, diagnostics, order)
 
     def _node(self, graph: Graph, node_id: str, infos: dict[str, NodeInfo],
-              env: dict[str, Any], input_shapes: dict[str, Shape]) -> NodeInfo:
+              env: dict[str, Any], input_shapes: dict[str, Shape],
+              digests: dict[str, str]) -> NodeInfo:
         node = graph.node(node_id)
         info = NodeInfo(node_id, node.type_id)
         spec = graph.spec(node.type_id)
@@ -131,29 +148,81 @@ class Analyzer:
         except GraphError as exc:
             info.problem = str(exc)
             return info
-        block = block_for(graph, node.type_id)
-        if node.type_id == OUTPUT_TYPE:
-            top_level = graph.lookup is not None and not isinstance(graph.lookup, Graph)
-            problem = None
-            if top_level:
-                problem = block.check(info.resolved, shapes) if block.check else None
-            if top_level:
-                problem = problem or _class_count_problem(shapes[0], env["classes"])
-            info.problem = f"{title}: {problem}" if problem else None
-            return info
-        self._evaluate(block, info, title)
+        definition = root_of(graph).definitions.get(node.type_id)
+        if definition is not None:
+            self._custom(graph, definition, info, title, digests)
+        elif node.type_id == OUTPUT_TYPE:
+            info.problem = _output_problem(graph, block_for(graph, node.type_id), info, env, title)
+        else:
+            self._evaluate(block_for(graph, node.type_id), info, title)
         return info
 
     def _evaluate(self, block: BlockType, info: NodeInfo, title: str) -> None:
         key = (info.type_id, _freeze(info.resolved), info.in_shapes)
-        cached = self._cache.get(key) if not info.type_id.startswith("custom.") else None
+        cached = self._cache.get(key)
         if cached is None:
-            cached = _run_on_meta(block, info.resolved, info.in_shapes)
-            if not info.type_id.startswith("custom."):
-                self._cache[key] = cached
+            cached = self._cache[key] = _run_on_meta(block, info.resolved, info.in_shapes)
         info.out_shape, info.params, info.flops, info.activation_bytes, problem, info.op = cached
         if problem:
             info.problem = f"{title}: {problem}"
+
+    def _custom(self, graph: Graph, definition: Any, info: NodeInfo, title: str,
+                digests: dict[str, str]) -> None:
+        """Analyse a custom block node through its definition's body (cached by contents)."""
+        digest = definition_digest(root_of(graph), info.type_id, digests)
+        key = ("custom", digest, _freeze(info.resolved), info.in_shapes)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._cache[key] = self._body(definition, info, digests)
+        body, problem = cached
+        info.body = body if problem is None else None
+        if problem is not None:
+            info.problem = f"{title}: {problem}"
+            return
+        info.out_shape = body.output_shape()
+        info.params, info.flops = body.total_params, body.total_flops
+        info.activation_bytes = body.activation_bytes(1)
+
+    def _body(self, definition: Any, info: NodeInfo,
+              digests: dict[str, str]) -> tuple[Analysis | None, str | None]:
+        self.body_analyses += 1
+        ports = [n.id for n in definition.graph.nodes_of_type(INPUT_TYPE)]
+        if len(ports) != len(info.in_shapes):
+            return None, f"block ‘{definition.name}’ has {len(ports)} inputs, {len(info.in_shapes)} given."
+        body = self._analyze(definition.graph, dict(info.resolved),
+                             dict(zip(ports, info.in_shapes)), digests)
+        errors = [d for d in body.diagnostics if d.severity == "error"]
+        if errors:
+            return None, f"inside block ‘{definition.name}’: {errors[0].message}"
+        if body.output_shape() is None:
+            return None, f"inside block ‘{definition.name}’: the output has no shape."
+        return body, None
+
+
+def definition_digest(root: Graph, type_id: str, digests: dict[str, str]) -> str:
+    """A digest of everything that decides what a custom block computes: its name,
+    parameters, body nodes and edges in order, and the digests of the blocks it uses.
+    ``digests`` memoises them for one analysis, which keeps the work linear in the project."""
+    if type_id in digests:
+        return digests[type_id]
+    definition = root.definitions[type_id]
+    nested = sorted({n.type_id for n in definition.graph if n.type_id in root.definitions})
+    parts = (definition.name, [(p.name, p.kind, repr(p.default)) for p in definition.params],
+             [(n.id, n.type_id, repr(_freeze(n.params))) for n in definition.graph],
+             [(e.src, e.src_port, e.dst, e.dst_port) for e in definition.graph.edges],
+             [(t, definition_digest(root, t, digests)) for t in nested])
+    digests[type_id] = hashlib.sha256(repr(parts).encode("utf-8", "backslashreplace")).hexdigest()
+    return digests[type_id]
+
+
+def _output_problem(graph: Graph, block: BlockType, info: NodeInfo, env: dict[str, Any],
+                    title: str) -> str | None:
+    """The Output node checks the scores only at the top level (a block's output is free)."""
+    if graph.is_block_body():
+        return None
+    problem = block.check(info.resolved, info.in_shapes) if block.check else None
+    problem = problem or _class_count_problem(info.in_shapes[0], env["classes"])
+    return f"{title}: {problem}" if problem else None
 
 
 def _run_on_meta(block: BlockType, params: dict, shapes: tuple[Shape, ...]) -> tuple:
@@ -227,6 +296,3 @@ def _clean_error(exc: Exception) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:300] + ("" if text.endswith(".") else ".")
 
-
-def describe_shapes(shapes: Sequence[Shape]) -> str:
-    return ", ".join(shape_text(s) for s in shapes)

@@ -3,15 +3,21 @@
 Nodes with parameters (and parameter-free layers such as ReLU) are registered under their node
 ids, so a torchvision-shaped graph gives torchvision's module tree and ``state_dict`` keys;
 parameter-free operations (Flatten, Add, Concat) are applied in ``forward`` like torchvision's
-``torch.flatten`` call.
+``torch.flatten`` call. A custom block node becomes a nested GraphNet built from its body.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from torch import nn
+
+from ..blocks import Call
+from ..graph import INPUT_TYPE, OUTPUT_TYPE, Graph
+
+if TYPE_CHECKING:
+    from .infer import Analysis
 
 
 @dataclass(frozen=True)
@@ -40,3 +46,44 @@ class GraphNet(nn.Module):
             fn = step.fn if step.fn is not None else self._modules[step.node_id]
             values[step.node_id] = fn(*[values[s] for s in step.sources])
         return values[self._output]
+
+
+def root_of(graph: Graph) -> Graph:
+    """The project graph that holds the custom block definitions ``graph`` looks types up in."""
+    while isinstance(graph.lookup, Graph):
+        graph = graph.lookup
+    return graph
+
+
+def assemble(graph: Graph, analysis: Analysis) -> GraphNet:
+    """The module computing ``graph`` from an error-free ``analysis`` of it (or of a graph with
+    identical contents). A custom block node is assembled from its body's analysis and the
+    body ``graph`` holds, so a build only ever reads the graph it is given."""
+    steps, modules = [], {}
+    inputs = tuple(n.id for n in graph.nodes_of_type(INPUT_TYPE))
+    output = None
+    for node_id in analysis.order:
+        node = graph.node(node_id)
+        if node.type_id == INPUT_TYPE:
+            continue
+        sources = operand_sources(graph, node_id)
+        if node.type_id == OUTPUT_TYPE:
+            output = sources[0]
+            continue
+        info = analysis.nodes[node_id]
+        if info.body is not None:
+            body = root_of(graph).definitions[node.type_id].graph
+            modules[node_id] = assemble(body, info.body)
+            steps.append(Step(node_id, sources))
+        elif isinstance(info.op, Call):
+            modules[node_id] = info.op.build()
+            steps.append(Step(node_id, sources))
+        else:
+            steps.append(Step(node_id, sources, info.op.fn))
+    return GraphNet(steps, modules, inputs, output)
+
+
+def operand_sources(graph: Graph, node_id: str) -> tuple[str, ...]:
+    """The node ids feeding ``node_id``, in port order; a multi port's edges in edge order."""
+    spec = graph.node_spec(node_id)
+    return tuple(e.src for port in spec.inputs for e in graph.incoming(node_id, port.name))

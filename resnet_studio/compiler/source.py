@@ -17,9 +17,11 @@ from typing import Any
 
 from ..blocks import Call, Functional, shape_text
 from ..graph import INPUT_TYPE, OUTPUT_TYPE, Graph
-from .build import BuildError, operand_sources
-from .infer import Analysis, Analyzer
-from .resolve import CustomBlockBuilder, block_for
+from ..graph.text import visible
+from .build import BuildError
+from .infer import Analysis, Analyzer, NodeInfo
+from .module import operand_sources, root_of
+from .resolve import block_for
 from .source_forward import MAIN, Step, fresh_name, value_names
 from .source_library import Library
 from .source_render import (
@@ -126,8 +128,13 @@ class _Writer:
                  plan: _ClassPlan) -> Callable[[Sequence[str]], str]:
         """Record what the node needs; returns how its forward expression reads."""
         node = graph.node(node_id)
-        op = analysis.nodes[node_id].op
+        info = analysis.nodes[node_id]
+        op = info.op
         try:
+            if info.body is not None:
+                ref = self._custom(graph, info)
+                plan.modules.append((node_id, Group(ref, [], ")", call=True)))
+                return lambda args: f"self.{node_id}({', '.join(args)})"
             if isinstance(op, Functional):
                 # Only the block type can say which of our helpers its expression calls.
                 for dep in block_for(graph, node.type_id).source_deps:
@@ -142,24 +149,20 @@ class _Writer:
 
     def _call(self, call: Call) -> Group:
         target = call.target
-        if isinstance(target, CustomBlockBuilder):
-            return Group(self._custom(target), [], ")", call=True)
         head = torch_name(target) if is_torch(target) else self.library.add(target)
         return call_doc(call, head, self._call)
 
-    def _custom(self, builder: CustomBlockBuilder) -> ClassRef:
-        """The class of a custom block for these parameter values and input shapes."""
-        definition = builder.definition
-        key = (definition.type_id, tuple(sorted((k, repr(v)) for k, v in builder.params.items())),
-               builder.shapes)
+    def _custom(self, graph: Graph, info: NodeInfo) -> ClassRef:
+        """The class of a custom block for these parameter values and input shapes, planned
+        from the body analysis the network's analysis already holds."""
+        definition = root_of(graph).definitions[info.type_id]
+        key = (info.type_id, tuple(sorted((k, repr(v)) for k, v in info.resolved.items())),
+               info.in_shapes)
         if key not in self.custom:
-            analysis = Analyzer().analyze(definition.graph, dict(builder.params),
-                                          builder.input_shapes())
-            if not analysis.ok:
-                raise BuildError(analysis)
-            plan = self.plan(definition.graph, analysis, ClassRef(camel_case(definition.name)),
-                             _custom_doc(builder))
-            self.custom[key] = plan
+            assert info.body is not None
+            doc = _custom_doc(definition, info.resolved, info.in_shapes)
+            self.custom[key] = self.plan(definition.graph, info.body,
+                                         ClassRef(camel_case(definition.name)), doc)
         return self.custom[key].ref
 
     def name_classes(self, class_name: str) -> None:
@@ -229,12 +232,10 @@ def _network_doc(graph: Graph, analysis: Analysis) -> str:
     return f"The network of project {_project(graph)}: {images} images in, {scores} scores out."
 
 
-def _custom_doc(builder: CustomBlockBuilder) -> str:
-    definition = builder.definition
-    listed = ", ".join(f"{k}={v!r}" for k, v in builder.params.items())
-    shapes = ", ".join(shape_text(s) for s in builder.shapes)
+def _custom_doc(definition: Any, params: dict[str, Any], shapes: Sequence[tuple[int, ...]]) -> str:
+    listed = ", ".join(f"{k}={v!r}" for k, v in params.items())
     values = f" ({listed})" if listed else ""
-    text = f'Custom block "{definition.name}"{values} for {shapes} inputs.'
+    text = f'Custom block "{definition.name}"{values} for {", ".join(map(shape_text, shapes))} inputs.'
     if definition.description:
         text += "\n\n    " + definition.description.strip().replace("\n", "\n    ")
     return text
@@ -257,6 +258,9 @@ def _project(graph: Graph) -> str:
 
 
 def _doc_text(text: str) -> str:
-    """Text safe inside a triple-quoted docstring."""
+    """Text safe inside a triple-quoted docstring: backslashes and quotes escaped, and every
+    control character (NUL, carriage return, ESC…) and other invisible one written as an
+    escape, so that nothing in a name or description can end the string or the file."""
     text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    text = visible(text, keep_newlines=True)
     return text + " " if text.endswith('"') else text

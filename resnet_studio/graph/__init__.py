@@ -1,7 +1,8 @@
 """The architecture document: pure Python, no torch, no Qt."""
 
 from . import events
-from .custom import BlockDefinition, Subgraph, SubNode, collapse, expand, expand_custom
+from .collapse import collapse
+from .custom import BlockDefinition, Subgraph, SubNode
 from .document import INPUT_TYPE, OUTPUT_TYPE, Edge, Graph, InputSpec, Node
 from .errors import (
     CycleError,
@@ -21,6 +22,7 @@ from .errors import (
     UnknownNodeError,
     UnknownPortError,
 )
+from .expand import expand, expand_custom
 from .schema import (
     BlockSpec,
     ParamSpec,

@@ -8,22 +8,20 @@ from __future__ import annotations
 
 import copy
 import heapq
-import keyword
-import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import events as ev
+from .block_table import BlockTable
+from .edge_index import EdgeIndex
 from .errors import (
     CycleError,
-    DefinitionError,
     DuplicateEdgeError,
     DuplicateNodeError,
     IncompatiblePortsError,
     InvalidNodeIdError,
-    InvalidPositionError,
     ParameterError,
     PortAlreadyConnectedError,
     UnknownBlockTypeError,
@@ -31,27 +29,11 @@ from .errors import (
     UnknownNodeError,
     UnknownPortError,
 )
+from .naming import IDENT, INPUT_TYPE, checked_position, id_problem
 from .schema import BlockSpec, SpecLookup
+from .text import shown
 
-INPUT_TYPE = "input"
 OUTPUT_TYPE = "output"
-_IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-# A node id becomes a submodule name of the built network, so it may not shadow an attribute of
-# ``torch.nn.Module`` (``add_module`` refuses those); this list is the public attributes of
-# torch 2.x's nn.Module, kept here because the document may not import torch.
-_RESERVED = frozenset({
-    "T_destination", "add_module", "apply", "bfloat16", "buffers", "call_super_init", "children",
-    "compile", "cpu", "cuda", "double", "dump_patches", "eval", "extra_repr", "float", "forward",
-    "get_buffer", "get_extra_state", "get_parameter", "get_submodule", "half", "ipu",
-    "load_state_dict", "modules", "mtia", "named_buffers", "named_children", "named_modules",
-    "named_parameters", "parameters", "register_backward_hook", "register_buffer",
-    "register_forward_hook", "register_forward_pre_hook", "register_full_backward_hook",
-    "register_full_backward_pre_hook", "register_load_state_dict_post_hook",
-    "register_load_state_dict_pre_hook", "register_module", "register_parameter",
-    "register_state_dict_post_hook", "register_state_dict_pre_hook", "requires_grad_",
-    "set_extra_state", "set_submodule", "share_memory", "state_dict", "to", "to_empty", "train",
-    "training", "type", "xpu", "zero_grad",
-})
 
 
 @dataclass(frozen=True)
@@ -72,7 +54,7 @@ class InputSpec:
         for name, value in self.env().items():
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100_000:
                 raise ParameterError("Input specification", name,
-                                     f"{value!r} is not allowed; expected an integer from 1 to 100000.")
+                                     f"{shown(value)} is not allowed; expected an integer from 1 to 100000.")
 
 
 @dataclass
@@ -100,7 +82,7 @@ class Edge:
 
 
 @dataclass(eq=False)
-class Graph:
+class Graph(BlockTable):
     """A network: a DAG of nodes joined port to port.
 
     ``lookup`` resolves block type ids to schemas (normally the block catalogue). The root
@@ -116,7 +98,7 @@ class Graph:
     definitions: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] | None = None
     events: ev.Emitter = field(default_factory=ev.Emitter, repr=False, compare=False)
-    _index: Any = field(default=None, init=False, repr=False, compare=False)
+    _index: EdgeIndex = field(default_factory=EdgeIndex, init=False, repr=False, compare=False)
 
     # ----- lookups --------------------------------------------------------------------------
     def spec(self, type_id: str) -> BlockSpec | None:
@@ -147,18 +129,12 @@ class Graph:
         return [e for e in edges if port is None or e.src_port == port]
 
     def _edge_index(self) -> tuple[dict[str, list[Edge]], dict[str, list[Edge]]]:
-        """Edges by source and by destination, in edge-list order (the operand order of
-        multi-input ports). Rebuilt lazily after any change to the edge list, so the compiler's
-        many lookups per analysis cost O(degree) instead of O(edges)."""
-        key = (id(self.edges), len(self.edges))
-        if self._index is None or self._index[0] != key:
-            by_src: dict[str, list[Edge]] = {}
-            by_dst: dict[str, list[Edge]] = {}
-            for e in self.edges:
-                by_src.setdefault(e.src, []).append(e)
-                by_dst.setdefault(e.dst, []).append(e)
-            self._index = (key, by_src, by_dst)
-        return self._index[1], self._index[2]
+        return self._index.lookup(self.edges)
+
+    @property
+    def index_builds(self) -> int:
+        """How often the edge index was built from scratch (once per load, tests check)."""
+        return self._index.builds
 
     def nodes_of_type(self, type_id: str) -> list[Node]:
         return [n for n in self.nodes.values() if n.type_id == type_id]
@@ -175,19 +151,28 @@ class Graph:
         return isinstance(self.lookup, Graph)
 
     def copy(self) -> Graph:
-        """An independent copy without listeners, for trial edits.
+        """An independent snapshot without listeners, for trial edits and for building on a
+        worker thread while the user goes on editing.
 
-        Nodes, edges and the definition table are copied; definition objects are shared."""
+        Nodes, edges and every custom block definition are copied, and each copied
+        definition's body looks its types up through the copy, so no later edit of this
+        graph (or of its definitions) reaches the snapshot. A block body's copy still looks
+        types up through the root it belongs to."""
         nodes = {k: self.copy_node(n) for k, n in self.nodes.items()}
-        return Graph(self.lookup, self.input_spec, self.name, nodes, list(self.edges),
-                     dict(self.definitions), copy.deepcopy(self.training))
+        twin = Graph(self.lookup, self.input_spec, self.name, nodes, list(self.edges),
+                     {}, copy.deepcopy(self.training))
+        for type_id, definition in self.definitions.items():
+            body = definition.graph.copy()
+            body.lookup = twin
+            twin.definitions[type_id] = replace(definition, graph=body)
+        return twin
 
     # ----- nodes ----------------------------------------------------------------------------
     def new_id(self, base: str) -> str:
         """A fresh, valid node id: ``base`` itself when free, else ``base`` with the lowest
         free number (``conv`` → ``conv1``); characters a Python name cannot hold become ``_``."""
         base = re.sub(r"[^A-Za-z0-9_]", "_", base) or "node"
-        if not _IDENT.fullmatch(base):
+        if not IDENT.fullmatch(base):
             base = "n_" + base
         if self._id_free(base):
             return base
@@ -198,13 +183,15 @@ class Graph:
         return f"{stem}{number}"
 
     def _id_free(self, node_id: str) -> bool:
-        return node_id not in self.nodes and _id_problem(node_id, "") is None
+        return node_id not in self.nodes and id_problem(node_id, "") is None
 
     def add_node(self, type_id: str, params: Mapping[str, Any] | None = None,
                  position: tuple[float, float] = (0.0, 0.0), node_id: str | None = None,
-                 label: str = "") -> Node:
+                 label: str = "", index: int | None = None) -> Node:
         """Add a node of ``type_id``; missing parameters take their defaults. Without
-        ``node_id`` a fresh id is made from the type."""
+        ``node_id`` a fresh id is made from the type. ``index`` places the node in the node
+        order (which decides the topological order among ready nodes, the saved file and the
+        built network's module order): undoing a delete puts the node back where it was."""
         spec = self.spec(type_id)
         if spec is None:
             raise UnknownBlockTypeError(type_id)
@@ -212,48 +199,35 @@ class Graph:
         self.check_new_id(node_id, type_id)
         self._check_not_recursive(type_id)
         values = spec.validate_params(params or {}, f"{spec.title} ‘{node_id}’")
-        node = Node(node_id, type_id, values, _position(node_id, position), label)
-        self.nodes[node_id] = node
+        node = Node(node_id, type_id, values, checked_position(node_id, position), label)
+        if index is None or index >= len(self.nodes):
+            self.nodes[node_id] = node
+        else:
+            items = list(self.nodes.items())
+            items.insert(max(index, 0), (node_id, node))
+            self.nodes = dict(items)
         self.events.emit(ev.NodeAdded(node_id))
         return node
 
     def check_new_id(self, node_id: str, type_id: str = "") -> None:
         """Raise InvalidNodeIdError or DuplicateNodeError unless ``node_id`` could name a new
         node of ``type_id`` (the type matters only for Input nodes, which may be named ``in``)."""
-        problem = _id_problem(node_id, type_id)
+        problem = id_problem(node_id, type_id)
         if problem is not None:
             raise InvalidNodeIdError(node_id, problem)
         if node_id in self.nodes:
             raise DuplicateNodeError(node_id)
 
-    def _check_not_recursive(self, type_id: str) -> None:
-        """Inside a block's body, refuse a node that would make the block contain itself."""
-        root = self.lookup
-        if not isinstance(root, Graph):
-            return
-        owner = next((t for t, d in root.definitions.items() if d.graph is self), None)
-        if owner is not None and root.depends_on(type_id, owner):
-            raise DefinitionError(f"A ‘{type_id}’ node cannot go inside block ‘{owner}’: "
-                                  "the block would contain itself.")
-
-    def depends_on(self, type_id: str, other: str) -> bool:
-        """True when a block of ``type_id`` is of type ``other`` or contains one, at any depth
-        of nested custom blocks."""
-        stack, seen = [type_id], set()
-        while stack:
-            current = stack.pop()
-            if current == other:
-                return True
-            definition = self.definitions.get(current)
-            if definition is not None and current not in seen:
-                seen.add(current)
-                stack.extend(n.type_id for n in definition.graph)
-        return False
+    def node_index(self, node_id: str) -> int:
+        """The node's place in the node order (see ``add_node``'s ``index``)."""
+        self.node(node_id)
+        return list(self.nodes).index(node_id)
 
     def remove_node(self, node_id: str) -> Node:
         """Remove a node, first removing (and announcing) every edge that touches it."""
         node = self.node(node_id)
-        for edge in [e for e in self.edges if node_id in (e.src, e.dst)]:
+        touching = set(self.incoming(node_id)) | set(self.outgoing(node_id))
+        for edge in [e for e in self.edges if e in touching]:
             self.disconnect(edge)
         del self.nodes[node_id]
         self.events.emit(ev.NodeRemoved(node_id))
@@ -269,12 +243,14 @@ class Graph:
         self.nodes = {(new_id if k == node_id else k): v for k, v in self.nodes.items()}
         node.id = new_id
         self.edges = [_rename_edge(e, node_id, new_id) for e in self.edges]
-        self._index = None
+        self._index.reset()
         self.events.emit(ev.NodeRenamed(node_id, new_id))
+        if node.type_id == INPUT_TYPE and self.is_block_body():
+            self._rename_block_port(node_id, new_id)
 
     def move_node(self, node_id: str, position: tuple[float, float]) -> None:
         node = self.node(node_id)
-        new = _position(node_id, position)
+        new = checked_position(node_id, position)
         if new == node.position:
             return
         old, node.position = node.position, new
@@ -303,8 +279,20 @@ class Graph:
             old, self.input_spec = self.input_spec, spec
             self.events.emit(ev.InputSpecChanged(old, spec))
 
+    def set_name(self, name: str) -> None:
+        if name != self.name:
+            old, self.name = self.name, name
+            self.events.emit(ev.NameChanged(old, name))
+
+    def set_training(self, training: dict[str, Any] | None) -> None:
+        """Replace the project's training settings (a copy is kept)."""
+        if training != self.training:
+            old, self.training = self.training, copy.deepcopy(training)
+            self.events.emit(ev.TrainingChanged(old, copy.deepcopy(training)))
+
     # ----- edges ----------------------------------------------------------------------------
-    def check_connect(self, src: str, src_port: str, dst: str, dst_port: str) -> None:
+    def check_connect(self, src: str, src_port: str, dst: str, dst_port: str,
+                      check_cycle: bool = True) -> None:
         """Raise the typed error that ``connect`` would raise, without changing anything."""
         src_spec, dst_spec = self.node_spec(src), self.node_spec(dst)
         out_port = src_spec.output(src_port)
@@ -319,7 +307,7 @@ class Graph:
         if existing and not in_port.multi:
             raise PortAlreadyConnectedError(dst, dst_port, existing[0].src)
         _check_kinds(src, self._out_kind(src, out_port.kind), dst, in_port.kind)
-        if src == dst or self.reaches(dst, src):
+        if src == dst or (check_cycle and self.reaches(dst, src)):
             raise CycleError(src, dst)
 
     def _out_kind(self, node_id: str, kind: str) -> str:
@@ -330,39 +318,46 @@ class Graph:
         return kind
 
     def connect(self, src: str, src_port: str, dst: str, dst_port: str,
-                index: int | None = None) -> Edge:
+                index: int | None = None, check_cycle: bool = True) -> Edge:
         """Join an output port to an input port; ``index`` places the edge in the edge list
-        (the order of a multi-input port's edges is the order of its operands)."""
-        self.check_connect(src, src_port, dst, dst_port)
+        (the order of a multi-input port's edges is the order of its operands). A bulk reader
+        may pass ``check_cycle=False`` (the search is O(nodes) per edge) and then check the
+        whole graph once with ``topological_order``."""
+        self.check_connect(src, src_port, dst, dst_port, check_cycle)
         edge = Edge(src, src_port, dst, dst_port)
-        if index is None:
+        appended = index is None or index >= len(self.edges)
+        if appended:
             self.edges.append(edge)
         else:
             self.edges.insert(index, edge)
-        self._index = None
+        self._index.added(self.edges, edge, appended)
         self.events.emit(ev.EdgeAdded(edge))
         return edge
 
     def disconnect(self, edge: Edge) -> int:
         """Remove an edge; returns its former index (for undo)."""
-        try:
-            index = self.edges.index(edge)
-        except ValueError:
-            raise UnknownEdgeError(edge) from None
+        if self.edges and self.edges[-1] == edge:  # clearing a graph removes the last first
+            index = len(self.edges) - 1
+        else:
+            try:
+                index = self.edges.index(edge)
+            except ValueError:
+                raise UnknownEdgeError(edge) from None
         del self.edges[index]
-        self._index = None
+        self._index.removed(self.edges, edge)
         self.events.emit(ev.EdgeRemoved(edge))
         return index
 
     def reaches(self, start: str, goal: str) -> bool:
-        """True when a directed path leads from ``start`` to ``goal``."""
-        successors = self._successors()
+        """True when a directed path leads from ``start`` to ``goal`` (visits only what
+        ``start`` reaches, through the edge index)."""
+        by_src = self._edge_index()[0]
         stack, seen = [start], {start}
         while stack:
             current = stack.pop()
             if current == goal:
                 return True
-            for nxt in successors.get(current, ()):
+            for nxt in (e.dst for e in by_src.get(current, ())):
                 if nxt not in seen:
                     seen.add(nxt)
                     stack.append(nxt)
@@ -417,36 +412,6 @@ class Graph:
         cycle = list(reversed(path[seen[node]:]))  # forward order, ending at ``node``
         return cycle[-1:] + cycle[:-1]
 
-    # ----- custom block definitions ----------------------------------------------------------
-    def add_definition(self, definition: Any) -> None:
-        """Make a custom block type available; its body then looks types up through this
-        graph, so a definition may use the custom types defined before it."""
-        type_id = definition.type_id
-        if not isinstance(type_id, str) or not type_id.strip():
-            raise DefinitionError(f"A block type id must be a non-empty string, not {type_id!r}.")
-        if type_id in self.definitions or self.lookup.spec(type_id):
-            raise DefinitionError(f"A block type ‘{type_id}’ already exists.")
-        if any(n.type_id == type_id for n in definition.graph):
-            raise DefinitionError(f"Block ‘{type_id}’ cannot contain a node of its own type.")
-        definition.graph.lookup = self
-        self.definitions[definition.type_id] = definition
-        self.events.emit(ev.DefinitionsChanged(definition.type_id))
-
-    def remove_definition(self, type_id: str) -> Any:
-        """Remove a custom block type that no node (here or in another block) uses."""
-        if type_id not in self.definitions:
-            raise DefinitionError(f"There is no custom block type ‘{type_id}’.")
-        users = [n.id for n in self.nodes.values() if n.type_id == type_id]
-        users += [f"{d.name}/{n.id}" for d in self.definitions.values()
-                  for n in d.graph.nodes.values() if n.type_id == type_id]
-        if users:
-            raise DefinitionError(
-                f"Block type ‘{type_id}’ is still used by {', '.join(users[:5])}; "
-                "delete or expand those nodes first.")
-        definition = self.definitions.pop(type_id)
-        self.events.emit(ev.DefinitionsChanged(type_id))
-        return definition
-
     # ----- bulk helpers ------------------------------------------------------------------------
     def add_nodes_and_edges(self, nodes: Iterable[Node], edges: Iterable[Edge]) -> None:
         for node in nodes:
@@ -460,33 +425,6 @@ class Graph:
 
 def _default_base(spec: BlockSpec) -> str:
     return spec.type_id.split(".")[-1].split(":")[-1].lower()
-
-
-def _id_problem(node_id: Any, type_id: str) -> str | None:
-    """Why ``node_id`` cannot name a node of ``type_id``, or None when it can."""
-    if not isinstance(node_id, str) or not _IDENT.fullmatch(node_id):
-        return "use letters, digits and underscores, starting with a letter"
-    if node_id in _RESERVED:
-        return "the name is reserved by PyTorch modules"
-    # An Input node holds no module; inside a block its id is the port name, and ``in`` is
-    # the conventional name of a block's first input.
-    if keyword.iskeyword(node_id) and type_id != INPUT_TYPE:
-        return "the name is a Python keyword"
-    return None
-
-
-def _position(node_id: str, position: Any) -> tuple[float, float]:
-    """``position`` as two finite floats, or InvalidPositionError."""
-    try:
-        x, y = position
-        if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in (x, y)):
-            raise TypeError
-        result = (float(x), float(y))
-    except (TypeError, ValueError, OverflowError):
-        raise InvalidPositionError(node_id, position) from None
-    if not all(math.isfinite(v) for v in result):
-        raise InvalidPositionError(node_id, position)
-    return result
 
 
 def _rename_edge(e: Edge, old: str, new: str) -> Edge:

@@ -6,6 +6,8 @@ node, port, parameter or file concerned and, where possible, what to do about it
 
 from __future__ import annotations
 
+from .text import shown
+
 
 class GraphError(Exception):
     """Base class of every error the document raises."""
@@ -72,7 +74,7 @@ class UnknownEdgeError(GraphError, KeyError):
 
 class InvalidPositionError(GraphError, ValueError):
     def __init__(self, node_id: str, position: object):
-        super().__init__(f"Node ‘{node_id}’: position {position!r} must be two finite numbers (x, y).")
+        super().__init__(f"Node ‘{node_id}’: position {shown(position)} must be two finite numbers (x, y).")
         self.node_id = node_id
 
 

@@ -73,6 +73,22 @@ class InputSpecChanged:
     new: Any
 
 
+@dataclass(frozen=True)
+class NameChanged:
+    """The project's name changed."""
+
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class TrainingChanged:
+    """The project's training settings (its free-form ``training`` object) changed."""
+
+    old: Any
+    new: Any
+
+
 Listener = Callable[[object], None]
 
 

@@ -24,13 +24,21 @@ from ..files import write_text_atomic
 from .custom import BlockDefinition
 from .document import Graph, InputSpec
 from .errors import (
+    CycleError,
     DuplicateNodeError,
     GraphError,
     InvalidNodeIdError,
     ParameterError,
     ProjectFileError,
 )
+from .project_guards import (
+    JSONConstant,
+    check_tree,
+    no_constant,
+    read_regular,
+)
 from .schema import PARAM_KINDS, ParamSpec, SpecLookup, is_param_name, reference_name
+from .text import surrogate_at, visible
 
 FORMAT_VERSION = 1
 SUFFIX = ".rstudio.json"
@@ -100,6 +108,11 @@ def dumps(graph: Graph) -> str:
 def save(graph: Graph, path: str | os.PathLike) -> None:
     """Write atomically: a crash mid-save leaves the previous file intact."""
     text = dumps(graph)
+    index = surrogate_at(text)
+    if index is not None:
+        raise ProjectFileError(str(path), "cannot be written: a name or description holds a "
+                               f"lone surrogate (\\u{ord(text[index]):04x}), which UTF-8 cannot "
+                               "store.")
     try:
         write_text_atomic(Path(path), text)
     except OSError as exc:
@@ -108,10 +121,13 @@ def save(graph: Graph, path: str | os.PathLike) -> None:
 
 # ----- reading ---------------------------------------------------------------------------------
 def load(path: str | os.PathLike, lookup: SpecLookup) -> Graph:
-    """Read a project file; every problem raises ProjectFileError naming the file."""
+    """Read a project file; every problem raises ProjectFileError naming the file.
+
+    Only a regular file (or a link to one) of at most MAX_FILE_BYTES is read: a FIFO would
+    block forever and a device such as /dev/zero never ends."""
     name = str(path)
     try:
-        raw = Path(path).read_bytes()
+        raw = read_regular(Path(path), name)
     except FileNotFoundError:
         raise ProjectFileError(name, "no such file.") from None
     except IsADirectoryError:
@@ -131,16 +147,22 @@ def loads(text: str, lookup: SpecLookup, name: str = "<project>") -> Graph:
     if not text.strip():
         raise ProjectFileError(name, "is empty; a project file holds a JSON object.")
     try:
-        data = json.loads(text, object_pairs_hook=_unique_keys)
+        data = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=no_constant)
     except json.JSONDecodeError as exc:
         raise ProjectFileError(
             name, f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
             "the file may be truncated or damaged.") from None
     except _DuplicateKey as exc:
-        raise ProjectFileError(name, f"the key ‘{exc.key}’ appears twice in one JSON object; "
-                               "the file is damaged or was edited by hand.") from None
+        raise ProjectFileError(name, f"the key ‘{visible(exc.key)}’ appears twice in one JSON "
+                               "object; the file is damaged or was edited by hand.") from None
+    except JSONConstant as exc:
+        raise ProjectFileError(name, f"holds {exc.args[0]}, which JSON does not allow; numbers "
+                               "in a project file are finite.") from None
     except RecursionError:
         raise ProjectFileError(name, "is nested too deeply to be a project file.") from None
+    except ValueError as exc:  # Python's limit on the digits of an integer read from text
+        raise ProjectFileError(name, f"holds a number too long to read ({exc}).") from None
+    check_tree(data, name)
     return from_dict(data, lookup, name)
 
 
@@ -259,9 +281,17 @@ class _Reader:
         for i, entry in enumerate(self.get(data, "nodes", list)):
             with self.at(f".nodes[{i}]"):
                 self.node(entry, graph)
-        for i, entry in enumerate(self.get(data, "edges", list)):
+        edges = self.get(data, "edges", list)
+        for i, entry in enumerate(edges):
             with self.at(f".edges[{i}]"):
-                self.edge(entry, graph)
+                self.edge(entry, graph, check_cycle=False)
+        try:
+            graph.topological_order()  # one linear check instead of a search per edge
+        except CycleError:
+            graph.edges = []  # replay with a search per edge to name the edge closing the loop
+            for i, entry in enumerate(edges):
+                with self.at(f".edges[{i}]"):
+                    self.edge(entry, graph)
 
     # ----- nodes and edges -----------------------------------------------------------------------
     def node(self, entry: Any, graph: Graph) -> None:
@@ -302,7 +332,7 @@ class _Reader:
                 defined = ", ".join(f"${k}" for k in env)
                 raise self.fail(f"refers to ${ref}, which is not defined here (defined: {defined}).")
 
-    def edge(self, entry: Any, graph: Graph) -> None:
+    def edge(self, entry: Any, graph: Graph, check_cycle: bool = True) -> None:
         self.object(entry, "an edge", _EDGE_FIELDS)
         ends = [self.get(entry, key, list) for key in _EDGE_FIELDS]
         if not all(len(end) == 2 and all(isinstance(v, str) for v in end) for end in ends):
@@ -311,7 +341,7 @@ class _Reader:
             if node_id not in graph.nodes:
                 raise self.fail(f"edge refers to node ‘{node_id}’, which does not exist (dangling edge).")
         (src, sp), (dst, dp) = ends
-        graph.connect(src, sp, dst, dp)
+        graph.connect(src, sp, dst, dp, check_cycle=check_cycle)
 
     # ----- custom block definitions --------------------------------------------------------------
     def definition(self, entry: Any, root: Graph) -> BlockDefinition:
@@ -409,11 +439,15 @@ def _is_finite_number(value: Any) -> bool:
 
 def _show(value: Any) -> str:
     """A short JSON rendering of ``value`` for messages."""
+    if isinstance(value, list) and len(value) > 8:  # a huge list: render only its start
+        return _show(value[:8])[:-1][:37] + "…"
+    if isinstance(value, dict) and len(value) > 8:
+        return _show(dict(list(value.items())[:8]))[:37] + "…"
     try:
         text = json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "…"
+    except (TypeError, ValueError, RecursionError):
+        text = f"a {type(value).__name__}"
+    return visible(text) if len(text) <= 40 else visible(text[:37]) + "…"
 
 
 def _kind_name(kind: type | tuple) -> str:

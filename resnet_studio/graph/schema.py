@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .errors import ParameterError
+from .text import shown
 
 PARAM_KINDS = ("int", "float", "bool", "choice")
 _REF = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
 
 # Port kinds: a feature map is C×H×W per sample, features a flat vector; "any" accepts both.
-PORT_KINDS = ("feature_map", "features", "any")
 
 
 def is_param_name(name: Any) -> bool:
@@ -79,7 +79,7 @@ class ParamSpec:
         result = checker(value)
         if result is _BAD:
             raise ParameterError(
-                where, self.name, f"{value!r} is not allowed; expected {self.bounds_text()}."
+                where, self.name, f"{shown(value)} is not allowed; expected {self.bounds_text()}."
             )
         return result
 

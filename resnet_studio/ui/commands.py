@@ -13,7 +13,7 @@ from typing import Any
 from PySide6.QtGui import QUndoCommand
 
 from ..graph import Edge, Graph, UnknownBlockTypeError
-from .contents import replace_contents
+from ..graph.contents import replace_contents
 
 Position = tuple[float, float]
 
@@ -90,13 +90,17 @@ class RemoveNodeCommand(GraphCommand):
     def __init__(self, graph: Graph, node_id: str):
         super().__init__(graph, f"Delete {node_id}")
         self.node = graph.copy_node(graph.node(node_id))
+        self.index = graph.node_index(node_id)
 
     def redo(self) -> None:
+        self.index = self.graph.node_index(self.node.id)
         self.graph.remove_node(self.node.id)
 
     def undo(self) -> None:
+        # Back in its former place: the node order decides the saved file, the topological
+        # order and the built network's state_dict key order.
         n = self.node
-        self.graph.add_node(n.type_id, n.params, n.position, n.id, n.label)
+        self.graph.add_node(n.type_id, n.params, n.position, n.id, n.label, index=self.index)
 
 
 class ConnectCommand(GraphCommand):

@@ -20,7 +20,7 @@ from ..compiler import Analysis, Analyzer
 from ..graph import Graph, GraphError, events
 from ..graph import project as project_file
 from .commands import GraphCommand, SnapshotCommand
-from .contents import replace_contents, snapshot
+from ..graph.contents import replace_contents, snapshot
 
 ANALYSIS_DELAY_MS = 150
 

@@ -15,7 +15,8 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from ..graph import GraphError
 from ..graph.layout import layout_positions
-from . import clipboard, structure
+from ..compiler import structure
+from . import clipboard
 from .commands import AddNodeCommand, MoveNodesCommand, remove_items_command
 from .document import Document
 from .scene import GraphScene

@@ -6,8 +6,9 @@ from collections.abc import Callable
 
 import pytest
 from PySide6.QtCore import QPointF
-from ui_helpers import canonical
+from ui_helpers import nodes_by_id, saved_text
 
+from resnet_studio.compiler import build
 from resnet_studio.graph import CycleError, DuplicateNodeError, Edge, InvalidNodeIdError
 from resnet_studio.ui.commands import (
     AddNodeCommand,
@@ -36,21 +37,21 @@ def assert_mirrors(window) -> None:
 def round_trip(window, edit: Callable[[], object]) -> dict:
     """Apply ``edit``; check it is one undo step that undoes and redoes exactly."""
     doc = window.document
-    before, count = canonical(doc.graph), doc.undo_stack.count()
+    before, count = saved_text(doc.graph), doc.undo_stack.count()
     was_modified = doc.is_modified()
     edit()
-    after = canonical(doc.graph)
+    after = saved_text(doc.graph)
     assert after != before
     assert doc.undo_stack.count() == count + 1
     assert doc.is_modified()
     doc.undo_stack.undo()
-    assert canonical(doc.graph) == before
+    assert saved_text(doc.graph) == before
     assert_mirrors(window)
     assert doc.is_modified() == was_modified  # back at the clean state if it started there
     doc.undo_stack.redo()
-    assert canonical(doc.graph) == after
+    assert saved_text(doc.graph) == after
     assert_mirrors(window)
-    return after
+    return nodes_by_id(doc.graph)
 
 
 def test_add_node(window):
@@ -67,6 +68,16 @@ def test_remove_nodes_removes_their_edges_first(window):
         remove_items_command(graph, ["bn1", "relu"])))
     assert "bn1" not in after["nodes"] and "relu" not in after["nodes"]
     assert all("bn1" not in (e["from"][0], e["to"][0]) for e in after["edges"])
+
+
+def test_undo_of_a_delete_puts_the_node_back_in_its_place(window):
+    graph, doc = window.document.graph, window.document
+    order, keys = graph.topological_order(), list(build(graph).state_dict())
+    assert list(graph.nodes).index("bn1") < len(graph.nodes) - 1  # not the last node
+    doc.push(remove_items_command(graph, ["bn1"]))
+    doc.undo_stack.undo()
+    assert graph.topological_order() == order
+    assert list(build(graph).state_dict()) == keys
 
 
 def test_connect(window):
@@ -219,10 +230,10 @@ def test_collapse_makes_a_palette_block_as_one_step(window, prompts):
 def test_collapse_cancelled_changes_nothing(window, prompts):
     editor = window.editor
     editor.select_nodes(["conv1", "bn1"])
-    before = canonical(window.document.graph)
+    before = saved_text(window.document.graph)
     prompts.block = None
     assert editor.collapse_selection() is None
-    assert canonical(window.document.graph) == before
+    assert saved_text(window.document.graph) == before
     assert ("block", ["conv1", "bn1"]) in prompts.asked
 
 

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from resnet_studio.blocks import CATALOGUE
 from resnet_studio.graph import Graph, InputSpec
-from resnet_studio.graph.project import to_dict
+from resnet_studio.graph.project import dumps, to_dict
 
 
 def small_graph() -> Graph:
@@ -31,9 +31,14 @@ def small_graph() -> Graph:
     return g
 
 
-def canonical(graph: Graph) -> dict[str, Any]:
-    """The project dict with nodes keyed by id: undoing a delete re-adds a node at the end of
-    the node order, which changes nothing a user or the compiler can see."""
+def saved_text(graph: Graph) -> str:
+    """The exact text a save would write: undo must restore it byte for byte (node order,
+    edge order and all, since they decide the topological and state_dict order)."""
+    return dumps(graph)
+
+
+def nodes_by_id(graph: Graph) -> dict[str, Any]:
+    """The project dict with its nodes keyed by id, for looking entries up in assertions."""
     data = to_dict(graph)
     data["nodes"] = {n["id"]: n for n in data["nodes"]}
     return data

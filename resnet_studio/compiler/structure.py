@@ -1,16 +1,17 @@
 """Expanding a composite node into its parts, and making a block from a selection.
 
-Both are whole-graph edits; the document records each as one undoable step
-(``Document.apply_structural``).
+Both are whole-graph edits; the editor's document records each as one undoable step
+(``Document.apply_structural``). Expanding a catalogue block needs the compiler's analysis
+(its resolved parameters and input shapes), hence this module's place.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..compiler import Analysis
-from ..compiler.resolve import block_for
 from ..graph import Graph, GraphError, Subgraph, SubNode, collapse, expand
+from .infer import Analysis
+from .resolve import block_for
 
 Exposed = Mapping[str, list[tuple[str, str]]]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..graph import Graph
-from ..graph.project import from_dict, to_dict
+from .document import Graph
+from .project import from_dict, to_dict
 
 
 def snapshot(graph: Graph) -> dict[str, Any]:
@@ -28,8 +28,8 @@ def replace_contents(graph: Graph, data: Mapping[str, Any], source: str = "<snap
     """
     fresh = from_dict(dict(data), graph.lookup, source)
     clear(graph)
-    graph.name = fresh.name
-    graph.training = fresh.training
+    graph.set_name(fresh.name)
+    graph.set_training(fresh.training)
     graph.set_input_spec(fresh.input_spec)
     for definition in list(fresh.definitions.values()):
         graph.add_definition(definition)
