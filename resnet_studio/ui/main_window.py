@@ -36,6 +36,13 @@ MAX_RECENT = 10
 DEFAULT_SIZE = (1400, 900)
 
 
+def recent_labels(files: list[str]) -> list[str]:
+    """Menu labels for recent files: the file name, with its folder where two share a name."""
+    names = [Path(f).name for f in files]
+    return [f"{name} — {Path(f).parent}" if names.count(name) > 1 else name
+            for f, name in zip(files, names)]
+
+
 class MainWindow(QMainWindow):
     """The editor window for one project at a time.
 
@@ -256,7 +263,12 @@ class MainWindow(QMainWindow):
         value = self.settings.value("recent_files", [])
         if isinstance(value, str):  # QSettings gives a lone string for a one-item list
             value = [value]
-        return [str(v) for v in value or []]
+        files: list[str] = []
+        for entry in value or []:  # older settings may hold the same file under two spellings
+            path = str(Path(str(entry)).resolve())
+            if path not in files:
+                files.append(path)
+        return files
 
     def _add_recent(self, path: Path) -> None:
         entry = str(path.resolve())
@@ -266,8 +278,8 @@ class MainWindow(QMainWindow):
     def fill_recent_menu(self) -> None:
         self.recent_menu.clear()
         files = self.recent_files()
-        for path in files:
-            action = self.recent_menu.addAction(Path(path).name)
+        for path, label in zip(files, recent_labels(files)):
+            action = self.recent_menu.addAction(label)
             action.setStatusTip(path)
             action.triggered.connect(lambda checked=False, p=path: self.open_project(p))
         if not files:

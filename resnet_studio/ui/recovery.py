@@ -53,7 +53,7 @@ class Autosaver(QObject):
         if not self.document.is_modified():
             return False
         write_text_atomic(self.path, dumps(self.document.graph))
-        original = str(self.document.path) if self.document.path else None
+        original = str(self.document.path.resolve()) if self.document.path else None
         meta = {"path": original, "saved": time.strftime("%Y-%m-%d %H:%M:%S")}
         write_text_atomic(self.meta_path, json.dumps(meta) + "\n")
         return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from ui_helpers import ScriptedPrompts, small_graph
@@ -282,3 +283,36 @@ def test_main_opens_the_window_on_a_project_and_returns_when_it_closes(
         QStandardPaths.setTestModeEnabled(False)
     assert len(seen) == 1 and seen[0].document.path == path
     assert seen[0].document.graph.name == "tiny"
+
+
+def test_a_project_saved_under_a_relative_name_is_recovered_with_its_absolute_path(
+        make_window, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    crashed = make_window()
+    crashed.document.save(Path("relative.rstudio.json"))
+    edit(crashed)
+    assert crashed.autosaver.save_now()
+    crashed.autosaver.stop()
+    monkeypatch.chdir(tmp_path.parent)  # the next process starts elsewhere
+    answers = ScriptedPrompts()
+    answers.restore_answer = True
+    restored = make_window(answers=answers)
+    assert restored.document.path == (tmp_path / "relative.rstudio.json").resolve()
+    assert restored.save()
+    assert not (tmp_path.parent / "relative.rstudio.json").exists()
+    crashed.document.undo_stack.setClean()
+
+
+def test_open_recent_lists_each_file_once_and_tells_same_names_apart(window, settings, tmp_path,
+                                                                     monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    for folder in ("a", "b"):
+        window.document.save(tmp_path / folder / "net.rstudio.json")
+        window.save()
+    settings.setValue("recent_files", [*window.recent_files(), "a/net.rstudio.json"])
+    window.fill_recent_menu()
+    labels = [action.text() for action in window.recent_menu.actions()]
+    assert len(labels) == 2 and len(set(labels)) == 2
+    assert all(label.startswith("net.rstudio.json — ") for label in labels)
