@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication, QWidget
 
 from .clipboard import NODES_MIME
 from .main_window import APP_NAME, ORGANISATION, MainWindow
+
+SIGNAL_POLL_MS = 200
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -44,6 +47,20 @@ def release_clipboard() -> None:
         board.clear()
 
 
+def close_on_interrupt(window: QWidget) -> None:
+    """Ctrl-C in the terminal closes the window as its close button does (the unsaved and
+    still-training questions included) instead of raising KeyboardInterrupt inside whatever
+    slot runs. Python handles signals only between bytecodes, so a timer wakes it up."""
+    signal.signal(signal.SIGINT, lambda signum, frame: QTimer.singleShot(0, window.close))
+    ticker = QTimer(window, interval=SIGNAL_POLL_MS)
+    ticker.timeout.connect(_let_python_run)
+    ticker.start()
+
+
+def _let_python_run() -> None:
+    """Nothing: returning to Python is the point (a pending signal handler runs now)."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Open the main window on the default project (or the project named in ``argv``) and run
     until it closes; returns the exit status."""
@@ -51,6 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = application()
     window = MainWindow(QSettings(ORGANISATION, APP_NAME))
     window.show()
+    close_on_interrupt(window)
     if args.project and not window.open_project(Path(args.project)):
         window.show_message(f"Could not open {args.project}")
     return app.exec()

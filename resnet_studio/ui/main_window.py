@@ -12,7 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
+from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QWidget
 
 from .. import presets
 from ..graph import Graph, GraphError
@@ -34,6 +34,23 @@ APP_NAME = "ResNet Studio"
 ORGANISATION = "ResNet Studio"
 MAX_RECENT = 10
 DEFAULT_SIZE = (1400, 900)
+
+
+# What reading or writing a hostile or odd project can raise besides the typed GraphError: a
+# 5,000-digit number (ValueError), deep nesting (RecursionError), a name with a lone surrogate
+# that UTF-8 cannot encode (UnicodeEncodeError, a ValueError), the disk (OSError).
+FILE_ERRORS = (GraphError, ValueError, RecursionError, OSError)
+
+
+def file_error_text(path: str | Path, exc: BaseException) -> str:
+    """One line for a dialog: the typed error's own message, or the file and the cause."""
+    if isinstance(exc, GraphError):
+        return str(exc)
+    if isinstance(exc, RecursionError):
+        return f"{path}: the project is nested too deeply to read or write."
+    if isinstance(exc, UnicodeError):
+        return f"{path}: a name or text holds characters that cannot be stored ({exc.reason})."
+    return f"{path}: {getattr(exc, 'strerror', None) or exc}"
 
 
 def recent_labels(files: list[str]) -> list[str]:
@@ -62,6 +79,7 @@ class MainWindow(QMainWindow):
                  initial: Graph | None = None, autosave_ms: int = AUTOSAVE_MS):
         super().__init__()
         self._closed = False
+        QApplication.instance().aboutToQuit.connect(self._on_about_to_quit)
         self.setObjectName("main_window")
         self.settings = settings
         self.prompts = prompts if prompts is not None else DialogPrompts(self)
@@ -195,8 +213,8 @@ class MainWindow(QMainWindow):
                 return False
         try:
             self.document.open(Path(path))
-        except GraphError as exc:
-            self.prompts.show_error("Cannot open project", str(exc))
+        except FILE_ERRORS as exc:
+            self.prompts.show_error("Cannot open project", file_error_text(path, exc))
             return False
         self.autosaver.discard()
         self._add_recent(Path(path))
@@ -223,8 +241,8 @@ class MainWindow(QMainWindow):
     def _save_to(self, path: Path) -> bool:
         try:
             self.document.save(path)
-        except OSError as exc:
-            self.prompts.show_error("Cannot save", f"{path}: {exc.strerror or exc}")
+        except FILE_ERRORS as exc:
+            self.prompts.show_error("Cannot save", file_error_text(path, exc))
             return False
         self.autosaver.discard()
         self._add_recent(path)
@@ -312,14 +330,28 @@ class MainWindow(QMainWindow):
         if not self.training.may_close() or not self.maybe_save():
             event.ignore()
             return
+        self._tear_down(keep_autosave=False)
+        event.accept()
+
+    def _on_about_to_quit(self) -> None:
+        """The application quits without this window closing (``QApplication.exit()``):
+        stop the run and wait for its thread - a QThread destroyed while running aborts
+        Python - and keep unsaved edits in the autosave rather than ask."""
+        if not self._closed:
+            self._tear_down(keep_autosave=True)
+            self.close()  # accepted at once now; leaves nothing half-torn-down on screen
+
+    def _tear_down(self, keep_autosave: bool) -> None:
         self._closed = True
         self.training.shutdown()  # stops the run and waits for its thread
         self.save_layout()
         self.autosaver.stop()
-        self.autosaver.discard()
+        if keep_autosave:
+            self.autosaver.save_now()  # never raises: a quit must not be stopped by a disk
+        else:
+            self.autosaver.discard()
         self.editor.view.cancel_interaction()
         self.palette.close_palette()
         self.inspector.close_inspector()
         self.editor.close_editor()
         self.document.close()
-        event.accept()
