@@ -3,7 +3,6 @@ Ctrl-C in the terminal, hostile project files and names that no file system take
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
