@@ -15,9 +15,10 @@ from collections.abc import Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ...train.records import EpochRecord, StepRecord
+from ..spin_boxes import DoubleSpinBox
 from . import plotstyle as style
 from .series import Series, ema
 
@@ -92,8 +93,8 @@ class MetricPlots(QWidget):
         self.lr = Series()
         self.dirty = False  # buffers hold points the curves do not show yet
         self.lr_item = self.lr_plot.plot(pen=pg.mkPen(style.LR, width=2))
-        self.smoothing = QDoubleSpinBox(self, minimum=0.0, maximum=0.999, singleStep=0.05,
-                                        decimals=3, value=DEFAULT_SMOOTHING)
+        self.smoothing = DoubleSpinBox(self, minimum=0.0, maximum=0.999, singleStep=0.05,
+                                       decimals=3, value=DEFAULT_SMOOTHING)
         self.smoothing.setToolTip("Share of the past kept by the moving average at each step "
                                   "(0: no smoothing).")
         self.smoothing.valueChanged.connect(self._on_smoothing_changed)
