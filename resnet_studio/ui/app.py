@@ -9,12 +9,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QTimer
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
-from .clipboard import NODES_MIME
-from .main_window import APP_NAME, ORGANISATION, MainWindow
+from .startup import ModuleLoader, StartupWindow, when_loaded
 
+APP_NAME = "ResNet Studio"
+ORGANISATION = "ResNet Studio"
 SIGNAL_POLL_MS = 200
+STARTUP_SIZE = (1400, 900)
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -41,6 +43,8 @@ def release_clipboard() -> None:
     """Drop nodes we put on the clipboard before Qt tears down: a Python-made QMimeData still
     held by the clipboard at exit crashes PySide6 (seen with the offscreen platform). Another
     application's clipboard content is left alone."""
+    from .clipboard import NODES_MIME  # loaded with the editor by now; kept off start-up
+
     board = QApplication.clipboard()
     mime = board.mimeData()
     if mime is not None and mime.hasFormat(NODES_MIME):
@@ -62,13 +66,31 @@ def _let_python_run() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Open the main window on the default project (or the project named in ``argv``) and run
-    until it closes; returns the exit status."""
+    """Show a window at once, open the editor on the default project (or the project named
+    in ``argv``) once PyTorch has loaded in the background, and run until it closes; returns
+    the exit status."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
     app = application()
-    window = MainWindow(QSettings(ORGANISATION, APP_NAME))
-    window.show()
-    close_on_interrupt(window)
-    if args.project and not window.open_project(Path(args.project)):
-        window.show_message(f"Could not open {args.project}")
-    return app.exec()
+    startup = StartupWindow(APP_NAME, STARTUP_SIZE)
+    startup.show()
+    close_on_interrupt(startup)
+    loader = ModuleLoader(parent=app)
+    failure: list[str] = []
+
+    def build(module) -> None:
+        window = module.MainWindow(QSettings(ORGANISATION, APP_NAME))
+        window.show()
+        close_on_interrupt(window)
+        startup.close()
+        if args.project and not window.open_project(Path(args.project)):
+            window.show_message(f"Could not open {args.project}")
+
+    def fail(message: str) -> None:
+        failure.append(message)
+        QMessageBox.critical(startup, "ResNet Studio cannot start", message)
+        startup.close()
+
+    when_loaded(loader, build, fail)
+    status = app.exec()
+    loader.wait()
+    return 1 if failure else status

@@ -19,6 +19,7 @@ from ..graph import Graph, GraphError
 from ..graph.project import SUFFIX
 from . import format as fmt
 from .actions import build_menus, build_toolbar, create_actions
+from .app import APP_NAME
 from .code_view import CodeView
 from .document import Document
 from .editor import GraphEditor
@@ -30,8 +31,6 @@ from .recovery import AUTOSAVE_MS, Autosaver, default_directory
 from .summary import SummaryPanel
 from .training.controller import TrainingController
 
-APP_NAME = "ResNet Studio"
-ORGANISATION = "ResNet Studio"
 MAX_RECENT = 10
 DEFAULT_SIZE = (1400, 900)
 

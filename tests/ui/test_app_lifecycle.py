@@ -53,14 +53,18 @@ INTERRUPT_SCRIPT = textwrap.dedent("""
     from resnet_studio.ui import app as studio
 
     def interrupt():
-        window = [w for w in QApplication.topLevelWidgets()
-                  if type(w).__name__ == "MainWindow"][0]
+        windows = [w for w in QApplication.topLevelWidgets()
+                   if type(w).__name__ == "MainWindow" and w.isVisible()]
+        if not windows:  # the editor opens once PyTorch has loaded
+            QTimer.singleShot(50, interrupt)
+            return
+        window = windows[0]
         print("window", type(window).__name__, window.isVisible(), flush=True)
         os.kill(os.getpid(), signal.SIGINT)  # as Ctrl-C in the terminal
 
     studio.application()  # main() takes this one; the timer needs it to exist
     QTimer.singleShot(500, interrupt)
-    QTimer.singleShot(30_000, lambda: (print("still running"), QApplication.exit(3)))
+    QTimer.singleShot(90_000, lambda: (print("still running"), QApplication.exit(3)))
     print("status", studio.main([]))
 """)
 
@@ -72,7 +76,7 @@ def run_script(tmp_path: Path, source: str) -> subprocess.CompletedProcess:
            "PYTHONPATH": str(ROOT), "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path),
            "XDG_DATA_HOME": str(tmp_path)}
     return subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                          timeout=120, env=env, cwd=tmp_path, check=False)
+                          timeout=150, env=env, cwd=tmp_path, check=False)
 
 
 def test_application_exit_while_training_stops_the_worker_first(tmp_path):
