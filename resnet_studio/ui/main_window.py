@@ -21,10 +21,12 @@ from . import format as fmt
 from .actions import build_menus, build_toolbar, create_actions
 from .app import APP_NAME
 from .code_view import CodeView
+from .dialogs import EMPTY_PROJECT
 from .document import Document
 from .editor import GraphEditor
 from .inspector import Inspector
 from .interop import Interop
+from .new_project import empty_project, project_name
 from .palette import BlockPalette
 from .prompts import DISCARD, SAVE, DialogPrompts
 from .recovery import AUTOSAVE_MS, Autosaver, default_directory
@@ -133,6 +135,7 @@ class MainWindow(QMainWindow):
         doc, editor = self.document, self.editor
         doc.undo_stack.cleanChanged.connect(self._on_clean_changed)
         doc.path_changed.connect(self._update_title)
+        doc.reset.connect(self._update_title)  # New keeps no file, but the name changes
         doc.analysis_ready.connect(self._show_analysis)
         editor.message.connect(self.show_message)
         editor.selection_changed.connect(self.inspector.show_nodes)
@@ -198,7 +201,8 @@ class MainWindow(QMainWindow):
         name = self.prompts.ask_preset(presets.PRESETS, presets.DEFAULT_PRESET)
         if name is None:
             return False
-        self.document.load_graph(presets.create(name))
+        self.document.load_graph(empty_project() if name == EMPTY_PROJECT
+                                 else presets.create(name))
         self.autosaver.discard()
         return True
 
@@ -235,6 +239,9 @@ class MainWindow(QMainWindow):
         path = Path(path)
         if not path.name.endswith((SUFFIX, ".json")):
             path = path.with_name(path.name + SUFFIX)
+        # The project is named after its file from now on, not after the preset it came from:
+        # the title, the model.py docstring and the run folders follow.
+        self.document.graph.name = project_name(path)
         return self._save_to(path)
 
     def _save_to(self, path: Path) -> bool:
