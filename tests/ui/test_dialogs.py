@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from ui_helpers import small_graph
 
 from resnet_studio import presets
-from resnet_studio.ui.dialogs import MakeBlockDialog, PresetGallery
+from resnet_studio.ui.dialogs import EMPTY_PROJECT, MakeBlockDialog, PresetGallery
 from resnet_studio.ui.structure import exposable
 
 
@@ -19,7 +19,8 @@ def test_gallery_lists_every_preset_with_its_description(qtbot):
     assert small.description[:40] in gallery.details.text()
     names = [gallery.list.item(i).data(Qt.ItemDataRole.UserRole + 1)
              for i in range(gallery.list.count())]
-    assert [n for n in names if n] == list(presets.PRESETS)
+    assert names[0] == EMPTY_PROJECT  # the blank project comes first
+    assert [n for n in names[1:] if n] == list(presets.PRESETS)
     row = names.index("resnet50")
     gallery.list.setCurrentRow(row)
     assert gallery.chosen() == "resnet50"
