@@ -15,6 +15,7 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QWidget
 
 from .. import presets
+from ..export.model_source import model_source_with_project
 from ..graph import Graph, GraphError
 from ..graph.project import SUFFIX
 from . import format as fmt
@@ -265,8 +266,9 @@ class MainWindow(QMainWindow):
                                           "Python files (*.py)")
         if path is None:
             return False
-        try:
-            Path(path).write_text(source, encoding="utf-8")
+        try:  # with the project block, so `resnet-studio import` opens the file again
+            Path(path).write_text(model_source_with_project(self.document.graph),
+                                  encoding="utf-8")
         except OSError as exc:
             self.prompts.show_error("Cannot export model.py", f"{path}: {exc.strerror or exc}")
             return False
