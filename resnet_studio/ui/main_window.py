@@ -21,6 +21,7 @@ from ..graph.project import SUFFIX
 from . import format as fmt
 from .actions import build_menus, build_toolbar, create_actions
 from .app import APP_NAME
+from .clipboard import holds_nodes
 from .code_view import CodeView
 from .dialogs import EMPTY_PROJECT
 from .document import Document
@@ -137,6 +138,7 @@ class MainWindow(QMainWindow):
         doc.undo_stack.cleanChanged.connect(self._on_clean_changed)
         doc.path_changed.connect(self._update_title)
         doc.reset.connect(self._update_title)  # New keeps no file, but the name changes
+        QApplication.clipboard().dataChanged.connect(self._update_paste)
         doc.analysis_ready.connect(self._show_analysis)
         editor.message.connect(self.show_message)
         editor.selection_changed.connect(self.inspector.show_nodes)
@@ -167,6 +169,10 @@ class MainWindow(QMainWindow):
         for key in ("cut", "copy", "collapse"):
             self.actions[key].setEnabled(bool(ids))
         self.actions["expand"].setEnabled(any(graph.node_spec(n).composite for n in ids))
+        self._update_paste()
+
+    def _update_paste(self) -> None:
+        self.actions["paste"].setEnabled(holds_nodes())
 
     def _show_analysis(self, analysis) -> None:
         self.summary.show_analysis(analysis)

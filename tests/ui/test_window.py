@@ -319,3 +319,15 @@ def test_open_recent_lists_each_file_once_and_tells_same_names_apart(window, set
     labels = [action.text() for action in window.recent_menu.actions()]
     assert len(labels) == 2 and len(set(labels)) == 2
     assert all(label.startswith("net.rstudio.json — ") for label in labels)
+
+
+def test_paste_is_enabled_only_while_the_clipboard_holds_nodes(window, qtbot):
+    from PySide6.QtWidgets import QApplication
+
+    QApplication.clipboard().clear()
+    qtbot.waitUntil(lambda: not window.actions["paste"].isEnabled())
+    window.editor.select_nodes(["conv1"])
+    window.actions["copy"].trigger()
+    qtbot.waitUntil(lambda: window.actions["paste"].isEnabled())
+    QApplication.clipboard().setText("some text from another application")
+    qtbot.waitUntil(lambda: not window.actions["paste"].isEnabled())
