@@ -217,8 +217,7 @@ class MainWindow(QMainWindow):
         if not self.maybe_save():
             return False
         if path is None:
-            directory = str(self.document.path.parent) if self.document.path else str(Path.home())
-            path = self.prompts.ask_open_path(directory)
+            path = self.prompts.ask_open_path(str(self.start_directory()))
             if path is None:
                 return False
         try:
@@ -239,7 +238,7 @@ class MainWindow(QMainWindow):
 
     def save_as(self) -> bool:
         name = f"{self.document.graph.name or 'network'}{SUFFIX}"
-        suggested = str(self.document.path or Path.home() / name)
+        suggested = str(self.document.path or self.start_directory() / name)
         path = self.prompts.ask_save_path("Save project", suggested)
         if path is None:
             return False
@@ -267,7 +266,7 @@ class MainWindow(QMainWindow):
         if not source:
             self.prompts.show_error("Cannot export model.py", self.code_view.editor.toPlainText())
             return False
-        directory = self.document.path.parent if self.document.path else Path.home()
+        directory = self.start_directory()
         path = self.prompts.ask_save_path("Export model.py", str(directory / "model.py"),
                                           "Python files (*.py)")
         if path is None:
@@ -302,7 +301,16 @@ class MainWindow(QMainWindow):
                 files.append(path)
         return files
 
+    def start_directory(self) -> Path:
+        """Where file dialogs open: the project's folder, else the last folder a project was
+        opened from or saved to, else the home folder."""
+        if self.document.path is not None:
+            return self.document.path.parent
+        last = self.settings.value("last_directory")
+        return Path(str(last)) if last and Path(str(last)).is_dir() else Path.home()
+
     def _add_recent(self, path: Path) -> None:
+        self.settings.setValue("last_directory", str(path.resolve().parent))
         entry = str(path.resolve())
         files = [entry] + [f for f in self.recent_files() if f != entry]
         self.settings.setValue("recent_files", files[:MAX_RECENT])

@@ -331,3 +331,16 @@ def test_paste_is_enabled_only_while_the_clipboard_holds_nodes(window, qtbot):
     qtbot.waitUntil(lambda: window.actions["paste"].isEnabled())
     QApplication.clipboard().setText("some text from another application")
     qtbot.waitUntil(lambda: not window.actions["paste"].isEnabled())
+
+
+def test_file_dialogs_start_in_the_project_folder_or_the_last_used(window, prompts, tmp_path):
+    folder = tmp_path / "projects"
+    folder.mkdir()
+    prompts.save_path = str(folder / "net.rstudio.json")
+    assert window.save_as()
+    window.open_project()  # the dialog is cancelled (no open_path): only where it started
+    assert prompts.asked[-1] == ("open", str(folder))
+    prompts.preset = "resnet20"
+    assert window.new_project()  # no file any more: the last folder used
+    window.open_project()
+    assert prompts.asked[-1] == ("open", str(folder.resolve()))
