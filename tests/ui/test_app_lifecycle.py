@@ -112,9 +112,9 @@ def test_a_file_with_a_huge_number_or_deep_nesting_opens_with_a_dialog(window, p
 
 
 def test_saving_a_name_utf8_cannot_encode_shows_a_dialog(window, prompts, tmp_path):
-    window.document.graph.name = "net\ud800"
-    prompts.save_path = str(tmp_path / "odd.rstudio.json")
-    assert not window.save_as()
+    window.document.save(tmp_path / "odd.rstudio.json")
+    window.document.graph.name = "net\ud800"  # Save As would rename it after the file
+    assert not window.save()
     title, message = prompts.errors[-1]
     assert title == "Cannot save" and "cannot be stored" in message
     assert not window.autosaver.save_now() or not window.document.is_modified()
