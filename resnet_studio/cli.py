@@ -335,10 +335,11 @@ def _add_source(commands: argparse._SubParsersAction) -> None:
 
 
 def run_source(args: argparse.Namespace) -> int:
-    from .api import generate_source, load_project
+    from .api import load_project
+    from .export.model_source import model_source_with_project
     from .graph.project import write_text_atomic
 
-    text = generate_source(load_project(args.file))
+    text = model_source_with_project(load_project(args.file))  # importable back
     if args.output is None:
         print(text, end="")
         return EXIT_OK

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from PySide6.QtCore import QMimeData
+from PySide6.QtGui import QGuiApplication
 
 from ..graph import Graph, GraphError
 from .commands import AddNodeCommand, ConnectCommand, MacroCommand
@@ -38,6 +39,12 @@ def to_mime(data: dict[str, Any]) -> QMimeData:
     mime.setData(NODES_MIME, text.encode("utf-8"))
     mime.setText(text)
     return mime
+
+
+def holds_nodes() -> bool:
+    """True when the system clipboard holds our nodes (Paste has something to paste)."""
+    mime = QGuiApplication.clipboard().mimeData()
+    return mime is not None and mime.hasFormat(NODES_MIME)
 
 
 def from_mime(mime: QMimeData | None) -> dict[str, Any] | None:

@@ -1,4 +1,4 @@
-"""Dialogs: the preset gallery (File ▸ New) and "Make block from selection"."""
+"""Dialogs: the preset gallery with the empty project (File ▸ New) and "Make block from selection"."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from . import format as fmt
 
 NAME_ROLE = Qt.ItemDataRole.UserRole + 1
+EMPTY_PROJECT = "<empty>"  # what the gallery answers for the blank project (no preset)
 
 
 class PresetGallery(QDialog):
@@ -40,6 +41,11 @@ class PresetGallery(QDialog):
         self.details = QLabel(self, wordWrap=True, textFormat=Qt.TextFormat.RichText)
         self.details.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.details.setMinimumWidth(360)
+        empty = QListWidgetItem("Empty project (Input and Output)")
+        empty.setData(NAME_ROLE, EMPTY_PROJECT)
+        self.list.addItem(empty)
+        if current == EMPTY_PROJECT:
+            self.list.setCurrentItem(empty)
         family = None
         for name, preset in presets.items():
             if preset.family != family:
@@ -71,6 +77,10 @@ class PresetGallery(QDialog):
         name = item.data(NAME_ROLE) if item is not None else None
         if name is None:
             self.details.setText("Choose a network to start from.")
+            return
+        if name == EMPTY_PROJECT:
+            self.details.setText("<h3>Empty project</h3><p>An Input and an Output node: drag "
+                                 "blocks from the palette in between.</p>")
             return
         p = self.presets[name]
         spec = p.default_input

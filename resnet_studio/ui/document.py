@@ -119,6 +119,9 @@ class Document(QObject):
         return f"Untitled ({self.graph.name})" if self.graph.name else "Untitled"
 
     def _set_path(self, path: Path | None) -> None:
+        # Absolute, so the autosave and Open Recent still find the file from another working
+        # directory (a recovered project used to save into the new process's cwd).
+        path = Path(path).resolve() if path is not None else None
         if path != self.path:
             self.path = path
             self.path_changed.emit()

@@ -19,17 +19,34 @@ _TEMPLATES = {
 
 def count(value: float) -> str:
     """``11.69 M`` for 11 689 512; small numbers stay exact."""
-    for scale, prefix in _SI:
-        if abs(value) >= scale:
-            return f"{value / scale:.3g} {prefix}"
-    return f"{value:g}"
+    scaled = _scaled(value, _SI)
+    return f"{value:g}" if scaled is None else f"{_three(scaled[0])} {scaled[1]}"
 
 
 def bytes_text(value: float) -> str:
-    for scale, unit in _BINARY:
-        if abs(value) >= scale:
-            return f"{value / scale:.3g} {unit}"
-    return f"{value:g} B"
+    """``1.0 GiB`` for 1 GiB, ``0.986 GiB`` for 1,010 MiB (never ``1.01e+03 MiB``)."""
+    scaled = _scaled(value, _BINARY)
+    if scaled is None:
+        return f"{value:g} B"
+    text = _three(scaled[0])
+    return f"{text}.0 {scaled[1]}" if text.isdigit() and len(text) == 1 else f"{text} {scaled[1]}"
+
+
+def _scaled(value: float, units: Sequence[tuple[float, str]]) -> tuple[float, str] | None:
+    """``value`` in the largest unit it reaches, or None below the smallest. A value that
+    would read 1000 or more of one unit (1,010 MiB) is given in the next unit instead."""
+    ladder = sorted(units)  # smallest first
+    for k in range(len(ladder) - 1, -1, -1):
+        scale, unit = ladder[k]
+        threshold = min(scale, 999.5 * ladder[k - 1][0]) if k > 0 else scale
+        if abs(value) >= threshold:
+            return value / scale, unit
+    return None
+
+
+def _three(number: float) -> str:
+    """Three significant digits and no exponent: ``0.986``, ``11.7``, ``117``."""
+    return f"{number:.0f}" if abs(number) >= 999.5 else f"{number:.3g}"
 
 
 def shape(dims: Sequence[int] | None) -> str:

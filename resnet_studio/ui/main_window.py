@@ -12,19 +12,24 @@ from typing import Any
 
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QLabel, QMainWindow, QMenu
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMenu
 
 from .. import presets
+from ..export.model_source import model_source_with_project
 from ..graph import Graph, GraphError
 from ..graph.project import SUFFIX
 from . import format as fmt
 from .actions import EditorFeature
+from .app import APP_NAME
+from .clipboard import holds_nodes
 from .code_view import CodeView
+from .dialogs import EMPTY_PROJECT
 from .document import Document
 from .editor import GraphEditor
 from .features import FeatureHost
 from .inspector import Inspector
 from .interop import Interop
+from .new_project import empty_project, project_name
 from .palette import BlockPalette
 from .prompts import DISCARD, SAVE, DialogPrompts
 from .recovery import AUTOSAVE_MS, Autosaver, default_directory
@@ -33,10 +38,32 @@ from .summary import SummaryPanel
 from .training.controller import TrainingController
 from .training.run_actions import RunActions
 
-APP_NAME = "ResNet Studio"
-ORGANISATION = "ResNet Studio"
 MAX_RECENT = 10
 DEFAULT_SIZE = (1400, 900)
+
+
+# What reading or writing a hostile or odd project can raise besides the typed GraphError: a
+# 5,000-digit number (ValueError), deep nesting (RecursionError), a name with a lone surrogate
+# that UTF-8 cannot encode (UnicodeEncodeError, a ValueError), the disk (OSError).
+FILE_ERRORS = (GraphError, ValueError, RecursionError, OSError)
+
+
+def file_error_text(path: str | Path, exc: BaseException) -> str:
+    """One line for a dialog: the typed error's own message, or the file and the cause."""
+    if isinstance(exc, GraphError):
+        return str(exc)
+    if isinstance(exc, RecursionError):
+        return f"{path}: the project is nested too deeply to read or write."
+    if isinstance(exc, UnicodeError):
+        return f"{path}: a name or text holds characters that cannot be stored ({exc.reason})."
+    return f"{path}: {getattr(exc, 'strerror', None) or exc}"
+
+
+def recent_labels(files: list[str]) -> list[str]:
+    """Menu labels for recent files: the file name, with its folder where two share a name."""
+    names = [Path(f).name for f in files]
+    return [f"{name} — {Path(f).parent}" if names.count(name) > 1 else name
+            for f, name in zip(files, names)]
 
 
 class MainWindow(QMainWindow):
@@ -58,6 +85,7 @@ class MainWindow(QMainWindow):
                  initial: Graph | None = None, autosave_ms: int = AUTOSAVE_MS):
         super().__init__()
         self._closed = False
+        QApplication.instance().aboutToQuit.connect(self._on_about_to_quit)
         self.setObjectName("main_window")
         self.settings = settings
         self.prompts = prompts if prompts is not None else DialogPrompts(self)
@@ -110,6 +138,8 @@ class MainWindow(QMainWindow):
         doc, editor = self.document, self.editor
         doc.undo_stack.cleanChanged.connect(self._on_clean_changed)
         doc.path_changed.connect(self._update_title)
+        doc.reset.connect(self._update_title)  # New keeps no file, but the name changes
+        QApplication.clipboard().dataChanged.connect(self._update_paste)
         doc.analysis_ready.connect(self._show_analysis)
         editor.message.connect(self.show_message)
         editor.selection_changed.connect(self.inspector.show_nodes)
@@ -140,6 +170,10 @@ class MainWindow(QMainWindow):
         for key in ("cut", "copy", "collapse"):
             self.actions[key].setEnabled(bool(ids))
         self.actions["expand"].setEnabled(any(graph.node_spec(n).composite for n in ids))
+        self._update_paste()
+
+    def _update_paste(self) -> None:
+        self.actions["paste"].setEnabled(holds_nodes())
 
     def _show_analysis(self, analysis) -> None:
         self.summary.show_analysis(analysis)
@@ -175,7 +209,8 @@ class MainWindow(QMainWindow):
         name = self.prompts.ask_preset(presets.PRESETS, presets.DEFAULT_PRESET)
         if name is None:
             return False
-        self.document.load_graph(presets.create(name))
+        self.document.load_graph(empty_project() if name == EMPTY_PROJECT
+                                 else presets.create(name))
         self.autosaver.discard()
         return True
 
@@ -183,14 +218,13 @@ class MainWindow(QMainWindow):
         if not self.maybe_save():
             return False
         if path is None:
-            directory = str(self.document.path.parent) if self.document.path else str(Path.home())
-            path = self.prompts.ask_open_path(directory)
+            path = self.prompts.ask_open_path(str(self.start_directory()))
             if path is None:
                 return False
         try:
             self.document.open(Path(path))
-        except GraphError as exc:
-            self.prompts.show_error("Cannot open project", str(exc))
+        except FILE_ERRORS as exc:
+            self.prompts.show_error("Cannot open project", file_error_text(path, exc))
             return False
         self.autosaver.discard()
         self._add_recent(Path(path))
@@ -205,20 +239,23 @@ class MainWindow(QMainWindow):
 
     def save_as(self) -> bool:
         name = f"{self.document.graph.name or 'network'}{SUFFIX}"
-        suggested = str(self.document.path or Path.home() / name)
+        suggested = str(self.document.path or self.start_directory() / name)
         path = self.prompts.ask_save_path("Save project", suggested)
         if path is None:
             return False
         path = Path(path)
         if not path.name.endswith((SUFFIX, ".json")):
             path = path.with_name(path.name + SUFFIX)
+        # The project is named after its file from now on, not after the preset it came from:
+        # the title, the model.py docstring and the run folders follow.
+        self.document.graph.name = project_name(path)
         return self._save_to(path)
 
     def _save_to(self, path: Path) -> bool:
         try:
             self.document.save(path)
-        except OSError as exc:
-            self.prompts.show_error("Cannot save", f"{path}: {exc.strerror or exc}")
+        except FILE_ERRORS as exc:
+            self.prompts.show_error("Cannot save", file_error_text(path, exc))
             return False
         self.autosaver.discard()
         self._add_recent(path)
@@ -230,13 +267,14 @@ class MainWindow(QMainWindow):
         if not source:
             self.prompts.show_error("Cannot export model.py", self.code_view.editor.toPlainText())
             return False
-        directory = self.document.path.parent if self.document.path else Path.home()
+        directory = self.start_directory()
         path = self.prompts.ask_save_path("Export model.py", str(directory / "model.py"),
                                           "Python files (*.py)")
         if path is None:
             return False
-        try:
-            Path(path).write_text(source, encoding="utf-8")
+        try:  # with the project block, so `resnet-studio import` opens the file again
+            Path(path).write_text(model_source_with_project(self.document.graph),
+                                  encoding="utf-8")
         except OSError as exc:
             self.prompts.show_error("Cannot export model.py", f"{path}: {exc.strerror or exc}")
             return False
@@ -257,9 +295,23 @@ class MainWindow(QMainWindow):
         value = self.settings.value("recent_files", [])
         if isinstance(value, str):  # QSettings gives a lone string for a one-item list
             value = [value]
-        return [str(v) for v in value or []]
+        files: list[str] = []
+        for entry in value or []:  # older settings may hold the same file under two spellings
+            path = str(Path(str(entry)).resolve())
+            if path not in files:
+                files.append(path)
+        return files
+
+    def start_directory(self) -> Path:
+        """Where file dialogs open: the project's folder, else the last folder a project was
+        opened from or saved to, else the home folder."""
+        if self.document.path is not None:
+            return self.document.path.parent
+        last = self.settings.value("last_directory")
+        return Path(str(last)) if last and Path(str(last)).is_dir() else Path.home()
 
     def _add_recent(self, path: Path) -> None:
+        self.settings.setValue("last_directory", str(path.resolve().parent))
         entry = str(path.resolve())
         files = [entry] + [f for f in self.recent_files() if f != entry]
         self.settings.setValue("recent_files", files[:MAX_RECENT])
@@ -267,8 +319,8 @@ class MainWindow(QMainWindow):
     def fill_recent_menu(self) -> None:
         self.recent_menu.clear()
         files = self.recent_files()
-        for path in files:
-            action = self.recent_menu.addAction(Path(path).name)
+        for path, label in zip(files, recent_labels(files)):
+            action = self.recent_menu.addAction(label)
             action.setStatusTip(path)
             action.triggered.connect(lambda checked=False, p=path: self.open_project(p))
         if not files:
@@ -298,14 +350,28 @@ class MainWindow(QMainWindow):
         if not self.features.may_close() or not self.maybe_save():
             event.ignore()
             return
+        self._tear_down(keep_autosave=False)
+        event.accept()
+
+    def _on_about_to_quit(self) -> None:
+        """The application quits without this window closing (``QApplication.exit()``):
+        stop the run and wait for its thread - a QThread destroyed while running aborts
+        Python - and keep unsaved edits in the autosave rather than ask."""
+        if not self._closed:
+            self._tear_down(keep_autosave=True)
+            self.close()  # accepted at once now; leaves nothing half-torn-down on screen
+
+    def _tear_down(self, keep_autosave: bool) -> None:
         self._closed = True
         self.features.shutdown()  # stops a run and waits for its thread
         self.save_layout()
         self.autosaver.stop()
-        self.autosaver.discard()
+        if keep_autosave:
+            self.autosaver.save_now()  # never raises: a quit must not be stopped by a disk
+        else:
+            self.autosaver.discard()
         self.editor.view.cancel_interaction()
         self.palette.close_palette()
         self.inspector.close_inspector()
         self.editor.close_editor()
         self.document.close()
-        event.accept()

@@ -1,7 +1,7 @@
 """One editor widget per block parameter, chosen from its ParamSpec.
 
 Integers get a spin box with the spec's bounds, numbers a spin box that shows ``1e-05`` as
-written, booleans a check box, choices a combo box; an integer that also accepts words
+written (both take the mouse wheel only when focused), booleans a check box, choices a combo box; an integer that also accepts words
 (Conv2d padding ``"same"``) gets an editable combo box. Any parameter can instead hold a
 ``"$name"`` reference, edited as text (the ``$`` button switches). Widgets never change the
 graph: they emit ``committed(name, value)`` and the inspector turns that into a command.
@@ -12,56 +12,21 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
-    QAbstractSpinBox,
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QHBoxLayout,
     QLineEdit,
-    QSpinBox,
     QStackedWidget,
     QToolButton,
     QWidget,
 )
 
 from ..graph import ParamSpec, reference_name
+from .spin_boxes import ComboBox, IntSpinBox, NumberSpinBox
 
 INT_LIMIT = 2_000_000_000
 FLOAT_LIMIT = 1e15
-
-
-class FloatSpinBox(QDoubleSpinBox):
-    """A double spin box that shows values as written (``1e-05``, ``0.1``) instead of a fixed
-    number of decimals."""
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setDecimals(15)
-        self.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
-
-    def textFromValue(self, value: float) -> str:
-        return f"{value:g}"
-
-    def valueFromText(self, text: str) -> float:
-        try:
-            return float(text.replace(self.suffix(), "").strip())
-        except ValueError:
-            return self.value()
-
-    def validate(self, text: str, pos: int):
-        stripped = text.strip()
-        if stripped in ("", "-", "+", ".", "e", "-.", "+."):
-            return QValidator.State.Intermediate, text, pos
-        try:
-            value = float(stripped)
-        except ValueError:
-            partial = stripped.endswith(("e", "e-", "e+", "E", "E-", "E+"))
-            state = QValidator.State.Intermediate if partial else QValidator.State.Invalid
-            return state, text, pos
-        inside = self.minimum() <= value <= self.maximum()
-        return (QValidator.State.Acceptable if inside else QValidator.State.Intermediate), text, pos
 
 
 def parse_text(spec: ParamSpec, text: str) -> Any:
@@ -119,7 +84,7 @@ class ParamField(QWidget):
             return box
         if spec.kind == "choice" or (spec.kind == "int" and spec.choices):
             return self._make_combo()
-        box = QSpinBox(self) if spec.kind == "int" else FloatSpinBox(self)
+        box = IntSpinBox(self) if spec.kind == "int" else NumberSpinBox(self)
         limit = INT_LIMIT if spec.kind == "int" else FLOAT_LIMIT
         box.setRange(_bound(spec.minimum, -limit), _bound(spec.maximum, limit))
         box.setKeyboardTracking(False)  # one change per Enter or arrow step, not per key
@@ -127,7 +92,7 @@ class ParamField(QWidget):
         return box
 
     def _make_combo(self) -> QComboBox:
-        combo = QComboBox(self)
+        combo = ComboBox(self)
         for choice in self.spec.choices:
             combo.addItem(str(choice), choice)
         if self.spec.kind == "int":  # numbers typed in, or one of the words offered

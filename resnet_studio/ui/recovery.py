@@ -36,6 +36,7 @@ class Autosaver(QObject):
         super().__init__(parent)
         self.document = document
         self.directory = Path(directory)
+        self.last_error = ""
         self.timer = QTimer(self, interval=interval_ms)
         self.timer.timeout.connect(self.save_now)
         self.timer.start()
@@ -52,10 +53,17 @@ class Autosaver(QObject):
         """Write the recovery file if there is unsaved work; True if written."""
         if not self.document.is_modified():
             return False
-        write_text_atomic(self.path, dumps(self.document.graph))
-        original = str(self.document.path) if self.document.path else None
+        original = str(self.document.path.resolve()) if self.document.path else None
         meta = {"path": original, "saved": time.strftime("%Y-%m-%d %H:%M:%S")}
-        write_text_atomic(self.meta_path, json.dumps(meta) + "\n")
+        try:
+            write_text_atomic(self.path, dumps(self.document.graph))
+            write_text_atomic(self.meta_path, json.dumps(meta) + "\n")
+        except (OSError, ValueError, RecursionError) as exc:
+            # A timer slot must not raise: a full disk or a name UTF-8 cannot encode only
+            # means no autosave this time; saving explicitly reports the cause.
+            self.last_error = str(exc)
+            return False
+        self.last_error = ""
         return True
 
     def discard(self) -> None:

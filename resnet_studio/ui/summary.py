@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
-    QSpinBox,
     QSplitter,
     QStyle,
     QTableWidget,
@@ -26,6 +25,7 @@ from PySide6.QtWidgets import (
 from ..compiler import Analysis
 from ..graph import Graph
 from . import format as fmt
+from .spin_boxes import IntSpinBox
 
 NODE_ROLE = Qt.ItemDataRole.UserRole + 1
 DIAGNOSTIC_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -44,7 +44,7 @@ class SummaryPanel(QWidget):
         super().__init__(parent)
         self.graph = graph
         self.analysis: Analysis | None = None
-        self.batch = QSpinBox(self, minimum=1, maximum=65536, value=32)
+        self.batch = IntSpinBox(self, minimum=1, maximum=65536, value=32)
         self.batch.setToolTip("Batch size for the activation memory estimate.")
         self.batch.valueChanged.connect(self._on_batch_changed)
         self.totals = {key: QLabel(self) for key in ("params", "macs", "flops", "memory", "output")}

@@ -6,8 +6,8 @@ from PySide6.QtCore import Qt
 from ui_helpers import small_graph
 
 from resnet_studio import presets
-from resnet_studio.ui.dialogs import MakeBlockDialog, PresetGallery
 from resnet_studio.compiler.structure import exposable
+from resnet_studio.ui.dialogs import EMPTY_PROJECT, MakeBlockDialog, PresetGallery
 
 
 def test_gallery_lists_every_preset_with_its_description(qtbot):
@@ -19,7 +19,8 @@ def test_gallery_lists_every_preset_with_its_description(qtbot):
     assert small.description[:40] in gallery.details.text()
     names = [gallery.list.item(i).data(Qt.ItemDataRole.UserRole + 1)
              for i in range(gallery.list.count())]
-    assert [n for n in names if n] == list(presets.PRESETS)
+    assert names[0] == EMPTY_PROJECT  # the blank project comes first
+    assert [n for n in names[1:] if n] == list(presets.PRESETS)
     row = names.index("resnet50")
     gallery.list.setCurrentRow(row)
     assert gallery.chosen() == "resnet50"
@@ -29,7 +30,7 @@ def test_gallery_lists_every_preset_with_its_description(qtbot):
 def test_family_headers_cannot_be_chosen(qtbot):
     gallery = PresetGallery(presets.PRESETS)
     qtbot.addWidget(gallery)
-    header = gallery.list.item(0)
+    header = gallery.list.item(1)  # item 0 is the empty project, then the first family
     assert not header.flags() & Qt.ItemFlag.ItemIsSelectable
     gallery.list.setCurrentItem(header)
     assert gallery.chosen() is None

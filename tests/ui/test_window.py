@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
@@ -278,9 +279,12 @@ def test_main_opens_the_window_on_a_project_and_returns_when_it_closes(
     save(small_graph(), path)
     seen: list[MainWindow] = []
 
-    def close_window() -> None:
+    def close_window() -> None:  # the editor shows once its modules have loaded
         windows = [w for w in QApplication.topLevelWidgets()
                    if isinstance(w, MainWindow) and w.isVisible()]
+        if not windows:
+            QTimer.singleShot(20, close_window)
+            return
         seen.extend(windows)
         for w in windows:
             w.close()
@@ -354,3 +358,61 @@ def test_a_new_feature_joins_a_menu_by_its_id_without_knowing_the_others(qtbot):
     assert host.docks["study"].isHidden() and host.docks["study"].objectName() == "study_dock"
     with pytest.raises(ValueError, match="two actions are called ‘quit’"):
         host.install(Base())
+
+
+def test_a_project_saved_under_a_relative_name_is_recovered_with_its_absolute_path(
+        make_window, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    crashed = make_window()
+    crashed.document.save(Path("relative.rstudio.json"))
+    edit(crashed)
+    assert crashed.autosaver.save_now()
+    crashed.autosaver.stop()
+    monkeypatch.chdir(tmp_path.parent)  # the next process starts elsewhere
+    answers = ScriptedPrompts()
+    answers.restore_answer = True
+    restored = make_window(answers=answers)
+    assert restored.document.path == (tmp_path / "relative.rstudio.json").resolve()
+    assert restored.save()
+    assert not (tmp_path.parent / "relative.rstudio.json").exists()
+    crashed.document.undo_stack.setClean()
+
+
+def test_open_recent_lists_each_file_once_and_tells_same_names_apart(window, settings, tmp_path,
+                                                                     monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    for folder in ("a", "b"):
+        window.document.save(tmp_path / folder / "net.rstudio.json")
+        window.save()
+    settings.setValue("recent_files", [*window.recent_files(), "a/net.rstudio.json"])
+    window.fill_recent_menu()
+    labels = [action.text() for action in window.recent_menu.actions()]
+    assert len(labels) == 2 and len(set(labels)) == 2
+    assert all(label.startswith("net.rstudio.json — ") for label in labels)
+
+
+def test_paste_is_enabled_only_while_the_clipboard_holds_nodes(window, qtbot):
+    from PySide6.QtWidgets import QApplication
+
+    QApplication.clipboard().clear()
+    qtbot.waitUntil(lambda: not window.actions["paste"].isEnabled())
+    window.editor.select_nodes(["conv1"])
+    window.actions["copy"].trigger()
+    qtbot.waitUntil(lambda: window.actions["paste"].isEnabled())
+    QApplication.clipboard().setText("some text from another application")
+    qtbot.waitUntil(lambda: not window.actions["paste"].isEnabled())
+
+
+def test_file_dialogs_start_in_the_project_folder_or_the_last_used(window, prompts, tmp_path):
+    folder = tmp_path / "projects"
+    folder.mkdir()
+    prompts.save_path = str(folder / "net.rstudio.json")
+    assert window.save_as()
+    window.open_project()  # the dialog is cancelled (no open_path): only where it started
+    assert prompts.asked[-1] == ("open", str(folder))
+    prompts.preset = "resnet20"
+    assert window.new_project()  # no file any more: the last folder used
+    window.open_project()
+    assert prompts.asked[-1] == ("open", str(folder.resolve()))

@@ -13,9 +13,10 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ...train.history import DEFAULT_SMOOTHING, RunHistory, Series, Smoothed
+from ..spin_boxes import DoubleSpinBox
 from . import plotstyle as style
 
 CROSSHAIR_HZ = 30
@@ -78,8 +79,8 @@ class MetricPlots(QWidget):
         self.history = RunHistory()
         self.dirty = False  # the history holds points the curves do not show yet
         self.lr_item = self.lr_plot.plot(pen=pg.mkPen(style.LR, width=2))
-        self.smoothing = QDoubleSpinBox(self, minimum=0.0, maximum=0.999, singleStep=0.05,
-                                        decimals=3, value=DEFAULT_SMOOTHING)
+        self.smoothing = DoubleSpinBox(self, minimum=0.0, maximum=0.999, singleStep=0.05,
+                                       decimals=3, value=DEFAULT_SMOOTHING)
         self.smoothing.setToolTip("Share of the past kept by the moving average at each step "
                                   "(0: no smoothing).")
         self.smoothing.valueChanged.connect(self._on_smoothing_changed)

@@ -21,6 +21,7 @@ from ...presets import plain_twin
 from ...train.config import ConfigError
 from ...train.engine import USER_ERRORS
 from ...train.records import RunEndRecord
+from ..filenames import safe_stem
 from ..recovery import default_directory
 from .bridge import TrainingBridge
 
@@ -120,7 +121,7 @@ class RunQueue(QObject):
         """A fresh ``runs/<network>-<date>-<time>`` folder path (not created)."""
         root = self.runs_root()
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        base = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+        base = safe_stem(name)
         path, n = root / f"{base}-{stamp}", 2
         while path.exists():
             path, n = root / f"{base}-{stamp}-{n}", n + 1

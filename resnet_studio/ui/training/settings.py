@@ -10,17 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
-    QSpinBox,
     QStackedWidget,
     QWidget,
 )
@@ -30,6 +27,7 @@ from ...data.config import FOLDER_PREFIX, TORCHVISION_SETS
 from ...graph import Graph
 from ...train import TrainConfig
 from ...train.config import OPTIMIZERS, SCHEDULES
+from ..spin_boxes import ComboBox, DoubleSpinBox, IntSpinBox, NumberSpinBox
 from .defaults import Devices, synthetic_for
 
 DATASET_TITLES = {"synthetic": "Built-in synthetic shapes", "mnist": "MNIST",
@@ -39,37 +37,8 @@ DEVICE_TITLES = {"auto": "Automatic", "cuda": "CUDA GPU", "mps": "Apple MPS", "c
 SYNTHETIC, TORCHVISION, FOLDER = 0, 1, 2
 
 
-class SciSpinBox(QDoubleSpinBox):
-    """A number box that shows and accepts ``1e-4`` as well as ``0.0001``."""
-
-    def __init__(self, parent: QWidget | None = None, minimum: float = 0.0,
-                 maximum: float = 100.0, value: float = 0.0):
-        super().__init__(parent)
-        self.setDecimals(12)
-        self.setRange(minimum, maximum)
-        self.setValue(value)
-        self.setKeyboardTracking(False)
-
-    def textFromValue(self, value: float) -> str:
-        return f"{value:g}"
-
-    def valueFromText(self, text: str) -> float:
-        try:
-            return float(text)
-        except ValueError:
-            return self.value()
-
-    def validate(self, text: str, pos: int) -> object:
-        try:
-            value = float(text)
-        except ValueError:
-            return QValidator.State.Intermediate, text, pos
-        ok = self.minimum() <= value <= self.maximum()
-        return (QValidator.State.Acceptable if ok else QValidator.State.Intermediate), text, pos
-
-
 def _combo(parent: QWidget, items: dict[str, str]) -> QComboBox:
-    box = QComboBox(parent)
+    box = ComboBox(parent)
     for key, title in items.items():
         box.addItem(title, key)
     return box
@@ -106,13 +75,13 @@ class TrainingSettings(QWidget):
     def _make_data_widgets(self) -> None:
         self.dataset = _combo(self, DATASET_TITLES)
         self.dataset.currentIndexChanged.connect(self._on_dataset_changed)
-        self.train_size = QSpinBox(self, minimum=16, maximum=1_000_000, value=2000,
+        self.train_size = IntSpinBox(self, minimum=16, maximum=1_000_000, value=2000,
                                    singleStep=500)
-        self.val_size = QSpinBox(self, minimum=8, maximum=1_000_000, value=500, singleStep=100)
+        self.val_size = IntSpinBox(self, minimum=8, maximum=1_000_000, value=500, singleStep=100)
         self.data_root = QLineEdit("data", self)
         self.download = QCheckBox("Download if missing", self)
         self.folder = QLineEdit(self, placeholderText="folder with one sub-folder per class")
-        self.val_fraction = QDoubleSpinBox(self, minimum=0.01, maximum=0.9, singleStep=0.05,
+        self.val_fraction = DoubleSpinBox(self, minimum=0.01, maximum=0.9, singleStep=0.05,
                                            value=0.1, decimals=2)
         self.adapt = QCheckBox("Fit the network's input to the dataset", self, checked=True)
         self.adapt.setToolTip("Train a copy whose input size, channels and classes match the "
@@ -146,18 +115,18 @@ class TrainingSettings(QWidget):
 
     def _make_hyper_widgets(self, devices: Devices) -> None:
         self.optimizer = _combo(self, {k: {"sgd": "SGD", "adamw": "AdamW"}[k] for k in OPTIMIZERS})
-        self.lr = SciSpinBox(self, 1e-8, 100.0, 0.1)
-        self.momentum = QDoubleSpinBox(self, minimum=0.0, maximum=0.999, singleStep=0.01,
+        self.lr = NumberSpinBox(self, 1e-8, 100.0, 0.1, log_steps=True)
+        self.momentum = DoubleSpinBox(self, minimum=0.0, maximum=0.999, singleStep=0.01,
                                        decimals=3, value=0.9)
-        self.weight_decay = SciSpinBox(self, 0.0, 10.0, 5e-4)
+        self.weight_decay = NumberSpinBox(self, 0.0, 10.0, 5e-4, log_steps=True)
         self.schedule = _combo(self, {k: k for k in SCHEDULES})
-        self.warmup = QDoubleSpinBox(self, minimum=0.0, maximum=1000.0, singleStep=0.5,
+        self.warmup = DoubleSpinBox(self, minimum=0.0, maximum=1000.0, singleStep=0.5,
                                      decimals=2, suffix=" epochs")
-        self.epochs = QSpinBox(self, minimum=1, maximum=100_000, value=10)
-        self.batch_size = QSpinBox(self, minimum=1, maximum=65_536, value=128)
-        self.label_smoothing = QDoubleSpinBox(self, minimum=0.0, maximum=0.99, singleStep=0.05,
+        self.epochs = IntSpinBox(self, minimum=1, maximum=100_000, value=10)
+        self.batch_size = IntSpinBox(self, minimum=1, maximum=65_536, value=128)
+        self.label_smoothing = DoubleSpinBox(self, minimum=0.0, maximum=0.99, singleStep=0.05,
                                               decimals=2)
-        self.seed = QSpinBox(self, minimum=0, maximum=2**31 - 1)
+        self.seed = IntSpinBox(self, minimum=0, maximum=2**31 - 1)
         self.device = _combo(self, DEVICE_TITLES)
         model = self.device.model()
         for key, present in (("cuda", devices.cuda), ("mps", devices.mps)):

@@ -1,0 +1,139 @@
+"""The application's edges: quitting without closing the window while a network trains,
+Ctrl-C in the terminal, hostile project files and names that no file system takes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from training_helpers import configure, wait_finished
+
+from resnet_studio.graph.project import to_dict
+from resnet_studio.ui.filenames import safe_stem
+
+ROOT = Path(__file__).resolve().parents[2]
+
+EXIT_SCRIPT = textwrap.dedent("""
+    import sys, tempfile
+    from pathlib import Path
+    sys.path.insert(0, {helpers!r})
+    from PySide6.QtCore import QSettings, QTimer
+    from resnet_studio.ui.app import application
+    from resnet_studio.ui.main_window import MainWindow
+    from training_helpers import TrainingPrompts, configure, tiny_net
+
+    app = application()
+    scratch = Path(tempfile.mkdtemp())
+    window = MainWindow(QSettings(str(scratch / "s.ini"), QSettings.Format.IniFormat),
+                        TrainingPrompts(), scratch / "recovery", tiny_net())
+    window.training.unsaved_runs_dir = scratch / "runs"
+    window.show()
+    configure(window, epochs=500)
+    window.training.start()
+
+    def exit_when_training():
+        plots = window.training.plots
+        if plots is not None and plots.points > 0:
+            QApplication.exit(0)  # the window stays open
+        else:
+            QTimer.singleShot(20, exit_when_training)
+
+    from PySide6.QtWidgets import QApplication
+    QTimer.singleShot(20, exit_when_training)
+    app.exec()
+    print("exited", window.training.bridge.last_end.status, window.isVisible())
+""")
+
+INTERRUPT_SCRIPT = textwrap.dedent("""
+    import os, signal
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+    from resnet_studio.ui import app as studio
+
+    def interrupt():
+        windows = [w for w in QApplication.topLevelWidgets()
+                   if type(w).__name__ == "MainWindow" and w.isVisible()]
+        if not windows:  # the editor opens once PyTorch has loaded
+            QTimer.singleShot(50, interrupt)
+            return
+        window = windows[0]
+        print("window", type(window).__name__, window.isVisible(), flush=True)
+        os.kill(os.getpid(), signal.SIGINT)  # as Ctrl-C in the terminal
+
+    studio.application()  # main() takes this one; the timer needs it to exist
+    QTimer.singleShot(500, interrupt)
+    QTimer.singleShot(90_000, lambda: (print("still running"), QApplication.exit(3)))
+    print("status", studio.main([]))
+""")
+
+
+def run_script(tmp_path: Path, source: str) -> subprocess.CompletedProcess:
+    script = tmp_path / "script.py"
+    script.write_text(source)
+    env = {"QT_QPA_PLATFORM": "offscreen", "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin",
+           "PYTHONPATH": str(ROOT), "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path),
+           "XDG_DATA_HOME": str(tmp_path)}
+    return subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=150, env=env, cwd=tmp_path, check=False)
+
+
+def test_application_exit_while_training_stops_the_worker_first(tmp_path):
+    done = run_script(tmp_path, EXIT_SCRIPT.format(helpers=str(Path(__file__).parent)))
+    assert done.returncode == 0, done.stderr
+    assert "exited stopped False" in done.stdout  # stopped, and the window closed
+    assert "Destroyed while thread" not in done.stderr
+
+
+def test_ctrl_c_in_the_terminal_closes_the_window_and_exits_cleanly(tmp_path):
+    done = run_script(tmp_path, INTERRUPT_SCRIPT)
+    assert "window MainWindow True" in done.stdout, done.stderr
+    assert done.returncode == 0, done.stderr
+    assert "status 0" in done.stdout
+    assert "Traceback" not in done.stderr and "KeyboardInterrupt" not in done.stderr
+
+
+def test_a_file_with_a_huge_number_or_deep_nesting_opens_with_a_dialog(window, prompts,
+                                                                     tmp_path):
+    huge = tmp_path / "huge.rstudio.json"
+    huge.write_text('{"format_version": 1, "name": "x", "input": {"channels": %s}}'
+                    % ("9" * 5000), encoding="utf-8")
+    deep = tmp_path / "deep.rstudio.json"
+    deep.write_text('{"format_version": 1, "training": ' + "[" * 100_000 + "]" * 100_000 + "}",
+                    encoding="utf-8")
+    before = to_dict(window.document.graph)
+    for path in (huge, deep):
+        assert not window.open_project(path)
+        title, message = prompts.errors[-1]
+        assert title == "Cannot open project" and path.name in message
+    assert len(prompts.errors) == 2
+    assert to_dict(window.document.graph) == before
+
+
+def test_saving_a_name_utf8_cannot_encode_shows_a_dialog(window, prompts, tmp_path):
+    window.document.save(tmp_path / "odd.rstudio.json")
+    window.document.graph.name = "net\ud800"  # Save As would rename it after the file
+    assert not window.save()
+    title, message = prompts.errors[-1]
+    assert title == "Cannot save" and "cannot be stored" in message
+    assert not window.autosaver.save_now() or not window.document.is_modified()
+
+
+def test_safe_stem_keeps_names_within_the_file_system_limit():
+    assert safe_stem("ResNet-20 (CIFAR)") == "ResNet-20__CIFAR_"
+    long = safe_stem("é" * 300)
+    assert len(long.encode("utf-8")) <= 200 and set(long) == {"é"}
+    assert safe_stem("../..") == "_" and safe_stem("...") == "network"
+    assert safe_stem("a\x1b[31mb") == "a__31mb"
+
+
+def test_a_project_name_over_250_bytes_trains(trainer, qtbot):
+    window, controller, _ = trainer
+    window.document.graph.name = "résidu" * 60  # 420 bytes of UTF-8
+    configure(window, epochs=1, train_size=16, val_size=8)
+    assert controller.start()
+    end = wait_finished(qtbot, controller)
+    assert end.status == "finished", end
+    assert controller.current_run.is_dir()
+    assert len(controller.current_run.name.encode("utf-8")) < 255
