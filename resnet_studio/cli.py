@@ -141,6 +141,7 @@ def register_engine_commands(commands: argparse._SubParsersAction) -> None:
 
     register_train(commands)
     register_export(commands)
+    __import__("resnet_studio.analysis.command", fromlist=["register"]).register(commands)
 
 
 def _command(commands: argparse._SubParsersAction, name: str, summary: str, examples: str,

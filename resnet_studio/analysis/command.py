@@ -1,0 +1,143 @@
+"""The analysis sub-commands of ``resnet-studio``: ``signal``, ``lesion``, ``landscape`` and
+``explain`` (headless, never Qt). Each writes a PNG and its numbers (CSV and/or JSON) to the
+folder given with ``-o`` and prints its progress on stderr.
+
+``register(subparsers)`` adds them to the main parser; building the parser imports nothing
+heavy, torch loads only when a command runs. Every failure a user can cause is one line
+``resnet-studio: error: …``. Exit status: 0 done, 1 the network has errors, 2 could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..argtypes import positive_int
+
+PROG = "resnet-studio"
+PRESET_PREFIX = "preset:"
+EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE = 0, 1, 2
+Handler = Callable[[argparse.Namespace], int]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the analysis commands."""
+    _add_signal(subparsers)
+
+
+def _parser(subparsers: argparse._SubParsersAction, name: str, summary: str, details: str,
+            examples: str, handler: Handler) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(name, help=summary, description=f"{summary}\n\n{details}",
+                              epilog="examples:\n" + examples,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("-o", "--output", metavar="DIR", type=Path, required=True,
+                   help="folder for the figure and the numbers (made if missing)")
+    p.set_defaults(handler=reported(handler))
+    return p
+
+
+def reported(handler: Handler) -> Handler:
+    """Run ``handler``; print failures a user can cause as one line, never a traceback."""
+
+    def run(args: argparse.Namespace) -> int:
+        from ..compiler import BuildError
+        from ..graph import GraphError
+        from ..presets.base import UnknownPresetError
+        from .common import AnalysisError, Cancelled
+
+        try:
+            return handler(args)
+        except (AnalysisError, Cancelled, GraphError, UnknownPresetError, OSError) as exc:
+            return _fail(str(exc), EXIT_UNUSABLE)
+        except BuildError as exc:
+            return _fail(str(exc).replace("\n", " "), EXIT_PROBLEMS)
+
+    return run
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return code
+
+
+def printer(prefix: str) -> Callable[[int, int, str], None]:
+    """A progress callback printing ``prefix [done/total] message`` lines on stderr."""
+
+    def show(done: int, total: int, message: str) -> None:
+        print(f"{prefix} [{done}/{total}] {message}", file=sys.stderr, flush=True)
+
+    return show
+
+
+def load_graph(source: str) -> Any:
+    """A project file, or ``preset:NAME`` at the preset's default input."""
+    from ..blocks import CATALOGUE
+    from ..graph import project
+
+    if source.startswith(PRESET_PREFIX):
+        from ..presets import create
+
+        return create(source[len(PRESET_PREFIX):])
+    return project.load(source, CATALOGUE)
+
+
+def _wrote(paths: list[Path], began: float) -> None:
+    names = ", ".join(str(p) for p in paths)
+    print(f"Wrote {names} in {time.monotonic() - began:.1f} s.")
+
+
+# ----- signal ---------------------------------------------------------------------------------
+def _add_signal(subparsers: argparse._SubParsersAction) -> None:
+    p = _parser(
+        subparsers, "signal", "Signal propagation at init: per-layer activations and gradients.",
+        "One forward and backward pass on a batch (the built-in synthetic set at the project's\n"
+        "input size, else random images) right after initialisation, for the network and its\n"
+        "plain twin: the RMS of every convolution's and linear layer's output, the gradient\n"
+        "norm flowing back into it, and its weight's gradient norm. Writes signal.png,\n"
+        "signal.csv and signal.json.",
+        f"  {PROG} signal preset:resnet110 -o signal110\n"
+        f"  {PROG} signal net.rstudio.json -o out --zero-init-residual --batch-size 64",
+        run_signal)
+    p.add_argument("project", metavar="PROJECT", help="project file or preset:NAME")
+    p.add_argument("--batch-size", type=positive_int, default=32, metavar="N",
+                   help="images in the batch (default 32)")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="weights and data seed")
+    p.add_argument("--zero-init-residual", action="store_true",
+                   help="start every residual branch at zero (the twin is built without it)")
+    p.add_argument("--init", metavar="NAME",
+                   help="initialisation scheme, passed to the network builder when it offers one")
+    p.add_argument("--running-stats", action="store_true",
+                   help="BatchNorm with its initial running statistics instead of the batch's")
+    p.add_argument("--no-twin", action="store_true", help="leave out the plain twin")
+
+
+def run_signal(args: argparse.Namespace) -> int:
+    from .common import write_csv, write_json
+    from .figures import signal_figure
+    from .signal import signal_propagation
+
+    began = time.monotonic()
+    graph = load_graph(args.project)
+    options: dict[str, Any] = {"zero_init_residual": args.zero_init_residual}
+    if args.init:
+        options["init"] = args.init
+    result = signal_propagation(graph, batch_size=args.batch_size, seed=args.seed,
+                                twin=not args.no_twin, batch_stats=not args.running_stats,
+                                build_options=options, progress=printer("signal"))
+    out = args.output
+    rows = [[c.label, i + 1, n, c.activation_rms[i], c.output_grad_norm[i],
+             c.weight_grad_norm[i]] for c in result.curves for i, n in enumerate(c.names)]
+    write_csv(out / "signal.csv", ["network", "depth", "layer", "activation_rms",
+                                   "output_grad_norm", "weight_grad_norm"], rows)
+    write_json(out / "signal.json", result.to_json())
+    title = f"Signal at init: {graph.name or args.project}, batch {args.batch_size}" + (
+        ", zero-init residual" if args.zero_init_residual else "")
+    png = signal_figure(result, out / "signal.png", title)
+    for label, norm in result.first_layer_gradients().items():
+        print(f"{label}: first-layer weight gradient norm {norm:.4g}")
+    _wrote([png, out / "signal.csv", out / "signal.json"], began)
+    return EXIT_OK
