@@ -27,6 +27,7 @@ Handler = Callable[[argparse.Namespace], int]
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the analysis commands."""
     _add_signal(subparsers)
+    _add_lesion(subparsers)
 
 
 def _parser(subparsers: argparse._SubParsersAction, name: str, summary: str, details: str,
@@ -85,6 +86,17 @@ def load_graph(source: str) -> Any:
     return project.load(source, CATALOGUE)
 
 
+def run_options(p: argparse.ArgumentParser, batch_size: int) -> None:
+    """The options of the commands that analyse a trained run."""
+    p.add_argument("run", metavar="RUN", type=Path, help="run directory (or a checkpoint in one)")
+    p.add_argument("--samples", type=positive_int, metavar="N",
+                   help="use the first N validation images (default: all)")
+    p.add_argument("--batch-size", type=positive_int, default=batch_size, metavar="N",
+                   help=f"images per evaluation batch (default {batch_size})")
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "mps"),
+                   help="device to evaluate on (default cpu)")
+
+
 def _wrote(paths: list[Path], began: float) -> None:
     names = ", ".join(str(p) for p in paths)
     print(f"Wrote {names} in {time.monotonic() - began:.1f} s.")
@@ -140,4 +152,48 @@ def run_signal(args: argparse.Namespace) -> int:
     for label, norm in result.first_layer_gradients().items():
         print(f"{label}: first-layer weight gradient norm {norm:.4g}")
     _wrote([png, out / "signal.csv", out / "signal.json"], began)
+    return EXIT_OK
+
+
+# ----- lesion ---------------------------------------------------------------------------------
+def _add_lesion(subparsers: argparse._SubParsersAction) -> None:
+    p = _parser(
+        subparsers, "lesion", "Lesion study: validation accuracy without each residual block.",
+        "Removes one block's residual branch at a time (the block then passes on its shortcut:\n"
+        "the identity, or its projection / zero padding where the shape changes) and measures\n"
+        "the run's validation accuracy (Veit et al. 2016). With --twin, the plain twin's run is\n"
+        "lesioned too: each of its blocks is replaced by the identity where its shape allows.\n"
+        "Writes lesion.png, lesion.csv and lesion.json.",
+        f"  {PROG} lesion runs/resnet20 -o lesion20\n"
+        f"  {PROG} lesion runs/resnet20 --twin runs/plain20 --samples 1000 -o lesion",
+        run_lesion)
+    run_options(p, 256)
+    p.add_argument("--twin", metavar="RUN2", type=Path, help="the plain twin's run directory")
+
+
+def run_lesion(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .common import load_run, write_csv, write_json
+    from .figures import lesion_figure
+    from .lesion import lesion_run
+
+    began = time.monotonic()
+    runs = [load_run(args.run)] + ([load_run(args.twin)] if args.twin else [])
+    results = [lesion_run(run, samples=args.samples, batch_size=args.batch_size,
+                          device=args.device, progress=printer("lesion")) for run in runs]
+    out = args.output
+    rows = [[r.label, b, k, r.loss[i], r.accuracy[i], r.skipped.get(b, "")]
+            for r in results for i, (b, k) in enumerate(zip(r.blocks, r.kinds))]
+    rows += [[r.label, "(none)", "intact", r.baseline_loss, r.baseline_accuracy, ""]
+             for r in results]
+    write_csv(out / "lesion.csv", ["network", "block", "removed", "loss", "accuracy", "note"],
+              rows)
+    write_json(out / "lesion.json", [r.to_json() for r in results])
+    png = lesion_figure(results, out / "lesion.png", 1 / runs[0].graph.input_spec.classes)
+    for r in results:
+        worst = min(zip(r.accuracy, r.blocks), key=lambda p: np.nan_to_num(p[0], nan=2.0))
+        print(f"{r.label}: intact {r.baseline_accuracy:.1%}; worst lesion {worst[1]} "
+              f"{worst[0]:.1%}; {len(r.skipped)} block(s) could not be removed")
+    _wrote([png, out / "lesion.csv", out / "lesion.json"], began)
     return EXIT_OK

@@ -132,12 +132,14 @@ def validation_batches(run: Run, samples: int | None, batch_size: int,
     in training, rebuilt from its data configuration through the data package."""
     from ..data import DataError, load_data
 
-    try:
-        bundle = load_data(run.config.data, batch_size, device)
+    try:  # the run's own batch size fits its training split, which load_data checks
+        bundle = load_data(run.config.data, run.config.batch_size, device)
     except DataError as exc:
         raise AnalysisError(f"the run's data ({run.config.data.dataset}) cannot be loaded: "
                             f"{exc}") from None
-    return take(bundle.val.epoch(0), samples)
+    kept = take(bundle.val.epoch(0), samples)
+    x, y = torch.cat([b[0] for b in kept]), torch.cat([b[1] for b in kept])
+    return list(zip(x.split(batch_size), y.split(batch_size)))
 
 
 def take(batches: Iterator[tuple[Tensor, Tensor]], samples: int | None

@@ -51,3 +51,29 @@ def signal_figure(result: Any, path: Path, title: str) -> Path:
         ax.legend(fontsize=8)
     fig.suptitle(title)
     return save(fig, path)
+
+
+def lesion_figure(results: list[Any], path: Path, chance: float | None = None) -> Path:
+    """One bar chart per network: accuracy without each block, the intact network's accuracy
+    as a line; blocks that could not be removed are marked "n/a"."""
+    plt = pyplot()
+    widths = [max(6.0, 0.32 * len(r.blocks) + 2) for r in results]
+    fig, axes = plt.subplots(1, len(results), figsize=(sum(widths), 4.8), squeeze=False,
+                             layout="constrained", width_ratios=widths)
+    for ax, colour, result in zip(axes[0], COLOURS, results):
+        x = np.arange(len(result.blocks))
+        ax.bar(x, np.nan_to_num(result.accuracy * 100), color=colour, alpha=0.8,
+               label="accuracy with this block removed")
+        ax.axhline(result.baseline_accuracy * 100, color="black", linestyle="--",
+                   label=f"intact network ({result.baseline_accuracy:.1%})")
+        if chance:
+            ax.axhline(chance * 100, color="grey", linestyle=":", label=f"chance ({chance:.0%})")
+        for i in np.flatnonzero(np.isnan(result.accuracy)):
+            ax.text(i, 1, "n/a", ha="center", va="bottom", fontsize=7, rotation=90)
+        ax.set_xticks(x, result.blocks, rotation=90, fontsize=7)
+        ax.set_ylim(0, 119)
+        ax.set_xlabel("removed block")
+        ax.set_ylabel("validation accuracy (%)")
+        ax.set_title(f"{result.label}: lesion study on {result.samples} images", fontsize=10)
+        ax.legend(fontsize=8, loc="upper center", ncol=3)
+    return save(fig, path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -26,6 +27,20 @@ def tiny_resnet(shortcut: str = "A", channels: int = 3, blocks: int = 2) -> Grap
     graph = chain.classifier()
     graph.name = "tiny"
     return graph
+
+
+def tiny_run(folder: Path, shortcut: str = "A", epochs: int = 2, **changes: Any) -> Path:
+    """Train ``tiny_resnet`` briefly on 48 synthetic 8×8 images; return the run directory."""
+    from resnet_studio.data import DataConfig
+    from resnet_studio.train import Engine, TrainConfig
+
+    data = DataConfig(dataset="synthetic", train_size=48, val_size=24, image_size=SIZE,
+                      channels=3, classes=CLASSES, seed=3)
+    config = TrainConfig(epochs=epochs, batch_size=8, lr=0.05, schedule="constant",
+                         device="cpu", seed=1, data=data, **changes).validate()
+    end = Engine(tiny_resnet(shortcut), config, [], folder).run()
+    assert end.status == "finished", end.message
+    return folder
 
 
 @pytest.fixture
