@@ -28,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the analysis commands."""
     _add_signal(subparsers)
     _add_lesion(subparsers)
+    _add_landscape(subparsers)
 
 
 def _parser(subparsers: argparse._SubParsersAction, name: str, summary: str, details: str,
@@ -196,4 +197,57 @@ def run_lesion(args: argparse.Namespace) -> int:
         print(f"{r.label}: intact {r.baseline_accuracy:.1%}; worst lesion {worst[1]} "
               f"{worst[0]:.1%}; {len(r.skipped)} block(s) could not be removed")
     _wrote([png, out / "lesion.csv", out / "lesion.json"], began)
+    return EXIT_OK
+
+
+# ----- landscape ------------------------------------------------------------------------------
+def _add_landscape(subparsers: argparse._SubParsersAction) -> None:
+    p = _parser(
+        subparsers, "landscape", "Loss landscape: 1-D and 2-D slices around the trained weights.",
+        "Evaluates the loss at w + α·d₁ + β·d₂ for two random filter-normalised directions\n"
+        "(Li et al. 2018; BatchNorm parameters and running statistics stay as trained) on the\n"
+        "first --samples validation images: STEPS points along d₁ and a GRID×GRID plane.\n"
+        "With --twin, the plain twin's run is drawn beside it. Writes landscape_1d.png,\n"
+        "landscape_contour.png, landscape_surface.png, landscape_1d.csv, landscape_2d.csv\n"
+        "and landscape.json.",
+        f"  {PROG} landscape runs/resnet20 -o land20\n"
+        f"  {PROG} landscape runs/resnet20 --twin runs/plain20 --grid 15 --samples 512 -o land",
+        run_landscape)
+    run_options(p, 256)
+    p.set_defaults(samples=256)
+    p.add_argument("--twin", metavar="RUN2", type=Path, help="the plain twin's run directory")
+    p.add_argument("--steps", type=positive_int, default=21, metavar="N",
+                   help="points of the 1-D slice (default 21)")
+    p.add_argument("--grid", type=positive_int, default=11, metavar="N",
+                   help="points per side of the 2-D slice (default 11)")
+    p.add_argument("--span", type=float, default=1.0, metavar="S",
+                   help="α and β run from -S to S (default 1)")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the directions")
+
+
+def run_landscape(args: argparse.Namespace) -> int:
+    from .common import load_run, write_csv, write_json
+    from .figures import landscape_figures
+    from .landscape import landscape_run
+
+    began = time.monotonic()
+    runs = [load_run(args.run)] + ([load_run(args.twin)] if args.twin else [])
+    results = [landscape_run(run, samples=args.samples, batch_size=args.batch_size,
+                             device=args.device, steps_1d=args.steps, steps_2d=args.grid,
+                             span=args.span, seed=args.seed, progress=printer("landscape"))
+               for run in runs]
+    out = args.output
+    write_csv(out / "landscape_1d.csv", ["network", "alpha", "loss", "accuracy"],
+              [[r.label, a, l, c] for r in results
+               for a, l, c in zip(r.alphas, r.loss_1d, r.accuracy_1d)])
+    write_csv(out / "landscape_2d.csv", ["network", "alpha", "beta", "loss", "accuracy"],
+              [[r.label, a, b, r.loss_2d[i, j], r.accuracy_2d[i, j]] for r in results
+               for i, a in enumerate(r.alphas_2d) for j, b in enumerate(r.betas_2d)])
+    write_json(out / "landscape.json", [r.to_json() for r in results])
+    pngs = landscape_figures(results, out)
+    for r in results:
+        print(f"{r.label}: loss {r.origin_loss:.4g} at the trained weights, "
+              f"{r.loss_2d.max():.4g} at most on the plane")
+    _wrote([*pngs, out / "landscape_1d.csv", out / "landscape_2d.csv",
+            out / "landscape.json"], began)
     return EXIT_OK

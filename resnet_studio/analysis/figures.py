@@ -77,3 +77,70 @@ def lesion_figure(results: list[Any], path: Path, chance: float | None = None) -
         ax.set_title(f"{result.label}: lesion study on {result.samples} images", fontsize=10)
         ax.legend(fontsize=8, loc="upper center", ncol=3)
     return save(fig, path)
+
+
+def landscape_figures(results: list[Any], folder: Path) -> list[Path]:
+    """The 1-D curves (all networks on one axis), and per network a contour and a surface
+    of the 2-D slice; the networks side by side."""
+    return [_landscape_curve(results, folder / "landscape_1d.png"),
+            _landscape_contours(results, folder / "landscape_contour.png"),
+            _landscape_surfaces(results, folder / "landscape_surface.png")]
+
+
+def _landscape_curve(results: list[Any], path: Path) -> Path:
+    plt = pyplot()
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(12, 4.5), layout="constrained")
+    for colour, r in zip(COLOURS, results):
+        ax_loss.plot(r.alphas, r.loss_1d, color=colour, marker=".", label=r.label)
+        ax_acc.plot(r.alphas, r.accuracy_1d * 100, color=colour, marker=".", label=r.label)
+    ax_loss.set_yscale("log")
+    ax_loss.set_ylabel("cross-entropy loss (log scale)")
+    ax_acc.set_ylabel("accuracy (%)")
+    for ax, what in ((ax_loss, "loss"), (ax_acc, "accuracy")):
+        ax.set_xlabel("α (step along a filter-normalised random direction)")
+        ax.set_title(f"1-D slice: {what} at trained weights + α·d", fontsize=10)
+        ax.axvline(0, color="grey", linestyle=":", linewidth=1)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"Loss landscape around the trained weights ({results[0].samples} "
+                 "validation images)")
+    return save(fig, path)
+
+
+def _landscape_contours(results: list[Any], path: Path) -> Path:
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(results), figsize=(6 * len(results), 5), squeeze=False,
+                             layout="constrained")
+    levels = _log_levels(results)
+    for ax, r in zip(axes[0], results):
+        a, b = np.meshgrid(r.alphas_2d, r.betas_2d, indexing="ij")
+        filled = ax.contourf(a, b, np.log10(r.loss_2d), levels=levels, cmap="viridis")
+        ax.contour(a, b, np.log10(r.loss_2d), levels=levels, colors="white", linewidths=0.4)
+        ax.plot(0, 0, marker="*", color="red", markersize=12, label="trained weights")
+        ax.set_xlabel("α (direction d₁)")
+        ax.set_ylabel("β (direction d₂)")
+        ax.set_title(f"{r.label}: loss at w + α·d₁ + β·d₂", fontsize=10)
+        ax.legend(fontsize=8, loc="upper right")
+    fig.colorbar(filled, ax=axes[0].tolist(), label="log₁₀ loss")
+    return save(fig, path)
+
+
+def _landscape_surfaces(results: list[Any], path: Path) -> Path:
+    plt = pyplot()
+    fig = plt.figure(figsize=(6.5 * len(results), 5.5), layout="constrained")
+    for index, r in enumerate(results, 1):
+        ax = fig.add_subplot(1, len(results), index, projection="3d")
+        a, b = np.meshgrid(r.alphas_2d, r.betas_2d, indexing="ij")
+        ax.plot_surface(a, b, r.loss_2d, cmap="viridis", edgecolor="none", alpha=0.9)
+        ax.set_xlabel("α (d₁)")
+        ax.set_ylabel("β (d₂)")
+        ax.set_zlabel("loss")
+        ax.set_title(f"{r.label}: loss surface", fontsize=10)
+    return save(fig, path)
+
+
+def _log_levels(results: list[Any]) -> np.ndarray:
+    """Shared contour levels (log₁₀ loss) so side-by-side plots compare at a glance."""
+    values = np.concatenate([np.log10(r.loss_2d).ravel() for r in results])
+    values = values[np.isfinite(values)]
+    return np.linspace(values.min(), values.max() + 1e-9, 25)
