@@ -29,6 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_signal(subparsers)
     _add_lesion(subparsers)
     _add_landscape(subparsers)
+    _add_explain(subparsers)
 
 
 def _parser(subparsers: argparse._SubParsersAction, name: str, summary: str, details: str,
@@ -250,4 +251,48 @@ def run_landscape(args: argparse.Namespace) -> int:
               f"{r.loss_2d.max():.4g} at most on the plane")
     _wrote([*pngs, out / "landscape_1d.csv", out / "landscape_2d.csv",
             out / "landscape.json"], began)
+    return EXIT_OK
+
+
+# ----- explain --------------------------------------------------------------------------------
+def _add_explain(subparsers: argparse._SubParsersAction) -> None:
+    p = _parser(
+        subparsers, "explain", "Explain an image: top-k, Grad-CAM, attribution, feature maps.",
+        "Fits IMAGE (any image file) to the network's input size and channels, normalises it\n"
+        "as the run's data was, and shows the top-k predictions, Grad-CAM on the last stage,\n"
+        "a pixel attribution (Integrated Gradients or Saliency) and the first channels of\n"
+        "every stage's feature maps. Needs Captum: pip install 'resnet-studio[explain]'.\n"
+        "Writes explain.png and explain.json.",
+        f"  {PROG} explain runs/resnet20 cat.png -o why\n"
+        f"  {PROG} explain runs/resnet20 cat.png -o why --method saliency --target 3",
+        run_explain)
+    p.add_argument("run", metavar="RUN", type=Path, help="run directory (or a checkpoint in one)")
+    p.add_argument("image", metavar="IMAGE", type=Path, help="image file (PNG, JPEG, …)")
+    p.add_argument("--top-k", type=positive_int, default=5, metavar="K",
+                   help="predictions to list (default 5)")
+    p.add_argument("--target", type=int, metavar="CLASS",
+                   help="class index to explain (default: the predicted one)")
+    p.add_argument("--method", choices=("integrated_gradients", "saliency"),
+                   default="integrated_gradients", help="pixel attribution (default IG)")
+    p.add_argument("--channels", type=positive_int, default=8, metavar="N",
+                   help="feature-map channels shown per stage (default 8)")
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    from .common import load_run, write_json
+    from .explain import explain_run
+    from .figures import explain_figure
+
+    began = time.monotonic()
+    run = load_run(args.run)
+    result = explain_run(run, args.image, top_k=args.top_k, target=args.target,
+                         method=args.method, channels=args.channels,
+                         progress=printer("explain"))
+    out = args.output
+    write_json(out / "explain.json", {"image": str(args.image), **result.to_json()})
+    title = f"{run.graph.name or run.path.name} on {args.image.name}"
+    png = explain_figure(result, out / "explain.png", title)
+    ranked = ", ".join(f"{c} {p:.1%}" for c, p in zip(result.classes, result.probabilities))
+    print(f"top {len(result.classes)}: {ranked}")
+    _wrote([png, out / "explain.json"], began)
     return EXIT_OK

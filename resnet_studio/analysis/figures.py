@@ -144,3 +144,66 @@ def _log_levels(results: list[Any]) -> np.ndarray:
     values = np.concatenate([np.log10(r.loss_2d).ravel() for r in results])
     values = values[np.isfinite(values)]
     return np.linspace(values.min(), values.max() + 1e-9, 25)
+
+
+def explain_figure(result: Any, path: Path, title: str) -> Path:
+    """Top row: the image, Grad-CAM over it, the pixel attribution, the top-k bars; below,
+    one mosaic of the first feature-map channels per stage."""
+    plt = pyplot()
+    stages = list(result.feature_maps.items())
+    fig = plt.figure(figsize=(16, 8.5), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=(1, 0.9))
+    axes = top.subplots(1, 4, width_ratios=(1, 1, 1, 1.3))
+    image = result.image[..., 0] if result.image.shape[-1] == 1 else result.image
+    cmap = "gray" if image.ndim == 2 else None
+    axes[0].imshow(image, cmap=cmap)
+    axes[0].set_title("input, as fitted to the network", fontsize=10)
+    axes[1].imshow(image, cmap=cmap)
+    shown = axes[1].imshow(result.gradcam, cmap="jet", alpha=0.5, vmin=0, vmax=1)
+    axes[1].set_title(f"Grad-CAM on {result.gradcam_layer} for ‘{result.target}’", fontsize=10)
+    axes[2].imshow(result.attribution, cmap="inferno", vmin=0, vmax=1)
+    axes[2].set_title(f"{result.method.replace('_', ' ')} for ‘{result.target}’", fontsize=10)
+    for ax in axes[:3]:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    top.colorbar(shown, ax=axes[1:3].tolist(), shrink=0.8, label="relevance (scaled to 0–1)")
+    _top_k_bars(axes[3], result)
+    _feature_mosaics(bottom, stages)
+    fig.suptitle(title)
+    return save(fig, path)
+
+
+def _top_k_bars(ax: Any, result: Any) -> None:
+    y = np.arange(len(result.classes))[::-1]
+    ax.barh(y, np.array(result.probabilities) * 100, color=COLOURS[0])
+    ax.set_yticks(y, result.classes)
+    for yi, p in zip(y, result.probabilities):
+        ax.text(p * 100 + 1, yi, f"{p:.1%}", va="center", fontsize=8)
+    ax.set_xlim(0, 115)
+    ax.set_xlabel("probability (%)")
+    ax.set_title(f"top {len(result.classes)} predictions", fontsize=10)
+
+
+def _feature_mosaics(fig: Any, stages: list[tuple[str, np.ndarray]]) -> None:
+    axes = np.atleast_1d(fig.subplots(1, max(1, len(stages))))
+    for ax, (name, maps) in zip(axes, stages):
+        ax.imshow(_mosaic(maps), cmap="viridis")
+        ax.set_title(f"{name}: first {len(maps)} channels ({maps.shape[1]}×{maps.shape[2]})",
+                     fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle("feature maps of each stage (each channel scaled to its own range)",
+                 fontsize=10)
+
+
+def _mosaic(maps: np.ndarray, columns: int = 4) -> np.ndarray:
+    """Channels tiled in rows of ``columns``, each scaled to [0, 1], one pixel of gap."""
+    k, h, w = maps.shape
+    rows = -(-k // columns)
+    out = np.full((rows * (h + 1) - 1, columns * (w + 1) - 1), np.nan)
+    for i, m in enumerate(maps):
+        span = m.max() - m.min()
+        r, c = divmod(i, columns)
+        out[r * (h + 1): r * (h + 1) + h, c * (w + 1): c * (w + 1) + w] = (
+            (m - m.min()) / span if span > 0 else 0.0)
+    return out
