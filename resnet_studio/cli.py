@@ -136,8 +136,10 @@ def _may_need_engine(argv: Sequence[str]) -> bool:
 
 
 def register_engine_commands(commands: argparse._SubParsersAction) -> None:
-    """Add the commands of the training engine (``train``, ``bench``) and of the export
-    package (``export``, ``import``); each sets ``handler`` like the commands here."""
+    """Add the commands of the training engine (``train``, ``bench``), the export package
+    (``export``, ``import``), the studies (``experiment``) and the analyses (``signal``,
+    ``lesion``, ``landscape``, ``explain``); each sets ``handler`` like the commands here."""
+    from .analysis.command import register as register_analysis
     from .export.command import register as register_export
     from .study.command import register as register_study
     from .train.command import register as register_train
@@ -145,6 +147,7 @@ def register_engine_commands(commands: argparse._SubParsersAction) -> None:
     register_train(commands)
     register_export(commands)
     register_study(commands)
+    register_analysis(commands)
 
 
 def _command(commands: argparse._SubParsersAction, name: str, summary: str, examples: str,
