@@ -1,9 +1,9 @@
 """Shape inference, costs, diagnostics, module building and source generation."""
 
-from .build import BuildError, build, initialise_weights
+from .build import INITS, BuildError, build, initialise_weights
 from .infer import Analysis, Analyzer, Diagnostic, NodeInfo
 from .module import GraphNet
 from .source import generate_source
 
-__all__ = ["BuildError", "build", "initialise_weights", "Analysis", "Analyzer", "Diagnostic",
+__all__ = ["INITS", "BuildError", "build", "initialise_weights", "Analysis", "Analyzer", "Diagnostic",
            "NodeInfo", "GraphNet", "generate_source"]

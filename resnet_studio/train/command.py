@@ -12,6 +12,7 @@ trains exactly as the interrupted one would have.
 from __future__ import annotations
 
 import argparse
+import functools
 import signal
 import sys
 import threading
@@ -67,8 +68,13 @@ _OPTIONS: tuple[tuple[str, str, Any, str | None, str], ...] = (
     ("--val-fraction", "data.val_fraction", float, "F", "share of the training set held out"),
     ("--train-size", "data.train_size", int, "N", "synthetic set: training images"),
     ("--val-size", "data.val_size", int, "N", "synthetic set: validation images"),
-    ("--image-size", "data.image_size", int, "PX", "synthetic set: image height and width"),
-    ("--channels", "data.channels", int, "C", "synthetic set: 1 (grey) or 3 (colour)"),
+    ("--image-size", "data.image_size", int, "PX",
+     "synthetic set and image folders with --fit none: image height and width"),
+    ("--channels", "data.channels", int, "C",
+     "synthetic set and image folders with --fit none: 1 (grey) or 3 (colour)"),
+    ("--fit", "data.fit", ("network", "none"), None,
+     "convert images to the network's input size and channels (network, the default) or "
+     "serve them as they are (none)"),
     ("--classes", "data.classes", int, "K", "synthetic set: number of classes"),
     ("--no-augment", "data.augment", "off", None, "no random crops, flips or cutout"),
     ("--cutout", "data.cutout", int, "PX", "cutout square size (0: off)"),
@@ -96,6 +102,8 @@ _OPTIONS: tuple[tuple[str, str, Any, str | None, str], ...] = (
     ("--amp", "amp", ("off", "bf16", "fp16"), None, "mixed precision on CUDA (default off)"),
     ("--channels-last", "channels_last", bool, None, "channels-last memory format"),
     ("--compile", "compile", bool, None, "torch.compile the model (slow start)"),
+    ("--init", "init", ("he_fan_out", "he_fan_in", "xavier", "pytorch"), None,
+     "weight initialisation (default: the recipe's)"),
     ("--zero-init-residual", "zero_init_residual", bool, None,
      "start every residual block as the identity"),
     ("--telemetry-every", "telemetry_every", int, "N", "steps between telemetry flushes"),
@@ -170,6 +178,8 @@ def settings(args: argparse.Namespace, base: Any) -> Any:
         value = getattr(args, name, None)
         if value is not None:
             (data if name.startswith("data.") else top)[name.removeprefix("data.")] = value
+    if "milestones" in top:  # epochs given by hand replace a recipe's fractions
+        top["milestone_fractions"] = ()
     return base.replace(data=base.data.replace(**data), **top).validate()
 
 
@@ -190,11 +200,32 @@ def _engine(args: argparse.Namespace) -> Any:
     from .engine import Engine
 
     checkpoint = load_checkpoint(args.resume) if args.resume else None
-    base = TrainConfig.from_dict(checkpoint["config"]) if checkpoint else TrainConfig()
-    config = settings(args, base)
     network = _network(args.project, checkpoint)
+    if checkpoint:
+        base = TrainConfig.from_dict(checkpoint["config"])
+    else:
+        base = _project_config(args.project, network)
+    config = settings(args, base)
     run_dir = _run_dir(args, checkpoint)
     return Engine(network, config, _sinks(args, run_dir), run_dir, resume_from=checkpoint)
+
+
+def _project_config(project: str, network: Any) -> Any:
+    """The settings saved in the project, or its preset's recipe; says which on stderr."""
+    from ..presets.recipes import preset_recipe
+    from .recipe import project_training, recipe_config
+
+    if project.startswith(PRESET_PREFIX):
+        recipe = preset_recipe(project[len(PRESET_PREFIX):])
+        config, source = recipe_config(recipe), "the preset's recipe"
+    else:
+        training = project_training(network)
+        config, recipe = training.config, training.recipe
+        source = "the project's settings" if network.training is not None else \
+            "the recipe for this network (the project has no saved settings)"
+    named = f": {recipe.title} — {recipe.citation}" if recipe is not None else ""
+    print(f"training with {source}{named}", file=sys.stderr)
+    return config
 
 
 def _network(project: str | None, checkpoint: dict[str, Any] | None) -> Any:
@@ -217,7 +248,9 @@ def _network(project: str | None, checkpoint: dict[str, Any] | None) -> Any:
         name = project[len(PRESET_PREFIX):]
         if name not in PRESETS:
             raise CommandError(str(UnknownPresetError(name, PRESETS)), EXIT_UNUSABLE)
-        return lambda spec: create(name, spec)
+        builder = functools.partial(create, name)
+        builder.default_input = PRESETS[name].default_input  # what the data is fitted to
+        return builder
     return project_io.load(project, CATALOGUE)
 
 

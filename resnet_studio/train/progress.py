@@ -47,6 +47,8 @@ class ProgressSink:
                         f"{record.total_steps} in all"
                         + (f", resuming after step {record.resumed_step}"
                            if record.resumed_step else ""))
+            for line in data_lines(record.data):
+                self._print(line)
         elif isinstance(record, StepRecord) and self._start is not None:
             now = time.monotonic()
             if now - self._last_draw >= self.interval or record.step == self._start.total_steps:
@@ -95,6 +97,15 @@ class ProgressSink:
             self.stream.write("\n")
             self.stream.flush()
             self._open_line = False
+
+
+def data_lines(data: dict) -> list[str]:
+    """What the run trains on and what was done to the images, then any data warnings."""
+    line = (f"data: {data.get('name')}, {data.get('train_size')} training / "
+            f"{data.get('val_size')} validation images")
+    if data.get("fit"):
+        line += f"; {data['fit']}"
+    return [line] + [f"warning: {note}" for note in data.get("notes") or ()]
 
 
 def summary(end: RunEndRecord, elapsed: float) -> str:
