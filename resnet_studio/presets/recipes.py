@@ -30,15 +30,18 @@ class Recipe:
         return {"name": self.name, "title": self.title, "citation": self.citation}
 
 
-# Measured on 8,000/2,000 real MNIST digits (see the project's notes): the residual and the
-# plain network both pass 97 % best validation accuracy within three epochs.
+# Measured on 8,000/2,000 real MNIST digits (see the project's notes): within three epochs the
+# residual network passes 97 % best validation accuracy and its plain twin 95 %. SGD at 0.05
+# (the classic loop) left the plain twin at chance for its first epoch on some seeds: without
+# batch norm its signal shrinks layer by layer, which Adam's per-weight step sizes absorb.
 DIGITS = Recipe(
-    "digits_sgd_cosine", "Digits: SGD 0.05, cosine, PyTorch init",
-    "The classic MNIST loop (SGD 0.05, momentum 0.9, batch 64, PyTorch's default init, no "
-    "augmentation) with cosine annealing to zero (Loshchilov & Hutter 2017, arXiv:1608.03983); "
-    "these small networks have no batch norm, for which Kaiming init at lr 0.1 kills the ReLUs.",
-    {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4,
-     "schedule": "cosine", "epochs": 3, "batch_size": 64, "init": "pytorch",
+    "digits_adamw", "Digits: AdamW 2e-3, cosine, PyTorch init",
+    "AdamW (Loshchilov & Hutter 2019, arXiv:1711.05101) at lr 2e-3, weight decay 0.01, batch "
+    "64, cosine decay to zero (Loshchilov & Hutter 2017, arXiv:1608.03983), PyTorch's default "
+    "init, no augmentation: these networks have no batch norm, and Kaiming init with SGD at "
+    "lr 0.1 kills their ReLUs in the first epoch.",
+    {"optimizer": "adamw", "lr": 2e-3, "weight_decay": 0.01, "schedule": "cosine",
+     "epochs": 3, "batch_size": 64, "init": "pytorch",
      "data": {"dataset": "mnist", "augment": False}})
 
 HE_2016_CIFAR = Recipe(

@@ -12,7 +12,8 @@ import sys
 import time
 from typing import TextIO
 
-from .records import EpochRecord, Record, RunEndRecord, RunStartRecord, StateRecord, StepRecord
+from .diagnose import diagnosis_text
+from .records import DiagnosisRecord, EpochRecord, Record, RunEndRecord, RunStartRecord, StateRecord, StepRecord
 
 BAR = 20
 
@@ -56,6 +57,8 @@ class ProgressSink:
                 self._draw(self.step_line(record, now))
         elif isinstance(record, EpochRecord):
             self._print(self.epoch_line(record))
+        elif isinstance(record, DiagnosisRecord):
+            self._print(diagnosis_text(record))
         elif isinstance(record, StateRecord):
             self._print("paused" if record.state == "paused" else "going on")
 
