@@ -178,8 +178,12 @@ def settings(args: argparse.Namespace, base: Any) -> Any:
         value = getattr(args, name, None)
         if value is not None:
             (data if name.startswith("data.") else top)[name.removeprefix("data.")] = value
-    if "milestones" in top:  # epochs given by hand replace a recipe's fractions
-        top["milestone_fractions"] = ()
+    # A flag replaces its alternative from the project or recipe rather than clash with it.
+    for given, other, off in (("milestones", "milestone_fractions", ()),
+                              ("warmup_steps", "warmup_epochs", 0.0),
+                              ("warmup_epochs", "warmup_steps", 0)):
+        if given in top and other not in top:
+            top[other] = off
     return base.replace(data=base.data.replace(**data), **top).validate()
 
 

@@ -65,10 +65,11 @@ class Diagnoser:
         if 1 / LR_FACTOR <= ratio <= LR_FACTOR:
             return []
         way = "above" if ratio > 1 else "below"
-        return self._once("lr_far", first, 1, [], (
+        found = self._once("lr_far", first, 1, [], (
             f"the learning rate {self._lr:g} is {max(ratio, 1 / ratio):.0f}× {way} the "
             f"LR finder's suggestion {self.suggested_lr:g}"),
             f"set lr to {self.suggested_lr:.2g}", "warning")
+        return [found] if found is not None else []
 
     def _dead(self, r: StepRecord) -> DiagnosisRecord | None:
         norms = np.asarray(r.grad_norms)
@@ -89,7 +90,9 @@ class Diagnoser:
         lower = self._lr / 10 if self._lr else 0.01
         return self._once("dead", r.step, r.epoch, [self._names[i] for i in dead if
                                                      i < len(self._names)],
-                          f"layers {names} receive no gradient since step {since} — {what}",
+                          f"{'layers' if len(dead) > 1 else 'layer'} {names} "
+                          f"receive{'' if len(dead) > 1 else 's'} no gradient since step "
+                          f"{since} — {what}",
                           f"lower the learning rate (try {lower:.2g}) or use batch norm",
                           "error")
 
