@@ -12,7 +12,6 @@ trains exactly as the interrupted one would have.
 from __future__ import annotations
 
 import argparse
-import functools
 import signal
 import sys
 import threading
@@ -252,9 +251,7 @@ def _network(project: str | None, checkpoint: dict[str, Any] | None) -> Any:
         name = project[len(PRESET_PREFIX):]
         if name not in PRESETS:
             raise CommandError(str(UnknownPresetError(name, PRESETS)), EXIT_UNUSABLE)
-        builder = functools.partial(create, name)
-        builder.default_input = PRESETS[name].default_input  # what the data is fitted to
-        return builder
+        return lambda spec: create(name, spec)  # the preset adapts to the data
     return project_io.load(project, CATALOGUE)
 
 

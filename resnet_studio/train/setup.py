@@ -122,11 +122,12 @@ def _prepare(network: Network, config: TrainConfig, env: DistEnv, device: torch.
 
 
 def target_shape(network: Network) -> tuple[int, int, int] | None:
-    """The network's input (C, H, W) that the data is fitted to: a graph's input, a preset
-    builder's ``default_input``; None for a plain module (its input is unknown)."""
-    spec = network.input_spec if isinstance(network, Graph) else \
-        getattr(network, "default_input", None)
-    return (spec.channels, spec.height, spec.width) if spec is not None else None
+    """The network's input (C, H, W) that the data is fitted to: a graph's input; None for a
+    plain module (its input is unknown) and for a builder (a preset adapts to the data)."""
+    if not isinstance(network, Graph):
+        return None
+    spec = network.input_spec
+    return spec.channels, spec.height, spec.width
 
 
 def _model(network: Network, config: TrainConfig, info: Any) -> tuple[nn.Module, dict | None]:
