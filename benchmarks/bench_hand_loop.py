@@ -36,7 +36,7 @@ from resnet_studio.graph import InputSpec
 from resnet_studio.presets import create
 from resnet_studio.train import Engine, TrainConfig
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist"
+DEFAULT_DATA = Path("..") / "shared" / "data" / "mnist"  # beside the checkout, as in the repo
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -106,6 +106,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
+    if not (args.data / "t10k-images-idx3-ubyte.gz").is_file():
+        parser.error(f"{args.data} holds no t10k-images-idx3-ubyte.gz; pass --data FOLDER")
     torch.set_num_threads(args.threads)
     print(f"{args.preset}, init {args.init}, SGD lr {args.lr} momentum {args.momentum}, batch "
           f"{args.batch_size}, {args.epochs} epochs, 8,000/2,000 real digits; val acc per epoch")

@@ -245,7 +245,6 @@ def run_new(args: argparse.Namespace) -> int:
     if args.output.exists() and not args.force:
         raise CommandError(f"{args.output} already exists; pass --force to overwrite it.")
     from .api import analyze, new_project, save_project
-
     from .train.recipe import preset_training
 
     graph = new_project(args.preset, classes=args.classes, channels=args.channels,
@@ -318,7 +317,6 @@ def _add_summary(commands: argparse._SubParsersAction) -> None:
 def run_summary(args: argparse.Namespace) -> int:
     from .api import analyze, load_project
     from .summary import format_summary
-
     from .train.config import ConfigError
     from .train.recipe import describe, project_training
 

@@ -5,5 +5,15 @@ from .infer import Analysis, Analyzer, Diagnostic, NodeInfo
 from .module import GraphNet
 from .source import generate_source
 
-__all__ = ["INITS", "BuildError", "build", "initialise_weights", "Analysis", "Analyzer", "Diagnostic",
-           "NodeInfo", "GraphNet", "generate_source"]
+__all__ = [
+           "INITS",
+           "Analysis",
+           "Analyzer",
+           "BuildError",
+           "Diagnostic",
+           "GraphNet",
+           "NodeInfo",
+           "build",
+           "generate_source",
+           "initialise_weights",
+]

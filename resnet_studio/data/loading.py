@@ -107,8 +107,8 @@ def _load_source(cfg: DataConfig, target: Shape | None) -> tuple[Source, str]:
 
 def _notes(source: Source) -> list[str]:
     if len(source.class_names) == 1:
-        return [f"the dataset has a single class (‘{source.class_names[0]}’): every prediction "
-                "is right and accuracy means nothing; give each class its own sub-folder"]
+        return [(f"the dataset has a single class (‘{source.class_names[0]}’): every prediction "
+                "is right and accuracy means nothing; give each class its own sub-folder")]
     return []
 
 

@@ -113,8 +113,8 @@ FAMILY_RECIPES: dict[str, Recipe] = {
 
 def preset_recipe(name: str) -> Recipe:
     """The recipe of preset ``name`` (its family's); unknown names raise UnknownPresetError."""
-    from .catalogue import PRESETS
     from .base import UnknownPresetError
+    from .catalogue import PRESETS
 
     if name not in PRESETS:
         raise UnknownPresetError(name, PRESETS)

@@ -43,7 +43,14 @@ if TYPE_CHECKING:
     from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
     from .config import ConfigError, TrainConfig
     from .engine import Engine
-    from .records import (DiagnosisRecord, EpochRecord, Record, RunEndRecord, RunStartRecord,
-                          StateRecord, StepRecord)
+    from .records import (
+        DiagnosisRecord,
+        EpochRecord,
+        Record,
+        RunEndRecord,
+        RunStartRecord,
+        StateRecord,
+        StepRecord,
+    )
     from .setup import EngineError, resolve_device
     from .sinks import CallbackSink, QueueSink, RunDirSink, Sink, SinkError, TensorBoardSink

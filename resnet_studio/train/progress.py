@@ -13,7 +13,15 @@ import time
 from typing import TextIO
 
 from .diagnose import diagnosis_text
-from .records import DiagnosisRecord, EpochRecord, Record, RunEndRecord, RunStartRecord, StateRecord, StepRecord
+from .records import (
+    DiagnosisRecord,
+    EpochRecord,
+    Record,
+    RunEndRecord,
+    RunStartRecord,
+    StateRecord,
+    StepRecord,
+)
 
 BAR = 20
 
@@ -27,10 +35,11 @@ def format_duration(seconds: float) -> str:
 
 class ProgressSink:
     """Writes progress to ``stream`` (default stderr); ``interval`` is the least time between
-    step lines (default: 0.1 s on a terminal, 10 s elsewhere)."""
+    step lines (default: 0.1 s on a terminal, 10 s elsewhere); ``preface`` a line printed
+    when the run starts."""
 
     def __init__(self, stream: TextIO | None = None, *, tty: bool | None = None,
-                 interval: float | None = None):
+                 interval: float | None = None, preface: str = ""):
         self.stream = stream if stream is not None else sys.stderr
         self.tty = self.stream.isatty() if tty is None else tty
         self.interval = interval if interval is not None else 0.1 if self.tty else 10.0
@@ -38,10 +47,13 @@ class ProgressSink:
         self._start: RunStartRecord | None = None
         self._began = 0.0
         self._open_line = False
+        self.preface = preface
 
     def on_record(self, record: Record) -> None:
         if isinstance(record, RunStartRecord):
             self._start, self._began = record, time.monotonic()
+            if self.preface:
+                self._print(self.preface)
             self._print(f"training on {record.device}"
                         + (f" × {record.world_size} processes" if record.world_size > 1 else "")
                         + f": {record.steps_per_epoch} steps per epoch, "

@@ -129,10 +129,10 @@ def describe(training: ProjectTraining) -> list[str]:
     augment = "crop/flip" if data.augment else "no augmentation"
     lines = [
         "Training" + (f" (recipe ‘{recipe.title}’: {recipe.citation})" if recipe else "") + ":",
-        f"  {optimiser}, weight decay {c.weight_decay:g}, {schedule} schedule, {c.epochs} "
-        f"epochs, batch {c.batch_size}, seed {c.seed}",
-        f"  weight init {c.init}{' + zero-init residual' if c.zero_init_residual else ''}; "
+        (f"  {optimiser}, weight decay {c.weight_decay:g}, {schedule} schedule, {c.epochs} "
+        f"epochs, batch {c.batch_size}, seed {c.seed}"),
+        (f"  weight init {c.init}{' + zero-init residual' if c.zero_init_residual else ''}; "
         f"data {data.dataset}, {augment}, images fitted to the network: "
-        f"{'yes' if data.fit == 'network' else 'no'}, validation {data.val_fraction:g}",
+        f"{'yes' if data.fit == 'network' else 'no'}, validation {data.val_fraction:g}"),
     ]
     return lines
