@@ -160,3 +160,21 @@ def test_an_unknown_init_is_refused():
         build(create("resnet20"), init="magic")
     with pytest.raises(ConfigError, match="init"):
         TrainConfig(init="magic").validate()
+
+
+def test_new_writes_the_presets_recipe_and_summary_shows_it(tmp_path, capsys):
+    from resnet_studio.cli import main
+
+    path = tmp_path / "digits.rstudio.json"
+    assert main(["new", "mnist_small_resnet", "-o", str(path)]) == 0
+    saved = json.loads(path.read_text())["training"]
+    assert saved["version"] == 1 and saved["recipe"]["name"] == DIGITS.name
+    assert saved["config"]["optimizer"] == "adamw" and saved["config"]["init"] == "pytorch"
+    capsys.readouterr()
+    assert main(["summary", str(path)]) == 0
+    assert "weight init pytorch" in capsys.readouterr().out
+    saved["config"]["lr"] = "high"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "training": saved}))
+    assert main(["summary", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "training.config.lr" in err and err.count("\n") == 1
