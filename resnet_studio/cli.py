@@ -212,13 +212,19 @@ def run_presets(args: argparse.Namespace) -> int:
     from .summary import format_table, human_count, input_text
 
     analyzer = Analyzer()  # one cache: the deep presets share most of their blocks
-    rows = []
+    from .presets.recipes import preset_recipe
+
+    rows, recipes = [], {}
     for preset in PRESETS.values():
         params = analyzer.analyze(preset.create()).total_params
+        recipe = recipes.setdefault(preset.name, preset_recipe(preset.name))
         rows.append((preset.name, preset.title, preset.family, input_text(preset.default_input),
-                     human_count(params)))
-    headers = ("name", "title", "family", "default input → classes", "params")
+                     human_count(params), recipe.name))
+    headers = ("name", "title", "family", "default input → classes", "params", "recipe")
     print(format_table(headers, rows, right=(4,)))
+    print("\nrecipes (the training settings `new` writes into the project):")
+    for recipe in {r.name: r for r in recipes.values()}.values():
+        print(f"  {recipe.name}: {recipe.title}. {recipe.citation}")
     return EXIT_OK
 
 
@@ -246,13 +252,16 @@ def run_new(args: argparse.Namespace) -> int:
     if args.output.exists() and not args.force:
         raise CommandError(f"{args.output} already exists; pass --force to overwrite it.")
     from .api import analyze, new_project, save_project
+    from .train.recipe import preset_training
 
     graph = new_project(args.preset, classes=args.classes, channels=args.channels,
                         height=args.height, width=args.width)
+    graph.training = preset_training(args.preset)
     save_project(graph, args.output)
     analysis = analyze(graph)
     print(f"Wrote {args.output}: preset ‘{args.preset}’, {len(graph)} nodes, "
-          f"{analysis.total_params:,} parameters, input {_input(graph)} classes.")
+          f"{analysis.total_params:,} parameters, input {_input(graph)} classes, training "
+          f"recipe ‘{graph.training['recipe']['title']}’.")
     if not analysis.ok:
         errors = sum(d.severity == "error" for d in analysis.diagnostics)
         print(f"{PROG}: warning: at this input size the network has {errors} error(s); "
@@ -315,10 +324,16 @@ def _add_summary(commands: argparse._SubParsersAction) -> None:
 def run_summary(args: argparse.Namespace) -> int:
     from .api import analyze, load_project
     from .summary import format_summary
+    from .train.config import ConfigError
+    from .train.recipe import describe, project_training
 
     graph = load_project(args.file)
     analysis = analyze(graph)
     print(format_summary(graph, analysis, args.batch_size), end="")
+    try:
+        print("\n" + "\n".join(describe(project_training(graph))))
+    except ConfigError as exc:
+        raise CommandError(f"{args.file}: {exc}") from None
     return EXIT_OK if analysis.ok else EXIT_PROBLEMS
 
 

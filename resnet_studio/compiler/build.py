@@ -10,7 +10,7 @@ from ..graph import Graph
 from .infer import Analysis, Analyzer
 from .module import GraphNet, assemble, operand_sources
 
-__all__ = ["BuildError", "build", "initialise_weights", "operand_sources", "parameter_limit"]
+__all__ = ["INITS", "BuildError", "build", "initialise_weights", "operand_sources", "parameter_limit"]
 
 _FLOAT_BYTES = 4
 _GIB = 1024 ** 3
@@ -28,6 +28,15 @@ class BuildError(ValueError):
         self.diagnostics = errors
 
 
+#: Weight initialisations ``build`` offers, with what each does (for settings panels and help).
+INITS: dict[str, str] = {
+    "he_fan_out": "Kaiming normal, fan-out, on convolutions (torchvision's ResNets)",
+    "he_fan_in": "Kaiming normal, fan-in, on convolutions and linear layers; zero biases",
+    "xavier": "Xavier (Glorot) uniform on convolutions and linear layers; zero biases",
+    "pytorch": "PyTorch's defaults (Kaiming uniform, a=√5) left as the layers made them",
+}
+
+
 def parameter_limit() -> int:
     """The most parameter bytes a build may allocate: half of this machine's memory (the
     weights are made and initialised in host memory first), or 16 GiB when it is unknown."""
@@ -38,21 +47,25 @@ def parameter_limit() -> int:
 
 
 def build(graph: Graph, analysis: Analysis | None = None, *, zero_init_residual: bool = False,
-          initialise: bool = True, max_param_bytes: int | None = None) -> GraphNet:
-    """Build the network. ``zero_init_residual`` zeroes the last norm layer of every residual
-    branch so each block starts as the identity (Goyal et al. 2017,
-    https://arxiv.org/abs/1706.02677), as torchvision's option of the same name does.
+          initialise: bool = True, init: str = "he_fan_out",
+          max_param_bytes: int | None = None) -> GraphNet:
+    """Build the network and initialise it with ``init`` (one of ``INITS``).
+    ``zero_init_residual`` zeroes the last norm layer of every residual branch so each block
+    starts as the identity (Goyal et al. 2017, https://arxiv.org/abs/1706.02677), as
+    torchvision's option of the same name does.
 
     The analysis counts the parameters before anything is allocated; a network whose float32
     weights would exceed ``max_param_bytes`` (default: ``parameter_limit()``) is refused with a
     BuildError instead of failing in the allocator."""
+    if init not in INITS:
+        raise ValueError(f"init ‘{init}’ is not one of {', '.join(INITS)}.")
     analysis = analysis or Analyzer().analyze(graph)
     if not analysis.ok:
         raise BuildError(analysis)
     _check_size(analysis, parameter_limit() if max_param_bytes is None else max_param_bytes)
     net = assemble(graph, analysis)
     if initialise:
-        initialise_weights(net, zero_init_residual)
+        initialise_weights(net, zero_init_residual, init)
     return net
 
 
@@ -65,10 +78,14 @@ def _check_size(analysis: Analysis, limit: int) -> None:
             "it; make it smaller (fewer or narrower blocks)."))
 
 
-def initialise_weights(net: nn.Module, zero_init_residual: bool = False) -> None:
+def initialise_weights(net: nn.Module, zero_init_residual: bool = False,
+                       init: str = "he_fan_out") -> None:
+    """Initialise ``net`` in place. Norm layers always start as the identity (weight 1,
+    bias 0); ``init`` decides the filters (see ``INITS``). He et al. 2015
+    (https://arxiv.org/abs/1502.01852) for the Kaiming inits, Glorot & Bengio 2010 for Xavier."""
     for m in net.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            _init_filter(m, init)
         elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)) and m.weight is not None:
             nn.init.constant_(m.weight, 1)
             nn.init.constant_(m.bias, 0)
@@ -77,3 +94,15 @@ def initialise_weights(net: nn.Module, zero_init_residual: bool = False) -> None
             hook = getattr(m, "zero_init_residual", None)
             if callable(hook):
                 hook()
+
+
+def _init_filter(m: nn.Module, init: str) -> None:
+    if init == "pytorch" or (init == "he_fan_out" and isinstance(m, nn.Linear)):
+        return  # torchvision leaves its linear layers at PyTorch's default
+    if init == "xavier":
+        nn.init.xavier_uniform_(m.weight)
+    else:
+        mode = "fan_out" if init == "he_fan_out" else "fan_in"
+        nn.init.kaiming_normal_(m.weight, mode=mode, nonlinearity="relu")
+    if init != "he_fan_out" and m.bias is not None:
+        nn.init.zeros_(m.bias)

@@ -26,6 +26,10 @@ DATASETS: dict[str, str] = {
     FOLDER_PREFIX + "PATH": "any image folder laid out PATH/<class>/<image>.png (ImageFolder)",
 }
 
+#: How images that differ from the network's input are treated: converted to its size and
+#: channels ("network"), or served as they are ("none"; folders and the synthetic set then use
+#: ``image_size`` and ``channels``).
+FITS = ("network", "none")
 TORCHVISION_SETS = ("mnist", "fashion_mnist", "cifar10", "cifar100", "svhn")
 SEED_LIMIT = 2**63 - 1
 
@@ -38,6 +42,9 @@ class DataError(Exception):
 class DataConfig:
     """Which dataset to load and how to augment it.
 
+    ``fit="network"`` serves every dataset at the network's input size and channels (see
+    ``fit.py``); ``image_size`` and ``channels`` then apply only where the network adapts to
+    the data (a preset trained by name).
     ``flip=None`` means the dataset's default (off for digit sets, on otherwise).
     ``in_memory=None`` decides by size: image folders whose decoded pixels take less than
     ``memory_limit_gib`` are held as tensors on the training device, larger ones are streamed
@@ -54,6 +61,7 @@ class DataConfig:
     image_size: int = 32
     channels: int = 3
     classes: int = 10
+    fit: str = "network"
     augment: bool = True
     crop_padding: int = 4
     flip: bool | None = None
@@ -102,6 +110,8 @@ class DataConfig:
             raise DataError("root must name a folder for torchvision datasets, e.g. 'data'")
         _check_type("download", self.download, bool)
         _check_type("augment", self.augment, bool)
+        if self.fit not in FITS:
+            raise DataError(f"fit must be one of {', '.join(FITS)}, not {self.fit!r}")
         _check_optional("flip", self.flip, bool)
         _check_optional("in_memory", self.in_memory, bool)
         _check_optional("val_folder", self.val_folder, str)

@@ -20,6 +20,7 @@ from torchvision.datasets.folder import IMG_EXTENSIONS
 
 from .augment import derive_seed, make_generator
 from .config import DataConfig, DataError
+from .fit import describe
 from .source import Source, Split, channel_stats
 
 _SPLIT_STREAM = 21
@@ -93,8 +94,10 @@ def split_by_fraction(labels: list[int], fraction: float, seed: int,
     return sorted(train), sorted(val)
 
 
-def load_folder(cfg: DataConfig) -> Source:
-    """Scan, split and (if it fits the memory limit) decode an image folder dataset."""
+def load_folder(cfg: DataConfig, shape: tuple[int, int, int] | None = None) -> tuple[Source, str]:
+    """Scan, split and (if it fits the memory limit) decode an image folder dataset at
+    ``shape`` (C, H, W; default ``cfg``'s channels and image size). Returns the source and a
+    note comparing the first image with what it is decoded to."""
     root = os.path.expanduser(cfg.folder)
     train_dir, val_dir = _split_dirs(root, cfg.val_folder)
     names, paths, labels = scan_folder(train_dir)
@@ -105,14 +108,25 @@ def load_folder(cfg: DataConfig) -> Source:
         t, v = split_by_fraction(labels, cfg.val_fraction, cfg.seed, names)
         train_files, train_labels = [paths[i] for i in t], [labels[i] for i in t]
         val_paths, val_labels = [paths[i] for i in v], [labels[i] for i in v]
-    shape = (cfg.channels, cfg.image_size, cfg.image_size)
+    shape = shape or (cfg.channels, cfg.image_size, cfg.image_size)
     in_memory = _fits_in_memory(cfg, len(paths) + len(val_paths), shape)
     train = _split(train_files, train_labels, shape, in_memory)
     val = _split(val_paths, val_labels, shape, in_memory)
     sample = train.images if in_memory else _sample_images(train.files, shape)
     mean, std = channel_stats(sample)
-    return Source(os.path.basename(os.path.normpath(root)) or root, train, val, names, shape,
-                  mean, std, flip=True)
+    name = os.path.basename(os.path.normpath(root)) or root
+    note = describe(native_shape(paths[0]), shape)
+    return Source(name, train, val, names, shape, mean, std, flip=True), note
+
+
+def native_shape(path: str) -> tuple[int, int, int]:
+    """C×H×W of an image file as stored (grey modes count as one channel)."""
+    try:
+        with Image.open(path) as img:
+            channels = 1 if img.mode in ("1", "L", "LA", "I", "I;16", "F") else 3
+            return channels, img.height, img.width
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise DataError(f"cannot read image {path} ({exc}); replace or remove the file") from exc
 
 
 def _split_dirs(root: str, val_folder: str | None) -> tuple[str, str | None]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
@@ -10,6 +10,7 @@ import torch
 from .augment import Augment, Normaliser
 from .batches import Batches, Sampling, TensorBatches
 from .config import TORCHVISION_SETS, DataConfig, DataError
+from .fit import Shape, fit_source, served_shape, shape_text
 from .folders import load_folder
 from .source import Source, Split, channel_stats
 from .stream import StreamBatches
@@ -32,6 +33,8 @@ class DataInfo:
     val_size: int
     name: str
     in_memory: bool = True
+    fit: str = ""                     # what was done to the images, in one line
+    notes: list[str] = field(default_factory=list)  # warnings about the data (one class …)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -45,17 +48,29 @@ class DataBundle:
 
 
 def load_data(cfg: DataConfig, batch_size: int, device: torch.device | str = "cpu", *,
-              rank: int = 0, world_size: int = 1) -> DataBundle:
+              rank: int = 0, world_size: int = 1, target: Shape | None = None) -> DataBundle:
     """Load the dataset ``cfg`` names and serve it in batches of ``batch_size`` on ``device``.
 
     With ``world_size > 1`` the training split is sharded for DistributedDataParallel: every
     rank gets a disjoint share of each epoch's permutation and the same number of batches.
-    The validation split is not sharded. Raises ``DataError`` for every user-facing problem.
+    The validation split is not sharded. ``target`` is the network's input (C, H, W) when it
+    is known: with ``cfg.fit == "network"`` the images are served at it (see ``fit.py``).
+    Raises ``DataError`` for every user-facing problem.
     """
     cfg.validate()
     _check_run(batch_size, rank, world_size)
+    source, note = _load_source(cfg, target)
+    bundle = serve(source, cfg, batch_size, device, rank=rank, world_size=world_size)
+    bundle.info.fit = note
+    bundle.info.notes = _notes(source)
+    return bundle
+
+
+def serve(source: Source, cfg: DataConfig, batch_size: int, device: torch.device | str = "cpu",
+          *, rank: int = 0, world_size: int = 1) -> DataBundle:
+    """Batches of an already loaded ``source`` with ``cfg``'s augmentation and sampling (the
+    second half of ``load_data``; benchmarks and tools hand in their own images)."""
     device = torch.device(device)
-    source = _load_source(cfg)
     norm = Normaliser(source.mean, source.std, device)
     train_sampling = Sampling(cfg.seed, shuffle=True, drop_last=True, rank=rank,
                               world_size=world_size)
@@ -80,20 +95,32 @@ def _check_run(batch_size: int, rank: int, world_size: int) -> None:
         raise DataError(f"rank {rank} is not one of the {world_size} processes (0 … world_size-1)")
 
 
-def _load_source(cfg: DataConfig) -> Source:
+def _load_source(cfg: DataConfig, target: Shape | None) -> tuple[Source, str]:
+    """The dataset at the size it is served at, and the note saying what was done."""
     if cfg.is_folder:
-        return load_folder(cfg)
+        return load_folder(cfg, served_shape(cfg, target))
     if cfg.dataset in TORCHVISION_SETS:
-        return load_torchvision(cfg)
-    return _synthetic(cfg)
+        return fit_source(load_torchvision(cfg), target, cfg)
+    source = _synthetic(cfg, served_shape(cfg, target))
+    return source, f"synthetic {shape_text(source.shape)} images drawn"
 
 
-def _synthetic(cfg: DataConfig) -> Source:
-    args = (cfg.image_size, cfg.channels, cfg.classes, cfg.seed)
+def _notes(source: Source) -> list[str]:
+    if len(source.class_names) == 1:
+        return [(f"the dataset has a single class (‘{source.class_names[0]}’): every prediction "
+                "is right and accuracy means nothing; give each class its own sub-folder")]
+    return []
+
+
+def _synthetic(cfg: DataConfig, shape: Shape) -> Source:
+    channels, size = shape[0], shape[1]
+    if shape[1] != shape[2]:
+        raise DataError(f"the synthetic set draws square images, but the network takes "
+                        f"{shape[1]}×{shape[2]}; set the project's input to a square size")
+    args = (size, channels, cfg.classes, cfg.seed)
     train_images, train_labels = make_synthetic(cfg.train_size, *args, split="train")
     val_images, val_labels = make_synthetic(cfg.val_size, *args, split="val")
     mean, std = channel_stats(train_images)
-    shape = (cfg.channels, cfg.image_size, cfg.image_size)
     return Source("synthetic", Split(train_labels, train_images), Split(val_labels, val_images),
                   list(CLASS_NAMES[:cfg.classes]), shape, mean, std, flip=True)
 

@@ -21,14 +21,15 @@ _EXPORTS = {
     "checkpoint": ("CheckpointError", "load_checkpoint", "save_checkpoint"),
     "config": ("ConfigError", "TrainConfig"),
     "engine": ("Engine",),
-    "records": ("EpochRecord", "Record", "RunEndRecord", "RunStartRecord", "StateRecord",
+    "records": ("DiagnosisRecord", "EpochRecord", "Record", "RunEndRecord", "RunStartRecord", "StateRecord",
                 "StepRecord"),
     "setup": ("EngineError", "resolve_device"),
     "sinks": ("CallbackSink", "QueueSink", "RunDirSink", "Sink", "SinkError", "TensorBoardSink"),
 }
 
 __all__ = [
-    "CallbackSink", "CheckpointError", "ConfigError", "Engine", "EngineError", "EpochRecord",
+    "CallbackSink", "CheckpointError", "ConfigError", "DiagnosisRecord", "Engine", "EngineError",
+    "EpochRecord",
     "QueueSink", "Record", "RunDirSink", "RunEndRecord", "RunStartRecord", "Sink", "SinkError",
     "StateRecord", "StepRecord", "TensorBoardSink", "TrainConfig", "load_checkpoint",
     "resolve_device", "save_checkpoint",
@@ -42,6 +43,14 @@ if TYPE_CHECKING:
     from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
     from .config import ConfigError, TrainConfig
     from .engine import Engine
-    from .records import EpochRecord, Record, RunEndRecord, RunStartRecord, StateRecord, StepRecord
+    from .records import (
+        DiagnosisRecord,
+        EpochRecord,
+        Record,
+        RunEndRecord,
+        RunStartRecord,
+        StateRecord,
+        StepRecord,
+    )
     from .setup import EngineError, resolve_device
     from .sinks import CallbackSink, QueueSink, RunDirSink, Sink, SinkError, TensorBoardSink

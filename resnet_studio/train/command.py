@@ -67,8 +67,13 @@ _OPTIONS: tuple[tuple[str, str, Any, str | None, str], ...] = (
     ("--val-fraction", "data.val_fraction", float, "F", "share of the training set held out"),
     ("--train-size", "data.train_size", int, "N", "synthetic set: training images"),
     ("--val-size", "data.val_size", int, "N", "synthetic set: validation images"),
-    ("--image-size", "data.image_size", int, "PX", "synthetic set: image height and width"),
-    ("--channels", "data.channels", int, "C", "synthetic set: 1 (grey) or 3 (colour)"),
+    ("--image-size", "data.image_size", int, "PX",
+     "synthetic set and image folders with --fit none: image height and width"),
+    ("--channels", "data.channels", int, "C",
+     "synthetic set and image folders with --fit none: 1 (grey) or 3 (colour)"),
+    ("--fit", "data.fit", ("network", "none"), None,
+     ("convert images to the network's input size and channels (network, the default) or "
+     "serve them as they are (none)")),
     ("--classes", "data.classes", int, "K", "synthetic set: number of classes"),
     ("--no-augment", "data.augment", "off", None, "no random crops, flips or cutout"),
     ("--cutout", "data.cutout", int, "PX", "cutout square size (0: off)"),
@@ -96,6 +101,8 @@ _OPTIONS: tuple[tuple[str, str, Any, str | None, str], ...] = (
     ("--amp", "amp", ("off", "bf16", "fp16"), None, "mixed precision on CUDA (default off)"),
     ("--channels-last", "channels_last", bool, None, "channels-last memory format"),
     ("--compile", "compile", bool, None, "torch.compile the model (slow start)"),
+    ("--init", "init", ("he_fan_out", "he_fan_in", "xavier", "pytorch"), None,
+     "weight initialisation (default: the recipe's)"),
     ("--zero-init-residual", "zero_init_residual", bool, None,
      "start every residual block as the identity"),
     ("--telemetry-every", "telemetry_every", int, "N", "steps between telemetry flushes"),
@@ -115,9 +122,11 @@ exit status: 0 finished, 1 training failed (diverged, out of memory), 2 could no
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``train`` and ``bench``; each sets ``handler`` like the other commands."""
+    """Add ``train``, ``bench`` and the sanity tools ``lr-find``, ``overfit`` and
+    ``preview``; each sets ``handler`` like the other commands."""
     _add_train(subparsers)
     _add_bench(subparsers)
+    _add_sanity(subparsers)
 
 
 # ----- train ----------------------------------------------------------------------------------
@@ -170,6 +179,12 @@ def settings(args: argparse.Namespace, base: Any) -> Any:
         value = getattr(args, name, None)
         if value is not None:
             (data if name.startswith("data.") else top)[name.removeprefix("data.")] = value
+    # A flag replaces its alternative from the project or recipe rather than clash with it.
+    for given, other, off in (("milestones", "milestone_fractions", ()),
+                              ("warmup_steps", "warmup_epochs", 0.0),
+                              ("warmup_epochs", "warmup_steps", 0)):
+        if given in top and other not in top:
+            top[other] = off
     return base.replace(data=base.data.replace(**data), **top).validate()
 
 
@@ -190,11 +205,32 @@ def _engine(args: argparse.Namespace) -> Any:
     from .engine import Engine
 
     checkpoint = load_checkpoint(args.resume) if args.resume else None
-    base = TrainConfig.from_dict(checkpoint["config"]) if checkpoint else TrainConfig()
-    config = settings(args, base)
     network = _network(args.project, checkpoint)
+    if checkpoint:
+        base, origin = TrainConfig.from_dict(checkpoint["config"]), "the checkpoint's settings"
+    else:
+        base, origin = _project_config(args.project, network)
+    config = settings(args, base)
     run_dir = _run_dir(args, checkpoint)
-    return Engine(network, config, _sinks(args, run_dir), run_dir, resume_from=checkpoint)
+    return Engine(network, config, _sinks(args, run_dir, f"training with {origin}"), run_dir,
+                  resume_from=checkpoint)
+
+
+def _project_config(project: str, network: Any) -> tuple[Any, str]:
+    """The settings saved in the project, or its preset's recipe, and which of them it is."""
+    from ..presets.recipes import preset_recipe
+    from .recipe import project_training, recipe_config
+
+    if project.startswith(PRESET_PREFIX):
+        recipe = preset_recipe(project[len(PRESET_PREFIX):])
+        config, source = recipe_config(recipe), "the preset's recipe"
+    else:
+        training = project_training(network)
+        config, recipe = training.config, training.recipe
+        source = "the project's settings" if network.training is not None else \
+            "the recipe for this network (the project has no saved settings)"
+    named = f": {recipe.title} — {recipe.citation}" if recipe is not None else ""
+    return config, source + named
 
 
 def _network(project: str | None, checkpoint: dict[str, Any] | None) -> Any:
@@ -217,7 +253,7 @@ def _network(project: str | None, checkpoint: dict[str, Any] | None) -> Any:
         name = project[len(PRESET_PREFIX):]
         if name not in PRESETS:
             raise CommandError(str(UnknownPresetError(name, PRESETS)), EXIT_UNUSABLE)
-        return lambda spec: create(name, spec)
+        return lambda spec: create(name, spec)  # the preset adapts to the data
     return project_io.load(project, CATALOGUE)
 
 
@@ -237,11 +273,11 @@ def _run_dir(args: argparse.Namespace, checkpoint: dict[str, Any] | None) -> Pat
     return args.out
 
 
-def _sinks(args: argparse.Namespace, run_dir: Path) -> list[Any]:
+def _sinks(args: argparse.Namespace, run_dir: Path, preface: str) -> list[Any]:
     from .progress import ProgressSink
     from .sinks import TensorBoardSink
 
-    sinks: list[Any] = [ProgressSink(sys.stderr)]
+    sinks: list[Any] = [ProgressSink(sys.stderr, preface=preface)]
     if args.tensorboard:
         sinks.append(TensorBoardSink(run_dir / "tensorboard"))
     return sinks
@@ -325,4 +361,76 @@ def run_bench(args: argparse.Namespace) -> int:
     print(f"{graph.name or args.project} on {result.device}: {result.median:,.0f} training "
           f"images/s{spread}; batch {args.batch_size}, {spec.channels}×{spec.height}×"
           f"{spec.width} input, {args.steps} measured steps")
+    return EXIT_OK
+
+
+# ----- sanity tools ---------------------------------------------------------------------------
+def _add_sanity(subparsers: argparse._SubParsersAction) -> None:
+    p = _sanity_parser(subparsers, "lr-find", "Learning-rate range test (Smith 2017): loss "
+                       "against a rising rate, and a suggested rate.",
+                       "  resnet-studio lr-find net.rstudio.json --out lr\n", run_lr_find)
+    p.add_argument("--out", metavar="DIR", type=Path, default=Path("."),
+                   help="folder for lr_find.csv and lr_find.png (default: here)")
+    p.add_argument("--start", type=float, default=1e-6, metavar="LR", help="default 1e-6")
+    p.add_argument("--end", type=float, default=1.0, metavar="LR", help="default 1")
+    p.add_argument("--steps", type=int, default=100, metavar="N", help="default 100")
+    p = _sanity_parser(subparsers, "overfit", "Train on one batch and say whether the loss "
+                       "goes to about zero (can the network learn at all?).",
+                       "  resnet-studio overfit net.rstudio.json --steps 100\n", run_overfit)
+    p.add_argument("--steps", type=int, default=100, metavar="N", help="default 100")
+    p = _sanity_parser(subparsers, "preview", "Save a grid of the first training batch as the "
+                       "engine feeds it (augmentation included).",
+                       "  resnet-studio preview net.rstudio.json -o grid.png\n", run_preview)
+    p.add_argument("-o", "--output", metavar="PNG", type=Path, required=True)
+
+
+def _sanity_parser(subparsers, name: str, text: str, examples: str, handler):
+    p = subparsers.add_parser(name, help=text, description=text + " Uses the project's "
+                              "training settings; the options below override them.",
+                              epilog="examples:\n" + examples,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("project", metavar="PROJECT", help="project file or preset:NAME")
+    _add_options(p, _OPTIONS)
+    p.set_defaults(handler=reported(handler))
+    return p
+
+
+def _sanity_setup(args: argparse.Namespace) -> tuple[Any, Any]:
+    network = _network(args.project, None)
+    if getattr(args, "steps", 1) < 1:
+        raise CommandError("--steps must be at least 1.", EXIT_UNUSABLE)
+    return network, settings(args, _project_config(args.project, network)[0])
+
+
+def run_lr_find(args: argparse.Namespace) -> int:
+    from .sanity import lr_range_test, write_range_test
+
+    if not 0 < args.start < args.end:
+        raise CommandError("--start must be above 0 and below --end.", EXIT_UNUSABLE)
+    network, config = _sanity_setup(args)
+    result = lr_range_test(network, config, start=args.start, end=args.end, steps=args.steps)
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_range_test(result, args.out / "lr_find.csv", args.out / "lr_find.png")
+    found = (f"suggested lr {result.suggested_lr:.2g} (now {config.lr:g})"
+             if result.suggested_lr else "no rate made the loss fall; check the network")
+    print(f"{found}; {len(result.lrs)} steps, curve in {args.out / 'lr_find.csv'} and "
+          f"{args.out / 'lr_find.png'}")
+    return EXIT_OK
+
+
+def run_overfit(args: argparse.Namespace) -> int:
+    from .sanity import overfit_batch
+
+    network, config = _sanity_setup(args)
+    result = overfit_batch(network, config, args.steps)
+    print(result.verdict())
+    return EXIT_OK if result.learned else EXIT_FAILED
+
+
+def run_preview(args: argparse.Namespace) -> int:
+    from .sanity import preview_grid
+
+    network, config = _sanity_setup(args)
+    count = preview_grid(network, config, args.output)
+    print(f"Wrote {args.output}: {count} training images as the engine feeds them.")
     return EXIT_OK

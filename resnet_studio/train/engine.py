@@ -42,6 +42,7 @@ from .checkpoint import (
     versions,
 )
 from .config import ConfigError, TrainConfig
+from .diagnose import Diagnoser, DiagnosticsFileSink
 from .records import EpochRecord, Record, RunEndRecord, RunStartRecord, StateRecord, StepRecord
 from .setup import EngineError, Network, Session, data_info_dict, prepare
 from .sinks import RunDirSink, SinkError
@@ -62,19 +63,24 @@ class Engine:
     ``network`` is a Graph (built with ``compiler.build``), an ``nn.Module``, or a function
     taking the dataset's InputSpec and returning a Graph (used for presets). ``run_dir``
     receives the checkpoints and, through a ``RunDirSink`` the engine adds itself, the run
-    files. ``data`` may be a ready DataBundle; ``resume_from`` a checkpoint path or dict.
+    files. ``data`` may be a ready DataBundle; ``resume_from`` a checkpoint path or dict;
+    ``suggested_lr`` the LR finder's suggestion, if known (a rate far from it is diagnosed).
     The constructor raises ``ConfigError`` for an invalid configuration; everything that goes
     wrong later (data, device, divergence, memory) ends ``run()`` with a "failed" record.
     """
 
     def __init__(self, network: Network, config: TrainConfig, sinks: Iterable[Any] = (),
                  run_dir: str | Path | None = None, *, data: Any = None,
-                 resume_from: str | Path | dict | None = None):
+                 resume_from: str | Path | dict | None = None,
+                 suggested_lr: float | None = None):
         self.config = config.validate()
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.sinks = list(sinks)
         if self.run_dir is not None and not any(isinstance(s, RunDirSink) for s in self.sinks):
             self.sinks.append(RunDirSink(self.run_dir))
+        if self.run_dir is not None:
+            self.sinks.append(DiagnosticsFileSink(self.run_dir))
+        self.diagnoser = Diagnoser(suggested_lr)
         self._network, self._bundle, self._resume_from = network, data, resume_from
         self._stop, self._go = threading.Event(), threading.Event()
         self._go.set()
@@ -349,6 +355,11 @@ class Engine:
     def _emit(self, record: Record) -> None:
         if not self.is_main:
             return
+        self._deliver(record)
+        for diagnosis in self.diagnoser.observe(record):
+            self._deliver(diagnosis)
+
+    def _deliver(self, record: Record) -> None:
         for sink in self.sinks:
             try:
                 sink.on_record(record)

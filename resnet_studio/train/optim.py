@@ -84,6 +84,9 @@ class SchedulePlan:
             return 1.0
         if c.schedule == "step":
             return c.gamma ** ((step // self.steps_per_epoch) // c.step_size)
+        if c.schedule == "multistep" and c.milestone_fractions:
+            return c.gamma ** sum(step >= round(f * self.total_steps)
+                                  for f in c.milestone_fractions)
         if c.schedule == "multistep":
             epoch = step // self.steps_per_epoch
             return c.gamma ** sum(epoch >= m for m in c.milestones)

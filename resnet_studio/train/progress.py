@@ -12,7 +12,16 @@ import sys
 import time
 from typing import TextIO
 
-from .records import EpochRecord, Record, RunEndRecord, RunStartRecord, StateRecord, StepRecord
+from .diagnose import diagnosis_text
+from .records import (
+    DiagnosisRecord,
+    EpochRecord,
+    Record,
+    RunEndRecord,
+    RunStartRecord,
+    StateRecord,
+    StepRecord,
+)
 
 BAR = 20
 
@@ -26,10 +35,11 @@ def format_duration(seconds: float) -> str:
 
 class ProgressSink:
     """Writes progress to ``stream`` (default stderr); ``interval`` is the least time between
-    step lines (default: 0.1 s on a terminal, 10 s elsewhere)."""
+    step lines (default: 0.1 s on a terminal, 10 s elsewhere); ``preface`` a line printed
+    when the run starts."""
 
     def __init__(self, stream: TextIO | None = None, *, tty: bool | None = None,
-                 interval: float | None = None):
+                 interval: float | None = None, preface: str = ""):
         self.stream = stream if stream is not None else sys.stderr
         self.tty = self.stream.isatty() if tty is None else tty
         self.interval = interval if interval is not None else 0.1 if self.tty else 10.0
@@ -37,16 +47,21 @@ class ProgressSink:
         self._start: RunStartRecord | None = None
         self._began = 0.0
         self._open_line = False
+        self.preface = preface
 
     def on_record(self, record: Record) -> None:
         if isinstance(record, RunStartRecord):
             self._start, self._began = record, time.monotonic()
+            if self.preface:
+                self._print(self.preface)
             self._print(f"training on {record.device}"
                         + (f" × {record.world_size} processes" if record.world_size > 1 else "")
                         + f": {record.steps_per_epoch} steps per epoch, "
                         f"{record.total_steps} in all"
                         + (f", resuming after step {record.resumed_step}"
                            if record.resumed_step else ""))
+            for line in data_lines(record.data):
+                self._print(line)
         elif isinstance(record, StepRecord) and self._start is not None:
             now = time.monotonic()
             if now - self._last_draw >= self.interval or record.step == self._start.total_steps:
@@ -54,6 +69,8 @@ class ProgressSink:
                 self._draw(self.step_line(record, now))
         elif isinstance(record, EpochRecord):
             self._print(self.epoch_line(record))
+        elif isinstance(record, DiagnosisRecord):
+            self._print(diagnosis_text(record))
         elif isinstance(record, StateRecord):
             self._print("paused" if record.state == "paused" else "going on")
 
@@ -95,6 +112,15 @@ class ProgressSink:
             self.stream.write("\n")
             self.stream.flush()
             self._open_line = False
+
+
+def data_lines(data: dict) -> list[str]:
+    """What the run trains on and what was done to the images, then any data warnings."""
+    line = (f"data: {data.get('name')}, {data.get('train_size')} training / "
+            f"{data.get('val_size')} validation images")
+    if data.get("fit"):
+        line += f"; {data['fit']}"
+    return [line] + [f"warning: {note}" for note in data.get("notes") or ()]
 
 
 def summary(end: RunEndRecord, elapsed: float) -> str:

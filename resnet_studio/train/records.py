@@ -113,4 +113,28 @@ class RunEndRecord:
     replica_digests: tuple[str, ...] | None = None
 
 
-Record = RunStartRecord | StepRecord | EpochRecord | StateRecord | RunEndRecord
+@dataclass(frozen=True)
+class DiagnosisRecord:
+    """Something the run recognised as going wrong, while it happens (see ``diagnose.py``).
+
+    ``kind`` is one of "dead" (layers receive exactly no gradient), "chance" (the loss stays
+    at ln(classes)), "diverged" (a non-finite loss), "exploding", "lr_far" (far from the LR
+    finder's suggestion); ``severity`` "error" or "warning"; ``layers`` the layers concerned.
+    """
+
+    kind: str
+    severity: str
+    step: int
+    epoch: int
+    message: str
+    suggestion: str
+    layers: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "severity": self.severity, "step": self.step,
+                "epoch": self.epoch, "message": self.message, "suggestion": self.suggestion,
+                "layers": list(self.layers)}
+
+
+Record = (RunStartRecord | StepRecord | EpochRecord | StateRecord | RunEndRecord
+          | DiagnosisRecord)

@@ -92,8 +92,8 @@ def prepare(network: Network, config: TrainConfig, *, bundle: Any = None,
 def _prepare(network: Network, config: TrainConfig, env: DistEnv, device: torch.device,
              created: bool, bundle: Any, checkpoint: dict[str, Any] | None) -> Session:
     if bundle is None:
-        bundle = data_pkg.load_data(config.data, config.batch_size, device,
-                                    rank=env.rank, world_size=env.world_size)
+        bundle = data_pkg.load_data(config.data, config.batch_size, device, rank=env.rank,
+                                    world_size=env.world_size, target=target_shape(network))
     if len(bundle.train) == 0:
         raise EngineError(f"an epoch has no training batches: {bundle.info.train_size} training "
                           f"images do not fill one batch of {config.batch_size} per process; "
@@ -112,12 +112,22 @@ def _prepare(network: Network, config: TrainConfig, env: DistEnv, device: torch.
     scaler = torch.amp.GradScaler("cuda") if config.amp == "fp16" else None
     if checkpoint is not None:
         _load_optimisation(checkpoint, optimizer, scheduler, scaler)
+        apply_settings(optimizer, scheduler, plan, config)
     train_model = distributed.wrap(model, device) if env.enabled else model
     if config.compile:
         train_model = torch.compile(train_model)
     stats = StepStats(layers, config.telemetry_every, device)
     return Session(env, device, created, bundle, graph, model, train_model, layers, stats,
                    optimizer, plan, scheduler, scaler)
+
+
+def target_shape(network: Network) -> tuple[int, int, int] | None:
+    """The network's input (C, H, W) that the data is fitted to: a graph's input; None for a
+    plain module (its input is unknown) and for a builder (a preset adapts to the data)."""
+    if not isinstance(network, Graph):
+        return None
+    spec = network.input_spec
+    return spec.channels, spec.height, spec.width
 
 
 def _model(network: Network, config: TrainConfig, info: Any) -> tuple[nn.Module, dict | None]:
@@ -131,18 +141,25 @@ def _model(network: Network, config: TrainConfig, info: Any) -> tuple[nn.Module,
         raise TypeError("network must be a Graph, an nn.Module or a function returning a Graph")
     _check_input(graph.input_spec, spec, info)
     torch.manual_seed(config.seed)
-    model = build(graph, zero_init_residual=config.zero_init_residual)
+    model = build(graph, zero_init_residual=config.zero_init_residual, init=config.init)
     return model, project.to_dict(graph)
 
 
 def _check_input(have: InputSpec, need: InputSpec, info: Any) -> None:
-    if have == need:
-        return
-    raise EngineError(
-        f"the network takes {have.channels}×{have.height}×{have.width} images in {have.classes} "
-        f"classes, but dataset ‘{info.name}’ has {need.channels}×{need.height}×{need.width} "
-        f"images in {need.classes} classes; set the project's input to match, or choose "
-        "another dataset.")
+    """Classes must match; image sizes only differ when fitting was turned off or asked for
+    explicitly, and the message names the option and the project field that fix it."""
+    if have.classes != need.classes:
+        raise EngineError(
+            f"the network has {have.classes} classes but dataset ‘{info.name}’ has "
+            f"{need.classes}; set the project's input classes to {need.classes} "
+            f"(`resnet-studio new PRESET --classes {need.classes}`) or choose another dataset.")
+    if have != need:
+        raise EngineError(
+            f"the network takes {have.channels}×{have.height}×{have.width} images but dataset "
+            f"‘{info.name}’ is served at {need.channels}×{need.height}×{need.width} with fitting "
+            f"off; pass --fit network (training field data.fit) to convert the images, or "
+            f"--image-size {have.height} --channels {have.channels} (data.image_size, "
+            "data.channels).")
 
 
 def load_weights(model: nn.Module, checkpoint: dict[str, Any]) -> None:
@@ -162,6 +179,12 @@ def load_weights(model: nn.Module, checkpoint: dict[str, Any]) -> None:
 
 
 def _load_optimisation(checkpoint: dict[str, Any], optimizer, scheduler, scaler) -> None:
+    saved = (checkpoint.get("config") or {}).get("optimizer")
+    wanted = "sgd" if isinstance(optimizer, torch.optim.SGD) else "adamw"
+    if saved is not None and saved != wanted:
+        raise EngineError(f"the checkpoint was trained with the {saved} optimiser; a resumed run "
+                          f"cannot switch to {wanted} (its state would not carry over). Resume "
+                          f"with --optimizer {saved}, or start a new run from the weights.")
     try:
         optimizer.load_state_dict(checkpoint["optimizer"])
     except (ValueError, KeyError) as exc:
@@ -171,6 +194,28 @@ def _load_optimisation(checkpoint: dict[str, Any], optimizer, scheduler, scaler)
     scheduler.load_state_dict(checkpoint["scheduler"])
     if scaler is not None and checkpoint.get("scaler"):
         scaler.load_state_dict(checkpoint["scaler"])
+
+
+def apply_settings(optimizer: torch.optim.Optimizer, scheduler: Any, plan: SchedulePlan,
+                   config: TrainConfig) -> None:
+    """Make a loaded optimiser and scheduler follow ``config``: a resumed run may change the
+    learning rate, momentum, betas or weight decay (``train --resume CKPT --lr X``), and the
+    loaded state would otherwise keep the checkpoint's values while the run records X. The
+    scheduler's base rates change too, and the current rate is set at once, so the very next
+    step uses — and logs — the new value."""
+    factor = plan.factor(scheduler.last_epoch)
+    for group in optimizer.param_groups:
+        group["initial_lr"] = config.lr
+        group["lr"] = config.lr * factor
+        if group["weight_decay"] != 0.0 or config.decay_norm_and_bias:
+            group["weight_decay"] = config.weight_decay
+        if "momentum" in group:
+            group["momentum"] = config.momentum
+            group["nesterov"] = config.nesterov
+        if "betas" in group:
+            group["betas"] = tuple(config.betas)
+    scheduler.base_lrs = [config.lr] * len(optimizer.param_groups)
+    scheduler._last_lr = [g["lr"] for g in optimizer.param_groups]
 
 
 def data_info_dict(info: Any) -> dict[str, Any]:

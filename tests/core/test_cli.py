@@ -86,11 +86,15 @@ def project(tmp_path: Path) -> Path:
 def test_presets_lists_every_preset_with_input_and_parameters():
     result = run_cli("presets")
     assert result.returncode == 0, result.stderr
-    rows = {line.split()[0]: line for line in result.stdout.splitlines()[2:]}
+    table, legend = result.stdout.split("\n\n", 1)
+    rows = {line.split()[0]: line for line in table.splitlines()[2:]}
     assert set(rows) == set(PRESETS)
     assert "ImageNet ResNet" in rows["resnet18"]
-    assert "3×224×224 → 1000" in rows["resnet18"] and rows["resnet18"].endswith("11.7 M")
-    assert rows["resnet20"].endswith("270 k")  # 0.27 M in He et al. 2015, table 6
+    assert "3×224×224 → 1000" in rows["resnet18"] and " 11.7 M " in rows["resnet18"]
+    assert " 270 k " in rows["resnet20"]  # 0.27 M in He et al. 2015, table 6
+    assert rows["resnet20"].split()[-1] == "he2016_cifar"
+    assert rows["mnist_small_resnet"].split()[-1] == "digits_adamw"
+    assert "he2016_cifar: He et al. 2016, CIFAR-10. He, Zhang, Ren & Sun" in legend
 
 
 def test_new_validate_summary_source_and_run_the_model(tmp_path):

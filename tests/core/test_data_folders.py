@@ -42,14 +42,14 @@ def _pixels(bundle, split) -> tuple[torch.Tensor, torch.Tensor]:
 
 def test_fraction_split_is_stratified_and_disjoint(tmp_path):
     written = _write(tmp_path, 6)
-    source = load_folder(_cfg(tmp_path))
+    source, _ = load_folder(_cfg(tmp_path))
     assert source.class_names == ["cat", "dog", "owl"]
     assert torch.bincount(source.val.labels).tolist() == [2, 2, 2]  # round(6 × 0.34)
     assert set(source.train.files).isdisjoint(source.val.files)
     assert sorted(source.train.files + source.val.files) == sorted(written)
-    other = load_folder(_cfg(tmp_path, seed=1))
+    other, _ = load_folder(_cfg(tmp_path, seed=1))
     assert other.val.files != source.val.files
-    assert load_folder(_cfg(tmp_path)).val.files == source.val.files
+    assert load_folder(_cfg(tmp_path))[0].val.files == source.val.files
 
 
 def test_folder_images_load_resized_with_their_colours(tmp_path):
