@@ -108,27 +108,27 @@ TIMM = {
     "resnet50d": (
         "ResNet-50-D", families.timm_resnet("bottleneck", IMAGENET_LAYERS, deep_stem=True,
                                             shortcut="D"),
-        "ResNet-50 with the “ResNet-D” changes of He et al. 2019, “Bag of Tricks” "
-        "(arXiv:1812.01187): a deep stem of three 3×3 convolutions (32/32/64) and average "
-        "pooling before each projection shortcut"),
+        ("ResNet-50 with the “ResNet-D” changes of He et al. 2019, “Bag of Tricks” "
+         "(arXiv:1812.01187): a deep stem of three 3×3 convolutions (32/32/64) and average "
+         "pooling before each projection shortcut")),
     "res2net50_26w_4s": (
         "Res2Net-50 (26w×4s)", families.timm_resnet("res2net", IMAGENET_LAYERS,
                                                     width_per_group=26, scale=4),
-        "ResNet-50 whose 3×3 convolutions are split into 4 groups of 26 channels (for 64 "
-        "planes), each fed the previous group's output: Gao et al. 2019, “Res2Net” "
-        "(arXiv:1904.01169)"),
+        ("ResNet-50 whose 3×3 convolutions are split into 4 groups of 26 channels (for 64 "
+         "planes), each fed the previous group's output: Gao et al. 2019, “Res2Net” "
+         "(arXiv:1904.01169)")),
     "resnetrs50": (
         "ResNet-RS-50", families.timm_resnet("sebottleneck", IMAGENET_LAYERS, deep_stem=True,
                                              shortcut="D", conv_stem_pool=True, reduction=4),
-        "ResNet-D with squeeze-and-excitation (a quarter of the channels in the gate) and a "
-        "strided convolution in place of the stem's max pool: Bello et al. 2021, "
-        "“Revisiting ResNets” (arXiv:2103.07579)"),
+        ("ResNet-D with squeeze-and-excitation (a quarter of the channels in the gate) and a "
+         "strided convolution in place of the stem's max pool: Bello et al. 2021, "
+         "“Revisiting ResNets” (arXiv:2103.07579)")),
     "seresnext50_32x4d": (
         "SE-ResNeXt-50 (32×4d)", families.timm_resnet("sebottleneck", IMAGENET_LAYERS,
                                                       groups=32, width_per_group=4,
                                                       reduction=16),
-        "ResNeXt-50 (32 groups of width 4) with squeeze-and-excitation on every block: Hu et "
-        "al. 2018, “Squeeze-and-Excitation Networks” (arXiv:1709.01507)"),
+        ("ResNeXt-50 (32 groups of width 4) with squeeze-and-excitation on every block: Hu et "
+         "al. 2018, “Squeeze-and-Excitation Networks” (arXiv:1709.01507)")),
 }
 
 
