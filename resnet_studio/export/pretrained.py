@@ -1,7 +1,8 @@
 """Pretrained weights for a project or a network: from a local file or torchvision's hub.
 
 ``load_pretrained(graph_or_model, source)`` accepts a ``.pth``/``.pt`` file (read with
-``weights_only=True``, so a file from elsewhere cannot run code) or a torchvision weights name
+``weights_only=True``, so a file from elsewhere cannot run code), a ``.safetensors`` file
+(timm's usual format) or a torchvision weights name
 such as ``ResNet18_Weights.IMAGENET1K_V1`` (or just ``resnet18`` for its default weights).
 Named weights come from torch hub's checkpoint folder when the file is already there, and are
 downloaded by torchvision's own code otherwise; offline, the error names the file and the
@@ -26,7 +27,7 @@ from torch import nn
 
 from ..compiler import BuildError, build
 from ..graph import Graph
-from .errors import WeightsError
+from .errors import WeightsError, require
 from .weights import Mismatch, describe_mismatch, mismatch
 
 TORCHVISION_PREFIX = "torchvision:"
@@ -129,6 +130,8 @@ def read_weights(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], str]
 
 
 def _read_file(path: Path) -> dict[str, torch.Tensor]:
+    if path.suffix == ".safetensors":
+        return _read_safetensors(path)
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -140,6 +143,19 @@ def _read_file(path: Path) -> dict[str, torch.Tensor]:
                            "PyTorch understands).") from None
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as exc:
         raise WeightsError(f"{path} is not a readable PyTorch weights file "
+                           f"({_first_line(exc)}).") from None
+    return _state_dict(data, path)
+
+
+def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
+    """A safetensors file (timm's and the Hugging Face hub's usual format): tensors only, so
+    nothing in it can run code."""
+    safetensors_torch = require("safetensors.torch", "safetensors", "Reading a .safetensors "
+                                "file", WeightsError)
+    try:
+        data = safetensors_torch.load_file(str(path), device="cpu")
+    except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types
+        raise WeightsError(f"{path} is not a readable safetensors file "
                            f"({_first_line(exc)}).") from None
     return _state_dict(data, path)
 
