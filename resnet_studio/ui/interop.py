@@ -38,6 +38,7 @@ class Interop:
             action.triggered.connect(lambda _=False, f=fmt: self.export(f))
         import_menu = QMenu("&Import", self.window)
         import_menu.addAction("&torchvision ResNet…").triggered.connect(self.import_torchvision)
+        import_menu.addAction("t&imm ResNet…").triggered.connect(self.import_timm)
         import_menu.addAction("Generated &model.py…").triggered.connect(self.import_model_source)
         file_menu.insertMenu(before, export_menu)
         file_menu.insertMenu(before, import_menu)
@@ -89,6 +90,22 @@ class Interop:
         if not name:
             return False
         return self._load(lambda: import_torchvision(name), f"torchvision {name}")
+
+    def import_timm(self) -> bool:
+        """A ResNet-family model of timm (an optional extra; its absence is reported)."""
+        from ..export import import_timm, timm_family
+
+        if not self.window.maybe_save():
+            return False
+        try:
+            names = timm_family()
+        except Exception as exc:  # noqa: BLE001 - a missing timm is shown, not raised
+            self._fail("Import failed", exc)
+            return False
+        name = self.window.prompts.ask_item("Import a timm ResNet", "Model:", names)
+        if not name:
+            return False
+        return self._load(lambda: import_timm(name), f"timm {name}")
 
     def import_model_source(self) -> bool:
         from ..export import import_model_source

@@ -126,8 +126,8 @@ def test_command_imports_and_loads_a_timm_checkpoint(checkpoints, suffix, capsys
 
 @pytest.mark.parametrize("args, fragment", [
     (["timm:resnet50e"], "timm has no model ‘resnet50e’"),
-    (["timm:resnet18", "--weights", "no-such-file.pth"], "--weights no-such-file.pth: no such "
-                                                         "file; timm models take a local"),
+    (["timm:resnet18", "--weights", "no-such-file.pth"],
+     "--weights no-such-file.pth: no such file; timm models take a local"),
     (["timm:resnet50d", "--weights", "{folder}/resnet18.pth"], "do not fit this network")])
 def test_command_errors_are_one_line(checkpoints, args, fragment, tmp_path, capsys):
     folder, _ = checkpoints
