@@ -1,14 +1,16 @@
-"""The catalogue of block types: primitives, residual blocks and stages."""
+"""The catalogue of block types: primitives, residual blocks, stages and stems."""
 
 from .base import BlockType, Call, Catalogue, Functional, Shape, shape_text
 from .primitives import register_primitives
 from .residual import register_residual
+from .stems import register_stems
 
 
 def _default_catalogue() -> Catalogue:
     catalogue = Catalogue()
     register_primitives(catalogue)
     register_residual(catalogue)
+    register_stems(catalogue)
     return catalogue
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 from torch import nn
 
@@ -319,7 +321,32 @@ def _helpers():
                        int_param("reduction", 16, 1, 1024, "Channel reduction inside the gate."), **fm),
                   lambda p, s: Call(SqueezeExcitation, (_ch(s), max(1, _ch(s) // p["reduction"]))),
                   lambda p, s: _fmap(s, "Squeeze-Excitation"), source_deps=(SqueezeExcitation,)),
+        BlockType(spec("slicechannels", "Channel slice", HELP, "Keeps `channels` consecutive "
+                       "channels from `start` (one group of a Res2Net split).",
+                       int_param("start", 0, 0, 65535, "First channel kept."),
+                       int_param("channels", 1, 1, 65536, "Number of channels kept."), **fm),
+                  _slice, _slice_check),
     ]
+
+
+def _slice_channels(x, start, stop):
+    return x[:, start:stop]
+
+
+def _slice(p, s):
+    start, stop = p["start"], p["start"] + p["channels"]
+    return Functional(partial(_slice_channels, start=start, stop=stop),
+                      lambda a: f"{a[0]}[:, {start}:{stop}]")
+
+
+def _slice_check(p, s):
+    problem = _fmap(s, "Channel slice")
+    if problem:
+        return problem
+    if p["start"] + p["channels"] > _ch(s):
+        return (f"channels {p['start']}…{p['start'] + p['channels'] - 1} do not exist in the "
+                f"{_ch(s)}-channel input; lower start or channels.")
+    return None
 
 
 def _zeropad_check(p, s):

@@ -13,6 +13,7 @@ from typing import Any
 
 from . import residual_expand as ex
 from .base import BlockType, Call, Catalogue, Shape, shape_text
+from .family_modules import Bottle2neck, SEBottleneck
 from .layers import DropPath, LayerNorm2d, LayerScale, Scale, SqueezeExcitation, ZeroPadShortcut
 from .residual_modules import (
     BasicBlock,
@@ -46,6 +47,10 @@ DROPOUT = float_param("dropout", 0.0, 0.0, 0.99, "Dropout between the two convol
                       "(Wide ResNets); 0 disables it.")
 REDUCTION = int_param("reduction", 16, 1, 1024, "Channel reduction inside the "
                       "squeeze-and-excitation gate.")
+RES2_WIDTH = int_param("width_per_group", 26, 1, 65536, "Channels of each scale group for 64 "
+                       "planes (26 for Res2Net-50 26w).")
+SCALE = int_param("scale", 4, 1, 64, "Number of channel groups the 3×3 convolution is split "
+                  "into (Res2Net's scale s).")
 INIT = float_param("init", 1.0, -1e6, 1e6, "Initial value of the learnable shortcut scale s.")
 LAYER_SCALE = float_param("layer_scale", 1e-6, 0.0, 10.0, "Initial per-channel scale of the "
                           "branch (LayerScale); 0 disables it.")
@@ -148,6 +153,18 @@ def _make_bottleneck(p: Params, s: Sequence[Shape]) -> Call:
                 shortcut=p["shortcut"])
 
 
+def _make_se_bottleneck(p: Params, s: Sequence[Shape]) -> Call:
+    return call(SEBottleneck, (s[0][0], p["planes"]), stride=p["stride"], groups=p["groups"],
+                base_width=p["width_per_group"], expansion=p["expansion"],
+                reduction=p["reduction"], shortcut=p["shortcut"])
+
+
+def _make_res2net(p: Params, s: Sequence[Shape]) -> Call:
+    return call(Bottle2neck, (s[0][0], p["planes"]), stride=p["stride"], groups=p["groups"],
+                base_width=p["width_per_group"], scale=p["scale"], expansion=p["expansion"],
+                shortcut=p["shortcut"])
+
+
 def _make_preact(p: Params, s: Sequence[Shape]) -> Call:
     return call(PreActBlock, (s[0][0], p["planes"]), stride=p["stride"], dropout=p["dropout"],
                 shortcut=p["shortcut"])
@@ -204,6 +221,16 @@ def residual_types() -> list[BlockType]:
                "(ResNet-50/101/152, ResNeXt, Wide ResNet).",
                (PLANES, STRIDE, GROUPS, WIDTH, EXPANSION, post), _make_bottleneck,
                _check_bottleneck, ex.expand_bottleneck, DOWNSAMPLE),
+        _block("sebottleneck", "SE-Bottleneck", "Bottleneck with squeeze-and-excitation "
+               "before the sum (SE-ResNeXt, ResNet-RS).",
+               (PLANES, STRIDE, GROUPS, WIDTH, EXPANSION, REDUCTION, post),
+               _make_se_bottleneck, _check_bottleneck, ex.expand_se_bottleneck,
+               DOWNSAMPLE + (SqueezeExcitation, Bottleneck)),
+        _block("res2net", "Res2Net block", "Bottleneck whose 3×3 is split into `scale` groups, "
+               "each fed the previous group's output: several receptive fields in one block "
+               "(Gao et al. 2019).",
+               (PLANES, STRIDE, GROUPS, RES2_WIDTH, SCALE, EXPANSION, post), _make_res2net,
+               _check_bottleneck, ex.expand_res2net, DOWNSAMPLE),
         _block("preactblock", "PreActBlock", "Pre-activation block (ResNet v2): BN and ReLU "
                "before each convolution, a clean identity path.",
                (PLANES, STRIDE, DROPOUT, auto_only), _make_preact,
@@ -242,8 +269,8 @@ def _stage_deps(blocks: list[BlockType]) -> tuple[Any, ...]:
     deps: dict[Any, None] = {}
     for block in blocks:
         deps.update(dict.fromkeys(block.source_deps))
-    classes = (BasicBlock, Bottleneck, PreActBlock, SEBasicBlock, ScaledResidualBlock,
-               ResNormBlock, FusionBlock, ConvNeXtBlock, SimpleResidualBlock)
+    classes = (BasicBlock, Bottleneck, SEBottleneck, Bottle2neck, PreActBlock, SEBasicBlock,
+               ScaledResidualBlock, ResNormBlock, FusionBlock, ConvNeXtBlock, SimpleResidualBlock)
     deps.update(dict.fromkeys(classes))
     return tuple(deps)
 

@@ -68,16 +68,17 @@ def downsample(lay: Layout, cin: int, cout: int, stride: int, shortcut: str) -> 
     if shortcut == "A":
         return lay.add("downsample", "zeropadshortcut", {"out_channels": cout, "stride": stride},
                        IN, column=1)
-    steps: list[tuple[str, dict[str, Any]]] = []
-    if shortcut == "D" and stride > 1:
-        steps.append(("avgpool2d", {"kernel_size": stride, "stride": stride, "padding": 0,
-                                        "ceil_mode": True, "count_include_pad": False}))
-        steps.append(("conv2d", conv(cout, 1)))
+    steps: list[tuple[int, str, dict[str, Any]]] = []
+    if shortcut == "D":
+        if stride > 1:
+            steps.append((0, "avgpool2d", {"kernel_size": stride, "stride": stride, "padding": 0,
+                                           "ceil_mode": True, "count_include_pad": False}))
+        # Index 1 and 2 whether or not the pool is there (make_downsample keeps an Identity).
+        steps += [(1, "conv2d", conv(cout, 1)), (2, "batchnorm2d", {})]
     else:
-        steps.append(("conv2d", conv(cout, 1, stride)))
-    steps.append(("batchnorm2d", {}))
+        steps += [(0, "conv2d", conv(cout, 1, stride)), (1, "batchnorm2d", {})]
     source = IN
-    for index, (type_id, params) in enumerate(steps):
+    for index, type_id, params in steps:
         source = lay.add(f"downsample_{index}", type_id, params, source, column=1)
     return source
 
@@ -109,18 +110,9 @@ def expand_basic(p: dict[str, Any], shapes: Sequence[Shape]) -> Subgraph:
 
 
 def expand_bottleneck(p: dict[str, Any], shapes: Sequence[Shape]) -> Subgraph:
-    width = int(p["planes"] * (p["width_per_group"] / 64.0)) * p["groups"]
-    out = p["planes"] * p["expansion"]
     lay = Layout()
-    lay.add("conv1", "conv2d", conv(width, 1), IN)
-    lay.add("bn1", "batchnorm2d", {}, "conv1")
-    lay.add("relu", "relu", {}, "bn1")
-    lay.add("conv2", "conv2d", conv(width, 3, p["stride"], p["groups"]), "relu")
-    lay.add("bn2", "batchnorm2d", {}, "conv2")
-    lay.add("relu2", "relu", {}, "bn2")
-    lay.add("conv3", "conv2d", conv(out, 1), "relu2")
-    branch = lay.add("bn3", "batchnorm2d", {}, "conv3")
-    skip = _skip(lay, shapes[0][0], out, p["stride"], p["shortcut"])
+    branch = _bottleneck_branch(lay, p)
+    skip = _skip(lay, shapes[0][0], p["planes"] * p["expansion"], p["stride"], p["shortcut"])
     return _finish_post_activation(lay, branch, skip)
 
 
@@ -204,4 +196,59 @@ def expand_simple(p: dict[str, Any], shapes: Sequence[Shape]) -> Subgraph:
     lay.add("relu", "relu", {}, "conv1")
     branch = lay.add("conv2", "conv2d", conv(channels, k, bias=True), "relu")
     skip = IN if p["shortcut"] != "none" else NO_SKIP
+    return _finish_post_activation(lay, branch, skip)
+
+
+def _bottleneck_branch(lay: Layout, p: dict[str, Any]) -> str:
+    """conv1 → bn1 → relu → conv2 → bn2 → relu2 → conv3 → bn3 of a Bottleneck."""
+    width = int(p["planes"] * (p["width_per_group"] / 64.0)) * p["groups"]
+    lay.add("conv1", "conv2d", conv(width, 1), IN)
+    lay.add("bn1", "batchnorm2d", {}, "conv1")
+    lay.add("relu", "relu", {}, "bn1")
+    lay.add("conv2", "conv2d", conv(width, 3, p["stride"], p["groups"]), "relu")
+    lay.add("bn2", "batchnorm2d", {}, "conv2")
+    lay.add("relu2", "relu", {}, "bn2")
+    lay.add("conv3", "conv2d", conv(p["planes"] * p["expansion"], 1), "relu2")
+    return lay.add("bn3", "batchnorm2d", {}, "conv3")
+
+
+def expand_se_bottleneck(p: dict[str, Any], shapes: Sequence[Shape]) -> Subgraph:
+    lay = Layout()
+    _bottleneck_branch(lay, p)
+    branch = lay.add("se", "squeezeexcite", {"reduction": p["reduction"]}, "bn3")
+    skip = _skip(lay, shapes[0][0], p["planes"] * p["expansion"], p["stride"], p["shortcut"])
+    return _finish_post_activation(lay, branch, skip)
+
+
+def expand_res2net(p: dict[str, Any], shapes: Sequence[Shape]) -> Subgraph:
+    """Bottle2neck: conv1 → bn1 → relu, ``scale`` channel slices, the 3×3 of each group but the
+    last (fed by its slice plus the previous group's output, except in a stage's first block),
+    the last slice (pooled in a first block), concat, conv3 → bn3, shortcut."""
+    cin, stride, scale = shapes[0][0], p["stride"], p["scale"]
+    width = int(p["planes"] * (p["width_per_group"] / 64.0)) * p["groups"]
+    out = p["planes"] * p["expansion"]
+    first = stride > 1 or cin != out
+    lay = Layout()
+    lay.add("conv1", "conv2d", conv(width * scale, 1), IN)
+    lay.add("bn1", "batchnorm2d", {}, "conv1")
+    split = lay.add("relu", "relu", {}, "bn1")
+    groups: list[str] = []
+    for i in range(max(1, scale - 1)):
+        source = lay.add(f"split_{i}", "slicechannels", {"start": i * width, "channels": width},
+                         split) if scale > 1 else split
+        if i > 0 and not first:
+            source = lay.add(f"sum_{i}", "add", {}, groups[-1], source)
+        lay.add(f"convs_{i}", "conv2d", conv(width, 3, stride, p["groups"]), source)
+        lay.add(f"bns_{i}", "batchnorm2d", {}, f"convs_{i}")
+        groups.append(lay.add(f"relu_{i}", "relu", {}, f"bns_{i}"))
+    if scale > 1:
+        last = lay.add(f"split_{scale - 1}", "slicechannels",
+                       {"start": (scale - 1) * width, "channels": width}, split)
+        if first:
+            last = lay.add("pool", "avgpool2d", {"kernel_size": 3, "stride": stride,
+                                                 "padding": 1}, last)
+        lay.add("cat", "concat", {}, *groups, last)
+    lay.add("conv3", "conv2d", conv(out, 1), "cat" if scale > 1 else groups[0])
+    branch = lay.add("bn3", "batchnorm2d", {}, "conv3")
+    skip = _skip(lay, cin, out, stride, p["shortcut"])
     return _finish_post_activation(lay, branch, skip)

@@ -44,12 +44,12 @@ def make_downsample(in_planes, out_planes, stride=1, shortcut="auto"):
         return None
     if shortcut == "A":
         return ZeroPadShortcut(in_planes, out_planes, stride)
-    if shortcut == "D" and stride > 1:
-        return nn.Sequential(
-            nn.AvgPool2d(stride, stride, ceil_mode=True, count_include_pad=False),
-            conv1x1(in_planes, out_planes),
-            nn.BatchNorm2d(out_planes),
-        )
+    if shortcut == "D":
+        # Without a stride the pool is an Identity, which keeps the convolution at index 1
+        # in every block (timm's layout, so its ResNet-D weights load key for key).
+        pool = (nn.AvgPool2d(stride, stride, ceil_mode=True, count_include_pad=False)
+                if stride > 1 else nn.Identity())
+        return nn.Sequential(pool, conv1x1(in_planes, out_planes), nn.BatchNorm2d(out_planes))
     return nn.Sequential(conv1x1(in_planes, out_planes, stride), nn.BatchNorm2d(out_planes))
 
 

@@ -54,8 +54,8 @@ def block_params(block: BlockType, p: Params, index: int) -> Params:
 
 
 def block_out_shape(params: Params, shape: Shape) -> Shape:
-    """The shape a block gives: planes (× expansion for a Bottleneck, the only block that
-    declares both) channels, subsampled by its stride; blocks without planes keep the shape."""
+    """The shape a block gives: planes (× expansion for the bottleneck kinds, the blocks that
+    declare both) channels, subsampled by its stride; blocks without planes keep the shape."""
     channels = shape[0]
     if "planes" in params:
         channels = params["planes"] * params.get("expansion", 1)
@@ -143,9 +143,13 @@ def _expand_factory(blocks: Mapping[str, BlockType]):
 def stage_type(blocks: Mapping[str, BlockType], source_deps: tuple[Any, ...]) -> BlockType:
     """The stage block type over the residual ``blocks`` (type id → BlockType)."""
     first = next(iter(blocks.values()))
-    declared = {param.name: param for block in blocks.values() for param in block.spec.params}
-    passed = [declared[name] for name in ("groups", "width_per_group", "expansion", "dropout",
-                                          "reduction", "init", "layer_scale", "drop_path")]
+    declared: dict[str, Any] = {}
+    for block in blocks.values():  # the first declaration (and its default) wins
+        for param in block.spec.params:
+            declared.setdefault(param.name, param)
+    passed = [declared[name] for name in ("groups", "width_per_group", "expansion", "scale",
+                                          "dropout", "reduction", "init", "layer_scale",
+                                          "drop_path")]
     stage_spec = spec(
         "stage", "Stage", STAGES, "A chain of residual blocks of one type (torchvision's "
         "layer1 … layer4); the first block takes the stride and the new width.",
@@ -153,13 +157,13 @@ def stage_type(blocks: Mapping[str, BlockType], source_deps: tuple[Any, ...]) ->
         int_param("blocks", 2, 1, 128, "Number of blocks in the stage."),
         declared["planes"],
         int_param("stride", 1, 1, 16, "Stride of the first block; the others use 1."),
-        *passed[:3],
+        *passed[:4],
         choice_param("shortcut", "auto", STAGE_SHORTCUTS, "The skip path of every block "
                      "(see the block types); ‘auto’ and ‘identity’ stand in for each other."),
-        *passed[3:6],
+        *passed[4:7],
         int_param("kernel_size", "auto", 1, 15, "Kernel size for ConvNeXt and simple residual "
                   "blocks; auto uses the block's own default.", extra=("auto",)),
-        *passed[6:],
+        *passed[7:],
         inputs=ports("in", kind=FMAP), outputs=ports("out", kind=FMAP), composite=True,
         key=("block", "blocks", "planes", "stride"))
     return BlockType(stage_spec, _make_factory(blocks), _check_factory(blocks),

@@ -5,6 +5,7 @@
     export_checkpoint("runs/first/last.pt", "bundle", "bundle/")
     graph = import_torchvision("resnet50", classes=10, input_size=64)
     result = load_pretrained(graph, "ResNet50_Weights.IMAGENET1K_V2")  # fc left fresh
+    graph = import_timm("resnet50d")                         # needs the timm extra
     graph = import_model_source("model.py")                  # a model.py we generated
 
 Formats: ``bundle`` (project, model.py, checkpoint, torchrun-ready train.py), ``onnx``,
@@ -26,13 +27,15 @@ _EXPORTS = {
     "model_source": ("import_model_source", "model_source_with_project"),
     "pretrained": ("PretrainedResult", "load_pretrained"),
     "staging": ("ExportResult",),
+    "timm_import": ("import_timm", "timm_family"),
     "torchvision_import": ("import_torchvision", "resnet_family"),
 }
 
 __all__ = [
     "FORMATS", "ExportError", "ExportResult", "ModelImportError", "PretrainedResult",
-    "WeightsError", "export_checkpoint", "import_model_source", "import_torchvision",
-    "load_pretrained", "load_safetensors", "model_source_with_project", "resnet_family",
+    "WeightsError", "export_checkpoint", "import_model_source", "import_timm",
+    "import_torchvision", "load_pretrained", "load_safetensors", "model_source_with_project",
+    "resnet_family", "timm_family",
 ]
 
 
@@ -46,4 +49,5 @@ if TYPE_CHECKING:
     from .model_source import import_model_source, model_source_with_project
     from .pretrained import PretrainedResult, load_pretrained
     from .staging import ExportResult
+    from .timm_import import import_timm, timm_family
     from .torchvision_import import import_torchvision, resnet_family

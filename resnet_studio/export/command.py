@@ -26,6 +26,7 @@ PROG = "resnet-studio"
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_UNUSABLE = 0, 1, 2
 FORMAT_NAMES = ("bundle", "onnx", "pt2", "safetensors")  # = exporter.FORMATS (tested)
 TORCHVISION_PREFIX = "torchvision:"
+TIMM_PREFIX = "timm:"
 Handler = Callable[[argparse.Namespace], int]
 
 EXPORT_EXAMPLES = f"""\
@@ -49,10 +50,13 @@ examples:
   {PROG} import torchvision:resnext50_32x4d -o net.rstudio.json --classes 10 --input-size 64
   {PROG} import torchvision:resnet18 -o r18.rstudio.json --classes 10 \\
       --weights resnet18-f37072fd.pth                         # fine-tune: fc left fresh
+  {PROG} import timm:resnet50d -o r50d.rstudio.json --weights resnet50d.safetensors
   {PROG} import bundle/model.py -o net.rstudio.json              # a model.py we exported
 
-SOURCE is torchvision:NAME (any ResNet-family model of torchvision) or a model.py written by
-ResNet Studio. --weights takes a .pth file or torchvision weights (ResNet18_Weights.IMAGENET1K_V1,
+SOURCE is torchvision:NAME (any ResNet-family model of torchvision), timm:NAME (timm's
+ResNet family: ResNet-B/C/D/S/T, ResNeXt, SE-ResNe(X)t, ResNet-RS, Res2Net; needs the timm
+extra: pip install 'resnet-studio[timm]') or a model.py written by ResNet Studio.
+For timm models --weights takes a local checkpoint file (.pth/.bin or .safetensors). --weights takes a .pth file or torchvision weights (ResNet18_Weights.IMAGENET1K_V1,
 or resnet18 for its default ones; downloaded by torchvision when not in torch hub's
 checkpoint folder); the loaded weights are written to --weights-out. When --classes differs
 from the weights' class count, the classifier is left freshly initialised (fine-tuning).
@@ -82,18 +86,21 @@ def _add_export(subparsers: argparse._SubParsersAction) -> None:
 
 def _add_import(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "import", help="Make a project from a torchvision ResNet or a generated model.py.",
-        description="Make an editable project from torchvision:NAME or a model.py that ResNet "
-                    "Studio generated.",
+        "import", help="Make a project from a torchvision or timm ResNet or a generated "
+                       "model.py.",
+        description="Make an editable project from torchvision:NAME, timm:NAME or a model.py "
+                    "that ResNet Studio generated.",
         epilog=IMPORT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("source", metavar="SOURCE", help="torchvision:NAME or path/to/model.py")
+    p.add_argument("source", metavar="SOURCE",
+                   help="torchvision:NAME, timm:NAME or path/to/model.py")
     p.add_argument("-o", "--output", required=True, metavar="PROJECT", type=Path,
                    help="project file to write (*.rstudio.json)")
     p.add_argument("--classes", type=_positive_int, metavar="N", help="number of classes")
     p.add_argument("--input-size", type=_size, metavar="PX|HxW",
                    help="image size, e.g. 64 or 96x128 (default: torchvision's 224)")
     p.add_argument("--weights", metavar="PATH|NAME",
-                   help="pretrained weights to load (a .pth file or torchvision weights)")
+                   help="pretrained weights to load (a .pth/.safetensors file, or "
+                        "torchvision weights)")
     p.add_argument("--weights-out", metavar="FILE", type=Path,
                    help="where the loaded weights go (default: PROJECT with .weights.pt)")
     p.add_argument("--allow-edited", action="store_true",
@@ -181,6 +188,14 @@ def _weights_path(project_path: Path) -> Path:
 
 
 def _imported_graph(args: argparse.Namespace):
+    if args.source.startswith(TIMM_PREFIX):
+        from .timm_import import import_timm
+
+        if args.weights and not Path(args.weights).expanduser().is_file():
+            raise CommandError(f"--weights {args.weights}: no such file; timm models take a "
+                               "local checkpoint file (a state dict saved with torch.save or "
+                               "safetensors).")
+        return import_timm(args.source[len(TIMM_PREFIX):], args.classes, args.input_size)
     if args.source.startswith(TORCHVISION_PREFIX):
         from .torchvision_import import import_torchvision
 

@@ -1,7 +1,8 @@
 """Pretrained weights for a project or a network: from a local file or torchvision's hub.
 
 ``load_pretrained(graph_or_model, source)`` accepts a ``.pth``/``.pt`` file (read with
-``weights_only=True``, so a file from elsewhere cannot run code) or a torchvision weights name
+``weights_only=True``, so a file from elsewhere cannot run code), a ``.safetensors`` file
+(timm's usual format) or a torchvision weights name
 such as ``ResNet18_Weights.IMAGENET1K_V1`` (or just ``resnet18`` for its default weights).
 Named weights come from torch hub's checkpoint folder when the file is already there, and are
 downloaded by torchvision's own code otherwise; offline, the error names the file and the
@@ -28,7 +29,7 @@ from torch import nn
 from ..compiler import BuildError, build
 from ..graph import Graph
 from ..train.checkpoint import damaged_member
-from .errors import WeightsError
+from .errors import WeightsError, require
 from .weights import Mismatch, describe_mismatch, mismatch
 
 TORCHVISION_PREFIX = "torchvision:"
@@ -131,6 +132,8 @@ def read_weights(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], str]
 
 
 def _read_file(path: Path) -> dict[str, torch.Tensor]:
+    if path.suffix == ".safetensors":
+        return _read_safetensors(path)
     try:
         bad = damaged_member(path) if zipfile.is_zipfile(path) else None
         if bad is not None:
@@ -146,6 +149,19 @@ def _read_file(path: Path) -> dict[str, torch.Tensor]:
                            "PyTorch understands).") from None
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, zlib.error) as exc:
         raise WeightsError(f"{path} is not a readable PyTorch weights file "
+                           f"({_first_line(exc)}).") from None
+    return _state_dict(data, path)
+
+
+def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
+    """A safetensors file (timm's and the Hugging Face hub's usual format): tensors only, so
+    nothing in it can run code."""
+    safetensors_torch = require("safetensors.torch", "safetensors", "Reading a .safetensors "
+                                "file", WeightsError)
+    try:
+        data = safetensors_torch.load_file(str(path), device="cpu")
+    except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types
+        raise WeightsError(f"{path} is not a readable safetensors file "
                            f"({_first_line(exc)}).") from None
     return _state_dict(data, path)
 

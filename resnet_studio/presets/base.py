@@ -29,6 +29,7 @@ class Preset:
     default_input: InputSpec
     torchvision_name: str | None
     builder: Builder = field(repr=False, compare=False)
+    timm_name: str | None = None  # the timm model this preset equals, key for key
 
     def create(self, input_spec: InputSpec | None = None) -> Graph:
         """The network for ``input_spec`` (default: ``default_input``), laid out top to bottom.

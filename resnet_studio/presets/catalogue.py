@@ -102,8 +102,63 @@ def _imagenet() -> list[Preset]:
     return presets
 
 
+# timm's later ResNets (timm/models/resnet.py, res2net.py): name → title, builder, text.
+IMAGENET_LAYERS = IMAGENET_DEPTHS[50][1]
+TIMM = {
+    "resnet50d": (
+        "ResNet-50-D", families.timm_resnet("bottleneck", IMAGENET_LAYERS, deep_stem=True,
+                                            shortcut="D"),
+        ("ResNet-50 with the “ResNet-D” changes of He et al. 2019, “Bag of Tricks” "
+         "(arXiv:1812.01187): a deep stem of three 3×3 convolutions (32/32/64) and average "
+         "pooling before each projection shortcut")),
+    "res2net50_26w_4s": (
+        "Res2Net-50 (26w×4s)", families.timm_resnet("res2net", IMAGENET_LAYERS,
+                                                    width_per_group=26, scale=4),
+        ("ResNet-50 whose 3×3 convolutions are split into 4 groups of 26 channels (for 64 "
+         "planes), each fed the previous group's output: Gao et al. 2019, “Res2Net” "
+         "(arXiv:1904.01169)")),
+    "resnetrs50": (
+        "ResNet-RS-50", families.timm_resnet("sebottleneck", IMAGENET_LAYERS, deep_stem=True,
+                                             shortcut="D", conv_stem_pool=True, reduction=4),
+        ("ResNet-D with squeeze-and-excitation (a quarter of the channels in the gate) and a "
+         "strided convolution in place of the stem's max pool: Bello et al. 2021, "
+         "“Revisiting ResNets” (arXiv:2103.07579)")),
+    "seresnext50_32x4d": (
+        "SE-ResNeXt-50 (32×4d)", families.timm_resnet("sebottleneck", IMAGENET_LAYERS,
+                                                      groups=32, width_per_group=4,
+                                                      reduction=16),
+        ("ResNeXt-50 (32 groups of width 4) with squeeze-and-excitation on every block: Hu et "
+         "al. 2018, “Squeeze-and-Excitation Networks” (arXiv:1709.01507)")),
+}
+
+
+def _timm() -> list[Preset]:
+    return [Preset(name, title, "ImageNet ResNet (timm)", f"{text}; identical to timm's {name}.",
+                   IMAGENET, None, builder, timm_name=name)
+            for name, (title, builder, text) in TIMM.items()]
+
+
+def _cifar_descendants() -> list[Preset]:
+    return [
+        Preset("resnet20d", "ResNet-20-D", "CIFAR ResNet",
+               "ResNet-20 with the ResNet-D changes (He et al. 2019, arXiv:1812.01187) at 32×32: "
+               "a deep stem of three 3×3 convolutions and average-pool projection shortcuts.",
+               CIFAR, None, families.cifar_resnet_d(20)),
+        Preset("res2net20", "Res2Net-20", "CIFAR ResNet",
+               "A CIFAR-size Res2Net (Gao et al. 2019, arXiv:1904.01169): two Res2Net blocks "
+               "(26w×4s) per stage at 16/32/64 planes, the same depth as ResNet-20.",
+               CIFAR, None, families.cifar_bottleneck("res2net", 2, width_per_group=26,
+                                                      scale=4)),
+        Preset("seresnet20b", "SE-ResNet-20 (bottleneck)", "CIFAR ResNet",
+               "A CIFAR-size SE-ResNet (Hu et al. 2018, arXiv:1709.01507): two bottleneck "
+               "blocks with squeeze-and-excitation per stage at 16/32/64 planes.",
+               CIFAR, None, families.cifar_bottleneck("sebottleneck", 2, reduction=16)),
+    ]
+
+
 PRESETS: dict[str, Preset] = {
-    p.name: p for p in _starter() + _mnist() + _cifar() + _wide_and_preact() + _imagenet()}
+    p.name: p for p in _starter() + _mnist() + _cifar() + _cifar_descendants()
+    + _wide_and_preact() + _imagenet() + _timm()}
 
 
 def create(name: str, input_spec: InputSpec | None = None) -> Graph:

@@ -37,6 +37,63 @@ def imagenet_resnet(block: str, layers: Sequence[int], groups: int = 1,
     return build
 
 
+def timm_resnet(block: str, layers: Sequence[int], *, deep_stem: bool = False,
+                shortcut: str = "auto", conv_stem_pool: bool = False,
+                **block_params: Any) -> Builder:
+    """timm's ``ResNet`` (timm/models/resnet.py), which holds the later family: the stem is
+    the 7×7 convolution, or with ``deep_stem`` three 3×3 ones of 32/32/64 channels (ResNet-C/D);
+    ``shortcut`` "D" average-pools before the projection (ResNet-D); ``conv_stem_pool``
+    replaces the max pool by a strided Conv-BN-ReLU (ResNet-RS). ``block_params`` go to every
+    stage (groups, width_per_group, reduction for SE, scale for Res2Net …). Node ids are
+    timm's module names, so its ``state_dict`` loads key for key."""
+    def build(spec: InputSpec) -> Graph:
+        chain = Chain(spec)
+        if deep_stem:
+            chain.add("conv1", "deepstem", first=32, second=32, out_channels=64, stride=2)
+        else:
+            chain.add("conv1", "conv2d", out_channels=64, kernel_size=7, stride=2, padding=3,
+                      bias=False)
+        chain.add("bn1", "batchnorm2d")
+        chain.add("act1", "relu")
+        if conv_stem_pool:
+            chain.add("maxpool", "convbnrelu", out_channels=64, kernel_size=3, stride=2)
+        else:
+            chain.add("maxpool", "maxpool2d", kernel_size=3, stride=2, padding=1)
+        if block != "basicblock":
+            block_params.setdefault("expansion", 4)
+        _stages(chain, block, layers, IMAGENET_WIDTHS, shortcut=shortcut, **block_params)
+        return chain.classifier(pool="global_pool")
+    return build
+
+
+def cifar_bottleneck(block: str, n: int, shortcut: str = "auto", **block_params: Any) -> Builder:
+    """A CIFAR-size network of bottleneck-type blocks (Res2Net, SE): a 3×3 stem of 16
+    channels, ``n`` blocks at each of 16/32/64 planes (× 4 channels out, strides 1/2/2)."""
+    def build(spec: InputSpec) -> Graph:
+        chain = _cifar_stem(spec, 16)
+        chain.add("relu", "relu")
+        _stages(chain, block, (n, n, n), (16, 32, 64), shortcut=shortcut, expansion=4,
+                **block_params)
+        return chain.classifier()
+    return build
+
+
+def cifar_resnet_d(depth: int) -> Builder:
+    """The CIFAR ResNet of He et al. 2015 §4.2 with the ResNet-D changes of He et al. 2019
+    (https://arxiv.org/abs/1812.01187) scaled to 32×32: a deep stem of three 3×3 convolutions
+    (16/16/16 channels, no stride) and average-pool ("D") projection shortcuts."""
+    n = _blocks_per_stage(depth, 2, "CIFAR ResNet-D")
+
+    def build(spec: InputSpec) -> Graph:
+        chain = Chain(spec)
+        chain.add("conv1", "deepstem", first=16, second=16, out_channels=16, stride=1)
+        chain.add("bn1", "batchnorm2d")
+        chain.add("relu", "relu")
+        _stages(chain, "basicblock", (n, n, n), (16, 32, 64), shortcut="D")
+        return chain.classifier()
+    return build
+
+
 def cifar_resnet(depth: int) -> Builder:
     """He et al. 2015 §4.2: depth 6n+2, a 3×3 stem of 16 channels, n basic blocks at each of
     16/32/64 channels (strides 1/2/2), option A (zero-padding, parameter-free) shortcuts."""

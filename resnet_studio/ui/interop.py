@@ -44,10 +44,13 @@ class Interop(Feature):
         imports = [ActionSpec("import_torchvision", "&torchvision ResNet…",
                               self.import_torchvision, tip="Import a torchvision ResNet",
                               menu=IMPORT_MENU, order=0),
+                   ActionSpec("import_timm", "t&imm ResNet…", self.import_timm,
+                              tip="Import a ResNet-family model of timm", menu=IMPORT_MENU,
+                              order=1),
                    ActionSpec("import_model_source", "Generated &model.py…",
                               self.import_model_source,
                               tip="Import a model.py ResNet Studio generated", menu=IMPORT_MENU,
-                              order=1)]
+                              order=2)]
         return Contributions(exports + imports,
                              [MenuSpec(EXPORT_MENU, "Export &Trained Model", MENU_SECTION, 0),
                               MenuSpec(IMPORT_MENU, "&Import", MENU_SECTION, 1)])
@@ -102,6 +105,23 @@ class Interop(Feature):
         if not name:
             return None
         return self._load(lambda: import_torchvision(name), f"torchvision {name}")
+
+    def import_timm(self) -> BackgroundTask | None:
+        """Import a ResNet-family model of timm on a worker thread (an optional extra; its
+        absence is reported); None when nothing was chosen."""
+        from ..export import import_timm, timm_family
+
+        if not self.window.maybe_save():
+            return None
+        try:
+            names = timm_family()
+        except Exception as exc:  # noqa: BLE001 - a missing timm is shown, not raised
+            self._fail("Import failed", exc)
+            return None
+        name = self.window.prompts.ask_item("Import a timm ResNet", "Model:", names)
+        if not name:
+            return None
+        return self._load(lambda: import_timm(name), f"timm {name}")
 
     def import_model_source(self) -> BackgroundTask | None:
         """Import a model.py ResNet Studio generated, on a worker thread (None: cancelled)."""

@@ -71,7 +71,8 @@ def silence_last_block(net: nn.Module, node_id: str) -> None:
 def test_gallery_holds_the_promised_presets():
     expected = {"small_resnet", "mnist_plain_cnn", "mnist_small_resnet", "wide_resnet28_10",
                 "preact_resnet18", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
-                "resnext50_32x4d", "wide_resnet50_2"}
+                "resnext50_32x4d", "wide_resnet50_2", "resnet50d", "res2net50_26w_4s",
+                "resnetrs50", "seresnext50_32x4d", "resnet20d", "res2net20", "seresnet20b"}
     expected |= {f"{kind}{d}" for kind in ("resnet", "plain") for d in CIFAR_DEPTHS}
     assert set(PRESETS) == expected
     assert DEFAULT_PRESET == "small_resnet" and next(iter(PRESETS)) == DEFAULT_PRESET
@@ -113,8 +114,8 @@ def test_preset_has_no_diagnostics_and_builds(name):
     spec = PRESETS[name].default_input
     assert analysis.output_shape() == (spec.classes,)
     assert graph.name == name
-    if name in TORCHVISION:
-        return  # built and run against torchvision below, at a smaller input size
+    if name in TORCHVISION or PRESETS[name].timm_name:
+        return  # built and run against torchvision or timm, at a smaller input size
     net = build(graph, analysis)
     with torch.no_grad():
         y = net.eval()(torch.randn(1, spec.channels, spec.height, spec.width))

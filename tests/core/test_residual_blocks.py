@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torchvision.models import resnet as tv
 
-from resnet_studio.blocks import CATALOGUE, Call, residual_modules
+from resnet_studio.blocks import CATALOGUE, Call, family_modules, residual_modules
 from resnet_studio.blocks.layers import LayerScale, ZeroPadShortcut
 from resnet_studio.compiler import Analyzer, build
 from resnet_studio.graph import Graph, InputSpec, expand
@@ -41,6 +41,18 @@ CASES = {
     "bottleneck-resnext": ("bottleneck", {"planes": 16, "groups": 4, "width_per_group": 8,
                                           "expansion": 2}, 8),
     "bottleneck-wide": ("bottleneck", {"planes": 4, "width_per_group": 128}, 8),
+    "sebottleneck-identity": ("sebottleneck", {"planes": 4, "reduction": 4}, 16),
+    "sebottleneck-D-s2": ("sebottleneck", {"planes": 4, "stride": 2, "groups": 2,
+                                           "width_per_group": 32, "shortcut": "D"}, 8),
+    "sebottleneck-none": ("sebottleneck", {"planes": 4, "shortcut": "none"}, 8),
+    "res2net-identity": ("res2net", {"planes": 8}, 32),
+    "res2net-first-widen": ("res2net", {"planes": 8}, 16),
+    "res2net-s2": ("res2net", {"planes": 8, "stride": 2, "scale": 3}, 16),
+    "res2net-D-s2": ("res2net", {"planes": 8, "stride": 2, "shortcut": "D"}, 16),
+    "res2net-grouped": ("res2net", {"planes": 8, "groups": 2, "width_per_group": 16,
+                                    "scale": 5}, 32),
+    "res2net-scale1": ("res2net", {"planes": 8, "scale": 1}, 32),
+    "res2net-none-s2": ("res2net", {"planes": 8, "stride": 2, "shortcut": "none"}, 16),
     "preact-identity": ("preactblock", {"planes": 8}, 8),
     "preact-s2": ("preactblock", {"planes": 16, "stride": 2}, 8),
     "preact-dropout": ("preactblock", {"planes": 8, "dropout": 0.3}, 8),
@@ -76,6 +88,10 @@ CASES = {
                                      "stride": 2, "shortcut": "D"}, 8),
     "stage-preact-identity": ("stage", {"block": "preactblock", "planes": 16,
                                         "shortcut": "identity", "dropout": 0.1}, 8),
+    "stage-res2net": ("stage", {"block": "res2net", "blocks": 3, "planes": 4, "stride": 2,
+                                "width_per_group": 26, "scale": 4, "shortcut": "D"}, 8),
+    "stage-sebottleneck": ("stage", {"block": "sebottleneck", "blocks": 2, "planes": 4,
+                                     "reduction": 4}, 8),
     "stage-se": ("stage", {"block": "sebasicblock", "planes": 16, "reduction": 4}, 8),
     "stage-scaled": ("stage", {"block": "scaledresidual", "planes": 16, "init": 0.25}, 8),
     "stage-resnorm-A": ("stage", {"block": "resnormblock", "planes": 16, "stride": 2,
@@ -169,7 +185,8 @@ def sample(channels: int, batch: int = 2) -> torch.Tensor:
 
 # ----- catalogue ---------------------------------------------------------------------------------
 def test_catalogue_lists_the_residual_blocks_and_the_stage():
-    assert RESIDUAL_TYPES == ["basicblock", "bottleneck", "preactblock", "sebasicblock",
+    assert RESIDUAL_TYPES == ["basicblock", "bottleneck", "sebottleneck", "res2net",
+                              "preactblock", "sebasicblock",
                               "scaledresidual", "resnormblock", "fusionblock", "convnextblock",
                               "simpleresidual"]
     assert [b.type_id for b in CATALOGUE.categories()["Stages"]] == ["stage"]
@@ -310,8 +327,9 @@ def test_shortcut_d_average_pools_before_an_unstrided_projection():
     assert isinstance(pool, nn.AvgPool2d) and pool.kernel_size == pool.stride == 2
     assert pool.ceil_mode and not pool.count_include_pad
     assert conv.stride == (1, 1) and isinstance(norm, nn.BatchNorm2d)
+    # Without a stride the pool is an Identity, so the projection keeps timm's index 1.
     widen = _basic("D", planes=16, stride=1).downsample
-    assert [type(m) for m in widen] == [nn.Conv2d, nn.BatchNorm2d]
+    assert [type(m) for m in widen] == [nn.Identity, nn.Conv2d, nn.BatchNorm2d]
 
 
 @pytest.mark.parametrize("type_id", RESIDUAL_TYPES)
@@ -331,7 +349,8 @@ def branch_end(block: nn.Module) -> nn.Module:
     """The module whose output is the residual branch's last tensor."""
     if isinstance(block, residual_modules.ConvNeXtBlock):
         return block.layer_scale if isinstance(block.layer_scale, LayerScale) else block.pwconv2
-    name = {"Bottleneck": "bn3", "PreActBlock": "conv2", "SEBasicBlock": "se",
+    name = {"Bottleneck": "bn3", "Bottle2neck": "bn3", "SEBottleneck": "se",
+            "PreActBlock": "conv2", "SEBasicBlock": "se",
             "SimpleResidualBlock": "conv2"}.get(type(block).__name__, "bn2")
     return getattr(block, name)
 
@@ -339,6 +358,7 @@ def branch_end(block: nn.Module) -> nn.Module:
 # The parameters zero_init_residual sets to zero: the last norm's weight where the branch
 # ends in a norm (as torchvision does), else the last layer itself.
 ZEROED = {"BasicBlock": {"bn2.weight"}, "Bottleneck": {"bn3.weight"},
+          "SEBottleneck": {"bn3.weight"}, "Bottle2neck": {"bn3.weight"},
           "PreActBlock": {"conv2.weight"}, "SEBasicBlock": {"bn2.weight"},
           "ScaledResidualBlock": {"bn2.weight"}, "ResNormBlock": {"bn2.weight"},
           "FusionBlock": {"bn2.weight"}, "SimpleResidualBlock": {"conv2.weight", "conv2.bias"}}
@@ -388,7 +408,8 @@ def test_zero_init_residual_zeroes_only_the_last_layer_of_the_branch(case):
     ("basic-identity", torch.relu), ("bottleneck-identity", torch.relu),
     ("se-identity", torch.relu), ("scaled-identity", lambda x: torch.relu(0.5 * x)),
     ("preact-identity", lambda x: x), ("convnext", lambda x: x), ("simple", torch.relu),
-    ("stage-convnext", lambda x: x), ("stage-simple-k5", torch.relu)])
+    ("stage-convnext", lambda x: x), ("stage-simple-k5", torch.relu),
+    ("res2net-identity", torch.relu), ("sebottleneck-identity", torch.relu)])
 def test_zero_init_residual_starts_identity_blocks_as_the_identity(case, expected):
     type_id, params, channels = CASES[case]
     block = build_net(block_graph(type_id, params, channels), zero_init_residual=True).blk.eval()
@@ -592,3 +613,11 @@ def test_block_modules_import_only_torch_and_the_layers():
     imports = [(n.module, n.level) if isinstance(n, ast.ImportFrom) else (n.names[0].name, 0)
                for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
     assert sorted(imports) == [("layers", 1), ("torch", 0), ("torch", 0)]
+
+
+def test_family_modules_import_only_torch_the_layers_and_the_residual_helpers():
+    tree = ast.parse(inspect.getsource(family_modules))
+    imports = [(n.module, n.level) if isinstance(n, ast.ImportFrom) else (n.names[0].name, 0)
+               for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
+    assert sorted(imports) == [("layers", 1), ("residual_modules", 1), ("torch", 0),
+                               ("torch", 0)]

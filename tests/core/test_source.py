@@ -170,6 +170,7 @@ PRIMITIVE_CASES = {
     "layerscale": one("layerscale", init=0.1),
     "zeropadshortcut": one("zeropadshortcut", out_channels=12, stride=2),
     "squeezeexcite": one("squeezeexcite", reduction=4),
+    "slicechannels": one("slicechannels", start=2, channels=3),
 }
 
 

@@ -96,6 +96,28 @@ def test_import_torchvision_replaces_the_project(make_window, answers, qtbot):
     assert window.document.current_analysis().ok
 
 
+def test_import_timm_replaces_the_project(make_window, answers, qtbot):
+    pytest.importorskip("timm", reason="timm is an optional extra: pip install "
+                                       "'resnet-studio[timm]'")
+    window = make_window(answers=answers)
+    answers.item = "res2net50_26w_4s"
+    finish(qtbot, window.interop.import_timm())
+    graph = window.document.graph
+    assert graph.name == "res2net50_26w_4s" and graph.node("layer1").params["block"] == "res2net"
+    assert any("resnet50d" in items for kind, items in answers.asked if kind == "item")
+    assert window.document.current_analysis().ok
+
+
+def test_import_timm_without_timm_says_how_to_install_it(make_window, answers, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "timm", None)
+    window = make_window(answers=answers)
+    assert window.interop.import_timm() is None
+    assert answers.errors and "pip install 'resnet-studio[timm]'" in answers.errors[-1][1]
+    assert not any(kind == "item" for kind, _ in answers.asked)
+
+
 def test_import_model_source_round_trips_a_generated_file(make_window, answers, tmp_path,
                                                           qtbot):
     from resnet_studio.export import model_source_with_project

@@ -228,9 +228,9 @@ def test_palette_lists_blocks_by_category_and_searches(window):
     palette = window.palette
     assert {"conv2d", "basicblock", "stage", "add"} <= set(palette.type_ids())
     palette.search.setText("bottle")
-    assert palette.type_ids() == ["bottleneck"]
+    assert palette.type_ids() == ["bottleneck", "sebottleneck", "res2net"]
     palette.search.setText("squeeze")
-    assert set(palette.type_ids()) == {"squeezeexcite", "sebasicblock"}
+    assert set(palette.type_ids()) == {"squeezeexcite", "sebasicblock", "sebottleneck"}
     palette.search.clear()
     index = palette.index_of("conv2d")
     mime = palette.proxy.mimeData([index])
