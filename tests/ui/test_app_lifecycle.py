@@ -28,13 +28,13 @@ EXIT_SCRIPT = textwrap.dedent("""
     scratch = Path(tempfile.mkdtemp())
     window = MainWindow(QSettings(str(scratch / "s.ini"), QSettings.Format.IniFormat),
                         TrainingPrompts(), scratch / "recovery", tiny_net())
-    window.training.unsaved_runs_dir = scratch / "runs"
+    window.training.runner.unsaved_runs_dir = scratch / "runs"
     window.show()
     configure(window, epochs=500)
     window.training.start()
 
     def exit_when_training():
-        plots = window.training.plots
+        plots = window.training.views.plots
         if plots is not None and plots.points > 0:
             QApplication.exit(0)  # the window stays open
         else:
@@ -116,7 +116,7 @@ def test_saving_a_name_utf8_cannot_encode_shows_a_dialog(window, prompts, tmp_pa
     window.document.graph.name = "net\ud800"  # Save As would rename it after the file
     assert not window.save()
     title, message = prompts.errors[-1]
-    assert title == "Cannot save" and "cannot be stored" in message
+    assert title == "Cannot save" and "UTF-8 cannot store" in message
     assert not window.autosaver.save_now() or not window.document.is_modified()
 
 

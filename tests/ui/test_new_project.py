@@ -43,7 +43,7 @@ def test_a_preset_design_saved_under_its_own_name_drops_the_preset_name(window, 
     assert "resnet20" not in window.windowTitle()
     source = window.code_view.regenerate()
     assert "my_net" in source and "resnet20" not in source.split('"""')[1]
-    assert window.training.new_run_dir(window.document.graph.name).name.startswith("my_net-")
+    assert window.training.runner.new_run_dir(window.document.graph.name).name.startswith("my_net-")
 
 
 def test_project_name_strips_the_project_suffix(tmp_path):
