@@ -11,7 +11,6 @@ import torch
 from PIL import Image
 from test_analysis_support import (
     png_size,
-    single_thread,  # noqa: F401  (fixture)
     tiny_resnet,
     tiny_run,
 )
@@ -22,7 +21,6 @@ from resnet_studio.cli import main
 from resnet_studio.compiler import build
 from resnet_studio.graph import InputSpec
 
-pytestmark = pytest.mark.usefixtures("single_thread")
 MEAN, STD = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
 
 

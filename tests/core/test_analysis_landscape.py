@@ -11,7 +11,6 @@ import torch
 import torch.nn.functional as F
 from test_analysis_support import (
     png_size,
-    single_thread,  # noqa: F401  (fixture)
     tiny_resnet,
     tiny_run,
 )
@@ -21,7 +20,6 @@ from resnet_studio.analysis.landscape import filter_normalised_direction, landsc
 from resnet_studio.cli import main
 from resnet_studio.compiler import build
 
-pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ import pytest
 from test_analysis_support import (
     batch,
     png_size,
-    single_thread,  # noqa: F401  (fixture)
     tiny_resnet,
     tiny_run,
 )
@@ -19,7 +18,6 @@ from resnet_studio.analysis.lesion import lesion_model
 from resnet_studio.cli import main
 from resnet_studio.compiler import build
 
-pytestmark = pytest.mark.usefixtures("single_thread")
 BLOCKS = ["layer1.0", "layer1.1", "layer2.0", "layer2.1"]
 
 

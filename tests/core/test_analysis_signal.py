@@ -11,7 +11,6 @@ import torch
 from test_analysis_support import (
     batch,
     png_size,
-    single_thread,  # noqa: F401  (fixture)
     tiny_resnet,
 )
 
@@ -21,7 +20,6 @@ from resnet_studio.cli import main
 from resnet_studio.compiler import build
 from resnet_studio.graph import project
 
-pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 def test_layers_in_forward_order_for_network_and_twin():

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 import torch
 
 from resnet_studio.graph import Graph, InputSpec
@@ -41,15 +40,6 @@ def tiny_run(folder: Path, shortcut: str = "A", epochs: int = 2, **changes: Any)
     end = Engine(tiny_resnet(shortcut), config, [], folder).run()
     assert end.status == "finished", end.message
     return folder
-
-
-@pytest.fixture
-def single_thread():
-    """One intra-op thread: tiny tensors lose more to thread hand-offs than they gain."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def batch(n: int = 16, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

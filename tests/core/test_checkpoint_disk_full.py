@@ -14,7 +14,7 @@ import os
 
 import pytest
 import torch
-from test_train_support import run_engine, single_thread, tiny_config  # noqa: F401
+from test_train_support import run_engine, tiny_config
 
 from resnet_studio import files
 from resnet_studio.train import CheckpointError, load_checkpoint, save_checkpoint

@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 import torch
-from test_export_support import single_thread, trained_run  # noqa: F401
+from test_export_support import trained_run
 
 from resnet_studio.cli import main
 from resnet_studio.export import ExportError, load_safetensors

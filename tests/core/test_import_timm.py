@@ -9,7 +9,6 @@ import sys
 
 import pytest
 import torch
-from test_export_support import single_thread  # noqa: F401  (autouse fixture)
 
 from resnet_studio.blocks import CATALOGUE
 from resnet_studio.cli import main

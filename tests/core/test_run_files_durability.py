@@ -11,7 +11,7 @@ import shutil
 
 import pytest
 import torch
-from test_train_support import run_engine, single_thread, tiny_config  # noqa: F401
+from test_train_support import run_engine, tiny_config
 
 from resnet_studio.train import engine as engine_module
 from resnet_studio.train import load_checkpoint

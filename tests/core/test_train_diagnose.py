@@ -8,7 +8,6 @@ import math
 import numpy as np
 import pytest
 import torch
-from test_train_support import single_thread  # noqa: F401  (autouse fixture)
 from torch import nn
 
 from resnet_studio.data import DataConfig

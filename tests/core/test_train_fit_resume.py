@@ -10,7 +10,6 @@ import torch
 from PIL import Image
 from test_train_support import CLI_DATA as DATA
 from test_train_support import (
-    single_thread,  # noqa: F401  (autouse fixture)
     tiny_project,
 )
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from PIL import Image
 from test_train_support import CLI_DATA as DATA
 from test_train_support import (
-    single_thread,  # noqa: F401  (autouse fixture)
     tiny_project,
 )
 
