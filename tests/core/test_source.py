@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import io
 from dataclasses import replace
 
@@ -171,6 +172,8 @@ PRIMITIVE_CASES = {
     "zeropadshortcut": one("zeropadshortcut", out_channels=12, stride=2),
     "squeezeexcite": one("squeezeexcite", reduction=4),
     "slicechannels": one("slicechannels", start=2, channels=3),
+    "deepstem": one("deepstem", first=4, second=6, out_channels=8, stride=2),
+    "convbnrelu": one("convbnrelu", out_channels=6, kernel_size=5, stride=2),
 }
 
 
@@ -408,18 +411,32 @@ def stage_cases() -> list:
     return [pytest.param(b, id=b) for b in blocks]
 
 
-@pytest.mark.parametrize("block", stage_cases())
-def test_stage_source_computes_what_build_computes(block):
+def stage_graph(block: str):
     keeps_shape = CATALOGUE.spec(block).param("planes") is None
     params = {"block": block, "blocks": 2, "planes": 8 if keeps_shape else 16,
               "stride": 1 if keeps_shape else 2}
-    graph = network(("layer1", "stage", params, ["input"]))
+    return network(("layer1", "stage", params, ["input"]))
+
+
+@functools.cache
+def stage_block_classes() -> dict[str, type]:
+    """The module class of each block a stage can be made of."""
+    return {b: type(build(stage_graph(b)).layer1[0])
+            for b in CATALOGUE.get("stage").spec.param("block").choices}
+
+
+@pytest.mark.parametrize("block", stage_cases())
+def test_stage_source_computes_what_build_computes(block):
+    graph = stage_graph(block)
     source = assert_equivalent(graph)
     assert_same_initialisation(graph, zero_init_residual=True, source=source)
     classes = [n.name for n in ast.parse(source).body if isinstance(n, ast.ClassDef)]
-    used = type(build(graph).layer1[0]).__name__
-    # Only the block class the stage uses is defined, not every class a stage could use.
-    assert [c for c in classes if c.endswith("Block") or c == "Bottleneck"] == [used]
+    used = stage_block_classes()[block]
+    # Only the block class the stage uses (and the classes it derives from) is defined, not
+    # every class a stage could use.
+    others = {k.__name__ for k in stage_block_classes().values()} - {
+        k.__name__ for k in used.__mro__}
+    assert used.__name__ in classes and not others & set(classes)
 
 
 def test_stage_is_a_sequential_with_one_block_per_line():

@@ -4,13 +4,14 @@ and the inputs it accepts."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import threading
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from test_train_support import LAYERS, Recorder, run_engine, tiny_config, tiny_graph
+from test_train_support import LAYERS, Recorder, run_engine, tiny_config, tiny_data, tiny_graph
 from torch import nn
 
 from resnet_studio.compiler import build
@@ -310,10 +311,19 @@ def test_a_preset_function_is_built_for_the_dataset_shape():
     assert start.layer_names[0] == "conv1" and start.layer_names[-1] == "fc"
 
 
-def test_a_graph_for_other_images_is_refused_with_both_shapes():
-    _, _, end = run_engine(tiny_config(), graph=tiny_graph(channels=1, size=16))
+def test_a_graph_for_other_images_is_refused_with_both_shapes_when_fitting_is_off():
+    data = dataclasses.replace(tiny_data(), fit="none")
+    _, _, end = run_engine(tiny_config(data=data), graph=tiny_graph(channels=1, size=16))
     assert end.status == "failed"
-    assert "1×16×16 images in 4 classes" in end.message and "3×8×8" in end.message
+    assert "1×16×16 images" in end.message and "3×8×8" in end.message
+    assert "--fit network" in end.message and "--image-size 16 --channels 1" in end.message
+
+
+def test_a_graph_for_other_images_is_fed_fitted_images_by_default():
+    _, recorder, end = run_engine(tiny_config(), graph=tiny_graph(channels=1, size=16))
+    assert end.status == "finished", end.message
+    start = recorder.of(RunStartRecord)[0]
+    assert (start.data["channels"], start.data["height"], start.data["width"]) == (1, 16, 16)
 
 
 def test_cpu_only_settings_are_refused_clearly():

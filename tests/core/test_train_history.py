@@ -29,7 +29,8 @@ def records(steps: int = 12, per_epoch: int = 4, resumed: int = 0) -> list:
     """A run of ``steps`` steps with an epoch every ``per_epoch`` (from ``resumed`` on)."""
     data = {"class_names": ["a", "b"], "channels": 3, "height": 8, "width": 8}
     out: list = [RunStartRecord(LAYERS, ("Conv2d",) * 3, (1,) * 3, {"epochs": 3, "lr": 0.1},
-                                data, {"nodes": []}, "cpu", 1, per_epoch, steps, resumed, None)]
+                                data, {"nodes": []}, "cpu", 1, per_epoch, steps, resumed, None,
+                                resumed_epoch=resumed // per_epoch)]
     rng = np.random.default_rng(resumed)
     for step in range(resumed + 1, steps + 1):
         norms = rng.uniform(0.1, 1.0, 3)
