@@ -6,7 +6,6 @@ import json
 
 import pytest
 from test_study_support import staged_graph
-from test_train_support import single_thread  # noqa: F401  (autouse fixture)
 
 from resnet_studio.cli import main
 from resnet_studio.graph import project

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 
 from test_study_support import budget, staged_graph
-from test_train_support import single_thread  # noqa: F401  (autouse fixture)
 
 from resnet_studio.study.estimate import data_sizes, estimate, run_steps
 from resnet_studio.study.kinds import plan_degradation

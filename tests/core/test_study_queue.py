@@ -6,7 +6,6 @@ import dataclasses
 import json
 
 from test_study_support import budget, staged_graph
-from test_train_support import single_thread  # noqa: F401  (autouse fixture)
 
 from resnet_studio.graph import InputSpec
 from resnet_studio.study.kinds import plan_sweep
