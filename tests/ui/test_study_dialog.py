@@ -75,7 +75,7 @@ def test_variants_plan_one_run_per_checked_block(qtbot):
 
 def test_a_sweep_of_two_settings_plans_every_combination(qtbot):
     dialog = _dialog(qtbot, "sweep")
-    (first, first_values), (second, second_values) = dialog.vary
+    (_, first_values), (second, second_values) = dialog.vary
     first_values.setText("0.01,0.1")
     second.setCurrentIndex(second.findData("seed"))
     second_values.setText("1,2")

@@ -197,15 +197,14 @@ class StudyFeature(QObject, Feature):
     def _unfinished(self) -> list[str]:
         if self.study is None or self.directory is None:
             return []
-        queue = StudyQueue(self.study, self.directory)
-        return [s.name for s in self.study.runs
-                if queue.status(s) not in (DONE, SKIPPED, FAILED)]
+        return _unfinished(self.study, self.directory)
 
     def _resumable(self) -> bool:
         return not self.worker.is_active() and bool(self._unfinished())
 
-    def _on_project_opened(self, path: Any) -> None:
+    def _on_project_opened(self) -> None:
         """A project was opened or saved: offer to resume its interrupted study, if any."""
+        path = self.window.document.path
         if path is None or self.worker.is_active():
             return
         stem = Path(path).name.split(".")[0]
@@ -214,8 +213,8 @@ class StudyFeature(QObject, Feature):
                 study = Study.load(candidate.parent)
             except StudyError:
                 continue
-            self.study, self.directory = study, candidate.parent
-            if self._unfinished():
+            if _unfinished(study, candidate.parent):
+                self.study, self.directory = study, candidate.parent
                 self.show_dock()
                 self._refresh()
                 self._update_actions()
@@ -317,3 +316,9 @@ def _same_plan(directory: Path, study: Study) -> bool:
         return Study.load(directory).same_plan(study)
     except StudyError:
         return False
+
+
+def _unfinished(study: Study, directory: Path) -> list[str]:
+    """Runs a resume would train: pending or stopped (failed ones wait for a retry)."""
+    queue = StudyQueue(study, directory)
+    return [s.name for s in study.runs if queue.status(s) not in (DONE, SKIPPED, FAILED)]
