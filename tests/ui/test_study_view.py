@@ -54,6 +54,7 @@ def _sort(view: StudyView, name: str, order: Qt.SortOrder) -> None:
 
 
 def test_the_table_sorts_by_any_column_with_missing_values_last(view):
+    assert _column(view, "label") == ["seed=1", "seed=2", "seed=3"]  # plan order at first
     _sort(view, "final_val_acc", Qt.SortOrder.DescendingOrder)
     assert _column(view, "label") == ["seed=3", "seed=1", "seed=2"]
     assert _column(view, "final_val_acc") == ["90.0 %", "60.0 %", "—"]

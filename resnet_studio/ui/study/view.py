@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QTableView,
     QTabWidget,
     QVBoxLayout,
@@ -60,9 +61,12 @@ class StudyCurves(QWidget):
                                          "Validation error (each epoch)", "step", "error (%)")
         self.val_plot.setXLink(self.train_plot)
         self.legend = pg.LegendItem(labelTextSize="8pt", labelTextColor=style.TEXT,
-                                    brush=style.LEGEND_BRUSH, pen=style.LEGEND_PEN,
-                                    verSpacing=-6)
-        self.view.addItem(self.legend, 0, 2)  # its own column: it never covers a curve
+                                    brush=style.LEGEND_BRUSH, pen=style.LEGEND_PEN)
+        # Its own column, so that it never covers a curve; its own size, not the row's height
+        # (stretched, pyqtgraph spreads the entries and parts each label from its sample).
+        self.legend.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.view.addItem(self.legend, 0, 2)
+        self.view.ci.layout.setAlignment(self.legend, Qt.AlignmentFlag.AlignTop)
         self.labels: list[str] = []
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -170,6 +174,8 @@ class StudyView(QWidget):
         self.table = QTableView(self)
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
+        # Plan order until a column is clicked (Qt would start sorted by the first column).
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().hide()
         self.charts = StudyCharts(self)
