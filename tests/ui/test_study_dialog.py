@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 from study_helpers import StudyPrompts, budget, staged_net
+from training_helpers import tiny_net
 
 from resnet_studio.ui.study.dialog import StudyDialog
 
@@ -59,6 +60,12 @@ def test_a_depth_that_cannot_be_reached_is_refused_in_words(qtbot):
     assert not dialog.start_button.isEnabled() and dialog.table.rowCount() == 0
     dialog.depths.setText("6,x")
     assert dialog.replan() is None and "whole numbers" in dialog.error.text()
+
+
+def test_a_network_without_stages_cannot_vary_its_depth(qtbot):
+    dialog = StudyDialog("degradation", tiny_net(), budget(), "tiny")
+    qtbot.addWidget(dialog)
+    assert dialog.study is None and "has no stage nodes" in dialog.error.text()
 
 
 def test_variants_plan_one_run_per_checked_block(qtbot):

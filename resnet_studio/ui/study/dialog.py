@@ -113,10 +113,9 @@ class StudyDialog(QDialog):
         return box
 
     def _degradation_fields(self, box: QWidget, form: QFormLayout) -> None:
-        try:
-            depths = derive.reachable_depths(self.graph)[2][:4]
-        except (StudyError, ZeroDivisionError):
-            depths = list(kinds.DEFAULT_DEPTHS)
+        _, step, reachable = derive.reachable_depths(self.graph)
+        # Without stages the depth cannot vary; the plan then says so in words.
+        depths = reachable[:4] if step else list(kinds.DEFAULT_DEPTHS)
         self.depths = self._watch(QLineEdit(",".join(map(str, depths)), box))
         self.depths.setToolTip("Weighted layers on the main path, comma-separated; each "
                                "depth trains a residual network and its plain twin.")
