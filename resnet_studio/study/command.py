@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..train.command import _OPTIONS, PRESET_PREFIX, CommandError, _add_options, reported
+from ..train.command import OPTIONS, PRESET_PREFIX, CommandError, add_options, reported
 
 EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE, EXIT_INTERRUPTED = 0, 1, 2, 130
 PROG = "resnet-studio"
@@ -107,7 +107,7 @@ def _kind(kinds: argparse._SubParsersAction, name: str, text: str) -> argparse.A
     p.add_argument("--plan-only", action="store_true",
                    help="write study.json and print the plan and estimate; train nothing")
     _queue_options(p)
-    _add_options(p, _OPTIONS)
+    add_options(p, OPTIONS)
     p.set_defaults(handler=_reported(run_new))
     return p
 

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from ..train.history import RunHistory
+from ..train.rundir import LAST, is_run_dir, read_json, read_metrics, read_status
 from .plan import STATE_FILE, RunSpec, Study, run_dir
 
 COLUMNS = ("label", "status", "params", "macs", "steps", "final_train_error",
@@ -42,64 +44,26 @@ class RunCurves:
 
 
 def read_run(directory: str | Path) -> RunCurves:
-    """Read a run directory as ``RunDirSink`` writes it (steps.jsonl, metrics.csv,
-    status.json). The one place that knows those files, to be switched to the shared run
-    model when there is one. Missing files give empty curves; an unfinished last line of
-    steps.jsonl (a run killed mid-write) is skipped."""
+    """A run directory's curves, read through the project's run model (``train.rundir`` and
+    ``train.history.RunHistory``, which also skip a line cut short by a killed run). A
+    missing directory gives empty curves with status "pending"; one without a status file
+    but with steps or a checkpoint was stopped (killed, or closed mid-run)."""
     directory = Path(directory)
     curves = RunCurves()
-    steps = _json_lines(directory / "steps.jsonl")
-    if steps:
-        curves.step = np.array([s["step"] for s in steps], dtype=float)
-        curves.loss = np.array([_num(s.get("loss")) for s in steps])
-        curves.accuracy = np.array([_num(s.get("accuracy")) for s in steps])
-    rows = _csv_rows(directory / "metrics.csv")
-    if rows:
-        curves.epoch_step = np.array([float(r["step"]) for r in rows])
-        curves.train_acc = np.array([_num(r.get("train_acc")) for r in rows])
-        curves.val_loss = np.array([_num(r.get("val_loss")) for r in rows])
-        curves.val_acc = np.array([_num(r.get("val_acc")) for r in rows])
-        curves.seconds = float(sum(_num(r.get("duration")) for r in rows))
-    status = _json(directory / "status.json")
+    if is_run_dir(directory):
+        history = RunHistory.load(directory, smoothing=0.0)
+        curves.step, curves.loss = history.steps.copy(), history.loss.raw.y.copy()
+        curves.accuracy = history.accuracy.raw.y.copy()
+        curves.epoch_step = history.epoch_steps.copy()
+        curves.train_acc = history.train_acc.y.copy()
+        curves.val_loss, curves.val_acc = history.val_loss.y.copy(), history.val_acc.y.copy()
+        curves.seconds = float(sum(r.get("duration", 0.0) for r in read_metrics(directory)))
+    status = read_status(directory)
     if status:
         curves.status, curves.message = status.get("status", "unknown"), status.get("message", "")
-    elif steps or (directory / "last.pt").exists():
+    elif len(curves.step) or (directory / LAST).exists():
         curves.status = "stopped"
     return curves
-
-
-def _json_lines(path: Path) -> list[dict[str, Any]]:
-    if not path.is_file():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return out
-
-
-def _csv_rows(path: Path) -> list[dict[str, str]]:
-    if not path.is_file():
-        return []
-    return [r for r in csv.DictReader(io.StringIO(path.read_text(encoding="utf-8")))
-            if r.get("step")]
-
-
-def _json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _num(value: Any) -> float:
-    try:
-        return float(value) if value not in (None, "") else math.nan
-    except (TypeError, ValueError):
-        return math.nan
 
 
 # ----- the study's results --------------------------------------------------------------------
@@ -147,7 +111,8 @@ def _cell(value: Any) -> Any:
 
 def collect(study: Study, directory: str | Path) -> StudyResults:
     """Read every run of ``study`` in ``directory`` and build the results table."""
-    state = _json(Path(directory) / STATE_FILE) or {}
+    state = read_json(Path(directory) / STATE_FILE)
+    state = state if isinstance(state, dict) else {}
     target = float(study.settings.get("target", 0.9))
     costs = _costs(study.runs)
     curves, rows = {}, []

@@ -58,7 +58,7 @@ def reported(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse
 
 
 # (flag, TrainConfig field ("data.x" for the data settings), type, metavar, help)
-_OPTIONS: tuple[tuple[str, str, Any, str | None, str], ...] = (
+OPTIONS: tuple[tuple[str, str, Any, str | None, str], ...] = (
     ("--dataset", "data.dataset", str, "NAME",
      ("synthetic (default, offline), mnist, fashion_mnist, cifar10, cifar100, svhn, or "
       "folder:PATH for an image folder (PATH/<class>/<image>)")),
@@ -146,11 +146,13 @@ def _add_train(subparsers: argparse._SubParsersAction) -> None:
                    help="start afresh in a run directory that already holds a run")
     p.add_argument("--tensorboard", action="store_true",
                    help="also log to DIR/tensorboard (needs the tensorboard package)")
-    _add_options(p, _OPTIONS)
+    add_options(p, OPTIONS)
     p.set_defaults(handler=reported(run_train))
 
 
-def _add_options(parser: argparse.ArgumentParser, options) -> None:
+def add_options(parser: argparse.ArgumentParser, options) -> None:
+    """Add ``options`` (rows like ``OPTIONS``) as the parser's "training settings" group;
+    each defaults to None, so that ``settings`` applies only what was given."""
     group = parser.add_argument_group("training settings")
     for flag, name, kind, metavar, text in options:
         if kind in (bool, "off"):
@@ -175,7 +177,7 @@ def _int_list(text: str) -> tuple[int, ...]:
 def settings(args: argparse.Namespace, base: Any) -> Any:
     """``base`` (a TrainConfig) with every option given on the command line applied."""
     top, data = {}, {}
-    for _, name, *_ in _OPTIONS:
+    for _, name, *_ in OPTIONS:
         value = getattr(args, name, None)
         if value is not None:
             (data if name.startswith("data.") else top)[name.removeprefix("data.")] = value

@@ -251,6 +251,8 @@ class RunHistory:
                      epochs: np.ndarray | None = None,
                      grad_norms: np.ndarray | None = None) -> None:
         """Append per-step values (arrays of one length; grad_norms: steps × layers)."""
+        if not len(steps):  # a run that failed before its first step: nothing to shape
+            return
         nan = np.full(len(steps), np.nan)
         self.loss.extend(steps, loss, self.alpha)
         self.accuracy.extend(steps, accuracy, self.alpha)

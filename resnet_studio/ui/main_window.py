@@ -34,6 +34,7 @@ from .palette import BlockPalette
 from .prompts import DISCARD, SAVE, DialogPrompts
 from .recovery import AUTOSAVE_MS, Autosaver, default_directory
 from .run_focus import RunFocus
+from .study.feature import StudyFeature
 from .summary import SummaryPanel
 from .training.controller import TrainingController
 from .training.run_actions import RunActions
@@ -122,6 +123,7 @@ class MainWindow(QMainWindow):
         self.training = install(TrainingController(self))
         self.runs = install(RunActions(self, self.training))
         self.interop = install(Interop(self))
+        self.studies = install(StudyFeature(self, self.training.panel.settings.config))
         self.features.build()
         self.toolbar = self.features.toolbar
         self.recent_menu = self.features.menus["file/recent"]

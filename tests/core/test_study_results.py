@@ -49,6 +49,15 @@ def test_read_run_of_a_missing_or_interrupted_directory(tmp_path):
     assert read_run(tmp_path / "r").status == "stopped"
 
 
+def test_read_run_of_a_run_that_failed_before_its_first_step(tmp_path):
+    run_dir = tmp_path / "r"
+    run_dir.mkdir()
+    (run_dir / "config.json").write_text(json.dumps({"config": {}, "layers": []}))
+    (run_dir / "status.json").write_text(json.dumps({"status": "failed", "message": "bad"}))
+    run = read_run(run_dir)
+    assert (run.status, run.message, len(run.step), len(run.val_acc)) == ("failed", "bad", 0, 0)
+
+
 def test_steps_to_target_is_the_first_epoch_that_reaches_it(tmp_path):
     _fake_run(tmp_path / "r", [0.5, 0.91, 0.89, 0.95])
     run = read_run(tmp_path / "r")

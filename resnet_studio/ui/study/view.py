@@ -1,0 +1,243 @@
+"""The results of a study: progress, overlaid curves, the sortable table and the charts.
+
+The curves are pyqtgraph plots (training error, smoothed, and validation error against the
+step, every run overlaid) with one legend for both, in a column of its own so that it never
+covers a curve. The charts are the very figures the CLI writes (``study.figures``, drawn by
+matplotlib on a Qt canvas), so the app and ``resnet-studio experiment`` show the same thing.
+The view renders ``StudyResults`` and ``Progress`` reports; it never reads a queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...study import figures
+from ...study.queue import Progress
+from ...study.results import StudyResults
+from ...train.progress import format_duration
+from ..training import plotstyle as style
+from .table import ResultsModel, ResultsProxy
+
+TAB_CURVES, TAB_TABLE, TAB_CHARTS = range(3)
+PROGRESS_STEPS = 1000
+CHARTS: dict[str, list[tuple[str, Callable[[StudyResults], Any]]]] = {
+    "degradation": [("Error against depth", figures.draw_degradation)],
+    "variants": [("Accuracy against parameters", figures.draw_pareto),
+                 ("Accuracy against MACs", lambda r: figures.draw_pareto(r, "macs"))],
+    "sweep": [("Sweep", figures.draw_sweep),
+              ("Accuracy against parameters", figures.draw_pareto)],
+    "twin": [("Curves", figures.draw_curves)],
+}
+
+
+class StudyCurves(QWidget):
+    """Training and validation error of every run against the step, one shared legend."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.view = pg.GraphicsLayoutWidget(self)
+        self.view.setBackground(style.BACKGROUND)
+        self.train_plot = style.style_plot(self.view.addPlot(0, 0),
+                                           "Training error (moving average)", "step", "error (%)")
+        self.val_plot = style.style_plot(self.view.addPlot(0, 1),
+                                         "Validation error (each epoch)", "step", "error (%)")
+        self.val_plot.setXLink(self.train_plot)
+        self.legend = pg.LegendItem(labelTextSize="8pt", labelTextColor=style.TEXT,
+                                    brush=style.LEGEND_BRUSH, pen=style.LEGEND_PEN)
+        # Its own column, so that it never covers a curve; its own size, not the row's height
+        # (stretched, pyqtgraph spreads the entries and parts each label from its sample).
+        self.legend.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.view.addItem(self.legend, 0, 2)
+        self.view.ci.layout.setAlignment(self.legend, Qt.AlignmentFlag.AlignTop)
+        self.labels: list[str] = []
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.view)
+
+    def show_results(self, results: StudyResults) -> None:
+        self.train_plot.clear()
+        self.val_plot.clear()
+        self.legend.clear()
+        self.labels = []
+        for spec, pen in zip(results.study.runs, pens(results)):
+            run = results.curves[spec.name]
+            items = []
+            if len(run.step):
+                error = 100 * figures.smooth(1 - np.nan_to_num(run.accuracy))
+                items.append(self.train_plot.plot(run.step, error, pen=pen))
+            if len(run.epoch_step):
+                items.append(self.val_plot.plot(
+                    run.epoch_step, 100 * (1 - run.val_acc), pen=pen, symbol="o", symbolSize=5,
+                    symbolPen=None, symbolBrush=pen.color()))
+            if items:
+                self.legend.addItem(items[0], spec.label)
+                self.labels.append(spec.label)
+        style.settle_ranges(self.train_plot, self.val_plot)
+
+
+def pens(results: StudyResults) -> list[Any]:
+    """One pen per run: by depth with plain twins dashed (degradation), else a palette."""
+    runs = results.study.runs
+    if results.study.kind == "degradation":
+        depths = results.study.settings.get("depths") or sorted({r.values["depth"]
+                                                                 for r in runs})
+        spread = max(len(depths) - 1, 1)
+        return [pg.mkPen(style.map_colour(0.85 * depths.index(r.values["depth"]) / spread),
+                         width=2, style=Qt.PenStyle.SolidLine if r.values["skip"]
+                         else Qt.PenStyle.DashLine) for r in runs]
+    return [pg.mkPen(style.RUN_COLOURS[i % len(style.RUN_COLOURS)], width=2)
+            for i in range(len(runs))]
+
+
+class StudyCharts(QWidget):
+    """The study kind's figures from ``study.figures`` on a matplotlib Qt canvas."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.choice = QComboBox(self)
+        self.choice.currentIndexChanged.connect(self.redraw)
+        self.results: StudyResults | None = None
+        self.canvas: QWidget | None = None
+        self.figure: Any = None
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Chart", self))
+        bar.addWidget(self.choice)
+        bar.addStretch(1)
+        self._layout.addLayout(bar)
+
+    def show_results(self, results: StudyResults) -> None:
+        titles = [t for t, _ in CHARTS[results.study.kind]]
+        self.results = results
+        if titles != [self.choice.itemText(i) for i in range(self.choice.count())]:
+            self.choice.blockSignals(True)
+            self.choice.clear()
+            self.choice.addItems(titles)
+            self.choice.blockSignals(False)
+        self.redraw()
+
+    def redraw(self) -> None:
+        if self.results is None or self.choice.currentIndex() < 0:
+            return
+        from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+
+        draw = CHARTS[self.results.study.kind][self.choice.currentIndex()][1]
+        self.figure = draw(self.results)
+        canvas = FigureCanvasQTAgg(self.figure)
+        canvas.setParent(self)
+        if self.canvas is not None:
+            self._layout.removeWidget(self.canvas)
+            self.canvas.deleteLater()
+        self.canvas = canvas
+        self._layout.addWidget(canvas, 1)
+
+
+class StudyView(QWidget):
+    """A study's progress and results. The buttons are the feature's to connect."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.results: StudyResults | None = None
+        self.title = QLabel("No study open. Start one from the Experiments menu.", self)
+        self.title.setStyleSheet("font-weight: 600;")
+        self.progress = QProgressBar(self, maximum=PROGRESS_STEPS, textVisible=True)
+        self.status = QLabel(self, wordWrap=True)
+        self.cancel_button = QPushButton("Stop Study", self, enabled=False)
+        self.resume_button = QPushButton("Resume", self, enabled=False)
+        self.export_button = QPushButton("Export Figures…", self, enabled=False)
+        self.export_button.setToolTip("Write the table (CSV, JSON) and the figures (PNG, SVG) "
+                                      "to a folder, as resnet-studio experiment report does")
+        self.csv_button = QPushButton("Export CSV…", self, enabled=False)
+        self.curves = StudyCurves(self)
+        self.model = ResultsModel(self)
+        self.proxy = ResultsProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.table = QTableView(self)
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        # Plan order until a column is clicked (Qt would start sorted by the first column).
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.verticalHeader().hide()
+        self.charts = StudyCharts(self)
+        self.tabs = QTabWidget(self)
+        for widget, title in ((self.curves, "Curves"), (self.table, "Table"),
+                              (self.charts, "Charts")):
+            self.tabs.addTab(widget, title)
+        self._lay_out()
+
+    def _lay_out(self) -> None:
+        top = QHBoxLayout()
+        top.addWidget(self.title, 1)
+        for button in (self.cancel_button, self.resume_button, self.export_button,
+                       self.csv_button):
+            top.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.addLayout(top)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addWidget(self.tabs, 1)
+
+    # ----- showing ----------------------------------------------------------------------------
+    def show_results(self, results: StudyResults) -> None:
+        """Render ``results`` in every tab (the table keeps its sort column)."""
+        self.results = results
+        self.title.setText(results.study.title)
+        self.curves.show_results(results)
+        self.model.set_rows(results.rows)
+        self.table.resizeColumnsToContents()
+        self.charts.show_results(results)
+        self.export_button.setEnabled(True)
+        self.csv_button.setEnabled(True)
+        done = sum(r["status"] in ("finished", "failed", "existing") for r in results.rows)
+        if not self.cancel_button.isEnabled():
+            self.progress.setValue(round(PROGRESS_STEPS * done / max(len(results.rows), 1)))
+
+    def set_running(self, running: bool, resumable: bool = False) -> None:
+        self.cancel_button.setEnabled(running)
+        self.resume_button.setEnabled(not running and resumable)
+
+    def show_progress(self, p: Progress) -> str:
+        """Move the bar (the whole study) and say which run trains; returns the text."""
+        fraction = p.step / p.total_steps if p.event == "step" and p.total_steps else 0.0
+        if p.event in ("end", "skip"):
+            fraction = 1.0
+        self.progress.setValue(round(PROGRESS_STEPS * (p.index + fraction) / p.count))
+        where = f"Run {p.index + 1} of {p.count}: {p.label}"
+        if p.event == "step":
+            text = f"{where} · step {p.step:,} of {p.total_steps:,}"
+            if p.run_eta is not None:
+                text += f" · run ETA {format_duration(p.run_eta)}"
+        elif p.event == "start":
+            text = f"{where} · {'resuming' if p.message else 'starting'}"
+        elif p.event == "end":
+            text = f"{where} · {p.status}" + (f": {p.message}" if p.message else "")
+        else:
+            text = f"{where} · {p.status}, skipped"
+        if p.study_eta is not None:
+            text += f" · study ETA {format_duration(p.study_eta)}"
+        self.status.setText(text)
+        return text
+
+    def show_status(self, text: str) -> None:
+        self.status.setText(text)

@@ -1,0 +1,119 @@
+"""The study dialogs: each kind plans the runs its form describes with the budget it shows,
+refuses what cannot be planned with a sentence, and estimates the time before starting."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from study_helpers import StudyPrompts, budget, staged_net
+from training_helpers import tiny_net
+
+from resnet_studio.ui.study.dialog import StudyDialog
+
+
+@pytest.fixture
+def studio(make_window, tmp_path):
+    prompts = StudyPrompts()
+    window = make_window(staged_net(), prompts)
+    window.studies.settings = lambda graph: budget(epochs=3)
+    window.studies.unsaved_studies_dir = tmp_path / "studies"
+    return window, prompts
+
+
+def _dialog(qtbot, kind: str) -> StudyDialog:
+    dialog = StudyDialog(kind, staged_net(), budget(epochs=3), "tiny")
+    qtbot.addWidget(dialog)
+    return dialog
+
+
+def test_the_menu_has_one_action_per_study_kind(studio):
+    window, _ = studio
+    texts = [a.text() for a in window.menu("experiments").actions() if a.text()]
+    assert texts == ["Degradation study…", "Block variants…", "Sweep…", "Plain twin…",
+                     "&Open Study…", "&Stop Study"]
+    window.actions["study_sweep"].trigger()
+    dialog = window.studies.dialog
+    assert dialog is not None and dialog.kind == "sweep" and dialog.isVisible()
+    assert dialog.epochs.value() == 3  # the training panel's settings are the defaults
+    dialog.reject()
+
+
+def test_degradation_plans_residual_and_plain_at_each_depth_with_the_budget(qtbot):
+    dialog = _dialog(qtbot, "degradation")
+    assert dialog.depths.text() == "6,10,14,18"  # the depths this network can reach
+    dialog.depths.setText("10,6")
+    dialog.epochs.setValue(1)
+    dialog.train_size.setValue(40)
+    study = dialog.replan()
+    assert [r.name for r in study.runs] == ["residual-6", "plain-6", "residual-10", "plain-10"]
+    assert {r.config["epochs"] for r in study.runs} == {1}
+    assert {r.config["data"]["train_size"] for r in study.runs} == {40}
+    assert dialog.table.rowCount() == 4 and dialog.table.item(1, 0).text() == "plain-6"
+    assert dialog.start_button.isEnabled()
+
+
+def test_a_depth_that_cannot_be_reached_is_refused_in_words(qtbot):
+    dialog = _dialog(qtbot, "degradation")
+    dialog.depths.setText("6,7")
+    assert dialog.replan() is None
+    assert "depth 7 cannot be reached" in dialog.error.text()
+    assert not dialog.start_button.isEnabled() and dialog.table.rowCount() == 0
+    dialog.depths.setText("6,x")
+    assert dialog.replan() is None and "whole numbers" in dialog.error.text()
+
+
+def test_a_network_without_stages_cannot_vary_its_depth(qtbot):
+    dialog = StudyDialog("degradation", tiny_net(), budget(), "tiny")
+    qtbot.addWidget(dialog)
+    assert dialog.study is None and "has no stage nodes" in dialog.error.text()
+
+
+def test_variants_plan_one_run_per_checked_block(qtbot):
+    dialog = _dialog(qtbot, "variants")
+    for i in range(dialog.blocks.count()):
+        item = dialog.blocks.item(i)
+        wanted = item.data(Qt.ItemDataRole.UserRole) in ("basicblock", "preactblock")
+        item.setCheckState(Qt.CheckState.Checked if wanted else Qt.CheckState.Unchecked)
+    dialog.target.setValue(0.5)
+    study = dialog.replan()
+    assert [r.values["block"] for r in study.runs] == ["basicblock", "preactblock"]
+    assert study.settings["target"] == 0.5
+
+
+def test_a_sweep_of_two_settings_plans_every_combination(qtbot):
+    dialog = _dialog(qtbot, "sweep")
+    (_, first_values), (second, second_values) = dialog.vary
+    first_values.setText("0.01,0.1")
+    second.setCurrentIndex(second.findData("seed"))
+    second_values.setText("1,2")
+    study = dialog.replan()
+    assert [r.values for r in study.runs] == [{"lr": 0.01, "seed": 1}, {"lr": 0.01, "seed": 2},
+                                              {"lr": 0.1, "seed": 1}, {"lr": 0.1, "seed": 2}]
+    assert [r.config["lr"] for r in study.runs] == [0.01, 0.01, 0.1, 0.1]
+    second.setCurrentIndex(second.findData("lr"))
+    assert dialog.replan() is None and "chosen twice" in dialog.error.text()
+
+
+def test_the_twin_study_trains_the_network_and_its_plain_twin(qtbot, tmp_path):
+    dialog = _dialog(qtbot, "twin")
+    study = dialog.replan()
+    assert [r.values["skip"] for r in study.runs] == [True, False]
+    dialog.existing.setText(str(tmp_path / "no-run"))
+    assert dialog.replan() is None and "no-run" in dialog.error.text()
+
+
+def test_the_estimate_fills_in_every_run_before_starting(qtbot):
+    dialog = _dialog(qtbot, "sweep")
+    dialog.vary[0][1].setText("0.01,0.1")
+    assert dialog.table.item(0, 2).text() == "—"
+    with qtbot.waitSignal(dialog.estimated, timeout=60_000) as blocker:
+        dialog.estimate_button.click()
+    estimate = blocker.args[0]
+    assert set(estimate.seconds) == {"lr-0.01", "lr-0.1"}
+    assert estimate.total > 0 and dialog.estimates() == estimate.seconds
+    assert dialog.table.item(0, 2).text() != "—"
+    assert dialog.total.text().startswith("Estimate: about")
+    qtbot.waitUntil(lambda: dialog.task is None)
+    dialog.vary[0][1].setText("0.01,0.2")  # another plan: the estimate no longer applies
+    dialog.replan()
+    assert dialog.estimate is None and dialog.table.item(0, 2).text() == "—"
