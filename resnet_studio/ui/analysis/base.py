@@ -64,11 +64,23 @@ class AnalysisView(QWidget):
         raise NotImplementedError
 
 
+class LogAxis(pg.AxisItem):
+    """Log-scale ticks at 1, 2 and 5 × each decade (at each decade only beyond three):
+    pyqtgraph labels every minor tick when the range spans few decades, an unreadable pile."""
+
+    def logTickValues(self, minVal: float, maxVal: float, size: float, stdTicks: Any) -> list:
+        low, high = int(np.floor(minVal)), int(np.ceil(maxVal))
+        factors = (1,) if high - low > 3 else (1, 2, 5)
+        values = [d + float(np.log10(f)) for d in range(low, high + 1) for f in factors]
+        return [(None, [v for v in values if minVal <= v <= maxVal])]
+
+
 def plot_widget(title: str, x_label: str, y_label: str, log_y: bool = False) -> pg.PlotWidget:
-    """A white plot in the training views' style."""
+    """A white plot in the training views' style (``log_y``: a log-scale value axis)."""
     from ..training import plotstyle as style
 
-    widget = pg.PlotWidget(background=style.BACKGROUND)
+    axes = {"left": LogAxis("left")} if log_y else None
+    widget = pg.PlotWidget(background=style.BACKGROUND, axisItems=axes)
     style.style_plot(widget.getPlotItem(), title, x_label, y_label)
     widget.getPlotItem().setLogMode(y=log_y)
     widget.setMinimumSize(260, 200)

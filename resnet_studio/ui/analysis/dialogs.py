@@ -31,6 +31,8 @@ from .. import theme
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp);;All files (*)"
 BATCH_STATS, RUNNING_STATS = "batch", "running"
+SIGNAL_DEFAULTS = {"batch_size": 32, "seed": 0, "twin": True, "batch_stats": True,
+                   "build_options": {"zero_init_residual": False}}
 
 
 def spin(low: int, high: int, value: int, suffix: str = "", special: str = "") -> QSpinBox:
@@ -122,8 +124,8 @@ class SignalDialog(OptionsDialog):
             "One forward and one backward pass of the project, freshly initialised, on one "
             "batch of the built-in synthetic set; every convolution and linear layer's "
             "activation RMS and gradient norms, beside the plain twin (skips removed).", parent)
-        self.batch = spin(2, 1024, 32, " images")
-        self.seed = spin(0, 2**31 - 1, 0)
+        self.batch = spin(2, 1024, SIGNAL_DEFAULTS["batch_size"], " images")
+        self.seed = spin(0, 2**31 - 1, SIGNAL_DEFAULTS["seed"])
         self.mode = QComboBox()
         self.mode.addItem("Batch statistics (training mode, as on the first step)", BATCH_STATS)
         self.mode.addItem("Running statistics (mean 0, variance 1: no normalisation)",

@@ -18,7 +18,14 @@ from PySide6.QtWidgets import QDialog
 from ..features import ActionSpec, Contributions, DockSpec, Feature, FeatureHost, MenuSpec
 from ..training.tint import TintLegend, tint_colours
 from . import jobs
-from .dialogs import ExplainDialog, LandscapeDialog, LesionDialog, OptionsDialog, SignalDialog
+from .dialogs import (
+    SIGNAL_DEFAULTS,
+    ExplainDialog,
+    LandscapeDialog,
+    LesionDialog,
+    OptionsDialog,
+    SignalDialog,
+)
 from .dock import AnalysisDock
 from .install import INSTALL_COMMAND, InstallDialog
 from .worker import AnalysisWorker
@@ -195,7 +202,7 @@ class AnalysisFeature(Feature):
         if self.busy():
             self.refresh_waiting = True  # runs once the current analysis ends
             return
-        options = self.panel.signal.options or SignalDialog().options()
+        options = self.panel.signal.options or SIGNAL_DEFAULTS
         self.run_signal(options)
 
     def _on_edited(self, analysis: Any) -> None:

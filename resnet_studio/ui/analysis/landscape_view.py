@@ -39,6 +39,9 @@ class LandscapeView(AnalysisView):
         self.map_plot = plot_widget("2-D slice: log₁₀ loss, with contours", "α", "β")
         self.image = pg.ImageItem()
         self.map_plot.getPlotItem().addItem(self.image)
+        self.colour_bar = pg.ColorBarItem(colorMap=style.colour_map(), interactive=False,
+                                          label="log₁₀ loss", width=14)
+        self.colour_bar.setImageItem(self.image, insert_in=self.map_plot.getPlotItem())
         self.isocurves: list[pg.IsocurveItem] = []
         self.which = QComboBox()
         self.which.currentIndexChanged.connect(self._draw_map)
@@ -70,8 +73,8 @@ class LandscapeView(AnalysisView):
         values = np.log10(np.clip(r.loss_2d, 1e-12, None))
         finite = values[np.isfinite(values)]
         low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-        self.image.setImage(np.nan_to_num(values, nan=high), levels=(low, high + 1e-9))
-        self.image.setColorMap(style.colour_map())
+        self.image.setImage(np.nan_to_num(values, nan=high))
+        self.colour_bar.setLevels((low, high + 1e-9))  # sets the image's levels too
         a, b = r.alphas_2d, r.betas_2d
         step_a = (a[-1] - a[0]) / max(len(a) - 1, 1)
         step_b = (b[-1] - b[0]) / max(len(b) - 1, 1)
@@ -91,7 +94,8 @@ class LandscapeView(AnalysisView):
         for level in np.linspace(low, high, CONTOURS + 2)[1:-1]:
             curve = pg.IsocurveItem(data=values, level=float(level),
                                     pen=pg.mkPen((255, 255, 255, 190), width=1))
-            curve.setParentItem(self.image)  # in the image's pixel coordinates
+            curve.setParentItem(self.image)  # in the image's pixel coordinates, where
+            curve.setPos(0.5, 0.5)           # value (i, j) sits at the centre of pixel (i, j)
             self.isocurves.append(curve)
 
     def export(self, folder: Path) -> list[Path]:

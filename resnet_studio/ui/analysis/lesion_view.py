@@ -49,24 +49,29 @@ class LesionView(AnalysisView):
         self.note.setText(lesion_text(results, chance))
         item = self.plot.getPlotItem()
         item.clear()
+        item.legend.clear()  # the intact and chance entries belong to no plotted item
         self.bars = []
         width = 0.8 / len(results)
+        legend = item.legend
         for i, (colour, r) in enumerate(zip(style.RUN_COLOURS, results)):
             x = np.arange(len(r.blocks)) + (i - (len(results) - 1) / 2) * width
             bars = pg.BarGraphItem(x=x, height=np.nan_to_num(r.accuracy, nan=0.0), width=width,
                                    brush=colour, pen=None, name=f"{r.label}, block removed")
             item.addItem(bars)
             self.bars.append(bars)
-            item.addItem(pg.InfiniteLine(r.baseline_accuracy, angle=0, pen=pg.mkPen(
-                colour, width=2), label=f"{r.label} intact {r.baseline_accuracy:.1%}",
-                labelOpts={"position": 0.9, "color": colour, "anchors": [(1, 1), (1, 1)]}))
+            line = pg.mkPen(colour, width=2)
+            item.addItem(pg.InfiniteLine(r.baseline_accuracy, angle=0, pen=line))
+            legend.addItem(pg.PlotDataItem(pen=line), f"{r.label} intact: "
+                                                      f"{r.baseline_accuracy:.1%}")
         if chance:
-            item.addItem(pg.InfiniteLine(chance, angle=0, pen=pg.mkPen(
-                style.AXIS, style=Qt.PenStyle.DashLine), label="chance",
-                labelOpts={"position": 0.02, "color": style.AXIS}))
+            dashed = pg.mkPen(style.AXIS, style=Qt.PenStyle.DashLine)
+            item.addItem(pg.InfiniteLine(chance, angle=0, pen=dashed))
+            legend.addItem(pg.PlotDataItem(pen=dashed), f"chance: {chance:.1%}")
         names = max((r.blocks for r in results), key=len)
         item.getAxis("bottom").setTicks([[(k, n) for k, n in enumerate(names)]])
-        item.setYRange(0, 1.05)
+        top = max([chance or 0.0] + [r.baseline_accuracy for r in results]
+                  + [float(np.nanmax(r.accuracy, initial=0.0)) for r in results])
+        item.setYRange(0, min(1.0, top * 1.25 + 0.02))  # the bars' differences, not blank
         item.setXRange(-0.6, len(names) - 0.4)
 
     def export(self, folder: Path) -> list[Path]:
