@@ -71,7 +71,8 @@ class LesionView(AnalysisView):
         item.getAxis("bottom").setTicks([[(k, n) for k, n in enumerate(names)]])
         top = max([chance or 0.0] + [r.baseline_accuracy for r in results]
                   + [float(np.nanmax(r.accuracy, initial=0.0)) for r in results])
-        item.setYRange(0, min(1.0, top * 1.25 + 0.02))  # the bars' differences, not blank
+        # Room above the bars for the legend; the differences between bars stay visible.
+        item.setYRange(0, min(1.05, top * 1.7 + 0.02))
         item.setXRange(-0.6, len(names) - 0.4)
 
     def export(self, folder: Path) -> list[Path]:
