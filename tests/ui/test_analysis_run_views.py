@@ -37,7 +37,7 @@ def finish(qtbot, feature, action: str, **fields):
 
 
 def test_lesion_of_the_run_in_focus_and_its_twin(qtbot, studio, runs, tmp_path):
-    window, feature, prompts = studio
+    _, feature, prompts = studio
     finish(qtbot, feature, "analyze_lesion", twin=runs[1], samples=0)
     view = feature.panel.lesion
     assert len(view.result) == 2 and view.result[0].label == "tiny"

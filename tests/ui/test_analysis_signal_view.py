@@ -94,7 +94,7 @@ def test_cancel_stops_the_analysis_and_keeps_the_view_empty(qtbot, studio):
 
 
 def test_export_writes_the_figure_and_the_numbers(qtbot, studio, tmp_path):
-    window, feature, prompts = studio
+    _, feature, prompts = studio
     view = run_signal(qtbot, feature)
     prompts.directory = str(tmp_path / "out")
     view.export_button.click()
