@@ -133,6 +133,7 @@ def run_signal(args: argparse.Namespace) -> int:
     from .common import write_csv, write_json
     from .figures import signal_figure
     from .signal import signal_propagation
+    from .tables import signal_table
 
     began = time.monotonic()
     graph = load_graph(args.project)
@@ -143,10 +144,7 @@ def run_signal(args: argparse.Namespace) -> int:
                                 twin=not args.no_twin, batch_stats=not args.running_stats,
                                 build_options=options, progress=printer("signal"))
     out = args.output
-    rows = [[c.label, i + 1, n, c.activation_rms[i], c.output_grad_norm[i],
-             c.weight_grad_norm[i]] for c in result.curves for i, n in enumerate(c.names)]
-    write_csv(out / "signal.csv", ["network", "depth", "layer", "activation_rms",
-                                   "output_grad_norm", "weight_grad_norm"], rows)
+    write_csv(out / "signal.csv", *signal_table(result))
     write_json(out / "signal.json", result.to_json())
     title = f"Signal at init: {graph.name or args.project}, batch {args.batch_size}" + (
         ", zero-init residual" if args.zero_init_residual else "")
@@ -179,18 +177,14 @@ def run_lesion(args: argparse.Namespace) -> int:
     from .common import load_run, write_csv, write_json
     from .figures import lesion_figure
     from .lesion import lesion_run
+    from .tables import lesion_table
 
     began = time.monotonic()
     runs = [load_run(args.run)] + ([load_run(args.twin)] if args.twin else [])
     results = [lesion_run(run, samples=args.samples, batch_size=args.batch_size,
                           device=args.device, progress=printer("lesion")) for run in runs]
     out = args.output
-    rows = [[r.label, b, k, r.loss[i], r.accuracy[i], r.skipped.get(b, "")]
-            for r in results for i, (b, k) in enumerate(zip(r.blocks, r.kinds))]
-    rows += [[r.label, "(none)", "intact", r.baseline_loss, r.baseline_accuracy, ""]
-             for r in results]
-    write_csv(out / "lesion.csv", ["network", "block", "removed", "loss", "accuracy", "note"],
-              rows)
+    write_csv(out / "lesion.csv", *lesion_table(results))
     write_json(out / "lesion.json", [r.to_json() for r in results])
     png = lesion_figure(results, out / "lesion.png", 1 / runs[0].graph.input_spec.classes)
     for r in results:
@@ -230,6 +224,7 @@ def run_landscape(args: argparse.Namespace) -> int:
     from .common import load_run, write_csv, write_json
     from .figures import landscape_figures
     from .landscape import landscape_run
+    from .tables import landscape_1d_table, landscape_2d_table
 
     began = time.monotonic()
     runs = [load_run(args.run)] + ([load_run(args.twin)] if args.twin else [])
@@ -238,12 +233,8 @@ def run_landscape(args: argparse.Namespace) -> int:
                              span=args.span, seed=args.seed, progress=printer("landscape"))
                for run in runs]
     out = args.output
-    write_csv(out / "landscape_1d.csv", ["network", "alpha", "loss", "accuracy"],
-              [[r.label, a, l, c] for r in results
-               for a, l, c in zip(r.alphas, r.loss_1d, r.accuracy_1d)])
-    write_csv(out / "landscape_2d.csv", ["network", "alpha", "beta", "loss", "accuracy"],
-              [[r.label, a, b, r.loss_2d[i, j], r.accuracy_2d[i, j]] for r in results
-               for i, a in enumerate(r.alphas_2d) for j, b in enumerate(r.betas_2d)])
+    write_csv(out / "landscape_1d.csv", *landscape_1d_table(results))
+    write_csv(out / "landscape_2d.csv", *landscape_2d_table(results))
     write_json(out / "landscape.json", [r.to_json() for r in results])
     pngs = landscape_figures(results, out)
     for r in results:

@@ -5,8 +5,8 @@ Analyses run on a worker thread in the app and in a terminal from the CLI, so ea
 ``is_set()``, e.g. ``threading.Event``) that is checked between units of work; a cancelled
 analysis raises ``Cancelled`` and leaves nothing half-written.
 
-Reading a run directory is kept in one function, ``load_run``, so it can switch to the run
-model of the training package once that exists.
+A run directory is read through ``train.rundir`` (the one reader of its files);
+``load_run`` adds what an analysis needs on top: the network rebuilt with its weights.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 Progress = Callable[[int, int, str], None]
-CHECKPOINT_NAMES = ("best.pt", "last.pt")
 
 
 class AnalysisError(Exception):
@@ -107,22 +106,27 @@ def load_run(path: str | Path) -> Run:
 
 
 def _checkpoint_in(folder: Path) -> Path:
+    from ..train import rundir
+
     if not folder.is_dir():
         raise AnalysisError(f"{folder}: no such run directory or checkpoint file.")
-    for name in CHECKPOINT_NAMES:
-        if (folder / name).is_file():
-            return folder / name
-    raise AnalysisError(f"{folder}: not a run directory (it holds neither best.pt nor last.pt).")
+    found = rundir.find_checkpoint(folder)
+    if found is None:
+        raise AnalysisError(f"{folder}: not a run directory (it holds neither "
+                            f"{rundir.BEST} nor {rundir.LAST}).")
+    return found
 
 
 def _data_info(folder: Path) -> dict[str, Any]:
     """The dataset statistics the run normalised with, from its config.json."""
-    path = folder / "config.json"
+    from ..train import rundir
+
+    info = rundir.read_data_info(folder)
     try:
-        info = json.loads(path.read_text(encoding="utf-8"))["data"]
-        info["mean"], info["std"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise AnalysisError(f"{path}: cannot read the run's data statistics ({exc}).") from None
+        [float(v) for v in info["mean"]], [float(v) for v in info["std"]]
+    except (KeyError, TypeError, ValueError):
+        raise AnalysisError(f"{folder / rundir.CONFIG}: cannot read the run's data statistics "
+                            "(missing, unreadable, or without mean and std).") from None
     return info
 
 

@@ -187,7 +187,7 @@ def _top_k_bars(ax: Any, result: Any) -> None:
 def _feature_mosaics(fig: Any, stages: list[tuple[str, np.ndarray]]) -> None:
     axes = np.atleast_1d(fig.subplots(1, max(1, len(stages))))
     for ax, (name, maps) in zip(axes, stages):
-        ax.imshow(_mosaic(maps), cmap="viridis")
+        ax.imshow(mosaic(maps), cmap="viridis")
         ax.set_title(f"{name}: first {len(maps)} channels ({maps.shape[1]}×{maps.shape[2]})",
                      fontsize=10)
         ax.set_xticks([])
@@ -196,7 +196,7 @@ def _feature_mosaics(fig: Any, stages: list[tuple[str, np.ndarray]]) -> None:
                  fontsize=10)
 
 
-def _mosaic(maps: np.ndarray, columns: int = 4) -> np.ndarray:
+def mosaic(maps: np.ndarray, columns: int = 4) -> np.ndarray:
     """Channels tiled in rows of ``columns``, each scaled to [0, 1], one pixel of gap."""
     k, h, w = maps.shape
     rows = -(-k // columns)

@@ -20,6 +20,7 @@ from ..graph import Graph, GraphError
 from ..graph.project import SUFFIX
 from . import format as fmt
 from .actions import EditorFeature
+from .analysis.feature import AnalysisFeature
 from .app import APP_NAME
 from .clipboard import holds_nodes
 from .code_view import CodeView
@@ -124,6 +125,7 @@ class MainWindow(QMainWindow):
         self.runs = install(RunActions(self, self.training))
         self.interop = install(Interop(self))
         self.studies = install(StudyFeature(self, self.training.panel.settings.config))
+        self.analyses = install(AnalysisFeature(self))
         self.features.build()
         self.toolbar = self.features.toolbar
         self.recent_menu = self.features.menus["file/recent"]

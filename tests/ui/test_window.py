@@ -312,13 +312,13 @@ def test_menus_and_toolbar_follow_the_declared_places(window):
     assert _titles(window.menu("training"))[:5] == [
         "&Start Training", "&Pause", "&Resume", "S&top", "—"]
     assert [m.title() for m in (a.menu() for a in window.menuBar().actions())] == [
-        "&File", "&Edit", "&View", "&Training", "E&xperiments"]
+        "&File", "&Edit", "&View", "&Training", "E&xperiments", "&Analyze"]
     toolbar = [a.iconText() for a in window.toolbar.actions() if not a.isSeparator()]
     assert toolbar[:3] == ["New", "Open", "Save"] and toolbar[-4:] == [
         "Train", "Pause", "Resume", "Stop"]
-    docks = [a.text() for a in window.menu("view").actions()][-7:]
+    docks = [a.text() for a in window.menu("view").actions()][-8:]
     assert docks == ["Blocks", "Inspector", "Problems and Summary", "model.py", "Training",
-                     "Training Curves and Runs", "Experiment"]
+                     "Training Curves and Runs", "Experiment", "Analyses"]
     assert window.actions["delete"].shortcuts()[-1].toString() == "Backspace"
     assert window.actions["train_start"].shortcut().toString() == "F5"
 
