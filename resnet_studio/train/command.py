@@ -392,7 +392,7 @@ def _sanity_parser(subparsers, name: str, text: str, examples: str, handler):
                               epilog="examples:\n" + examples,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("project", metavar="PROJECT", help="project file or preset:NAME")
-    _add_options(p, _OPTIONS)
+    add_options(p, OPTIONS)
     p.set_defaults(handler=reported(handler))
     return p
 
