@@ -46,6 +46,9 @@ from .sinks import RunDirSink, SinkError
 from .telemetry import Window
 
 # Failures a user can cause or fix: reported in the RunEndRecord, not raised.
+# A flush also comes after this long, so that slow steps still stream twice a second or more
+# (one host transfer per flush: at this interval it costs nothing measurable).
+FLUSH_SECONDS = 0.25
 USER_ERRORS = (EngineError, DataError, CheckpointError, ConfigError, BuildError, GraphError,
                SinkError)
 
@@ -88,6 +91,7 @@ class Engine:
         self._broken: str | None = None
         self._slot, self._lrs = 0, []
         self._window_start = 0.0
+        self._step_seconds = 0.0  # the mean step time of the last telemetry window
         self._last_lr = config.lr
         self._last_finite: tuple[int, float] | None = None  # (step, loss)
 
@@ -199,7 +203,7 @@ class Engine:
                 if self._stop.is_set() and not s.env.enabled:
                     self._flush()
                     return False
-                flush = self._slot == self.config.telemetry_every - 1 or self.batch == last_batch
+                flush = self._flush_due(last_batch)
                 self._train_step(x, y, measure=flush)
                 if flush and self._flush():
                     return False
@@ -208,6 +212,16 @@ class Engine:
         finally:
             self._epoch_time += time.perf_counter() - started
         return True
+
+    def _flush_due(self, last_batch: int) -> bool:
+        """Whether the coming step ends a telemetry window: every ``telemetry_every`` steps,
+        at the end of the epoch, and after ``FLUSH_SECONDS`` — except under DDP, where every
+        rank must flush at the same step (the sums are all-reduced), so steps alone count."""
+        if self._slot == self.config.telemetry_every - 1 or self.batch == last_batch:
+            return True
+        # the coming step is expected to take as long as the last window's steps did
+        elapsed = time.perf_counter() - self._window_start + self._step_seconds
+        return not self.session.env.enabled and elapsed >= FLUSH_SECONDS
 
     def _hold(self) -> float:
         """Wait while paused; return the time spent, which rates and durations leave out."""
@@ -299,6 +313,7 @@ class Engine:
         window = s.stats.drain(steps, sums)
         elapsed = max(time.perf_counter() - self._window_start, 1e-9)
         rate = float(window.count.sum()) / elapsed
+        self._step_seconds = elapsed / steps
         first = self.step - steps + 1
         for i in range(steps):
             self._emit(self._step_record(window, i, first + i, rate))
