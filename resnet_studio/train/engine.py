@@ -30,6 +30,7 @@ from ..data import DataError
 from ..graph import GraphError
 from . import distributed
 from .checkpoint import (
+    DATA_INFO,
     FORMAT,
     MARKER,
     CheckpointError,
@@ -45,10 +46,10 @@ from .setup import EngineError, Network, Session, data_info_dict, prepare
 from .sinks import RunDirSink, SinkError
 from .telemetry import Window
 
-# Failures a user can cause or fix: reported in the RunEndRecord, not raised.
 # A flush also comes after this long, so that slow steps still stream twice a second or more
 # (one host transfer per flush: at this interval it costs nothing measurable).
 FLUSH_SECONDS = 0.25
+# Failures a user can cause or fix: reported in the RunEndRecord, not raised.
 USER_ERRORS = (EngineError, DataError, CheckpointError, ConfigError, BuildError, GraphError,
                SinkError)
 
@@ -454,6 +455,8 @@ class Engine:
             "epoch": self.epoch, "step": self.step, "batch": self.batch,
             "epoch_sums": list(self._epoch_sums), "epoch_seconds": self._epoch_time, "rng": rngs, "config": self.config.to_dict(),
             "graph": s.graph, "layers": list(s.layers.names),
+            # class names and input normalisation travel with the weights (exports need them)
+            DATA_INFO: data_info_dict(s.data.info),
             "metrics": {"epochs": [dict(h) for h in self.history], "best_epoch": self.best_epoch,
                         "best_val_acc": self.best_val_acc},
             "versions": versions(),
