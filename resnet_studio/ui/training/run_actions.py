@@ -12,6 +12,7 @@ import torch
 
 from ...compiler import build
 from ...data import DataConfig, DataError, load_data
+from ...export.errors import ExportError
 from ...graph import Graph, GraphError
 from ...graph.project import from_dict
 from ...train import TrainConfig
@@ -21,6 +22,7 @@ from ...train.history import RunHistory
 from ...train.rundir import LAST, RunReadError, find_checkpoint, read_data_info, read_train_config
 from ...train.setup import EngineError, load_weights
 from ..features import ActionSpec, Contributions, Feature, FeatureHost
+from ..run_focus import ask_checkpoint, checkpoint_choices
 from .exports import export_checkpoint, export_metrics, export_png
 from .predict import PredictDialog
 
@@ -49,7 +51,7 @@ class RunActions(Feature):
                        "See the trained model's top-5 predictions for one image", "training",
                        20, 1),
             ActionSpec("export_checkpoint", "Export &Checkpoint…", self.export_ckpt, None,
-                       "Save the run's latest checkpoint (last.pt) under a new name", "file",
+                       "Save the run's best or latest checkpoint under a new name", "file",
                        RUN_EXPORTS_SECTION, 0),
             ActionSpec("export_plots", "Export &Plots as PNG…", self.export_plots, None,
                        "Save the visible plots as an image", "file", RUN_EXPORTS_SECTION, 1),
@@ -124,19 +126,31 @@ class RunActions(Feature):
                                            path / LAST)
 
     # ----- exports ----------------------------------------------------------------------------
-    def export_ckpt(self, target: str | None = None) -> bool:
-        run = self.run_dir()
+    def export_ckpt(self, target: str | None = None, run: Path | None = None) -> bool:
+        """Copy the best or the last checkpoint of ``run`` (the run in focus), as the user
+        answers, and say which one was written."""
+        run = run or self.run_dir()
         if run is None:
             return self._fail("Nothing to export", "Train a network or open a run first.")
+        choices = checkpoint_choices(run)
+        if not choices:
+            return self._fail("Nothing to export", f"{run.name} has no checkpoint yet: one is "
+                              "written at the end of each epoch and when a run is stopped.")
+        source = (choices[0][1] if len(choices) == 1  # nothing to choose from
+                  else ask_checkpoint(self.prompts, run, "Export Checkpoint"))
+        if not isinstance(source, Path):
+            return False
         target = target or self.prompts.ask_save_path(
-            "Export checkpoint", str(run.parent / f"{run.name}.pt"), "Checkpoints (*.pt)")
+            "Export checkpoint", str(run.parent / f"{run.name}-{source.stem}.pt"),
+            "Checkpoints (*.pt)")
         if not target:
             return False
         try:
-            export_checkpoint(run, Path(target))
-        except OSError as exc:
+            export_checkpoint(source, Path(target))
+        except ExportError as exc:
             return self._fail("Cannot export the checkpoint", str(exc))
-        self.window.show_message(f"Exported the checkpoint of {run.name} to {target}")
+        label = next(label for label, path in choices if path == source)
+        self.window.show_message(f"Exported {label} of {run.name} to {target}")
         return True
 
     def export_plots(self, target: str | None = None) -> bool:
