@@ -22,6 +22,7 @@ class TrainingPrompts(ScriptedPrompts):
         self.directory: str | None = None
         self.open_file: str | None = None
         self.item_answer: str | None = ""  # ask_item's answer: the first item it begins
+        self.delete_run_answer = False
 
     def ask_item(self, title: str, label: str, items: list[str]) -> str | None:
         """The first item that starts with ``item_answer`` (None: cancelled)."""
@@ -29,6 +30,10 @@ class TrainingPrompts(ScriptedPrompts):
         if self.item_answer is None:
             return None
         return next((i for i in items if i.startswith(self.item_answer)), None)
+
+    def ask_delete_run(self, name: str) -> bool:
+        self.asked.append(("delete_run", name))
+        return self.delete_run_answer
 
     def ask_stop_training(self) -> bool:
         self.asked.append(("stop_training", None))

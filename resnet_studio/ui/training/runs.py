@@ -57,6 +57,7 @@ class RunsPanel(QWidget):
     show_requested = Signal(object)     # Path: show this run's curves in the live plots
     resume_requested = Signal(object)   # Path: go on training from its last.pt
     open_requested = Signal()           # open a run directory from anywhere
+    menu_requested = Signal(object, object)  # (Path, global QPoint): right-click on a run
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -76,6 +77,8 @@ class RunsPanel(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.itemSelectionChanged.connect(self._on_selection)
         self.table.cellDoubleClicked.connect(lambda row, _: self._request(self.show_requested))
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._on_context_menu)
         self.buttons = {name: QPushButton(text, self) for name, text in (
             ("open", "Open Run…"), ("show", "Show Curves"), ("resume", "Resume"),
             ("refresh", "Refresh"))}
@@ -175,6 +178,12 @@ class RunsPanel(QWidget):
         self.buttons["resume"].setEnabled(
             summary is not None and summary.has_checkpoint and summary.status != "running"
             and summary.status != "finished")
+
+    def _on_context_menu(self, pos) -> None:
+        item = self.table.itemAt(pos)
+        if item is not None:
+            path = Path(self.table.item(item.row(), 0).data(PATH_ROLE))
+            self.menu_requested.emit(path, self.table.viewport().mapToGlobal(pos))
 
     def _request(self, signal) -> None:
         paths = self.selected_paths()
