@@ -63,7 +63,8 @@ class RunsPanel(QWidget):
         super().__init__(parent)
         self.root: Path | None = None
         self.extra: list[Path] = []
-        self.running: Path | None = None
+        self._running: Path | None = None
+        self.running_epoch: int | None = None  # the epoch the running run is in
         self.summaries: dict[Path, RunSummary] = {}
         self.table = QTableWidget(0, len(COLUMNS), self)
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -94,6 +95,15 @@ class RunsPanel(QWidget):
         layout.addWidget(self.table, 1)
         layout.addLayout(row)
         self._update_buttons()
+
+    @property
+    def running(self) -> Path | None:
+        """The run that trains now (its folder is listed before it has files)."""
+        return self._running
+
+    @running.setter
+    def running(self, run: Path | None) -> None:
+        self._running, self.running_epoch = run, None
 
     # ----- contents ---------------------------------------------------------------------------
     def set_root(self, root: Path | None) -> None:
@@ -135,8 +145,21 @@ class RunsPanel(QWidget):
         self.table.blockSignals(False)
         self._update_buttons()
 
+    def show_running_epoch(self, epoch: int) -> None:
+        """The running run is in ``epoch`` (1-based): say so in its row (``metrics.csv``
+        only counts the epochs it has finished)."""
+        if epoch == self.running_epoch:
+            return
+        self.running_epoch = epoch
+        if self.running in self.summaries:
+            row = list(self.summaries).index(self.running)
+            self._fill_row(row, self.summaries[self.running])
+
     def _fill_row(self, row: int, s: RunSummary) -> None:
-        epochs = f"{s.epochs_done}/{s.epochs}" if s.epochs else str(s.epochs_done)
+        done = s.epochs_done
+        if s.path == self.running and self.running_epoch is not None:
+            done = max(done, self.running_epoch)  # the epoch in progress
+        epochs = f"{done}/{s.epochs}" if s.epochs else str(done)
         best = f"{s.best_val_acc:.1%}" if s.best_val_acc is not None else "—"
         started = datetime.fromtimestamp(s.started).strftime("%Y-%m-%d %H:%M") if s.started else ""
         cells = (short_name(s.path), s.status, best, epochs, format_duration(s.duration))

@@ -65,6 +65,15 @@ class TrainingViews:
         self.gradients.follow(history)
         self.confusion.show_history(history)
 
+    def clear(self) -> None:
+        """Show nothing: an empty history, no comparison, no run selected."""
+        if self.plots is None:
+            self.history = RunHistory()
+            return
+        self.show_history(RunHistory())
+        self.compare.show_runs([])
+        self.runs.table.clearSelection()
+
     def history_grew(self, epochs: bool) -> None:
         """Records went into the history: take them in; drawing waits for ``draw``."""
         self.ensure()
