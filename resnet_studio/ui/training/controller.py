@@ -111,6 +111,7 @@ class TrainingController(QObject, Feature):
         r.refused.connect(self._refuse)
         r.ended.connect(self._on_finished)
         r.compare_ready.connect(self.show_comparison)
+        r.reused.connect(self._on_reused)
         doc.reset.connect(self._on_document_reset)
         doc.path_changed.connect(self.update_runs_root)
         doc.undo_stack.indexChanged.connect(self._on_document_edited)
@@ -282,9 +283,15 @@ class TrainingController(QObject, Feature):
             self.window.prompts.show_error("Training failed", message)
         self._update_actions()
 
-    def show_comparison(self, paths: list[Path]) -> None:
+    def show_comparison(self, paths: list[Path], labels: Sequence[str] = ()) -> None:
         self.show_docks()
-        self.views.show_comparison(paths)
+        self.views.show_comparison(paths, labels)
+
+    def _on_reused(self, run: Path) -> None:
+        text = (f"The network already has a finished run with these settings ({run.name}): "
+                "it is reused, and only the plain twin trains.")
+        self.panel.set_state(text)
+        self.window.show_message(text)
 
     # ----- the document -----------------------------------------------------------------------
     def _on_document_edited(self, index: int) -> None:

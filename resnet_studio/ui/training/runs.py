@@ -232,21 +232,25 @@ class CompareView(QWidget):
         self.differences.setPlaceholderText("Select two or more runs to compare them "
                                             "(Ctrl+click or Shift+click).")
         self.shown: list[Path] = []
+        self.names: list[str] = []  # the legend's names of the shown runs
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
 
-    def show_runs(self, paths: Sequence[Path]) -> None:
+    def show_runs(self, paths: Sequence[Path], labels: Sequence[str] = ()) -> None:
+        """Overlay ``paths``; ``labels`` (one per path) say what each is ("residual")."""
         self.loss_plot.clear()
         self.acc_plot.clear()
         self.shown = list(paths)
+        self.names = [f"{label}: {short_name(p)}" if label else short_name(p)
+                      for p, label in zip(paths, [*labels, *[""] * len(paths)])]
         for i, path in enumerate(paths):
             colour = style.RUN_COLOURS[i % len(style.RUN_COLOURS)]
             try:
                 history = RunHistory.load(path)
             except RunReadError:
                 continue  # deleted since it was listed: the differences below say nothing
-            self._overlay(short_name(path), history, colour)
+            self._overlay(self.names[i], history, colour)
         self.differences.setPlainText(self.describe_differences(paths))
 
     def _overlay(self, name: str, history: RunHistory, colour: str) -> None:
