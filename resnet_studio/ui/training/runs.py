@@ -225,8 +225,8 @@ class CompareView(QWidget):
                                           "step", "cross-entropy")
         self.acc_plot = style.style_plot(self.view.addPlot(0, 1), "Validation accuracy",
                                          "epoch", "top-1")
-        for plot, offset in ((self.loss_plot, (-6, 6)), (self.acc_plot, (6, 6))):
-            style.add_legend(plot, offset)
+        for col, plot in enumerate((self.loss_plot, self.acc_plot)):
+            style.add_legend(plot, self.view.ci, 1, col, columns=2)  # long run names
         # The differences are shown by the runs list (see ``RunsTab``), where there is room.
         self.differences = QPlainTextEdit(self, readOnly=True)
         self.differences.setPlaceholderText("Select two or more runs to compare them "
