@@ -85,6 +85,8 @@ def test_the_runs_list_shows_the_epoch_a_running_run_is_in(trainer, qtbot):
     qtbot.waitUntil(lambda: c.views.plots.points == c.bridge.engine.step
                     and c._latest_step is None)  # every record in and drawn
     assert shown_epoch() == int(c.history.epoch.y[-1])  # the epoch of the latest step
+    row = list(runs.summaries).index(c.current_run)
+    assert runs.table.item(row, 2).text().endswith("%")  # its best accuracy so far
     c.bridge.stop()
     assert wait_finished(qtbot, c).status == "stopped"
     done = runs.summaries[c.current_run].epochs_done

@@ -197,7 +197,7 @@ class TrainingController(QObject, Feature):
         if update.steps:
             self._latest_step = update.steps[-1]
         if update.epochs:
-            self.views.runs.refresh()  # the running run's best accuracy so far
+            self.views.runs.refresh_running()  # its best accuracy so far
         if not self._render_timer.isActive():
             self._render_timer.start()
 

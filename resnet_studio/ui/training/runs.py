@@ -145,6 +145,19 @@ class RunsPanel(QWidget):
         self.table.blockSignals(False)
         self._update_buttons()
 
+    def refresh_running(self) -> None:
+        """Read the running run's row again (after an epoch: its best accuracy so far),
+        leaving the other runs' files alone; the whole list when its row is not there yet."""
+        if self.running not in self.summaries:
+            self.refresh()
+            return
+        try:
+            summary = summarise(self.running, running=True)
+        except RunReadError:
+            return
+        self.summaries[self.running] = summary
+        self._fill_row(list(self.summaries).index(self.running), summary)
+
     def show_running_epoch(self, epoch: int) -> None:
         """The running run is in ``epoch`` (1-based): say so in its row (``metrics.csv``
         only counts the epochs it has finished)."""
