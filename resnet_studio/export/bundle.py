@@ -20,7 +20,6 @@ import ast
 import importlib.util
 import inspect
 import json
-import shutil
 import sys
 import uuid
 from pathlib import Path
@@ -39,7 +38,7 @@ from .staging import (
     reference_outputs,
     staged_folder,
 )
-from .trained import Trained
+from .trained import Trained, copy_checkpoint
 
 DATA_PACKAGE = "rstudio_data"
 DATA_MODULES = (augment, source, synthetic)  # what train.py imports from rstudio_data
@@ -57,7 +56,7 @@ def export_bundle(trained: Trained, out: Path, overwrite: bool = False) -> Expor
 def write_bundle(trained: Trained, folder: Path) -> None:
     project.save(trained.graph, folder / "project.rstudio.json")
     (folder / "model.py").write_text(model_source_with_project(trained.graph), encoding="utf-8")
-    shutil.copyfile(trained.path, folder / "checkpoint.pt")
+    copy_checkpoint(trained.path, folder / "checkpoint.pt")  # with the data's description
     config = json.dumps(trained.config, indent=2, ensure_ascii=False) + "\n"
     (folder / "config.json").write_text(config, encoding="utf-8")
     (folder / "train.py").write_text(inspect.getsource(train_script), encoding="utf-8")

@@ -7,6 +7,7 @@ know besides its weights: the class names and the input normalisation of the dat
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from torch import nn
 from ..blocks import CATALOGUE
 from ..compiler import BuildError, build
 from ..graph import Graph, GraphError, InputSpec, project
-from ..train.checkpoint import CheckpointError, load_checkpoint
+from ..train.checkpoint import DATA_INFO, CheckpointError, load_checkpoint, save_checkpoint
 from ..train.rundir import find_checkpoint as run_checkpoint
 from ..train.rundir import read_data_info
 from .errors import ExportError
@@ -114,15 +115,46 @@ def network_with_weights(graph: Graph, state: dict[str, torch.Tensor], where: st
 def _data_facts(path: Path, checkpoint: dict[str, Any],
                 classes: int) -> tuple[list[str], tuple | None, tuple | None]:
     """Class names and normalisation: from the run directory's config.json when the
-    checkpoint lies in one, else from the data configuration where that is enough."""
+    checkpoint lies in one, else from the checkpoint itself (``data_info``: written by the
+    engine and by ``copy_checkpoint``), else from the data configuration where that is
+    enough."""
     info = read_data_info(path.parent)
     if "class_names" not in info:  # no run directory (or a config.json of another kind)
-        info = _info_from_config(checkpoint.get("config") or {})
+        info = data_info_of(checkpoint) or _info_from_config(checkpoint.get("config") or {})
     names = [str(n) for n in info.get("class_names") or []]
     if len(names) != classes:
         names = [str(i) for i in range(classes)]
     mean, std = info.get("mean"), info.get("std")
     return names, tuple(mean) if mean else None, tuple(std) if std else None
+
+
+def data_info_of(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """The dataset description a checkpoint carries ({} for one written before it did)."""
+    info = checkpoint.get(DATA_INFO)
+    return info if isinstance(info, dict) and "class_names" in info else {}
+
+
+def copy_checkpoint(source: Path, target: Path) -> Path:
+    """Copy the checkpoint ``source`` to ``target`` so that it keeps what the run directory
+    knew of the data: one that carries no ``data_info`` (written before checkpoints did) gets
+    the run's, so an export made later from the copy keeps the input normalisation. Raises
+    ExportError for an unreadable checkpoint or a target that cannot be written."""
+    try:
+        checkpoint = load_checkpoint(source)
+    except CheckpointError as exc:
+        raise ExportError(str(exc)) from None
+    info = read_data_info(source.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if data_info_of(checkpoint) or "class_names" not in info:
+            shutil.copyfile(source, target)
+        else:
+            save_checkpoint({**checkpoint, DATA_INFO: info}, target)
+    except OSError as exc:
+        raise ExportError(f"{target} cannot be written ({exc.strerror or exc}).") from None
+    except CheckpointError as exc:
+        raise ExportError(str(exc)) from None
+    return target
 
 
 def _info_from_config(config: dict[str, Any]) -> dict[str, Any]:

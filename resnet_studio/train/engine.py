@@ -31,6 +31,7 @@ from ..files import remove_temporaries
 from ..graph import GraphError
 from . import distributed
 from .checkpoint import (
+    DATA_INFO,
     FORMAT,
     MARKER,
     CheckpointError,
@@ -48,6 +49,9 @@ from .setup import EngineError, Network, Session, data_info_dict, prepare
 from .sinks import RunDirSink, SinkError
 from .telemetry import Window
 
+# A flush also comes after this long, so that slow steps still stream twice a second or more
+# (one host transfer per flush: at this interval it costs nothing measurable).
+FLUSH_SECONDS = 0.25
 # Failures a user can cause or fix: reported in the RunEndRecord, not raised.
 USER_ERRORS = (EngineError, DataError, CheckpointError, ConfigError, BuildError, GraphError,
                SinkError)
@@ -96,6 +100,7 @@ class Engine:
         self._broken: str | None = None
         self._slot, self._lrs = 0, []
         self._window_start = 0.0
+        self._step_seconds = 0.0  # the mean step time of the last telemetry window
         self._last_lr = config.lr
         self._last_finite: tuple[int, float] | None = None  # (step, loss)
 
@@ -210,7 +215,7 @@ class Engine:
                 if self._stop.is_set() and not s.env.enabled:
                     self._flush()
                     return False
-                flush = self._slot == self.config.telemetry_every - 1 or self.batch == last_batch
+                flush = self._flush_due(last_batch)
                 self._train_step(x, y, measure=flush)
                 if flush and self._flush():
                     return False
@@ -219,6 +224,16 @@ class Engine:
         finally:
             self._epoch_time += time.perf_counter() - started
         return True
+
+    def _flush_due(self, last_batch: int) -> bool:
+        """Whether the coming step ends a telemetry window: every ``telemetry_every`` steps,
+        at the end of the epoch, and after ``FLUSH_SECONDS`` — except under DDP, where every
+        rank must flush at the same step (the sums are all-reduced), so steps alone count."""
+        if self._slot == self.config.telemetry_every - 1 or self.batch == last_batch:
+            return True
+        # the coming step is expected to take as long as the last window's steps did
+        elapsed = time.perf_counter() - self._window_start + self._step_seconds
+        return not self.session.env.enabled and elapsed >= FLUSH_SECONDS
 
     def _hold(self) -> float:
         """Wait while paused; return the time spent, which rates and durations leave out."""
@@ -310,6 +325,7 @@ class Engine:
         window = s.stats.drain(steps, sums)
         elapsed = max(time.perf_counter() - self._window_start, 1e-9)
         rate = float(window.count.sum()) / elapsed
+        self._step_seconds = elapsed / steps
         first = self.step - steps + 1
         for i in range(steps):
             self._emit(self._step_record(window, i, first + i, rate))
@@ -475,6 +491,8 @@ class Engine:
             "epoch": self.epoch, "step": self.step, "batch": self.batch, "last_lr": self._last_lr,
             "epoch_sums": list(self._epoch_sums), "epoch_seconds": self._epoch_time, "rng": rngs, "config": self.config.to_dict(),
             "graph": s.graph, "layers": list(s.layers.names),
+            # class names and input normalisation travel with the weights (exports need them)
+            DATA_INFO: data_info_dict(s.data.info),
             "metrics": {"epochs": [dict(h) for h in self.history], "best_epoch": self.best_epoch,
                         "best_val_acc": self.best_val_acc},
             "versions": versions(),

@@ -1,7 +1,8 @@
 """File → Export Trained Model and File → Import: the export package from the window.
 
-Exports read a checkpoint (the run in focus, else one the user picks) and are verified
-against the trained network before they appear, exactly as ``resnet-studio export`` does.
+Exports read a checkpoint (the best or the last of the run in focus, as the user answers;
+another run's only when the user asks for it) and are verified against the trained network
+before they appear, exactly as ``resnet-studio export`` does.
 Imports replace the project, after the usual unsaved-changes question. Both run on a worker
 thread behind a progress dialog (``background``); an import can be cancelled.
 """
@@ -13,9 +14,9 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..train.rundir import find_checkpoint
 from .background import BackgroundTask
 from .features import ActionSpec, Contributions, Feature, MenuSpec
+from .run_focus import ANOTHER, ask_checkpoint
 
 if TYPE_CHECKING:
     from ..export import ExportResult
@@ -80,12 +81,15 @@ class Interop(Feature):
         self.window.show_message(result.summary())
 
     def _checkpoint_source(self) -> Path | None:
+        """The checkpoint to export: the best or the last of the run in focus, as the user
+        answers; another run's only when asked for (or when no run is in focus)."""
         run = self.window.run_focus.run
-        if run is not None and find_checkpoint(run) is not None:
-            return run
-        folder = str(run or Path.home())
-        path = self.window.prompts.ask_open_file("Export which checkpoint?", folder,
-                                                 CHECKPOINT_FILTER)
+        choice = ask_checkpoint(self.window.prompts, run, "Export Trained Model")
+        if choice != ANOTHER:
+            return choice
+        folder = run.parent if run is not None else self.window.training.runner.runs_root()
+        path = self.window.prompts.ask_open_file("Export the checkpoint of another run",
+                                                 str(folder), CHECKPOINT_FILTER)
         return Path(path) if path else None
 
     def _stem(self) -> str:

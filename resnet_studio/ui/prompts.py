@@ -85,5 +85,15 @@ class DialogPrompts:
         item, ok = QInputDialog.getItem(self.parent, title, label, items, 0, False)
         return item if ok and item else None
 
+    def ask_delete_run(self, name: str) -> bool:
+        """Delete the run directory ``name`` with its checkpoints? (No is the default.)"""
+        answer = QMessageBox.question(
+            self.parent, "Delete the run?",
+            f"Delete the run “{name}”: its folder, checkpoints and curves? This cannot be "
+            "undone.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
     def show_error(self, title: str, message: str) -> None:
         QMessageBox.critical(self.parent, title, message)

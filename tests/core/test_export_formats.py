@@ -23,8 +23,10 @@ from resnet_studio.export import (
 )
 from resnet_studio.export import formats as formats_module
 from resnet_studio.export.command import FORMAT_NAMES
+from resnet_studio.export.trained import copy_checkpoint
 from resnet_studio.graph import project
-from resnet_studio.train import load_checkpoint
+from resnet_studio.train import load_checkpoint, save_checkpoint
+from resnet_studio.train.checkpoint import DATA_INFO
 
 
 @pytest.fixture
@@ -102,19 +104,72 @@ def test_safetensors_export_rebuilds_the_network_from_its_metadata(run_dir, tmp_
 
 
 def test_class_names_come_from_the_data_settings_outside_a_run_directory(run_dir, tmp_path):
-    import shutil
-
     from safetensors import safe_open
 
     folder = tmp_path / "bundle-like"  # a checkpoint beside a training config.json, no run
     folder.mkdir()
-    shutil.copyfile(run_dir / "last.pt", folder / "checkpoint.pt")
-    (folder / "config.json").write_text(json.dumps(load_checkpoint(run_dir / "last.pt")["config"]))
+    old = load_checkpoint(run_dir / "last.pt")
+    del old[DATA_INFO]  # as checkpoints were written before they carried the data's facts
+    save_checkpoint(old, folder / "checkpoint.pt")
+    (folder / "config.json").write_text(json.dumps(old["config"]))
     export_checkpoint(folder / "checkpoint.pt", "safetensors", tmp_path / "net.safetensors")
     with safe_open(str(tmp_path / "net.safetensors"), framework="pt") as handle:
         meta = handle.metadata()
     assert json.loads(meta["class_names"]) == ["disk", "square", "triangle", "ring"]
     assert json.loads(meta["normalisation"]) is None  # not recorded: said, not guessed
+
+
+def onnx_and_safetensors_metadata(source, folder) -> list[dict]:
+    """The class names and normalisation of an ONNX and a safetensors export of ``source``."""
+    import onnx
+    from safetensors import safe_open
+
+    folder.mkdir()
+    export_checkpoint(source, "onnx", folder / "net.onnx")
+    export_checkpoint(source, "safetensors", folder / "net.safetensors")
+    props = {p.key: p.value for p in onnx.load(str(folder / "net.onnx")).metadata_props}
+    with safe_open(str(folder / "net.safetensors"), framework="pt") as handle:
+        meta = handle.metadata()
+    return [{k: json.loads(d[k]) for k in ("class_names", "normalisation")}
+            for d in (props, meta)]
+
+
+def test_an_exported_checkpoint_keeps_the_input_normalisation_in_every_format(run_dir,
+                                                                              tmp_path):
+    import shutil
+
+    alone = tmp_path / "best-copy.pt"  # no run directory beside it: the file alone says it
+    shutil.copyfile(run_dir / "best.pt", alone)
+    from_run = onnx_and_safetensors_metadata(run_dir, tmp_path / "from-run")
+    from_copy = onnx_and_safetensors_metadata(alone, tmp_path / "from-copy")
+    run_info = json.loads((run_dir / "config.json").read_text())["data"]
+    normalisation = {"mean": run_info["mean"], "std": run_info["std"]}
+    assert [m["normalisation"] for m in from_run] == [normalisation, normalisation]
+    assert from_copy == from_run
+
+
+def test_copying_an_old_checkpoint_adds_the_run_s_data_to_it(run_dir, tmp_path):
+    import shutil
+
+    old = load_checkpoint(run_dir / "best.pt")
+    del old[DATA_INFO]
+    save_checkpoint(old, run_dir / "best.pt")
+    shutil.copyfile(run_dir / "best.pt", tmp_path / "plain-copy.pt")
+    copy_checkpoint(run_dir / "best.pt", tmp_path / "exported.pt")
+    plain = onnx_and_safetensors_metadata(tmp_path / "plain-copy.pt", tmp_path / "plain")
+    kept = onnx_and_safetensors_metadata(tmp_path / "exported.pt", tmp_path / "kept")
+    assert [m["normalisation"] for m in plain] == [None, None]  # what a plain copy loses
+    run_info = json.loads((run_dir / "config.json").read_text())["data"]
+    assert [m["normalisation"]["std"] for m in kept] == [run_info["std"]] * 2
+    assert load_checkpoint(tmp_path / "exported.pt")[DATA_INFO]["class_names"] == (
+        run_info["class_names"])
+
+
+def test_copying_a_checkpoint_to_a_folder_that_cannot_be_written_says_so(run_dir, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(ExportError, match="cannot be written"):
+        copy_checkpoint(run_dir / "best.pt", blocker / "x.pt")
 
 
 def test_the_command_line_offers_every_format():

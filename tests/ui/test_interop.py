@@ -15,6 +15,7 @@ from resnet_studio.graph import InputSpec
 from resnet_studio.graph.project import to_dict
 from resnet_studio.presets import create
 from resnet_studio.train import Engine, TrainConfig
+from resnet_studio.ui.run_focus import ANOTHER, checkpoint_choices
 
 SPEC = InputSpec(channels=3, height=8, width=8, classes=4)
 
@@ -173,3 +174,32 @@ def test_imports_run_off_the_gui_thread_and_a_cancelled_one_leaves_the_project(
     finish(qtbot, task)
     assert task.cancelled and to_dict(window.document.graph) == before
     assert not answers.errors
+
+
+def test_export_offers_the_best_or_last_weights_of_the_run_in_focus(
+        make_window, answers, checkpoint, tmp_path, qtbot):
+    window = make_window(answers=answers)
+    run = checkpoint.parent
+    window.run_focus.set_run(run)
+    answers.item = next(label for label, _ in checkpoint_choices(run) if label.startswith("last"))
+    answers.save_path = str(tmp_path / "net.safetensors")
+    finish(qtbot, window.interop.export("safetensors"))
+    offered = next(items for kind, items in answers.asked if kind == "item")
+    assert [i.split(":")[0] for i in offered] == ["best.pt", "last.pt", ANOTHER]
+    assert "epoch 1" in offered[0] and "validation accuracy" in offered[0]
+    assert not any(kind == "open_file" for kind, _ in answers.asked)  # no file dialog
+    assert window.interop.last_result.checkpoint == run / "last.pt"
+
+
+def test_another_run_is_chosen_only_when_asked_for(make_window, answers, checkpoint, tmp_path,
+                                                   qtbot):
+    window = make_window(answers=answers)
+    window.run_focus.set_run(checkpoint.parent)
+    answers.item = ANOTHER
+    answers.open_file = None  # the file dialog is cancelled: nothing is exported
+    assert window.interop.export("onnx") is None
+    assert answers.asked[-1] == ("open_file", "Export the checkpoint of another run")
+    answers.item = None  # cancelling the question exports nothing and opens no file dialog
+    count = len(answers.asked)
+    assert window.interop.export("onnx") is None
+    assert [kind for kind, _ in answers.asked[count:]] == ["item"]

@@ -63,7 +63,9 @@ def test_a_run_streams_pauses_resumes_stops_and_exports_its_checkpoint(trainer, 
     assert c.panel.settings.isEnabled() and c.actions["train_start"].isEnabled()
 
     prompts.save_path = str(tmp_path / "exported.pt")
+    prompts.item_answer = "last.pt"  # the weights at the stop, not the best epoch's
     c.actions["export_checkpoint"].trigger()
+    assert "last.pt: latest weights" in window.statusBar().currentMessage()
     state = torch.load(tmp_path / "exported.pt", map_location="cpu", weights_only=True)
     assert state["step"] == end.step
     model = build(project.from_dict(state["graph"], window.document.graph.lookup))

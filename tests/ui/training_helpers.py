@@ -21,6 +21,19 @@ class TrainingPrompts(ScriptedPrompts):
         self.stop_training_answer = True
         self.directory: str | None = None
         self.open_file: str | None = None
+        self.item_answer: str | None = ""  # ask_item's answer: the first item it begins
+        self.delete_run_answer = False
+
+    def ask_item(self, title: str, label: str, items: list[str]) -> str | None:
+        """The first item that starts with ``item_answer`` (None: cancelled)."""
+        self.asked.append(("item", (title, list(items))))
+        if self.item_answer is None:
+            return None
+        return next((i for i in items if i.startswith(self.item_answer)), None)
+
+    def ask_delete_run(self, name: str) -> bool:
+        self.asked.append(("delete_run", name))
+        return self.delete_run_answer
 
     def ask_stop_training(self) -> bool:
         self.asked.append(("stop_training", None))

@@ -55,6 +55,7 @@ class TrainingController(QObject, Feature):
         self._edit_warned = False
         self._graph_index = 0
         self._latest_step: Any = None
+        self._focus_before: Path | None = None  # the run in focus before this one started
         self._render_timer = QTimer(self, singleShot=True, interval=RENDER_MS)
         self._render_timer.timeout.connect(self.render)
         self.views = TrainingViews(window)
@@ -110,6 +111,7 @@ class TrainingController(QObject, Feature):
         r.refused.connect(self._refuse)
         r.ended.connect(self._on_finished)
         r.compare_ready.connect(self.show_comparison)
+        r.reused.connect(self._on_reused)
         doc.reset.connect(self._on_document_reset)
         doc.path_changed.connect(self.update_runs_root)
         doc.undo_stack.indexChanged.connect(self._on_document_edited)
@@ -167,6 +169,8 @@ class TrainingController(QObject, Feature):
 
     def _on_launched(self, run_dir: Path) -> None:
         self.start_record = None
+        if self.window.run_focus.run != run_dir:  # a resumed run keeps the one before it
+            self._focus_before = self.window.run_focus.run
         self._edit_warned = False
         self._graph_index = self.window.document.undo_stack.index()
         self.window.run_focus.set_run(run_dir)
@@ -192,6 +196,8 @@ class TrainingController(QObject, Feature):
         self.views.history_grew(bool(update.epochs))
         if update.steps:
             self._latest_step = update.steps[-1]
+        if update.epochs:
+            self.views.runs.refresh_running()  # its best accuracy so far
         if not self._render_timer.isActive():
             self._render_timer.start()
 
@@ -220,6 +226,7 @@ class TrainingController(QObject, Feature):
             return
         if self.bridge.is_active():
             self._tint(step)
+            self.views.runs.show_running_epoch(step.epoch)
         summary = self.panel.show_step(step)
         if summary and self.bridge.state == RUNNING and self.current_run is not None:
             self.window.show_message(f"Training {self.current_run.name}: {summary}")
@@ -267,15 +274,24 @@ class TrainingController(QObject, Feature):
         self.update_runs_root()
         self.clear_tints()
         failed = end.status == "failed"
-        self.panel.set_state(end.message, error=failed)
-        self.window.show_message(end.message)
+        message = for_the_app(end.message)
+        self.panel.set_state(message, error=failed)
+        self.window.show_message(message)
         if failed:
-            self.window.prompts.show_error("Training failed", end.message)
+            # Check an Image, the exports and the analyses keep acting on the last good run
+            self.window.run_focus.set_run(self._focus_before)
+            self.window.prompts.show_error("Training failed", message)
         self._update_actions()
 
-    def show_comparison(self, paths: list[Path]) -> None:
+    def show_comparison(self, paths: list[Path], labels: Sequence[str] = ()) -> None:
         self.show_docks()
-        self.views.show_comparison(paths)
+        self.views.show_comparison(paths, labels)
+
+    def _on_reused(self, run: Path) -> None:
+        text = (f"The network already has a finished run with these settings ({run.name}): "
+                "it is reused, and only the plain twin trains.")
+        self.panel.set_state(text)
+        self.window.show_message(text)
 
     # ----- the document -----------------------------------------------------------------------
     def _on_document_edited(self, index: int) -> None:
@@ -287,8 +303,19 @@ class TrainingController(QObject, Feature):
             self.window.show_message(text)
 
     def _on_document_reset(self) -> None:
+        """Another project (New, Open, an import): its settings, and none of the previous
+        project's results — unless a run trains, whose views go on showing it."""
         if not self.bridge.is_active():
             self.load_defaults()
+            self.clear_results()
+
+    def clear_results(self) -> None:
+        """No run in focus and empty plots, heatmap, confusion matrix and comparison."""
+        self.runner.current_run = self._focus_before = None
+        self.window.run_focus.set_run(None)
+        self.clear_tints()
+        self.views.clear()
+        self.panel.show_metrics([])
 
     def load_defaults(self) -> None:
         self.panel.settings.set_config(preset_defaults(self.window.document.graph))
@@ -319,6 +346,20 @@ class TrainingController(QObject, Feature):
             self.window.show_message("Stopping training…")
         self.runner.shutdown()
         self.legend.hide()
+
+
+# The data layer's advice names command-line flags; in the app the same is a checkbox.
+CLI_ADVICE = (("pass --download (download: true) to fetch it",
+               "tick “Download if missing” under Data in the Training panel to fetch it"),
+              ("fetch them again (--download)",
+               "fetch them again (tick “Download if missing” under Data in the Training panel)"))
+
+
+def for_the_app(message: str) -> str:
+    """A run's message with command-line advice put in the app's words."""
+    for cli, app in CLI_ADVICE:
+        message = message.replace(cli, app)
+    return message
 
 
 def _adapted(graph: Graph):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pyqtgraph as pg
@@ -11,18 +10,13 @@ import pyqtgraph.exporters  # registers ImageExporter on pg.exporters
 from ...train.history import RunHistory
 
 
-def export_checkpoint(run_dir: Path, target: Path, which: str = "last.pt") -> Path:
-    """Copy the run's checkpoint (``last.pt``: the latest weights) to ``target``.
+def export_checkpoint(source: Path, target: Path) -> Path:
+    """Copy the checkpoint ``source`` to ``target`` with the data's description
+    (``export.trained.copy_checkpoint``), so exports made from the copy keep the input
+    normalisation. Raises ExportError naming the file that cannot be read or written."""
+    from ...export.trained import copy_checkpoint  # torch: not on the GUI start-up path
 
-    Raises FileNotFoundError naming the file when the run has none yet (no epoch finished
-    and never stopped), OSError when ``target`` cannot be written."""
-    source = run_dir / which
-    if not source.is_file():
-        raise FileNotFoundError(f"{source} does not exist yet: a checkpoint is written at the "
-                                "end of each epoch and when a run is stopped.")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, target)
-    return target
+    return copy_checkpoint(source, target)
 
 
 def export_png(layout: pg.GraphicsLayoutWidget, target: Path, width: int = 1600) -> Path:

@@ -67,10 +67,8 @@ class MetricPlots(QWidget):
                                           "cross-entropy")
         self.acc_plot = style.style_plot(self.view.addPlot(0, 1), "Accuracy", "step", "top-1")
         self.lr_plot = style.style_plot(self.view.addPlot(0, 2), "Learning rate", "step", "lr")
-        # Where the curves usually are not: top right for a falling loss, top left for a
-        # rising accuracy.
-        for plot, offset in ((self.loss_plot, (-6, 6)), (self.acc_plot, (6, 6))):
-            style.add_legend(plot, offset)
+        for col, plot in enumerate((self.loss_plot, self.acc_plot)):
+            style.add_legend(plot, self.view.ci, 1, col)
         self.acc_plot.setYRange(0, 1, padding=0.02)
         self.acc_plot.setXLink(self.loss_plot)
         self.lr_plot.setXLink(self.loss_plot)

@@ -22,8 +22,7 @@ RUN_COLOURS = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9",
                "#f0e442")
 
 COLOUR_MAP = "viridis"
-LEGEND_BRUSH = (255, 255, 255, 170)
-LEGEND_PEN = (208, 215, 222)
+LEGEND_COLUMNS = 4  # legend entries side by side under a plot
 
 
 def faint(colour: QColor, alpha: int = 70) -> QColor:
@@ -53,11 +52,17 @@ def style_plot(plot: pg.PlotItem, title: str, x_label: str, y_label: str,
     return plot
 
 
-def add_legend(plot: pg.PlotItem, offset: tuple[int, int]) -> pg.LegendItem:
-    """A compact legend on a translucent white card; ``offset`` as pyqtgraph's (negative:
-    from the right or bottom edge)."""
-    return plot.addLegend(offset=offset, labelTextSize="8pt", labelTextColor=TEXT,
-                          brush=LEGEND_BRUSH, pen=LEGEND_PEN, verSpacing=-8)
+def add_legend(plot: pg.PlotItem, layout: pg.GraphicsLayout, row: int, col: int,
+               columns: int = LEGEND_COLUMNS) -> pg.LegendItem:
+    """A one-line legend in the layout's cell (``row``, ``col``), under the plot and outside
+    its data area, so that it never covers a curve (an overlaid legend did, whatever corner
+    it took: the curves of a run go everywhere). The plot lists its named curves in it."""
+    legend = pg.LegendItem(colCount=columns, labelTextSize="8pt",
+                           labelTextColor=TEXT, verSpacing=-10, horSpacing=14)
+    layout.addItem(legend, row, col)
+    layout.layout.setRowStretchFactor(row, 0)
+    plot.legend = legend  # PlotItem.addItem(name=…) and removeItem keep it up to date
+    return legend
 
 
 def settle_ranges(*plots: pg.PlotItem) -> None:

@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
+from PySide6.QtWidgets import QMenu
 
 from ...compiler import build
 from ...data import DataConfig, DataError, load_data
+from ...export.errors import ExportError
 from ...graph import Graph, GraphError
 from ...graph.project import from_dict
 from ...train import TrainConfig
@@ -21,8 +23,10 @@ from ...train.history import RunHistory
 from ...train.rundir import LAST, RunReadError, find_checkpoint, read_data_info, read_train_config
 from ...train.setup import EngineError, load_weights
 from ..features import ActionSpec, Contributions, Feature, FeatureHost
+from ..run_focus import ask_checkpoint, checkpoint_choices
 from .exports import export_checkpoint, export_metrics, export_png
 from .predict import PredictDialog
+from .run_menu import RunMenu
 
 if TYPE_CHECKING:
     from ..main_window import MainWindow
@@ -40,6 +44,7 @@ class RunActions(Feature):
     def __init__(self, window: MainWindow, training: TrainingController):
         self.window, self.training = window, training
         self.shown_run: Path | None = None
+        self.menu = RunMenu(self)
 
     def contributions(self) -> Contributions:
         return Contributions([
@@ -49,20 +54,27 @@ class RunActions(Feature):
                        "See the trained model's top-5 predictions for one image", "training",
                        20, 1),
             ActionSpec("export_checkpoint", "Export &Checkpoint…", self.export_ckpt, None,
-                       "Save the run's latest checkpoint (last.pt) under a new name", "file",
+                       "Save the run's best or latest checkpoint under a new name", "file",
                        RUN_EXPORTS_SECTION, 0),
             ActionSpec("export_plots", "Export &Plots as PNG…", self.export_plots, None,
                        "Save the visible plots as an image", "file", RUN_EXPORTS_SECTION, 1),
             ActionSpec("export_metrics", "Export &Metrics as CSV…", self.export_metrics, None,
                        "Save the run's per-step and per-epoch values as CSV", "file",
                        RUN_EXPORTS_SECTION, 2),
+            *self.menu.contributions(),
         ])
 
     def installed(self, host: FeatureHost) -> None:
+        self.host = host
         runs = self.training.views.runs
         runs.show_requested.connect(self.show_run)
         runs.resume_requested.connect(self.resume_run)
         runs.open_requested.connect(self.open_run)
+        runs.menu_requested.connect(self.show_run_menu)
+
+    def show_run_menu(self, run: Path, at: Any) -> QMenu:
+        """The context menu of ``run`` in the runs list (its entries: ``RunMenu``)."""
+        return self.menu.popup(run, at)
 
     @property
     def prompts(self) -> Any:
@@ -73,7 +85,7 @@ class RunActions(Feature):
         one last shown."""
         return self.window.run_focus.run
 
-    def _fail(self, title: str, message: str) -> bool:
+    def fail(self, title: str, message: str) -> bool:
         self.prompts.show_error(title, message)
         self.window.show_message(message)
         return False
@@ -88,18 +100,18 @@ class RunActions(Feature):
         try:
             self.training.views.runs.add_run(Path(path))
         except RunReadError as exc:
-            return self._fail("Cannot open the run", str(exc))
+            return self.fail("Cannot open the run", str(exc))
         return self.show_run(Path(path))
 
     def show_run(self, path: Path) -> bool:
         """Show a finished (or stopped, or CLI-written) run's curves in the live views."""
         if self.training.bridge.is_active():
-            return self._fail("A run is training", "Its curves are on show; open other runs "
+            return self.fail("A run is training", "Its curves are on show; open other runs "
                                                    "when it has ended.")
         try:
             history = RunHistory.load(path)
         except RunReadError as exc:
-            return self._fail("Cannot show the run", str(exc))
+            return self.fail("Cannot show the run", str(exc))
         self.shown_run = path
         self.training.show_history(history)
         self.window.run_focus.set_run(path)
@@ -118,30 +130,42 @@ class RunActions(Feature):
             graph = from_dict(checkpoint.get("graph") or {}, self.window.document.graph.lookup,
                               str(path / LAST))
         except (CheckpointError, ConfigError, GraphError) as exc:
-            return self._fail("Cannot resume the run", str(exc))
+            return self.fail("Cannot resume the run", str(exc))
         epochs = max(config.epochs, self.training.epochs_setting())
         return self.training.runner.resume(graph, config.replace(epochs=epochs), path,
                                            path / LAST)
 
     # ----- exports ----------------------------------------------------------------------------
-    def export_ckpt(self, target: str | None = None) -> bool:
-        run = self.run_dir()
+    def export_ckpt(self, target: str | None = None, run: Path | None = None) -> bool:
+        """Copy the best or the last checkpoint of ``run`` (the run in focus), as the user
+        answers, and say which one was written."""
+        run = run or self.run_dir()
         if run is None:
-            return self._fail("Nothing to export", "Train a network or open a run first.")
+            return self.fail("Nothing to export", "Train a network or open a run first.")
+        choices = checkpoint_choices(run)
+        if not choices:
+            return self.fail("Nothing to export", f"{run.name} has no checkpoint yet: one is "
+                              "written at the end of each epoch and when a run is stopped.")
+        source = (choices[0][1] if len(choices) == 1  # nothing to choose from
+                  else ask_checkpoint(self.prompts, run, "Export Checkpoint"))
+        if not isinstance(source, Path):
+            return False
         target = target or self.prompts.ask_save_path(
-            "Export checkpoint", str(run.parent / f"{run.name}.pt"), "Checkpoints (*.pt)")
+            "Export checkpoint", str(run.parent / f"{run.name}-{source.stem}.pt"),
+            "Checkpoints (*.pt)")
         if not target:
             return False
         try:
-            export_checkpoint(run, Path(target))
-        except OSError as exc:
-            return self._fail("Cannot export the checkpoint", str(exc))
-        self.window.show_message(f"Exported the checkpoint of {run.name} to {target}")
+            export_checkpoint(source, Path(target))
+        except ExportError as exc:
+            return self.fail("Cannot export the checkpoint", str(exc))
+        label = next(label for label, path in choices if path == source)
+        self.window.show_message(f"Exported {label} of {run.name} to {target}")
         return True
 
     def export_plots(self, target: str | None = None) -> bool:
         if self.training.views.plots is None:
-            return self._fail("Nothing to export", "Train a network or open a run first.")
+            return self.fail("Nothing to export", "Train a network or open a run first.")
         view = getattr(self.training.views.tabs.currentWidget(), "view", None)
         target = target or self.prompts.ask_save_path("Export plots", "plots.png",
                                                       "PNG images (*.png)")
@@ -150,13 +174,13 @@ class RunActions(Feature):
         try:
             export_png(view, Path(target))
         except OSError as exc:
-            return self._fail("Cannot export the plots", str(exc))
+            return self.fail("Cannot export the plots", str(exc))
         self.window.show_message(f"Exported the plots to {target}")
         return True
 
     def export_metrics(self, target: str | None = None) -> bool:
         if not len(self.training.history):
-            return self._fail("Nothing to export", "Train a network or open a run first.")
+            return self.fail("Nothing to export", "Train a network or open a run first.")
         target = target or self.prompts.ask_save_path("Export metrics", "metrics.csv",
                                                       "CSV files (*.csv)")
         if not target:
@@ -164,7 +188,7 @@ class RunActions(Feature):
         try:
             export_metrics(self.training.history, Path(target))
         except OSError as exc:
-            return self._fail("Cannot export the metrics", str(exc))
+            return self.fail("Cannot export the metrics", str(exc))
         self.window.show_message(f"Exported the metrics to {target}")
         return True
 
@@ -175,7 +199,7 @@ class RunActions(Feature):
         try:
             model, label = self.model_for_check(run)
         except (CheckpointError, EngineError, GraphError, FileNotFoundError) as exc:
-            self._fail("Cannot check an image", str(exc))
+            self.fail("Cannot check an image", str(exc))
             return None
         info = read_data_info(run) or self.training.history.data
         config = read_train_config(run)

@@ -57,12 +57,14 @@ class RunsPanel(QWidget):
     show_requested = Signal(object)     # Path: show this run's curves in the live plots
     resume_requested = Signal(object)   # Path: go on training from its last.pt
     open_requested = Signal()           # open a run directory from anywhere
+    menu_requested = Signal(object, object)  # (Path, global QPoint): right-click on a run
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.root: Path | None = None
         self.extra: list[Path] = []
-        self.running: Path | None = None
+        self._running: Path | None = None
+        self.running_epoch: int | None = None  # the epoch the running run is in
         self.summaries: dict[Path, RunSummary] = {}
         self.table = QTableWidget(0, len(COLUMNS), self)
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -76,6 +78,8 @@ class RunsPanel(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.itemSelectionChanged.connect(self._on_selection)
         self.table.cellDoubleClicked.connect(lambda row, _: self._request(self.show_requested))
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._on_context_menu)
         self.buttons = {name: QPushButton(text, self) for name, text in (
             ("open", "Open Run…"), ("show", "Show Curves"), ("resume", "Resume"),
             ("refresh", "Refresh"))}
@@ -91,6 +95,15 @@ class RunsPanel(QWidget):
         layout.addWidget(self.table, 1)
         layout.addLayout(row)
         self._update_buttons()
+
+    @property
+    def running(self) -> Path | None:
+        """The run that trains now (its folder is listed before it has files)."""
+        return self._running
+
+    @running.setter
+    def running(self, run: Path | None) -> None:
+        self._running, self.running_epoch = run, None
 
     # ----- contents ---------------------------------------------------------------------------
     def set_root(self, root: Path | None) -> None:
@@ -132,8 +145,34 @@ class RunsPanel(QWidget):
         self.table.blockSignals(False)
         self._update_buttons()
 
+    def refresh_running(self) -> None:
+        """Read the running run's row again (after an epoch: its best accuracy so far),
+        leaving the other runs' files alone; the whole list when its row is not there yet."""
+        if self.running not in self.summaries:
+            self.refresh()
+            return
+        try:
+            summary = summarise(self.running, running=True)
+        except RunReadError:
+            return
+        self.summaries[self.running] = summary
+        self._fill_row(list(self.summaries).index(self.running), summary)
+
+    def show_running_epoch(self, epoch: int) -> None:
+        """The running run is in ``epoch`` (1-based): say so in its row (``metrics.csv``
+        only counts the epochs it has finished)."""
+        if epoch == self.running_epoch:
+            return
+        self.running_epoch = epoch
+        if self.running in self.summaries:
+            row = list(self.summaries).index(self.running)
+            self._fill_row(row, self.summaries[self.running])
+
     def _fill_row(self, row: int, s: RunSummary) -> None:
-        epochs = f"{s.epochs_done}/{s.epochs}" if s.epochs else str(s.epochs_done)
+        done = s.epochs_done
+        if s.path == self.running and self.running_epoch is not None:
+            done = max(done, self.running_epoch)  # the epoch in progress
+        epochs = f"{done}/{s.epochs}" if s.epochs else str(done)
         best = f"{s.best_val_acc:.1%}" if s.best_val_acc is not None else "—"
         started = datetime.fromtimestamp(s.started).strftime("%Y-%m-%d %H:%M") if s.started else ""
         cells = (short_name(s.path), s.status, best, epochs, format_duration(s.duration))
@@ -176,6 +215,12 @@ class RunsPanel(QWidget):
             summary is not None and summary.has_checkpoint and summary.status != "running"
             and summary.status != "finished")
 
+    def _on_context_menu(self, pos) -> None:
+        item = self.table.itemAt(pos)
+        if item is not None:
+            path = Path(self.table.item(item.row(), 0).data(PATH_ROLE))
+            self.menu_requested.emit(path, self.table.viewport().mapToGlobal(pos))
+
     def _request(self, signal) -> None:
         paths = self.selected_paths()
         if len(paths) == 1:
@@ -193,28 +238,32 @@ class CompareView(QWidget):
                                           "step", "cross-entropy")
         self.acc_plot = style.style_plot(self.view.addPlot(0, 1), "Validation accuracy",
                                          "epoch", "top-1")
-        for plot, offset in ((self.loss_plot, (-6, 6)), (self.acc_plot, (6, 6))):
-            style.add_legend(plot, offset)
+        for col, plot in enumerate((self.loss_plot, self.acc_plot)):
+            style.add_legend(plot, self.view.ci, 1, col, columns=2)  # long run names
         # The differences are shown by the runs list (see ``RunsTab``), where there is room.
         self.differences = QPlainTextEdit(self, readOnly=True)
         self.differences.setPlaceholderText("Select two or more runs to compare them "
                                             "(Ctrl+click or Shift+click).")
         self.shown: list[Path] = []
+        self.names: list[str] = []  # the legend's names of the shown runs
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
 
-    def show_runs(self, paths: Sequence[Path]) -> None:
+    def show_runs(self, paths: Sequence[Path], labels: Sequence[str] = ()) -> None:
+        """Overlay ``paths``; ``labels`` (one per path) say what each is ("residual")."""
         self.loss_plot.clear()
         self.acc_plot.clear()
         self.shown = list(paths)
+        self.names = [f"{label}: {short_name(p)}" if label else short_name(p)
+                      for p, label in zip(paths, [*labels, *[""] * len(paths)])]
         for i, path in enumerate(paths):
             colour = style.RUN_COLOURS[i % len(style.RUN_COLOURS)]
             try:
                 history = RunHistory.load(path)
             except RunReadError:
                 continue  # deleted since it was listed: the differences below say nothing
-            self._overlay(short_name(path), history, colour)
+            self._overlay(self.names[i], history, colour)
         self.differences.setPlainText(self.describe_differences(paths))
 
     def _overlay(self, name: str, history: RunHistory, colour: str) -> None:

@@ -8,6 +8,7 @@ train.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -65,6 +66,15 @@ class TrainingViews:
         self.gradients.follow(history)
         self.confusion.show_history(history)
 
+    def clear(self) -> None:
+        """Show nothing: an empty history, no comparison, no run selected."""
+        if self.plots is None:
+            self.history = RunHistory()
+            return
+        self.show_history(RunHistory())
+        self.compare.show_runs([])
+        self.runs.table.clearSelection()
+
     def history_grew(self, epochs: bool) -> None:
         """Records went into the history: take them in; drawing waits for ``draw``."""
         self.ensure()
@@ -86,10 +96,10 @@ class TrainingViews:
         self.ensure()
         self.tabs.setCurrentIndex(index)
 
-    def show_comparison(self, paths: list[Path]) -> None:
+    def show_comparison(self, paths: list[Path], labels: Sequence[str] = ()) -> None:
         self.ensure()
         self.runs.select_paths(paths)
-        self.compare.show_runs(paths)
+        self.compare.show_runs(paths, labels)
         self.tabs.setCurrentIndex(TAB_RUNS)
 
     def _on_tab_changed(self, index: int) -> None:
