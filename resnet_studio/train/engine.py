@@ -51,7 +51,7 @@ from .telemetry import Window
 
 # A flush also comes after this long, so that slow steps still stream twice a second or more
 # (one host transfer per flush: at this interval it costs nothing measurable).
-FLUSH_SECONDS = 0.25
+FLUSH_SECONDS = 0.4
 # Failures a user can cause or fix: reported in the RunEndRecord, not raised.
 USER_ERRORS = (EngineError, DataError, CheckpointError, ConfigError, BuildError, GraphError,
                SinkError)
