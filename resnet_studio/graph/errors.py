@@ -40,7 +40,8 @@ class InvalidNodeIdError(GraphError):
 
 class InvalidModulePathError(GraphError):
     def __init__(self, node_id: str, path: object, reason: str):
-        super().__init__(f"Node ‘{node_id}’: {shown(path)} is not a valid module path: {reason}.")
+        super().__init__(f"Node ‘{node_id}’: {shown(path)} is not a valid module path: "
+                         f"{reason}.")
         self.node_id, self.path = node_id, path
 
 

@@ -63,10 +63,12 @@ def module_problem(path: Any) -> str | None:
     if "" in (head, *rest):
         return "it has an empty name between dots"
     if not IDENT.fullmatch(head) or keyword.iskeyword(head):
-        return f"‘{head}’ must be a name of letters, digits and underscores, starting with a letter"
+        return (f"‘{head}’ must be a name of letters, digits and underscores, starting with a "
+                "letter")
     for segment in [head, *rest]:
         if not _SEGMENT.fullmatch(segment):
-            return f"‘{segment}’ must be a whole number or a name (letters, digits, underscores)"
+            return (f"‘{segment}’ must be a whole number or a name (letters, digits, "
+                    "underscores)")
         if segment in _RESERVED or segment in _CONTAINER_RESERVED:
             return f"‘{segment}’ is reserved by PyTorch modules"
     return None

@@ -12,11 +12,11 @@ import torchvision
 from torch import nn
 
 import resnet_studio as rs
+from resnet_studio import presets
 from resnet_studio.blocks import CATALOGUE
+from resnet_studio.cli import run_presets
 from resnet_studio.compiler import Analyzer, build, generate_source
 from resnet_studio.graph import InputSpec, project
-from resnet_studio import presets
-from resnet_studio.cli import run_presets
 from resnet_studio.presets import PRESETS, create, plain_twin
 from resnet_studio.presets.recipes import CONVNEXT, graph_recipe, preset_recipe
 
@@ -78,7 +78,7 @@ def test_built_network_is_torchvisions_convnext_tiny(reference):
 
 def test_generated_model_py_is_torchvisions_convnext_tiny(reference):
     namespace: dict = {}
-    exec(compile(generate_source(create(NAME, SPEC)), "model.py", "exec"), namespace)
+    exec(compile(generate_source(create(NAME, SPEC)), "model.py", "exec"), namespace)  # noqa: S102
     assert_equal_to(namespace["Net"](), reference)
 
 
