@@ -16,6 +16,9 @@ from resnet_studio import presets
 from resnet_studio.blocks import CATALOGUE
 from resnet_studio.cli import run_presets
 from resnet_studio.compiler import Analyzer, build, generate_source
+from resnet_studio.export.errors import ModelImportError
+from resnet_studio.export.pretrained import load_pretrained
+from resnet_studio.export.torchvision_import import import_torchvision, resnet_family
 from resnet_studio.graph import InputSpec, project
 from resnet_studio.presets import PRESETS, create, plain_twin
 from resnet_studio.presets.recipes import CONVNEXT, graph_recipe, preset_recipe
@@ -146,3 +149,19 @@ def test_presets_command_lists_it_with_its_parameters(monkeypatch, capsys):
     assert len(rows) == 1
     assert "ConvNeXt" in rows[0] and "3×224×224 → 1000" in rows[0] and " 28.6 M " in rows[0]
     assert rows[0].split()[-1] == CONVNEXT.name
+
+
+def test_import_from_torchvision_gives_the_preset_and_takes_its_weights(reference, tmp_path):
+    assert "convnext_tiny" in resnet_family()
+    graph = import_torchvision(NAME, classes=1000, input_size=64)
+    assert graph.input_spec == SPEC
+    assert project.dumps(graph) == project.dumps(create(NAME, SPEC))
+    weights = tmp_path / "convnext_tiny.pth"
+    torch.save(reference.state_dict(), weights)
+    result = load_pretrained(graph, weights)
+    assert result.head is None  # every key fitted, the classifier included
+    with torch.no_grad():
+        got = result.model.eval()(images())
+    assert (got - reference(images())).abs().max() < 1e-4
+    with pytest.raises(ModelImportError, match="convnext_tiny: .*classes"):
+        import_torchvision(NAME, classes=0)
