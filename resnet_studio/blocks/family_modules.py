@@ -1,5 +1,6 @@
 """Residual blocks of the later ResNet family, as PyTorch modules: Res2Net's multi-scale
-bottleneck and the squeeze-and-excitation bottleneck of SE-ResNeXt and ResNet-RS.
+bottleneck, the squeeze-and-excitation bottleneck of SE-ResNeXt and ResNet-RS, and
+torchvision's ConvNeXt block (``CNBlock``, whose attribute names follow torchvision's).
 
 Like ``residual_modules.py``, every class here is copied verbatim into generated ``model.py``
 files, so it imports nothing but torch, the small layers and the helpers of
@@ -10,7 +11,7 @@ timm's ``state_dict`` of these blocks loads unchanged.
 import torch
 from torch import nn
 
-from .layers import SqueezeExcitation
+from .layers import DropPath, Permute, SqueezeExcitation
 from .residual_modules import Bottleneck, conv1x1, conv3x3, make_downsample
 
 
@@ -118,3 +119,45 @@ class Bottle2neck(nn.Module):
 
     def zero_init_residual(self):
         nn.init.zeros_(self.bn3.weight)
+
+
+class CNBlock(nn.Module):
+    """The ConvNeXt block in torchvision's layout (torchvision/models/convnext.py; Liu et al.
+    2022, https://arxiv.org/abs/2201.03545): depthwise k×k convolution, then channels last for
+    LayerNorm and a Linear inverted bottleneck with GELU, a per-channel ``layer_scale`` and
+    stochastic depth. ``block.0`` … ``block.6`` and ``layer_scale`` are torchvision's keys."""
+
+    def __init__(self, channels, kernel_size=7, expansion=4, layer_scale=1e-6, drop_path=0.0,
+                 shortcut="identity"):
+        super().__init__()
+        self.block = nn.Sequential(
+            nn.Conv2d(channels, channels, kernel_size, padding=kernel_size // 2, groups=channels),
+            Permute([0, 2, 3, 1]),
+            nn.LayerNorm(channels, eps=1e-6),
+            nn.Linear(channels, expansion * channels),
+            nn.GELU(),
+            nn.Linear(expansion * channels, channels),
+            Permute([0, 3, 1, 2]),
+        )
+        if layer_scale > 0:
+            self.layer_scale = nn.Parameter(torch.full((channels, 1, 1), float(layer_scale)))
+        else:
+            self.register_parameter("layer_scale", None)
+        self.stochastic_depth = DropPath(drop_path)
+        self.residual = shortcut != "none"
+
+    def forward(self, x):
+        out = self.block(x)
+        if self.layer_scale is not None:
+            out = self.layer_scale * out
+        out = self.stochastic_depth(out)
+        if self.residual:
+            out = x + out
+        return out
+
+    def zero_init_residual(self):
+        if self.layer_scale is not None:
+            nn.init.zeros_(self.layer_scale)
+        else:
+            nn.init.zeros_(self.block[5].weight)
+            nn.init.zeros_(self.block[5].bias)

@@ -14,6 +14,18 @@ class LayerNorm2d(nn.LayerNorm):
         return x.permute(0, 3, 1, 2)
 
 
+class Permute(nn.Module):
+    """Reorders the dimensions of its input (torchvision's ``ops.misc.Permute``): ConvNeXt
+    moves channels last so that LayerNorm and Linear act on them."""
+
+    def __init__(self, dims):
+        super().__init__()
+        self.dims = list(dims)
+
+    def forward(self, x):
+        return torch.permute(x, self.dims)
+
+
 class Scale(nn.Module):
     """Multiplies its input by one learnable scalar."""
 

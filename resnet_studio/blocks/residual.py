@@ -13,8 +13,16 @@ from typing import Any
 
 from . import residual_expand as ex
 from .base import BlockType, Call, Catalogue, Shape, shape_text
-from .family_modules import Bottle2neck, SEBottleneck
-from .layers import DropPath, LayerNorm2d, LayerScale, Scale, SqueezeExcitation, ZeroPadShortcut
+from .family_modules import Bottle2neck, CNBlock, SEBottleneck
+from .layers import (
+    DropPath,
+    LayerNorm2d,
+    LayerScale,
+    Permute,
+    Scale,
+    SqueezeExcitation,
+    ZeroPadShortcut,
+)
 from .residual_modules import (
     BasicBlock,
     Bottleneck,
@@ -190,6 +198,11 @@ def _make_convnext(p: Params, s: Sequence[Shape]) -> Call:
                 drop_path=p["drop_path"], shortcut=p["shortcut"])
 
 
+def _make_cnblock(p: Params, s: Sequence[Shape]) -> Call:
+    return call(CNBlock, (s[0][0],), kernel_size=p["kernel_size"], expansion=p["expansion"],
+                layer_scale=p["layer_scale"], drop_path=p["drop_path"], shortcut=p["shortcut"])
+
+
 def _make_simple(p: Params, s: Sequence[Shape]) -> Call:
     return call(SimpleResidualBlock, (s[0][0],), kernel_size=p["kernel_size"],
                 shortcut=p["shortcut"])
@@ -257,6 +270,13 @@ def residual_types() -> list[BlockType]:
                (kernel_param(7, 3), EXPANSION, LAYER_SCALE, DROP_PATH, identity),
                _make_convnext, _check_same_size, ex.expand_convnext,
                (LayerNorm2d, LayerScale, DropPath), key=("kernel_size", "expansion")),
+        _block("cnblock", "ConvNeXt block (torchvision)", "The ConvNeXt block as torchvision "
+               "writes it (CNBlock): LayerNorm and Linear layers on channels-last tensors, so "
+               "torchvision's ConvNeXt weights load; expands to the same computation in 1×1 "
+               "convolutions.",
+               (kernel_param(7, 3), EXPANSION, LAYER_SCALE, DROP_PATH, identity),
+               _make_cnblock, _check_same_size, ex.expand_convnext,
+               (Permute, DropPath), key=("kernel_size", "expansion")),
         _block("simpleresidual", "Simple residual", "Two same-size convolutions with biases "
                "and no normalisation, input added before the last ReLU.",
                (kernel_param(3, 1), identity), _make_simple, _check_same_size,
@@ -270,7 +290,8 @@ def _stage_deps(blocks: list[BlockType]) -> tuple[Any, ...]:
     for block in blocks:
         deps.update(dict.fromkeys(block.source_deps))
     classes = (BasicBlock, Bottleneck, SEBottleneck, Bottle2neck, PreActBlock, SEBasicBlock,
-               ScaledResidualBlock, ResNormBlock, FusionBlock, ConvNeXtBlock, SimpleResidualBlock)
+               ScaledResidualBlock, ResNormBlock, FusionBlock, ConvNeXtBlock, CNBlock,
+               SimpleResidualBlock)
     deps.update(dict.fromkeys(classes))
     return tuple(deps)
 

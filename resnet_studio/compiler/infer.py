@@ -274,6 +274,30 @@ def _structure(graph: Graph, top_level: bool) -> list[Diagnostic]:
             spec = graph.spec(node.type_id)
             problems.append(Diagnostic(node.id, f"{spec.title if spec else node.type_id} "
                                        f"‘{node.id}’: its output is not used.", "warning"))
+    return problems + _module_clashes(graph)
+
+
+def _module_clashes(graph: Graph) -> list[Diagnostic]:
+    """An error on each node whose module path (``features.0``) is taken by another node, or
+    lies inside or around another node's module (``features`` vs ``features.0``): the built
+    network could hold only one of them there."""
+    names = {n.id: tuple(n.module_name.split(".")) for n in graph
+             if n.type_id not in (INPUT_TYPE, OUTPUT_TYPE)}
+    problems = []
+    for node in graph:
+        if not node.module:
+            continue
+        mine = names[node.id]
+        for other, theirs in names.items():
+            shorter = min(len(mine), len(theirs))
+            if other != node.id and mine[:shorter] == theirs[:shorter]:
+                spec = graph.spec(node.type_id)
+                relation = "is also" if mine == theirs else "overlaps"
+                problems.append(Diagnostic(node.id, (
+                    f"{spec.title if spec else node.type_id} ‘{node.id}’: module path "
+                    f"‘{node.module}’ {relation} the module ‘{'.'.join(theirs)}’ of node "
+                    f"‘{other}’; give each node a path of its own.")))
+                break
     return problems
 
 

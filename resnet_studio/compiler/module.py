@@ -1,7 +1,8 @@
 """The in-memory network: a module that runs a compiled plan of graph nodes.
 
 Nodes with parameters (and parameter-free layers such as ReLU) are registered under their node
-ids, so a torchvision-shaped graph gives torchvision's module tree and ``state_dict`` keys;
+ids (or under their module paths, ``features.0.1``, inside ``nn.ModuleDict`` containers), so a
+torchvision-shaped graph gives torchvision's module tree and ``state_dict`` keys;
 parameter-free operations (Flatten, Add, Concat) are applied in ``forward`` like torchvision's
 ``torch.flatten`` call. A custom block node becomes a nested GraphNet built from its body.
 """
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from torch import nn
 
 from ..blocks import Call
-from ..graph import INPUT_TYPE, OUTPUT_TYPE, Graph
+from ..graph import INPUT_TYPE, OUTPUT_TYPE, Graph, Node
 
 if TYPE_CHECKING:
     from .infer import Analysis
@@ -25,6 +26,7 @@ class Step:
     node_id: str
     sources: tuple[str, ...]
     fn: Callable[..., Any] | None = None  # set for functional steps; modules are looked up
+    path: tuple[str, ...] = ()  # where the module sits: the node id, or its module path
 
 
 class GraphNet(nn.Module):
@@ -35,7 +37,7 @@ class GraphNet(nn.Module):
         super().__init__()
         for step in steps:
             if step.node_id in modules:
-                self.add_module(step.node_id, modules[step.node_id])
+                _place(self, step.path, modules[step.node_id])
         self._steps = tuple(steps)
         self._inputs = inputs
         self._output = output
@@ -43,9 +45,27 @@ class GraphNet(nn.Module):
     def forward(self, *xs):
         values = dict(zip(self._inputs, xs))
         for step in self._steps:
-            fn = step.fn if step.fn is not None else self._modules[step.node_id]
+            fn = step.fn if step.fn is not None else self._module_at(step.path)
             values[step.node_id] = fn(*[values[s] for s in step.sources])
         return values[self._output]
+
+    def _module_at(self, path: tuple[str, ...]) -> nn.Module:
+        module: nn.Module = self
+        for name in path:
+            module = module._modules[name]
+        return module
+
+
+def _place(net: nn.Module, path: tuple[str, ...], module: nn.Module) -> None:
+    """Register ``module`` at ``path``, making the ``nn.ModuleDict`` containers on the way
+    (in order of first use, which generated source follows). The analysis has refused clashing
+    paths, so every container on the way is one made here."""
+    parent = net
+    for name in path[:-1]:
+        if name not in parent._modules:
+            parent.add_module(name, nn.ModuleDict())
+        parent = parent._modules[name]
+    parent.add_module(path[-1], module)
 
 
 def root_of(graph: Graph) -> Graph:
@@ -74,13 +94,18 @@ def assemble(graph: Graph, analysis: Analysis) -> GraphNet:
         if info.body is not None:
             body = root_of(graph).definitions[node.type_id].graph
             modules[node_id] = assemble(body, info.body)
-            steps.append(Step(node_id, sources))
+            steps.append(Step(node_id, sources, path=module_path(node)))
         elif isinstance(info.op, Call):
             modules[node_id] = info.op.build()
-            steps.append(Step(node_id, sources))
+            steps.append(Step(node_id, sources, path=module_path(node)))
         else:
             steps.append(Step(node_id, sources, info.op.fn))
     return GraphNet(steps, modules, inputs, output)
+
+
+def module_path(node: Node) -> tuple[str, ...]:
+    """The names leading from the network to the node's module: ``("features", "0")``."""
+    return tuple(node.module_name.split("."))
 
 
 def operand_sources(graph: Graph, node_id: str) -> tuple[str, ...]:

@@ -2,7 +2,8 @@
 
 The file defines one class per block type the network uses (our own block classes copied
 from their source, one class per custom block configuration) and a network class whose
-``__init__`` creates one attribute per module node, named by node id and in the order
+``__init__`` creates one attribute per module node, named by node id (a node with a module path
+such as ``features.0`` goes into ``nn.ModuleDict`` containers) and in the order
 ``compiler.build`` registers them, so the two have identical ``state_dict`` keys and a
 checkpoint trained in ResNet Studio loads into the generated model with ``strict=True``.
 Its ``forward`` has one operation per line (see ``source_forward`` for the variable names),
@@ -20,7 +21,7 @@ from ..graph import INPUT_TYPE, OUTPUT_TYPE, Graph
 from ..graph.text import visible
 from .build import BuildError
 from .infer import Analysis, Analyzer, NodeInfo
-from .module import operand_sources, root_of
+from .module import module_path, operand_sources, root_of
 from .resolve import block_for
 from .source_forward import MAIN, Step, fresh_name, value_names
 from .source_library import Library
@@ -84,7 +85,7 @@ class _ClassPlan:
 
     ref: ClassRef
     doc: str
-    modules: list[tuple[str, Any]] = field(default_factory=list)  # node id, constructor
+    modules: list[tuple[tuple[str, ...], Any]] = field(default_factory=list)  # path, constructor
     arguments: list[str] = field(default_factory=list)
     statements: list[str] = field(default_factory=list)
     result: str = MAIN
@@ -130,22 +131,23 @@ class _Writer:
         node = graph.node(node_id)
         info = analysis.nodes[node_id]
         op = info.op
+        path = module_path(node)
         try:
             if info.body is not None:
                 ref = self._custom(graph, info)
-                plan.modules.append((node_id, Group(ref, [], ")", call=True)))
-                return lambda args: f"self.{node_id}({', '.join(args)})"
-            if isinstance(op, Functional):
+                plan.modules.append((path, Group(ref, [], ")", call=True)))
+            elif isinstance(op, Functional):
                 # Only the block type can say which of our helpers its expression calls.
                 for dep in block_for(graph, node.type_id).source_deps:
                     self.library.add(dep)
                 return op.expression
-            plan.modules.append((node_id, self._call(op)))
+            else:
+                plan.modules.append((path, self._call(op)))
         except SourceError as exc:
             spec = graph.spec(node.type_id)
             title = spec.title if spec else node.type_id
             raise SourceError(f"{title} ‘{node_id}’: {exc}") from None
-        return lambda args: f"self.{node_id}({', '.join(args)})"
+        return lambda args: f"{_attribute(path)}({', '.join(args)})"
 
     def _call(self, call: Call) -> Group:
         target = call.target
@@ -203,8 +205,8 @@ def _class_text(plan: _ClassPlan, network: bool = False) -> str:
              f"    def __init__(self{', zero_init_residual=False' if network else ''}):",
              f"{_BODY}super().__init__()"]
     # The graph guarantees node ids are identifiers that no nn.Module attribute uses.
-    for node_id, constructor in plan.modules:
-        lines += layout(constructor, _BODY, f"self.{node_id} = ")
+    for name, constructor in _nested(plan.modules).items():
+        lines += layout(constructor, _BODY, f"self.{name} = ")
     if network:
         lines.append(f"{_BODY}self._init_weights(zero_init_residual)")
     lines += ["", f"    def forward(self, {', '.join(plan.arguments)}):"]
@@ -213,6 +215,30 @@ def _class_text(plan: _ClassPlan, network: bool = False) -> str:
     if network:
         lines += ["", _INIT_WEIGHTS]
     return "\n".join(lines)
+
+
+def _attribute(path: tuple[str, ...]) -> str:
+    """``self.conv1``, or ``self.features["0"]["1"]`` for a module inside containers."""
+    return f"self.{path[0]}" + "".join(f"[{string_literal(name)}]" for name in path[1:])
+
+
+def _nested(modules: list[tuple[tuple[str, ...], Any]]) -> dict[str, Any]:
+    """The top-level attributes: each module, or an ``nn.ModuleDict`` of the modules under a
+    shared path, keys in order of first use as ``compiler.build`` registers them."""
+    tree: dict[str, Any] = {}
+    for path, constructor in modules:
+        level = tree
+        for name in path[:-1]:
+            level = level.setdefault(name, {})
+        level[path[-1]] = constructor
+    return {name: _container(value) for name, value in tree.items()}
+
+
+def _container(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    items = [(f"{string_literal(k)}: ", _container(v)) for k, v in value.items()]
+    return Group("nn.ModuleDict(", [("", Group("{", items, "}"))], ")", call=True)
 
 
 def _header(graph: Graph, analysis: Analysis) -> str:

@@ -17,7 +17,8 @@ from torch import nn
 
 from ..graph import Graph, InputSpec
 from ..graph.layout import auto_layout
-from ..presets.base import Chain
+from ..presets import PRESETS
+from ..presets.base import Chain, Preset
 from .errors import ModelImportError
 
 RESNET_MODULE = "torchvision.models.resnet"
@@ -25,12 +26,24 @@ DEFAULT_SIZE = 224  # the ImageNet resolution torchvision's weights were trained
 
 
 def resnet_family() -> list[str]:
-    """Every model torchvision builds from its ResNet module (ResNet, ResNeXt, Wide ResNet)."""
+    """Every model torchvision builds from its ResNet module (ResNet, ResNeXt, Wide ResNet),
+    and the descendants a preset reproduces key for key (ConvNeXt-T)."""
     import torchvision
     from torchvision.models import get_model_builder, list_models
 
     names = list_models(module=torchvision.models)
-    return sorted(n for n in names if get_model_builder(n).__module__ == RESNET_MODULE)
+    resnets = [n for n in names if get_model_builder(n).__module__ == RESNET_MODULE]
+    return sorted(resnets + list(_preset_models()))
+
+
+def _preset_models() -> dict[str, Preset]:
+    """torchvision models outside its ResNet module that a preset equals, by name."""
+    from torchvision.models import get_model_builder, list_models
+
+    names = set(list_models())
+    return {p.torchvision_name: p for p in PRESETS.values()
+            if p.torchvision_name in names
+            and get_model_builder(p.torchvision_name).__module__ != RESNET_MODULE}
 
 
 def import_torchvision(name: str, classes: int | None = None,
@@ -39,8 +52,17 @@ def import_torchvision(name: str, classes: int | None = None,
 
     ``classes`` defaults to the model's (1000); ``input_size`` (an int or (height, width))
     to 224. Raises ModelImportError for a name outside the ResNet family or a model whose
-    structure a project cannot express.
+    structure a project cannot express. ConvNeXt-T is its preset, whose module paths give
+    torchvision's keys.
     """
+    preset = _preset_models().get(name)
+    if preset is not None:
+        height, width = _size(input_size)
+        spec = InputSpec(3, height, width, 1000 if classes is None else classes)
+        try:
+            return preset.create(spec)
+        except ValueError as exc:
+            raise ModelImportError(f"{name}: {exc}") from None
     return graph_from_resnet(_meta_model(name), name, classes, input_size)
 
 

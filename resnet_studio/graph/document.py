@@ -21,6 +21,7 @@ from .errors import (
     DuplicateEdgeError,
     DuplicateNodeError,
     IncompatiblePortsError,
+    InvalidModulePathError,
     InvalidNodeIdError,
     ParameterError,
     PortAlreadyConnectedError,
@@ -29,7 +30,7 @@ from .errors import (
     UnknownNodeError,
     UnknownPortError,
 )
-from .naming import IDENT, INPUT_TYPE, checked_position, id_problem
+from .naming import IDENT, INPUT_TYPE, checked_position, id_problem, module_problem
 from .schema import BlockSpec, SpecLookup
 from .text import shown
 
@@ -64,6 +65,12 @@ class Node:
     params: dict[str, Any]
     position: tuple[float, float] = (0.0, 0.0)
     label: str = ""
+    module: str = ""  # dotted module path in the built network; "" means the node id
+
+    @property
+    def module_name(self) -> str:
+        """Where the node's module sits in the built network (``features.0`` or the id)."""
+        return self.module or self.id
 
     @property
     def title(self) -> str:
@@ -187,11 +194,13 @@ class Graph(BlockTable):
 
     def add_node(self, type_id: str, params: Mapping[str, Any] | None = None,
                  position: tuple[float, float] = (0.0, 0.0), node_id: str | None = None,
-                 label: str = "", index: int | None = None) -> Node:
+                 label: str = "", index: int | None = None, module: str = "") -> Node:
         """Add a node of ``type_id``; missing parameters take their defaults. Without
         ``node_id`` a fresh id is made from the type. ``index`` places the node in the node
         order (which decides the topological order among ready nodes, the saved file and the
-        built network's module order): undoing a delete puts the node back where it was."""
+        built network's module order): undoing a delete puts the node back where it was.
+        ``module`` is an optional module path (see ``naming.module_problem``); clashes between
+        paths are reported by the compiler's analysis, which sees the whole graph."""
         spec = self.spec(type_id)
         if spec is None:
             raise UnknownBlockTypeError(type_id)
@@ -199,7 +208,12 @@ class Graph(BlockTable):
         self.check_new_id(node_id, type_id)
         self._check_not_recursive(type_id)
         values = spec.validate_params(params or {}, f"{spec.title} ‘{node_id}’")
-        node = Node(node_id, type_id, values, checked_position(node_id, position), label)
+        if module:
+            problem = module_problem(module)
+            if problem is not None:
+                raise InvalidModulePathError(node_id, module, problem)
+        node = Node(node_id, type_id, values, checked_position(node_id, position), label,
+                    module)
         if index is None or index >= len(self.nodes):
             self.nodes[node_id] = node
         else:
@@ -415,7 +429,8 @@ class Graph(BlockTable):
     # ----- bulk helpers ------------------------------------------------------------------------
     def add_nodes_and_edges(self, nodes: Iterable[Node], edges: Iterable[Edge]) -> None:
         for node in nodes:
-            self.add_node(node.type_id, node.params, node.position, node.id, node.label)
+            self.add_node(node.type_id, node.params, node.position, node.id, node.label,
+                          module=node.module)
         for e in edges:
             self.connect(e.src, e.src_port, e.dst, e.dst_port)
 

@@ -38,6 +38,13 @@ class InvalidNodeIdError(GraphError):
         self.node_id = node_id
 
 
+class InvalidModulePathError(GraphError):
+    def __init__(self, node_id: str, path: object, reason: str):
+        super().__init__(f"Node ‘{node_id}’: {shown(path)} is not a valid module path: "
+                         f"{reason}.")
+        self.node_id, self.path = node_id, path
+
+
 class UnknownBlockTypeError(GraphError):
     def __init__(self, type_id: str, where: str = ""):
         prefix = f"{where}: " if where else ""

@@ -43,6 +43,37 @@ def id_problem(node_id: Any, type_id: str) -> str | None:
     return None
 
 
+# ``nn.ModuleDict`` methods: a container segment of a module path may not shadow them either.
+_CONTAINER_RESERVED = frozenset({"clear", "items", "keys", "pop", "update", "values"})
+_SEGMENT = re.compile(r"^(?:[0-9]+|[A-Za-z][A-Za-z0-9_]*)$")
+
+
+def module_problem(path: Any) -> str | None:
+    """Why ``path`` cannot be a node's module path, or None when it can.
+
+    A module path (``features.0.1``) places the node's module inside nested containers of the
+    built network instead of at the top under the node id, so that a graph can reproduce a
+    reference network's ``state_dict`` keys (torchvision's ConvNeXt keeps everything under
+    ``features``). The first segment becomes an attribute, so it follows the node id rules;
+    the others are container keys: identifiers or whole numbers.
+    """
+    if not isinstance(path, str) or not path:
+        return "write names separated by dots, such as ‘features.0’"
+    head, *rest = path.split(".")
+    if "" in (head, *rest):
+        return "it has an empty name between dots"
+    if not IDENT.fullmatch(head) or keyword.iskeyword(head):
+        return (f"‘{head}’ must be a name of letters, digits and underscores, starting with a "
+                "letter")
+    for segment in [head, *rest]:
+        if not _SEGMENT.fullmatch(segment):
+            return (f"‘{segment}’ must be a whole number or a name (letters, digits, "
+                    "underscores)")
+        if segment in _RESERVED or segment in _CONTAINER_RESERVED:
+            return f"‘{segment}’ is reserved by PyTorch modules"
+    return None
+
+
 def checked_position(node_id: str, position: Any) -> tuple[float, float]:
     """``position`` as two finite floats, or InvalidPositionError."""
     try:

@@ -27,6 +27,7 @@ from .errors import (
     CycleError,
     DuplicateNodeError,
     GraphError,
+    InvalidModulePathError,
     InvalidNodeIdError,
     ParameterError,
     ProjectFileError,
@@ -45,7 +46,7 @@ SUFFIX = ".rstudio.json"
 
 _TOP_FIELDS = ("format_version", "name", "input", "nodes", "edges", "blocks", "training")
 _INPUT_FIELDS = ("channels", "height", "width", "classes")
-_NODE_FIELDS = ("id", "type", "position", "label", "params")
+_NODE_FIELDS = ("id", "type", "position", "label", "module", "params")
 _EDGE_FIELDS = ("from", "to")
 _BLOCK_FIELDS = ("type", "name", "description", "params", "nodes", "edges")
 _PARAM_FIELDS = ("name", "kind", "default", "help", "minimum", "maximum", "choices")
@@ -70,6 +71,8 @@ def _body_to_dict(graph: Graph) -> dict[str, Any]:
         entry: dict[str, Any] = {"id": n.id, "type": n.type_id, "position": list(n.position)}
         if n.label:
             entry["label"] = n.label
+        if n.module:  # written only when set, so files without module paths are unchanged
+            entry["module"] = n.module
         entry["params"] = dict(n.params)
         nodes.append(entry)
     edges = [{"from": [e.src, e.src_port], "to": [e.dst, e.dst_port]} for e in graph.edges]
@@ -301,14 +304,18 @@ class _Reader:
         position = self.position(entry)
         params = self.get(entry, "params", dict, {})
         label = self.get(entry, "label", str, "")
+        module = self.get(entry, "module", str, "")
         if graph.spec(type_id) is None:
             self.path.append(".type")
             raise self.fail(f"node ‘{node_id}’ has unknown block type ‘{type_id}’ (written by a "
                             "newer version, or a custom block whose definition is missing).")
         try:
-            graph.add_node(type_id, params, position, node_id, label)
+            graph.add_node(type_id, params, position, node_id, label, module=module)
         except (InvalidNodeIdError, DuplicateNodeError) as exc:
             self.path.append(".id")
+            raise self.fail(str(exc)) from None
+        except InvalidModulePathError as exc:
+            self.path.append(".module")
             raise self.fail(str(exc)) from None
         except ParameterError as exc:
             self.path.append(f".params.{exc.param}")

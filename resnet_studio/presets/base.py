@@ -59,7 +59,9 @@ class UnknownPresetError(KeyError):
 class Chain:
     """Builds a network as a chain: each added node is fed by the one added before it.
 
-    Node ids are given explicitly because they become module names (and so state_dict keys).
+    Node ids are given explicitly because they become module names (and so state_dict keys);
+    ``module`` places a node's module elsewhere (``features.0``) where a reference network
+    nests its modules in containers.
     """
 
     def __init__(self, input_spec: InputSpec):
@@ -67,8 +69,8 @@ class Chain:
         self._last: str | None = None
         self.add("input", "input")
 
-    def add(self, node_id: str, type_id: str, **params: Any) -> str:
-        self.graph.add_node(type_id, params, node_id=node_id)
+    def add(self, node_id: str, type_id: str, *, module: str = "", **params: Any) -> str:
+        self.graph.add_node(type_id, params, node_id=node_id, module=module)
         if self._last is not None:
             self.graph.connect(self._last, "out", node_id, "in")
         self._last = node_id

@@ -102,6 +102,16 @@ def _imagenet() -> list[Preset]:
     return presets
 
 
+def _convnext() -> list[Preset]:
+    return [Preset(
+        "convnext_tiny", "ConvNeXt-T", "ConvNeXt",
+        "ConvNeXt-Tiny of Liu et al. 2022, “A ConvNet for the 2020s” (arXiv:2201.03545): a "
+        "4×4 patchify stem, stages of 3/3/9/3 depthwise 7×7 blocks with LayerNorm, an inverted "
+        "bottleneck and LayerScale at 96/192/384/768 channels; identical to torchvision's "
+        "convnext_tiny.", IMAGENET, "convnext_tiny",
+        families.torchvision_convnext((3, 3, 9, 3), (96, 192, 384, 768)))]
+
+
 # timm's later ResNets (timm/models/resnet.py, res2net.py): name → title, builder, text.
 IMAGENET_LAYERS = IMAGENET_DEPTHS[50][1]
 TIMM = {
@@ -158,7 +168,7 @@ def _cifar_descendants() -> list[Preset]:
 
 PRESETS: dict[str, Preset] = {
     p.name: p for p in _starter() + _mnist() + _cifar() + _cifar_descendants()
-    + _wide_and_preact() + _imagenet() + _timm()}
+    + _wide_and_preact() + _imagenet() + _convnext() + _timm()}
 
 
 def create(name: str, input_spec: InputSpec | None = None) -> Graph:

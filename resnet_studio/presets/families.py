@@ -66,6 +66,42 @@ def timm_resnet(block: str, layers: Sequence[int], *, deep_stem: bool = False,
     return build
 
 
+def torchvision_convnext(depths: Sequence[int], dims: Sequence[int],
+                         stochastic_depth: float = 0.1) -> Builder:
+    """torchvision's ``ConvNeXt`` (torchvision/models/convnext.py; Liu et al. 2022,
+    https://arxiv.org/abs/2201.03545): a 4×4/4 "patchify" convolution and LayerNorm, stages of
+    ConvNeXt blocks with LayerNorm + 2×2/2 convolution between them, global average pooling,
+    LayerNorm and the linear classifier. Module paths put every part where torchvision keeps
+    it (``features.0`` … ``features.7``, ``classifier.0``/``.2``), so its ``state_dict`` loads
+    key for key. torchvision raises the stochastic depth rate linearly from 0 to
+    ``stochastic_depth`` over the blocks; a stage has one rate, its blocks' mean."""
+    total = sum(depths)
+
+    def build(spec: InputSpec) -> Graph:
+        chain = Chain(spec)
+        chain.add("stem", "conv2d", module="features.0.0", out_channels=dims[0], kernel_size=4,
+                  stride=4, padding=0, bias=True)
+        chain.add("stem_norm", "layernorm2d", module="features.0.1", eps=1e-6)
+        index, first = 1, 0
+        for stage, (depth, dim) in enumerate(zip(depths, dims), start=1):
+            if stage > 1:
+                chain.add(f"downsample{stage}_norm", "layernorm2d", module=f"features.{index}.0",
+                          eps=1e-6)
+                chain.add(f"downsample{stage}", "conv2d", module=f"features.{index}.1",
+                          out_channels=dim, kernel_size=2, stride=2, padding=0, bias=True)
+                index += 1
+            rate = stochastic_depth * (first + (depth - 1) / 2) / (total - 1)
+            chain.add(f"stage{stage}", "stage", module=f"features.{index}", block="cnblock",
+                      blocks=depth, planes=dim, layer_scale=1e-6, drop_path=round(rate, 4))
+            index, first = index + 1, first + depth
+        chain.add("avgpool", "adaptiveavgpool2d", output_size=1)
+        chain.add("head_norm", "layernorm2d", module="classifier.0", eps=1e-6)
+        chain.add("flatten", "flatten")
+        chain.add("head", "linear", module="classifier.2", out_features="$classes")
+        return chain.finish()
+    return build
+
+
 def cifar_bottleneck(block: str, n: int, shortcut: str = "auto", **block_params: Any) -> Builder:
     """A CIFAR-size network of bottleneck-type blocks (Res2Net, SE): a 3×3 stem of 16
     channels, ``n`` blocks at each of 16/32/64 planes (× 4 channels out, strides 1/2/2)."""

@@ -121,6 +121,11 @@ def preset_recipe(name: str) -> Recipe:
     return FAMILY_RECIPES.get(PRESETS[name].family, SCRATCH)
 
 
+def _is_convnext(type_id: object) -> bool:
+    """A ConvNeXt block type: ours, or torchvision's layout of it (also as a stage's block)."""
+    return type_id in ("convnextblock", "cnblock")
+
+
 def graph_recipe(graph: Graph) -> Recipe:
     """The recipe for a graph without saved settings: its preset's when it is named after one,
     the ConvNeXt recipe when it is built of ConvNeXt blocks, else ``SCRATCH``."""
@@ -128,6 +133,7 @@ def graph_recipe(graph: Graph) -> Recipe:
 
     if graph.name in PRESETS:
         return preset_recipe(graph.name)
-    if any(node.type_id == "convnextblock" for node in graph):
+    if any(_is_convnext(node.type_id) or _is_convnext(node.params.get("block"))
+           for node in graph):
         return CONVNEXT
     return SCRATCH

@@ -100,7 +100,8 @@ class RemoveNodeCommand(GraphCommand):
         # Back in its former place: the node order decides the saved file, the topological
         # order and the built network's state_dict key order.
         n = self.node
-        self.graph.add_node(n.type_id, n.params, n.position, n.id, n.label, index=self.index)
+        self.graph.add_node(n.type_id, n.params, n.position, n.id, n.label, index=self.index,
+                            module=n.module)
 
 
 class ConnectCommand(GraphCommand):

@@ -80,6 +80,10 @@ CASES = {
                                               "layer_scale": 0.0}, 8),
     "convnext-droppath": ("convnextblock", {"drop_path": 0.2, "layer_scale": 0.5}, 8),
     "convnext-none": ("convnextblock", {"shortcut": "none"}, 8),
+    "cnblock": ("cnblock", {}, 8),
+    "cnblock-k3-noscale": ("cnblock", {"kernel_size": 3, "expansion": 2, "layer_scale": 0.0}, 8),
+    "cnblock-droppath": ("cnblock", {"drop_path": 0.2, "layer_scale": 0.5}, 8),
+    "cnblock-none": ("cnblock", {"shortcut": "none"}, 8),
     "simple": ("simpleresidual", {}, 8),
     "simple-k5": ("simpleresidual", {"kernel_size": 5}, 8),
     "simple-none": ("simpleresidual", {"shortcut": "none"}, 8),
@@ -98,6 +102,8 @@ CASES = {
                                   "shortcut": "A"}, 8),
     "stage-fusion-none": ("stage", {"block": "fusionblock", "planes": 8, "shortcut": "none"}, 8),
     "stage-convnext": ("stage", {"block": "convnextblock", "planes": 8, "layer_scale": 0.1}, 8),
+    "stage-cnblock": ("stage", {"block": "cnblock", "blocks": 3, "planes": 8,
+                                "layer_scale": 0.1}, 8),
     "stage-simple-k5": ("stage", {"block": "simpleresidual", "planes": 8, "blocks": 3,
                                   "kernel_size": 5}, 8),
 }
@@ -162,11 +168,28 @@ def randomise(net: nn.Module, seed: int = 0) -> None:
                 tensor.copy_(torch.rand(tensor.shape, generator=gen) + 0.5)
 
 
+# torchvision's CNBlock names (Linear layers on channels last) → its expansion's (1×1 convs).
+CNBLOCK_PARTS = {"block.0.": "dwconv.", "block.2.": "norm.", "block.3.": "pwconv1.",
+                 "block.5.": "pwconv2."}
+
+
+def cnblock_as_convolutions(key: str, value: torch.Tensor) -> tuple[str, torch.Tensor]:
+    """A CNBlock state_dict entry under the name and shape its expansion gives it."""
+    if key.endswith(".layer_scale"):
+        return key + ".gamma", value
+    for part, name in CNBLOCK_PARTS.items():
+        if f".{part}" in key:
+            key = key.replace(f".{part}", f".{name}")
+            if name.startswith("pwconv") and value.dim() == 2:
+                value = value[:, :, None, None]
+    return key, value
+
+
 def map_to_expansion(block_state: dict, flat_state: dict) -> dict:
     """``blk.downsample.0.weight`` → ``blk_downsample_0.weight`` (longest module path that
     exists in the expansion); fails on any key without a counterpart."""
     mapped = {}
-    for key, value in block_state.items():
+    for key, value in (cnblock_as_convolutions(*item) for item in block_state.items()):
         parts = key.split(".")
         for cut in range(len(parts) - 1, 0, -1):
             candidate = "_".join(parts[:cut]) + "." + ".".join(parts[cut:])
@@ -188,7 +211,7 @@ def test_catalogue_lists_the_residual_blocks_and_the_stage():
     assert RESIDUAL_TYPES == ["basicblock", "bottleneck", "sebottleneck", "res2net",
                               "preactblock", "sebasicblock",
                               "scaledresidual", "resnormblock", "fusionblock", "convnextblock",
-                              "simpleresidual"]
+                              "cnblock", "simpleresidual"]
     assert [b.type_id for b in CATALOGUE.categories()["Stages"]] == ["stage"]
     for type_id in RESIDUAL_TYPES + ["stage"]:
         block = CATALOGUE.get(type_id)
@@ -334,7 +357,7 @@ def test_shortcut_d_average_pools_before_an_unstrided_projection():
 
 @pytest.mark.parametrize("type_id", RESIDUAL_TYPES)
 def test_shortcut_none_is_the_plain_twin(type_id):
-    planes = {} if type_id in ("convnextblock", "simpleresidual") else {"planes": 8}
+    planes = {} if type_id in ("convnextblock", "cnblock", "simpleresidual") else {"planes": 8}
     twin = build_net(block_graph(type_id, {**planes, "shortcut": "none"}, 8),
                  zero_init_residual=True).blk.eval()
     residual = build_net(block_graph(type_id, planes, 8), zero_init_residual=True).blk.eval()
@@ -349,6 +372,8 @@ def branch_end(block: nn.Module) -> nn.Module:
     """The module whose output is the residual branch's last tensor."""
     if isinstance(block, residual_modules.ConvNeXtBlock):
         return block.layer_scale if isinstance(block.layer_scale, LayerScale) else block.pwconv2
+    if isinstance(block, family_modules.CNBlock):
+        return block.stochastic_depth  # layer_scale is a bare parameter, applied before it
     name = {"Bottleneck": "bn3", "Bottle2neck": "bn3", "SEBottleneck": "se",
             "PreActBlock": "conv2", "SEBasicBlock": "se",
             "SimpleResidualBlock": "conv2"}.get(type(block).__name__, "bn2")
@@ -401,6 +426,9 @@ def test_zero_init_residual_zeroes_only_the_last_layer_of_the_branch(case):
         if isinstance(block, residual_modules.ConvNeXtBlock):
             expected = ({"layer_scale.gamma"} if isinstance(block.layer_scale, LayerScale)
                         else {"pwconv2.weight", "pwconv2.bias"})
+        if isinstance(block, family_modules.CNBlock):
+            expected = ({".layer_scale"} if block.layer_scale is not None
+                        else {"block.5.weight", "block.5.bias"})
         assert zeroed == expected
 
 
@@ -409,6 +437,7 @@ def test_zero_init_residual_zeroes_only_the_last_layer_of_the_branch(case):
     ("se-identity", torch.relu), ("scaled-identity", lambda x: torch.relu(0.5 * x)),
     ("preact-identity", lambda x: x), ("convnext", lambda x: x), ("simple", torch.relu),
     ("stage-convnext", lambda x: x), ("stage-simple-k5", torch.relu),
+    ("cnblock", lambda x: x), ("stage-cnblock", lambda x: x),
     ("res2net-identity", torch.relu), ("sebottleneck-identity", torch.relu)])
 def test_zero_init_residual_starts_identity_blocks_as_the_identity(case, expected):
     type_id, params, channels = CASES[case]
