@@ -25,6 +25,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from ...train import Engine, QueueSink, TrainConfig
 from ...train.records import (
+    DiagnosisRecord,
     EpochRecord,
     RunEndRecord,
     RunStartRecord,
@@ -45,6 +46,7 @@ class RunUpdate:
     start: RunStartRecord | None = None
     steps: list[StepRecord] = field(default_factory=list)
     epochs: list[EpochRecord] = field(default_factory=list)
+    diagnoses: list[DiagnosisRecord] = field(default_factory=list)
     state: str | None = None
     end: RunEndRecord | None = None
 
@@ -59,9 +61,12 @@ class RunUpdate:
             self.start = record
         elif isinstance(record, RunEndRecord):
             self.end = record
+        elif isinstance(record, DiagnosisRecord):
+            self.diagnoses.append(record)
 
     def __bool__(self) -> bool:
-        return bool(self.start or self.steps or self.epochs or self.state or self.end)
+        return bool(self.start or self.steps or self.epochs or self.state or self.end
+                    or self.diagnoses)
 
 
 class _Worker(QObject):
