@@ -37,6 +37,7 @@ from .run_focus import RunFocus
 from .summary import SummaryPanel
 from .training.controller import TrainingController
 from .training.run_actions import RunActions
+from .training.sanity import SanityTools
 
 MAX_RECENT = 10
 DEFAULT_SIZE = (1400, 900)
@@ -121,6 +122,7 @@ class MainWindow(QMainWindow):
         install(EditorFeature(self))
         self.training = install(TrainingController(self))
         self.runs = install(RunActions(self, self.training))
+        self.sanity = install(SanityTools(self, self.training))
         self.interop = install(Interop(self))
         self.features.build()
         self.toolbar = self.features.toolbar
