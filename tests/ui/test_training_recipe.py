@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from training_helpers import tiny_net
+from training_helpers import configure, tiny_net
 
 from resnet_studio.presets import create
 from resnet_studio.presets.recipes import DIGITS, SCRATCH
@@ -128,3 +128,19 @@ def test_engine_messages_name_the_apps_settings():
     text = app_wording(message)
     assert "--" not in text
     assert "Fit to the network's input" in text and "Image size 28 and Channels 1" in text
+
+
+def test_data_that_cannot_fit_names_the_apps_setting(trainer, qtbot):
+    window, c, prompts = trainer
+    configure(window, epochs=1)
+    s = c.panel.settings
+    s.fit.setCurrentIndex(s.fit.findData("none"))
+    s.adapt.setChecked(False)
+    s.image_size.setValue(s.image_size.value() + 4)  # not the network's input
+    assert c.start()
+    qtbot.waitUntil(lambda: not c.bridge.is_active(), timeout=60_000)
+    assert c.bridge.last_end.status == "failed"
+    message = c.panel.state.text()
+    assert "Fit to the network's input" in message and "Image size" in message
+    assert "--fit" not in message and "--image-size" not in message
+    assert prompts.errors and "--" not in prompts.errors[-1][1]

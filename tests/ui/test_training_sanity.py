@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from training_helpers import configure, tiny_net
+from training_helpers import configure
 
 from resnet_studio.train.records import DiagnosisRecord
 from resnet_studio.ui.training.bridge import RunUpdate
@@ -14,7 +14,7 @@ from resnet_studio.ui.training.sanity import LrFinderDialog, OverfitDialog, Prev
 
 @pytest.fixture
 def tools(trainer):
-    window, c, prompts = trainer
+    window, _, prompts = trainer
     configure(window, epochs=1, train_size=64, val_size=16, batch_size=16, lr=0.05)
     sanity = window.sanity
     sanity.lr_steps, sanity.overfit_steps, sanity.preview_count = 30, 40, 8
