@@ -47,8 +47,10 @@ def test_init_is_a_setting(make_window):
     s, doc = _settings(window), window.document
     s.init.setCurrentIndex(s.init.findData("xavier"))
     s.zero_init_residual.setChecked(True)
+    s.augment.setChecked(not s.augment.isChecked())
     config = project_training(doc.graph).config
     assert (config.init, config.zero_init_residual) == ("xavier", True)
+    assert config.data.augment == s.augment.isChecked()
     _, run_config = window.training._configure(doc.graph.copy())
     assert run_config.init == "xavier" and run_config.zero_init_residual
 

@@ -102,6 +102,7 @@ class TrainingSettings(QWidget):
         self.channels = _combo(self, {1: "1 (grey)", 3: "3 (RGB)"})
         self.fit_note = QLabel("", self, wordWrap=True)
         self.fit_note.setStyleSheet("color: #5f6b76; font-size: 8pt;")
+        self.augment = QCheckBox("Augment: random crops (and flips where the data allows)", self)
         self.adapt = QCheckBox("Fit the network's input to the dataset", self, checked=True)
         self.adapt.setToolTip("With images used as they are: train a copy whose input size, "
                               "channels and classes match the dataset (the project is not "
@@ -169,7 +170,7 @@ class TrainingSettings(QWidget):
             widget.valueChanged.connect(self.changed)
         for edit in (self.data_root, self.folder):
             edit.editingFinished.connect(self.changed)
-        for box in (self.download, self.zero_init_residual, self.adapt):
+        for box in (self.download, self.zero_init_residual, self.adapt, self.augment):
             box.toggled.connect(self.changed)
         self.fit.currentIndexChanged.connect(self._on_fit_changed)
         self.optimizer.currentIndexChanged.connect(self._on_optimizer_changed)
@@ -189,6 +190,7 @@ class TrainingSettings(QWidget):
         form.addRow("Channels", self.channels)
         form.addRow(self.fit_note)
         form.addRow(self.adapt)
+        form.addRow(self.augment)
         form.addRow(_heading("Optimisation", self))
         for label, widget in (("Optimizer", self.optimizer), ("Learning rate", self.lr),
                               ("Momentum", self.momentum), ("Weight decay", self.weight_decay),
@@ -258,7 +260,8 @@ class TrainingSettings(QWidget):
     def data_config(self, graph: Graph) -> DataConfig:
         key = self.dataset.currentData()
         base = self._data.replace(fit=self.fit.currentData(), image_size=self.image_size.value(),
-                                  channels=self.channels.currentData())
+                                  channels=self.channels.currentData(),
+                                  augment=self.augment.isChecked())
         if key == "synthetic":
             drawn = synthetic_for(graph, base).replace(train_size=self.train_size.value(),
                                                        val_size=self.val_size.value())
@@ -305,6 +308,7 @@ class TrainingSettings(QWidget):
         key = "folder" if data.is_folder else data.dataset
         _select(self.dataset, key)
         _select(self.fit, data.fit)
+        self.augment.setChecked(data.augment)
         self.image_size.setValue(data.image_size)
         _select(self.channels, data.channels)
         if key == "synthetic":
