@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 from training_helpers import configure
 
 from resnet_studio.train.records import DiagnosisRecord
+from resnet_studio.train.sanity import RangeTest, suggest
 from resnet_studio.ui.training.bridge import RunUpdate
 from resnet_studio.ui.training.sanity import LrFinderDialog, OverfitDialog, PreviewDialog
 
@@ -35,25 +37,47 @@ def test_the_tools_are_in_the_training_menu(tools):
         assert text in texts
 
 
-def test_lr_finder_plots_and_applies_its_suggestion(tools, qtbot):
+def test_lr_finder_runs_from_the_menu_and_plots_its_curve(tools, qtbot):
     window, sanity, prompts = tools
     window.actions["find_lr"].trigger()
     dialog = _wait_dialog(qtbot, sanity, LrFinderDialog)
     assert not prompts.errors
     x, y = dialog.curve.getData()
     assert len(x) == len(dialog.result.lrs) >= 10 and len(y) == len(x)
-    suggested = dialog.result.suggested_lr
-    if suggested is None:  # a tiny random set may not fall; then nothing can be applied
-        assert not dialog.apply_button.isEnabled() and "no suggestion" in dialog.verdict.text()
-        return
-    assert dialog.marker is not None and f"{suggested:.2g}" in dialog.verdict.text()
+    assert window.training.bridge.suggested_lr == dialog.result.suggested_lr
+    assert dialog.apply_button.isEnabled() == (dialog.result.suggested_lr is not None)
+
+
+def test_lr_finders_suggestion_applies_as_an_undoable_edit(trainer, qtbot):
+    window, _, _ = trainer
+    lrs = tuple(10 ** (-5 + i / 10) for i in range(40))
+    losses = tuple(2.0 - 0.04 * i if i < 30 else 0.8 + 0.5 * (i - 30) for i in range(40))
+    result = RangeTest(lrs, losses, suggest(list(lrs), list(losses)))
+    applied = []
+    dialog = LrFinderDialog(result, lambda lr: (applied.append(lr),
+                                                 window.training.sync.apply_lr(lr)), window)
+    qtbot.addWidget(dialog)
+    suggested = result.suggested_lr
+    assert suggested is not None and dialog.marker is not None
+    assert dialog.marker.value() == pytest.approx(math.log10(suggested))
+    assert f"{suggested:.2g}" in dialog.verdict.text()
     settings, doc = window.training.panel.settings, window.document
     before = settings.lr.value()
     dialog.apply_button.click()
+    assert applied == [suggested] and not dialog.apply_button.isEnabled()
     assert settings.lr.value() == pytest.approx(suggested, rel=1e-3)
     assert doc.graph.training["config"]["lr"] == pytest.approx(suggested, rel=1e-3)
     doc.undo_stack.undo()
     assert settings.lr.value() == before
+
+
+def test_lr_finder_without_a_suggestion_offers_nothing(trainer, qtbot):
+    window, _, _ = trainer
+    flat = RangeTest(tuple(10 ** (-5 + i / 10) for i in range(20)), (1.0,) * 20, None)
+    dialog = LrFinderDialog(flat, lambda lr: None, window)
+    qtbot.addWidget(dialog)
+    assert dialog.marker is None and not dialog.apply_button.isEnabled()
+    assert "no suggestion" in dialog.verdict.text()
 
 
 def test_overfit_one_batch_shows_the_curve_and_the_verdict(tools, qtbot):

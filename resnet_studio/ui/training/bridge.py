@@ -123,6 +123,7 @@ class TrainingBridge(QObject):
         super().__init__(parent)
         self.engine: Engine | None = None
         self.sink = QueueSink()
+        self.suggested_lr: float | None = None  # the LR finder's, for the "lr far" diagnosis
         self.state = IDLE
         self.last_end: RunEndRecord | None = None
         self._thread: QThread | None = None
@@ -139,7 +140,8 @@ class TrainingBridge(QObject):
         if self.is_active():
             raise RuntimeError("a training run is already in progress")
         self.sink = QueueSink()
-        self.engine = Engine(network, config, [self.sink], run_dir, resume_from=resume_from)
+        self.engine = Engine(network, config, [self.sink], run_dir, resume_from=resume_from,
+                             suggested_lr=self.suggested_lr)
         self._worker_result = None
         self._thread = QThread(self)
         self._thread.setObjectName("training")

@@ -300,6 +300,7 @@ class TrainingController(QObject, Feature):
             self.window.show_message(text)
 
     def _on_document_reset(self) -> None:
+        self.bridge.suggested_lr = None  # the LR finder's suggestion was for another project
         if not self.bridge.is_active():
             self.load_defaults()
 

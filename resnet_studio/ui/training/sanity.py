@@ -61,10 +61,14 @@ class SanityTools(QObject, Feature):
         from ...train.sanity import lr_range_test
 
         steps = self.lr_steps
+
+        def show(result: Any) -> LrFinderDialog:
+            # later runs of this project say when their rate is far from the suggestion
+            self.training.bridge.suggested_lr = result.suggested_lr
+            return LrFinderDialog(result, self.training.sync.apply_lr, self.window)
+
         return self._run("Finding a learning rate…",
-                         lambda net, cfg: lr_range_test(net, cfg, steps=steps),
-                         lambda result: LrFinderDialog(result, self.training.sync.apply_lr,
-                                                       self.window))
+                         lambda net, cfg: lr_range_test(net, cfg, steps=steps), show)
 
     def overfit(self) -> bool:
         from ...train.sanity import overfit_batch
@@ -80,9 +84,13 @@ class SanityTools(QObject, Feature):
         folder = Path(tempfile.mkdtemp(prefix="resnet-studio-preview-"))
         count = self.preview_count
 
-        def work(net: Any, cfg: Any) -> tuple[QPixmap | None, int, Path]:
+        def work(net: Any, cfg: Any) -> tuple[Path, int, Path]:
             path = folder / "batch.png"
-            return path, preview_grid(net, cfg, path, count), folder
+            try:
+                return path, preview_grid(net, cfg, path, count), folder
+            except Exception:
+                _remove(folder)  # the dialog that would have read it never opens
+                raise
 
         return self._run("Preparing the first batch…", work,
                          lambda result: PreviewDialog(*result, self.window))
