@@ -84,10 +84,13 @@ def test_reset_to_recipe_is_one_undoable_edit(make_window):
     window = make_window(tiny_net())
     s, doc = _settings(window), window.document
     recipe_lr = s.lr.value()
+    assert "changed" not in s.recipe.text()
     s.lr.setValue(0.3)
     s.epochs.setValue(99)
+    assert "settings changed" in s.recipe.text()
     s.reset_recipe.click()
     assert (s.lr.value(), s.epochs.value()) == (recipe_lr, SCRATCH.settings["epochs"])
+    assert "changed" not in s.recipe.text()
     doc.undo_stack.undo()
     assert (s.lr.value(), s.epochs.value()) == (0.3, 99)
 

@@ -19,7 +19,7 @@ from ...train.records import DiagnosisRecord
 
 FRAME_STYLE = {"error": "background: #fdecea; border: 1px solid #f1aeb5; border-radius: 4px;",
                "warning": "background: #fff8e1; border: 1px solid #f0d48a; border-radius: 4px;"}
-ICON = {"error": "⛔", "warning": "⚠"}
+TITLE = {"error": ("Problem", "#b42318"), "warning": ("Warning", "#9a6700")}
 
 
 class DiagnosisView(QFrame):
@@ -70,7 +70,8 @@ class DiagnosisView(QFrame):
 
 
 def _html(r: DiagnosisRecord) -> str:
-    return (f"{ICON.get(r.severity, '⚠')} <b>Step {r.step:,} (epoch {r.epoch}):</b> "
+    title, colour = TITLE.get(r.severity, TITLE["warning"])
+    return (f"<b style='color:{colour}'>{title} at step {r.step:,} (epoch {r.epoch}):</b> "
             f"{escape(r.message)}.<br>&nbsp;&nbsp;&nbsp;→ <i>{escape(r.suggestion)}</i>")
 
 

@@ -91,7 +91,9 @@ class TrainingSync(QObject):
         self._showing = True
         try:
             self.settings.set_config(training.config)
-            self.settings.set_recipe(training.recipe)
+            recipe = training.recipe
+            changed = recipe is not None and training.config != recipe_config(recipe)
+            self.settings.set_recipe(recipe, changed)
         finally:
             self._showing = False
         self._shown = self._panel_section()

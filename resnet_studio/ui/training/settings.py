@@ -237,13 +237,15 @@ class TrainingSettings(QWidget):
                     f"{self.image_size.value()}×{self.image_size.value()}.")
         self.fit_note.setText(text)
 
-    def set_recipe(self, recipe: Recipe | None) -> None:
-        """Name the recipe the settings come from, with its citation."""
+    def set_recipe(self, recipe: Recipe | None, changed: bool = False) -> None:
+        """Name the recipe the settings come from, with its citation (``changed``: the
+        settings differ from it now)."""
         if recipe is None:
             self.recipe.setText("Settings of this project (no named recipe).")
             self.recipe.setToolTip("")
             return
-        self.recipe.setText(f"<b>{escape(recipe.title)}</b><br><span style='color:#5f6b76; "
+        note = " <i>(settings changed)</i>" if changed else ""
+        self.recipe.setText(f"<b>{escape(recipe.title)}</b>{note}<br><span style='color:#5f6b76; "
                             f"font-size:8pt'>{escape(recipe.citation)}</span>")
         self.recipe.setToolTip(recipe.citation)
 
