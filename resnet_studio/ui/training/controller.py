@@ -274,6 +274,7 @@ class TrainingController(QObject, Feature):
 
     def _on_finished(self, end: RunEndRecord) -> None:
         self.render()  # the last records
+        self.sync.adopt()  # the project's settings (another project may have opened meanwhile)
         self.panel.set_editable(True)
         self.views.runs.running = None
         self.update_runs_root()
