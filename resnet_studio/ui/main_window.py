@@ -39,6 +39,7 @@ from .study.feature import StudyFeature
 from .summary import SummaryPanel
 from .training.controller import TrainingController
 from .training.run_actions import RunActions
+from .training.sanity import SanityTools
 
 MAX_RECENT = 10
 DEFAULT_SIZE = (1400, 900)
@@ -123,6 +124,7 @@ class MainWindow(QMainWindow):
         install(EditorFeature(self))
         self.training = install(TrainingController(self))
         self.runs = install(RunActions(self, self.training))
+        self.sanity = install(SanityTools(self, self.training))
         self.interop = install(Interop(self))
         self.studies = install(StudyFeature(self, self.training.panel.settings.config))
         self.analyses = install(AnalysisFeature(self))

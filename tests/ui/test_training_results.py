@@ -7,7 +7,7 @@ from __future__ import annotations
 from training_helpers import configure, tiny_net, wait_finished
 
 from resnet_studio.data.torchvision_sets import SETS, _not_found_message
-from resnet_studio.ui.training.controller import for_the_app
+from resnet_studio.ui.training.recipe_sync import app_wording
 
 
 def test_a_failed_run_leaves_the_last_good_run_in_focus(trainer, qtbot):
@@ -44,9 +44,9 @@ def test_a_missing_dataset_tells_the_user_what_to_do_in_the_app(trainer, qtbot, 
 def test_every_command_line_hint_of_the_data_layer_is_translated():
     message = _not_found_message(SETS["cifar10"], "/data", ["data_batch_1"])
     assert "--download" in message
-    assert "--download" not in for_the_app(message)
+    assert "--download" not in app_wording(message)
     damaged = "cannot read X; delete them and fetch them again (--download)"
-    assert "--download" not in for_the_app(damaged)
+    assert "--download" not in app_wording(damaged)
 
 
 def test_new_clears_the_previous_project_s_results(trainer, qtbot):

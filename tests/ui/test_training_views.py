@@ -216,14 +216,15 @@ def test_checking_an_image_shows_the_top_predictions(trainer, tmp_path):
 # ----- settings -------------------------------------------------------------------------------
 def test_settings_start_from_the_presets_recipe(make_window):
     window = make_window(presets.create("resnet50"), TrainingPrompts())
-    config = window.training.panel.settings.config(window.document.graph)
-    assert (config.lr, config.batch_size, config.warmup_epochs) == (0.025, 64, 1.0)
-    assert config.data.dataset == "synthetic" and config.data.image_size == 64
-    assert config.data.classes == 20  # 1000 ImageNet classes: the synthetic set's maximum
+    s = window.training.panel.settings
+    config = s.config(window.document.graph)
+    assert (config.lr, config.batch_size, config.step_size) == (0.1, 256, 30)
+    assert config.data.dataset == "folder:imagenet" and "torchvision" in s.recipe.text()
     window.document.load_graph(presets.create("resnet20"))
-    config = window.training.panel.settings.config(window.document.graph)
-    assert (config.lr, config.weight_decay, config.epochs) == (0.1, 1e-4, 30)
-    assert (config.data.image_size, config.data.channels, config.data.classes) == (32, 3, 10)
+    config = s.config(window.document.graph)
+    assert (config.lr, config.weight_decay, config.epochs) == (0.1, 1e-4, 164)
+    assert config.milestone_fractions == (0.5, 0.75) and config.data.dataset == "cifar10"
+    assert "He et al. 2016" in s.recipe.text()
 
 
 def test_settings_round_trip_through_the_form(trainer):

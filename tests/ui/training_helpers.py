@@ -83,6 +83,7 @@ def configure(window: Any, epochs: int = 2, train_size: int = 64, val_size: int 
     s.warmup.setValue(0.0)
     s.device.setCurrentIndex(s.device.findData("cpu"))
     s._base = s._base.replace(telemetry_every=2, **extra)
+    s.changed.emit()  # settings without a widget reach the project's settings too
 
 
 def wait_finished(qtbot: Any, controller: Any, timeout: int = 60_000) -> Any:

@@ -25,6 +25,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from ...train import Engine, QueueSink, TrainConfig
 from ...train.records import (
+    DiagnosisRecord,
     EpochRecord,
     RunEndRecord,
     RunStartRecord,
@@ -45,6 +46,7 @@ class RunUpdate:
     start: RunStartRecord | None = None
     steps: list[StepRecord] = field(default_factory=list)
     epochs: list[EpochRecord] = field(default_factory=list)
+    diagnoses: list[DiagnosisRecord] = field(default_factory=list)
     state: str | None = None
     end: RunEndRecord | None = None
 
@@ -59,9 +61,12 @@ class RunUpdate:
             self.start = record
         elif isinstance(record, RunEndRecord):
             self.end = record
+        elif isinstance(record, DiagnosisRecord):
+            self.diagnoses.append(record)
 
     def __bool__(self) -> bool:
-        return bool(self.start or self.steps or self.epochs or self.state or self.end)
+        return bool(self.start or self.steps or self.epochs or self.state or self.end
+                    or self.diagnoses)
 
 
 class _Worker(QObject):
@@ -118,6 +123,7 @@ class TrainingBridge(QObject):
         super().__init__(parent)
         self.engine: Engine | None = None
         self.sink = QueueSink()
+        self.suggested_lr: float | None = None  # the LR finder's, for the "lr far" diagnosis
         self.state = IDLE
         self.last_end: RunEndRecord | None = None
         self._thread: QThread | None = None
@@ -134,7 +140,8 @@ class TrainingBridge(QObject):
         if self.is_active():
             raise RuntimeError("a training run is already in progress")
         self.sink = QueueSink()
-        self.engine = Engine(network, config, [self.sink], run_dir, resume_from=resume_from)
+        self.engine = Engine(network, config, [self.sink], run_dir, resume_from=resume_from,
+                             suggested_lr=self.suggested_lr)
         self._worker_result = None
         self._thread = QThread(self)
         self._thread.setObjectName("training")

@@ -23,11 +23,13 @@ from PySide6.QtGui import QAction
 
 from ...graph import Graph
 from ...train.history import RunHistory
+from ...train.recipe import project_training
 from ...train.records import RunEndRecord, RunStartRecord
 from ..features import ActionSpec, Contributions, DockSpec, Feature, FeatureHost
 from .bridge import IDLE, PAUSED, RUNNING, STARTING, STOPPING, RunUpdate
-from .defaults import find_devices, preset_defaults
+from .defaults import find_devices
 from .panel import TrainingPanel
+from .recipe_sync import TrainingSync, app_wording
 from .runner import RunQueue
 from .tint import TintLegend, tint_colours
 from .views import TAB_CURVES, TrainingViews
@@ -86,6 +88,8 @@ class TrainingController(QObject, Feature):
         self.actions = actions
         self.devices = find_devices()
         self.panel = TrainingPanel(self.window.prompts, self.devices, actions, self.window)
+        self.sync = TrainingSync(self.window.document, self.panel.settings, self)
+        self.sync.problem.connect(self._on_settings_problem)
         area = Qt.DockWidgetArea
         # The right-hand column keeps the window's full height (inspector, training panel,
         # problems); the curves go under the canvas, where a wide plot has room. Until there
@@ -115,6 +119,7 @@ class TrainingController(QObject, Feature):
         doc.reset.connect(self._on_document_reset)
         doc.path_changed.connect(self.update_runs_root)
         doc.undo_stack.indexChanged.connect(self._on_document_edited)
+        self.window.run_focus.changed.connect(self._on_run_focused)
         self.update_runs_root()
 
     def default_dock_sizes(self) -> None:
@@ -162,10 +167,13 @@ class TrainingController(QObject, Feature):
 
     # ----- starting ---------------------------------------------------------------------------
     def _configure(self, graph: Graph) -> tuple[Any, Any]:
-        """The network the engine builds and the panel's TrainConfig (may raise ConfigError)."""
-        settings = self.panel.settings
-        config = settings.config(graph)
-        return (_adapted(graph) if settings.adapt.isChecked() else graph), config
+        """The network the engine builds and the project's TrainConfig, merged as the CLI does
+        (``train.recipe``; raises ConfigError naming the field). The network adapts to the
+        data only when images are used as they are and the panel asks for it."""
+        self.sync.commit()  # values typed but not yet confirmed (raises ConfigError)
+        config = project_training(self.window.document.graph).config
+        adapt = config.data.fit == "none" and self.panel.settings.adapt.isChecked()
+        return (_adapted(graph) if adapt else graph), config
 
     def _on_launched(self, run_dir: Path) -> None:
         self.start_record = None
@@ -183,6 +191,7 @@ class TrainingController(QObject, Feature):
         self.window.docks["training"].raise_()
 
     def _refuse(self, message: str) -> None:
+        message = app_wording(message)
         self.panel.set_state(message, error=True)
         self.window.show_message(message)
 
@@ -192,6 +201,9 @@ class TrainingController(QObject, Feature):
         self.views.ensure()
         if update.start is not None:
             self._on_run_start(update.start)
+        if update.diagnoses:
+            self.panel.diagnoses.add(update.diagnoses)
+            self.window.show_message(f"Training: {update.diagnoses[-1].message}")
         self.views.history.append([*update.steps, *update.epochs])
         self.views.history_grew(bool(update.epochs))
         if update.steps:
@@ -269,12 +281,13 @@ class TrainingController(QObject, Feature):
 
     def _on_finished(self, end: RunEndRecord) -> None:
         self.render()  # the last records
+        self.sync.adopt()  # the project's settings (another project may have opened meanwhile)
         self.panel.set_editable(True)
         self.views.runs.running = None
         self.update_runs_root()
         self.clear_tints()
         failed = end.status == "failed"
-        message = for_the_app(end.message)
+        message = app_wording(end.message)
         self.panel.set_state(message, error=failed)
         self.window.show_message(message)
         if failed:
@@ -305,6 +318,7 @@ class TrainingController(QObject, Feature):
     def _on_document_reset(self) -> None:
         """Another project (New, Open, an import): its settings, and none of the previous
         project's results — unless a run trains, whose views go on showing it."""
+        self.bridge.suggested_lr = None  # the LR finder's suggestion was for another project
         if not self.bridge.is_active():
             self.load_defaults()
             self.clear_results()
@@ -318,7 +332,18 @@ class TrainingController(QObject, Feature):
         self.panel.show_metrics([])
 
     def load_defaults(self) -> None:
-        self.panel.settings.set_config(preset_defaults(self.window.document.graph))
+        """Show the project's training settings (its recipe's for an older file)."""
+        self.sync.adopt()
+
+    def _on_settings_problem(self, message: str) -> None:
+        self.panel.set_state(message, error=True)
+        self.window.show_message(message)
+
+    def _on_run_focused(self, run: Path | None) -> None:
+        """A run shown from its folder brings its diagnoses; a fresh run starts with none."""
+        self.panel.diagnoses.show_run(run)
+        if run is None or run != self.current_run:
+            self.panel.show_data_note([])
 
     def update_runs_root(self) -> None:
         self.views.runs.set_root(self.runner.runs_root())
@@ -346,20 +371,6 @@ class TrainingController(QObject, Feature):
             self.window.show_message("Stopping training…")
         self.runner.shutdown()
         self.legend.hide()
-
-
-# The data layer's advice names command-line flags; in the app the same is a checkbox.
-CLI_ADVICE = (("pass --download (download: true) to fetch it",
-               "tick “Download if missing” under Data in the Training panel to fetch it"),
-              ("fetch them again (--download)",
-               "fetch them again (tick “Download if missing” under Data in the Training panel)"))
-
-
-def for_the_app(message: str) -> str:
-    """A run's message with command-line advice put in the app's words."""
-    for cli, app in CLI_ADVICE:
-        message = message.replace(cli, app)
-    return message
 
 
 def _adapted(graph: Graph):

@@ -23,9 +23,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...train.progress import format_duration
+from ...train.progress import data_lines, format_duration
 from ...train.records import RunStartRecord, StepRecord
 from .defaults import Devices
+from .diagnosis import DiagnosisView
 from .settings import TrainingSettings
 
 ERROR_STYLE = "color: #b42318; font-weight: 600;"
@@ -56,6 +57,11 @@ class TrainingPanel(QWidget):
         self.state = QLabel("Ready to train.", self, wordWrap=True)
         self.state.setStyleSheet(INFO_STYLE)
         self.state.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.data_note = QLabel(self, wordWrap=True)
+        self.data_note.setStyleSheet(INFO_STYLE)
+        self.data_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.data_note.hide()
+        self.diagnoses = DiagnosisView(self)
         self._start: RunStartRecord | None = None
         self._began = 0.0
         self._lay_out(actions)
@@ -83,6 +89,8 @@ class TrainingPanel(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.details)
         layout.addWidget(self.state)
+        layout.addWidget(self.data_note)
+        layout.addWidget(self.diagnoses)
         layout.addWidget(self.metrics)
         layout.addWidget(self.locked)
         layout.addWidget(scroll, 1)
@@ -97,6 +105,12 @@ class TrainingPanel(QWidget):
         self.progress.setFormat(f"epoch {start.resumed_step // max(start.steps_per_epoch, 1) + 1}"
                                 f" · step {start.resumed_step:,}/{start.total_steps:,}")
         self.details.setText(f"{start.device} · {start.steps_per_epoch:,} steps per epoch")
+        self.show_data_note(data_lines(start.data or {}))
+
+    def show_data_note(self, lines: list[str]) -> None:
+        """What the run trains on and what was done to the images (the run's first lines)."""
+        self.data_note.setText("\n".join(lines))
+        self.data_note.setVisible(bool(lines))
 
     def show_step(self, record: StepRecord) -> str:
         """Show the progress at ``record``; returns the one-line summary (for the status bar)."""
