@@ -13,7 +13,8 @@ Counting conventions (the same as torchvision's model tables and the ResNet pape
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from .graph import OUTPUT_TYPE, Graph, InputSpec
 from .graph.text import visible

@@ -9,7 +9,7 @@ from torch import nn
 
 from .base import BlockType, Call, Catalogue, Functional, shape_text
 from .layers import DropPath, LayerNorm2d, LayerScale, Scale, SqueezeExcitation, ZeroPadShortcut
-from .specs import FMAP, VEC, bool_param, choice_param, float_param, int_param, ports, spec
+from .specs import FMAP, VEC, bool_param, float_param, int_param, ports, spec
 
 IO, CONV, NORM, ACT, POOL, DENSE, REG, MERGE, HELP = (
     "Input / Output", "Convolution", "Normalisation", "Activation", "Pooling", "Linear",

@@ -60,7 +60,7 @@ def test_explanation_parts(tmp_path):
     assert result.probabilities == pytest.approx(probs[best].tolist(), rel=1e-5)
     assert result.target == result.classes[0] and result.gradcam_layer == "layer2"
     assert result.gradcam.shape == (8, 8) and result.attribution.shape == (8, 8)
-    assert 0 <= result.gradcam.min() and result.attribution.max() == pytest.approx(1.0)
+    assert result.gradcam.min() >= 0 and result.attribution.max() == pytest.approx(1.0)
     assert {k: v.shape for k, v in result.feature_maps.items()} == {"layer1": (3, 8, 8),
                                                                    "layer2": (3, 4, 4)}
 
