@@ -204,7 +204,7 @@ def _activations():
               "Gaussian error linear unit."), ("silu", "SiLU", nn.SiLU, "x·sigmoid(x), "
               "also called Swish."), ("sigmoid", "Sigmoid", nn.Sigmoid, "1 / (1 + e^−x)."),
               ("tanh", "Tanh", nn.Tanh, "Hyperbolic tangent.")]
-    blocks = [BlockType(spec(t, title, ACT, desc), (lambda cls: lambda p, s: Call(cls))(cls))
+    blocks = [BlockType(spec(t, title, ACT, desc), (lambda cls: lambda p, s: Call(cls))(cls))  # noqa: B023  bound per call
               for t, title, cls, desc in simple]
     blocks.insert(1, BlockType(spec("leakyrelu", "LeakyReLU", ACT, "ReLU with a small slope "
                                     "for negative inputs.",

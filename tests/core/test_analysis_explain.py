@@ -44,7 +44,7 @@ def test_an_image_is_fitted_to_the_input_size_and_channels(tmp_path):
 def test_a_file_that_is_no_image_is_named(tmp_path):
     bad = tmp_path / "notes.png"
     bad.write_text("hello")
-    with pytest.raises(AnalysisError, match="notes.png: cannot be read as an image"):
+    with pytest.raises(AnalysisError, match=r"notes\.png: cannot be read as an image"):
         load_image(bad, InputSpec(3, 8, 8, 3))
 
 

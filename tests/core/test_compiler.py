@@ -16,9 +16,10 @@ OVERRIDES = {
 }
 TWO_PORT = {"subtract", "multiply"}
 MULTI = {"add", "concat"}
+SPEC = InputSpec(8, 12, 12, 10)  # frozen, so one instance serves as a default
 
 
-def chain(*steps, spec=InputSpec(8, 12, 12, 10)) -> Graph:
+def chain(*steps, spec=SPEC) -> Graph:
     """input → steps… → output, each step a (type, params) pair."""
     g = Graph(CATALOGUE, spec)
     g.add_node("input")

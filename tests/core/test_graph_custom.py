@@ -118,7 +118,7 @@ def test_subgraph_refuses_a_block_that_passes_its_input_straight_through():
 def test_add_definition_refuses_taken_type_ids():
     root = new_graph()
     defined(root)
-    with pytest.raises(DefinitionError, match="‘custom.unit’ already exists"):
+    with pytest.raises(DefinitionError, match=r"‘custom\.unit’ already exists"):
         root.add_definition(BlockDefinition("custom.unit", "Again", body_graph(root)))
     with pytest.raises(DefinitionError, match="‘conv’ already exists"):
         root.add_definition(BlockDefinition("conv", "Conv", body_graph(root)))
@@ -143,7 +143,7 @@ def test_remove_definition_refuses_while_used_here_or_in_another_block():
     removed = root.remove_definition("custom.unit")
     assert removed.type_id == "custom.unit" and "custom.unit" not in root.definitions
     assert recorder.events[-1] == events.DefinitionsChanged("custom.unit")
-    with pytest.raises(DefinitionError, match="no custom block type ‘custom.unit’"):
+    with pytest.raises(DefinitionError, match=r"no custom block type ‘custom\.unit’"):
         root.remove_definition("custom.unit")
 
 

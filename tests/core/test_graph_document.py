@@ -333,7 +333,7 @@ def test_the_same_edge_twice_is_a_duplicate_even_on_a_multi_input_port():
     g = new_graph()
     add(g, "a", "relu"), add(g, "sum", "add"), add(g, "c", "relu")
     g.connect("a", "out", "sum", "in")
-    with pytest.raises(DuplicateEdgeError, match="‘a.out’ is already connected to ‘sum.in’"):
+    with pytest.raises(DuplicateEdgeError, match=r"‘a\.out’ is already connected to ‘sum\.in’"):
         g.connect("a", "out", "sum", "in")
     g.connect("a", "out", "c", "in")
     with pytest.raises(DuplicateEdgeError):
@@ -423,7 +423,7 @@ def test_disconnect_emits_after_removing_and_refuses_unknown_edges():
     assert g.disconnect(edge) == 0
     assert recorder.events == [events.EdgeRemoved(edge)]
     assert edge not in recorder.snapshots[0]["edges"]
-    with pytest.raises(UnknownEdgeError, match="There is no connection input.out → n0.in"):
+    with pytest.raises(UnknownEdgeError, match=r"There is no connection input\.out → n0\.in"):
         g.disconnect(edge)
     assert issubclass(UnknownEdgeError, KeyError) and len(recorder.events) == 1
 
