@@ -24,7 +24,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from resnet_studio.blocks import CATALOGUE
 from resnet_studio.compiler import Analyzer, build

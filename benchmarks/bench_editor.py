@@ -17,15 +17,15 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QElapsedTimer, QSettings, QTimer  # noqa: E402
+from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
 
-from resnet_studio import presets  # noqa: E402
-from resnet_studio.graph.layout import auto_layout  # noqa: E402
-from resnet_studio.ui.app import application  # noqa: E402
-from resnet_studio.ui.commands import SetParamsCommand  # noqa: E402
-from resnet_studio.ui.main_window import MainWindow  # noqa: E402
-from resnet_studio.ui.screenshot import _Declining  # noqa: E402
-from resnet_studio.ui.structure import can_expand, expand_node, subgraph_for  # noqa: E402
+from resnet_studio import presets
+from resnet_studio.graph.layout import auto_layout
+from resnet_studio.ui.app import application
+from resnet_studio.ui.commands import SetParamsCommand
+from resnet_studio.ui.main_window import MainWindow
+from resnet_studio.ui.screenshot import _Declining
+from resnet_studio.ui.structure import can_expand, expand_node, subgraph_for
 
 REPEATS = 5
 

@@ -14,6 +14,7 @@ import argparse
 import json
 import statistics
 import time
+from itertools import pairwise
 
 from resnet_studio.blocks import CATALOGUE
 from resnet_studio.graph.project import loads
@@ -25,7 +26,7 @@ def chain_text(nodes: int, reverse: bool = False) -> str:
     types = ["input", *(["relu"] * (nodes - 2)), "output"]
     entries = [{"id": i, "type": t, "position": [0.0, 80.0 * k], "params": {}}
                for k, (i, t) in enumerate(zip(ids, types))]
-    edges = [{"from": [a, "out"], "to": [b, "in"]} for a, b in zip(ids, ids[1:])]
+    edges = [{"from": [a, "out"], "to": [b, "in"]} for a, b in pairwise(ids)]
     if reverse:
         edges.reverse()
     return json.dumps({"format_version": 1, "name": "chain",

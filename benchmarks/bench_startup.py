@@ -60,7 +60,8 @@ def one_start(env: dict[str, str]) -> tuple[float, float, str]:
     if "first" not in lines or "editor" not in lines:
         raise SystemExit(f"the app did not show its windows:\n{done.stdout}\n{done.stderr}")
     first = float(lines["first"].split()[0])
-    loaded = f"{lines['first'].split()[1]}; once the editor is open: torch._dynamo {lines['dynamo']}"
+    loaded = (f"{lines['first'].split()[1]}; "
+              f"once the editor is open: torch._dynamo {lines['dynamo']}")
     return first, float(lines["editor"]), loaded
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "core")]
 
-from test_train_kills import kill_and_resume
+from test_train_kills import kill_and_resume  # noqa: E402  (found through sys.path above)
 
 
 def main() -> None:

@@ -22,8 +22,16 @@ _API = ("load_project", "save_project", "new_project", "analyze", "build_model",
 __all__ = ["__version__", *_API]
 
 if TYPE_CHECKING:
-    from .api import (DEFAULT_PRESET, analyze, build_model, generate_source, load_project,
-                      new_project, save_project, summarize)
+    from .api import (
+        DEFAULT_PRESET,
+        analyze,
+        build_model,
+        generate_source,
+        load_project,
+        new_project,
+        save_project,
+        summarize,
+    )
 
 
 def __getattr__(name: str) -> Any:

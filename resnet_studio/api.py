@@ -31,8 +31,16 @@ from .summary import format_summary
 if TYPE_CHECKING:
     from torch import nn
 
-__all__ = ["load_project", "save_project", "new_project", "analyze", "build_model", "summarize",
-           "generate_source", "DEFAULT_PRESET"]
+__all__ = [
+    "DEFAULT_PRESET",
+    "analyze",
+    "build_model",
+    "generate_source",
+    "load_project",
+    "new_project",
+    "save_project",
+    "summarize",
+]
 
 
 def load_project(path: str | os.PathLike) -> Graph:

@@ -13,7 +13,8 @@ Counting conventions (the same as torchvision's model tables and the ResNet pape
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from .graph import OUTPUT_TYPE, Graph, InputSpec
 from .graph.text import visible
@@ -67,8 +68,8 @@ def format_summary(graph: Graph, analysis: Analysis, batch_size: int = 1) -> str
             if node_id in analysis.nodes]
     headers = ("node", "type", "output shape", "params", "MACs/image")
     # Names come from the file: control characters and ANSI escapes are shown, not obeyed.
-    title = (f"Network ‘{visible(graph.name) or 'untitled'}’ — input {input_text(graph.input_spec)} "
-             f"classes, batch size {batch_size}")
+    title = (f"Network ‘{visible(graph.name) or 'untitled'}’ — "
+             f"input {input_text(graph.input_spec)} classes, batch size {batch_size}")
     parts = [title, "",
              format_table(headers, rows, right=(3, 4)), "", _totals(analysis, batch_size)]
     problems = [f"  {d.severity}: {visible(d.message)}" for d in analysis.diagnostics]

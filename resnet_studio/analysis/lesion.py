@@ -58,9 +58,9 @@ class LesionResult:
     samples: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        rows = [{"block": b, "removed": k, "loss": _num(l), "accuracy": _num(a),
+        rows = [{"block": b, "removed": k, "loss": _num(loss), "accuracy": _num(a),
                  "skipped": self.skipped.get(b)}
-                for b, k, l, a in zip(self.blocks, self.kinds, self.loss, self.accuracy)]
+                for b, k, loss, a in zip(self.blocks, self.kinds, self.loss, self.accuracy)]
         return {"label": self.label, "samples": self.samples,
                 "baseline": {"loss": self.baseline_loss, "accuracy": self.baseline_accuracy},
                 "lesions": rows}

@@ -27,8 +27,8 @@ def lesion_table(results: list[Any]) -> Table:
 
 def landscape_1d_table(results: list[Any]) -> Table:
     return ["network", "alpha", "loss", "accuracy"], [
-        [r.label, a, l, c] for r in results
-        for a, l, c in zip(r.alphas, r.loss_1d, r.accuracy_1d)]
+        [r.label, a, loss, c] for r in results
+        for a, loss, c in zip(r.alphas, r.loss_1d, r.accuracy_1d)]
 
 
 def landscape_2d_table(results: list[Any]) -> Table:

@@ -16,4 +16,4 @@ def _default_catalogue() -> Catalogue:
 
 CATALOGUE = _default_catalogue()
 
-__all__ = ["BlockType", "Call", "Catalogue", "Functional", "Shape", "shape_text", "CATALOGUE"]
+__all__ = ["CATALOGUE", "BlockType", "Call", "Catalogue", "Functional", "Shape", "shape_text"]

@@ -8,8 +8,9 @@ is why a built network and its ``model.py`` cannot drift apart.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from torch import nn
 

@@ -9,7 +9,7 @@ from torch import nn
 
 from .base import BlockType, Call, Catalogue, Functional, shape_text
 from .layers import DropPath, LayerNorm2d, LayerScale, Scale, SqueezeExcitation, ZeroPadShortcut
-from .specs import FMAP, VEC, bool_param, choice_param, float_param, int_param, ports, spec
+from .specs import FMAP, VEC, bool_param, float_param, int_param, ports, spec
 
 IO, CONV, NORM, ACT, POOL, DENSE, REG, MERGE, HELP = (
     "Input / Output", "Convolution", "Normalisation", "Activation", "Pooling", "Linear",
@@ -60,7 +60,8 @@ def _conv_check(p, s):
     pad = 0 if p["padding"] == "same" else 2 * p["padding"]
     if p["padding"] != "same" and min(s[0][1:]) + pad < span:
         return (f"the {p['kernel_size']}×{p['kernel_size']} kernel (dilation {p['dilation']}) is "
-                f"larger than the padded {shape_text(s[0][1:])} input; reduce the kernel or add padding.")
+                f"larger than the padded {shape_text(s[0][1:])} input; reduce the kernel or add "
+                "padding.")
     return None
 
 
@@ -155,7 +156,8 @@ def register_primitives(cat: Catalogue) -> None:
 def _io():
     return [
         BlockType(spec("input", "Input", IO, "The network's input images (shape set in the "
-                       "project's input specification).", inputs=(), outputs=ports("out", kind=FMAP)),
+                       "project's input specification).", inputs=(),
+                       outputs=ports("out", kind=FMAP)),
                   _never),
         BlockType(spec("output", "Output", IO, "The network's output: one score (logit) per class.",
                        outputs=()), _never, check=_output_check),
@@ -185,7 +187,8 @@ def _norms():
         BlockType(spec("batchnorm2d", "BatchNorm2d", NORM, "Batch normalisation per channel.", eps,
                        float_param("momentum", 0.1, 0.0, 1.0, "Running-statistics update rate."),
                        **fm),
-                  lambda p, s: Call(nn.BatchNorm2d, (_ch(s),), dict(eps=p["eps"], momentum=p["momentum"])),
+                  lambda p, s: Call(nn.BatchNorm2d, (_ch(s),),
+                                    dict(eps=p["eps"], momentum=p["momentum"])),
                   lambda p, s: _fmap(s, "BatchNorm2d")),
         BlockType(spec("groupnorm", "GroupNorm", NORM, "Normalisation over groups of channels; "
                        "independent of batch size.",
@@ -204,11 +207,12 @@ def _activations():
               "Gaussian error linear unit."), ("silu", "SiLU", nn.SiLU, "x·sigmoid(x), "
               "also called Swish."), ("sigmoid", "Sigmoid", nn.Sigmoid, "1 / (1 + e^−x)."),
               ("tanh", "Tanh", nn.Tanh, "Hyperbolic tangent.")]
-    blocks = [BlockType(spec(t, title, ACT, desc), (lambda cls: lambda p, s: Call(cls))(cls))
+    blocks = [BlockType(spec(t, title, ACT, desc), (lambda cls: lambda p, s: Call(cls))(cls))  # noqa: B023  bound per call
               for t, title, cls, desc in simple]
     blocks.insert(1, BlockType(spec("leakyrelu", "LeakyReLU", ACT, "ReLU with a small slope "
                                     "for negative inputs.",
-                                    float_param("negative_slope", 0.01, 0.0, 1.0, "Slope for x < 0.")),
+                                    float_param("negative_slope", 0.01, 0.0, 1.0,
+                                                "Slope for x < 0.")),
                                lambda p, s: Call(nn.LeakyReLU, (p["negative_slope"],))))
     return blocks
 
@@ -227,7 +231,8 @@ def _pools():
         BlockType(spec("avgpool2d", "AvgPool2d", POOL, "Average over each window.", *window,
                        bool_param("count_include_pad", True, "Count padding zeros in the average."),
                        **fm),
-                  lambda p, s: Call(nn.AvgPool2d, (), dict(win(p), count_include_pad=p["count_include_pad"])),
+                  lambda p, s: Call(nn.AvgPool2d, (),
+                                    dict(win(p), count_include_pad=p["count_include_pad"])),
                   _pool_check),
         BlockType(spec("adaptiveavgpool2d", "AdaptiveAvgPool2d", POOL, "Average-pools to a fixed "
                        "output size; size 1 is global average pooling.",
@@ -235,8 +240,8 @@ def _pools():
                   lambda p, s: Call(nn.AdaptiveAvgPool2d, ((p["output_size"], p["output_size"]),)),
                   lambda p, s: _fmap(s, "AdaptiveAvgPool2d")),
         BlockType(spec("adaptivemaxpool2d", "AdaptiveMaxPool2d", POOL, "Max-pools to a fixed "
-                       "output size.", int_param("output_size", 1, 1, 64, "Output height and width."),
-                       **fm),
+                       "output size.",
+                       int_param("output_size", 1, 1, 64, "Output height and width."), **fm),
                   lambda p, s: Call(nn.AdaptiveMaxPool2d, ((p["output_size"], p["output_size"]),)),
                   lambda p, s: _fmap(s, "AdaptiveMaxPool2d")),
     ]
@@ -269,8 +274,9 @@ def _regularisers():
     return [
         BlockType(spec("dropout", "Dropout", REG, "Zeroes random elements while training.", prob),
                   lambda p, s: Call(nn.Dropout, (p["p"],))),
-        BlockType(spec("dropout2d", "Dropout2d", REG, "Zeroes random whole channels while training.",
-                       prob, inputs=ports("in", kind=FMAP), outputs=ports("out", kind=FMAP)),
+        BlockType(spec("dropout2d", "Dropout2d", REG,
+                       "Zeroes random whole channels while training.", prob,
+                       inputs=ports("in", kind=FMAP), outputs=ports("out", kind=FMAP)),
                   lambda p, s: Call(nn.Dropout2d, (p["p"],)), lambda p, s: _fmap(s, "Dropout2d")),
         BlockType(spec("droppath", "DropPath", REG, "Stochastic depth: drops a whole residual "
                        "branch per sample while training.",
@@ -293,7 +299,8 @@ def _merges():
                   lambda p, s: Functional(_cat, lambda a: f"torch.cat([{', '.join(a)}], dim=1)"),
                   _concat_check),
         BlockType(spec("subtract", "Subtract", MERGE, "a − b, element-wise.", inputs=two),
-                  lambda p, s: Functional(_subtract, lambda a: f"{a[0]} - {a[1]}"), _same_shapes_check),
+                  lambda p, s: Functional(_subtract, lambda a: f"{a[0]} - {a[1]}"),
+                  _same_shapes_check),
         BlockType(spec("multiply", "Multiply", MERGE, "a · b, element-wise (with broadcasting).",
                        inputs=two),
                   lambda p, s: Functional(_multiply, lambda a: f"{a[0]} * {a[1]}")),
@@ -307,18 +314,20 @@ def _helpers():
                        float_param("init", 1.0, -1e6, 1e6, "Initial value of s.")),
                   lambda p, s: Call(Scale, (p["init"],)), source_deps=(Scale,)),
         BlockType(spec("layerscale", "LayerScale", HELP, "Per-channel learnable scale.",
-                       float_param("init", 1e-6, 0.0, 1e6, "Initial value of every channel's scale."),
-                       **fm),
+                       float_param("init", 1e-6, 0.0, 1e6,
+                                   "Initial value of every channel's scale."), **fm),
                   lambda p, s: Call(LayerScale, (_ch(s), p["init"])), source_deps=(LayerScale,)),
         BlockType(spec("zeropadshortcut", "Zero-pad shortcut", HELP, "Option A shortcut: "
                        "subsample by stride and pad new channels with zeros (no parameters).",
                        int_param("out_channels", 32, 1, 65536, "Channels after padding."),
                        int_param("stride", 2, 1, 16, "Subsampling step."), **fm),
-                  lambda p, s: Call(ZeroPadShortcut, (_ch(s), p["out_channels"]), dict(stride=p["stride"])),
+                  lambda p, s: Call(ZeroPadShortcut, (_ch(s), p["out_channels"]),
+                                    dict(stride=p["stride"])),
                   _zeropad_check, source_deps=(ZeroPadShortcut,)),
         BlockType(spec("squeezeexcite", "Squeeze-Excitation", HELP, "Reweights channels by "
                        "globally pooled attention (Hu et al. 2018).",
-                       int_param("reduction", 16, 1, 1024, "Channel reduction inside the gate."), **fm),
+                       int_param("reduction", 16, 1, 1024, "Channel reduction inside the gate."),
+                       **fm),
                   lambda p, s: Call(SqueezeExcitation, (_ch(s), max(1, _ch(s) // p["reduction"]))),
                   lambda p, s: _fmap(s, "Squeeze-Excitation"), source_deps=(SqueezeExcitation,)),
         BlockType(spec("slicechannels", "Channel slice", HELP, "Keeps `channels` consecutive "
@@ -354,5 +363,6 @@ def _zeropad_check(p, s):
     if problem:
         return problem
     if p["out_channels"] < _ch(s):
-        return f"out_channels ({p['out_channels']}) is below the {_ch(s)} input channels; it can only add channels."
+        return (f"out_channels ({p['out_channels']}) is below the {_ch(s)} input channels; "
+                "it can only add channels.")
     return None

@@ -10,7 +10,8 @@ from ..graph import Graph
 from .infer import Analysis, Analyzer
 from .module import GraphNet, assemble, operand_sources
 
-__all__ = ["INITS", "BuildError", "build", "initialise_weights", "operand_sources", "parameter_limit"]
+__all__ = ["INITS", "BuildError", "build", "initialise_weights", "operand_sources",
+           "parameter_limit"]
 
 _FLOAT_BYTES = 4
 _GIB = 1024 ** 3

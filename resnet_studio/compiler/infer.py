@@ -188,7 +188,8 @@ class Analyzer:
         self.body_analyses += 1
         ports = [n.id for n in definition.graph.nodes_of_type(INPUT_TYPE)]
         if len(ports) != len(info.in_shapes):
-            return None, f"block ‘{definition.name}’ has {len(ports)} inputs, {len(info.in_shapes)} given."
+            return None, (f"block ‘{definition.name}’ has {len(ports)} inputs, "
+                          f"{len(info.in_shapes)} given.")
         body = self._analyze(definition.graph, dict(info.resolved),
                              dict(zip(ports, info.in_shapes)), digests)
         errors = [d for d in body.diagnostics if d.severity == "error"]
@@ -264,7 +265,8 @@ def _structure(graph: Graph, top_level: bool) -> list[Diagnostic]:
     for kind, name in ((INPUT_TYPE, "Input"), (OUTPUT_TYPE, "Output")):
         found = graph.nodes_of_type(kind)
         if not found:
-            problems.append(Diagnostic(None, f"The network has no {name} node; add one from the palette."))
+            problems.append(Diagnostic(
+                None, f"The network has no {name} node; add one from the palette."))
         elif len(found) > 1 and (top_level or kind == OUTPUT_TYPE):
             ids = ", ".join(n.id for n in found)
             problems.append(Diagnostic(found[1].id, f"The network has {len(found)} {name} nodes "

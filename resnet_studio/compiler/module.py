@@ -9,8 +9,9 @@ parameter-free operations (Flatten, Add, Concat) are applied in ``forward`` like
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from torch import nn
 

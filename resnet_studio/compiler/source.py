@@ -261,7 +261,8 @@ def _network_doc(graph: Graph, analysis: Analysis) -> str:
 def _custom_doc(definition: Any, params: dict[str, Any], shapes: Sequence[tuple[int, ...]]) -> str:
     listed = ", ".join(f"{k}={v!r}" for k, v in params.items())
     values = f" ({listed})" if listed else ""
-    text = f'Custom block "{definition.name}"{values} for {", ".join(map(shape_text, shapes))} inputs.'
+    shapes_text = ", ".join(map(shape_text, shapes))
+    text = f'Custom block "{definition.name}"{values} for {shapes_text} inputs.'
     if definition.description:
         text += "\n\n    " + definition.description.strip().replace("\n", "\n    ")
     return text

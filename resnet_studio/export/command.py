@@ -56,7 +56,8 @@ examples:
 SOURCE is torchvision:NAME (any ResNet-family model of torchvision), timm:NAME (timm's
 ResNet family: ResNet-B/C/D/S/T, ResNeXt, SE-ResNe(X)t, ResNet-RS, Res2Net; needs the timm
 extra: pip install 'resnet-studio[timm]') or a model.py written by ResNet Studio.
-For timm models --weights takes a local checkpoint file (.pth/.bin or .safetensors). --weights takes a .pth file or torchvision weights (ResNet18_Weights.IMAGENET1K_V1,
+For timm models --weights takes a local checkpoint file (.pth/.bin or .safetensors).
+--weights takes a .pth file or torchvision weights (ResNet18_Weights.IMAGENET1K_V1,
 or resnet18 for its default ones; downloaded by torchvision when not in torch hub's
 checkpoint folder); the loaded weights are written to --weights-out. When --classes differs
 from the weights' class count, the classifier is left freshly initialised (fine-tuning).

@@ -160,7 +160,7 @@ def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
                                 "file", WeightsError)
     try:
         data = safetensors_torch.load_file(str(path), device="cpu")
-    except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types
+    except Exception as exc:  # safetensors raises its own error types
         raise WeightsError(f"{path} is not a readable safetensors file "
                            f"({_first_line(exc)}).") from None
     return _state_dict(data, path)

@@ -58,7 +58,8 @@ def _check_collapsible(graph: Graph, chosen: set[str], sources: list, outputs: l
     if not chosen:
         raise SelectionError("Select the nodes that should become the block.")
     if not sources:
-        raise SelectionError("The selection has no input: a block needs at least one connection entering it.")
+        raise SelectionError("The selection has no input: a block needs at least one connection "
+                             "entering it.")
     # Convexity: a path that leaves the selection and comes back would become a cycle.
     for e in graph.edges:
         if e.src in chosen and e.dst not in chosen:
@@ -120,7 +121,8 @@ def _exposed_spec(graph: Graph, chosen: set[str], pname: str, pairs: list[tuple[
         elif spec.kind != first[2].kind or value != first[3]:
             raise SelectionError(
                 f"Block parameter ‘{pname}’ binds ‘{first[0]}.{first[1]}’ = {first[3]!r} and "
-                f"‘{node_id}.{param}’ = {value!r}; the parameters it binds must hold the same value.")
+                f"‘{node_id}.{param}’ = {value!r}; the parameters it binds must hold the same "
+                "value.")
         bound[(node_id, param)] = pname
     assert first is not None
     spec, value = first[2], first[3]
@@ -141,7 +143,8 @@ def _bindable(graph: Graph, chosen: set[str], pname: str, node_id: str, param: s
                              f"and ‘{pname}’.")
     value = graph.node(node_id).params[param]
     if reference_name(value) is not None:
-        raise SelectionError(f"‘{node_id}.{param}’ already refers to {value}; bind a literal value.")
+        raise SelectionError(
+            f"‘{node_id}.{param}’ already refers to {value}; bind a literal value.")
     return spec, value
 
 

@@ -55,7 +55,8 @@ class InputSpec:
         for name, value in self.env().items():
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100_000:
                 raise ParameterError("Input specification", name,
-                                     f"{shown(value)} is not allowed; expected an integer from 1 to 100000.")
+                                     f"{shown(value)} is not allowed; expected an integer "
+                                     "from 1 to 100000.")
 
 
 @dataclass
@@ -443,14 +444,16 @@ def _default_base(spec: BlockSpec) -> str:
 
 
 def _rename_edge(e: Edge, old: str, new: str) -> Edge:
-    return Edge(new if e.src == old else e.src, e.src_port, new if e.dst == old else e.dst, e.dst_port)
+    return Edge(new if e.src == old else e.src, e.src_port,
+                new if e.dst == old else e.dst, e.dst_port)
 
 
 def _check_kinds(src: str, src_kind: str, dst: str, dst_kind: str) -> None:
     if "any" in (src_kind, dst_kind) or src_kind == dst_kind:
         return
     names = {"feature_map": "a feature map (C×H×W)", "features": "a feature vector"}
-    hint = " — insert Flatten or global average pooling between them" if dst_kind == "features" else ""
+    hint = (" — insert Flatten or global average pooling between them"
+            if dst_kind == "features" else "")
     raise IncompatiblePortsError(f"‘{dst}’ expects {names.get(dst_kind, dst_kind)} but ‘{src}’ "
                                  f"gives {names.get(src_kind, src_kind)}{hint}.")
 

@@ -81,7 +81,8 @@ class UnknownEdgeError(GraphError, KeyError):
 
 class InvalidPositionError(GraphError, ValueError):
     def __init__(self, node_id: str, position: object):
-        super().__init__(f"Node ‘{node_id}’: position {shown(position)} must be two finite numbers (x, y).")
+        super().__init__(f"Node ‘{node_id}’: position {shown(position)} must be two finite "
+                         "numbers (x, y).")
         self.node_id = node_id
 
 

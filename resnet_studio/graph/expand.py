@@ -27,7 +27,8 @@ def _check_subgraph(sub: Subgraph) -> None:
     named += [dst for targets in sub.inputs.values() for dst, _ in targets]
     unknown = next((n for n in named if n not in inner), None)
     if unknown is not None:
-        raise DefinitionError(f"The expansion refers to an inner node ‘{unknown}’ it does not contain.")
+        raise DefinitionError(
+            f"The expansion refers to an inner node ‘{unknown}’ it does not contain.")
 
 
 def expand_custom(graph: Graph, node_id: str) -> list[str]:

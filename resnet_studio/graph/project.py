@@ -337,7 +337,8 @@ class _Reader:
             if ref is not None and ref not in env:
                 self.path.append(f".params.{key}")
                 defined = ", ".join(f"${k}" for k in env)
-                raise self.fail(f"refers to ${ref}, which is not defined here (defined: {defined}).")
+                raise self.fail(
+                    f"refers to ${ref}, which is not defined here (defined: {defined}).")
 
     def edge(self, entry: Any, graph: Graph, check_cycle: bool = True) -> None:
         self.object(entry, "an edge", _EDGE_FIELDS)
@@ -346,7 +347,8 @@ class _Reader:
             raise self.fail("an edge's ‘from’ and ‘to’ must each be [node id, port name].")
         for node_id, _ in ends:
             if node_id not in graph.nodes:
-                raise self.fail(f"edge refers to node ‘{node_id}’, which does not exist (dangling edge).")
+                raise self.fail(
+                    f"edge refers to node ‘{node_id}’, which does not exist (dangling edge).")
         (src, sp), (dst, dp) = ends
         graph.connect(src, sp, dst, dp, check_cycle=check_cycle)
 

@@ -143,7 +143,7 @@ class StudyQueue:
         except KeyboardInterrupt:
             self._record(spec.name, status=STOPPED, error="")
             raise
-        except Exception as exc:  # noqa: BLE001 — any failure of one run must not end the study
+        except Exception as exc:  # any failure of one run must not end the study
             status, message = FAILED, f"{type(exc).__name__}: {exc}"
         elapsed = time.monotonic() - began
         if status == DONE and not resume:

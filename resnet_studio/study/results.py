@@ -175,7 +175,7 @@ def pareto_front(cost: Sequence[float], accuracy: Sequence[float]) -> list[int]:
     points = [(c, -a, i) for i, (c, a) in enumerate(zip(cost, accuracy))
               if math.isfinite(c) and math.isfinite(a)]
     front, best = [], -math.inf
-    for c, neg_a, i in sorted(points):
+    for _cost, neg_a, i in sorted(points):
         if -neg_a > best:
             front.append(i)
             best = -neg_a

@@ -21,8 +21,8 @@ _EXPORTS = {
     "checkpoint": ("CheckpointError", "load_checkpoint", "save_checkpoint"),
     "config": ("ConfigError", "TrainConfig"),
     "engine": ("Engine",),
-    "records": ("DiagnosisRecord", "EpochRecord", "Record", "RunEndRecord", "RunStartRecord", "StateRecord",
-                "StepRecord"),
+    "records": ("DiagnosisRecord", "EpochRecord", "Record", "RunEndRecord", "RunStartRecord",
+                "StateRecord", "StepRecord"),
     "setup": ("EngineError", "resolve_device"),
     "sinks": ("CallbackSink", "QueueSink", "RunDirSink", "Sink", "SinkError", "TensorBoardSink"),
 }

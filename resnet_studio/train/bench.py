@@ -33,7 +33,8 @@ class FixedBatches:
     def __len__(self) -> int:
         return len(self.batches)
 
-    def epoch(self, epoch: int, start_batch: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def epoch(self, epoch: int,
+              start_batch: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         return iter(self.batches[start_batch:])
 
 

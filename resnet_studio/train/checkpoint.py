@@ -47,7 +47,8 @@ class DiskFullError(CheckpointError):
 
 
 def versions() -> dict[str, str]:
-    return {"resnet_studio": str(__version__), "torch": str(torch.__version__)}  # plain str: TorchVersion is a class
+    # plain str: TorchVersion is a class
+    return {"resnet_studio": str(__version__), "torch": str(torch.__version__)}
 
 
 def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> None:
@@ -81,7 +82,8 @@ def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[
     except pickle.UnpicklingError as exc:
         raise CheckpointError(path, _refusal(exc)) from None
     except (RuntimeError, EOFError, OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-        raise CheckpointError(path, f"is damaged and cannot be read ({_first_line(exc)}).") from None
+        raise CheckpointError(path,
+                              f"is damaged and cannot be read ({_first_line(exc)}).") from None
     return _checked(path, state)
 
 
@@ -93,7 +95,8 @@ def _check_container(path: Path) -> None:
         return
     if head == _ZIP_MAGIC:
         raise CheckpointError(path, "is truncated or damaged (its archive directory is missing); "
-                                    "the write was probably interrupted. Use an earlier checkpoint.")
+                                    "the write was probably interrupted. Use an earlier "
+                                    "checkpoint.")
     raise CheckpointError(path, "is not a ResNet Studio checkpoint (not a PyTorch archive).")
 
 

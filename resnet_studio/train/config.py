@@ -107,7 +107,8 @@ class TrainConfig:
         known = [f.name for f in fields(cls)]
         unknown = sorted(set(data) - set(known))
         if unknown:
-            raise ConfigError(unknown[0], f"unknown setting; known settings are {', '.join(known)}.")
+            raise ConfigError(unknown[0],
+                              f"unknown setting; known settings are {', '.join(known)}.")
         values = dict(data)
         if "data" in values:
             values["data"] = _data_config(values["data"])
@@ -160,7 +161,8 @@ class TrainConfig:
         _integer("step_size", self.step_size, 1, 10**6)
         _number("gamma", self.gamma, 0.0, 1.0, low_open=True)
         if not isinstance(self.milestones, tuple):
-            raise ConfigError("milestones", f"expected a list of epochs, found {self.milestones!r}.")
+            raise ConfigError("milestones",
+                              f"expected a list of epochs, found {self.milestones!r}.")
         for i, epoch in enumerate(self.milestones):
             _integer(f"milestones[{i}]", epoch, 1, 10**6)
         if list(self.milestones) != sorted(set(self.milestones)):
@@ -239,4 +241,5 @@ def _number(name: str, value: Any, lo: float, hi: float, *, low_open: bool = Fal
     too_high = value >= hi if high_open else value > hi
     if too_low or too_high:
         left, right = "(" if low_open else "[", ")" if high_open else "]"
-        raise ConfigError(name, f"{value:g} is outside the allowed range {left}{lo:g}, {hi:g}{right}.")
+        raise ConfigError(name, f"{value:g} is outside the allowed range "
+                                f"{left}{lo:g}, {hi:g}{right}.")

@@ -193,7 +193,8 @@ class Engine:
         digests = None
         s = self.session
         if s is not None and s.env.enabled and status != "failed":
-            digests = tuple(distributed.gather_objects(distributed.parameter_digest(s.model), s.env))
+            digest = distributed.parameter_digest(s.model)
+            digests = tuple(distributed.gather_objects(digest, s.env))
         path = str(self.last_checkpoint[0]) if self.last_checkpoint else None
         record = RunEndRecord(status, message, self.step, self.epoch, self.best_epoch,
                               self.best_val_acc, path, digests)
@@ -489,7 +490,8 @@ class Engine:
             "scheduler": s.scheduler.state_dict(),
             "scaler": s.scaler.state_dict() if s.scaler is not None else None,
             "epoch": self.epoch, "step": self.step, "batch": self.batch, "last_lr": self._last_lr,
-            "epoch_sums": list(self._epoch_sums), "epoch_seconds": self._epoch_time, "rng": rngs, "config": self.config.to_dict(),
+            "epoch_sums": list(self._epoch_sums), "epoch_seconds": self._epoch_time, "rng": rngs,
+            "config": self.config.to_dict(),
             "graph": s.graph, "layers": list(s.layers.names),
             # class names and input normalisation travel with the weights (exports need them)
             DATA_INFO: data_info_dict(s.data.info),

@@ -318,8 +318,8 @@ class RunHistory:
     def to_csv(self) -> str:
         """One row per step: raw and smoothed training values, the learning rate, and the
         validation values on the steps where an epoch ended (empty elsewhere)."""
-        val_at = {float(s): (l, a) for s, l, a in zip(self.val_loss.x, self.val_loss.y,
-                                                       self.val_acc.y)}
+        val_at = {float(s): (loss, a) for s, loss, a in zip(self.val_loss.x, self.val_loss.y,
+                                                             self.val_acc.y)}
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)

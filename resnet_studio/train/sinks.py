@@ -252,7 +252,8 @@ class TensorBoardSink:
             self.layers = record.layer_names
         elif isinstance(record, StepRecord):
             for tag, value in (("train/loss", record.loss), ("train/accuracy", record.accuracy),
-                               ("train/lr", record.lr), ("train/images_per_s", record.images_per_s)):
+                               ("train/lr", record.lr),
+                               ("train/images_per_s", record.images_per_s)):
                 w.add_scalar(tag, value, record.step)
             for name, norm in zip(self.layers, record.grad_norms):
                 w.add_scalar(f"grad_norm/{name}", float(norm), record.step)

@@ -29,7 +29,7 @@ class _Thread(QThread):
     def run(self) -> None:
         try:
             self.result = self.work()
-        except Exception as exc:  # noqa: BLE001 - handed to the GUI thread, which shows it
+        except Exception as exc:  # handed to the GUI thread, which shows it
             self.error = exc
 
 

@@ -1,4 +1,5 @@
-"""Dialogs: the preset gallery with the empty project (File ▸ New) and "Make block from selection"."""
+"""Dialogs: the preset gallery with the empty project (File ▸ New) and "Make block from
+selection"."""
 
 from __future__ import annotations
 

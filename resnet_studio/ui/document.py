@@ -19,8 +19,8 @@ from ..blocks import CATALOGUE
 from ..compiler import Analysis, Analyzer
 from ..graph import Graph, GraphError, events
 from ..graph import project as project_file
-from .commands import GraphCommand, SnapshotCommand
 from ..graph.contents import replace_contents, snapshot
+from .commands import GraphCommand, SnapshotCommand
 
 ANALYSIS_DELAY_MS = 150
 

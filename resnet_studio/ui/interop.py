@@ -119,7 +119,7 @@ class Interop(Feature):
             return None
         try:
             names = timm_family()
-        except Exception as exc:  # noqa: BLE001 - a missing timm is shown, not raised
+        except Exception as exc:  # a missing timm is shown, not raised
             self._fail("Import failed", exc)
             return None
         name = self.window.prompts.ask_item("Import a timm ResNet", "Model:", names)

@@ -1,10 +1,11 @@
 """One editor widget per block parameter, chosen from its ParamSpec.
 
 Integers get a spin box with the spec's bounds, numbers a spin box that shows ``1e-05`` as
-written (both take the mouse wheel only when focused), booleans a check box, choices a combo box; an integer that also accepts words
-(Conv2d padding ``"same"``) gets an editable combo box. Any parameter can instead hold a
-``"$name"`` reference, edited as text (the ``$`` button switches). Widgets never change the
-graph: they emit ``committed(name, value)`` and the inspector turns that into a command.
+written (both take the mouse wheel only when focused), booleans a check box, choices a combo
+box; an integer that also accepts words (Conv2d padding ``"same"``) gets an editable combo
+box. Any parameter can instead hold a ``"$name"`` reference, edited as text (the ``$`` button
+switches). Widgets never change the graph: they emit ``committed(name, value)`` and the
+inspector turns that into a command.
 """
 
 from __future__ import annotations

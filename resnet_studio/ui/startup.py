@@ -56,7 +56,7 @@ class ModuleLoader(QObject):
         started = time.perf_counter()
         try:
             module: ModuleType = importlib.import_module(self.name)
-        except Exception as exc:  # noqa: BLE001 - any failure is shown; a thread must not die silently
+        except Exception as exc:  # any failure is shown; a thread must not die silently
             self.failed.emit(f"{type(exc).__name__}: {exc}")
             return
         self.seconds = time.perf_counter() - started

@@ -44,7 +44,7 @@ def test_an_image_is_fitted_to_the_input_size_and_channels(tmp_path):
 def test_a_file_that_is_no_image_is_named(tmp_path):
     bad = tmp_path / "notes.png"
     bad.write_text("hello")
-    with pytest.raises(AnalysisError, match="notes.png: cannot be read as an image"):
+    with pytest.raises(AnalysisError, match=r"notes\.png: cannot be read as an image"):
         load_image(bad, InputSpec(3, 8, 8, 3))
 
 
@@ -60,7 +60,7 @@ def test_explanation_parts(tmp_path):
     assert result.probabilities == pytest.approx(probs[best].tolist(), rel=1e-5)
     assert result.target == result.classes[0] and result.gradcam_layer == "layer2"
     assert result.gradcam.shape == (8, 8) and result.attribution.shape == (8, 8)
-    assert 0 <= result.gradcam.min() and result.attribution.max() == pytest.approx(1.0)
+    assert result.gradcam.min() >= 0 and result.attribution.max() == pytest.approx(1.0)
     assert {k: v.shape for k, v in result.feature_maps.items()} == {"layer1": (3, 8, 8),
                                                                    "layer2": (3, 4, 4)}
 

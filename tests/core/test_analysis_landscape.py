@@ -21,7 +21,6 @@ from resnet_studio.cli import main
 from resnet_studio.compiler import build
 
 
-
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     before = torch.get_num_threads()

@@ -21,7 +21,6 @@ from resnet_studio.compiler import build
 from resnet_studio.graph import project
 
 
-
 def test_layers_in_forward_order_for_network_and_twin():
     result = signal_propagation(tiny_resnet(), batch=batch())
     network, twin = result.curves

@@ -66,7 +66,7 @@ def test_save_and_load_round_trip(tmp_path):
 
 
 def test_load_project_names_the_missing_file(tmp_path):
-    with pytest.raises(ProjectFileError, match="absent.rstudio.json"):
+    with pytest.raises(ProjectFileError, match=r"absent\.rstudio\.json"):
         rs.load_project(tmp_path / "absent.rstudio.json")
 
 

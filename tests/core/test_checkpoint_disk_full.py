@@ -91,7 +91,8 @@ def test_other_write_failures_keep_their_own_message(tmp_path, monkeypatch):
         raise OSError(errno.EIO, os.strerror(errno.EIO))
 
     monkeypatch.setattr(files.os, "fsync", fsync)
-    with pytest.raises(CheckpointError, match=r"last.pt: cannot be written \(Input/output") as caught:
+    with pytest.raises(CheckpointError,
+                       match=r"last\.pt: cannot be written \(Input/output") as caught:
         save_checkpoint({MARKER: 1}, tmp_path / "last.pt")
     assert not isinstance(caught.value, DiskFullError)
 

@@ -62,7 +62,7 @@ def test_a_flipped_byte_in_a_tensor_is_detected(run_dir, capsys):
 def test_a_flipped_byte_in_the_pickle_is_detected(run_dir):
     path = run_dir / "best.pt"
     flip_byte_of_member(path, "data.pkl")
-    with pytest.raises(CheckpointError, match="best.pt: is damaged"):
+    with pytest.raises(CheckpointError, match=r"best\.pt: is damaged"):
         load_checkpoint(path)
 
 
@@ -171,7 +171,7 @@ def test_a_damaged_safetensors_file_is_an_export_error(safetensors_file, damage)
     damaged = damage(data)
     assert damaged != data
     safetensors_file.write_bytes(damaged)
-    with pytest.raises(ExportError, match="net.safetensors"):
+    with pytest.raises(ExportError, match=r"net\.safetensors"):
         load_safetensors(safetensors_file)
 
 

@@ -16,9 +16,10 @@ OVERRIDES = {
 }
 TWO_PORT = {"subtract", "multiply"}
 MULTI = {"add", "concat"}
+SPEC = InputSpec(8, 12, 12, 10)  # frozen, so one instance serves as a default
 
 
-def chain(*steps, spec=InputSpec(8, 12, 12, 10)) -> Graph:
+def chain(*steps, spec=SPEC) -> Graph:
     """input → steps… → output, each step a (type, params) pair."""
     g = Graph(CATALOGUE, spec)
     g.add_node("input")
@@ -51,7 +52,8 @@ def single_block_graph(type_id: str) -> Graph:
             g.add_node("identity", node_id="other")
             g.connect(src, "out", "other", "in")
             g.connect("other", "out", "block", port.name)
-    head = {"linear": [], "flatten": ["linear"]}.get(type_id, ["adaptiveavgpool2d", "flatten", "linear"])
+    head = {"linear": [], "flatten": ["linear"]}.get(type_id,
+                                                     ["adaptiveavgpool2d", "flatten", "linear"])
     prev = "block"
     for i, head_type in enumerate(head):
         params = {"out_features": "$classes"} if head_type == "linear" else {}
@@ -224,7 +226,8 @@ def test_custom_block_compiles_like_the_nodes_it_replaced():
 def test_problem_inside_a_custom_block_is_reported_on_the_block_node():
     g = chain(("conv2d", {"out_channels": 8}), ("groupnorm", {"groups": 4}),
               ("flatten", {}), ("linear", {"out_features": 10}))
-    _, node_id = collapse(g, ["n0", "n1"], "Conv GN", exposed={"channels": [("n0", "out_channels")]})
+    _, node_id = collapse(g, ["n0", "n1"], "Conv GN",
+                          exposed={"channels": [("n0", "out_channels")]})
     g.set_params(node_id, {"channels": 6})
     problem = Analyzer().analyze(g).nodes[node_id].problem
     assert "inside block ‘Conv GN’" in problem and "groups=4" in problem

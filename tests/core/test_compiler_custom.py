@@ -79,7 +79,8 @@ def test_a_build_on_a_snapshot_ignores_later_edits_of_the_live_project():
     live.definitions["unit"].name = "Renamed"
     net = build(snapshot)
     assert net.block.conv.weight.shape == (4, 4, 3, 3)
-    assert list(net.state_dict()) == ["block.conv.weight", "block.conv.bias", "fc.weight", "fc.bias"]
+    assert list(net.state_dict()) == ["block.conv.weight", "block.conv.bias", "fc.weight",
+                                      "fc.bias"]
     assert snapshot.definitions["unit"].graph.lookup is snapshot
     assert "bn" not in snapshot.definitions["unit"].graph.nodes
     assert "inside block ‘Renamed’" in Analyzer().analyze(live).nodes["block"].problem

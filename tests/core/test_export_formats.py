@@ -229,7 +229,7 @@ def test_a_missing_optional_package_names_the_extra(run_dir, tmp_path, monkeypat
 def test_a_missing_checkpoint_is_refused(tmp_path):
     with pytest.raises(ExportError, match="no such checkpoint file or run directory"):
         export_checkpoint(tmp_path / "absent.pt", "onnx", tmp_path / "net.onnx")
-    with pytest.raises(ExportError, match="neither best.pt nor last.pt"):
+    with pytest.raises(ExportError, match=r"neither best\.pt nor last\.pt"):
         export_checkpoint(tmp_path, "onnx", tmp_path / "net.onnx")
 
 
@@ -267,7 +267,7 @@ def test_weights_that_do_not_fit_the_project_are_refused(run_dir, tmp_path):
     ck = load_checkpoint(run_dir / "last.pt")
     del ck["model"]["fc.bias"]
     torch.save(ck, tmp_path / "cut.pt")
-    with pytest.raises(ExportError, match="missing from the file: fc.bias"):
+    with pytest.raises(ExportError, match=r"missing from the file: fc\.bias"):
         export_checkpoint(tmp_path / "cut.pt", "safetensors", tmp_path / "net.safetensors")
 
 

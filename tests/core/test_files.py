@@ -80,7 +80,7 @@ def test_the_checkpoint_and_project_writers_name_the_refused_file(tmp_path):
     with pytest.raises(CheckpointError, match=r"last.pt: cannot be written \(it is a character "
                                               r"device, not a regular file\)"):
         save_checkpoint({MARKER: 1, "w": torch.ones(1)}, link)
-    with pytest.raises(ProjectFileError, match="net.json.*not a regular file"):
+    with pytest.raises(ProjectFileError, match=r"net\.json.*not a regular file"):
         project.save(new_project("resnet20"), _fifo(tmp_path / "net.json"))
 
 

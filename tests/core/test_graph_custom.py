@@ -49,7 +49,8 @@ def residual_graph() -> Graph:
     for row, (node_id, type_id) in enumerate([
             ("input", "input"), ("stem", "conv"), ("c1", "conv"), ("r1", "relu"), ("c2", "conv"),
             ("sum", "add"), ("head", "relu"), ("output", "output")]):
-        add(g, node_id, type_id, {"out_channels": 16} if type_id == "conv" else {}, (0.0, 80.0 * row))
+        params = {"out_channels": 16} if type_id == "conv" else {}
+        add(g, node_id, type_id, params, (0.0, 80.0 * row))
     link(g, "input", "stem", "c1", "r1", "c2", "sum", "head", "output")
     g.connect("stem", "out", "sum", "in")
     return g
@@ -118,7 +119,7 @@ def test_subgraph_refuses_a_block_that_passes_its_input_straight_through():
 def test_add_definition_refuses_taken_type_ids():
     root = new_graph()
     defined(root)
-    with pytest.raises(DefinitionError, match="‘custom.unit’ already exists"):
+    with pytest.raises(DefinitionError, match=r"‘custom\.unit’ already exists"):
         root.add_definition(BlockDefinition("custom.unit", "Again", body_graph(root)))
     with pytest.raises(DefinitionError, match="‘conv’ already exists"):
         root.add_definition(BlockDefinition("conv", "Conv", body_graph(root)))
@@ -143,7 +144,7 @@ def test_remove_definition_refuses_while_used_here_or_in_another_block():
     removed = root.remove_definition("custom.unit")
     assert removed.type_id == "custom.unit" and "custom.unit" not in root.definitions
     assert recorder.events[-1] == events.DefinitionsChanged("custom.unit")
-    with pytest.raises(DefinitionError, match="no custom block type ‘custom.unit’"):
+    with pytest.raises(DefinitionError, match=r"no custom block type ‘custom\.unit’"):
         root.remove_definition("custom.unit")
 
 
@@ -339,7 +340,8 @@ def test_collapse_refuses_selections_that_cannot_be_a_block(selection, message):
 def test_collapse_refuses_a_selection_whose_path_leaves_through_a_long_detour():
     g = residual_graph()
     before = snapshot(g)
-    with pytest.raises(SelectionError, match="path through ‘c1’ leaves it and comes back through ‘c2’"):
+    with pytest.raises(SelectionError,
+                       match="path through ‘c1’ leaves it and comes back through ‘c2’"):
         collapse(g, ["stem", "sum"], "Broken")  # stem → c1 → r1 → c2 → sum leaves and re-enters
     g = chain_graph(*["relu"] * 6)
     g.disconnect(Edge("n5", "out", "output", "in"))
@@ -369,7 +371,8 @@ def test_one_block_parameter_may_bind_several_equal_values():
     g = chain_graph("conv", "conv")
     definition, _ = collapse(g, ["n0", "n1"], "Pair",
                              exposed={"w": [("n0", "out_channels"), ("n1", "out_channels")]})
-    assert [n.params["out_channels"] for n in definition.graph.nodes_of_type("conv")] == ["$w", "$w"]
+    convs = definition.graph.nodes_of_type("conv")
+    assert [n.params["out_channels"] for n in convs] == ["$w", "$w"]
 
 
 def test_references_to_the_input_spec_become_parameters_the_new_node_passes_on():

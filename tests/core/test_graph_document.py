@@ -32,10 +32,11 @@ from resnet_studio.graph import (
 
 def test_graph_package_imports_neither_torch_nor_qt():
     code = ("import sys, resnet_studio.graph, resnet_studio.graph.project; "
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('torch', 'PySide6', 'pyqtgraph')]; "
+            "bad = [m for m in sys.modules "
+            "if m.split('.')[0] in ('torch', 'PySide6', 'pyqtgraph')]; "
             "print(bad); sys.exit(1 if bad else 0)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                            check=False)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -270,7 +271,8 @@ def test_parameters_may_refer_to_the_input_specification():
     g = chain_graph("flatten", "linear")
     g.set_params("n1", {"out_features": "$classes"})
     assert g.node("n1").params["out_features"] == "$classes"
-    assert InputSpec(1, 28, 28, 10).env() == {"channels": 1, "height": 28, "width": 28, "classes": 10}
+    assert InputSpec(1, 28, 28, 10).env() == {"channels": 1, "height": 28, "width": 28,
+                                              "classes": 10}
 
 
 def test_input_spec_changes_emit_once_and_bad_specs_are_refused():
@@ -333,7 +335,7 @@ def test_the_same_edge_twice_is_a_duplicate_even_on_a_multi_input_port():
     g = new_graph()
     add(g, "a", "relu"), add(g, "sum", "add"), add(g, "c", "relu")
     g.connect("a", "out", "sum", "in")
-    with pytest.raises(DuplicateEdgeError, match="‘a.out’ is already connected to ‘sum.in’"):
+    with pytest.raises(DuplicateEdgeError, match=r"‘a\.out’ is already connected to ‘sum\.in’"):
         g.connect("a", "out", "sum", "in")
     g.connect("a", "out", "c", "in")
     with pytest.raises(DuplicateEdgeError):
@@ -361,7 +363,8 @@ def test_long_cycles_are_refused_naming_both_ends():
     g = chain_graph("add", *["relu"] * 30)  # n0 is an Add, so it could take a second input
     with pytest.raises(CycleError) as info:
         g.connect("n30", "out", "n0", "in")
-    assert "Connecting ‘n30’ to ‘n0’ would create a cycle: ‘n0’ already feeds ‘n30’" in str(info.value)
+    assert ("Connecting ‘n30’ to ‘n0’ would create a cycle: ‘n0’ already feeds ‘n30’"
+            in str(info.value))
     assert (info.value.src, info.value.dst) == ("n30", "n0")
     assert len(g.incoming("n0")) == 1
 
@@ -395,7 +398,8 @@ def test_check_connect_raises_like_connect_but_changes_nothing():
     recorder = Recorder(g)
     before = snapshot(g)
     g.check_connect("n1", "out", "extra", "in")
-    for args in [("n1", "out", "n0", "in"), ("extra", "out", "n0", "in"), ("n1", "x", "extra", "in")]:
+    for args in [("n1", "out", "n0", "in"), ("extra", "out", "n0", "in"),
+                 ("n1", "x", "extra", "in")]:
         with pytest.raises(GraphError):
             g.check_connect(*args)
     assert snapshot(g) == before and recorder.events == []
@@ -423,7 +427,7 @@ def test_disconnect_emits_after_removing_and_refuses_unknown_edges():
     assert g.disconnect(edge) == 0
     assert recorder.events == [events.EdgeRemoved(edge)]
     assert edge not in recorder.snapshots[0]["edges"]
-    with pytest.raises(UnknownEdgeError, match="There is no connection input.out → n0.in"):
+    with pytest.raises(UnknownEdgeError, match=r"There is no connection input\.out → n0\.in"):
         g.disconnect(edge)
     assert issubclass(UnknownEdgeError, KeyError) and len(recorder.events) == 1
 

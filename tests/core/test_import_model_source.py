@@ -88,7 +88,7 @@ def test_edited_code_is_refused_unless_allowed(tmp_path):
     edited = text.replace("import torch\n", "import math\nimport torch\n", 1)
     assert edited != text
     path.write_text(edited)
-    with pytest.raises(ModelImportError, match="edited after ResNet Studio generated it.*"
+    with pytest.raises(ModelImportError, match=r"edited after ResNet Studio generated it.*"
                                                "--allow-edited"):
         import_model_source(path)
     as_generated = import_model_source(path, allow_edited=True)

@@ -93,12 +93,12 @@ def test_grouped_and_wide_blocks_are_read_from_the_convolutions():
 
 # ----- refusals -------------------------------------------------------------------------------
 def test_an_unknown_name_suggests_the_closest():
-    with pytest.raises(ModelImportError, match="no model ‘resnet51’.*Did you mean ‘resnet50’"):
+    with pytest.raises(ModelImportError, match=r"no model ‘resnet51’.*Did you mean ‘resnet50’"):
         import_torchvision("resnet51")
 
 
 def test_a_torchvision_model_outside_the_family_is_refused():
-    with pytest.raises(ModelImportError, match="‘vgg11’ is not a ResNet-family model.*resnet18"):
+    with pytest.raises(ModelImportError, match=r"‘vgg11’ is not a ResNet-family model.*resnet18"):
         import_torchvision("vgg11")
 
 

@@ -70,10 +70,12 @@ def rich_graph() -> Graph:
     """Custom blocks (one nested in another), labels, awkward floats, unicode, training."""
     g = Graph(CATALOGUE, InputSpec(1, 28, 28, 10), name="Réseau ✓ 神经")
     for node_id, type_id, params, position in [
-            ("input", "input", {}, (0.1, 1e-7)), ("stem", "conv", {"padding": "same"}, (-3.5, 2.25)),
+            ("input", "input", {}, (0.1, 1e-7)),
+            ("stem", "conv", {"padding": "same"}, (-3.5, 2.25)),
             ("c1", "conv", {"out_channels": 16}, (1e300, -0.0)), ("r1", "relu", {}, (0.5, 1.5)),
             ("sum", "add", {}, (2.0, 3.0)), ("drop", "dropout", {"p": 0.1}, (4.0, 5.0)),
-            ("flat", "flatten", {}, (6.0, 7.0)), ("fc", "linear", {"out_features": "$classes"}, (8.0, 9.0)),
+            ("flat", "flatten", {}, (6.0, 7.0)),
+            ("fc", "linear", {"out_features": "$classes"}, (8.0, 9.0)),
             ("output", "output", {}, (10.0, 11.0))]:
         g.add_node(type_id, params, position, node_id)
     link(g, "input", "stem", "c1", "r1", "sum", "drop", "flat", "fc", "output")
@@ -95,7 +97,8 @@ def test_to_dict_writes_the_documented_fields():
     assert list(data) == ["format_version", "name", "input", "nodes", "edges"]
     assert data["format_version"] == project.FORMAT_VERSION == 1
     assert data["input"] == {"channels": 3, "height": 32, "width": 32, "classes": 10}
-    assert data["nodes"][1] == {"id": "n0", "type": "conv", "position": [0.0, 100.0], "label": "stem",
+    assert data["nodes"][1] == {"id": "n0", "type": "conv", "position": [0.0, 100.0],
+                                "label": "stem",
                                 "params": {"out_channels": 8, "kernel_size": 3, "padding": 1,
                                            "bias": True}}
     assert "label" not in data["nodes"][0]
@@ -140,7 +143,8 @@ def test_missing_parameters_are_filled_and_the_first_save_is_stable(tmp_path):
     data["blocks"][0]["nodes"][1]["params"] = {"out_channels": "$width", "kernel_size": 5.0}
     hand = write(tmp_path, data, "hand.rstudio.json")
     loaded = project.load(hand, CATALOGUE)
-    assert loaded.node("c1").params == {"out_channels": 8, "kernel_size": 3, "padding": 1, "bias": True}
+    assert loaded.node("c1").params == {"out_channels": 8, "kernel_size": 3, "padding": 1,
+                                        "bias": True}
     assert loaded.node("c1").position == (0.0, 100.0)
     first, second = tmp_path / "1.rstudio.json", tmp_path / "2.rstudio.json"
     project.save(loaded, first)
@@ -304,23 +308,30 @@ SUPPORTED = "this version of ResNet Studio reads format_version 1"
 MALFORMED = [
     # the whole document and its version
     ("list", lambda d: [1, 2], "top level", "must hold a JSON object, found [1, 2]"),
-    ("no version", _delete(["format_version"]), "top level", f"missing field ‘format_version’; {SUPPORTED}"),
+    ("no version", _delete(["format_version"]), "top level",
+     f"missing field ‘format_version’; {SUPPORTED}"),
     ("newer version", _set(["format_version"], 2), "format_version",
      f"2 is not supported (the file was written by a newer version); {SUPPORTED}"),
-    ("older version", _set(["format_version"], 0), "format_version", f"0 is not supported; {SUPPORTED}"),
+    ("older version", _set(["format_version"], 0), "format_version",
+     f"0 is not supported; {SUPPORTED}"),
     ("string version", _set(["format_version"], "1"), "format_version",
      f'expected an integer, found "1"; {SUPPORTED}'),
-    ("float version", _set(["format_version"], 1.0), "format_version", "expected an integer, found 1.0"),
-    ("bool version", _set(["format_version"], True), "format_version", "expected an integer, found true"),
+    ("float version", _set(["format_version"], 1.0), "format_version",
+     "expected an integer, found 1.0"),
+    ("bool version", _set(["format_version"], True), "format_version",
+     "expected an integer, found true"),
     ("unknown field", _set(["extra"], 1), "top level", "unknown field ‘extra’ in a project"),
     ("name type", _set(["name"], 3), "name", "expected a string, found 3"),
     ("training type", _set(["training"], []), "training", "expected an object, found []"),
     # input specification
     ("no input", _delete(["input"]), "top level", "missing field ‘input’"),
-    ("input type", _set(["input"], [3, 8, 8, 10]), "input", "expected an object, found [3, 8, 8, 10]"),
+    ("input type", _set(["input"], [3, 8, 8, 10]), "input",
+     "expected an object, found [3, 8, 8, 10]"),
     ("input missing", _delete(["input", "classes"]), "input", "missing field ‘classes’"),
-    ("input string", _set(["input", "channels"], "3"), "input.channels", 'expected an integer, found "3"'),
-    ("input bool", _set(["input", "height"], True), "input.height", "expected an integer, found true"),
+    ("input string", _set(["input", "channels"], "3"), "input.channels",
+     'expected an integer, found "3"'),
+    ("input bool", _set(["input", "height"], True), "input.height",
+     "expected an integer, found true"),
     ("input bound", _set(["input", "classes"], 0), "input.classes",
      "0 is not allowed; expected an integer from 1 to 100000"),
     ("input extra", _set(["input", "depth"], 3), "input", "unknown field ‘depth’"),
@@ -330,27 +341,34 @@ MALFORMED = [
     ("node type", _set(["nodes", 0], 3), "nodes[0]", "a node must be a JSON object, found 3"),
     ("node id type", _set(["nodes", 1, "id"], 5), "nodes[1].id", "expected a string, found 5"),
     ("node id missing", _delete(["nodes", 1, "id"]), "nodes[1]", "missing field ‘id’"),
-    ("node id invalid", _set(["nodes", 1, "id"], "1x"), "nodes[1].id", "‘1x’ is not a valid node name"),
+    ("node id invalid", _set(["nodes", 1, "id"], "1x"), "nodes[1].id",
+     "‘1x’ is not a valid node name"),
     ("node id reserved", _set(["nodes", 1, "id"], "forward"), "nodes[1].id", "reserved"),
     ("duplicate id", _set(["nodes", 2, "id"], "c1"), "nodes[2].id", "‘c1’ already exists"),
     ("unknown type", _set(["nodes", 1, "type"], "conv9"), "nodes[1].type",
      "node ‘c1’ has unknown block type ‘conv9’"),
-    ("type type", _set(["nodes", 1, "type"], None), "nodes[1].type", "expected a string, found null"),
+    ("type type", _set(["nodes", 1, "type"], None), "nodes[1].type",
+     "expected a string, found null"),
     ("position short", _set(["nodes", 1, "position"], [1]), "nodes[1].position",
      "expected two finite numbers [x, y], found [1]"),
-    ("position long", _set(["nodes", 1, "position"], [1, 2, 3]), "nodes[1].position", "two finite numbers"),
-    ("position text", _set(["nodes", 1, "position"], ["a", 0]), "nodes[1].position", 'found ["a", 0]'),
-    ("position bool", _set(["nodes", 1, "position"], [True, 0]), "nodes[1].position", "found [true, 0]"),
+    ("position long", _set(["nodes", 1, "position"], [1, 2, 3]), "nodes[1].position",
+     "two finite numbers"),
+    ("position text", _set(["nodes", 1, "position"], ["a", 0]), "nodes[1].position",
+     'found ["a", 0]'),
+    ("position bool", _set(["nodes", 1, "position"], [True, 0]), "nodes[1].position",
+     "found [true, 0]"),
     ("position huge", _set(["nodes", 1, "position"], [10 ** 400, 0]), "nodes[1].position",
      "two finite numbers"),
-    ("position type", _set(["nodes", 1, "position"], "0,0"), "nodes[1].position", "expected a list"),
-    ("params type", _set(["nodes", 1, "params"], [1]), "nodes[1].params", "expected an object, found [1]"),
+    ("position type", _set(["nodes", 1, "position"], "0,0"), "nodes[1].position",
+     "expected a list"),
+    ("params type", _set(["nodes", 1, "params"], [1]), "nodes[1].params",
+     "expected an object, found [1]"),
     ("param bound", _set(["nodes", 1, "params", "kernel_size"], 0), "nodes[1].params.kernel_size",
      "Conv ‘c1’, parameter ‘kernel_size’: 0 is not allowed; expected an integer from 1 to 31"),
     ("param type", _set(["nodes", 1, "params", "bias"], "yes"), "nodes[1].params.bias",
      "'yes' is not allowed; expected true or false"),
-    ("param float", _set(["nodes", 1, "params", "out_channels"], 2.5), "nodes[1].params.out_channels",
-     "expected an integer from 1 to 4096"),
+    ("param float", _set(["nodes", 1, "params", "out_channels"], 2.5),
+     "nodes[1].params.out_channels", "expected an integer from 1 to 4096"),
     ("param unknown", _set(["nodes", 1, "params", "stride"], 2), "nodes[1].params.stride",
      "Conv has no such parameter"),
     ("param reference", _set(["nodes", 1, "params", "out_channels"], "$depth"),
@@ -359,11 +377,13 @@ MALFORMED = [
     ("block param bound", _set(["nodes", 2, "params", "width"], 0), "nodes[2].params.width",
      "expected an integer from 1 to 4096"),
     ("label type", _set(["nodes", 1, "label"], 7), "nodes[1].label", "expected a string, found 7"),
-    ("node extra", _set(["nodes", 1, "colour"], "red"), "nodes[1]", "unknown field ‘colour’ in a node"),
+    ("node extra", _set(["nodes", 1, "colour"], "red"), "nodes[1]",
+     "unknown field ‘colour’ in a node"),
     # edges
     ("edges type", _set(["edges"], "none"), "edges", 'expected a list, found "none"'),
     ("edge type", _set(["edges", 0], ["input", "c1"]), "edges[0]", "an edge must be a JSON object"),
-    ("edge end", _set(["edges", 0, "from"], ["input"]), "edges[0]", "must each be [node id, port name]"),
+    ("edge end", _set(["edges", 0, "from"], ["input"]), "edges[0]",
+     "must each be [node id, port name]"),
     ("edge end type", _set(["edges", 0, "to"], "c1.in"), "edges[0].to", "expected a list"),
     ("edge end items", _set(["edges", 0, "to"], [1, "in"]), "edges[0]", "[node id, port name]"),
     ("edge missing", _delete(["edges", 0, "to"]), "edges[0]", "missing field ‘to’"),
@@ -373,17 +393,20 @@ MALFORMED = [
      "Node ‘c1’ has no output port ‘y’ (its output ports: out)"),
     ("unknown in port", _set(["edges", 1, "to"], ["u1", "x"]), "edges[1]",
      "Node ‘u1’ has no input port ‘x’ (its input ports: in)"),
-    ("duplicate edge", _append(["edges"], _edge("input", "c1")), "edges[3]", "is already connected"),
+    ("duplicate edge", _append(["edges"], _edge("input", "c1")), "edges[3]",
+     "is already connected"),
     ("second feed", _append(["edges"], _edge("input", "u1")), "edges[3]", "already fed by ‘c1’"),
     ("cycle", _both(_append(["nodes"], _node("m", "add"), _node("r", "relu")),
                     _append(["edges"], _edge("m", "r"), _edge("r", "m"))), "edges[4]",
      "Connecting ‘r’ to ‘m’ would create a cycle"),
-    ("kinds", _both(_append(["nodes"], _node("fc", "linear")), _append(["edges"], _edge("c1", "fc"))),
+    ("kinds", _both(_append(["nodes"], _node("fc", "linear")),
+                    _append(["edges"], _edge("c1", "fc"))),
      "edges[3]", "insert Flatten or global average pooling"),
     ("edge extra", _set(["edges", 0, "via"], []), "edges[0]", "unknown field ‘via’ in an edge"),
     # custom block definitions
     ("blocks type", _set(["blocks"], {}), "blocks", "expected a list, found {}"),
-    ("block type", _set(["blocks", 0], "unit"), "blocks[0]", "a block definition must be a JSON object"),
+    ("block type", _set(["blocks", 0], "unit"), "blocks[0]",
+     "a block definition must be a JSON object"),
     ("block extra", _set(["blocks", 0, "icon"], "x"), "blocks[0]", "unknown field ‘icon’"),
     ("block id", _set(["blocks", 0, "type"], " "), "blocks[0].type", "may not be empty"),
     ("block name", _set(["blocks", 0, "name"], 5), "blocks[0].name", "expected a string, found 5"),
@@ -393,7 +416,8 @@ MALFORMED = [
     ("param type", _set(["blocks", 0, "params", 0], "width"), "blocks[0].params[0]",
      'a block parameter must be a JSON object, found "width"'),
     ("block taken id", _set(["blocks", 0, "type"], "conv"), "blocks[0]", "‘conv’ already exists"),
-    ("block twice", _append(["blocks"], BASE["blocks"][0]), "blocks[1]", "‘custom.unit’ already exists"),
+    ("block twice", _append(["blocks"], BASE["blocks"][0]), "blocks[1]",
+     "‘custom.unit’ already exists"),
     ("param kind", _set(["blocks", 0, "params", 0, "kind"], "text"), "blocks[0].params[0].kind",
      "unknown parameter kind ‘text’ (expected one of int, float, bool, choice)"),
     ("param default bound", _set(["blocks", 0, "params", 0, "default"], 0),
@@ -410,7 +434,8 @@ MALFORMED = [
      "blocks[0].params[0].maximum", 'expected an integer or a number, found "big"'),
     ("param bound bool", _set(["blocks", 0, "params", 0, "maximum"], True),
      "blocks[0].params[0].maximum", "found true"),
-    ("param choices", _set(["blocks", 0, "params", 0], {"name": "m", "kind": "choice", "default": "a"}),
+    ("param choices", _set(["blocks", 0, "params", 0], {"name": "m", "kind": "choice",
+                                                        "default": "a"}),
      "blocks[0].params[0].choices", "a choice parameter needs at least one choice"),
     ("param choice kinds", _set(["blocks", 0, "params", 0], {"name": "m", "kind": "choice",
                                                              "default": "a", "choices": ["a", {}]}),
@@ -422,14 +447,16 @@ MALFORMED = [
      "unknown field ‘unit’ in a block parameter"),
     ("no output", _both(_delete(["blocks", 0, "nodes", 2]), _delete(["blocks", 0, "edges", 1])),
      "blocks[0]", "Block ‘Unit’ needs exactly one Output node, it has 0"),
-    ("no block input", _both(_delete(["blocks", 0, "nodes", 0]), _delete(["blocks", 0, "edges", 0])),
+    ("no block input", _both(_delete(["blocks", 0, "nodes", 0]),
+                             _delete(["blocks", 0, "edges", 0])),
      "blocks[0]", "Block ‘Unit’ has no Input node"),
-    ("undefined block ref", _set(["blocks", 0, "nodes", 1, "params", "kernel_size"], "$k"), "blocks[0]",
+    ("undefined block ref", _set(["blocks", 0, "nodes", 1, "params", "kernel_size"], "$k"),
+     "blocks[0]",
      "parameter ‘kernel_size’ refers to $k, which is not one of the block's parameters"),
-    ("block body type", _set(["blocks", 0, "nodes", 1, "type"], "custom.later"), "blocks[0].nodes[1].type",
-     "unknown block type ‘custom.later’"),
-    ("block body dangling", _set(["blocks", 0, "edges", 0, "from"], ["ghost", "out"]), "blocks[0].edges[0]",
-     "dangling edge"),
+    ("block body type", _set(["blocks", 0, "nodes", 1, "type"], "custom.later"),
+     "blocks[0].nodes[1].type", "unknown block type ‘custom.later’"),
+    ("block body dangling", _set(["blocks", 0, "edges", 0, "from"], ["ghost", "out"]),
+     "blocks[0].edges[0]", "dangling edge"),
     ("block body params", _set(["blocks", 0, "nodes", 1, "params"], {"out_channels": -1}),
      "blocks[0].nodes[1].params.out_channels", "expected an integer from 1 to 4096"),
 ]
@@ -479,7 +506,8 @@ def test_a_definition_can_be_added_to_a_loaded_project_and_saved(tmp_path):
     g.add_definition(BlockDefinition("custom.act", "Act", body))
     path = tmp_path / "more.rstudio.json"
     project.save(g, path)
-    assert [d["type"] for d in json.loads(path.read_text())["blocks"]] == ["custom.unit", "custom.act"]
+    written = json.loads(path.read_text())["blocks"]
+    assert [d["type"] for d in written] == ["custom.unit", "custom.act"]
     assert project.load(path, CATALOGUE).definitions["custom.act"].spec().title == "Act"
 
 

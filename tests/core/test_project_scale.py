@@ -13,7 +13,7 @@ from resnet_studio.graph import CycleError, Edge, Graph
 from resnet_studio.graph.project import loads
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from bench_project_load import chain_text  # noqa: E402  (the benchmark's own file maker)
+from bench_project_load import chain_text
 
 
 @pytest.mark.parametrize("reverse", [False, True])

@@ -628,7 +628,7 @@ def test_copied_source_rebuilds_the_same_module(case):
                 if not t.__module__.startswith("torch") and t not in objects]
     source = "\n\n".join(inspect.getsource(o) for o in objects)
     namespace = {"torch": torch, "nn": nn}
-    exec(compile(source, "model.py", "exec"), namespace)  # noqa: S102 - our own source
+    exec(compile(source, "model.py", "exec"), namespace)  # our own source
     original, copy = op.build().eval(), _rebuild(op, namespace).eval()
     assert _shapes(copy.state_dict()) == _shapes(original.state_dict())
     copy.load_state_dict(original.state_dict())

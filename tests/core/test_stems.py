@@ -62,7 +62,7 @@ def test_expansion_and_source_compute_the_same_function(case):
     state = {k.replace("stem.", "stem_", 1): v for k, v in net.state_dict().items()}
     flat_net.load_state_dict(state, strict=True)
     namespace: dict = {}
-    exec(compile(generate_source(g), "model.py", "exec"), namespace)  # noqa: S102
+    exec(compile(generate_source(g), "model.py", "exec"), namespace)
     generated = namespace["Net"]().eval()
     generated.load_state_dict(net.state_dict(), strict=True)
     x = torch.randn(2, 3, 12, 12)

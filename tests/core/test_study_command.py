@@ -67,7 +67,8 @@ def test_a_failed_run_exits_1_after_the_others_ran(project_file, capsys):
     captured = capsys.readouterr()
     assert code == 1
     assert "[1/2] batch_size=8: finished" in captured.err
-    assert "run ‘batch_size-64’ failed" in captured.err and "larger than the 24 training images" in captured.err
+    assert "run ‘batch_size-64’ failed" in captured.err
+    assert "larger than the 24 training images" in captured.err
     state = json.loads((out / "state.json").read_text())["runs"]
     assert state["batch_size-8"]["status"] == "finished"
 

@@ -134,7 +134,7 @@ def test_variants_plans_one_run_per_block_type():
 
 
 def test_variants_refuses_a_block_type_that_does_not_fit():
-    with pytest.raises(StudyError, match="convnextblock.*keep the channel count"):
+    with pytest.raises(StudyError, match=r"convnextblock.*keep the channel count"):
         plan_variants(staged_graph(), budget(), ("basicblock", "convnextblock"))
 
 
@@ -186,9 +186,9 @@ def test_twin_with_an_unfinished_run_says_how_to_finish_it(tmp_path):
     (tmp_path / "graph.json").write_text(json.dumps(to_dict(staged_graph())))
     (tmp_path / "config.json").write_text(json.dumps({"config": budget().to_dict()}))
     (tmp_path / "status.json").write_text(json.dumps({"status": "stopped"}))
-    with pytest.raises(StudyError, match="has not finished.*--resume"):
+    with pytest.raises(StudyError, match=r"has not finished.*--resume"):
         plan_twin(staged_graph(), budget(), existing=tmp_path)
-    with pytest.raises(StudyError, match="graph.json is missing"):
+    with pytest.raises(StudyError, match=r"graph\.json is missing"):
         plan_twin(staged_graph(), budget(), existing=tmp_path / "nowhere")
 
 

@@ -90,7 +90,7 @@ class Payload:
 def test_random_bytes_are_refused(tmp_path):
     path = tmp_path / "noise.pt"
     path.write_bytes(np.random.default_rng(0).bytes(500))
-    with pytest.raises(CheckpointError, match="noise.pt: is not a ResNet Studio checkpoint"):
+    with pytest.raises(CheckpointError, match=r"noise\.pt: is not a ResNet Studio checkpoint"):
         load_checkpoint(path)
 
 
@@ -104,7 +104,7 @@ def test_a_torch_file_without_the_marker_is_refused(tmp_path):
 def test_a_pickled_object_is_refused_without_running_it(tmp_path):
     path, touched = tmp_path / "evil.pt", tmp_path / "touched"
     torch.save({MARKER: 1, "model": Payload(touched)}, path)
-    with pytest.raises(CheckpointError, match="safe load refuses.*could run arbitrary code"):
+    with pytest.raises(CheckpointError, match=r"safe load refuses.*could run arbitrary code"):
         load_checkpoint(path)
     assert not touched.exists()
     plain = tmp_path / "plain.pt"
@@ -128,10 +128,10 @@ def test_truncated_and_missing_files_are_refused(finished_run, tmp_path):
 def test_newer_formats_and_incomplete_dicts_are_refused(tmp_path):
     path = tmp_path / "future.pt"
     torch.save({MARKER: 99}, path)
-    with pytest.raises(CheckpointError, match="format 99.*newer"):
+    with pytest.raises(CheckpointError, match=r"format 99.*newer"):
         load_checkpoint(path)
     torch.save({MARKER: 1, "model": {}}, path)
-    with pytest.raises(CheckpointError, match="incomplete.*optimizer"):
+    with pytest.raises(CheckpointError, match=r"incomplete.*optimizer"):
         load_checkpoint(path)
 
 

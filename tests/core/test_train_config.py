@@ -55,9 +55,9 @@ def test_defaults_are_valid_and_round_trip_through_json():
 
 
 def test_from_dict_refuses_unknown_keys_by_name():
-    with pytest.raises(ConfigError, match="‘lrr’.*unknown setting"):
+    with pytest.raises(ConfigError, match=r"‘lrr’.*unknown setting"):
         TrainConfig.from_dict({"lrr": 0.1})
-    with pytest.raises(ConfigError, match="‘data’.*augmnt"):
+    with pytest.raises(ConfigError, match=r"‘data’.*augmnt"):
         TrainConfig.from_dict({"data": {"augmnt": False}})
     with pytest.raises(ConfigError, match="expected an object"):
         TrainConfig.from_dict([1, 2])

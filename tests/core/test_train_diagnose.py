@@ -46,7 +46,7 @@ def test_layers_without_gradient_are_named_dead_once_with_their_first_zero_step(
     assert dead.step == 40 + DEAD_STEPS - 1 and dead.layers == ("conv1", "res1", "conv2")
     assert dead.message.startswith("layers conv1, res1, conv2 receive no gradient since step 40")
     assert "the network has died" in dead.message
-    assert "lower the learning rate (try 0.01) or use batch norm" == dead.suggestion
+    assert dead.suggestion == "lower the learning rate (try 0.01) or use batch norm"
 
 
 def test_a_layer_that_recovers_before_the_patience_runs_out_is_not_dead():

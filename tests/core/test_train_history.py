@@ -127,7 +127,7 @@ def test_checkpoints_status_and_confusion_are_found_by_the_run_model(tmp_path):
     assert find_checkpoint(run) == run / "best.pt"
     assert read_status(run)["status"] == "finished" and summarise(run).status == "finished"
     (run / "confusion.json").write_text(json.dumps({"epoch": 1}))
-    with pytest.raises(RunReadError, match="confusion.json is damaged"):
+    with pytest.raises(RunReadError, match=r"confusion\.json is damaged"):
         read_confusion(run)
 
 

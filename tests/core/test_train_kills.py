@@ -8,6 +8,7 @@ many more kills; here a handful keeps the suite quick.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -60,10 +61,8 @@ def steps_on_disk(run: Path) -> list[int]:
     path = run / "steps.jsonl"
     numbers = []
     for line in path.read_text().splitlines() if path.exists() else []:
-        try:
+        with contextlib.suppress(ValueError, KeyError, TypeError):
             numbers.append(json.loads(line)["step"])
-        except (ValueError, KeyError, TypeError):
-            pass
     return numbers
 
 

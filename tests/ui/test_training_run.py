@@ -148,4 +148,5 @@ def test_plain_twin_trains_after_the_network_and_both_are_compared(trainer, qtbo
     assert {n["id"]: n["type"] for n in twin_graph["nodes"]}["add"] == "identity"
     text = c.views.compare.differences.toPlainText()
     assert "add: type add → identity" in text
-    assert c.views.tabs.currentIndex() == 3 and sorted(c.views.runs.selected_paths()) == sorted(runs)
+    assert c.views.tabs.currentIndex() == 3
+    assert sorted(c.views.runs.selected_paths()) == sorted(runs)

@@ -47,7 +47,7 @@ class AnalysisWorker(QThread):
             self.cancelled.emit()
         except AnalysisError as exc:
             self.failed.emit(str(exc))
-        except Exception as exc:  # noqa: BLE001 (any failure becomes a message, not a crash)
+        except Exception as exc:  # any failure becomes a message, not a crash
             self.failed.emit(_failure_text(exc))
         else:
             if self.cancel_flag.is_set():

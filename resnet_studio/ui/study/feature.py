@@ -230,7 +230,7 @@ class StudyFeature(QObject, Feature):
 
     def _on_progress(self, p: Progress) -> None:
         text = self.view.show_progress(p)
-        if p.event == "end" or p.event == "start" and p.index == 0:
+        if p.event == "end" or (p.event == "start" and p.index == 0):
             self._refresh()
         if p.event == "end" and p.status == FAILED:
             self.window.show_message(f"Run {p.label} failed; the study goes on. {p.message}")

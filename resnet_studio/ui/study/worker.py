@@ -36,7 +36,7 @@ class _Runner(QObject):
     def run(self) -> None:
         try:
             self.outcome = self.queue.run()
-        except Exception as exc:  # noqa: BLE001 — the queue itself broke; tell the GUI
+        except Exception as exc:  # the queue itself broke; tell the GUI
             self.error = describe_exception(exc)
         QThread.currentThread().quit()
 

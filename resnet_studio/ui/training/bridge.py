@@ -84,12 +84,12 @@ class _Worker(QObject):
         try:
             end = self.engine.run()
         # Anything the engine did not turn into a failed run (a bug, a broken sink).
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             error = describe_exception(exc)
         finally:
             try:
                 self.engine.close()
-            except Exception as exc:  # noqa: BLE001 (closing sinks must not hide the run's end)
+            except Exception as exc:  # closing sinks must not hide the run's end
                 error = error or describe_exception(exc)
         self.done.emit(end, error)
         QThread.currentThread().quit()  # from the worker itself: no round trip through the GUI
