@@ -81,7 +81,7 @@ def test_built_network_is_torchvisions_convnext_tiny(reference):
 
 def test_generated_model_py_is_torchvisions_convnext_tiny(reference):
     namespace: dict = {}
-    exec(compile(generate_source(create(NAME, SPEC)), "model.py", "exec"), namespace)  # noqa: S102
+    exec(compile(generate_source(create(NAME, SPEC)), "model.py", "exec"), namespace)
     assert_equal_to(namespace["Net"](), reference)
 
 
@@ -163,5 +163,5 @@ def test_import_from_torchvision_gives_the_preset_and_takes_its_weights(referenc
     with torch.no_grad():
         got = result.model.eval()(images())
     assert (got - reference(images())).abs().max() < 1e-4
-    with pytest.raises(ModelImportError, match="convnext_tiny: .*classes"):
+    with pytest.raises(ModelImportError, match=r"convnext_tiny: .*classes"):
         import_torchvision(NAME, classes=0)

@@ -91,7 +91,8 @@ class SanityTools(QObject, Feature):
             try:
                 return path, preview_grid(net, cfg, path, count), folder
             except Exception:
-                shutil.rmtree(folder, ignore_errors=True)  # the dialog that would have read it never opens
+                # the dialog that would have read it never opens
+                shutil.rmtree(folder, ignore_errors=True)
                 raise
 
         return self._run("Preparing the first batch…", work,
