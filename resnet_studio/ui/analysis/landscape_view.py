@@ -35,7 +35,7 @@ class LandscapeView(AnalysisView):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.curve_plot = plot_widget("1-D slice: loss along d₁", "α", "loss", log_y=True)
-        style.add_legend(self.curve_plot.getPlotItem(), (-6, 6))
+        style.card_legend(self.curve_plot.getPlotItem(), (-6, 6))
         self.map_plot = plot_widget("2-D slice: log₁₀ loss, with contours", "α", "β")
         self.image = pg.ImageItem()
         self.map_plot.getPlotItem().addItem(self.image)

@@ -40,7 +40,7 @@ class LesionView(AnalysisView):
         super().__init__(parent)
         self.plot = plot_widget("Validation accuracy with one block removed", "block removed",
                                 "accuracy")
-        style.add_legend(self.plot.getPlotItem(), (-6, 6))
+        style.card_legend(self.plot.getPlotItem(), (-6, 6))
         QVBoxLayout(self.body).addWidget(self.plot)
         self.bars: list[pg.BarGraphItem] = []
 

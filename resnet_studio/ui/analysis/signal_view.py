@@ -62,7 +62,7 @@ class SignalView(AnalysisView):
         row = QHBoxLayout(self.body)
         row.setContentsMargins(0, 0, 0, 0)
         for plot in self.plots:
-            style.add_legend(plot.getPlotItem(), (-6, 6))
+            style.card_legend(plot.getPlotItem(), (-6, 6))
             row.addWidget(plot)
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setToolTip("Measure the project again, as it is now")

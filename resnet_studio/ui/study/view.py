@@ -60,8 +60,7 @@ class StudyCurves(QWidget):
         self.val_plot = style.style_plot(self.view.addPlot(0, 1),
                                          "Validation error (each epoch)", "step", "error (%)")
         self.val_plot.setXLink(self.train_plot)
-        self.legend = pg.LegendItem(labelTextSize="8pt", labelTextColor=style.TEXT,
-                                    brush=style.LEGEND_BRUSH, pen=style.LEGEND_PEN)
+        self.legend = pg.LegendItem(labelTextSize="8pt", labelTextColor=style.TEXT)
         # Its own column, so that it never covers a curve; its own size, not the row's height
         # (stretched, pyqtgraph spreads the entries and parts each label from its sample).
         self.legend.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)

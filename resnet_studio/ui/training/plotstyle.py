@@ -65,6 +65,14 @@ def add_legend(plot: pg.PlotItem, layout: pg.GraphicsLayout, row: int, col: int,
     return legend
 
 
+def card_legend(plot: pg.PlotItem, offset: tuple[int, int]) -> pg.LegendItem:
+    """A compact legend on a translucent white card inside a plot with few, known curves
+    (the analysis views); ``offset`` as pyqtgraph's (negative: from the right or bottom edge).
+    Plots whose curves go everywhere take ``add_legend`` instead."""
+    return plot.addLegend(offset=offset, labelTextSize="8pt", labelTextColor=TEXT,
+                          brush=(255, 255, 255, 170), pen=(208, 215, 222), verSpacing=-8)
+
+
 def settle_ranges(*plots: pg.PlotItem) -> None:
     """Apply pending auto-ranges now, after new data and before the paint: left to the
     paint, the range change asks for a second paint of the whole view."""
