@@ -167,8 +167,9 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         ids = self.editor.selected_node_ids()
         graph = self.document.graph
-        for key in ("cut", "copy", "collapse"):
+        for key in ("cut", "copy", "duplicate", "collapse", "inspect"):
             self.actions[key].setEnabled(bool(ids))
+        self.actions["rename"].setEnabled(len(ids) == 1)
         self.actions["expand"].setEnabled(any(graph.node_spec(n).composite for n in ids))
         self._update_paste()
 

@@ -56,6 +56,7 @@ class CanvasView(QGraphicsView):
     near the cursor and announced through ``refused`` (the window's status bar)."""
 
     refused = Signal(str)
+    context_menu_requested = Signal(QPoint)  # viewport coordinates of a right-click
 
     def __init__(self, document: Document, scene: GraphScene, parent: QWidget | None = None):
         super().__init__(scene, parent)
@@ -213,6 +214,11 @@ class CanvasView(QGraphicsView):
             self.viewport().unsetCursor()
             return
         super().keyReleaseEvent(event)
+
+    def contextMenuEvent(self, event) -> None:
+        self.cancel_interaction()
+        self.context_menu_requested.emit(event.pos())
+        event.accept()
 
     # ----- drops from the palette -------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:
