@@ -63,7 +63,8 @@ class EditorFeature(Feature):
                        make=lambda parent: stack.createUndoAction(parent, "&Undo")),
             ActionSpec("redo", "&Redo", shortcut=Std.Redo, menu="edit", order=1,
                        toolbar="Redo", toolbar_section=1,
-                       make=lambda parent: stack.createRedoAction(parent, "&Redo")),
+                       make=lambda parent: stack.createRedoAction(parent, "&Redo"),
+                       extra_shortcuts=("Ctrl+Shift+Z",)),  # Ctrl+Y alone on some platforms
             ActionSpec("cut", "Cu&t", e.cut, Std.Cut, "Cut the selected nodes", "edit", 10, 0,
                        context=(NODE,)),
             ActionSpec("copy", "&Copy", e.copy, Std.Copy, "Copy the selected nodes", "edit",

@@ -171,7 +171,10 @@ class FeatureHost:
         if spec.shortcut is not None:
             action.setShortcut(QKeySequence(spec.shortcut))
         if spec.extra_shortcuts:
-            action.setShortcuts([action.shortcut(), *map(QKeySequence, spec.extra_shortcuts)])
+            keys = [action.shortcut(), *map(QKeySequence, spec.extra_shortcuts)]
+            # once each: a platform whose standard key is one of the extras would otherwise
+            # hold the same key twice, an ambiguous shortcut that never fires
+            action.setShortcuts([k for i, k in enumerate(keys) if k not in keys[:i]])
         self.actions[spec.key] = action
         if spec.menu is not None:
             self._place(spec.menu, spec.section, spec.order, action=action)
