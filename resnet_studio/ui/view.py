@@ -20,7 +20,6 @@ from .node_item import NodeItem, PortItem
 from .scene import GraphScene
 
 MIN_SCALE, MAX_SCALE = 0.1, 4.0
-MIN_FIT_SCALE = 0.62  # below this the node text is too small to read; fit shows the top part
 ZOOM_STEP = 1.25
 SCENE_MARGIN = 1500.0
 TOAST_MS = 4000
@@ -66,6 +65,8 @@ class CanvasView(QGraphicsView):
         self.toast = Toast(self.viewport())
         self._space_held = False
         self._fit_pending = False
+        self._fitted = False  # the view shows a fit the user has not zoomed or scrolled since
+        self._fitting = False
         self.setRenderHints(QPainter.RenderHint.Antialiasing
                             | QPainter.RenderHint.TextAntialiasing)
         self.setFrameShape(QFrame.Shape.NoFrame)
@@ -93,6 +94,7 @@ class CanvasView(QGraphicsView):
         return self.transform().m11()
 
     def zoom_by(self, factor: float) -> None:
+        self._fitted = False
         target = min(max(self.zoom() * factor, MIN_SCALE), MAX_SCALE)
         self.scale(target / self.zoom(), target / self.zoom())
 
@@ -108,29 +110,42 @@ class CanvasView(QGraphicsView):
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
 
     def fit(self) -> None:
-        """Show the whole network; a tall one is shown from its top at a readable zoom."""
+        """Show the whole network, however small that makes it (zoom in to read a part).
+
+        The fit follows the viewport while the user leaves it alone: a dock that opens or a
+        window that is resized after a fit fits again, so no node is left cut off."""
         rect = self.scene().nodes_rect()
         if not self.isVisible():  # the viewport has no real size yet: fit once it has
             self._fit_pending = True
             return
         if rect.isEmpty():
             return
+        self._fitting = True
         self.update_scene_rect()
         rect = rect.adjusted(-30, -30, 30, 30)
         self.resetTransform()
         view = self.viewport().rect()
         scale = min(view.width() / rect.width(), view.height() / rect.height(), 1.0)
-        scale = max(scale, MIN_FIT_SCALE)
+        scale = max(scale, MIN_SCALE)
         self.scale(scale, scale)
-        visible = view.height() / scale
-        top = QPointF(rect.center().x(), rect.top() + min(visible, rect.height()) / 2)
-        self.centerOn(top)
+        self.centerOn(rect.center())
+        self._fitting = False
+        self._fitted = True
 
     def resizeEvent(self, event) -> None:
+        refit = self._fitted or (self._fit_pending and self.isVisible())
         super().resizeEvent(event)
-        if self._fit_pending and self.isVisible():
+        if refit and self.isVisible() and not self._fitting:
             self._fit_pending = False
             self.fit()
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        if not self._fitting:
+            self._fitted = False  # the user scrolled: a later resize keeps their view
+        super().scrollContentsBy(dx, dy)
+
+    def is_fitted(self) -> bool:
+        return self._fitted
 
     def centre_on_node(self, node_id: str) -> None:
         item = self.scene().node_items.get(node_id)

@@ -416,3 +416,17 @@ def test_file_dialogs_start_in_the_project_folder_or_the_last_used(window, promp
     assert window.new_project()  # no file any more: the last folder used
     window.open_project()
     assert prompts.asked[-1] == ("open", str(folder.resolve()))
+
+
+def test_a_refusal_on_the_status_bar_clears_at_the_next_edit(window):
+    editor, bar = window.editor, window.statusBar()
+    editor.expand_selected()  # nothing selected: refused with a reason
+    assert bar.currentMessage().startswith("Select a residual block")
+    window.show_message("Saved somewhere")  # other messages keep their own timeout
+    editor.select_nodes(["relu"])
+    editor.delete_selection()
+    assert bar.currentMessage() == "Saved somewhere"
+    editor.expand_selected()
+    assert bar.currentMessage().startswith("Select a residual block")
+    window.document.undo_stack.undo()
+    assert bar.currentMessage() == ""
