@@ -9,6 +9,8 @@ graph made from those readings builds into a network with exactly torchvision's 
 
 from __future__ import annotations
 
+import re
+
 import difflib
 from typing import Any
 
@@ -30,7 +32,14 @@ def resnet_family() -> list[str]:
     from torchvision.models import get_model_builder, list_models
 
     names = list_models(module=torchvision.models)
-    return sorted(n for n in names if get_model_builder(n).__module__ == RESNET_MODULE)
+    return sorted((n for n in names if get_model_builder(n).__module__ == RESNET_MODULE),
+                  key=natural_key)
+
+
+def natural_key(name: str) -> list:
+    """Sorts numbers in names by value: resnet18 < resnet34 < resnet101, and
+    wide_resnet50_2 < wide_resnet101_2."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
 def import_torchvision(name: str, classes: int | None = None,

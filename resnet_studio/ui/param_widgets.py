@@ -27,6 +27,9 @@ from ..graph import ParamSpec, reference_name
 from .spin_boxes import ComboBox, IntSpinBox, NumberSpinBox
 
 INT_LIMIT = 2_000_000_000
+# Words beside terse stored choices; the stored value stays the same ("A", "D").
+CHOICE_LABELS = {("shortcut", "A"): "A: zero-padded identity",
+                 ("shortcut", "D"): "D: avg-pool + 1×1 conv"}
 MIXED = object()  # the value of a field whose nodes hold different values
 MIXED_TEXT = "mixed"
 FLOAT_LIMIT = 1e15
@@ -97,7 +100,8 @@ class ParamField(QWidget):
     def _make_combo(self) -> QComboBox:
         combo = ComboBox(self)
         for choice in self.spec.choices:
-            combo.addItem(str(choice), choice)
+            label = CHOICE_LABELS.get((self.spec.name, choice), str(choice))
+            combo.addItem(label if self.spec.kind == "choice" else str(choice), choice)
         if self.spec.kind == "int":  # numbers typed in, or one of the words offered
             combo.setEditable(True)
             combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)

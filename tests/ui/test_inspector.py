@@ -211,3 +211,13 @@ def test_a_node_that_fails_shows_a_question_mark_not_its_input_shape(window, qtb
         doc.undo_stack.undo()
     assert item.shape_text == "8×16×16"
     assert window.editor.scene.node_items["output"].shape_text == "10"  # what it receives
+
+
+def test_terse_shortcut_options_are_shown_in_words_and_stored_as_letters(window, qtbot):
+    graph = window.document.graph
+    combo = select(window, "block").fields["shortcut"].typed
+    labels = [combo.itemText(i) for i in range(combo.count())]
+    assert "A: zero-padded identity" in labels and "D: avg-pool + 1×1 conv" in labels
+    combo.activated.emit(labels.index("A: zero-padded identity"))
+    assert graph.node("block").params["shortcut"] == "A"
+    assert combo.currentText() == "A: zero-padded identity"

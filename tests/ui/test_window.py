@@ -430,3 +430,10 @@ def test_a_refusal_on_the_status_bar_clears_at_the_next_edit(window):
     assert bar.currentMessage().startswith("Select a residual block")
     window.document.undo_stack.undo()
     assert bar.currentMessage() == ""
+
+
+def test_the_data_folder_is_one_level_named_after_the_app():
+    from resnet_studio.ui.recovery import default_directory
+
+    folder = default_directory()
+    assert folder.name == "ResNet Studio" and folder.parent.name != "ResNet Studio"
