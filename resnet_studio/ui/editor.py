@@ -13,9 +13,9 @@ from PySide6.QtCore import QPoint, QPointF, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from ..compiler import structure
 from ..graph import GraphError
 from ..graph.layout import layout_positions
-from ..compiler import structure
 from . import clipboard
 from .commands import AddNodeCommand, MoveNodesCommand, remove_items_command
 from .context_menus import CanvasMenus
