@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLineEdit, QMenu, QWidget, QWidgetAction
 
@@ -92,7 +92,7 @@ class CanvasMenus:
             blocks.append((action, f"{spec.title} {spec.type_id} {spec.category}".lower()))
         search.textChanged.connect(lambda text: _filter(blocks, sections, text))
         search.returnPressed.connect(lambda: _trigger_first(menu, blocks))
-        menu.aboutToShow.connect(lambda: search.setFocus(Qt.FocusReason.PopupFocusReason))
+        menu.aboutToShow.connect(lambda: QTimer.singleShot(0, search.setFocus))
         return menu
 
 
@@ -113,5 +113,8 @@ def _trigger_first(menu: QMenu, blocks: list[tuple[QAction, str]]) -> None:
     """Enter in the search field adds the first block still shown."""
     shown = [action for action, _ in blocks if action.isVisible()]
     if shown:
-        menu.close()
+        top = menu
+        while isinstance(top.parentWidget(), QMenu):  # close the whole cascade, not one level
+            top = top.parentWidget()
+        top.close()
         shown[0].trigger()
