@@ -53,9 +53,11 @@ class Document(QObject):
         # The name came with the source (a preset, an import), not from the user: it goes at
         # the first structural edit of the unsaved project (see ``_on_graph_event``).
         self.borrowed_name = False
+        self._dropped_name = ""
         self._timer = QTimer(self, singleShot=True, interval=ANALYSIS_DELAY_MS)
         self._timer.timeout.connect(self.analyze_now)
         self.graph.events.subscribe(self._on_graph_event)
+        self.undo_stack.cleanChanged.connect(self._on_clean_changed)
 
     def close(self) -> None:
         """Stop listening to the graph and cancel a pending analysis."""
@@ -90,7 +92,7 @@ class Document(QObject):
              modified: bool = False) -> None:
         """Replace the project by ``data`` (a project dict): a fresh undo history, ``path``
         as the file it belongs to. ``modified`` marks it unsaved (a recovered autosave)."""
-        self.borrowed_name = False
+        self.borrowed_name, self._dropped_name = False, ""
         replace_contents(self.graph, data, source or str(path or "<project>"))
         self.undo_stack.clear()
         if modified:
@@ -158,7 +160,14 @@ class Document(QObject):
         """A preset redrawn (a node or connection added or removed) is no longer that preset:
         the unsaved project becomes "Untitled", its model.py docstring and runs follow.
         Parameters and positions keep the name (a ResNet-20 with another width is still one).
-        The name stays dropped on undo; saving names the project after its file."""
-        self.borrowed_name = False
+        Undoing back to the design as it came gives the name back; saving names the project
+        after its file."""
+        self.borrowed_name, self._dropped_name = False, self.graph.name
         self.graph.name = ""
         self.path_changed.emit()
+
+    def _on_clean_changed(self, clean: bool) -> None:
+        if clean and self._dropped_name and self.path is None:
+            self.graph.name, self._dropped_name = self._dropped_name, ""
+            self.borrowed_name = True
+            self.path_changed.emit()

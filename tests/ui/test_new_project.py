@@ -65,7 +65,11 @@ def test_a_preset_redrawn_before_it_is_saved_no_longer_carries_the_preset_name(m
     assert "resnet20" not in window.windowTitle()
     assert "resnet20" not in window.code_view.regenerate()
     doc.undo_stack.undo()
-    assert doc.graph.name == ""  # the rule holds on undo: saving names it after its file
+    assert doc.graph.name == ""  # still edited (the width): not the preset as it came
+    doc.undo_stack.undo()
+    assert doc.graph.name == "resnet20" and "resnet20" in window.windowTitle()
+    editor.add_block("relu")
+    assert doc.graph.name == ""
 
 
 def test_an_opened_project_keeps_its_name_through_structural_edits(make_window, tmp_path):
