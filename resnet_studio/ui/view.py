@@ -21,6 +21,7 @@ from .scene import GraphScene
 
 MIN_SCALE, MAX_SCALE = 0.1, 4.0
 ZOOM_STEP = 1.25
+REFIT_SLACK = 30  # px of viewport change that do not fit again (scroll bars coming and going)
 SCENE_MARGIN = 1500.0
 TOAST_MS = 4000
 
@@ -67,6 +68,7 @@ class CanvasView(QGraphicsView):
         self._fit_pending = False
         self._fitted = False  # the view shows a fit the user has not zoomed or scrolled since
         self._fitting = False
+        self._fit_size = self.viewport().size()
         self.setRenderHints(QPainter.RenderHint.Antialiasing
                             | QPainter.RenderHint.TextAntialiasing)
         self.setFrameShape(QFrame.Shape.NoFrame)
@@ -131,13 +133,21 @@ class CanvasView(QGraphicsView):
         self.centerOn(rect.center())
         self._fitting = False
         self._fitted = True
+        self._fit_size = self.viewport().size()
 
     def resizeEvent(self, event) -> None:
-        refit = self._fitted or (self._fit_pending and self.isVisible())
+        refit = (self._fitted and self._size_changed()) or (self._fit_pending and self.isVisible())
         super().resizeEvent(event)
         if refit and self.isVisible() and not self._fitting:
             self._fit_pending = False
             self.fit()
+
+    def _size_changed(self) -> bool:
+        """More than a scroll bar's width since the fit: a fit that hides or shows a scroll
+        bar must not fit again (and again)."""
+        size = self.viewport().size()
+        return (abs(size.width() - self._fit_size.width()) > REFIT_SLACK
+                or abs(size.height() - self._fit_size.height()) > REFIT_SLACK)
 
     def scrollContentsBy(self, dx: int, dy: int) -> None:
         if not self._fitting:
