@@ -131,5 +131,5 @@ class ExportResult:
 
     def summary(self) -> str:
         return (f"Wrote {self.path} ({self.format}) from {self.checkpoint}; checked on a "
-                f"random batch of {self.checked_batch}: outputs agree within "
-                f"{self.max_abs_diff:.2g}.")
+                f"random batch of {self.checked_batch}: outputs agree (max difference "
+                f"{self.max_abs_diff:.2g}).")

@@ -10,6 +10,7 @@ graph made from those readings builds into a network with exactly torchvision's 
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Any
 
 import torch
@@ -33,7 +34,7 @@ def resnet_family() -> list[str]:
 
     names = list_models(module=torchvision.models)
     resnets = [n for n in names if get_model_builder(n).__module__ == RESNET_MODULE]
-    return sorted(resnets + list(_preset_models()))
+    return sorted(resnets + list(_preset_models()), key=natural_key)
 
 
 def _preset_models() -> dict[str, Preset]:
@@ -44,6 +45,12 @@ def _preset_models() -> dict[str, Preset]:
     return {p.torchvision_name: p for p in PRESETS.values()
             if p.torchvision_name in names
             and get_model_builder(p.torchvision_name).__module__ != RESNET_MODULE}
+
+
+def natural_key(name: str) -> list:
+    """Sorts numbers in names by value: resnet18 < resnet34 < resnet101, and
+    wide_resnet50_2 < wide_resnet101_2."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
 def import_torchvision(name: str, classes: int | None = None,

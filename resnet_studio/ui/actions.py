@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 
+from .context_menus import CANVAS, EDGE, NODE
 from .features import ActionSpec, Contributions, DockSpec, Feature, FeatureHost, MenuSpec
 
 if TYPE_CHECKING:
@@ -54,29 +55,37 @@ class EditorFeature(Feature):
     def _edit(self) -> list[ActionSpec]:
         e, stack = self.w.editor, self.w.document.undo_stack
         return [
+            ActionSpec("inspect", "&Inspect", self.inspect,
+                       tip="Show the node's parameters, shapes and costs in the inspector",
+                       context=(NODE,)),
             ActionSpec("undo", "&Undo", shortcut=Std.Undo, menu="edit", order=0,
                        toolbar="Undo", toolbar_section=1,
                        make=lambda parent: stack.createUndoAction(parent, "&Undo")),
             ActionSpec("redo", "&Redo", shortcut=Std.Redo, menu="edit", order=1,
                        toolbar="Redo", toolbar_section=1,
-                       make=lambda parent: stack.createRedoAction(parent, "&Redo")),
+                       make=lambda parent: stack.createRedoAction(parent, "&Redo"),
+                       extra_shortcuts=("Ctrl+Shift+Z",)),  # Ctrl+Y alone on some platforms
             ActionSpec("cut", "Cu&t", e.cut, Std.Cut, "Cut the selected nodes", "edit", 10, 0,
-                       context=("canvas",)),
+                       context=(NODE,)),
             ActionSpec("copy", "&Copy", e.copy, Std.Copy, "Copy the selected nodes", "edit",
-                       10, 1, context=("canvas",)),
+                       10, 1, context=(NODE,)),
             ActionSpec("paste", "&Paste", e.paste, Std.Paste, "Paste nodes", "edit", 10, 2,
-                       context=("canvas",)),
+                       context=(CANVAS,)),
+            ActionSpec("duplicate", "D&uplicate", e.duplicate, "Ctrl+D",
+                       "Copy the selected nodes beside them", "edit", 10, 3, context=(NODE,)),
             ActionSpec("delete", "&Delete", e.delete_selection, Std.Delete,
-                       "Delete the selected nodes and connections", "edit", 10, 3, "Delete", 2,
-                       context=("canvas",), extra_shortcuts=("Backspace",)),
+                       "Delete the selected nodes and connections", "edit", 10, 4, "Delete", 2,
+                       context=(NODE, EDGE), extra_shortcuts=("Backspace",)),
             ActionSpec("select_all", "Select &All", e.select_all, Std.SelectAll,
-                       "Select every node", "edit", 20, 0),
+                       "Select every node", "edit", 20, 0, context=(CANVAS,)),
             ActionSpec("expand", "E&xpand Block", e.expand_selected, "Ctrl+E",
                        "Replace the selected block by the layers it is made of", "edit", 20, 1,
-                       "Expand", 4, context=("canvas",)),
+                       "Expand", 4, context=(NODE,)),
             ActionSpec("collapse", "&Make Block from Selection…", e.collapse_selection, "Ctrl+G",
                        "Turn the selected nodes into a new reusable block", "edit", 20, 2,
-                       "Make Block", 4, context=("canvas",)),
+                       "Make Block", 4, context=(NODE,)),
+            ActionSpec("rename", "&Rename…", self.rename, "F2", "Rename the selected node",
+                       "edit", 20, 3, context=(NODE,)),
         ]
 
     def _view(self) -> list[ActionSpec]:
@@ -87,9 +96,10 @@ class EditorFeature(Feature):
             ActionSpec("zoom_out", "Zoom &Out", e.view.zoom_out, Std.ZoomOut, "Zoom out", "view",
                        0, 1, "Zoom −", 3),
             ActionSpec("zoom_fit", "Zoom to &Fit", e.view.fit, "Ctrl+0", "Show the whole network",
-                       "view", 0, 2, "Fit", 3),
+                       "view", 0, 2, "Fit", 3, context=(CANVAS,)),
             ActionSpec("auto_layout", "Auto-&layout", e.auto_layout, "Ctrl+L",
-                       "Arrange the network top to bottom", "view", 10, 0, "Auto-layout", 3),
+                       "Arrange the network top to bottom", "view", 10, 0, "Auto-layout", 3,
+                       context=(CANVAS,)),
             ActionSpec("edge_shapes", "Show Edge &Shapes", e.set_show_edge_shapes, None,
                        "Label every connection with the shape of the tensor it carries", "view",
                        10, 1, "Edge Shapes", 5, checkable=True),
@@ -104,6 +114,23 @@ class EditorFeature(Feature):
 
     def installed(self, host: FeatureHost) -> None:
         host.docks["summary"].raise_()
+        self.w.editor.menus.declared = host.context_groups
+
+    # ----- node entries that show the inspector --------------------------------------------
+    def inspect(self) -> None:
+        """Show and raise the inspector (it already shows the selection)."""
+        dock = self.w.docks["inspector"]
+        dock.show()
+        dock.raise_()
+
+    def rename(self) -> None:
+        """Edit the selected node's name in the inspector; Enter renames (one undo step)."""
+        if len(self.w.editor.selected_node_ids()) != 1:
+            self.w.editor.report("Select one node to rename it.")
+            return
+        self.inspect()
+        self.w.inspector.name_edit.setFocus()
+        self.w.inspector.name_edit.selectAll()
 
     def default_dock_sizes(self) -> None:
         w, d = self.w, self.w.docks

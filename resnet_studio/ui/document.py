@@ -23,6 +23,7 @@ from ..graph.contents import replace_contents, snapshot
 from .commands import GraphCommand, SnapshotCommand
 
 ANALYSIS_DELAY_MS = 150
+STRUCTURAL_EVENTS = (events.NodeAdded, events.NodeRemoved, events.EdgeAdded, events.EdgeRemoved)
 
 
 class Document(QObject):
@@ -49,9 +50,14 @@ class Document(QObject):
         self.analyzer = Analyzer()
         self.analysis: Analysis | None = None
         self.path: Path | None = None
+        # The name came with the source (a preset, an import), not from the user: it goes at
+        # the first structural edit of the unsaved project (see ``_on_graph_event``).
+        self.borrowed_name = False
+        self._dropped_name = ""
         self._timer = QTimer(self, singleShot=True, interval=ANALYSIS_DELAY_MS)
         self._timer.timeout.connect(self.analyze_now)
         self.graph.events.subscribe(self._on_graph_event)
+        self.undo_stack.cleanChanged.connect(self._on_clean_changed)
 
     def close(self) -> None:
         """Stop listening to the graph and cancel a pending analysis."""
@@ -86,6 +92,7 @@ class Document(QObject):
              modified: bool = False) -> None:
         """Replace the project by ``data`` (a project dict): a fresh undo history, ``path``
         as the file it belongs to. ``modified`` marks it unsaved (a recovered autosave)."""
+        self.borrowed_name, self._dropped_name = False, ""
         replace_contents(self.graph, data, source or str(path or "<project>"))
         self.undo_stack.clear()
         if modified:
@@ -96,6 +103,7 @@ class Document(QObject):
 
     def load_graph(self, graph: Graph, path: Path | None = None) -> None:
         self.load(snapshot(graph), path, source=graph.name or "<new project>")
+        self.borrowed_name = path is None and bool(self.graph.name)
 
     def open(self, path: Path) -> None:
         """Read the project file at ``path``; raises ProjectFileError naming the problem."""
@@ -145,3 +153,21 @@ class Document(QObject):
     def _on_graph_event(self, event: object) -> None:
         if not isinstance(event, events.NodeMoved):  # positions change no shape or cost
             self.schedule_analysis()
+        if self.borrowed_name and isinstance(event, STRUCTURAL_EVENTS):
+            self._drop_borrowed_name()
+
+    def _drop_borrowed_name(self) -> None:
+        """A preset redrawn (a node or connection added or removed) is no longer that preset:
+        the unsaved project becomes "Untitled", its model.py docstring and runs follow.
+        Parameters and positions keep the name (a ResNet-20 with another width is still one).
+        Undoing back to the design as it came gives the name back; saving names the project
+        after its file."""
+        self.borrowed_name, self._dropped_name = False, self.graph.name
+        self.graph.name = ""
+        self.path_changed.emit()
+
+    def _on_clean_changed(self, clean: bool) -> None:
+        if clean and self._dropped_name and self.path is None:
+            self.graph.name, self._dropped_name = self._dropped_name, ""
+            self.borrowed_name = True
+            self.path_changed.emit()

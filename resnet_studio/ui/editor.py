@@ -18,6 +18,7 @@ from ..graph import GraphError
 from ..graph.layout import layout_positions
 from . import clipboard
 from .commands import AddNodeCommand, MoveNodesCommand, remove_items_command
+from .context_menus import CanvasMenus
 from .document import Document
 from .scene import GraphScene
 from .view import CanvasView
@@ -35,6 +36,7 @@ class GraphEditor(QWidget):
         self.prompts = prompts
         self.scene = GraphScene(document.graph, self)
         self.view = CanvasView(document, self.scene, self)
+        self.menus = CanvasMenus(self)
         self._paste_count = 0
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -42,6 +44,7 @@ class GraphEditor(QWidget):
         document.analysis_ready.connect(self.scene.apply_analysis)
         document.reset.connect(self.view.fit)
         self.view.refused.connect(self.message)
+        self.view.context_menu_requested.connect(self.show_context_menu)
         self.scene.selected_nodes_changed.connect(self.selection_changed)
         if document.analysis is not None:
             self.scene.apply_analysis(document.analysis)
@@ -64,6 +67,11 @@ class GraphEditor(QWidget):
 
     def select_all(self) -> None:
         self.scene.select_nodes(list(self.document.graph.nodes))
+
+    def show_context_menu(self, view_pos: QPoint) -> None:
+        menu = self.menus.menu_at(view_pos, self)
+        menu.exec(self.view.viewport().mapToGlobal(view_pos))
+        menu.deleteLater()
 
     # ----- edits ------------------------------------------------------------------------------
     def report(self, text: str) -> None:
@@ -100,6 +108,20 @@ class GraphEditor(QWidget):
         if not ids and not edges:
             return
         self.document.push(remove_items_command(self.document.graph, ids, edges))
+
+    def duplicate(self) -> list[str]:
+        """Copy the selected nodes and the connections between them beside the originals,
+        without touching the clipboard: one undo step."""
+        ids = self.selected_node_ids()
+        if not ids:
+            return []
+        data = clipboard.fragment(self.document.graph, ids)
+        command = clipboard.PasteCommand(self.document.graph, data, clipboard.PASTE_OFFSET)
+        command.setText(f"Duplicate {ids[0]}" if len(ids) == 1 else f"Duplicate {len(ids)} nodes")
+        if not self._push(command):
+            return []
+        self.select_nodes(command.new_ids())
+        return command.new_ids()
 
     def copy(self) -> bool:
         ids = self.selected_node_ids()

@@ -131,7 +131,7 @@ class FeatureHost:
         self._placed: list[_Placed] = []
         self._menu_specs: dict[str, MenuSpec] = {}
         self._toolbar_entries: list[tuple[int, int, QAction]] = []
-        self._context: dict[str, list[QAction]] = {}
+        self._context: dict[str, list[tuple[str, int, int, int, QAction]]] = {}
 
     # ----- installing -------------------------------------------------------------------------
     def install(self, feature: Feature) -> Feature:
@@ -171,7 +171,10 @@ class FeatureHost:
         if spec.shortcut is not None:
             action.setShortcut(QKeySequence(spec.shortcut))
         if spec.extra_shortcuts:
-            action.setShortcuts([action.shortcut(), *map(QKeySequence, spec.extra_shortcuts)])
+            keys = [action.shortcut(), *map(QKeySequence, spec.extra_shortcuts)]
+            # once each: a platform whose standard key is one of the extras would otherwise
+            # hold the same key twice, an ambiguous shortcut that never fires
+            action.setShortcuts([k for i, k in enumerate(keys) if k not in keys[:i]])
         self.actions[spec.key] = action
         if spec.menu is not None:
             self._place(spec.menu, spec.section, spec.order, action=action)
@@ -180,7 +183,8 @@ class FeatureHost:
             self._toolbar_entries.append((spec.toolbar_section, len(self._toolbar_entries),
                                           action))
         for context in spec.context:
-            self._context.setdefault(context, []).append(action)
+            entries = self._context.setdefault(context, [])
+            entries.append((spec.menu or "", spec.section, spec.order, len(entries), action))
         return action
 
     def _action(self, spec: ActionSpec) -> QAction:
@@ -245,8 +249,18 @@ class FeatureHost:
 
     # ----- asking -----------------------------------------------------------------------------
     def context_actions(self, context: str) -> list[QAction]:
-        """The actions features declared for the context menu ``context``, in install order."""
-        return list(self._context.get(context, ()))
+        """The actions features declared for the context menu ``context``, in menu order."""
+        return [action for group in self.context_groups(context) for action in group]
+
+    def context_groups(self, context: str) -> list[list[QAction]]:
+        """The context menu's actions grouped by the menu they also sit in (groups in the
+        order their first action was installed; inside a group by section and order), so a
+        context menu can put a separator between Edit and View entries."""
+        groups: dict[str, list[tuple[int, int, int, QAction]]] = {}
+        for menu, section, order, index, action in self._context.get(context, ()):
+            groups.setdefault(menu, []).append((section, order, index, action))
+        return [[entry[-1] for entry in sorted(group, key=lambda e: e[:3])]
+                for group in groups.values()]
 
     def default_dock_sizes(self) -> None:
         for feature in self.features:

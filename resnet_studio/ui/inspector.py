@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
@@ -59,6 +60,7 @@ class Inspector(QScrollArea):
         self.name_edit = QLineEdit(body)
         self.name_edit.setToolTip("The node's name: its PyTorch module name and state_dict key.")
         self.name_edit.editingFinished.connect(self._rename)
+        self.name_edit.installEventFilter(self)
         self.name_row = QWidget(body)
         name_form = QFormLayout(self.name_row)
         name_form.setContentsMargins(0, 0, 0, 0)
@@ -125,6 +127,8 @@ class Inspector(QScrollArea):
         for param in spec.params:
             field = ParamField(param, self.params_box)
             field.committed.connect(self._set_param)
+            for edit in field.findChildren(QWidget):  # the line edits and their spin boxes
+                edit.installEventFilter(self)
             label = QLabel(param.name, self.params_box)
             label.setToolTip(field.toolTip())
             self.params_form.addRow(label, field)
@@ -133,12 +137,17 @@ class Inspector(QScrollArea):
             self.params_form.addRow(QLabel("This block has no parameters.", self.params_box))
 
     def _refresh_values(self) -> None:
+        """Show the nodes' values; a parameter the selected nodes disagree on is "mixed"."""
         if not self.node_ids:
             return
-        node = self.document.graph.node(self.node_ids[0])
-        self.name_edit.setText(node.id)
+        nodes = [self.document.graph.node(n) for n in self.node_ids]
+        self.name_edit.setText(nodes[0].id)
         for name, field in self.fields.items():
-            field.set_value(node.params.get(name, field.spec.default))
+            values = [node.params.get(name, field.spec.default) for node in nodes]
+            if all(_same(value, values[0]) for value in values[1:]):
+                field.set_value(values[0])
+            else:
+                field.set_mixed()
 
     def _on_analysis(self, analysis: object) -> None:
         self._show_info()
@@ -190,6 +199,22 @@ class Inspector(QScrollArea):
         self.error.hide()
         return True
 
+    # ----- undo and redo while a field has focus -------------------------------------------
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Ctrl+Z / Ctrl+Shift+Z in a field undo the document's last edit (the window's Undo
+        and Redo), unless the field holds typed text not yet set, which the field undoes
+        itself. A line edit would otherwise take the keys for its own, usually empty, undo."""
+        if (event.type() == QEvent.Type.ShortcutOverride and _is_undo_or_redo(event)
+                and not self._uncommitted(watched)):
+            return True  # not accepted as an override: the window's shortcut runs
+        return super().eventFilter(watched, event)
+
+    def _uncommitted(self, edit: QObject) -> bool:
+        if edit is self.name_edit:
+            return bool(self.node_ids) and self.name_edit.text().strip() != self.node_ids[0]
+        field = next((f for f in self.fields.values() if f.isAncestorOf(edit)), None)
+        return field is not None and field.has_uncommitted_text()
+
     # ----- following the document -------------------------------------------------------------
     def _on_graph_event(self, event: object) -> None:
         if isinstance(event, events.NodeRenamed) and event.old_id in self.node_ids:
@@ -199,3 +224,15 @@ class Inspector(QScrollArea):
             self._refresh_values()
         elif isinstance(event, events.NodeRemoved) and event.node_id in self.node_ids:
             self.show_nodes([n for n in self.node_ids if n != event.node_id])
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal values of one type (1 and True, or 1 and 1.0, are not the same setting)."""
+    return type(a) is type(b) and a == b
+
+
+def _is_undo_or_redo(event: QEvent) -> bool:
+    pressed = QKeySequence(event.keyCombination())
+    return any(pressed.matches(key) == QKeySequence.SequenceMatch.ExactMatch
+               for standard in (QKeySequence.StandardKey.Undo, QKeySequence.StandardKey.Redo)
+               for key in QKeySequence.keyBindings(standard))

@@ -88,6 +88,7 @@ class MainWindow(QMainWindow):
                  initial: Graph | None = None, autosave_ms: int = AUTOSAVE_MS):
         super().__init__()
         self._closed = False
+        self._refusal: str | None = None  # the status bar's last "why not", cleared by an edit
         QApplication.instance().aboutToQuit.connect(self._on_about_to_quit)
         self.setObjectName("main_window")
         self.settings = settings
@@ -148,6 +149,9 @@ class MainWindow(QMainWindow):
         QApplication.clipboard().dataChanged.connect(self._update_paste)
         doc.analysis_ready.connect(self._show_analysis)
         editor.message.connect(self.show_message)
+        editor.view.refused.connect(self._remember_refusal)
+        self.inspector.message.connect(self._remember_refusal)
+        doc.undo_stack.indexChanged.connect(self._clear_refusal)
         editor.selection_changed.connect(self.inspector.show_nodes)
         editor.selection_changed.connect(self._on_selection_changed)
         self.inspector.message.connect(self.show_message)
@@ -157,6 +161,15 @@ class MainWindow(QMainWindow):
 
     def show_message(self, text: str) -> None:
         self.statusBar().showMessage(text, 10_000)
+
+    def _remember_refusal(self, text: str) -> None:
+        self._refusal = text
+
+    def _clear_refusal(self, index: int) -> None:
+        """An edit went through (or was undone): why an earlier one was refused is stale."""
+        if self._refusal == self.statusBar().currentMessage():
+            self.statusBar().clearMessage()
+        self._refusal = None
 
     # ----- following the document -------------------------------------------------------------
     # Slots are bound methods, not lambdas, so Qt disconnects them when the window is deleted.
@@ -173,8 +186,9 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         ids = self.editor.selected_node_ids()
         graph = self.document.graph
-        for key in ("cut", "copy", "collapse"):
+        for key in ("cut", "copy", "duplicate", "collapse", "inspect"):
             self.actions[key].setEnabled(bool(ids))
+        self.actions["rename"].setEnabled(len(ids) == 1)
         self.actions["expand"].setEnabled(any(graph.node_spec(n).composite for n in ids))
         self._update_paste()
 

@@ -50,6 +50,12 @@ class BlockModel(QStandardItemModel):
             parent.appendRow(_block_item(spec))
 
 
+def block_specs(graph: Graph) -> list[BlockSpec]:
+    """The blocks the palette lists: the catalogue, then the project's custom blocks."""
+    specs = [block.spec for block in graph.lookup]
+    return specs + [definition.spec() for definition in graph.definitions.values()]
+
+
 def _category_item(name: str) -> QStandardItem:
     item = QStandardItem(name)
     item.setFlags(Qt.ItemFlag.ItemIsEnabled)
@@ -162,9 +168,7 @@ class BlockPalette(QWidget):
 
     def refresh(self) -> None:
         """Re-read the catalogue and the project's custom blocks."""
-        specs = [block.spec for block in self.graph.lookup]
-        specs += [definition.spec() for definition in self.graph.definitions.values()]
-        self.model.fill(specs)
+        self.model.fill(block_specs(self.graph))
         self.tree.expandAll()
 
     def type_ids(self) -> list[str]:

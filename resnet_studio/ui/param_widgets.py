@@ -14,6 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
     QCheckBox,
     QComboBox,
     QHBoxLayout,
@@ -27,6 +28,11 @@ from ..graph import ParamSpec, reference_name
 from .spin_boxes import ComboBox, IntSpinBox, NumberSpinBox
 
 INT_LIMIT = 2_000_000_000
+# Words beside terse stored choices; the stored value stays the same ("A", "D").
+CHOICE_LABELS = {("shortcut", "A"): "A: zero-padded identity",
+                 ("shortcut", "D"): "D: avg-pool + 1×1 conv"}
+MIXED = object()  # the value of a field whose nodes hold different values
+MIXED_TEXT = "mixed"
 FLOAT_LIMIT = 1e15
 
 
@@ -95,7 +101,8 @@ class ParamField(QWidget):
     def _make_combo(self) -> QComboBox:
         combo = ComboBox(self)
         for choice in self.spec.choices:
-            combo.addItem(str(choice), choice)
+            label = CHOICE_LABELS.get((self.spec.name, choice), str(choice))
+            combo.addItem(label if self.spec.kind == "choice" else str(choice), choice)
         if self.spec.kind == "int":  # numbers typed in, or one of the words offered
             combo.setEditable(True)
             combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
@@ -111,6 +118,7 @@ class ParamField(QWidget):
     def set_value(self, value: Any) -> None:
         """Show ``value`` without emitting ``committed``."""
         self.value = value
+        self.reference.setPlaceholderText("$name")
         is_reference = reference_name(value) is not None
         for widget in (self.typed, self.reference, self.ref_button):
             widget.blockSignals(True)
@@ -136,13 +144,45 @@ class ParamField(QWidget):
         else:
             typed.setValue(value)
 
+    def set_mixed(self) -> None:
+        """The selected nodes differ here: show an empty text field marked "mixed"; any value
+        typed in is set on every node (the other fields leave the nodes' own values alone)."""
+        self.value = MIXED
+        for widget in (self.reference, self.ref_button):
+            widget.blockSignals(True)
+        self.ref_button.setChecked(False)
+        self.reference.clear()
+        self.reference.setPlaceholderText(MIXED_TEXT)
+        self.stack.setCurrentWidget(self.reference)
+        for widget in (self.reference, self.ref_button):
+            widget.blockSignals(False)
+
+    def is_mixed(self) -> bool:
+        return self.value is MIXED
+
+    def has_uncommitted_text(self) -> bool:
+        """Whether the field shows typed text not yet set on the node (no Enter yet)."""
+        if self.stack.currentWidget() is self.reference:
+            shown = "" if self.value is MIXED else str(self.value)
+            return self.reference.text().strip() != shown
+        typed = self.typed
+        if isinstance(typed, QComboBox):
+            return typed.isEditable() and typed.currentText().strip() != str(self.value)
+        if isinstance(typed, QAbstractSpinBox):
+            return typed.cleanText() != typed.textFromValue(typed.value())
+        return False
+
     # ----- the user's edits -------------------------------------------------------------------
     def _commit(self, value: Any) -> None:
+        if self.value is MIXED:
+            if value != "":  # leaving an untouched "mixed" field sets nothing
+                self.committed.emit(self.spec.name, value)
+            return
         if value != self.value or type(value) is not type(self.value):
             self.committed.emit(self.spec.name, value)
 
     def _commit_reference(self) -> None:
-        if self.ref_button.isChecked():
+        if self.ref_button.isChecked() or self.value is MIXED:
             self._commit(parse_text(self.spec, self.reference.text()))
 
     def _toggle_reference(self, on: bool) -> None:
@@ -150,6 +190,9 @@ class ParamField(QWidget):
             self.stack.setCurrentWidget(self.reference)
             self.reference.setText("$")
             self.reference.setFocus()
+            return
+        if self.value is MIXED:  # still nothing chosen: stay "mixed", set nothing
+            self.set_mixed()
             return
         self.stack.setCurrentWidget(self.typed)
         if reference_name(self.value) is not None:  # back to a literal: the spec's default

@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, QStandardPaths, QTimer
 
 from ..graph import ProjectFileError
 from ..graph.project import dumps, write_text_atomic
+from .app import APP_NAME
 from .document import Document
 
 AUTOSAVE_MS = 60_000
@@ -23,9 +24,10 @@ META_NAME = "recovery.meta.json"
 
 
 def default_directory() -> Path:
-    """The application's data directory (``QStandardPaths.AppDataLocation``)."""
-    location = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-    return Path(location or Path.home() / ".resnet-studio")
+    """The application's data directory: "ResNet Studio" in the user's data folder, one
+    level (``AppDataLocation`` nests organisation and application, both "ResNet Studio")."""
+    location = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericDataLocation)
+    return Path(location) / APP_NAME if location else Path.home() / ".resnet-studio"
 
 
 class Autosaver(QObject):

@@ -148,8 +148,12 @@ class GraphScene(QGraphicsScene):
         problems = [(d.severity, d.message) for d in self.analysis.diagnostics
                     if d.node_id == item.node_id]
         shape = None
-        if info is not None:  # the Output node produces nothing: show what it receives
-            shape = info.out_shape or (info.in_shapes[0] if info.in_shapes else None)
+        if info is not None:
+            shape = info.out_shape
+            # The Output node produces nothing: show what it receives. Any other node without
+            # an output shape failed (a conv with groups=5 on 3 channels): "?", not its input.
+            if not item.spec.outputs and info.in_shapes:
+                shape = info.in_shapes[0]
         item.set_analysis(shape, problems)
 
     def _label_edge(self, item: EdgeItem) -> None:

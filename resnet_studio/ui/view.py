@@ -20,8 +20,8 @@ from .node_item import NodeItem, PortItem
 from .scene import GraphScene
 
 MIN_SCALE, MAX_SCALE = 0.1, 4.0
-MIN_FIT_SCALE = 0.62  # below this the node text is too small to read; fit shows the top part
 ZOOM_STEP = 1.25
+REFIT_SLACK = 30  # px of viewport change that do not fit again (scroll bars coming and going)
 SCENE_MARGIN = 1500.0
 TOAST_MS = 4000
 
@@ -56,6 +56,7 @@ class CanvasView(QGraphicsView):
     near the cursor and announced through ``refused`` (the window's status bar)."""
 
     refused = Signal(str)
+    context_menu_requested = Signal(QPoint)  # viewport coordinates of a right-click
 
     def __init__(self, document: Document, scene: GraphScene, parent: QWidget | None = None):
         super().__init__(scene, parent)
@@ -65,6 +66,9 @@ class CanvasView(QGraphicsView):
         self.toast = Toast(self.viewport())
         self._space_held = False
         self._fit_pending = False
+        self._fitted = False  # the view shows a fit the user has not zoomed or scrolled since
+        self._fitting = False
+        self._fit_size = self.viewport().size()
         self.setRenderHints(QPainter.RenderHint.Antialiasing
                             | QPainter.RenderHint.TextAntialiasing)
         self.setFrameShape(QFrame.Shape.NoFrame)
@@ -92,6 +96,7 @@ class CanvasView(QGraphicsView):
         return self.transform().m11()
 
     def zoom_by(self, factor: float) -> None:
+        self._fitted = False
         target = min(max(self.zoom() * factor, MIN_SCALE), MAX_SCALE)
         self.scale(target / self.zoom(), target / self.zoom())
 
@@ -107,29 +112,50 @@ class CanvasView(QGraphicsView):
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
 
     def fit(self) -> None:
-        """Show the whole network; a tall one is shown from its top at a readable zoom."""
+        """Show the whole network, however small that makes it (zoom in to read a part).
+
+        The fit follows the viewport while the user leaves it alone: a dock that opens or a
+        window that is resized after a fit fits again, so no node is left cut off."""
         rect = self.scene().nodes_rect()
         if not self.isVisible():  # the viewport has no real size yet: fit once it has
             self._fit_pending = True
             return
         if rect.isEmpty():
             return
+        self._fitting = True
         self.update_scene_rect()
         rect = rect.adjusted(-30, -30, 30, 30)
         self.resetTransform()
         view = self.viewport().rect()
         scale = min(view.width() / rect.width(), view.height() / rect.height(), 1.0)
-        scale = max(scale, MIN_FIT_SCALE)
+        scale = max(scale, MIN_SCALE)
         self.scale(scale, scale)
-        visible = view.height() / scale
-        top = QPointF(rect.center().x(), rect.top() + min(visible, rect.height()) / 2)
-        self.centerOn(top)
+        self.centerOn(rect.center())
+        self._fitting = False
+        self._fitted = True
+        self._fit_size = self.viewport().size()
 
     def resizeEvent(self, event) -> None:
+        refit = (self._fitted and self._size_changed()) or (self._fit_pending and self.isVisible())
         super().resizeEvent(event)
-        if self._fit_pending and self.isVisible():
+        if refit and self.isVisible() and not self._fitting:
             self._fit_pending = False
             self.fit()
+
+    def _size_changed(self) -> bool:
+        """More than a scroll bar's width since the fit: a fit that hides or shows a scroll
+        bar must not fit again (and again)."""
+        size = self.viewport().size()
+        return (abs(size.width() - self._fit_size.width()) > REFIT_SLACK
+                or abs(size.height() - self._fit_size.height()) > REFIT_SLACK)
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        if not self._fitting:
+            self._fitted = False  # the user scrolled: a later resize keeps their view
+        super().scrollContentsBy(dx, dy)
+
+    def is_fitted(self) -> bool:
+        return self._fitted
 
     def centre_on_node(self, node_id: str) -> None:
         item = self.scene().node_items.get(node_id)
@@ -213,6 +239,11 @@ class CanvasView(QGraphicsView):
             self.viewport().unsetCursor()
             return
         super().keyReleaseEvent(event)
+
+    def contextMenuEvent(self, event) -> None:
+        self.cancel_interaction()
+        self.context_menu_requested.emit(event.pos())
+        event.accept()
 
     # ----- drops from the palette -------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:

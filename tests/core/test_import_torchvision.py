@@ -11,7 +11,7 @@ from torch import nn
 from resnet_studio.blocks import CATALOGUE
 from resnet_studio.compiler import Analyzer, build
 from resnet_studio.export import ModelImportError, import_torchvision, resnet_family
-from resnet_studio.export.torchvision_import import graph_from_resnet
+from resnet_studio.export.torchvision_import import graph_from_resnet, natural_key
 from resnet_studio.graph import project
 
 FAMILY = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d",
@@ -36,7 +36,11 @@ def layer_facts(model: nn.Module) -> dict[str, tuple]:
 
 def test_the_family_is_discovered_from_torchvision():
     # ConvNeXt-T comes from its preset (tests/core/test_presets_convnext.py).
-    assert resnet_family() == sorted(FAMILY + ["convnext_tiny"])
+    assert resnet_family() == sorted(FAMILY + ["convnext_tiny"], key=natural_key)
+    names = resnet_family()
+    assert names.index("resnet18") < names.index("resnet34") < names.index("resnet50") \
+        < names.index("resnet101") < names.index("resnet152")
+    assert names.index("wide_resnet50_2") < names.index("wide_resnet101_2")
 
 
 @pytest.mark.parametrize("name", FAMILY)

@@ -205,3 +205,44 @@ def test_space_and_left_drag_pans(window, qtbot):
     qtbot.keyRelease(view, Qt.Key.Key_Space)
     assert bar.value() == before - 30
     assert window.editor.selected_node_ids() == []  # panning selects nothing
+
+
+def test_fit_shows_every_node_of_a_tall_network_with_the_docks_open(make_window, qtbot):
+    from resnet_studio import presets
+
+    window = make_window(presets.create("resnet50"))
+    window.show()
+    qtbot.waitExposed(window)
+    for dock in window.docks.values():  # the bottom docks (curves) take canvas height
+        dock.show()
+    QApplication.processEvents()
+    view, scene = window.editor.view, window.editor.scene
+    window.actions["zoom_fit"].trigger()
+    visible = view.visible_rect()
+    cut = [n for n, item in scene.node_items.items()
+           if not visible.contains(item.sceneBoundingRect())]
+    assert cut == [] and len(scene.node_items) > 10
+    assert view.zoom() < 0.62  # the old fit stopped at 0.62 and cut the bottom off
+    assert view.is_fitted()
+
+
+def test_a_fit_follows_a_dock_that_opens_until_the_user_zooms(make_window, qtbot):
+    from resnet_studio import presets
+
+    window = make_window(presets.create("resnet50"))
+    window.show()
+    qtbot.waitExposed(window)
+    view, scene = window.editor.view, window.editor.scene
+    window.actions["zoom_fit"].trigger()
+    for dock in window.docks.values():
+        dock.show()
+    window.resize(window.width(), window.height() - 200)
+    QApplication.processEvents()
+    visible = view.visible_rect()
+    assert all(visible.contains(item.sceneBoundingRect()) for item in scene.node_items.values())
+    window.actions["zoom_in"].trigger()
+    assert not view.is_fitted()
+    zoom = view.zoom()
+    window.resize(window.width(), window.height() + 100)
+    QApplication.processEvents()
+    assert view.zoom() == zoom  # the user's zoom is kept

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox
+from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox
 
-from resnet_studio.ui.commands import AddNodeCommand
+from resnet_studio.ui.commands import AddNodeCommand, SetParamsCommand
 
 
 def select(window, *node_ids: str):
@@ -140,3 +140,84 @@ def test_renaming_a_node_is_one_step_and_a_taken_name_is_refused(window, qtbot):
     assert "norm1" in graph.nodes and stack.count() == count
     assert "already exists" in inspector.error.text()
     assert inspector.name_edit.text() == "norm1"
+
+
+def test_ctrl_z_in_a_field_undoes_the_document_unless_it_holds_typed_text(window, qtbot):
+    window.show()
+    qtbot.waitExposed(window)
+    graph = window.document.graph
+    field = select(window, "conv1").fields["out_channels"]
+    field.typed.setFocus()
+    type_into(qtbot, field.typed, "12")
+    line = QApplication.focusWidget()
+    assert graph.node("conv1").params["out_channels"] == 12 and field.isAncestorOf(line)
+    qtbot.keyClick(line, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert graph.node("conv1").params["out_channels"] == 8  # the document's undo
+    assert field.typed.value() == 8
+    qtbot.keyClick(line, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier
+                   | Qt.KeyboardModifier.ShiftModifier)
+    assert graph.node("conv1").params["out_channels"] == 12  # and its redo
+    field.typed.selectAll()
+    qtbot.keyClicks(line, "99")  # typed, not yet set: Ctrl+Z undoes the typing only
+    assert field.has_uncommitted_text() and field.typed.text() == "99"
+    qtbot.keyClick(line, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert graph.node("conv1").params["out_channels"] == 12
+    assert field.typed.text() != "99"
+
+
+def test_ctrl_z_in_the_name_field_undoes_a_rename(window, qtbot):
+    window.show()
+    qtbot.waitExposed(window)
+    inspector = select(window, "fc")
+    type_into(qtbot, inspector.name_edit, "head")
+    assert "head" in window.document.graph.nodes
+    qtbot.keyClick(inspector.name_edit, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert "fc" in window.document.graph.nodes and inspector.name_edit.text() == "fc"
+
+
+def test_fields_the_selected_nodes_disagree_on_are_mixed_and_kept(window, qtbot):
+    graph, doc = window.document.graph, window.document
+    doc.push(AddNodeCommand(graph, "conv2d", {"out_channels": 4, "kernel_size": 3},
+                            (300.0, 0.0), "conv2"))
+    inspector = select(window, "conv1", "conv2")
+    mixed = inspector.fields["out_channels"]
+    assert mixed.is_mixed() and mixed.reference.placeholderText() == "mixed"
+    assert mixed.stack.currentWidget() is mixed.reference and mixed.reference.text() == ""
+    assert not inspector.fields["kernel_size"].is_mixed()
+    assert inspector.fields["kernel_size"].typed.value() == 3
+    mixed.reference.setFocus()
+    mixed.reference.editingFinished.emit()  # leaving it untouched sets nothing
+    assert [graph.node(n).params["out_channels"] for n in ("conv1", "conv2")] == [8, 4]
+    type_into(qtbot, inspector.fields["stride"].typed, "2")
+    assert [graph.node(n).params["out_channels"] for n in ("conv1", "conv2")] == [8, 4]
+    assert inspector.fields["out_channels"].is_mixed()
+    type_into(qtbot, inspector.fields["out_channels"].reference, "16")
+    assert [graph.node(n).params["out_channels"] for n in ("conv1", "conv2")] == [16, 16]
+    assert not inspector.fields["out_channels"].is_mixed()
+    assert inspector.fields["out_channels"].typed.value() == 16
+    doc.undo_stack.undo()
+    assert inspector.fields["out_channels"].is_mixed()
+
+
+def test_a_node_that_fails_shows_a_question_mark_not_its_input_shape(window, qtbot):
+    graph, doc = window.document.graph, window.document
+    with qtbot.waitSignal(doc.analysis_ready, timeout=5000):
+        doc.push(SetParamsCommand(graph, ["conv1"], {"groups": 5}))
+    item = window.editor.scene.node_items["conv1"]
+    assert item.severity == "error"
+    assert item.shape_text == "?"
+    assert select(window, "conv1").info_labels["output"].text() == "?"
+    with qtbot.waitSignal(doc.analysis_ready, timeout=5000):
+        doc.undo_stack.undo()
+    assert item.shape_text == "8×16×16"
+    assert window.editor.scene.node_items["output"].shape_text == "10"  # what it receives
+
+
+def test_terse_shortcut_options_are_shown_in_words_and_stored_as_letters(window, qtbot):
+    graph = window.document.graph
+    combo = select(window, "block").fields["shortcut"].typed
+    labels = [combo.itemText(i) for i in range(combo.count())]
+    assert "A: zero-padded identity" in labels and "D: avg-pool + 1×1 conv" in labels
+    combo.activated.emit(labels.index("A: zero-padded identity"))
+    assert graph.node("block").params["shortcut"] == "A"
+    assert combo.currentText() == "A: zero-padded identity"

@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 
 from resnet_studio import presets
 from resnet_studio.graph.project import load
+from resnet_studio.ui.commands import SetParamsCommand
 from resnet_studio.ui.dialogs import EMPTY_PROJECT, NAME_ROLE, PresetGallery
 from resnet_studio.ui.new_project import project_name
 
@@ -50,3 +51,32 @@ def test_project_name_strips_the_project_suffix(tmp_path):
     assert project_name(tmp_path / "a.rstudio.json") == "a"
     assert project_name(tmp_path / "b.json") == "b"
     assert project_name(tmp_path / "c.txt") == "c"
+
+
+def test_a_preset_redrawn_before_it_is_saved_no_longer_carries_the_preset_name(make_window):
+    window = make_window(presets.create("resnet20"))
+    doc, editor = window.document, window.editor
+    assert doc.graph.name == "resnet20" and "resnet20" in window.windowTitle()
+    node = next(n for n in doc.graph if n.type_id == "conv2d")
+    doc.push(SetParamsCommand(doc.graph, [node.id], {"out_channels": 24}))
+    assert doc.graph.name == "resnet20"
+    editor.add_block("relu")  # a structural edit: the design is the user's own now
+    assert doc.graph.name == "" and window.windowTitle().startswith("Untitled")
+    assert "resnet20" not in window.windowTitle()
+    assert "resnet20" not in window.code_view.regenerate()
+    doc.undo_stack.undo()
+    assert doc.graph.name == ""  # still edited (the width): not the preset as it came
+    doc.undo_stack.undo()
+    assert doc.graph.name == "resnet20" and "resnet20" in window.windowTitle()
+    editor.add_block("relu")
+    assert doc.graph.name == ""
+
+
+def test_an_opened_project_keeps_its_name_through_structural_edits(make_window, tmp_path):
+    window = make_window(presets.create("resnet20"))
+    path = tmp_path / "mine.rstudio.json"
+    window.document.save(path)
+    window.document.open(path)
+    name = window.document.graph.name
+    window.editor.add_block("relu")
+    assert window.document.graph.name == name and name

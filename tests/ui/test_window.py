@@ -416,3 +416,24 @@ def test_file_dialogs_start_in_the_project_folder_or_the_last_used(window, promp
     assert window.new_project()  # no file any more: the last folder used
     window.open_project()
     assert prompts.asked[-1] == ("open", str(folder.resolve()))
+
+
+def test_a_refusal_on_the_status_bar_clears_at_the_next_edit(window):
+    editor, bar = window.editor, window.statusBar()
+    editor.expand_selected()  # nothing selected: refused with a reason
+    assert bar.currentMessage().startswith("Select a residual block")
+    window.show_message("Saved somewhere")  # other messages keep their own timeout
+    editor.select_nodes(["relu"])
+    editor.delete_selection()
+    assert bar.currentMessage() == "Saved somewhere"
+    editor.expand_selected()
+    assert bar.currentMessage().startswith("Select a residual block")
+    window.document.undo_stack.undo()
+    assert bar.currentMessage() == ""
+
+
+def test_the_data_folder_is_one_level_named_after_the_app():
+    from resnet_studio.ui.recovery import default_directory
+
+    folder = default_directory()
+    assert folder.name == "ResNet Studio" and folder.parent.name != "ResNet Studio"
