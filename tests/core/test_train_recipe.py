@@ -178,3 +178,11 @@ def test_new_writes_the_presets_recipe_and_summary_shows_it(tmp_path, capsys):
     assert main(["summary", str(path)]) == 2
     err = capsys.readouterr().err
     assert "training.config.lr" in err and err.count("\n") == 1
+
+
+def test_the_default_project_trains_offline_on_the_built_in_images():
+    from resnet_studio.api import DEFAULT_PRESET
+
+    recipe = preset_recipe(DEFAULT_PRESET)
+    assert recipe.settings["data"]["dataset"] == "synthetic"  # needs no download
+    assert recipe.settings["optimizer"] == "sgd" and recipe.settings["lr"] == 0.1
