@@ -120,8 +120,9 @@ def test_canvas_menu_adds_a_block_at_the_click_position(window):
     pos = empty_pos(window)
     where = editor.view.mapToScene(pos)
     menu = editor.menus.menu_at(pos)
+    # the last group is the Analyses feature's declared canvas entry
     assert texts(menu) == ["Add Block Here", "|", "Paste", "Select All", "|",
-                           "Zoom to Fit", "Auto-layout"]
+                           "Zoom to Fit", "Auto-layout", "|", "Signal Propagation at Init…"]
     add = entry(menu, ADD_BLOCK_TITLE.replace("&", "")).menu()
     before = set(graph.nodes)
     entry(add, "Bottleneck").trigger()
