@@ -21,11 +21,10 @@ import torch
 from torch import nn
 
 from ..blocks import CATALOGUE
-from ..graph import Graph, InputSpec
-from ..graph.layout import auto_layout
+from ..graph import Graph
 from ..presets.base import Chain
 from .errors import ModelImportError, require
-from .torchvision_import import _conv_params, _expect, _norm_params, _single, _size
+from .torchvision_import import _conv_params, _expect, _norm_params, _single, assemble_resnet
 
 TIMM_MODULES = ("resnet", "res2net")  # timm's model modules built on its ResNet class
 
@@ -47,23 +46,8 @@ def import_timm(name: str, classes: int | None = None,
     model's (1000), ``input_size`` to 224. Raises ModelImportError for an unknown name, a
     model outside the ResNet family or one whose layers the catalogue cannot express."""
     model = _meta_model(name)
-    height, width = _size(input_size)
-    _expect(isinstance(model.fc, nn.Linear), f"{name}.fc", "is not a Linear layer")
-    spec = InputSpec(_stem_in_channels(model), height, width,
-                     model.fc.out_features if classes is None else classes)
-    try:
-        spec.validate()
-    except ValueError as exc:
-        raise ModelImportError(f"{name}: {exc}") from None
-    chain = Chain(spec)
-    _stem(chain, model, name)
-    for index in range(1, 5):
-        _stage(chain, f"layer{index}", getattr(model, f"layer{index}"), name)
-    _classifier(chain, model, name)
-    graph = chain.graph
-    graph.name = name
-    auto_layout(graph)
-    return graph
+    return assemble_resnet(model, name, _stem_in_channels(model), classes, input_size,
+                           (_stem, _stage, _classifier))
 
 
 def _meta_model(name: str) -> nn.Module:

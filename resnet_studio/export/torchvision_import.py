@@ -76,20 +76,29 @@ def import_torchvision(name: str, classes: int | None = None,
 def graph_from_resnet(model: nn.Module, name: str, classes: int | None = None,
                       input_size: int | tuple[int, int] | None = None) -> Graph:
     """The project of a torchvision ``ResNet`` instance (on any device, meta included)."""
-    height, width = _size(input_size)
     _expect(isinstance(model.conv1, nn.Conv2d), f"{name}.conv1", "is not a Conv2d")
+    return assemble_resnet(model, name, model.conv1.in_channels, classes, input_size,
+                           (_stem, _stage, _classifier))
+
+
+def assemble_resnet(model: nn.Module, name: str, in_channels: int, classes: int | None,
+                    input_size: int | tuple[int, int] | None, parts: tuple) -> Graph:
+    """The project of a ResNet-shaped ``model`` (stem, ``layer1``…``layer4``, ``fc``), each
+    part read by one of ``parts`` = (stem, stage, classifier) — torchvision's or timm's."""
+    stem, stage, classifier = parts
+    height, width = _size(input_size)
     _expect(isinstance(model.fc, nn.Linear), f"{name}.fc", "is not a Linear layer")
-    spec = InputSpec(model.conv1.in_channels, height, width,
+    spec = InputSpec(in_channels, height, width,
                      model.fc.out_features if classes is None else classes)
     try:
         spec.validate()
     except ValueError as exc:
         raise ModelImportError(f"{name}: {exc}") from None
     chain = Chain(spec)
-    _stem(chain, model, name)
+    stem(chain, model, name)
     for index in range(1, 5):
-        _stage(chain, f"layer{index}", getattr(model, f"layer{index}"), name)
-    _classifier(chain, model, name)
+        stage(chain, f"layer{index}", getattr(model, f"layer{index}"), name)
+    classifier(chain, model, name)
     graph = chain.graph
     graph.name = name
     auto_layout(graph)
