@@ -30,3 +30,18 @@ def lazy_exports(package: str, exports: Mapping[str, tuple[str, ...]], namespace
         return sorted(set(namespace) | set(where))
 
     return __getattr__, __dir__
+
+
+class LazyModule:
+    """A module imported on first attribute access: ``nn = LazyModule("torch.nn")`` lets a
+    module name ``nn.Conv2d`` inside functions without importing torch when it is itself
+    imported (the block catalogue is read by the editor long before anything is built)."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self._name), attr)
+
+    def __repr__(self) -> str:
+        return f"<lazy module {self._name!r}>"

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from ..graph import BlockSpec, Subgraph
+
+if TYPE_CHECKING:  # torch is imported when a block is built, not when the catalogue is read
+    from torch import nn
 
 Shape = tuple[int, ...]
 Params = dict[str, Any]
@@ -61,19 +62,26 @@ class BlockType:
         A plain-language problem with these inputs (checked before building), or None.
     expand(params, in_shapes) -> Subgraph
         For composite blocks: the equivalent sub-graph of simpler blocks.
-    source_deps
-        Our own classes and functions that generated source must define for ``make``'s target.
+    deps
+        Our own classes and functions that generated source must define for ``make``'s target:
+        a tuple, or a function giving one, so that a catalogue entry can name classes of a
+        module that imports torch without importing it (see ``source_deps``).
     """
 
     spec: BlockSpec
     make: Callable[[Params, Sequence[Shape]], Call | Functional]
     check: Callable[[Params, Sequence[Shape]], str | None] | None = None
     expand: Callable[[Params, Sequence[Shape]], Subgraph] | None = None
-    source_deps: tuple[Any, ...] = ()
+    deps: tuple[Any, ...] | Callable[[], tuple[Any, ...]] = ()
 
     @property
     def type_id(self) -> str:
         return self.spec.type_id
+
+    @property
+    def source_deps(self) -> tuple[Any, ...]:
+        """The classes and functions generated source defines for this block, in order."""
+        return self.deps() if callable(self.deps) else self.deps
 
 
 class Catalogue:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from functools import partial
 
-import torch
-from torch import nn
-
+from ..lazy import LazyModule
 from .base import BlockType, Call, Catalogue, Functional, shape_text
-from .layers import DropPath, LayerNorm2d, LayerScale, Scale, SqueezeExcitation, ZeroPadShortcut
 from .specs import FMAP, VEC, bool_param, float_param, int_param, ports, spec
+
+# Imported when a block is made, not when the catalogue is read (the editor starts without torch).
+torch = LazyModule("torch")
+nn = LazyModule("torch.nn")
+layers = LazyModule("resnet_studio.blocks.layers")
 
 IO, CONV, NORM, ACT, POOL, DENSE, REG, MERGE, HELP = (
     "Input / Output", "Convolution", "Normalisation", "Activation", "Pooling", "Linear",
@@ -197,24 +199,28 @@ def _norms():
                   _groupnorm_check),
         BlockType(spec("layernorm2d", "LayerNorm (channels)", NORM, "Layer normalisation over "
                        "the channels at each position (ConvNeXt style).", eps, **fm),
-                  lambda p, s: Call(LayerNorm2d, (_ch(s),), dict(eps=p["eps"])),
-                  lambda p, s: _fmap(s, "LayerNorm"), source_deps=(LayerNorm2d,)),
+                  lambda p, s: Call(layers.LayerNorm2d, (_ch(s),), dict(eps=p["eps"])),
+                  lambda p, s: _fmap(s, "LayerNorm"), deps=lambda: (layers.LayerNorm2d,)),
     ]
 
 
 def _activations():
-    simple = [("relu", "ReLU", nn.ReLU, "max(0, x)."), ("gelu", "GELU", nn.GELU,
-              "Gaussian error linear unit."), ("silu", "SiLU", nn.SiLU, "x·sigmoid(x), "
-              "also called Swish."), ("sigmoid", "Sigmoid", nn.Sigmoid, "1 / (1 + e^−x)."),
-              ("tanh", "Tanh", nn.Tanh, "Hyperbolic tangent.")]
-    blocks = [BlockType(spec(t, title, ACT, desc), (lambda cls: lambda p, s: Call(cls))(cls))  # noqa: B023  bound per call
-              for t, title, cls, desc in simple]
+    simple = [("relu", "ReLU", "max(0, x)."), ("gelu", "GELU", "Gaussian error linear unit."),
+              ("silu", "SiLU", "x·sigmoid(x), also called Swish."),
+              ("sigmoid", "Sigmoid", "1 / (1 + e^−x)."), ("tanh", "Tanh", "Hyperbolic tangent.")]
+    blocks = [BlockType(spec(t, title, ACT, desc), _module_call(title))  # nn.ReLU for "ReLU"
+              for t, title, desc in simple]
     blocks.insert(1, BlockType(spec("leakyrelu", "LeakyReLU", ACT, "ReLU with a small slope "
                                     "for negative inputs.",
                                     float_param("negative_slope", 0.01, 0.0, 1.0,
                                                 "Slope for x < 0.")),
                                lambda p, s: Call(nn.LeakyReLU, (p["negative_slope"],))))
     return blocks
+
+
+def _module_call(name: str):
+    """make for a parameter-free torch layer: ``Call(nn.<name>)``."""
+    return lambda p, s: Call(getattr(nn, name))
 
 
 def _pools():
@@ -281,7 +287,7 @@ def _regularisers():
         BlockType(spec("droppath", "DropPath", REG, "Stochastic depth: drops a whole residual "
                        "branch per sample while training.",
                        float_param("p", 0.1, 0.0, 0.999, "Probability of dropping the branch.")),
-                  lambda p, s: Call(DropPath, (p["p"],)), source_deps=(DropPath,)),
+                  lambda p, s: Call(layers.DropPath, (p["p"],)), deps=lambda: (layers.DropPath,)),
         BlockType(spec("identity", "Identity", REG, "Passes its input through unchanged."),
                   lambda p, s: Functional(_identity, lambda a: a[0])),
     ]
@@ -312,24 +318,27 @@ def _helpers():
     return [
         BlockType(spec("scale", "Scale", HELP, "Multiplies by one learnable scalar s.",
                        float_param("init", 1.0, -1e6, 1e6, "Initial value of s.")),
-                  lambda p, s: Call(Scale, (p["init"],)), source_deps=(Scale,)),
+                  lambda p, s: Call(layers.Scale, (p["init"],)), deps=lambda: (layers.Scale,)),
         BlockType(spec("layerscale", "LayerScale", HELP, "Per-channel learnable scale.",
                        float_param("init", 1e-6, 0.0, 1e6,
                                    "Initial value of every channel's scale."), **fm),
-                  lambda p, s: Call(LayerScale, (_ch(s), p["init"])), source_deps=(LayerScale,)),
+                  lambda p, s: Call(layers.LayerScale, (_ch(s), p["init"])),
+                  deps=lambda: (layers.LayerScale,)),
         BlockType(spec("zeropadshortcut", "Zero-pad shortcut", HELP, "Option A shortcut: "
                        "subsample by stride and pad new channels with zeros (no parameters).",
                        int_param("out_channels", 32, 1, 65536, "Channels after padding."),
                        int_param("stride", 2, 1, 16, "Subsampling step."), **fm),
-                  lambda p, s: Call(ZeroPadShortcut, (_ch(s), p["out_channels"]),
+                  lambda p, s: Call(layers.ZeroPadShortcut, (_ch(s), p["out_channels"]),
                                     dict(stride=p["stride"])),
-                  _zeropad_check, source_deps=(ZeroPadShortcut,)),
+                  _zeropad_check, deps=lambda: (layers.ZeroPadShortcut,)),
         BlockType(spec("squeezeexcite", "Squeeze-Excitation", HELP, "Reweights channels by "
                        "globally pooled attention (Hu et al. 2018).",
                        int_param("reduction", 16, 1, 1024, "Channel reduction inside the gate."),
                        **fm),
-                  lambda p, s: Call(SqueezeExcitation, (_ch(s), max(1, _ch(s) // p["reduction"]))),
-                  lambda p, s: _fmap(s, "Squeeze-Excitation"), source_deps=(SqueezeExcitation,)),
+                  lambda p, s: Call(layers.SqueezeExcitation,
+                                    (_ch(s), max(1, _ch(s) // p["reduction"]))),
+                  lambda p, s: _fmap(s, "Squeeze-Excitation"),
+                  deps=lambda: (layers.SqueezeExcitation,)),
         BlockType(spec("slicechannels", "Channel slice", HELP, "Keeps `channels` consecutive "
                        "channels from `start` (one group of a Res2Net split).",
                        int_param("start", 0, 0, 65535, "First channel kept."),

@@ -11,34 +11,16 @@ import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..lazy import LazyModule
 from . import residual_expand as ex
 from .base import BlockType, Call, Catalogue, Shape, shape_text
-from .family_modules import Bottle2neck, CNBlock, SEBottleneck
-from .layers import (
-    DropPath,
-    LayerNorm2d,
-    LayerScale,
-    Permute,
-    Scale,
-    SqueezeExcitation,
-    ZeroPadShortcut,
-)
-from .residual_modules import (
-    BasicBlock,
-    Bottleneck,
-    ConvNeXtBlock,
-    FusionBlock,
-    PreActBlock,
-    ResNormBlock,
-    ScaledResidualBlock,
-    SEBasicBlock,
-    SimpleResidualBlock,
-    conv1x1,
-    conv3x3,
-    make_downsample,
-)
 from .specs import FMAP, choice_param, float_param, int_param, ports, spec
 from .stages import stage_type
+
+# The modules are torch classes: imported when a block is made, not when the catalogue is read.
+rm = LazyModule("resnet_studio.blocks.residual_modules")
+fm = LazyModule("resnet_studio.blocks.family_modules")
+layers = LazyModule("resnet_studio.blocks.layers")
 
 RESIDUAL = "Residual blocks"
 Params = dict[str, Any]
@@ -152,69 +134,83 @@ def _check_same_size(p: Params, s: Sequence[Shape]) -> str | None:
 
 # ----- modules -----------------------------------------------------------------------------------
 def _make_basic(p: Params, s: Sequence[Shape]) -> Call:
-    return call(BasicBlock, (s[0][0], p["planes"]), stride=p["stride"], shortcut=p["shortcut"])
+    return call(rm.BasicBlock, (s[0][0], p["planes"]), stride=p["stride"], shortcut=p["shortcut"])
 
 
 def _make_bottleneck(p: Params, s: Sequence[Shape]) -> Call:
-    return call(Bottleneck, (s[0][0], p["planes"]), stride=p["stride"], groups=p["groups"],
+    return call(rm.Bottleneck, (s[0][0], p["planes"]), stride=p["stride"], groups=p["groups"],
                 base_width=p["width_per_group"], expansion=p["expansion"],
                 shortcut=p["shortcut"])
 
 
 def _make_se_bottleneck(p: Params, s: Sequence[Shape]) -> Call:
-    return call(SEBottleneck, (s[0][0], p["planes"]), stride=p["stride"], groups=p["groups"],
+    return call(fm.SEBottleneck, (s[0][0], p["planes"]), stride=p["stride"], groups=p["groups"],
                 base_width=p["width_per_group"], expansion=p["expansion"],
                 reduction=p["reduction"], shortcut=p["shortcut"])
 
 
 def _make_res2net(p: Params, s: Sequence[Shape]) -> Call:
-    return call(Bottle2neck, (s[0][0], p["planes"]), stride=p["stride"], groups=p["groups"],
+    return call(fm.Bottle2neck, (s[0][0], p["planes"]), stride=p["stride"], groups=p["groups"],
                 base_width=p["width_per_group"], scale=p["scale"], expansion=p["expansion"],
                 shortcut=p["shortcut"])
 
 
 def _make_preact(p: Params, s: Sequence[Shape]) -> Call:
-    return call(PreActBlock, (s[0][0], p["planes"]), stride=p["stride"], dropout=p["dropout"],
+    return call(rm.PreActBlock, (s[0][0], p["planes"]), stride=p["stride"], dropout=p["dropout"],
                 shortcut=p["shortcut"])
 
 
 def _make_se(p: Params, s: Sequence[Shape]) -> Call:
-    return call(SEBasicBlock, (s[0][0], p["planes"]), stride=p["stride"],
+    return call(rm.SEBasicBlock, (s[0][0], p["planes"]), stride=p["stride"],
                 reduction=p["reduction"], shortcut=p["shortcut"])
 
 
-def _make_variant(cls: type, **extra: str) -> Callable[[Params, Sequence[Shape]], Call]:
-    """make for the post-activation variants; ``extra`` maps keyword → parameter name."""
+def _make_variant(cls_name: str, **extra: str) -> Callable[[Params, Sequence[Shape]], Call]:
+    """make for the post-activation variants (the class ``cls_name`` of residual_modules);
+    ``extra`` maps keyword → parameter name."""
     def make(p: Params, s: Sequence[Shape]) -> Call:
         values = {k: p[name] for k, name in extra.items()}
-        return call(cls, (s[0][0], p["planes"]), stride=p["stride"], shortcut=p["shortcut"],
-                    **values)
+        return call(getattr(rm, cls_name), (s[0][0], p["planes"]), stride=p["stride"],
+                    shortcut=p["shortcut"], **values)
     return make
 
 
 def _make_convnext(p: Params, s: Sequence[Shape]) -> Call:
-    return call(ConvNeXtBlock, (s[0][0],), kernel_size=p["kernel_size"],
+    return call(rm.ConvNeXtBlock, (s[0][0],), kernel_size=p["kernel_size"],
                 expansion=p["expansion"], layer_scale=p["layer_scale"],
                 drop_path=p["drop_path"], shortcut=p["shortcut"])
 
 
 def _make_cnblock(p: Params, s: Sequence[Shape]) -> Call:
-    return call(CNBlock, (s[0][0],), kernel_size=p["kernel_size"], expansion=p["expansion"],
+    return call(fm.CNBlock, (s[0][0],), kernel_size=p["kernel_size"], expansion=p["expansion"],
                 layer_scale=p["layer_scale"], drop_path=p["drop_path"], shortcut=p["shortcut"])
 
 
 def _make_simple(p: Params, s: Sequence[Shape]) -> Call:
-    return call(SimpleResidualBlock, (s[0][0],), kernel_size=p["kernel_size"],
+    return call(rm.SimpleResidualBlock, (s[0][0],), kernel_size=p["kernel_size"],
                 shortcut=p["shortcut"])
 
 
 # ----- catalogue entries -------------------------------------------------------------------------
-CONVS = (conv1x1, conv3x3)
-DOWNSAMPLE = CONVS + (ZeroPadShortcut, make_downsample)
+def _convs() -> tuple[Any, ...]:
+    return (rm.conv1x1, rm.conv3x3)
+
+
+def _downsample(*more: str) -> Callable[[], tuple[Any, ...]]:
+    """deps: the shortcut helpers, then the classes ``more`` names (in ``layers``, else in
+    ``residual_modules``)."""
+    def deps() -> tuple[Any, ...]:
+        extra = tuple(getattr(layers, n, None) or getattr(rm, n) for n in more)
+        return (*_convs(), layers.ZeroPadShortcut, rm.make_downsample, *extra)
+    return deps
+
+
+def _layer_deps(*names: str) -> Callable[[], tuple[Any, ...]]:
+    return lambda: tuple(getattr(layers, n) for n in names)
 
 
 def _block(type_id: str, title: str, description: str, params: tuple, make, check, expand,
-           deps: tuple, key: tuple[str, ...] = ("planes", "stride")) -> BlockType:
+           deps: Any, key: tuple[str, ...] = ("planes", "stride")) -> BlockType:
     io = {"inputs": ports("in", kind=FMAP), "outputs": ports("out", kind=FMAP)}
     return BlockType(spec(type_id, title, RESIDUAL, description, *params, composite=True,
                           key=key, **io), make, check, expand, deps)
@@ -229,54 +225,55 @@ def residual_types() -> list[BlockType]:
         _block("basicblock", "BasicBlock", "ResNet basic block: two 3×3 convolutions and a "
                "skip connection (ResNet-18/34, CIFAR ResNets).",
                (PLANES, STRIDE, GROUPS, WIDTH, post), _make_basic, _check_basic,
-               ex.expand_basic, DOWNSAMPLE),
+               ex.expand_basic, _downsample()),
         _block("bottleneck", "Bottleneck", "ResNet bottleneck: 1×1 reduce, 3×3, 1×1 expand "
                "(ResNet-50/101/152, ResNeXt, Wide ResNet).",
                (PLANES, STRIDE, GROUPS, WIDTH, EXPANSION, post), _make_bottleneck,
-               _check_bottleneck, ex.expand_bottleneck, DOWNSAMPLE),
+               _check_bottleneck, ex.expand_bottleneck, _downsample()),
         _block("sebottleneck", "SE-Bottleneck", "Bottleneck with squeeze-and-excitation "
                "before the sum (SE-ResNeXt, ResNet-RS).",
                (PLANES, STRIDE, GROUPS, WIDTH, EXPANSION, REDUCTION, post),
                _make_se_bottleneck, _check_bottleneck, ex.expand_se_bottleneck,
-               DOWNSAMPLE + (SqueezeExcitation, Bottleneck)),
+               _downsample("SqueezeExcitation", "Bottleneck")),
         _block("res2net", "Res2Net block", "Bottleneck whose 3×3 is split into `scale` groups, "
                "each fed the previous group's output: several receptive fields in one block "
                "(Gao et al. 2019).",
                (PLANES, STRIDE, GROUPS, RES2_WIDTH, SCALE, EXPANSION, post), _make_res2net,
-               _check_bottleneck, ex.expand_res2net, DOWNSAMPLE),
+               _check_bottleneck, ex.expand_res2net, _downsample()),
         _block("preactblock", "PreActBlock", "Pre-activation block (ResNet v2): BN and ReLU "
                "before each convolution, a clean identity path.",
                (PLANES, STRIDE, DROPOUT, auto_only), _make_preact,
-               lambda p, s: feature_map_problem(s), ex.expand_preact, CONVS),
+               lambda p, s: feature_map_problem(s), ex.expand_preact, _convs),
         _block("sebasicblock", "SE-BasicBlock", "BasicBlock with squeeze-and-excitation "
                "channel attention on the branch.",
                (PLANES, STRIDE, REDUCTION, auto_only), _make_se,
                lambda p, s: feature_map_problem(s), ex.expand_se,
-               DOWNSAMPLE + (SqueezeExcitation,)),
+               _downsample("SqueezeExcitation")),
         _block("scaledresidual", "Scaled residual", "relu(F(x) + s·x′) with one learnable "
                "shortcut scale s.", (PLANES, STRIDE, INIT, post),
-               _make_variant(ScaledResidualBlock, init="init"), _check_post_activation,
-               ex.expand_scaled, DOWNSAMPLE + (Scale,)),
+               _make_variant("ScaledResidualBlock", init="init"), _check_post_activation,
+               ex.expand_scaled, _downsample("Scale")),
         _block("resnormblock", "Residual-norm block", "relu(F(x) + BN(F(x) − x′)): the "
                "difference between branch and shortcut, normalised, is added back.",
-               (PLANES, STRIDE, post), _make_variant(ResNormBlock), _check_post_activation,
-               ex.expand_resnorm, DOWNSAMPLE),
+               (PLANES, STRIDE, post), _make_variant("ResNormBlock"), _check_post_activation,
+               ex.expand_resnorm, _downsample()),
         _block("fusionblock", "Fusion block", "relu(F(x) + conv1×1(concat(F(x), x′))): "
                "a learned mix of branch and shortcut.", (PLANES, STRIDE, post),
-               _make_variant(FusionBlock), _check_post_activation, ex.expand_fusion,
-               DOWNSAMPLE),
+               _make_variant("FusionBlock"), _check_post_activation, ex.expand_fusion,
+               _downsample()),
         _block("convnextblock", "ConvNeXt block", "Depthwise k×k conv, LayerNorm, 1×1 MLP with "
                "GELU, LayerScale; keeps channels and size.",
                (kernel_param(7, 3), EXPANSION, LAYER_SCALE, DROP_PATH, identity),
                _make_convnext, _check_same_size, ex.expand_convnext,
-               (LayerNorm2d, LayerScale, DropPath), key=("kernel_size", "expansion")),
+               _layer_deps("LayerNorm2d", "LayerScale", "DropPath"),
+               key=("kernel_size", "expansion")),
         _block("cnblock", "ConvNeXt block (torchvision)", "The ConvNeXt block as torchvision "
                "writes it (CNBlock): LayerNorm and Linear layers on channels-last tensors, so "
                "torchvision's ConvNeXt weights load; expands to the same computation in 1×1 "
                "convolutions.",
                (kernel_param(7, 3), EXPANSION, LAYER_SCALE, DROP_PATH, identity),
                _make_cnblock, _check_same_size, ex.expand_convnext,
-               (Permute, DropPath), key=("kernel_size", "expansion")),
+               _layer_deps("Permute", "DropPath"), key=("kernel_size", "expansion")),
         _block("simpleresidual", "Simple residual", "Two same-size convolutions with biases "
                "and no normalisation, input added before the last ReLU.",
                (kernel_param(3, 1), identity), _make_simple, _check_same_size,
@@ -284,16 +281,19 @@ def residual_types() -> list[BlockType]:
     ]
 
 
-def _stage_deps(blocks: list[BlockType]) -> tuple[Any, ...]:
-    """Every helper and block class a stage may need, each once, helpers first."""
-    deps: dict[Any, None] = {}
-    for block in blocks:
-        deps.update(dict.fromkeys(block.source_deps))
-    classes = (BasicBlock, Bottleneck, SEBottleneck, Bottle2neck, PreActBlock, SEBasicBlock,
-               ScaledResidualBlock, ResNormBlock, FusionBlock, ConvNeXtBlock, CNBlock,
-               SimpleResidualBlock)
-    deps.update(dict.fromkeys(classes))
-    return tuple(deps)
+def _stage_deps(blocks: list[BlockType]) -> Callable[[], tuple[Any, ...]]:
+    """deps of the stage: every helper and block class a stage may need, each once, helpers
+    first."""
+    def deps() -> tuple[Any, ...]:
+        found: dict[Any, None] = {}
+        for block in blocks:
+            found.update(dict.fromkeys(block.source_deps))
+        classes = (rm.BasicBlock, rm.Bottleneck, fm.SEBottleneck, fm.Bottle2neck,
+                   rm.PreActBlock, rm.SEBasicBlock, rm.ScaledResidualBlock, rm.ResNormBlock,
+                   rm.FusionBlock, rm.ConvNeXtBlock, fm.CNBlock, rm.SimpleResidualBlock)
+        found.update(dict.fromkeys(classes))
+        return tuple(found)
+    return deps
 
 
 def register_residual(catalogue: Catalogue) -> None:

@@ -8,14 +8,15 @@ the union of its blocks' parameters; each block receives only the ones its type 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from torch import nn
-
 from ..graph import GraphError, Subgraph, SubNode
+from ..lazy import LazyModule
 from .base import BlockType, Call, Shape, shape_text
 from .specs import FMAP, choice_param, int_param, ports, spec
+
+nn = LazyModule("torch.nn")
 
 STAGES = "Stages"
 STAGE_SHORTCUTS = ("auto", "A", "D", "identity", "none")
@@ -140,8 +141,10 @@ def _expand_factory(blocks: Mapping[str, BlockType]):
     return expand
 
 
-def stage_type(blocks: Mapping[str, BlockType], source_deps: tuple[Any, ...]) -> BlockType:
-    """The stage block type over the residual ``blocks`` (type id → BlockType)."""
+def stage_type(blocks: Mapping[str, BlockType],
+               source_deps: Callable[[], tuple[Any, ...]]) -> BlockType:
+    """The stage block type over the residual ``blocks`` (type id → BlockType);
+    ``source_deps`` gives every class a stage of any of them may need."""
     first = next(iter(blocks.values()))
     declared: dict[str, Any] = {}
     for block in blocks.values():  # the first declaration (and its default) wins

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from torch import nn
-
 from ..graph import Subgraph, SubNode
+from ..lazy import LazyModule
 from .base import BlockType, Call, Catalogue, Shape, shape_text
 from .specs import FMAP, int_param, ports, spec
 
+nn = LazyModule("torch.nn")
 STEMS = "Stems"
 ROW = 90.0
 Params = dict[str, Any]

@@ -25,9 +25,10 @@ QT_ROOTS = {"PySide6", "shiboken6", "pyqtgraph"}
 # Front-end modules at the package root that must run headless.
 HEADLESS_MODULES = ("resnet_studio", "resnet_studio.api", "resnet_studio.cli",
                     "resnet_studio.summary")
-# Imported without torch: the document, and what `import resnet_studio` / `--help` load.
+# Imported without torch: the document, the block catalogue and the presets (the editor
+# opens on them before torch has loaded), and what `import resnet_studio` / `--help` load.
 TORCH_FREE = ("resnet_studio", "resnet_studio.graph", "resnet_studio.cli",
-              "resnet_studio.summary")
+              "resnet_studio.summary", "resnet_studio.blocks", "resnet_studio.presets")
 
 REPORT = """
 import importlib, json, sys

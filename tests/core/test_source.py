@@ -523,7 +523,7 @@ def halve(x):
 def test_functional_block_brings_the_helpers_its_block_type_names(monkeypatch):
     halving = BlockType(spec("halve", "Halve", "Test", "x / 2."),
                         lambda p, s: Functional(halve, lambda a: f"halve({a[0]})"),
-                        source_deps=(halve,))
+                        deps=(halve,))
     monkeypatch.setitem(CATALOGUE._types, "halve", halving)
     graph = network(conv("conv", 8), ("halved", "halve", {}, ["conv"]))
     source = assert_equivalent(graph)
