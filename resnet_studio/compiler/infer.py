@@ -18,8 +18,7 @@ import torch
 from ..blocks import BlockType, Call, Functional
 from ..graph import INPUT_TYPE, OUTPUT_TYPE, Graph, GraphError, resolve_params
 from .counting import CostCounter
-from .module import root_of
-from .resolve import block_for
+from .resolve import block_for, root_of
 
 Shape = tuple[int, ...]
 

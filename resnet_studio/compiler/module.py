@@ -17,6 +17,7 @@ from torch import nn
 
 from ..blocks import Call
 from ..graph import INPUT_TYPE, OUTPUT_TYPE, Graph, Node
+from .resolve import root_of
 
 if TYPE_CHECKING:
     from .infer import Analysis
@@ -67,13 +68,6 @@ def _place(net: nn.Module, path: tuple[str, ...], module: nn.Module) -> None:
             parent.add_module(name, nn.ModuleDict())
         parent = parent._modules[name]
     parent.add_module(path[-1], module)
-
-
-def root_of(graph: Graph) -> Graph:
-    """The project graph that holds the custom block definitions ``graph`` looks types up in."""
-    while isinstance(graph.lookup, Graph):
-        graph = graph.lookup
-    return graph
 
 
 def assemble(graph: Graph, analysis: Analysis) -> GraphNet:

@@ -5,9 +5,15 @@ from __future__ import annotations
 
 from ..blocks import CATALOGUE, BlockType
 from ..graph import Graph, UnknownBlockTypeError
-from .module import root_of
 
 __all__ = ["block_for", "root_of"]
+
+
+def root_of(graph: Graph) -> Graph:
+    """The project graph that holds the custom block definitions ``graph`` looks types up in."""
+    while isinstance(graph.lookup, Graph):
+        graph = graph.lookup
+    return graph
 
 
 def block_for(graph: Graph, type_id: str) -> BlockType:

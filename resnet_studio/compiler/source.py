@@ -21,8 +21,8 @@ from ..graph import INPUT_TYPE, OUTPUT_TYPE, Graph
 from ..graph.text import visible
 from .build import BuildError
 from .infer import Analysis, Analyzer, NodeInfo
-from .module import module_path, operand_sources, root_of
-from .resolve import block_for
+from .module import module_path, operand_sources
+from .resolve import block_for, root_of
 from .source_forward import MAIN, Step, fresh_name, value_names
 from .source_library import Library
 from .source_render import (

@@ -8,10 +8,13 @@ Both are whole-graph edits; the editor's document records each as one undoable s
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from ..graph import Graph, GraphError, Subgraph, SubNode, collapse, expand
-from .infer import Analysis
 from .resolve import block_for
+
+if TYPE_CHECKING:  # the editor reads this module before torch (which infer needs) has loaded
+    from .infer import Analysis
 
 Exposed = Mapping[str, list[tuple[str, str]]]
 

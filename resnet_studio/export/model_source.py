@@ -14,8 +14,8 @@ import json
 import os
 from pathlib import Path
 
+from .. import compiler  # generate_source loads torch on first use, not on import
 from ..blocks import CATALOGUE
-from ..compiler import generate_source
 from ..graph import Graph, GraphError, project
 from .errors import ModelImportError
 
@@ -29,7 +29,7 @@ _NOTE = ("# The network above as a ResNet Studio project (`resnet-studio import 
 
 def model_source_with_project(graph: Graph, class_name: str = "Net") -> str:
     """``generate_source(graph)`` followed by the project block."""
-    code = generate_source(graph, class_name)
+    code = compiler.generate_source(graph, class_name)
     lines = [BEGIN, *_NOTE.splitlines(), DIGEST + _digest(code)]
     lines += [PREFIX + line for line in _json_lines(project.to_dict(graph))]
     lines.append(END)

@@ -11,12 +11,12 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
-from .startup import ModuleLoader, StartupWindow, when_loaded
+from .startup import BackgroundLoader
 
 APP_NAME = "ResNet Studio"
 ORGANISATION = "ResNet Studio"
 SIGNAL_POLL_MS = 200
-STARTUP_SIZE = (1400, 900)
+LOAD_AFTER_MS = 50  # let the window paint before the import competes for the interpreter
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -66,31 +66,31 @@ def _let_python_run() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Show a window at once, open the editor on the default project (or the project named
-    in ``argv``) once PyTorch has loaded in the background, and run until it closes; returns
-    the exit status."""
+    """Open the editor on the default project (or the project named in ``argv``) at once,
+    load the compiler and PyTorch in the background, and run until the window closes;
+    returns the exit status."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
     app = application()
-    startup = StartupWindow(APP_NAME, STARTUP_SIZE)
-    startup.show()
-    close_on_interrupt(startup)
-    loader = ModuleLoader(parent=app)
-    failure: list[str] = []
+    from .main_window import MainWindow  # after QApplication: the window's imports need none
 
-    def build(module) -> None:
-        window = module.MainWindow(QSettings(ORGANISATION, APP_NAME))
-        window.show()
-        close_on_interrupt(window)
-        startup.close()
-        if args.project and not window.open_project(Path(args.project)):
-            window.show_message(f"Could not open {args.project}")
-
-    def fail(message: str) -> None:
-        failure.append(message)
-        QMessageBox.critical(startup, "ResNet Studio cannot start", message)
-        startup.close()
-
-    when_loaded(loader, build, fail)
+    window = MainWindow(QSettings(ORGANISATION, APP_NAME), defer_compiler=True)
+    window.show()
+    close_on_interrupt(window)
+    if args.project and not window.open_project(Path(args.project)):
+        window.show_message(f"Could not open {args.project}")
+    loader = BackgroundLoader(parent=app)
+    loader.loaded.connect(window.attach_compiler)
+    loader.failed.connect(lambda message: _compiler_failed(window, message))
+    QTimer.singleShot(LOAD_AFTER_MS, loader.start)
     status = app.exec()
     loader.wait()
-    return 1 if failure else status
+    return status
+
+
+def _compiler_failed(window: QWidget, message: str) -> None:
+    """PyTorch or the compiler cannot be imported: the editor stays open (work can be saved),
+    and the user learns what is missing."""
+    QMessageBox.critical(window, "PyTorch could not be loaded",
+                         f"{message}\n\nThe editor works, but shapes, costs, model.py and "
+                         "training need PyTorch. Reinstall it (see the README's Quick start) "
+                         "and start ResNet Studio again.")

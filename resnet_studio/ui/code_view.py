@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keyword
 import re
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QRegularExpression, Signal
 from PySide6.QtGui import QColor, QFont, QSyntaxHighlighter, QTextCharFormat, QTextDocument
@@ -16,10 +17,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..compiler import Analysis
-from ..compiler.source import generate_source
 from ..graph import Graph
 from . import theme
+
+if TYPE_CHECKING:  # the compiler loads torch; the editor opens before it has
+    from ..compiler import Analysis
 
 
 def _format(colour: str, bold: bool = False, italic: bool = False) -> QTextCharFormat:
@@ -74,7 +76,11 @@ class PythonHighlighter(QSyntaxHighlighter):
 
 
 class CodeView(QWidget):
-    """Shows ``generate_source(graph)``; regenerates on ``refresh`` only while visible."""
+    """Shows ``generate_source(graph)``; regenerates on ``refresh`` only while visible.
+
+    While ``waiting`` (the window opened before PyTorch had loaded) it shows a note instead
+    and generates nothing: generating imports torch, which would freeze the window.
+    """
 
     export_requested = Signal()
 
@@ -83,6 +89,7 @@ class CodeView(QWidget):
         self.graph = graph
         self.source = ""
         self.stale = True
+        self.waiting = False
         self.editor = QPlainTextEdit(self, readOnly=True)
         self.editor.setFont(theme.mono_font(9.5))
         self.editor.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
@@ -102,11 +109,19 @@ class CodeView(QWidget):
     def refresh(self, analysis: Analysis | None = None) -> None:
         """The graph changed (``analysis`` is its fresh analysis, reused rather than redone):
         regenerate now if shown, else when next shown."""
-        self.stale = True
+        self.stale, self.waiting = True, False
         if self.isVisible():
             self.regenerate(analysis)
 
+    def wait_for_compiler(self) -> None:
+        """Show that the code comes once PyTorch has loaded; ``refresh`` ends the wait."""
+        self.waiting = True
+        self._show("# model.py appears here once PyTorch has loaded.", "Loading PyTorch…")
+
     def regenerate(self, analysis: Analysis | None = None) -> str:
+        from ..compiler.source import generate_source  # torch: loaded after the window shows
+
+        self.waiting = False
         try:
             self.source = generate_source(self.graph, analysis=analysis)
         except ValueError as exc:  # BuildError and SourceError: the network has problems
@@ -130,5 +145,5 @@ class CodeView(QWidget):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        if self.stale:
+        if self.stale and not self.waiting:
             self.regenerate()

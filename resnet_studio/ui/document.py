@@ -4,23 +4,31 @@ The ``Graph`` stays the same object for the window's life; opening a file or sta
 project replaces its contents (``contents.replace_contents``), so every view stays
 subscribed. After each edit the analysis reruns, debounced, with one ``Analyzer`` whose
 per-node cache makes every run after the first fast.
+
+The analyser runs modules on torch's meta device. A document made with ``defer_compiler``
+opens without it (the window shows before torch has loaded): edits are kept, no analysis
+runs, and ``attach_compiler`` — called once the compiler has loaded in the background —
+analyses the project as it is by then. Anything that needs an analysis at once
+(``current_analysis``) loads the compiler itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
 from ..blocks import CATALOGUE
-from ..compiler import Analysis, Analyzer
 from ..graph import Graph, GraphError, events
 from ..graph import project as project_file
 from ..graph.contents import replace_contents, snapshot
 from .commands import GraphCommand, SnapshotCommand
+
+if TYPE_CHECKING:
+    from ..compiler import Analysis, Analyzer
 
 ANALYSIS_DELAY_MS = 150
 STRUCTURAL_EVENTS = (events.NodeAdded, events.NodeRemoved, events.EdgeAdded, events.EdgeRemoved)
@@ -43,11 +51,14 @@ class Document(QObject):
     path_changed = Signal()
     reset = Signal()
 
-    def __init__(self, graph: Graph | None = None, parent: QObject | None = None):
+    def __init__(self, graph: Graph | None = None, parent: QObject | None = None,
+                 defer_compiler: bool = False):
         super().__init__(parent)
         self.graph = graph if graph is not None else Graph(CATALOGUE)
         self.undo_stack = QUndoStack(self)
-        self.analyzer = Analyzer()
+        self.analyzer: Analyzer | None = None
+        if not defer_compiler:
+            self.attach_compiler(analyze=False)
         self.analysis: Analysis | None = None
         self.path: Path | None = None
         # The name came with the source (a preset, an import), not from the user: it goes at
@@ -138,14 +149,35 @@ class Document(QObject):
     def schedule_analysis(self) -> None:
         self._timer.start()
 
+    @property
+    def compiler_ready(self) -> bool:
+        return self.analyzer is not None
+
+    def attach_compiler(self, analyze: bool = True) -> None:
+        """Make the analyser (importing the compiler, and torch, if nobody has yet) and, with
+        ``analyze``, analyse the project as it is now."""
+        if self.analyzer is None:
+            from ..compiler import Analyzer
+
+            self.analyzer = Analyzer()
+        if analyze:
+            self.analyze_now()
+
     def current_analysis(self) -> Analysis:
-        """The analysis of the graph as it is now (running a pending one at once)."""
+        """The analysis of the graph as it is now (running a pending one at once, and loading
+        the compiler first if the document was opened without it)."""
+        if self.analyzer is None:
+            self.attach_compiler(analyze=False)
         if self.analysis is None or self._timer.isActive():
             return self.analyze_now()
         return self.analysis
 
-    def analyze_now(self) -> Analysis:
+    def analyze_now(self) -> Analysis | None:
+        """Analyse now and emit ``analysis_ready``; None (nothing emitted) while the compiler
+        has not been attached."""
         self._timer.stop()
+        if self.analyzer is None:
+            return None
         self.analysis = self.analyzer.analyze(self.graph)
         self.analysis_ready.emit(self.analysis)
         return self.analysis

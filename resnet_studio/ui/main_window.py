@@ -82,10 +82,14 @@ class MainWindow(QMainWindow):
         Where the autosave goes; the application data directory by default.
     initial
         The project to open when there is nothing to recover; the default preset if None.
+    defer_compiler
+        Open before the compiler (and torch) has loaded: shapes, costs and model.py follow
+        when ``attach_compiler`` is called (the application loads it in the background).
     """
 
     def __init__(self, settings: QSettings, prompts: Any = None, recovery_dir: Path | None = None,
-                 initial: Graph | None = None, autosave_ms: int = AUTOSAVE_MS):
+                 initial: Graph | None = None, autosave_ms: int = AUTOSAVE_MS,
+                 defer_compiler: bool = False):
         super().__init__()
         self._closed = False
         self._refusal: str | None = None  # the status bar's last "why not", cleared by an edit
@@ -93,7 +97,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("main_window")
         self.settings = settings
         self.prompts = prompts if prompts is not None else DialogPrompts(self)
-        self.document = Document(parent=self)
+        self.document = Document(parent=self, defer_compiler=defer_compiler)
         self.editor = GraphEditor(self.document, self.prompts, self)
         self.setCentralWidget(self.editor)
         self._make_panels()
@@ -106,6 +110,16 @@ class MainWindow(QMainWindow):
         self._open_initial(initial)
         self._update_title()
         self._update_actions()
+        if defer_compiler:
+            self.totals_label.setText("Loading PyTorch: shapes and costs follow…")
+            self.code_view.wait_for_compiler()
+
+    def attach_compiler(self, devices: Any = None) -> None:
+        """The compiler has loaded: analyse the project (shapes, costs, model.py fill in) and
+        offer the compute ``devices`` found (``training.defaults.Devices``)."""
+        if devices is not None:
+            self.training.set_devices(devices)
+        self.document.attach_compiler()
 
     # ----- construction -----------------------------------------------------------------------
     def _make_panels(self) -> None:

@@ -82,7 +82,7 @@ class NodeItem(QGraphicsItem):
         self.spec = spec
         self.edges: set[EdgeItem] = set()
         self.title = self.subtitle = self.type_title = ""
-        self.shape_text = "?"
+        self.shape_text = "…"  # until the first analysis (the compiler may still be loading)
         self.problem: str | None = None
         self.severity = ""
         self.tint: QColor | None = None  # a training view's colour for this node, or None

@@ -8,17 +8,20 @@ items. (The pattern of orange-canvas-core's ``canvas/scene.py``.)
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsScene
 
-from ..compiler import Analysis
 from ..graph import Edge, Graph, events
 from . import format as fmt
 from . import theme
 from .edge_item import EdgeItem
 from .node_item import INPUT, OUTPUT, NodeItem
+
+if TYPE_CHECKING:  # the compiler loads torch; the editor opens before it has
+    from ..compiler import Analysis
 
 GRID_STEP = 20
 

@@ -5,6 +5,8 @@ Clicking a diagnostic (or a table row) asks the editor to select and centre that
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -22,10 +24,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..compiler import Analysis
 from ..graph import Graph
 from . import format as fmt
 from .spin_boxes import IntSpinBox
+
+if TYPE_CHECKING:  # the compiler loads torch; the editor opens before it has
+    from ..compiler import Analysis
 
 NODE_ROLE = Qt.ItemDataRole.UserRole + 1
 DIAGNOSTIC_ROLE = Qt.ItemDataRole.UserRole + 2

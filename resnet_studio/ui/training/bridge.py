@@ -19,11 +19,11 @@ import dataclasses
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
-from ...train import Engine, QueueSink, TrainConfig
+from ...train.config import TrainConfig
 from ...train.records import (
     DiagnosisRecord,
     EpochRecord,
@@ -32,9 +32,13 @@ from ...train.records import (
     StateRecord,
     StepRecord,
 )
+from ...train.sinks import QueueSink
 
 DRAIN_MS = 50
 MAX_RECORDS_PER_DRAIN = 5000  # bounds the work of one timer tick after a burst
+
+if TYPE_CHECKING:  # the engine (torch) is imported when a run starts
+    from ...train import Engine
 
 IDLE, STARTING, RUNNING, PAUSED, STOPPING = "idle", "starting", "running", "paused", "stopping"
 
@@ -139,6 +143,8 @@ class TrainingBridge(QObject):
         engine's other set-up errors) at once, before any thread exists."""
         if self.is_active():
             raise RuntimeError("a training run is already in progress")
+        from ...train.engine import Engine
+
         self.sink = QueueSink()
         self.engine = Engine(network, config, [self.sink], run_dir, resume_from=resume_from,
                              suggested_lr=self.suggested_lr)

@@ -27,7 +27,7 @@ from ...train.recipe import project_training
 from ...train.records import RunEndRecord, RunStartRecord
 from ..features import ActionSpec, Contributions, DockSpec, Feature, FeatureHost
 from .bridge import IDLE, PAUSED, RUNNING, STARTING, STOPPING, RunUpdate
-from .defaults import find_devices
+from .defaults import UNKNOWN_DEVICES, Devices, find_devices
 from .panel import TrainingPanel
 from .recipe_sync import TrainingSync, app_wording
 from .runner import RunQueue
@@ -84,9 +84,15 @@ class TrainingController(QObject, Feature):
                        "Give the canvas's nodes their normal colours back", m, 20, 9),
         ])
 
+    def set_devices(self, devices: Devices) -> None:
+        """What this machine can train on, found once torch has loaded."""
+        self.devices = devices
+        self.panel.settings.set_devices(devices)
+
     def docks(self, actions: dict[str, QAction]) -> Sequence[DockSpec]:
         self.actions = actions
-        self.devices = find_devices()
+        # Asking torch waits for torch: a window opened before it loaded learns them later.
+        self.devices = find_devices() if self.window.document.compiler_ready else UNKNOWN_DEVICES
         self.panel = TrainingPanel(self.window.prompts, self.devices, actions, self.window)
         self.sync = TrainingSync(self.window.document, self.panel.settings, self)
         self.sync.problem.connect(self._on_settings_problem)

@@ -34,6 +34,9 @@ class Devices:
     description: str
 
 
+UNKNOWN_DEVICES = Devices(False, False, "Looking for GPUs while PyTorch loads…")
+
+
 def find_devices() -> Devices:
     import torch
 

@@ -8,29 +8,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import torch
 from PySide6.QtWidgets import QMenu
 
-from ...compiler import build
-from ...data import DataConfig, DataError, load_data
 from ...export.errors import ExportError
-from ...graph import Graph, GraphError
+from ...graph import GraphError
 from ...graph.project import from_dict
 from ...train import TrainConfig
-from ...train.checkpoint import CheckpointError, load_checkpoint
 from ...train.config import ConfigError
 from ...train.history import RunHistory
-from ...train.rundir import LAST, RunReadError, find_checkpoint, read_data_info, read_train_config
-from ...train.setup import EngineError, load_weights
+from ...train.rundir import LAST, RunReadError, read_data_info, read_train_config
 from ..features import ActionSpec, Contributions, Feature, FeatureHost
 from ..run_focus import ask_checkpoint, checkpoint_choices
 from .exports import export_checkpoint, export_metrics, export_png
-from .predict import PredictDialog
 from .run_menu import RunMenu
 
 if TYPE_CHECKING:
     from ..main_window import MainWindow
     from .controller import TrainingController
+    from .predict import PredictDialog
 
 RUN_EXPORTS_SECTION = 20  # in the File menu, after saving and before the model exports
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp);;All files (*)"
@@ -124,6 +119,8 @@ class RunActions(Feature):
         panel's, so a finished run can also be trained longer."""
         if self.training.bridge.is_active():
             return False
+        from ...train.checkpoint import CheckpointError, load_checkpoint  # torch: on first use
+
         try:
             checkpoint = load_checkpoint(path / LAST)
             config = TrainConfig.from_dict(checkpoint["config"])
@@ -195,6 +192,10 @@ class RunActions(Feature):
     # ----- single-image check -----------------------------------------------------------------
     def check_image(self) -> PredictDialog | None:
         """Open the top-5 dialog on the current run's model (or its best checkpoint)."""
+        from ...train.checkpoint import CheckpointError  # torch: loaded on first use
+        from ...train.setup import EngineError
+        from . import image_check
+
         run = self.run_dir()
         try:
             model, label = self.model_for_check(run)
@@ -203,52 +204,15 @@ class RunActions(Feature):
             return None
         info = read_data_info(run) or self.training.history.data
         config = read_train_config(run)
-        dialog = PredictDialog(model, info, label, self._sampler(config),
+        dialog = PredictDialog(model, info, label, image_check.sampler(config),
                                lambda: self.prompts.ask_open_file(
                                    "Open an image", str(Path.home()), IMAGE_FILTER),
                                self.window)
         dialog.show()
         return dialog
 
-    def model_for_check(self, run: Path | None) -> tuple[torch.nn.Module, str]:
-        """The run's trained network, from its checkpoint (``best.pt``, else ``last.pt``):
-        the same whether the run trained in this window, in another, or on the command line."""
-        if run is None:
-            raise FileNotFoundError("Train a network or open a run first.")
-        checkpoint = find_checkpoint(run)
-        if checkpoint is None:
-            raise FileNotFoundError(f"{run} has no checkpoint yet (best.pt is written after "
-                                    "the first epoch).")
-        return self._load_model(checkpoint), f"{checkpoint.name} of {run.name}"
+    def model_for_check(self, run: Path | None) -> tuple[Any, str]:
+        """The run's trained network (a ``torch.nn.Module``) and which checkpoint it is."""
+        from .image_check import model_for_check
 
-    def _load_model(self, path: Path) -> torch.nn.Module:
-        checkpoint = load_checkpoint(path)
-        graph: Graph = from_dict(checkpoint.get("graph") or {},
-                                 self.window.document.graph.lookup, str(path))
-        model = build(graph)
-        load_weights(model, checkpoint)
-        return model.eval()
-
-    @staticmethod
-    def _sampler(config: dict[str, Any]):
-        """``index → (normalised image, label)`` of the run's validation split, loaded on
-        first use with the run's batch size (None when its data settings cannot be read)."""
-        data, batch_size = config.get("data"), config.get("batch_size")
-        if not isinstance(data, dict) or not isinstance(batch_size, int):
-            return None
-        cache: dict[str, Any] = {}
-
-        def sample(index: int) -> tuple[torch.Tensor, int]:
-            if "val" not in cache:
-                cache["val"] = load_data(DataConfig.from_dict(data), batch_size, "cpu").val
-            val = cache["val"]
-            for i, (x, y) in enumerate(val.epoch(0)):
-                if i == index // val.batch_size:
-                    return x[index % val.batch_size].cpu(), int(y[index % val.batch_size])
-            raise IndexError(index)
-
-        try:
-            DataConfig.from_dict(data)
-        except DataError:
-            return None
-        return sample
+        return model_for_check(run, self.window.document.graph.lookup)

@@ -20,7 +20,6 @@ from PySide6.QtCore import QObject, Signal
 from ...graph import Graph, project
 from ...presets import plain_twin
 from ...train.config import ConfigError
-from ...train.engine import USER_ERRORS
 from ...train.records import RunEndRecord
 from ...train.rundir import list_runs, read_graph, read_status, read_train_config
 from ..filenames import safe_stem
@@ -121,6 +120,8 @@ class RunQueue(QObject):
 
     def launch(self, network: Any, config: Any, run_dir: Path,
                resume_from: Path | None = None) -> bool:
+        from ...train.engine import USER_ERRORS  # torch: loaded when the first run starts
+
         try:
             self.bridge.start(network, config, run_dir, resume_from=resume_from)
         except USER_ERRORS as exc:

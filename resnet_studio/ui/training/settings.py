@@ -156,11 +156,9 @@ class TrainingSettings(QWidget):
         self.reset_recipe = QPushButton("Reset to Recipe", self)
         self.reset_recipe.setToolTip("Give every setting the value of the project's recipe")
         self.device = _combo(self, DEVICE_TITLES)
-        model = self.device.model()
-        for key, present in (("cuda", devices.cuda), ("mps", devices.mps)):
-            model.item(self.device.findData(key)).setEnabled(present)
-        self.device_info = QLabel(devices.description, self, wordWrap=True)
+        self.device_info = QLabel("", self, wordWrap=True)
         self.device_info.setStyleSheet("color: #5f6b76; font-size: 8pt;")
+        self.set_devices(devices)
         for widget in (self.optimizer, self.schedule, self.device, self.dataset, self.init,
                        self.fit, self.channels):
             widget.currentIndexChanged.connect(self.changed)
@@ -174,6 +172,13 @@ class TrainingSettings(QWidget):
             box.toggled.connect(self.changed)
         self.fit.currentIndexChanged.connect(self._on_fit_changed)
         self.optimizer.currentIndexChanged.connect(self._on_optimizer_changed)
+
+    def set_devices(self, devices: Devices) -> None:
+        """Offer the devices this machine has (CUDA and MPS greyed out where absent)."""
+        model = self.device.model()
+        for key, present in (("cuda", devices.cuda), ("mps", devices.mps)):
+            model.item(self.device.findData(key)).setEnabled(present)
+        self.device_info.setText(devices.description)
 
     def _lay_out(self) -> None:
         form = QFormLayout(self)
