@@ -98,11 +98,11 @@ def _reported_errors() -> tuple[type[BaseException], ...]:
 def _exit_code(exc: BaseException) -> int:
     if isinstance(exc, CommandError):
         return exc.exit_code
-    build_errors = _loaded_classes({"resnet_studio.compiler.build": "BuildError"})
+    build_errors = _loaded_classes({"resnet_studio.compiler.builder": "BuildError"})
     return EXIT_PROBLEMS if isinstance(exc, build_errors) else EXIT_FAILURE
 
 
-_LAZY_ERRORS = {"resnet_studio.compiler.build": "BuildError",
+_LAZY_ERRORS = {"resnet_studio.compiler.builder": "BuildError",
                 "resnet_studio.presets.base": "UnknownPresetError"}
 
 

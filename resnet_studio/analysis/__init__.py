@@ -18,17 +18,18 @@ from ..lazy import lazy_exports
 
 _EXPORTS = {
     "common": ("AnalysisError", "Cancelled", "Run", "load_run", "validation_batches"),
-    "explain": ("Explanation", "explain", "explain_run", "load_image"),
-    "landscape": ("LandscapeResult", "filter_normalised_direction", "landscape",
-                  "landscape_run"),
+    # ``explain`` and ``landscape`` themselves stay in their modules: a package attribute
+    # named like a submodule would be the module or the function depending on import order.
+    "explain": ("Explanation", "explain_run", "load_image"),
+    "landscape": ("LandscapeResult", "filter_normalised_direction", "landscape_run"),
     "lesion": ("LesionResult", "lesion_model", "lesion_run"),
     "signal": ("SignalCurve", "SignalResult", "signal_propagation"),
 }
 
 __all__ = [
     "AnalysisError", "Cancelled", "Explanation", "LandscapeResult", "LesionResult", "Run",
-    "SignalCurve", "SignalResult", "explain", "explain_run", "filter_normalised_direction",
-    "landscape", "landscape_run", "lesion_model", "lesion_run", "load_image", "load_run",
+    "SignalCurve", "SignalResult", "explain_run", "filter_normalised_direction",
+    "landscape_run", "lesion_model", "lesion_run", "load_image", "load_run",
     "signal_propagation", "validation_batches",
 ]
 
@@ -37,7 +38,7 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 if TYPE_CHECKING:
     from .common import AnalysisError, Cancelled, Run, load_run, validation_batches
-    from .explain import Explanation, explain, explain_run, load_image
-    from .landscape import LandscapeResult, filter_normalised_direction, landscape, landscape_run
+    from .explain import Explanation, explain_run, load_image
+    from .landscape import LandscapeResult, filter_normalised_direction, landscape_run
     from .lesion import LesionResult, lesion_model, lesion_run
     from .signal import SignalCurve, SignalResult, signal_propagation

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from ..lazy import lazy_exports
 
 _EXPORTS = {
-    "build": ("INITS", "BuildError", "build", "initialise_weights"),
+    "builder": ("INITS", "BuildError", "build", "initialise_weights"),
     "infer": ("Analysis", "Analyzer", "Diagnostic", "NodeInfo"),
     "module": ("GraphNet",),
     "source": ("generate_source",),
@@ -34,7 +34,7 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 if TYPE_CHECKING:
-    from .build import INITS, BuildError, build, initialise_weights
+    from .builder import INITS, BuildError, build, initialise_weights
     from .infer import Analysis, Analyzer, Diagnostic, NodeInfo
     from .module import GraphNet
     from .source import generate_source

@@ -19,7 +19,7 @@ from typing import Any
 from ..blocks import Call, Functional, shape_text
 from ..graph import INPUT_TYPE, OUTPUT_TYPE, Graph
 from ..graph.text import visible
-from .build import BuildError
+from .builder import BuildError
 from .infer import Analysis, Analyzer, NodeInfo
 from .module import module_path, operand_sources
 from .resolve import block_for, root_of

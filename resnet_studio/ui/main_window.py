@@ -113,6 +113,7 @@ class MainWindow(QMainWindow):
         if defer_compiler:
             self.totals_label.setText("Loading PyTorch: shapes and costs follow…")
             self.code_view.wait_for_compiler()
+            self.summary.wait_for_compiler()
 
     def attach_compiler(self, devices: Any = None) -> None:
         """The compiler has loaded: analyse the project (shapes, costs, model.py fill in) and

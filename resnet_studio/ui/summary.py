@@ -113,6 +113,16 @@ class SummaryPanel(QWidget):
         self._show_problems()
         self._show_table()
 
+    def wait_for_compiler(self) -> None:
+        """Say that the totals and problems come once PyTorch (the compiler) has loaded."""
+        for label in self.totals.values():
+            label.setText("…")
+        self.problems.clear()
+        item = QListWidgetItem("Shapes, costs and problems appear here once PyTorch has "
+                               "loaded (a few seconds after start-up).")
+        item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+        self.problems.addItem(item)
+
     def _show_totals(self) -> None:
         a = self.analysis
         if a is None:

@@ -7,6 +7,7 @@ module and reports what actually got loaded, which catches imports made dynamica
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import pkgutil
@@ -28,7 +29,8 @@ HEADLESS_MODULES = ("resnet_studio", "resnet_studio.api", "resnet_studio.cli",
 # Imported without torch: the document, the block catalogue and the presets (the editor
 # opens on them before torch has loaded), and what `import resnet_studio` / `--help` load.
 TORCH_FREE = ("resnet_studio", "resnet_studio.graph", "resnet_studio.cli",
-              "resnet_studio.summary", "resnet_studio.blocks", "resnet_studio.presets")
+              "resnet_studio.summary", "resnet_studio.blocks", "resnet_studio.presets",
+              "resnet_studio.compiler")
 
 REPORT = """
 import importlib, json, sys
@@ -64,7 +66,7 @@ MODULES = core_packages() + list(HEADLESS_MODULES)
 def loaded_by() -> dict[str, set[str]]:
     """For each module: the top-level modules a fresh interpreter holds after importing it.
     One interpreter per core runs at a time; each start-up (torch) takes a second or two."""
-    modules = MODULES + ["resnet_studio.compiler"]
+    modules = MODULES + ["resnet_studio.compiler.infer"]
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         return dict(zip(modules, pool.map(_loaded, modules)))
 
@@ -79,7 +81,7 @@ def test_importing_a_core_module_loads_no_qt(module, loaded_by):
 
 def test_the_report_sees_what_an_import_loads(loaded_by):
     # The subprocess check itself must be able to see a heavy import happen.
-    assert "torch" in loaded_by["resnet_studio.compiler"]
+    assert "torch" in loaded_by["resnet_studio.compiler.infer"]
 
 
 def _loaded(module: str) -> set[str]:
@@ -96,3 +98,14 @@ def _lint_imports_command() -> list[str]:
         assert found, "lint-imports (import-linter) is not installed; run `bash .ci/setup`"
         script = Path(found)
     return [str(script), "--no-cache"]
+
+
+@pytest.mark.parametrize("package", ["compiler", "data", "export", "analysis", "train"])
+def test_no_lazily_exported_name_is_also_a_submodule(package):
+    """Importing a submodule sets the package attribute of its name to the module, so an
+    export of the same name (``compiler.build`` the function vs ``compiler/build.py``) would
+    be the function or the module depending on what was imported first."""
+    module = importlib.import_module(f"resnet_studio.{package}")
+    submodules = {m.name for m in pkgutil.iter_modules(module.__path__)}
+    exported = {name for names in module._EXPORTS.values() for name in names}
+    assert exported & submodules == set()

@@ -64,6 +64,7 @@ def test_a_window_opened_before_the_compiler_says_what_it_waits_for(qtbot, setti
     assert window.code_view.waiting and "Loading PyTorch" in window.code_view.status.text()
     assert {item.shape_text for item in window.editor.scene.node_items.values()} == {"…"}
     assert "Looking for GPUs" in window.training.panel.settings.device_info.text()
+    assert "once PyTorch has loaded" in window.summary.problems.item(0).text()
 
 
 def test_attaching_the_compiler_fills_in_shapes_costs_code_and_devices(qtbot, settings, prompts,
@@ -73,6 +74,7 @@ def test_attaching_the_compiler_fills_in_shapes_costs_code_and_devices(qtbot, se
     analysis = window.document.analysis
     assert analysis is not None and analysis.total_params > 0
     assert "parameters" in window.totals_label.text()
+    assert "No problems" in window.summary.problems.item(0).text()
     assert all(item.shape_text not in ("…", "?")
                for item in window.editor.scene.node_items.values())
     assert window.training.panel.settings.device_info.text() == "CPU: 2 threads"

@@ -194,7 +194,7 @@ class RunActions(Feature):
         """Open the top-5 dialog on the current run's model (or its best checkpoint)."""
         from ...train.checkpoint import CheckpointError  # torch: loaded on first use
         from ...train.setup import EngineError
-        from . import image_check
+        from . import image_check, predict
 
         run = self.run_dir()
         try:
@@ -204,7 +204,7 @@ class RunActions(Feature):
             return None
         info = read_data_info(run) or self.training.history.data
         config = read_train_config(run)
-        dialog = PredictDialog(model, info, label, image_check.sampler(config),
+        dialog = predict.PredictDialog(model, info, label, image_check.sampler(config),
                                lambda: self.prompts.ask_open_file(
                                    "Open an image", str(Path.home()), IMAGE_FILTER),
                                self.window)
