@@ -13,8 +13,10 @@ Every error is one line ``resnet-studio: error: <message>`` on stderr, never a t
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
     from .graph import Graph
 
 PROG = "resnet-studio"
-LOCAL_COMMANDS = ("presets", "new", "validate", "summary", "source")
+LOCAL_COMMANDS = ("presets", "examples", "new", "validate", "summary", "source")
 EXIT_OK, EXIT_PROBLEMS, EXIT_FAILURE = 0, 1, 2
 Handler = Callable[[argparse.Namespace], int]
 
@@ -44,7 +46,9 @@ examples:
   resnet-studio                                   open the desktop editor
   resnet-studio net.rstudio.json                  open a project in the editor
   resnet-studio presets                           list the ready-made networks
+  resnet-studio examples                          list the example projects
   resnet-studio new resnet18 -o net.rstudio.json --classes 10 --height 32 --width 32
+  resnet-studio new --example cifar_resnet20 -o r20.rstudio.json
   resnet-studio validate net.rstudio.json         check a project, list its problems
   resnet-studio summary net.rstudio.json          shapes, parameters and MACs per layer
   resnet-studio source net.rstudio.json -o model.py
@@ -103,7 +107,8 @@ def _exit_code(exc: BaseException) -> int:
 
 
 _LAZY_ERRORS = {"resnet_studio.compiler.builder": "BuildError",
-                "resnet_studio.presets.base": "UnknownPresetError"}
+                "resnet_studio.presets.base": "UnknownPresetError",
+                "resnet_studio.examples": "UnknownExampleError"}
 
 
 def _loaded_classes(names: dict[str, str]) -> tuple[type[BaseException], ...]:
@@ -118,6 +123,7 @@ def build_parser(engine: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
     _add_presets(commands)
+    _add_examples(commands)
     _add_new(commands)
     _add_validate(commands)
     _add_summary(commands)
@@ -228,17 +234,41 @@ def run_presets(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ----- examples -------------------------------------------------------------------------------
+def _add_examples(commands: argparse._SubParsersAction) -> None:
+    _command(commands, "examples", "List the example projects that come with ResNet Studio.",
+             f"  {PROG} examples\n  {PROG} new --example custom_residual_block -o my.rstudio.json",
+             run_examples, "Each is a project file with its training settings; `new --example "
+             "NAME` writes a copy\nto edit (the app: File → Open Example).")
+
+
+def run_examples(args: argparse.Namespace) -> int:
+    from .examples import EXAMPLES
+    from .summary import format_table
+
+    print(format_table(("name", "title"), [(e.name, e.title) for e in EXAMPLES]))
+    for example in EXAMPLES:
+        print("\n" + textwrap.fill(f"{example.name}: {example.description}", 100,
+                                   subsequent_indent="  "))
+    return EXIT_OK
+
+
 # ----- new ------------------------------------------------------------------------------------
 def _add_new(commands: argparse._SubParsersAction) -> None:
     parser = _command(
-        commands, "new", "Create a project file from a preset.",
+        commands, "new", "Create a project file from a preset or an example project.",
         f"  {PROG} new small_resnet -o net.rstudio.json\n"
         f"  {PROG} new resnet18 -o cifar.rstudio.json --classes 10 --height 32 --width 32\n"
-        f"  {PROG} new resnet50 -o net.rstudio.json --force      # replace an existing file",
+        f"  {PROG} new resnet50 -o net.rstudio.json --force      # replace an existing file\n"
+        f"  {PROG} new --example mnist_small_resnet -o digits.rstudio.json",
         run_new,
         "Without --force an existing FILE is never replaced. The input options change the image\n"
-        "size and class count; the layers adapt (the last Linear layer gives $classes scores).")
-    parser.add_argument("preset", metavar="PRESET", help=f"preset name (see `{PROG} presets`)")
+        "size and class count; the layers adapt (the last Linear layer gives $classes scores).\n"
+        "--example copies one of the example projects (see `resnet-studio examples`).")
+    parser.add_argument("preset", metavar="PRESET", nargs="?",
+                        help=f"preset name (see `{PROG} presets`)")
+    parser.add_argument("--example", metavar="NAME",
+                        help=f"start from this example project instead (see `{PROG} examples`)")
     parser.add_argument("-o", "--output", metavar="FILE", required=True, type=Path,
                         help="project file to write (*.rstudio.json)")
     for name, what in (("classes", "number of classes"), ("channels", "image channels"),
@@ -249,17 +279,17 @@ def _add_new(commands: argparse._SubParsersAction) -> None:
 
 
 def run_new(args: argparse.Namespace) -> int:
+    if (args.preset is None) == (args.example is None):
+        raise CommandError("give a PRESET or --example NAME (one of them); see "
+                           f"`{PROG} presets` and `{PROG} examples`.")
     if args.output.exists() and not args.force:
         raise CommandError(f"{args.output} already exists; pass --force to overwrite it.")
-    from .api import analyze, new_project, save_project
-    from .train.recipe import preset_training
+    from .api import analyze, save_project
 
-    graph = new_project(args.preset, classes=args.classes, channels=args.channels,
-                        height=args.height, width=args.width)
-    graph.training = preset_training(args.preset)
+    graph, source = _new_graph(args)
     save_project(graph, args.output)
     analysis = analyze(graph)
-    print(f"Wrote {args.output}: preset ‘{args.preset}’, {len(graph)} nodes, "
+    print(f"Wrote {args.output}: {source}, {len(graph)} nodes, "
           f"{analysis.total_params:,} parameters, input {_input(graph)} classes, training "
           f"recipe ‘{graph.training['recipe']['title']}’.")
     if not analysis.ok:
@@ -267,6 +297,28 @@ def run_new(args: argparse.Namespace) -> int:
         print(f"{PROG}: warning: at this input size the network has {errors} error(s); "
               f"see `{PROG} validate {args.output}`.", file=sys.stderr)
     return EXIT_OK
+
+
+def _new_graph(args: argparse.Namespace) -> tuple[Graph, str]:
+    """The project ``new`` writes, and where it came from in words."""
+    from .api import load_project, new_project
+    from .train.recipe import preset_training
+
+    sizes = {"classes": args.classes, "channels": args.channels, "height": args.height,
+             "width": args.width}
+    if args.preset is not None:
+        graph = new_project(args.preset, **sizes)
+        graph.training = preset_training(args.preset)
+        return graph, f"preset ‘{args.preset}’"
+    from .examples import example
+
+    graph = load_project(example(args.example).path)
+    changes = {name: value for name, value in sizes.items() if value is not None}
+    if changes:  # the layers adapt as a preset's do: sizes are $references, shapes inferred
+        spec = dataclasses.replace(graph.input_spec, **changes)
+        spec.validate()
+        graph.set_input_spec(spec)
+    return graph, f"example ‘{args.example}’"
 
 
 def _input(graph: Graph) -> str:

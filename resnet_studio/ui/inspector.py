@@ -21,13 +21,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..graph import GraphError, events
+from ..graph import Graph, GraphError, Node, events
 from . import format as fmt
 from .commands import RenameNodeCommand, SetParamsCommand
 from .document import Document
 from .param_widgets import ParamField
 
 EMPTY_TEXT = "Select a node on the canvas to see and edit its parameters."
+STAGE_TYPE = "stage"
+# A stage declares the union of every block type's parameters but passes each block only
+# those its type declares (blocks/stages.py, ``block_params``). These are the stage's own: the
+# block type and count, and the width and stride it checks even for shape-keeping blocks.
+STAGE_FIELDS = ("block", "blocks", "planes", "stride")
 
 
 class Inspector(QScrollArea):
@@ -148,6 +153,14 @@ class Inspector(QScrollArea):
                 field.set_value(values[0])
             else:
                 field.set_mixed()
+        self._show_used_fields(nodes)
+
+    def _show_used_fields(self, nodes: list) -> None:
+        """Hide the fields the nodes do not use (a stage's other block types' parameters);
+        hidden fields keep their values, so a saved file is the same either way."""
+        used = used_params(self.document.graph, nodes)
+        for name, field in self.fields.items():
+            self.params_form.setRowVisible(field, used is None or name in used)
 
     def _on_analysis(self, analysis: object) -> None:
         self._show_info()
@@ -224,6 +237,20 @@ class Inspector(QScrollArea):
             self._refresh_values()
         elif isinstance(event, events.NodeRemoved) and event.node_id in self.node_ids:
             self.show_nodes([n for n in self.node_ids if n != event.node_id])
+
+
+def used_params(graph: Graph, nodes: list[Node]) -> set[str] | None:
+    """The parameters ``nodes`` (all of one type) use, or None for all of them. Only a stage
+    leaves some unused: those of the block types it was not given. Several stages use the
+    union; a block given as a ``$reference`` (inside a custom block) may be any type."""
+    used: set[str] = set()
+    for node in nodes:
+        block = node.params.get("block") if node.type_id == STAGE_TYPE else None
+        spec = graph.spec(block) if isinstance(block, str) else None
+        if spec is None:
+            return None
+        used.update(STAGE_FIELDS, (p.name for p in spec.params))
+    return used
 
 
 def _same(a: Any, b: Any) -> bool:

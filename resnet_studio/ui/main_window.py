@@ -27,6 +27,7 @@ from .code_view import CodeView
 from .dialogs import EMPTY_PROJECT
 from .document import Document
 from .editor import GraphEditor
+from .examples_menu import ExamplesFeature
 from .features import FeatureHost
 from .inspector import Inspector
 from .interop import Interop
@@ -138,6 +139,7 @@ class MainWindow(QMainWindow):
         self.run_focus = RunFocus(self)
         install = self.features.install
         install(EditorFeature(self))
+        self.examples = install(ExamplesFeature(self))
         self.training = install(TrainingController(self))
         self.runs = install(RunActions(self, self.training))
         self.sanity = install(SanityTools(self, self.training))

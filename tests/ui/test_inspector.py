@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox
 
+from resnet_studio import presets
 from resnet_studio.ui.commands import AddNodeCommand, SetParamsCommand
 
 
@@ -221,3 +222,52 @@ def test_terse_shortcut_options_are_shown_in_words_and_stored_as_letters(window,
     combo.activated.emit(labels.index("A: zero-padded identity"))
     assert graph.node("block").params["shortcut"] == "A"
     assert combo.currentText() == "A: zero-padded identity"
+
+
+def visible_fields(inspector) -> set[str]:
+    return {name for name, field in inspector.fields.items()
+            if inspector.params_form.isRowVisible(field)}
+
+
+def choose(combo: QComboBox, value: str) -> None:
+    """Pick the entry holding ``value`` as a user would (``activated`` commits it)."""
+    index = combo.findData(value)
+    assert index >= 0, value
+    combo.setCurrentIndex(index)
+    combo.activated.emit(index)
+
+
+def test_a_stage_shows_only_the_fields_its_block_type_uses(make_window):
+    window = make_window(presets.create("small_resnet"))
+    graph, stack = window.document.graph, window.document.undo_stack
+    inspector = select(window, "layer2")
+    assert graph.node("layer2").params["block"] == "basicblock"
+    basic = visible_fields(inspector)
+    assert {"block", "blocks", "planes", "stride", "groups", "shortcut"} <= basic
+    assert not basic & {"expansion", "scale", "reduction", "dropout", "init", "kernel_size",
+                        "layer_scale", "drop_path"}
+    saved = dict(graph.node("layer2").params)
+    choose(inspector.fields["block"].typed, "bottleneck")
+    assert graph.node("layer2").params["block"] == "bottleneck"
+    assert "expansion" in visible_fields(inspector)
+    assert "scale" not in visible_fields(inspector)
+    # hidden fields kept their values: only the block type changed
+    assert graph.node("layer2").params == {**saved, "block": "bottleneck"}
+    choose(inspector.fields["block"].typed, "convnextblock")
+    assert {"kernel_size", "layer_scale", "drop_path"} <= visible_fields(inspector)
+    assert "groups" not in visible_fields(inspector)
+    stack.undo()
+    stack.undo()
+    assert graph.node("layer2").params == saved
+    assert visible_fields(inspector) == basic
+
+
+def test_stages_of_two_block_types_show_the_fields_either_uses(make_window):
+    window = make_window(presets.create("small_resnet"))
+    window.document.push(SetParamsCommand(window.document.graph, ["layer3"],
+                                          {"block": "sebasicblock"}))
+    inspector = select(window, "layer2", "layer3")
+    assert inspector.fields["block"].is_mixed()
+    assert {"groups", "reduction"} <= visible_fields(inspector)
+    assert "expansion" not in visible_fields(inspector)
+    assert visible_fields(select(window, "conv1")) == set(inspector.fields)  # not a stage

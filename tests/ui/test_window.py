@@ -305,7 +305,7 @@ def _titles(menu) -> list[str]:
 
 def test_menus_and_toolbar_follow_the_declared_places(window):
     file_menu = _titles(window.menu("file"))
-    assert file_menu[:3] == ["&New…", "&Open…", "Open &Recent"]
+    assert file_menu[:4] == ["&New…", "&Open…", "Open &Recent", "Open &Example"]
     assert file_menu.index("&Export model.py…") < file_menu.index("Export &Checkpoint…") \
         < file_menu.index("Export &Trained Model") < file_menu.index("&Quit")
     assert file_menu[-2:] == ["—", "&Quit"] and "— —" not in " ".join(file_menu)
