@@ -1,9 +1,9 @@
-"""The runs list and the comparison of runs.
+"""The runs list.
 
 ``RunsPanel`` lists every run directory of the project (and any opened by hand, such as one
 written by ``resnet-studio train``) with its status, best validation accuracy and duration.
-Selecting runs overlays their curves in ``CompareView``, which also lists how their settings
-and architectures differ — for a network and its plain twin, the removed shortcuts.
+Selecting runs overlays their curves in ``compare_view.CompareView``. The list is made with
+the window; it imports no plotting library (pyqtgraph loads with the plots, on first use).
 """
 
 from __future__ import annotations
@@ -13,14 +13,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
-    QPlainTextEdit,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -28,11 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...train.compare import describe_differences
-from ...train.history import RunHistory, ema
 from ...train.progress import format_duration
 from ...train.rundir import RunReadError, RunSummary, list_runs, summarise
-from . import plotstyle as style
 
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 RUN_NAME = re.compile(r"^(.*)-(\d{8})-(\d{6})(.*)$")  # as TrainingController.new_run_dir
@@ -181,7 +176,7 @@ class RunsPanel(QWidget):
         for column, text in enumerate(cells):
             item = QTableWidgetItem(text)
             if column == 1 and s.status in STATUS_COLOURS:
-                item.setForeground(pg.mkColor(STATUS_COLOURS[s.status]))
+                item.setForeground(QColor(STATUS_COLOURS[s.status]))
             if column in (2, 3, 4):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             item.setToolTip(tip)
@@ -225,57 +220,3 @@ class RunsPanel(QWidget):
         paths = self.selected_paths()
         if len(paths) == 1:
             signal.emit(paths[0])
-
-
-class CompareView(QWidget):
-    """Overlays the selected runs' curves and lists their differences."""
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.view = pg.GraphicsLayoutWidget(self)
-        self.view.setBackground(style.BACKGROUND)
-        self.loss_plot = style.style_plot(self.view.addPlot(0, 0), "Training loss (smoothed)",
-                                          "step", "cross-entropy")
-        self.acc_plot = style.style_plot(self.view.addPlot(0, 1), "Validation accuracy",
-                                         "epoch", "top-1")
-        for col, plot in enumerate((self.loss_plot, self.acc_plot)):
-            style.add_legend(plot, self.view.ci, 1, col, columns=2)  # long run names
-        # The differences are shown by the runs list (see ``RunsTab``), where there is room.
-        self.differences = QPlainTextEdit(self, readOnly=True)
-        self.differences.setPlaceholderText("Select two or more runs to compare them "
-                                            "(Ctrl+click or Shift+click).")
-        self.shown: list[Path] = []
-        self.names: list[str] = []  # the legend's names of the shown runs
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.view)
-
-    def show_runs(self, paths: Sequence[Path], labels: Sequence[str] = ()) -> None:
-        """Overlay ``paths``; ``labels`` (one per path) say what each is ("residual")."""
-        self.loss_plot.clear()
-        self.acc_plot.clear()
-        self.shown = list(paths)
-        self.names = [f"{label}: {short_name(p)}" if label else short_name(p)
-                      for p, label in zip(paths, [*labels, *[""] * len(paths)])]
-        for i, path in enumerate(paths):
-            colour = style.RUN_COLOURS[i % len(style.RUN_COLOURS)]
-            try:
-                history = RunHistory.load(path)
-            except RunReadError:
-                continue  # deleted since it was listed: the differences below say nothing
-            self._overlay(self.names[i], history, colour)
-        self.differences.setPlainText(self.describe_differences(paths))
-
-    def _overlay(self, name: str, history: RunHistory, colour: str) -> None:
-        if len(history):
-            smooth = ema(history.loss.raw.y, 0.05)
-            self.loss_plot.plot(history.steps, smooth, pen=pg.mkPen(colour, width=2), name=name)
-        if history.val_acc.size:
-            epochs = np.arange(1, history.val_acc.size + 1, dtype=np.float64)
-            self.acc_plot.plot(epochs, history.val_acc.y, pen=pg.mkPen(colour, width=2),
-                               symbol="o", symbolSize=5, symbolBrush=colour, symbolPen=None,
-                               name=name)
-
-    @staticmethod
-    def describe_differences(paths: Sequence[Path]) -> str:
-        return describe_differences(paths, [short_name(p) for p in paths])

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QSplitter, QTabWidget, QWidget
 
 from ...train.history import RunHistory
-from .confusion import ConfusionView
-from .heatmap import GradientView
-from .plots import MetricPlots
-from .runs import CompareView, RunsPanel
+from .runs import RunsPanel
+
+if TYPE_CHECKING:  # pyqtgraph comes with the plots, on first use, not with the window
+    from .plots import MetricPlots
 
 TAB_CURVES, TAB_GRADIENTS, TAB_CONFUSION, TAB_RUNS = range(4)
 
@@ -38,6 +39,11 @@ class TrainingViews:
         """Make the plots (once)."""
         if self.plots is not None:
             return
+        from .compare_view import CompareView
+        from .confusion import ConfusionView
+        from .heatmap import GradientView
+        from .plots import MetricPlots
+
         p = self.parent
         self.plots = MetricPlots(p)
         self.gradients = GradientView(p)
