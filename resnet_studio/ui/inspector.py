@@ -167,10 +167,15 @@ class Inspector(QScrollArea):
 
     def _show_info(self) -> None:
         analysis = self.document.analysis
-        if len(self.node_ids) != 1 or analysis is None:
+        labels = self.info_labels
+        if len(self.node_ids) != 1:
+            return
+        if analysis is None:  # the compiler is still loading
+            for key in ("inputs", "output", "params", "macs", "memory"):
+                labels[key].setText("…")
+            self.info_form.setRowVisible(labels["problem"], False)
             return
         info = analysis.nodes.get(self.node_ids[0])
-        labels = self.info_labels
         problems = [d.message for d in analysis.diagnostics if d.node_id == self.node_ids[0]]
         labels["problem"].setText("\n".join(problems))
         labels["problem"].setVisible(bool(problems))

@@ -65,6 +65,8 @@ def test_a_window_opened_before_the_compiler_says_what_it_waits_for(qtbot, setti
     assert {item.shape_text for item in window.editor.scene.node_items.values()} == {"…"}
     assert "Looking for GPUs" in window.training.panel.settings.device_info.text()
     assert "once PyTorch has loaded" in window.summary.problems.item(0).text()
+    window.editor.select_node(next(iter(window.document.graph)).id)
+    assert window.inspector.info_labels["output"].text() == "…"
 
 
 def test_attaching_the_compiler_fills_in_shapes_costs_code_and_devices(qtbot, settings, prompts,
