@@ -40,7 +40,8 @@ from .common import (
 BRANCH_END = {"BasicBlock": "bn2", "Bottleneck": "bn3", "PreActBlock": "conv2",
               "SEBasicBlock": "se", "ScaledResidualBlock": "bn2", "ResNormBlock": "bn2",
               "FusionBlock": "bn2", "ConvNeXtBlock": "layer_scale",
-              "SimpleResidualBlock": "conv2"}
+              "SimpleResidualBlock": "conv2", "SEBottleneck": "se", "Bottle2neck": "bn3",
+              "CNBlock": "stochastic_depth"}
 
 
 @dataclass

@@ -6,15 +6,18 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from test_analysis_support import (
     batch,
     png_size,
     tiny_resnet,
     tiny_run,
 )
+from torch import nn
 
 from resnet_studio.analysis.common import AnalysisError, evaluate
-from resnet_studio.analysis.lesion import lesion_model
+from resnet_studio.analysis.lesion import _lesioned, blocks_of, has_skip, lesion_model
+from resnet_studio.blocks import CATALOGUE
 from resnet_studio.cli import main
 from resnet_studio.compiler import build
 
@@ -73,3 +76,31 @@ def test_command_names_a_folder_that_is_not_a_run(tmp_path, capsys):
     assert main(["lesion", str(tmp_path / "empty"), "-o", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("resnet-studio: error:") and "not a run directory" in err
+
+
+RESIDUAL_TYPES = [b.type_id for b in CATALOGUE.categories()["Residual blocks"]]
+# These add the shortcut through learned layers that also see the branch (a normalised
+# difference, a 1×1 fusion), so without F they are not the shortcut alone.
+MIXING = {"resnormblock", "fusionblock"}
+
+
+@pytest.mark.parametrize("type_id", RESIDUAL_TYPES)
+def test_every_residual_block_type_can_be_lesioned_to_its_shortcut(type_id):
+    """Every residual block is found and lesioned; with its branch lesioned, a block that keeps
+    the shape computes its shortcut alone: the input itself, or its ReLU for the blocks that
+    activate after the sum (SE-Bottleneck, Res2Net and torchvision's CNBlock were missed)."""
+    block_type = CATALOGUE.get(type_id)
+    params = block_type.spec.validate_params({}, type_id)
+    if "planes" in params:  # keep 64 channels: the shortcut is the identity
+        params["planes"] = 64 // params.get("expansion", 1)
+    shapes = ((64, 8, 8),)
+    module = block_type.make(params, shapes).build().eval()
+    assert blocks_of(nn.Sequential(module)) == [("0", module)] and has_skip(module)
+    x = torch.randn(2, 64, 8, 8)
+    with torch.no_grad(), _lesioned(module):
+        out = module(x)
+    if type_id in MIXING:
+        with torch.no_grad():
+            assert not torch.allclose(out, module(x))
+    else:
+        assert torch.allclose(out, x) or torch.allclose(out, torch.relu(x))
