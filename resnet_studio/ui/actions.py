@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 Std = QKeySequence.StandardKey
 FILE_QUIT_SECTION = 99
+PALETTE_WIDTH = 240
+RIGHT_COLUMN_SHARE = 0.5  # of the window's width, at most
+DOCK_FRAME = 8  # a dock's frame around its widget
 
 
 class EditorFeature(Feature):
@@ -140,6 +143,12 @@ class EditorFeature(Feature):
         self.w.inspector.name_edit.selectAll()
 
     def default_dock_sizes(self) -> None:
+        """The first start's layout (a saved one wins): the right-hand column as wide as the
+        summary table's columns and a PEP 8 line of model.py need, within a share of the
+        window that leaves the canvas room."""
         w, d = self.w, self.w.docks
-        w.resizeDocks([d["palette"], d["inspector"]], [240, 400], Qt.Orientation.Horizontal)
+        wanted = max(w.summary.preferred_width(), w.code_view.preferred_width()) + DOCK_FRAME
+        right = min(wanted, round(w.width() * RIGHT_COLUMN_SHARE))
+        w.resizeDocks([d["palette"], d["inspector"]], [PALETTE_WIDTH, right],
+                      Qt.Orientation.Horizontal)
         w.resizeDocks([d["inspector"], d["summary"]], [460, 360], Qt.Orientation.Vertical)
