@@ -12,6 +12,7 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from .startup import ModuleLoader, StartupWindow, when_loaded
+from .window_titles import ask
 
 APP_NAME = "ResNet Studio"
 ORGANISATION = "ResNet Studio"
@@ -87,7 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def fail(message: str) -> None:
         failure.append(message)
-        QMessageBox.critical(startup, "ResNet Studio cannot start", message)
+        ask(startup, QMessageBox.Icon.Critical, "ResNet Studio cannot start", message,
+            QMessageBox.StandardButton.Ok)
         startup.close()
 
     when_loaded(loader, build, fail)
