@@ -2,8 +2,8 @@
 
 A feature (the editor, training, runs, import/export, later studies and analyses) is an
 object with ``contributions()``: the actions it offers — each with its menu id, section and
-order, its toolbar label and the context menus it belongs to — and the sub-menus it opens;
-then ``docks(actions)``: the docks it shows. ``FeatureHost`` makes the ``QAction`` and
+order, its toolbar label, its icon and the context menus it belongs to — and the sub-menus it
+opens; then ``docks(actions)``: the docks it shows. ``FeatureHost`` makes the ``QAction`` and
 ``QDockWidget`` objects at once (so a feature can enable them and connect to them) and
 builds the menu bar and the toolbar once every feature is in, sorted by the declared places;
 nothing finds a menu by its position or reaches into another feature's widgets. This follows
