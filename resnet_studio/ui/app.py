@@ -12,7 +12,6 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from .startup import ModuleLoader, StartupWindow, when_loaded
-from .window_titles import ask
 
 APP_NAME = "ResNet Studio"
 ORGANISATION = "ResNet Studio"
@@ -88,8 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def fail(message: str) -> None:
         failure.append(message)
-        ask(startup, QMessageBox.Icon.Critical, "ResNet Studio cannot start", message,
-            QMessageBox.StandardButton.Ok)
+        QMessageBox.critical(startup, "ResNet Studio cannot start", message)
         startup.close()
 
     when_loaded(loader, build, fail)
