@@ -255,7 +255,7 @@ class FeatureHost:
                 bar.addSeparator()
             bar.addAction(action)
         self.window.addToolBar(bar)
-        icons.when_painted(bar, self.apply_icons)
+        icons.when_painted(self.window, self.apply_icons)  # the toolbar may be hidden
 
     def apply_icons(self) -> None:
         """Give the actions their declared icons (those that can be made; see ``icons``)."""

@@ -57,6 +57,14 @@ def test_menu_entries_show_the_same_icon_as_the_toolbar(window, qtbot):
     assert not window.actions["train_twin"].icon().isNull()
 
 
+def test_menus_get_their_icons_with_the_toolbar_hidden(qtbot, settings, prompts, recovery_dir):
+    window = MainWindow(settings, prompts, recovery_dir, small_graph())
+    qtbot.addWidget(window)
+    window.toolbar.hide()  # as a saved layout can have it
+    window.show()
+    qtbot.waitUntil(lambda: not window.actions["save"].icon().isNull())
+
+
 def test_icons_are_legible_on_the_theme_and_look_disabled_when_disabled(window, qtbot):
     undo = window.actions["undo"]
     qtbot.waitUntil(lambda: not undo.icon().isNull())
