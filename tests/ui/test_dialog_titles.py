@@ -5,6 +5,7 @@ to their text, so a short message under a long title used to lose the middle of 
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import SimpleNamespace
 
 import pytest
 from PySide6.QtCore import QTimer
@@ -20,6 +21,7 @@ from resnet_studio.ui.analysis.install import InstallDialog
 from resnet_studio.ui.dialogs import MakeBlockDialog, PresetGallery
 from resnet_studio.ui.prompts import DialogPrompts
 from resnet_studio.ui.study.dialog import StudyDialog
+from resnet_studio.ui.training.sanity_dialogs import OverfitDialog
 from resnet_studio.ui.window_titles import MAX_TITLE_WIDTH, ask, fit_title
 
 # openbox draws its window icon and three 18-px buttons beside the title (about 90 px with
@@ -125,6 +127,8 @@ def _dialogs() -> list[Callable[[], QDialog]]:
         lambda: SignalDialog(),
         lambda: InstallDialog(None, "python", ["-c", "pass"]),
         lambda: StudyDialog("degradation", long_name, budget(epochs=1), "tiny"),
+        lambda: OverfitDialog(SimpleNamespace(losses=[2.3, 0.1], learned=True,
+                                              verdict=lambda: "it learned the batch")),
     ]
 
 
