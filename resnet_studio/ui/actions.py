@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 Std = QKeySequence.StandardKey
 FILE_QUIT_SECTION = 99
+PALETTE_WIDTH = 240
+RIGHT_COLUMN_SHARE = 0.5  # of the window's width, at most
+DOCK_FRAME = 8  # a dock's frame around its widget
 
 
 class EditorFeature(Feature):
@@ -39,17 +42,20 @@ class EditorFeature(Feature):
         w = self.w
         return [
             ActionSpec("new", "&New…", w.new_project, Std.New,
-                       "Start a new project from a preset", "file", 0, 0, "New", 0),
+                       "Start a new project from a preset", "file", 0, 0, "New", 0,
+                       icon="mdi6.file-plus-outline"),
             ActionSpec("open", "&Open…", w.open_project, Std.Open, "Open a project file",
-                       "file", 0, 1, "Open", 0),
+                       "file", 0, 1, "Open", 0, icon="mdi6.folder-open-outline"),
             ActionSpec("save", "&Save", w.save, Std.Save, "Save the project", "file", 10, 0,
-                       "Save", 0),
+                       "Save", 0, icon="mdi6.content-save-outline"),
             ActionSpec("save_as", "Save &As…", w.save_as, Std.SaveAs,
-                       "Save the project under a new name", "file", 10, 1),
+                       "Save the project under a new name", "file", 10, 1,
+                       icon="mdi6.content-save-edit-outline"),
             ActionSpec("export_source", "&Export model.py…", w.export_source, "Ctrl+Shift+E",
-                       "Write the network as a standalone PyTorch model.py", "file", 10, 2),
+                       "Write the network as a standalone PyTorch model.py", "file", 10, 2,
+                       icon="mdi6.language-python"),
             ActionSpec("quit", "&Quit", w.close, Std.Quit, "Close ResNet Studio", "file",
-                       FILE_QUIT_SECTION),
+                       FILE_QUIT_SECTION, icon="mdi6.exit-to-app"),
         ]
 
     def _edit(self) -> list[ActionSpec]:
@@ -60,30 +66,33 @@ class EditorFeature(Feature):
                        context=(NODE,)),
             ActionSpec("undo", "&Undo", shortcut=Std.Undo, menu="edit", order=0,
                        toolbar="Undo", toolbar_section=1,
-                       make=lambda parent: stack.createUndoAction(parent, "&Undo")),
+                       make=lambda parent: stack.createUndoAction(parent, "&Undo"),
+                       icon="mdi6.undo"),
             ActionSpec("redo", "&Redo", shortcut=Std.Redo, menu="edit", order=1,
                        toolbar="Redo", toolbar_section=1,
                        make=lambda parent: stack.createRedoAction(parent, "&Redo"),
-                       extra_shortcuts=("Ctrl+Shift+Z",)),  # Ctrl+Y alone on some platforms
+                       extra_shortcuts=("Ctrl+Shift+Z",),  # Ctrl+Y alone on some platforms
+                       icon="mdi6.redo"),
             ActionSpec("cut", "Cu&t", e.cut, Std.Cut, "Cut the selected nodes", "edit", 10, 0,
-                       context=(NODE,)),
+                       context=(NODE,), icon="mdi6.content-cut"),
             ActionSpec("copy", "&Copy", e.copy, Std.Copy, "Copy the selected nodes", "edit",
-                       10, 1, context=(NODE,)),
+                       10, 1, context=(NODE,), icon="mdi6.content-copy"),
             ActionSpec("paste", "&Paste", e.paste, Std.Paste, "Paste nodes", "edit", 10, 2,
-                       context=(CANVAS,)),
+                       context=(CANVAS,), icon="mdi6.content-paste"),
             ActionSpec("duplicate", "D&uplicate", e.duplicate, "Ctrl+D",
                        "Copy the selected nodes beside them", "edit", 10, 3, context=(NODE,)),
             ActionSpec("delete", "&Delete", e.delete_selection, Std.Delete,
                        "Delete the selected nodes and connections", "edit", 10, 4, "Delete", 2,
-                       context=(NODE, EDGE), extra_shortcuts=("Backspace",)),
+                       context=(NODE, EDGE), extra_shortcuts=("Backspace",),
+                       icon="mdi6.delete-outline"),
             ActionSpec("select_all", "Select &All", e.select_all, Std.SelectAll,
                        "Select every node", "edit", 20, 0, context=(CANVAS,)),
             ActionSpec("expand", "E&xpand Block", e.expand_selected, "Ctrl+E",
                        "Replace the selected block by the layers it is made of", "edit", 20, 1,
-                       "Expand", 4, context=(NODE,)),
+                       "Expand", 4, context=(NODE,), icon="mdi6.arrow-expand-vertical"),
             ActionSpec("collapse", "&Make Block from Selection…", e.collapse_selection, "Ctrl+G",
                        "Turn the selected nodes into a new reusable block", "edit", 20, 2,
-                       "Make Block", 4, context=(NODE,)),
+                       "Make Block", 4, context=(NODE,), icon="mdi6.package-variant-closed"),
             ActionSpec("rename", "&Rename…", self.rename, "F2", "Rename the selected node",
                        "edit", 20, 3, context=(NODE,)),
         ]
@@ -92,17 +101,18 @@ class EditorFeature(Feature):
         e = self.w.editor
         return [
             ActionSpec("zoom_in", "Zoom &In", e.view.zoom_in, Std.ZoomIn, "Zoom in", "view", 0,
-                       0, "Zoom +", 3),
+                       0, "Zoom +", 3, icon="mdi6.magnify-plus-outline"),
             ActionSpec("zoom_out", "Zoom &Out", e.view.zoom_out, Std.ZoomOut, "Zoom out", "view",
-                       0, 1, "Zoom −", 3),
+                       0, 1, "Zoom −", 3, icon="mdi6.magnify-minus-outline"),
             ActionSpec("zoom_fit", "Zoom to &Fit", e.view.fit, "Ctrl+0", "Show the whole network",
-                       "view", 0, 2, "Fit", 3, context=(CANVAS,)),
+                       "view", 0, 2, "Fit", 3, context=(CANVAS,),
+                       icon="mdi6.fit-to-screen-outline"),
             ActionSpec("auto_layout", "Auto-&layout", e.auto_layout, "Ctrl+L",
                        "Arrange the network top to bottom", "view", 10, 0, "Auto-layout", 3,
-                       context=(CANVAS,)),
+                       context=(CANVAS,), icon="mdi6.sitemap-outline"),
             ActionSpec("edge_shapes", "Show Edge &Shapes", e.set_show_edge_shapes, None,
                        "Label every connection with the shape of the tensor it carries", "view",
-                       10, 1, "Edge Shapes", 5, checkable=True),
+                       10, 1, "Edge Shapes", 5, checkable=True, icon="mdi6.tag-outline"),
         ]
 
     def docks(self, actions: dict[str, QAction]) -> list[DockSpec]:
@@ -133,6 +143,12 @@ class EditorFeature(Feature):
         self.w.inspector.name_edit.selectAll()
 
     def default_dock_sizes(self) -> None:
+        """The first start's layout (a saved one wins): the right-hand column as wide as the
+        summary table's columns and a PEP 8 line of model.py need, within a share of the
+        window that leaves the canvas room."""
         w, d = self.w, self.w.docks
-        w.resizeDocks([d["palette"], d["inspector"]], [240, 400], Qt.Orientation.Horizontal)
+        wanted = max(w.summary.preferred_width(), w.code_view.preferred_width()) + DOCK_FRAME
+        right = min(wanted, round(w.width() * RIGHT_COLUMN_SHARE))
+        w.resizeDocks([d["palette"], d["inspector"]], [PALETTE_WIDTH, right],
+                      Qt.Orientation.Horizontal)
         w.resizeDocks([d["inspector"], d["summary"]], [460, 360], Qt.Orientation.Vertical)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPlainTextEdit,
     QPushButton,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -75,6 +76,10 @@ class PythonHighlighter(QSyntaxHighlighter):
         self.setCurrentBlockState(1 if inside else 0)
 
 
+CODE_COLUMNS = 79  # PEP 8's line length: the model.py pane shows this much without scrolling
+CURSOR_WIDTH = 2  # a plain text edit keeps room for its cursor after the last character
+
+
 class CodeView(QWidget):
     """Shows ``generate_source(graph)``; regenerates on ``refresh`` only while visible.
 
@@ -105,6 +110,15 @@ class CodeView(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(bar)
         layout.addWidget(self.editor, 1)
+
+    def preferred_width(self) -> int:
+        """The width that shows ``CODE_COLUMNS`` characters of code beside the scroll bar."""
+        editor = self.editor
+        text = editor.fontMetrics().horizontalAdvance("x" * CODE_COLUMNS)
+        margins = self.layout().contentsMargins()
+        scroll_bar = editor.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        return (text + 2 * round(editor.document().documentMargin()) + 2 * editor.frameWidth()
+                + scroll_bar + margins.left() + margins.right() + CURSOR_WIDTH)
 
     def refresh(self, analysis: Analysis | None = None) -> None:
         """The graph changed (``analysis`` is its fresh analysis, reused rather than redone):

@@ -2,8 +2,8 @@
 
 A feature (the editor, training, runs, import/export, later studies and analyses) is an
 object with ``contributions()``: the actions it offers — each with its menu id, section and
-order, its toolbar label and the context menus it belongs to — and the sub-menus it opens;
-then ``docks(actions)``: the docks it shows. ``FeatureHost`` makes the ``QAction`` and
+order, its toolbar label, its icon and the context menus it belongs to — and the sub-menus it
+opens; then ``docks(actions)``: the docks it shows. ``FeatureHost`` makes the ``QAction`` and
 ``QDockWidget`` objects at once (so a feature can enable them and connect to them) and
 builds the menu bar and the toolbar once every feature is in, sorted by the declared places;
 nothing finds a menu by its position or reaches into another feature's widgets. This follows
@@ -21,19 +21,23 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QToolBar, QWidget
 
+from . import icons
+
 MENU_BAR = (("file", "&File"), ("edit", "&Edit"), ("view", "&View"), ("training", "&Training"))
 VIEW_DOCKS_SECTION = 90  # the View menu lists every dock's show/hide toggle last
+TOOLBAR_ICON_SIZE = 20  # the label goes under it: text beside 17 icons overflows 1400 px
 
 
 @dataclass(frozen=True)
 class ActionSpec:
     """One action and where it goes. ``shortcut`` is a key string or a ``StandardKey``;
     ``make`` builds an action Qt provides (undo and redo come from the undo stack);
-    ``checkable`` actions call ``slot(checked)``."""
+    ``checkable`` actions call ``slot(checked)``. ``icon`` appears once the window has
+    painted (see ``icons``); until then, or if it cannot be made, the text stands alone."""
 
     key: str
     text: str
@@ -49,6 +53,7 @@ class ActionSpec:
     checkable: bool = False
     make: Callable[[QWidget], QAction] | None = None
     extra_shortcuts: tuple[Any, ...] = ()
+    icon: str | None = None         # a qtawesome name ("mdi6.content-save"), menu and toolbar
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,7 @@ class FeatureHost:
         self._placed: list[_Placed] = []
         self._menu_specs: dict[str, MenuSpec] = {}
         self._toolbar_entries: list[tuple[int, int, QAction]] = []
+        self._icons: list[tuple[QAction, str]] = []
         self._context: dict[str, list[tuple[str, int, int, int, QAction]]] = {}
 
     # ----- installing -------------------------------------------------------------------------
@@ -176,6 +182,8 @@ class FeatureHost:
             # hold the same key twice, an ambiguous shortcut that never fires
             action.setShortcuts([k for i, k in enumerate(keys) if k not in keys[:i]])
         self.actions[spec.key] = action
+        if spec.icon is not None:
+            self._icons.append((action, spec.icon))
         if spec.menu is not None:
             self._place(spec.menu, spec.section, spec.order, action=action)
         if spec.toolbar is not None:
@@ -239,13 +247,22 @@ class FeatureHost:
         bar = self.toolbar = QToolBar("Main toolbar", self.window)
         bar.setObjectName("main_toolbar")
         bar.setMovable(True)
-        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+        bar.setIconSize(QSize(TOOLBAR_ICON_SIZE, TOOLBAR_ICON_SIZE))
         entries = sorted(self._toolbar_entries, key=lambda e: e[:2])
         for i, (section, _, action) in enumerate(entries):
             if i and section != entries[i - 1][0]:
                 bar.addSeparator()
             bar.addAction(action)
         self.window.addToolBar(bar)
+        icons.when_painted(self.window, self.apply_icons)  # the toolbar may be hidden
+
+    def apply_icons(self) -> None:
+        """Give the actions their declared icons (those that can be made; see ``icons``)."""
+        for action, name in self._icons:
+            made = icons.icon(name)
+            if made is not None:
+                action.setIcon(made)
 
     # ----- asking -----------------------------------------------------------------------------
     def context_actions(self, context: str) -> list[QAction]:

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QMessageBox, Q
 from ..graph import Graph
 from ..graph.project import SUFFIX
 from .dialogs import MakeBlockDialog, PresetGallery
+from .window_titles import ask, fit_title
 
 PROJECT_FILTER = f"ResNet Studio projects (*{SUFFIX});;JSON files (*.json);;All files (*)"
 SAVE, DISCARD, CANCEL = "save", "discard", "cancel"
@@ -30,14 +31,15 @@ class DialogPrompts:
                           QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
                           | QMessageBox.StandardButton.Cancel, self.parent)
         box.setDefaultButton(QMessageBox.StandardButton.Save)
+        fit_title(box)
         answer = box.exec()
         return {QMessageBox.StandardButton.Save: SAVE,
                 QMessageBox.StandardButton.Discard: DISCARD}.get(
                     QMessageBox.StandardButton(answer), CANCEL)
 
     def ask_restore(self, description: str) -> bool:
-        answer = QMessageBox.question(
-            self.parent, "Recover unsaved work?",
+        answer = ask(
+            self.parent, QMessageBox.Icon.Question, "Recover unsaved work?",
             f"ResNet Studio did not close cleanly last time. {description}\n\n"
             "Restore the autosaved project?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
@@ -72,8 +74,8 @@ class DialogPrompts:
 
     def ask_stop_training(self) -> bool:
         """Closing while a network trains: stop the run (its last.pt is kept) and close?"""
-        answer = QMessageBox.question(
-            self.parent, "Training in progress",
+        answer = ask(
+            self.parent, QMessageBox.Icon.Question, "Training in progress",
             "A network is training. Stop it and close? Everything trained so far is saved "
             "in the run's last.pt, and the run can be resumed later.",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
@@ -82,13 +84,20 @@ class DialogPrompts:
 
     def ask_item(self, title: str, label: str, items: list[str]) -> str | None:
         """One of ``items``, or None when cancelled."""
-        item, ok = QInputDialog.getItem(self.parent, title, label, items, 0, False)
-        return item if ok and item else None
+        dialog = QInputDialog(self.parent)
+        dialog.setWindowTitle(title)
+        dialog.setLabelText(label)
+        dialog.setComboBoxItems(items)
+        dialog.setComboBoxEditable(False)
+        fit_title(dialog)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return None
+        return dialog.textValue() or None
 
     def ask_delete_run(self, name: str) -> bool:
         """Delete the run directory ``name`` with its checkpoints? (No is the default.)"""
-        answer = QMessageBox.question(
-            self.parent, "Delete the run?",
+        answer = ask(
+            self.parent, QMessageBox.Icon.Question, "Delete the run?",
             f"Delete the run “{name}”: its folder, checkpoints and curves? This cannot be "
             "undone.",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
@@ -96,4 +105,5 @@ class DialogPrompts:
         return answer == QMessageBox.StandardButton.Yes
 
     def show_error(self, title: str, message: str) -> None:
-        QMessageBox.critical(self.parent, title, message)
+        ask(self.parent, QMessageBox.Icon.Critical, title, message,
+            QMessageBox.StandardButton.Ok)

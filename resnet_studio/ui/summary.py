@@ -35,6 +35,11 @@ NODE_ROLE = Qt.ItemDataRole.UserRole + 1
 DIAGNOSTIC_ROLE = Qt.ItemDataRole.UserRole + 2
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 COLUMNS = ("Node", "Type", "Output", "Parameters", "MACs", "Activations / image")
+# A wide row of a typical network: the table is still empty when the window first sizes its
+# docks, so ``preferred_width`` measures this in its place.
+TYPICAL_ROW = ("downsample", "AdaptiveAvgPool2d", "2048×7×7", "2,359,296", "115.6 M",
+               "784.0 KiB")
+CELL_PADDING = 12  # the item delegate's text margins and the grid line, with a little air
 FLOPS_NOTE = ("FLOPs = 2 × MACs (one multiply plus one add). torchvision's model tables list "
               "“GFLOPS” that are in fact MACs: compare those with the MACs here.")
 
@@ -105,6 +110,16 @@ class SummaryPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(totals)
         layout.addWidget(splitter, 1)
+
+    def preferred_width(self) -> int:
+        """The width that shows every column of a typical network's table without scrolling
+        (the window's first layout gives the right-hand docks at least this much)."""
+        table, header = self.table, self.table.horizontalHeader()
+        metrics = table.fontMetrics()
+        columns = sum(max(header.sectionSizeHint(c), metrics.horizontalAdvance(text)
+                          + CELL_PADDING) for c, text in enumerate(TYPICAL_ROW))
+        scroll_bar = table.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        return columns + scroll_bar + 2 * table.frameWidth()
 
     # ----- showing an analysis ----------------------------------------------------------------
     def show_analysis(self, analysis: Analysis) -> None:

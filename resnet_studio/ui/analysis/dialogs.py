@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from ...train import rundir
 from .. import theme
+from ..window_titles import fit_title
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp);;All files (*)"
 BATCH_STATS, RUNNING_STATS = "batch", "running"
@@ -89,6 +90,7 @@ class OptionsDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(title)
         self.setMinimumWidth(480)
+        fit_title(self)
         self.form = QFormLayout()
         self.problem = QLabel(wordWrap=True)
         self.problem.setStyleSheet(f"color: {theme.ERROR.name()};")

@@ -44,6 +44,7 @@ from ...train.progress import format_duration
 from ..background import BackgroundTask
 from ..training.defaults import synthetic_for
 from ..training.settings import DATASET_TITLES
+from ..window_titles import fit_title
 
 TITLES = {"degradation": "Degradation study", "variants": "Block variants",
           "sweep": "Sweep", "twin": "Plain twin"}
@@ -67,6 +68,7 @@ class StudyDialog(QDialog):
         self.estimate: Estimate | None = None
         self.task: BackgroundTask | None = None
         self.setWindowTitle(f"{TITLES[kind]} — {graph.name or 'network'}")
+        fit_title(self)  # a long project name
         self._timer = QTimer(self, singleShot=True, interval=REPLAN_MS)
         self._timer.timeout.connect(self.replan)
         layout = QVBoxLayout(self)

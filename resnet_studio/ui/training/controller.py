@@ -69,17 +69,17 @@ class TrainingController(QObject, Feature):
         return Contributions([
             ActionSpec("train_start", "&Start Training", r.start, "F5",
                        "Train the network with these settings", m, 0, 0, "Train",
-                       TOOLBAR_SECTION),
+                       TOOLBAR_SECTION, icon="mdi6.play"),
             ActionSpec("train_pause", "&Pause", b.pause, "F6", "Pause after the current step",
-                       m, 0, 1, "Pause", TOOLBAR_SECTION),
+                       m, 0, 1, "Pause", TOOLBAR_SECTION, icon="mdi6.pause"),
             ActionSpec("train_resume", "&Resume", b.resume, "F7", "Go on training", m, 0, 2,
-                       "Resume", TOOLBAR_SECTION),
+                       "Resume", TOOLBAR_SECTION, icon="mdi6.play-pause"),
             ActionSpec("train_stop", "S&top", b.stop, "Shift+F5",
                        "Stop after the current step and save last.pt", m, 0, 3, "Stop",
-                       TOOLBAR_SECTION),
+                       TOOLBAR_SECTION, icon="mdi6.stop"),
             ActionSpec("train_twin", "Train with Plain &Twin", r.start_with_twin, "Ctrl+F5",
                        "Train the network, then its plain twin (no skip connections), and "
-                       "compare them", m, 10, 0),
+                       "compare them", m, 10, 0, icon="mdi6.compare-horizontal"),
             ActionSpec("clear_tints", "&Clear Gradient Colours", self.clear_tints, None,
                        "Give the canvas's nodes their normal colours back", m, 20, 9),
         ])

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from ...data import DataError
 from ...data.folders import decode_image
+from ..window_titles import fit_title
 
 PREVIEW = 160
 
@@ -114,6 +115,7 @@ class PredictDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(f"Check one image — {model_label}")
         self.resize(560, 340)
+        fit_title(self)  # a long run name
         self.model, self.info, self._sample, self._ask_image = model, info, sample, ask_image
         self.names = list(info.get("class_names") or [])
         self.predictions: list[Prediction] = []

@@ -13,6 +13,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from ..window_titles import fit_title
+
 
 def _plot(parent: QWidget, x_label: str, y_label: str, log_x: bool = False) -> pg.PlotWidget:
     plot = pg.PlotWidget(parent, background="w")
@@ -113,3 +115,4 @@ def _lay_out(dialog: QDialog, widgets: list[QWidget], extra: QWidget | None = No
         buttons.addButton(extra, QDialogButtonBox.ButtonRole.ActionRole)
     buttons.rejected.connect(dialog.reject)
     layout.addWidget(buttons)
+    fit_title(dialog)

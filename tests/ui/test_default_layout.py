@@ -1,0 +1,53 @@
+"""The first start's dock layout: the right-hand column shows the summary table's columns and
+a PEP 8 line of model.py without cropping; a saved layout wins over it."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from resnet_studio import presets
+from resnet_studio.ui.actions import RIGHT_COLUMN_SHARE
+from resnet_studio.ui.code_view import CODE_COLUMNS
+
+
+def _filled(window, qtbot):
+    qtbot.waitUntil(lambda: window.summary.table.rowCount() == len(window.document.graph))
+    return window.summary.table
+
+
+@pytest.mark.parametrize("preset", [presets.DEFAULT_PRESET, "resnet50"])
+def test_the_summary_table_shows_every_column_at_the_default_size(make_window, qtbot, preset):
+    window = make_window(presets.create(preset))
+    assert window.width() == 1400 and window.settings.value("window/state") is None
+    table = _filled(window, qtbot)
+    header = table.horizontalHeader()
+    assert table.horizontalScrollBar().maximum() == 0
+    for column in range(table.columnCount()):  # no column narrower than its text
+        widest = max(table.fontMetrics().horizontalAdvance(table.item(r, column).text())
+                     for r in range(table.rowCount()))
+        assert header.sectionSize(column) >= widest, table.horizontalHeaderItem(column).text()
+
+
+def test_the_model_py_pane_shows_a_pep8_line_at_the_default_size(window, qtbot):
+    window.docks["code"].raise_()
+    editor = window.code_view.editor
+    qtbot.waitUntil(lambda: editor.toPlainText().startswith('"""Generated'))
+    assert editor.viewport().width() >= editor.fontMetrics().horizontalAdvance("x" * CODE_COLUMNS)
+
+
+def test_the_canvas_keeps_at_least_half_the_window_less_the_palette(window):
+    right = window.docks["summary"].width()
+    assert right <= round(window.width() * RIGHT_COLUMN_SHARE)
+    assert window.editor.width() > 400
+
+
+def test_a_saved_layout_wins_over_the_default_widths(make_window, qtbot):
+    first = make_window()
+    assert first.docks["summary"].width() > 500
+    first.resizeDocks([first.docks["inspector"]], [450], Qt.Orientation.Horizontal)
+    qtbot.waitUntil(lambda: abs(first.docks["summary"].width() - 450) <= 4)
+    assert first.close()
+    second = make_window()
+    qtbot.wait(50)  # a late default layout would have changed it by now
+    assert abs(second.docks["summary"].width() - 450) <= 4
