@@ -11,12 +11,11 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
-from .startup import BackgroundLoader
+from .startup import BackgroundLoader, when_painted
 
 APP_NAME = "ResNet Studio"
 ORGANISATION = "ResNet Studio"
 SIGNAL_POLL_MS = 200
-LOAD_AFTER_MS = 50  # let the window paint before the import competes for the interpreter
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -81,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     loader = BackgroundLoader(parent=app)
     loader.loaded.connect(window.attach_compiler)
     loader.failed.connect(lambda message: _compiler_failed(window, message))
-    QTimer.singleShot(LOAD_AFTER_MS, loader.start)
+    when_painted(window, loader.start)  # the import must not compete with the first paint
     status = app.exec()
     loader.wait()
     return status

@@ -26,6 +26,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QToolBar, QWidget
 
 from . import icons
+from .startup import when_painted
 
 MENU_BAR = (("file", "&File"), ("edit", "&Edit"), ("view", "&View"), ("training", "&Training"))
 VIEW_DOCKS_SECTION = 90  # the View menu lists every dock's show/hide toggle last
@@ -255,7 +256,7 @@ class FeatureHost:
                 bar.addSeparator()
             bar.addAction(action)
         self.window.addToolBar(bar)
-        icons.when_painted(self.window, self.apply_icons)  # the toolbar may be hidden
+        when_painted(self.window, self.apply_icons)  # the toolbar may be hidden
 
     def apply_icons(self) -> None:
         """Give the actions their declared icons (those that can be made; see ``icons``)."""

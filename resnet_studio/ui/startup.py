@@ -15,7 +15,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal
+from PySide6.QtWidgets import QWidget
 
 # What the editor needs next: shape inference (meta-device runs and cost counting) and
 # model.py generation. The training engine, torchvision and torch._dynamo are not among them.
@@ -60,3 +61,28 @@ class BackgroundLoader(QObject):
             return
         self.seconds = time.perf_counter() - started
         self.loaded.emit(result)
+
+
+class _FirstPaint(QObject):
+    """Calls ``callback`` once, just after ``widget`` has painted for the first time."""
+
+    def __init__(self, widget: QWidget, callback: Callable[[], None]):
+        super().__init__(widget)
+        self.callback = callback
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            watched.removeEventFilter(self)
+            # after this paint reaches the screen: the window shows before the fonts load
+            QTimer.singleShot(0, self, self._fire)
+        return False
+
+    def _fire(self) -> None:
+        self.callback()
+        self.deleteLater()
+
+
+def when_painted(widget: QWidget, callback: Callable[[], None]) -> None:
+    """Run ``callback`` right after ``widget``'s first paint (never, if it is never shown)."""
+    _FirstPaint(widget, callback)

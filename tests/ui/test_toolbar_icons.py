@@ -15,6 +15,7 @@ from ui_helpers import small_graph
 from resnet_studio.ui import icons, theme
 from resnet_studio.ui.features import ActionSpec, Contributions, Feature, FeatureHost
 from resnet_studio.ui.main_window import MainWindow
+from resnet_studio.ui.startup import when_painted
 
 
 def _toolbar_actions(window):
@@ -127,7 +128,7 @@ def test_icons_wait_for_the_first_paint(qtbot):
     window = QMainWindow()
     qtbot.addWidget(window)
     called = []
-    icons.when_painted(window, lambda: called.append(1))
+    when_painted(window, lambda: called.append(1))
     qtbot.wait(20)
     assert called == []
     window.show()
