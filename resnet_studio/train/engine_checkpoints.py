@@ -30,7 +30,9 @@ from .setup import RunFailure, Session, data_info_dict
 
 
 class CheckpointWriting:
-    """Saving and restoring the engine's progress, for ``Engine``."""
+    """Saving and restoring the engine's progress, for ``Engine`` (whose ``_flush``,
+    ``_check_weights`` and ``is_main`` it uses: a checkpoint follows the records it covers and
+    only ever holds finite weights)."""
 
     config: TrainConfig
     session: Session | None
