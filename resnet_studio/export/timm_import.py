@@ -24,7 +24,7 @@ from ..blocks import CATALOGUE
 from ..graph import Graph
 from ..presets.base import Chain
 from .errors import ModelImportError, require
-from .torchvision_import import _conv_params, _expect, _norm_params, _single, assemble_resnet
+from .resnet_reading import assemble_resnet, conv_params, expect, norm_params, single
 
 TIMM_MODULES = ("resnet", "res2net")  # timm's model modules built on its ResNet class
 
@@ -65,7 +65,7 @@ def _meta_model(name: str) -> nn.Module:
 
     with torch.device("meta"):  # structure only: nothing is allocated or initialised
         model = timm.create_model(name, pretrained=False)
-    _expect(isinstance(model, ResNet), name, f"is a {type(model).__name__}, not timm's ResNet")
+    expect(isinstance(model, ResNet), name, f"is a {type(model).__name__}, not timm's ResNet")
     return model
 
 
@@ -79,28 +79,28 @@ def _stem(chain: Chain, model: nn.Module, name: str) -> None:
     if isinstance(model.conv1, nn.Sequential):
         chain.add("conv1", "deepstem", **_deep_stem(model.conv1, f"{name}.conv1"))
     else:
-        chain.add("conv1", "conv2d", **_conv_params(model.conv1, f"{name}.conv1"))
-    chain.add("bn1", "batchnorm2d", **_norm_params(model.bn1, f"{name}.bn1"))
-    _expect(type(model.act1) is nn.ReLU, f"{name}.act1", "is not a ReLU")
+        chain.add("conv1", "conv2d", **conv_params(model.conv1, f"{name}.conv1"))
+    chain.add("bn1", "batchnorm2d", **norm_params(model.bn1, f"{name}.bn1"))
+    expect(type(model.act1) is nn.ReLU, f"{name}.act1", "is not a ReLU")
     chain.add("act1", "relu")
     pool, where = model.maxpool, f"{name}.maxpool"
     if isinstance(pool, nn.MaxPool2d):
-        _expect(_single(pool.dilation) == 1, where, "uses dilation")
-        chain.add("maxpool", "maxpool2d", kernel_size=_single(pool.kernel_size),
-                  stride=_single(pool.stride), padding=_single(pool.padding),
+        expect(single(pool.dilation) == 1, where, "uses dilation")
+        chain.add("maxpool", "maxpool2d", kernel_size=single(pool.kernel_size),
+                  stride=single(pool.stride), padding=single(pool.padding),
                   ceil_mode=bool(pool.ceil_mode))
     else:
         parts = ", ".join(type(m).__name__ for m in pool.children()) or type(pool).__name__
-        _expect(isinstance(pool, nn.Sequential) and [type(m) for m in pool] ==
+        expect(isinstance(pool, nn.Sequential) and [type(m) for m in pool] ==
                 [nn.Conv2d, nn.BatchNorm2d, nn.ReLU], where, f"holds {parts}, neither a "
                 "MaxPool2d nor ResNet-RS's Conv2d → BatchNorm2d → ReLU (anti-aliased "
                 "pooling is not in the catalogue)")
         conv = pool
-        params = _conv_params(conv[0], f"{where}.0")
-        _expect(params["padding"] == params["kernel_size"] // 2 and not params["bias"]
+        params = conv_params(conv[0], f"{where}.0")
+        expect(params["padding"] == params["kernel_size"] // 2 and not params["bias"]
                 and params["groups"] == 1, f"{where}.0", "is not a bias-free, same-padded "
                 "convolution")
-        _norm_params(conv[1], f"{where}.1")
+        norm_params(conv[1], f"{where}.1")
         chain.add("maxpool", "convbnrelu", out_channels=params["out_channels"],
                   kernel_size=params["kernel_size"], stride=params["stride"])
 
@@ -108,21 +108,21 @@ def _stem(chain: Chain, model: nn.Module, name: str) -> None:
 def _sequence(module: nn.Module, kinds: tuple[type, ...], where: str) -> nn.Sequential:
     ok = (isinstance(module, nn.Sequential) and len(module) == len(kinds)
           and all(type(m) is k for m, k in zip(module, kinds)))
-    _expect(ok, where, "is not " + " → ".join(k.__name__ for k in kinds))
+    expect(ok, where, "is not " + " → ".join(k.__name__ for k in kinds))
     return module
 
 
 def _deep_stem(stem: nn.Sequential, where: str) -> dict[str, Any]:
     kinds = (nn.Conv2d, nn.BatchNorm2d, nn.ReLU) * 2 + (nn.Conv2d,)
     _sequence(stem, kinds, where)
-    convs = [_conv_params(stem[i], f"{where}.{i}") for i in (0, 3, 6)]
+    convs = [conv_params(stem[i], f"{where}.{i}") for i in (0, 3, 6)]
     for i, conv in zip((0, 3, 6), convs):
-        _expect(conv["kernel_size"] == 3 and conv["padding"] == 1 and not conv["bias"]
+        expect(conv["kernel_size"] == 3 and conv["padding"] == 1 and not conv["bias"]
                 and conv["groups"] == 1, f"{where}.{i}", "is not a bias-free 3×3 convolution")
-    _expect(convs[1]["stride"] == convs[2]["stride"] == 1, where, "is strided after its "
+    expect(convs[1]["stride"] == convs[2]["stride"] == 1, where, "is strided after its "
             "first convolution")
     for i in (1, 4):
-        _norm_params(stem[i], f"{where}.{i}")
+        norm_params(stem[i], f"{where}.{i}")
     return {"first": convs[0]["out_channels"], "second": convs[1]["out_channels"],
             "out_channels": convs[2]["out_channels"], "stride": convs[0]["stride"]}
 
@@ -131,7 +131,7 @@ def _deep_stem(stem: nn.Sequential, where: str) -> dict[str, Any]:
 def _stage(chain: Chain, node_id: str, layer: nn.Sequential, name: str) -> None:
     where = f"{name}.{node_id}"
     kinds = {type(block).__name__ for block in layer}
-    _expect(len(kinds) == 1 and kinds <= {"BasicBlock", "Bottleneck", "Bottle2neck"}, where,
+    expect(len(kinds) == 1 and kinds <= {"BasicBlock", "Bottleneck", "Bottle2neck"}, where,
             f"holds {', '.join(sorted(kinds))}; only timm's BasicBlock, Bottleneck and "
             "Bottle2neck stages can be imported")
     first = layer[0]
@@ -158,9 +158,9 @@ def _block_params(block: nn.Module, where: str) -> dict[str, Any]:
         params = {"block": "res2net" if kind == "Bottle2neck" else
                   ("sebottleneck" if se else "bottleneck"), "expansion": block.expansion}
         params["width_per_group"] = width * 64 // (groups * planes)
-        _expect(int(planes * (params["width_per_group"] / 64.0)) * groups == width, where,
+        expect(int(planes * (params["width_per_group"] / 64.0)) * groups == width, where,
                 f"has a 3×3 width of {width} that no width per group gives for {planes} planes")
-        _expect(kind != "Bottle2neck" or not se, where, "combines Res2Net with "
+        expect(kind != "Bottle2neck" or not se, where, "combines Res2Net with "
                 "squeeze-and-excitation, which the Res2Net block does not offer")
     if kind == "Bottle2neck":
         params["scale"] = block.scale
@@ -174,7 +174,7 @@ def _block_params(block: nn.Module, where: str) -> dict[str, Any]:
 def _stride(block: nn.Module) -> int:
     kind = type(block).__name__
     conv = {"BasicBlock": "conv1", "Bottleneck": "conv2"}.get(kind)
-    return _single((getattr(block, conv) if conv else block.convs[0]).stride)
+    return single((getattr(block, conv) if conv else block.convs[0]).stride)
 
 
 def _se_reduction(block: nn.Module, where: str) -> int | None:
@@ -185,14 +185,14 @@ def _se_reduction(block: nn.Module, where: str) -> int | None:
         return None
     # timm's own Sigmoid computes what nn.Sigmoid does; the class names tell both apart
     # from hard-sigmoid or other gates.
-    _expect(type(se).__name__ == "SEModule" and isinstance(se.bn, nn.Identity)
+    expect(type(se).__name__ == "SEModule" and isinstance(se.bn, nn.Identity)
             and type(se.act).__name__ == "ReLU" and type(se.gate).__name__ == "Sigmoid"
             and not getattr(se, "add_maxpool", False), f"{where}.se",
             f"is a {type(se).__name__}; only timm's plain SEModule (ReLU, sigmoid gate) "
             "matches the catalogue's squeeze-and-excitation")
     channels, squeezed = se.fc1.in_channels, se.fc1.out_channels
     reduction = channels // squeezed
-    _expect(max(1, channels // reduction) == squeezed, f"{where}.se",
+    expect(max(1, channels // reduction) == squeezed, f"{where}.se",
             f"squeezes {channels} channels to {squeezed}, which no integer reduction gives")
     return reduction
 
@@ -200,18 +200,18 @@ def _se_reduction(block: nn.Module, where: str) -> int | None:
 def _shortcut(down: nn.Module | None, where: str) -> str:
     if down is None:
         return "auto"
-    _expect(isinstance(down, nn.Sequential), where, "is not a Sequential")
+    expect(isinstance(down, nn.Sequential), where, "is not a Sequential")
     if len(down) == 3:
         pool = down[0]
         ok = isinstance(pool, nn.Identity) or (
-            type(pool) is nn.AvgPool2d and _single(pool.kernel_size) == _single(pool.stride)
+            type(pool) is nn.AvgPool2d and single(pool.kernel_size) == single(pool.stride)
             and pool.ceil_mode and not pool.count_include_pad)
-        _expect(ok, f"{where}.0", "is not ResNet-D's 2×2 average pool")
-        _expect(_single(down[1].stride) == 1 and _single(down[1].kernel_size) == 1,
+        expect(ok, f"{where}.0", "is not ResNet-D's 2×2 average pool")
+        expect(single(down[1].stride) == 1 and single(down[1].kernel_size) == 1,
                 f"{where}.1", "is not an unstrided 1×1 convolution")
         return "D"
-    _expect(len(down) == 2 and isinstance(down[0], nn.Conv2d)
-            and _single(down[0].kernel_size) == 1, where,
+    expect(len(down) == 2 and isinstance(down[0], nn.Conv2d)
+            and single(down[0].kernel_size) == 1, where,
             "is not a 1×1 convolution and BatchNorm (a 3×3 projection, as in SENet-154, "
             "cannot be imported)")
     return "auto"
@@ -222,27 +222,27 @@ def _check_block(block: nn.Module, where: str) -> None:
     for name, module in block.named_children():
         at = f"{where}.{name}"
         if isinstance(module, nn.Conv2d):
-            _conv_params(module, at)
-            _expect(module.bias is None, at, "has a bias")
+            conv_params(module, at)
+            expect(module.bias is None, at, "has a bias")
         elif isinstance(module, nn.ModuleList):
             for i, inner in enumerate(module):
                 _check_child(inner, f"{at}.{i}")
         elif name in ("aa", "drop_block") or module.__class__.__name__ in ("BlurPool2d",):
-            _expect(isinstance(module, nn.Identity), at, f"is a {type(module).__name__} "
+            expect(isinstance(module, nn.Identity), at, f"is a {type(module).__name__} "
                     "(anti-aliasing or DropBlock), which the catalogue's blocks do not have")
         elif isinstance(module, nn.BatchNorm2d) or name.startswith("bn"):
-            _norm_params(module, at)
+            norm_params(module, at)
         elif name.startswith("act") or name == "relu":
-            _expect(type(module) is nn.ReLU, at, f"is a {type(module).__name__}, not a ReLU")
-    _expect(getattr(block, "drop_path", None) is None, where, "uses stochastic depth")
+            expect(type(module) is nn.ReLU, at, f"is a {type(module).__name__}, not a ReLU")
+    expect(getattr(block, "drop_path", None) is None, where, "uses stochastic depth")
 
 
 def _check_child(module: nn.Module, where: str) -> None:
     if isinstance(module, nn.Conv2d):
-        _conv_params(module, where)
-        _expect(module.bias is None, where, "has a bias")
+        conv_params(module, where)
+        expect(module.bias is None, where, "has a bias")
     else:
-        _norm_params(module, where)
+        norm_params(module, where)
 
 
 def _check_shapes(params: dict[str, Any], layer: nn.Sequential, where: str) -> None:
@@ -253,13 +253,13 @@ def _check_shapes(params: dict[str, Any], layer: nn.Sequential, where: str) -> N
     first = layer[0]
     shape = (first.conv1.in_channels, 64, 64)
     problem = stage.check(values, [shape])
-    _expect(problem is None, where, f"cannot be a stage ({problem})")
+    expect(problem is None, where, f"cannot be a stage ({problem})")
     with torch.device("meta"):
         ours = stage.make(values, [shape]).build()
     theirs = {k: tuple(v.shape) for k, v in layer.state_dict().items()}
     mine = {k: tuple(v.shape) for k, v in ours.state_dict().items()}
     differ = sorted(set(theirs) ^ set(mine)) or sorted(k for k in theirs if theirs[k] != mine[k])
-    _expect(not differ, where, "differs from every catalogue stage in its tensors "
+    expect(not differ, where, "differs from every catalogue stage in its tensors "
             f"({', '.join(differ[:4])})")
 
 
@@ -267,7 +267,7 @@ def _check_shapes(params: dict[str, Any], layer: nn.Sequential, where: str) -> N
 def _classifier(chain: Chain, model: nn.Module, name: str) -> None:
     pool = model.global_pool
     ok = getattr(pool, "pool_type", None) == "avg" and not isinstance(pool.flatten, nn.Identity)
-    _expect(ok, f"{name}.global_pool", "is not a global average pool followed by flatten")
+    expect(ok, f"{name}.global_pool", "is not a global average pool followed by flatten")
     chain.add("global_pool", "adaptiveavgpool2d", output_size=1)
     chain.add("flatten", "flatten")
     if model.drop_rate:

@@ -5,6 +5,8 @@ no weights) and reads its structure off the modules: the stem convolution and po
 stage's block class, depth, width, stride, groups and width per group, and the classifier. The
 graph made from those readings builds into a network with exactly torchvision's modules and
 ``state_dict`` keys, so torchvision's weights load into it unchanged (see ``pretrained.py``).
+The readers it shares with ``timm_import`` (convolution and norm parameters, the assembly of
+stem, stages and classifier) are in ``resnet_reading``.
 """
 
 from __future__ import annotations
@@ -17,13 +19,19 @@ import torch
 from torch import nn
 
 from ..graph import Graph, InputSpec
-from ..graph.layout import auto_layout
 from ..presets import PRESETS
 from ..presets.base import Chain, Preset
 from .errors import ModelImportError
+from .resnet_reading import (
+    assemble_resnet,
+    conv_params,
+    expect,
+    input_size_of,
+    norm_params,
+    single,
+)
 
 RESNET_MODULE = "torchvision.models.resnet"
-DEFAULT_SIZE = 224  # the ImageNet resolution torchvision's weights were trained at
 
 
 def resnet_family() -> list[str]:
@@ -64,7 +72,7 @@ def import_torchvision(name: str, classes: int | None = None,
     """
     preset = _preset_models().get(name)
     if preset is not None:
-        height, width = _size(input_size)
+        height, width = input_size_of(input_size)
         spec = InputSpec(3, height, width, 1000 if classes is None else classes)
         try:
             return preset.create(spec)
@@ -76,33 +84,9 @@ def import_torchvision(name: str, classes: int | None = None,
 def graph_from_resnet(model: nn.Module, name: str, classes: int | None = None,
                       input_size: int | tuple[int, int] | None = None) -> Graph:
     """The project of a torchvision ``ResNet`` instance (on any device, meta included)."""
-    _expect(isinstance(model.conv1, nn.Conv2d), f"{name}.conv1", "is not a Conv2d")
+    expect(isinstance(model.conv1, nn.Conv2d), f"{name}.conv1", "is not a Conv2d")
     return assemble_resnet(model, name, model.conv1.in_channels, classes, input_size,
                            (_stem, _stage, _classifier))
-
-
-def assemble_resnet(model: nn.Module, name: str, in_channels: int, classes: int | None,
-                    input_size: int | tuple[int, int] | None, parts: tuple) -> Graph:
-    """The project of a ResNet-shaped ``model`` (stem, ``layer1``…``layer4``, ``fc``), each
-    part read by one of ``parts`` = (stem, stage, classifier) — torchvision's or timm's."""
-    stem, stage, classifier = parts
-    height, width = _size(input_size)
-    _expect(isinstance(model.fc, nn.Linear), f"{name}.fc", "is not a Linear layer")
-    spec = InputSpec(in_channels, height, width,
-                     model.fc.out_features if classes is None else classes)
-    try:
-        spec.validate()
-    except ValueError as exc:
-        raise ModelImportError(f"{name}: {exc}") from None
-    chain = Chain(spec)
-    stem(chain, model, name)
-    for index in range(1, 5):
-        stage(chain, f"layer{index}", getattr(model, f"layer{index}"), name)
-    classifier(chain, model, name)
-    graph = chain.graph
-    graph.name = name
-    auto_layout(graph)
-    return graph
 
 
 def _meta_model(name: str) -> nn.Module:
@@ -126,44 +110,18 @@ def _meta_model(name: str) -> nn.Module:
     return model
 
 
-def _size(input_size: int | tuple[int, int] | None) -> tuple[int, int]:
-    if input_size is None:
-        return DEFAULT_SIZE, DEFAULT_SIZE
-    if isinstance(input_size, int) and not isinstance(input_size, bool):
-        return input_size, input_size
-    if isinstance(input_size, (tuple, list)) and len(input_size) == 2:
-        return int(input_size[0]), int(input_size[1])
-    raise ModelImportError(f"input_size must be an int or (height, width), not {input_size!r}.")
-
-
 # ----- reading the modules --------------------------------------------------------------------
 def _stem(chain: Chain, model: nn.Module, name: str) -> None:
     conv, pool = model.conv1, model.maxpool
-    chain.add("conv1", "conv2d", **_conv_params(conv, f"{name}.conv1"))
-    chain.add("bn1", "batchnorm2d", **_norm_params(model.bn1, f"{name}.bn1"))
-    _expect(isinstance(model.relu, nn.ReLU), f"{name}.relu", "is not a ReLU")
+    chain.add("conv1", "conv2d", **conv_params(conv, f"{name}.conv1"))
+    chain.add("bn1", "batchnorm2d", **norm_params(model.bn1, f"{name}.bn1"))
+    expect(isinstance(model.relu, nn.ReLU), f"{name}.relu", "is not a ReLU")
     chain.add("relu", "relu")
-    _expect(isinstance(pool, nn.MaxPool2d), f"{name}.maxpool", "is not a MaxPool2d")
-    chain.add("maxpool", "maxpool2d", kernel_size=_single(pool.kernel_size),
-              stride=_single(pool.stride), padding=_single(pool.padding),
+    expect(isinstance(pool, nn.MaxPool2d), f"{name}.maxpool", "is not a MaxPool2d")
+    chain.add("maxpool", "maxpool2d", kernel_size=single(pool.kernel_size),
+              stride=single(pool.stride), padding=single(pool.padding),
               ceil_mode=bool(pool.ceil_mode))
-    _expect(_single(pool.dilation) == 1, f"{name}.maxpool", "uses dilation")
-
-
-def _conv_params(conv: nn.Conv2d, where: str) -> dict[str, Any]:
-    _expect(isinstance(conv, nn.Conv2d), where, "is not a Conv2d")
-    _expect(_single(conv.dilation) == 1, where, "uses dilation, which the catalogue's "
-            "convolution does not offer")
-    return {"out_channels": conv.out_channels, "kernel_size": _single(conv.kernel_size),
-            "stride": _single(conv.stride), "padding": _single(conv.padding),
-            "groups": conv.groups, "bias": conv.bias is not None}
-
-
-def _norm_params(norm: nn.Module, where: str) -> dict[str, Any]:
-    _expect(type(norm) is nn.BatchNorm2d, where, f"is a {type(norm).__name__}, not a BatchNorm2d")
-    _expect(norm.affine and norm.track_running_stats and norm.momentum is not None, where,
-            "is not an affine BatchNorm with running statistics and a momentum")
-    return {"eps": float(norm.eps), "momentum": float(norm.momentum)}
+    expect(single(pool.dilation) == 1, f"{name}.maxpool", "uses dilation")
 
 
 def _stage(chain: Chain, node_id: str, layer: nn.Sequential, name: str) -> None:
@@ -172,7 +130,7 @@ def _stage(chain: Chain, node_id: str, layer: nn.Sequential, name: str) -> None:
     first = layer[0]
     where = f"{name}.{node_id}"
     kinds = {type(block) for block in layer}
-    _expect(len(kinds) == 1 and kinds <= {BasicBlock, Bottleneck}, where,
+    expect(len(kinds) == 1 and kinds <= {BasicBlock, Bottleneck}, where,
             f"holds {', '.join(sorted(k.__name__ for k in kinds))}; only torchvision's "
             "BasicBlock or Bottleneck stages can be imported")
     for i, block in enumerate(layer):
@@ -195,9 +153,9 @@ def _block_shape(block: nn.Module, where: str) -> dict[str, Any]:
     else:
         planes = width
     per_group = width * 64 // (groups * planes)
-    _expect(int(planes * (per_group / 64.0)) * groups == width, where,
+    expect(int(planes * (per_group / 64.0)) * groups == width, where,
             f"has a 3×3 width of {width} that no width per group gives for {planes} planes")
-    return {"planes": planes, "stride": _single(_strided(block).stride), "groups": groups,
+    return {"planes": planes, "stride": single(_strided(block).stride), "groups": groups,
             "width_per_group": per_group}
 
 
@@ -213,16 +171,16 @@ def _check_block(block: nn.Module, where: str) -> None:
     """Everything a catalogue block would build differently is refused by name."""
     convs = [m for m in (block.conv1, block.conv2, getattr(block, "conv3", None)) if m]
     for i, conv in enumerate(convs, 1):
-        _conv_params(conv, f"{where}.conv{i}")
-        _expect(conv.bias is None, f"{where}.conv{i}", "has a bias")
+        conv_params(conv, f"{where}.conv{i}")
+        expect(conv.bias is None, f"{where}.conv{i}", "has a bias")
     for i in range(1, len(convs) + 1):
-        _norm_params(getattr(block, f"bn{i}"), f"{where}.bn{i}")
-    stride = _single(_strided(block).stride)
-    others = [_single(c.stride) for c in convs if c is not _strided(block)]
-    _expect(others == [1] * len(others), where, "is strided in another convolution than "
+        norm_params(getattr(block, f"bn{i}"), f"{where}.bn{i}")
+    stride = single(_strided(block).stride)
+    others = [single(c.stride) for c in convs if c is not _strided(block)]
+    expect(others == [1] * len(others), where, "is strided in another convolution than "
             "torchvision's blocks are")
     changes = stride != 1 or block.conv1.in_channels != convs[-1].out_channels
-    _expect((block.downsample is not None) == changes, where,
+    expect((block.downsample is not None) == changes, where,
             "has a shortcut projection where the shape does not change, or none where it does")
     if block.downsample is not None:
         _check_downsample(block.downsample, stride, f"{where}.downsample")
@@ -230,30 +188,16 @@ def _check_block(block: nn.Module, where: str) -> None:
 
 def _check_downsample(down: nn.Module, stride: int, where: str) -> None:
     ok = (isinstance(down, nn.Sequential) and len(down) == 2 and isinstance(down[0], nn.Conv2d)
-          and _single(down[0].kernel_size) == 1 and _single(down[0].stride) == stride
+          and single(down[0].kernel_size) == 1 and single(down[0].stride) == stride
           and down[0].bias is None and type(down[1]) is nn.BatchNorm2d)
-    _expect(ok, where, "is not a strided 1×1 convolution followed by a BatchNorm2d")
+    expect(ok, where, "is not a strided 1×1 convolution followed by a BatchNorm2d")
 
 
 def _classifier(chain: Chain, model: nn.Module, name: str) -> None:
     pool, fc = model.avgpool, model.fc
-    _expect(isinstance(pool, nn.AdaptiveAvgPool2d) and _single(pool.output_size) == 1,
+    expect(isinstance(pool, nn.AdaptiveAvgPool2d) and single(pool.output_size) == 1,
             f"{name}.avgpool", "is not a global average pool")
     chain.add("avgpool", "adaptiveavgpool2d", output_size=1)
     chain.add("flatten", "flatten")
     chain.add("fc", "linear", out_features="$classes", bias=fc.bias is not None)
     chain.finish()
-
-
-def _single(value: Any) -> int:
-    """A square kernel/stride/padding as one int; a non-square one cannot be expressed."""
-    if isinstance(value, (tuple, list)):
-        if len(set(value)) != 1:
-            raise ModelImportError(f"non-square value {tuple(value)} cannot be imported")
-        value = value[0]
-    return int(value)
-
-
-def _expect(condition: bool, where: str, problem: str) -> None:
-    if not condition:
-        raise ModelImportError(f"{where} {problem}; this model cannot be imported as a project.")

@@ -8,12 +8,15 @@ Control requests are checked once per step (under DDP: once per telemetry flush,
 ranks stop at the same step). Stopping keeps everything trained so far and writes ``last.pt``;
 ``run()`` may be called again afterwards and goes on where it stopped. The loop never waits
 for the device except at telemetry flushes, validation and checkpoints.
+
+The loop, validation and control live here; closing telemetry windows and delivering records
+are in ``engine_telemetry``, writing and restoring checkpoints in ``engine_checkpoints`` (both
+parts of ``Engine``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 import threading
 import time
 from collections.abc import Iterable
@@ -27,41 +30,25 @@ from torch import nn
 
 from ..compiler import BuildError
 from ..data import DataError
-from ..files import remove_temporaries
 from ..graph import GraphError
 from . import distributed
-from .checkpoint import (
-    DATA_INFO,
-    FORMAT,
-    MARKER,
-    CheckpointError,
-    DiskFullError,
-    load_checkpoint,
-    restore_rng_state,
-    rng_state,
-    save_checkpoint,
-    versions,
-)
+from .checkpoint import CheckpointError, load_checkpoint
 from .config import ConfigError, TrainConfig
 from .diagnose import Diagnoser, DiagnosticsFileSink
-from .records import EpochRecord, Record, RunEndRecord, RunStartRecord, StateRecord, StepRecord
-from .setup import EngineError, Network, Session, data_info_dict, prepare
+from .engine_checkpoints import CheckpointWriting
+from .engine_telemetry import FLUSH_SECONDS, TelemetryWindows
+from .records import EpochRecord, RunEndRecord, RunStartRecord, StateRecord
+from .setup import EngineError, Network, RunFailure, Session, data_info_dict, prepare
 from .sinks import RunDirSink, SinkError
-from .telemetry import Window
 
-# A flush also comes after this long, so that slow steps still stream twice a second or more
-# (one host transfer per flush: at this interval it costs nothing measurable).
-FLUSH_SECONDS = 0.4
+__all__ = ["FLUSH_SECONDS", "USER_ERRORS", "Engine"]
+
 # Failures a user can cause or fix: reported in the RunEndRecord, not raised.
 USER_ERRORS = (EngineError, DataError, CheckpointError, ConfigError, BuildError, GraphError,
                SinkError)
 
 
-class _Failure(Exception):
-    """Ends the run as failed with a message for the user (divergence, out of memory)."""
-
-
-class Engine:
+class Engine(TelemetryWindows, CheckpointWriting):
     """Trains one network with one configuration.
 
     ``network`` is a Graph (built with ``compiler.build``), an ``nn.Module``, or a function
@@ -125,10 +112,6 @@ class Engine:
     def layer_names(self) -> tuple[str, ...]:
         return self.session.layers.names if self.session else ()
 
-    @property
-    def is_main(self) -> bool:
-        return self.session is None or self.session.env.is_main
-
     # ----- the run ----------------------------------------------------------------------------
     def run(self) -> RunEndRecord:
         """Train until the configured number of epochs, a stop request or a failure."""
@@ -137,7 +120,7 @@ class Engine:
         self.state = "running"
         try:
             end = self._run()
-        except _Failure as exc:
+        except RunFailure as exc:
             end = self._end("failed", str(exc))
         except USER_ERRORS as exc:
             end = self._end("failed", str(exc))
@@ -156,7 +139,7 @@ class Engine:
 
     def _run(self) -> RunEndRecord:
         if self._broken:
-            raise _Failure(self._broken)
+            raise RunFailure(self._broken)
         if self.session is None:
             self._setup()
         self._remove_temporaries()
@@ -226,16 +209,6 @@ class Engine:
             self._epoch_time += time.perf_counter() - started
         return True
 
-    def _flush_due(self, last_batch: int) -> bool:
-        """Whether the coming step ends a telemetry window: every ``telemetry_every`` steps,
-        at the end of the epoch, and after ``FLUSH_SECONDS`` — except under DDP, where every
-        rank must flush at the same step (the sums are all-reduced), so steps alone count."""
-        if self._slot == self.config.telemetry_every - 1 or self.batch == last_batch:
-            return True
-        # the coming step is expected to take as long as the last window's steps did
-        elapsed = time.perf_counter() - self._window_start + self._step_seconds
-        return not self.session.env.enabled and elapsed >= FLUSH_SECONDS
-
     def _hold(self) -> float:
         """Wait while paused; return the time spent, which rates and durations leave out."""
         if not self.session.env.enabled:
@@ -301,7 +274,7 @@ class Engine:
         dtype = torch.bfloat16 if self.config.amp == "bf16" else torch.float16
         return torch.autocast(device_type="cuda", dtype=dtype)
 
-    def _out_of_memory(self) -> _Failure:
+    def _out_of_memory(self) -> RunFailure:
         s = self.session
         s.optimizer.zero_grad(set_to_none=True)
         self._lrs = self._lrs[: self._slot]
@@ -310,81 +283,10 @@ class Engine:
         if s.device.type == "cuda":
             torch.cuda.empty_cache()
         half = max(1, self.config.batch_size // 2)
-        return _Failure(
+        return RunFailure(
             f"out of memory at step {self.step + 1} with batch size {self.config.batch_size} on "
             f"{s.device}; try a smaller batch size (e.g. {half}), mixed precision (amp bf16) or "
             "a smaller network. The engine is unchanged: run again to go on.")
-
-    # ----- telemetry --------------------------------------------------------------------------
-    def _flush(self) -> bool:
-        """Deliver the pending steps' records; True when some rank asked to stop. Raises a
-        failure naming the first step whose loss was not finite."""
-        s, steps = self.session, self._slot
-        if steps == 0:
-            return self._stop.is_set()
-        sums = distributed.all_reduce_sum(s.stats.packed_sums(steps, self._stop.is_set()), s.env)
-        window = s.stats.drain(steps, sums)
-        elapsed = max(time.perf_counter() - self._window_start, 1e-9)
-        rate = float(window.count.sum()) / elapsed
-        self._step_seconds = elapsed / steps
-        first = self.step - steps + 1
-        for i in range(steps):
-            self._emit(self._step_record(window, i, first + i, rate))
-        self._epoch_sums[0] += float(np.dot(window.loss, window.count))
-        self._epoch_sums[1] += float(window.correct.sum())
-        self._epoch_sums[2] += float(window.count.sum())
-        self._last_lr = self._lrs[-1]
-        self._slot, self._lrs = 0, []
-        self._window_start = time.perf_counter()
-        self._check_finite(window, first)
-        return window.stop_requested
-
-    def _step_record(self, w: Window, i: int, step: int, rate: float) -> StepRecord:
-        last = i == len(w.loss) - 1
-        accuracy = float(w.correct[i] / max(w.count[i], 1))
-        return StepRecord(step, self.epoch + 1, float(w.loss[i]), accuracy, float(self._lrs[i]),
-                          rate, w.grad_norms[i], w.weight_norms if last else None,
-                          w.update_ratios if last else None)
-
-    def _check_finite(self, window: Window, first: int) -> None:
-        bad = np.flatnonzero(~np.isfinite(window.loss))
-        if bad.size == 0:
-            self._last_finite = (first + len(window.loss) - 1, float(window.loss[-1]))
-            return
-        i = int(bad[0])
-        if i > 0:
-            self._last_finite = (first + i - 1, float(window.loss[i - 1]))
-        self._fail_diverged(f"the loss became {_kind(window.loss[i])} at step {first + i} "
-                            f"(epoch {self.epoch + 1})")
-
-    def _fail_diverged(self, what: str) -> None:
-        finite = self._last_finite
-        last = (f"the last finite loss was {finite[1]:.4g} at step {finite[0]}"
-                if finite else "no step had a finite loss")
-        kept = (f"the last good checkpoint, {self.last_checkpoint[0]} (step "
-                f"{self.last_checkpoint[1]}), is kept" if self.last_checkpoint
-                else "no checkpoint had been written yet")
-        self._broken = (f"Training diverged: {what}; {last}. The weights are no longer finite, so "
-                        f"nothing was saved; {kept}. Lower the learning rate (now "
-                        f"{self.config.lr:g}), add warm-up or gradient clipping, and resume.")
-        raise _Failure(self._broken)
-
-    def _emit(self, record: Record) -> None:
-        if not self.is_main:
-            return
-        self._deliver(record)
-        for diagnosis in self.diagnoser.observe(record):
-            self._deliver(diagnosis)
-
-    def _deliver(self, record: Record) -> None:
-        for sink in self.sinks:
-            try:
-                sink.on_record(record)
-            except SinkError:
-                raise
-            except Exception as exc:
-                raise SinkError(f"{type(sink).__name__} failed on {type(record).__name__}: "
-                                f"{type(exc).__name__}: {exc}") from exc
 
     # ----- validation and epoch end -----------------------------------------------------------
     @torch.no_grad()
@@ -436,44 +338,6 @@ class Engine:
         self._emit(record)
         self._save_last(best=best)
 
-    # ----- checkpoints ------------------------------------------------------------------------
-    def _save_last(self, best: bool = False) -> None:
-        """Write last.pt (and best.pt) after checking that the weights are finite, so a
-        diverged run never overwrites a good checkpoint. Every rank takes part (the RNG
-        states are gathered); only rank 0 writes."""
-        self._flush()
-        self._check_weights()
-        if self.run_dir is None:  # the same on every rank
-            return
-        state = self._checkpoint_state()
-        if not self.session.env.is_main:
-            return
-        for sink in self.sinks:  # the run files first: never behind the checkpoint
-            if hasattr(sink, "sync"):
-                sink.sync()
-        path = self.run_dir / "last.pt"
-        try:
-            if best:  # first: a kill between the two leaves last.pt before this epoch's end,
-                save_checkpoint(state, self.run_dir / "best.pt")  # which redoes it
-            save_checkpoint(state, path)
-            self.last_checkpoint = (path, self.step)
-        except DiskFullError as exc:
-            raise _Failure(self._disk_full_message(exc)) from None
-
-    def _disk_full_message(self, exc: DiskFullError) -> str:
-        """A full disk stops the run (training on would only lose more work): the file being
-        written is as it was, so the last checkpoint that was written can be resumed."""
-        last = self.run_dir / "last.pt"
-        kept = (f"the last checkpoint, {last}, is intact" if last.is_file()
-                else "no checkpoint had been written yet")
-        return (f"{exc}; training stopped at step {self.step} and {kept}. Free some space and "
-                "resume.")
-
-    def _remove_temporaries(self) -> None:
-        """Delete the temporary files of writes cut short by a kill (or a failure)."""
-        if self.run_dir is not None and self.is_main:
-            remove_temporaries(self.run_dir)
-
     def _check_weights(self) -> None:
         """One fused norm over all weights: a finite loss can still come with an update that
         overflowed, which the next forward pass would only reveal later."""
@@ -481,42 +345,6 @@ class Engine:
         if not bool(torch.isfinite(torch.stack(torch._foreach_norm(params))).all()):
             self._fail_diverged(f"the weights became non-finite by step {self.step} "
                                 f"(epoch {self.epoch + (1 if self.batch else 0)})")
-
-    def _checkpoint_state(self) -> dict[str, Any]:
-        s = self.session
-        rngs = distributed.gather_objects(rng_state(s.device), s.env)
-        return {
-            MARKER: FORMAT, "model": s.model.state_dict(), "optimizer": s.optimizer.state_dict(),
-            "scheduler": s.scheduler.state_dict(),
-            "scaler": s.scaler.state_dict() if s.scaler is not None else None,
-            "epoch": self.epoch, "step": self.step, "batch": self.batch, "last_lr": self._last_lr,
-            "epoch_sums": list(self._epoch_sums), "epoch_seconds": self._epoch_time, "rng": rngs,
-            "config": self.config.to_dict(),
-            "graph": s.graph, "layers": list(s.layers.names),
-            # class names and input normalisation travel with the weights (exports need them)
-            DATA_INFO: data_info_dict(s.data.info),
-            "metrics": {"epochs": [dict(h) for h in self.history], "best_epoch": self.best_epoch,
-                        "best_val_acc": self.best_val_acc},
-            "versions": versions(),
-        }
-
-    def _restore_progress(self, checkpoint: dict[str, Any]) -> None:
-        s = self.session
-        self.epoch, self.step = int(checkpoint["epoch"]), int(checkpoint["step"])
-        self.batch = int(checkpoint["batch"])
-        self._epoch_sums = [float(v) for v in checkpoint.get("epoch_sums", (0.0, 0.0, 0.0))]
-        self._epoch_time = float(checkpoint.get("epoch_seconds", 0.0))
-        # the lr of the last step done: the epoch's row when resuming between its last step
-        # and its validation (older checkpoints: the lr the next step would use)
-        self._last_lr = float(checkpoint.get("last_lr", s.optimizer.param_groups[0]["lr"]))
-        metrics = checkpoint.get("metrics") or {}
-        self.history = [dict(h) for h in metrics.get("epochs", [])]
-        self.best_epoch, self.best_val_acc = metrics.get("best_epoch"), metrics.get("best_val_acc")
-        rngs = checkpoint.get("rng") or []
-        if len(rngs) == s.env.world_size:
-            restore_rng_state(rngs[s.env.rank], s.device)
-        else:  # a different number of processes: fresh, but still reproducible, streams
-            torch.manual_seed(self.config.seed + 1_000_003 * self.step + s.env.rank)
 
     # ----- messages and teardown --------------------------------------------------------------
     def _finished_message(self) -> str:
@@ -549,6 +377,3 @@ def _clip(params, total: torch.Tensor, max_norm: float) -> None:
     coef = (max_norm / (total + 1e-6)).clamp(max=1.0)
     torch._foreach_mul_(grads, coef)
 
-
-def _kind(value: float) -> str:
-    return "NaN" if math.isnan(value) else "infinite"

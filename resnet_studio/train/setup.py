@@ -30,6 +30,11 @@ class EngineError(RuntimeError):
     """A run that cannot start or go on; the message says why and what to do."""
 
 
+class RunFailure(Exception):
+    """Ends a run as failed with a message for the user (divergence, out of memory, a full
+    disk); the engine reports it in its RunEndRecord instead of raising it."""
+
+
 @dataclass
 class Session:
     """The live objects of one engine. ``model`` is the plain module (state dicts, layer

@@ -14,7 +14,7 @@ import torch
 from test_train_support import run_engine, tiny_config
 
 from resnet_studio.train import engine as engine_module
-from resnet_studio.train import load_checkpoint
+from resnet_studio.train import engine_checkpoints, load_checkpoint
 from resnet_studio.train import sinks as sinks_module
 
 
@@ -30,7 +30,7 @@ def metric_rows(run_dir):
 
 def test_steps_are_synced_to_disk_before_each_checkpoint(tmp_path, monkeypatch):
     synced, seen = [], []
-    real_fsync, real_save = sinks_module.os.fsync, engine_module.save_checkpoint
+    real_fsync, real_save = sinks_module.os.fsync, engine_checkpoints.save_checkpoint
 
     def fsync(fd):
         synced.append(os.readlink(f"/proc/self/fd/{fd}"))
@@ -44,7 +44,7 @@ def test_steps_are_synced_to_disk_before_each_checkpoint(tmp_path, monkeypatch):
         real_save(state, path)
 
     monkeypatch.setattr(sinks_module.os, "fsync", fsync)
-    monkeypatch.setattr(engine_module, "save_checkpoint", save)
+    monkeypatch.setattr(engine_checkpoints, "save_checkpoint", save)
     _, _, end = run_engine(tiny_config(checkpoint_every=1, telemetry_every=4), tmp_path)
     assert end.status == "finished"
     lasts = [s for s in seen if s[0] == "last.pt"]
@@ -56,14 +56,14 @@ def test_steps_are_synced_to_disk_before_each_checkpoint(tmp_path, monkeypatch):
 
 def capture_checkpoints(monkeypatch, folder):
     """Keep a copy of every checkpoint the engine writes, named step-epoch-file."""
-    real_save = engine_module.save_checkpoint
+    real_save = engine_checkpoints.save_checkpoint
     folder.mkdir()
 
     def save(state, path):
         real_save(state, path)
         shutil.copy(path, folder / f"{state['step']}-{state['epoch']}-{path.name}")
 
-    monkeypatch.setattr(engine_module, "save_checkpoint", save)
+    monkeypatch.setattr(engine_checkpoints, "save_checkpoint", save)
 
 
 def test_a_kill_between_the_epochs_last_step_and_its_end_repeats_nothing(tmp_path, monkeypatch):
@@ -150,7 +150,7 @@ def test_stale_temporaries_are_removed_when_a_run_fails(tmp_path, monkeypatch):
         plant(tmp_path)  # as a kill of an earlier writer would have left them
         raise engine_module.CheckpointError(path, "cannot be written (test).")
 
-    monkeypatch.setattr(engine_module, "save_checkpoint", save)
+    monkeypatch.setattr(engine_checkpoints, "save_checkpoint", save)
     _, _, end = run_engine(tiny_config(epochs=1), tmp_path)
     assert end.status == "failed" and "cannot be written (test)" in end.message
     names = set(os.listdir(tmp_path))

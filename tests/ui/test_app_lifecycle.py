@@ -3,48 +3,13 @@ Ctrl-C in the terminal, hostile project files and names that no file system take
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
+from script_helpers import run_script, training_script
 from training_helpers import configure, wait_finished
 
 from resnet_studio.graph.project import to_dict
 from resnet_studio.ui.filenames import safe_stem
-
-ROOT = Path(__file__).resolve().parents[2]
-
-EXIT_SCRIPT = textwrap.dedent("""
-    import sys, tempfile
-    from pathlib import Path
-    sys.path.insert(0, {helpers!r})
-    from PySide6.QtCore import QSettings, QTimer
-    from resnet_studio.ui.app import application
-    from resnet_studio.ui.main_window import MainWindow
-    from training_helpers import TrainingPrompts, configure, tiny_net
-
-    app = application()
-    scratch = Path(tempfile.mkdtemp())
-    window = MainWindow(QSettings(str(scratch / "s.ini"), QSettings.Format.IniFormat),
-                        TrainingPrompts(), scratch / "recovery", tiny_net())
-    window.training.runner.unsaved_runs_dir = scratch / "runs"
-    window.show()
-    configure(window, epochs=500)
-    window.training.start()
-
-    def exit_when_training():
-        plots = window.training.views.plots
-        if plots is not None and plots.points > 0:
-            QApplication.exit(0)  # the window stays open
-        else:
-            QTimer.singleShot(20, exit_when_training)
-
-    from PySide6.QtWidgets import QApplication
-    QTimer.singleShot(20, exit_when_training)
-    app.exec()
-    print("exited", window.training.bridge.last_end.status, window.isVisible())
-""")
 
 INTERRUPT_SCRIPT = textwrap.dedent("""
     import os, signal
@@ -69,18 +34,11 @@ INTERRUPT_SCRIPT = textwrap.dedent("""
 """)
 
 
-def run_script(tmp_path: Path, source: str) -> subprocess.CompletedProcess:
-    script = tmp_path / "script.py"
-    script.write_text(source)
-    env = {"QT_QPA_PLATFORM": "offscreen", "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin",
-           "PYTHONPATH": str(ROOT), "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path),
-           "XDG_DATA_HOME": str(tmp_path)}
-    return subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                          timeout=150, env=env, cwd=tmp_path, check=False)
-
-
 def test_application_exit_while_training_stops_the_worker_first(tmp_path):
-    done = run_script(tmp_path, EXIT_SCRIPT.format(helpers=str(Path(__file__).parent)))
+    # the event loop ends while the window stays open
+    source = training_script(["QApplication.exit(0)"],
+                             '"exited", window.training.bridge.last_end.status, window.isVisible()')
+    done = run_script(tmp_path, source)
     assert done.returncode == 0, done.stderr
     assert "exited stopped False" in done.stdout  # stopped, and the window closed
     assert "Destroyed while thread" not in done.stderr

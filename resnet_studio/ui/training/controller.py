@@ -4,8 +4,8 @@ and the routing of records from the run to the views.
 Three parts, each with one job: ``RunQueue`` (``runner.py``) decides what trains and when —
 start, stop, the plain-twin queue, the run folders; ``TrainingViews`` (``views.py``) renders
 a ``RunHistory``; this controller declares the feature, takes each batch of records into the
-run's history, draws at most every ``RENDER_MS``, shows progress, tints the canvas and watches
-the document.
+run's history, draws at most every ``RENDER_MS``, shows progress, tints the canvas (at most
+every ``TINT_SECONDS``) and watches the document.
 
 Editing stays possible during a run — it is how one prepares the next experiment — and the
 first edit of a run says, in the status bar and the panel, that the change applies to the
@@ -14,6 +14,8 @@ next run, not this one. Settings are locked while a run uses them.
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +40,9 @@ if TYPE_CHECKING:
     from ..main_window import MainWindow
 
 RENDER_MS = 100
+# The canvas is recoloured at most this often while a run trains: a repaint of the editor
+# costs about as much as one of the curves, and colours changing faster cannot be read.
+TINT_SECONDS = 0.5
 CURVES_HEIGHT = 330
 STATE_TEXT = {STARTING: "Preparing the data and the model…", RUNNING: "Training…",
               PAUSED: "Paused: the step in progress finished; Resume goes on from here.",
@@ -58,6 +63,8 @@ class TrainingController(QObject, Feature):
         self._graph_index = 0
         self._latest_step: Any = None
         self._focus_before: Path | None = None  # the run in focus before this one started
+        self.clock = time.monotonic  # when the canvas was last tinted (a test sets its own)
+        self._tinted_at = -math.inf
         self._render_timer = QTimer(self, singleShot=True, interval=RENDER_MS)
         self._render_timer.timeout.connect(self.render)
         self.views = TrainingViews(window)
@@ -221,6 +228,7 @@ class TrainingController(QObject, Feature):
 
     def _on_run_start(self, start: RunStartRecord) -> None:
         self.start_record = start
+        self._tinted_at = -math.inf  # the first step of the run colours the canvas at once
         self.views.runs.refresh()
         history = self.views.history
         if start.resumed_step and self.current_run is not None:
@@ -243,7 +251,8 @@ class TrainingController(QObject, Feature):
         if step is None:
             return
         if self.bridge.is_active():
-            self._tint(step)
+            if self.clock() - self._tinted_at >= TINT_SECONDS:
+                self._tint(step)
             self.views.runs.show_running_epoch(step.epoch)
         summary = self.panel.show_step(step)
         if summary and self.bridge.state == RUNNING and self.current_run is not None:
@@ -269,6 +278,7 @@ class TrainingController(QObject, Feature):
     def _tint(self, record: Any) -> None:
         if self.start_record is None:
             return
+        self._tinted_at = self.clock()
         tints, (low, high) = tint_colours(self.start_record.layer_names, record.grad_norms)
         self.window.editor.scene.set_tints(tints)
         self.legend.set_range(low, high, record.step)

@@ -121,13 +121,22 @@ class TrainingPanel(QWidget):
         done = record.step - start.resumed_step
         elapsed = time.monotonic() - self._began
         left = elapsed / done * (start.total_steps - record.step) if done > 0 else 0.0
-        self.progress.setValue(min(record.step, start.total_steps))
+        self._set_progress(min(record.step, start.total_steps))
         self.progress.setFormat(f"epoch {record.epoch}/{epochs} · step {record.step:,}/"
                                 f"{start.total_steps:,}")
         self.details.setText(f"{record.images_per_s:,.0f} images/s · ETA "
                              f"{format_duration(left)} · {start.device}")
         return (f"epoch {record.epoch}/{epochs}, step {record.step:,}/{start.total_steps:,}, "
                 f"{record.images_per_s:,.0f} images/s, {format_duration(left)} left")
+
+    def _set_progress(self, value: int) -> None:
+        """``QProgressBar.setValue`` repaints the bar at once, inside the caller (so that
+        progress shows even where no event loop runs). Here it would add a paint to every
+        render of the live views, the GUI thread's longest task; with updates off the value
+        changes alone, and turning them back on asks for an ordinary, later repaint."""
+        self.progress.setUpdatesEnabled(False)
+        self.progress.setValue(value)
+        self.progress.setUpdatesEnabled(True)
 
     def show_metrics(self, rows: list[tuple[str, str]]) -> None:
         """The latest values, one (label, text) per row."""

@@ -8,6 +8,8 @@ train.
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +24,10 @@ if TYPE_CHECKING:  # pyqtgraph comes with the plots, on first use, not with the 
     from .plots import MetricPlots
 
 TAB_CURVES, TAB_GRADIENTS, TAB_CONFUSION, TAB_RUNS = range(4)
+# While a run streams, the heatmap is redrawn at most this often: each redraw recolours the
+# whole layers × columns image (as long as a redraw of the curves), and a column a step
+# cannot be read at ten frames a second anyway. The curves follow every render.
+HEATMAP_SECONDS = 0.5
 
 
 class TrainingViews:
@@ -33,6 +39,8 @@ class TrainingViews:
         self.runs = RunsPanel(parent)
         self.history = RunHistory()
         self.plots: MetricPlots | None = None
+        self.clock = time.monotonic  # when the heatmap was last drawn (a test sets its own)
+        self._heatmap_drawn = -math.inf
         self.runs.selection_changed.connect(self._on_runs_selected)
 
     def ensure(self) -> None:
@@ -90,13 +98,22 @@ class TrainingViews:
             self.confusion.show_history(self.history)
 
     def draw(self, all_views: bool) -> None:
-        """Draw what the history gained: the view on show, or every view (``all_views``)."""
+        """Draw what the history gained: the view on show, or every view (``all_views``, at
+        the end of a run). A hidden view is drawn when it is shown; the heatmap at most every
+        ``HEATMAP_SECONDS`` unless ``all_views``."""
         if self.plots is None:
             return
         shown = self.tabs.currentWidget()
-        for view in (self.plots, self.gradients):  # a hidden view is drawn when shown
-            if view.dirty and (shown is view or all_views):
-                view.redraw()
+        if self.plots.dirty and (shown is self.plots or all_views):
+            self.plots.redraw()
+        heatmap = self.gradients
+        due = all_views or self.clock() - self._heatmap_drawn >= HEATMAP_SECONDS
+        if heatmap.dirty and (shown is heatmap or all_views) and due:
+            self._draw_heatmap()
+
+    def _draw_heatmap(self) -> None:
+        self._heatmap_drawn = self.clock()
+        self.gradients.redraw()
 
     def show_tab(self, index: int) -> None:
         self.ensure()
@@ -110,7 +127,9 @@ class TrainingViews:
 
     def _on_tab_changed(self, index: int) -> None:
         view = self.tabs.currentWidget()
-        if getattr(view, "dirty", False):
+        if view is self.gradients and view.dirty:
+            self._draw_heatmap()
+        elif getattr(view, "dirty", False):
             view.redraw()
 
     def _on_runs_selected(self, paths: list) -> None:
