@@ -20,7 +20,7 @@ INTERRUPT_SCRIPT = textwrap.dedent("""
     def interrupt():
         windows = [w for w in QApplication.topLevelWidgets()
                    if type(w).__name__ == "MainWindow" and w.isVisible()]
-        if not windows:  # the editor opens once PyTorch has loaded
+        if not windows:  # main() has not shown the editor yet
             QTimer.singleShot(50, interrupt)
             return
         window = windows[0]
