@@ -27,3 +27,23 @@ def test_no_legend_covers_a_plot_s_data_area(trainer, qtbot):
         names = [label.text for _, label in plot.legend.items]
         assert len(names) >= 2, names  # the curves are listed in it
         assert legend.height() > 0 and not legend.intersects(data), (names, legend, data)
+
+
+def test_the_plots_fit_their_width_by_stacking_legend_entries(qtbot):
+    """A narrow curves dock (the right-hand column takes room) stacks each legend's entries
+    instead of cutting the learning-rate plot off at its edge."""
+    from PySide6.QtCore import Qt
+
+    from resnet_studio.ui.training.plots import MetricPlots
+
+    plots = MetricPlots()
+    qtbot.addWidget(plots)
+    plots.show()
+    columns = {}
+    for width in (1400, 720, 520):
+        plots.resize(width, 420)
+        qtbot.waitUntil(lambda w=width: plots.width() == w)
+        columns[width] = plots.legends[0].columnCount
+        needed = plots.view.ci.effectiveSizeHint(Qt.SizeHint.MinimumSize).width()
+        assert needed <= width, (width, needed, columns[width])
+    assert columns[1400] >= 3 > columns[720] >= columns[520]  # one line where there is room

@@ -29,7 +29,7 @@ class MetricCurves:
     def __init__(self, plot: pg.PlotItem, colour, validation: bool = True):
         self.plot = plot
         self.raw_item = plot.plot(pen=pg.mkPen(style.faint(colour), width=1), name="train")
-        self.smooth_item = plot.plot(pen=pg.mkPen(colour, width=2.2), name="train, smoothed")
+        self.smooth_item = plot.plot(pen=pg.mkPen(colour, width=2.2), name="smoothed")
         self.val_item = None
         if validation:
             self.val_item = plot.plot(pen=pg.mkPen(style.VALIDATION, width=2), symbol="o",
@@ -67,8 +67,8 @@ class MetricPlots(QWidget):
                                           "cross-entropy")
         self.acc_plot = style.style_plot(self.view.addPlot(0, 1), "Accuracy", "step", "top-1")
         self.lr_plot = style.style_plot(self.view.addPlot(0, 2), "Learning rate", "step", "lr")
-        for col, plot in enumerate((self.loss_plot, self.acc_plot)):
-            style.add_legend(plot, self.view.ci, 1, col)
+        self.legends = [style.add_legend(plot, self.view.ci, 1, col)
+                        for col, plot in enumerate((self.loss_plot, self.acc_plot))]
         self.acc_plot.setYRange(0, 1, padding=0.02)
         self.acc_plot.setXLink(self.loss_plot)
         self.lr_plot.setXLink(self.loss_plot)
@@ -104,6 +104,10 @@ class MetricPlots(QWidget):
         layout.setSpacing(0)
         layout.addLayout(bar)
         layout.addWidget(self.view, 1)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        style.fit_legends(self.view, self.legends, event.size().width())
 
     def _crosshair(self, plot: pg.PlotItem) -> pg.InfiniteLine:
         line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(style.AXIS, width=1,

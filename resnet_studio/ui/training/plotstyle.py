@@ -7,6 +7,7 @@ change plots this module does not own.
 from __future__ import annotations
 
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
 BACKGROUND = "w"
@@ -63,6 +64,20 @@ def add_legend(plot: pg.PlotItem, layout: pg.GraphicsLayout, row: int, col: int,
     layout.layout.setRowStretchFactor(row, 0)
     plot.legend = legend  # PlotItem.addItem(name=…) and removeItem keep it up to date
     return legend
+
+
+def fit_legends(view: pg.GraphicsLayoutWidget, legends: list[pg.LegendItem], width: float,
+                most: int = LEGEND_COLUMNS) -> int:
+    """Give the legends under a row of plots the most columns (up to ``most``) with which the
+    row still fits ``width``: one line each where there is room, their entries stacked in a
+    narrow dock rather than the plots cut off at its edge. Returns the columns chosen."""
+    columns = most
+    for columns in range(most, 0, -1):
+        for legend in legends:
+            legend.setColumnCount(columns)
+        if view.ci.effectiveSizeHint(Qt.SizeHint.MinimumSize).width() <= width:
+            break
+    return columns
 
 
 def card_legend(plot: pg.PlotItem, offset: tuple[int, int]) -> pg.LegendItem:
