@@ -70,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     returns the exit status."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
     app = application()
-    from .main_window import MainWindow  # after QApplication: the window's imports need none
+    from .main_window import MainWindow  # here, so that importing this module stays light
 
     window = MainWindow(QSettings(ORGANISATION, APP_NAME), defer_compiler=True)
     window.show()
