@@ -51,6 +51,11 @@ class GraphNet(nn.Module):
             values[step.node_id] = fn(*[values[s] for s in step.sources])
         return values[self._output]
 
+    def node_paths(self) -> dict[str, str]:
+        """Each node that holds a module and where it sits: its id, or its module path
+        (``features.0.1``), so that parameters can be told apart by node."""
+        return {s.node_id: ".".join(s.path) for s in self._steps if s.fn is None and s.path}
+
     def _module_at(self, path: tuple[str, ...]) -> nn.Module:
         module: nn.Module = self
         for name in path:

@@ -14,6 +14,7 @@ of that step is reported.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,8 +24,10 @@ from torch import Tensor, nn
 
 @dataclass(frozen=True)
 class Layers:
-    """The model's layers (top-level children with trainable parameters) and, for every
-    trainable parameter in ``named_parameters`` order, the index of its layer."""
+    """The model's layers and, for every trainable parameter in ``named_parameters`` order,
+    the index of its layer. A network built from a graph has one layer per node with
+    parameters, named by node id wherever its module sits (a ConvNeXt's nodes live inside
+    ``features.…`` containers); any other module has one per top-level child."""
 
     names: tuple[str, ...]
     types: tuple[str, ...]
@@ -34,14 +37,14 @@ class Layers:
 
     @classmethod
     def of(cls, model: nn.Module) -> Layers:
-        children = dict(model.named_children())
+        owner, paths = _owners(model)
         names: list[str] = []
         sizes: list[int] = []
         params, layer_of = [], []
         for name, param in model.named_parameters():
             if not param.requires_grad:
                 continue
-            top = name.split(".", 1)[0]
+            top = owner(name)
             if top not in names:
                 names.append(top)
                 sizes.append(0)
@@ -49,8 +52,33 @@ class Layers:
             sizes[layer] += param.numel()
             params.append(param)
             layer_of.append(layer)
-        types = tuple(type(children[n]).__name__ if n in children else "Parameter" for n in names)
+        types = tuple(_type_name(model, paths.get(n, n)) for n in names)
         return cls(tuple(names), types, tuple(sizes), tuple(params), tuple(layer_of))
+
+
+def _owners(model: nn.Module) -> tuple[Callable[[str], str], dict[str, str]]:
+    """``parameter name → layer name`` and the layers' module paths by name: nodes for a
+    network built from a graph (the longest module path a parameter lies in), top-level
+    children otherwise."""
+    node_paths = getattr(model, "node_paths", None)
+    paths: dict[str, str] = node_paths() if callable(node_paths) else {}
+    by_length = sorted(((path, node) for node, path in paths.items()),
+                       key=lambda item: -len(item[0]))
+
+    def owner(name: str) -> str:
+        for path, node in by_length:
+            if name.startswith(path + "."):
+                return node
+        return name.split(".", 1)[0]
+
+    return owner, paths
+
+
+def _type_name(model: nn.Module, path: str) -> str:
+    try:
+        return type(model.get_submodule(path)).__name__
+    except AttributeError:  # a parameter registered on the model itself
+        return "Parameter"
 
 
 @dataclass(frozen=True)

@@ -116,3 +116,22 @@ def test_a_path_equal_to_another_node_id_is_an_error():
     errors = [d for d in Analyzer().analyze(graph).diagnostics if d.severity == "error"]
     assert [(d.node_id, "is also the module ‘avgpool’ of node ‘avgpool’" in d.message)
             for d in errors] == [("fc", True)]
+
+
+def test_telemetry_names_a_layer_per_node_wherever_its_module_sits():
+    """Gradient norms per node, not per top-level container: a ConvNeXt-like network would
+    otherwise show only ``features`` and ``classifier``."""
+    from resnet_studio.train.telemetry import Layers
+
+    layers = Layers.of(build(nested_graph()))
+    assert layers.names == ("stem_conv", "stem_norm", "layer1", "fc")
+    assert layers.types == ("Conv2d", "BatchNorm2d", "Sequential", "Linear")
+    assert sum(layers.sizes) == sum(p.numel() for p in build(nested_graph()).parameters())
+
+
+def test_telemetry_of_a_plain_module_groups_by_top_level_child():
+    from resnet_studio.train.telemetry import Layers
+
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    assert Layers.of(model).names == ("0", "2")
+    assert Layers.of(model).types == ("Linear", "Linear")
