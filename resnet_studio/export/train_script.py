@@ -263,7 +263,8 @@ def lr_factor(step: int, cfg: dict, steps_per_epoch: int, total_steps: int) -> f
     """The learning rate of optimiser step ``step`` (0-based) as a multiple of lr.
 
     A linear warm-up from lr / (W + 1) to lr over W steps comes first. Then: constant; step
-    (× gamma every step_size epochs); multistep (× gamma at each milestone epoch); cosine
+    (× gamma every step_size epochs); multistep (× gamma at each milestone epoch, or at each
+    milestone fraction of all steps); cosine
     from lr to min_lr over the steps after warm-up; or one-cycle (cosine rise from
     lr / div_factor to lr over pct_start of them, then down to lr / (div_factor ×
     final_div_factor)).
@@ -280,6 +281,9 @@ def schedule_factor(step: int, warmup: int, cfg: dict, steps_per_epoch: int,
         return 1.0
     if kind == "step":
         return cfg["gamma"] ** ((step // steps_per_epoch) // cfg["step_size"])
+    if kind == "multistep" and cfg.get("milestone_fractions"):
+        return cfg["gamma"] ** sum(step >= round(f * total_steps)
+                                   for f in cfg["milestone_fractions"])
     if kind == "multistep":
         epoch = step // steps_per_epoch
         return cfg["gamma"] ** sum(epoch >= m for m in cfg["milestones"])

@@ -172,12 +172,13 @@ SCHEDULES = [
     {"schedule": "cosine", "warmup_epochs": 1.5},
     {"schedule": "step", "step_size": 2, "gamma": 0.5, "warmup_epochs": 1.0},
     {"schedule": "multistep", "milestones": (2, 3), "gamma": 0.2},
+    {"schedule": "multistep", "milestone_fractions": (0.5, 0.75), "gamma": 0.1},
     {"schedule": "onecycle", "pct_start": 0.25, "warmup_steps": 3},
     {"schedule": "constant", "warmup_steps": 4},
 ]
 
 
-@pytest.mark.parametrize("changes", SCHEDULES, ids=lambda c: c["schedule"])
+@pytest.mark.parametrize("changes", SCHEDULES, ids=lambda c: "-".join(c))
 def test_the_learning_rate_schedule_equals_the_engines(changes):
     config = TrainConfig(epochs=5, lr=0.2, **changes).validate()
     plan = SchedulePlan(config, steps_per_epoch=7, total_steps=35)
