@@ -186,6 +186,9 @@ class SummaryPanel(QWidget):
                 self.table.setItem(r, c, item)
             self.table.item(r, 0).setData(NODE_ROLE, info.node_id)
         self.table.resizeColumnsToContents()
+        header = self.table.horizontalHeader()  # fitting undid the last column's stretch
+        header.setStretchLastSection(False)
+        header.setStretchLastSection(True)
         self.table.setUpdatesEnabled(True)
 
     # ----- picking ----------------------------------------------------------------------------

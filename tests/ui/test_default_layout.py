@@ -51,3 +51,16 @@ def test_a_saved_layout_wins_over_the_default_widths(make_window, qtbot):
     second = make_window()
     qtbot.wait(50)  # a late default layout would have changed it by now
     assert abs(second.docks["summary"].width() - 450) <= 4
+
+
+def test_the_table_fills_its_width_after_another_project_is_shown(make_window, qtbot):
+    """Fitting the columns to a new project's rows must not leave a blank band on the right
+    (the last column stretches again)."""
+    window = make_window(presets.create("resnet50"))
+    _filled(window, qtbot)
+    window.document.load_graph(presets.create(presets.DEFAULT_PRESET))
+    table = _filled(window, qtbot)
+    header = table.horizontalHeader()
+    last = table.columnCount() - 1
+    qtbot.waitUntil(lambda: header.sectionViewportPosition(last) + header.sectionSize(last)
+                    >= table.viewport().width() - 1, timeout=2_000)
