@@ -7,7 +7,7 @@
       checkpoint.pt          the training checkpoint: weights, optimiser, schedule, progress
       config.json            the training settings of the run
       train.py               standalone training script (torch + torchvision; torchrun-ready)
-      rstudio_data/          ResNet Studio's synthetic dataset and batched augmentation
+      rstudio_data/          the synthetic set, data fitting and batched augmentation
 
 ``rstudio_data`` holds verbatim copies of the modules of ``resnet_studio.data`` that train.py
 uses, so the bundle draws the same synthetic images and the same augmented batches for the
@@ -25,7 +25,8 @@ import uuid
 from pathlib import Path
 from types import ModuleType
 
-from ..data import augment, source, synthetic
+from ..data import augment, fit, source, synthetic
+from ..data import config as data_config
 from ..graph import project
 from . import train_script
 from .errors import ExportError
@@ -41,7 +42,8 @@ from .staging import (
 from .trained import Trained, copy_checkpoint
 
 DATA_PACKAGE = "rstudio_data"
-DATA_MODULES = (augment, source, synthetic)  # what train.py imports from rstudio_data
+# What train.py imports from rstudio_data (fit needs config for its DataConfig).
+DATA_MODULES = (augment, data_config, fit, source, synthetic)
 _ALLOWED_IMPORTS = {"torch", "math", "hashlib", "struct", "dataclasses", "collections",
                     "__future__", "typing"}
 
@@ -142,7 +144,7 @@ Output: {spec.classes} class scores (logits); classes: {', '.join(trained.class_
 | `checkpoint.pt` | the training checkpoint: weights (`["model"]`), optimiser, schedule, progress |
 | `config.json` | the training settings of the run |
 | `train.py` | standalone training script: torch + torchvision only |
-| `rstudio_data/` | ResNet Studio's synthetic dataset and augmentation, used by `train.py` |
+| `rstudio_data/` | the synthetic set, data fitting and augmentation, used by `train.py` |
 | `project.rstudio.json` | the project: open it in ResNet Studio to edit the network |
 
 Use the trained network:

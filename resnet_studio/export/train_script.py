@@ -122,28 +122,50 @@ def say(env: SimpleNamespace, text: str) -> None:
 
 
 # ----- data -----------------------------------------------------------------------------------
-def load_dataset(data: dict) -> SimpleNamespace:
-    """Both splits as uint8 N×C×H×W tensors with int64 labels, and their statistics."""
+def load_dataset(data: dict, shape: tuple[int, int, int] | None = None) -> SimpleNamespace:
+    """Both splits as uint8 N×C×H×W tensors with int64 labels, and their statistics. With
+    the network's input ``shape`` and ``fit: network`` (the default), the images are served
+    at that shape as ResNet Studio serves them: the synthetic set drawn at it, torchvision's
+    sets resized (bilinear, antialiased) and turned grey↔RGB."""
     name = data["dataset"]
+    target = shape if data.get("fit", "network") == "network" else None
     if name == "synthetic":
-        return synthetic_dataset(data)
+        return synthetic_dataset(data, target)
     if name in TORCHVISION_SETS:
-        return torchvision_dataset(name, data)
+        return fit_dataset(torchvision_dataset(name, data), target)
     sys.exit(f"train.py: error: dataset {name!r} is not available in the standalone script "
              "(image folders train in ResNet Studio itself); choose synthetic, "
              + ", ".join(TORCHVISION_SETS))
 
 
-def synthetic_dataset(data: dict) -> SimpleNamespace:
+def synthetic_dataset(data: dict, target: tuple[int, int, int] | None = None) -> SimpleNamespace:
     # ResNet Studio's own generator, copied into rstudio_data: same seed, same images.
     from rstudio_data.source import channel_stats
     from rstudio_data.synthetic import make_synthetic
 
-    args = (data["image_size"], data["channels"], data["classes"], data["seed"])
+    channels, size = (data["channels"], data["image_size"]) if target is None else target[:2]
+    if target is not None and target[1] != target[2]:
+        sys.exit(f"train.py: error: the synthetic set draws square images, but the network "
+                 f"takes {target[1]}×{target[2]}; export a project with a square input")
+    args = (size, channels, data["classes"], data["seed"])
     train = make_synthetic(data["train_size"], *args, split="train")
     val = make_synthetic(data["val_size"], *args, split="val")
     mean, std = channel_stats(train[0])
     return SimpleNamespace(train=train, val=val, mean=mean, std=std, flip=True)
+
+
+def fit_dataset(dataset: SimpleNamespace, target: tuple[int, int, int] | None
+                ) -> SimpleNamespace:
+    """``dataset`` at the network's input shape (statistics recomputed when pixels change)."""
+    from rstudio_data.fit import fit_images
+    from rstudio_data.source import channel_stats
+
+    if target is None or tuple(dataset.train[0].shape[1:]) == tuple(target):
+        return dataset
+    train = (fit_images(dataset.train[0], target), dataset.train[1])
+    val = (fit_images(dataset.val[0], target), dataset.val[1])
+    mean, std = channel_stats(train[0])
+    return SimpleNamespace(train=train, val=val, mean=mean, std=std, flip=dataset.flip)
 
 
 def torchvision_dataset(name: str, data: dict) -> SimpleNamespace:
@@ -348,8 +370,8 @@ class Run:
     def _data(self) -> None:
         from rstudio_data.augment import Normaliser
 
-        data = self.cfg["data"]
-        dataset = load_dataset(data)
+        data, spec = self.cfg["data"], self.project["input"]
+        dataset = load_dataset(data, (spec["channels"], spec["height"], spec["width"]))
         check_input(dataset, self.project)
         self.norm = Normaliser(dataset.mean, dataset.std, self.device)
         images, labels = (t.to(self.device) for t in dataset.train)

@@ -87,7 +87,7 @@ def test_the_bundle_holds_project_model_checkpoint_and_script(exported):
     assert (bundle / "train.py").read_text() == inspect.getsource(train_script)
     assert "torchrun --nproc-per-node" in (bundle / "README.md").read_text()
     assert {p.name for p in (bundle / "rstudio_data").iterdir()} == {
-        "__init__.py", "augment.py", "source.py", "synthetic.py"}
+        "__init__.py", "augment.py", "config.py", "fit.py", "source.py", "synthetic.py"}
 
 
 def test_a_bundle_replaces_an_old_one_only_when_asked(exported, tmp_path):
@@ -267,3 +267,41 @@ def test_the_scripts_torchvision_table_matches_the_studios_datasets():
         spec = SETS[name]
         assert (cls_name, mean, std, flip) == (spec.cls.__name__, spec.mean, spec.std,
                                                spec.flip), name
+
+
+def test_train_py_serves_the_synthetic_set_at_the_network_s_input(bundle_imports):
+    """``fit: network`` (the default) draws the synthetic set at the network's C×H×W, as the
+    engine does, whatever the data settings' own image size and channels say."""
+    from resnet_studio.data import DataConfig
+    from resnet_studio.data.loading import _load_source
+
+    data = run_config().data.replace(image_size=12, channels=1)
+    mine = bundle_imports.load_dataset(data.to_dict(), (3, 8, 8))
+    studio, _ = _load_source(data, (3, 8, 8))
+    assert tuple(mine.train[0].shape[1:]) == (3, 8, 8)
+    assert torch.equal(mine.train[0], studio.train.images)
+    assert mine.mean == pytest.approx(studio.mean) and mine.std == pytest.approx(studio.std)
+    kept = bundle_imports.load_dataset(DataConfig(**{**data.to_dict(), "fit": "none"}).to_dict(),
+                                       (3, 8, 8))
+    assert tuple(kept.train[0].shape[1:]) == (1, 12, 12)
+    with pytest.raises(SystemExit, match="square"):
+        bundle_imports.load_dataset(data.to_dict(), (3, 8, 6))
+
+
+def test_train_py_fits_in_memory_images_as_the_engine_does(bundle_imports):
+    """torchvision's sets: resized and turned grey→RGB like data/fit.py, statistics redone."""
+    from types import SimpleNamespace
+
+    from resnet_studio.data.fit import fit_images
+    from resnet_studio.data.source import channel_stats
+
+    gen = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (10, 1, 28, 28), generator=gen, dtype=torch.uint8)
+    labels = torch.arange(10) % 3
+    dataset = SimpleNamespace(train=(images, labels), val=(images[:4], labels[:4]),
+                              mean=(0.5,), std=(0.25,), flip=False)
+    fitted = bundle_imports.fit_dataset(dataset, (3, 32, 32))
+    assert torch.equal(fitted.train[0], fit_images(images, (3, 32, 32)))
+    assert fitted.mean == pytest.approx(channel_stats(fitted.train[0])[0])
+    assert fitted.flip is False and torch.equal(fitted.train[1], labels)
+    assert bundle_imports.fit_dataset(dataset, (1, 28, 28)) is dataset
