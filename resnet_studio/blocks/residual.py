@@ -196,17 +196,9 @@ def _convs() -> tuple[Any, ...]:
     return (rm.conv1x1, rm.conv3x3)
 
 
-def _downsample(*more: str) -> Callable[[], tuple[Any, ...]]:
-    """deps: the shortcut helpers, then the classes ``more`` names (in ``layers``, else in
-    ``residual_modules``)."""
-    def deps() -> tuple[Any, ...]:
-        extra = tuple(getattr(layers, n, None) or getattr(rm, n) for n in more)
-        return (*_convs(), layers.ZeroPadShortcut, rm.make_downsample, *extra)
-    return deps
-
-
-def _layer_deps(*names: str) -> Callable[[], tuple[Any, ...]]:
-    return lambda: tuple(getattr(layers, n) for n in names)
+def _downsample() -> tuple[Any, ...]:
+    """The shortcut helpers every block with a projecting or zero-padding shortcut needs."""
+    return (*_convs(), layers.ZeroPadShortcut, rm.make_downsample)
 
 
 def _block(type_id: str, title: str, description: str, params: tuple, make, check, expand,
@@ -225,21 +217,21 @@ def residual_types() -> list[BlockType]:
         _block("basicblock", "BasicBlock", "ResNet basic block: two 3×3 convolutions and a "
                "skip connection (ResNet-18/34, CIFAR ResNets).",
                (PLANES, STRIDE, GROUPS, WIDTH, post), _make_basic, _check_basic,
-               ex.expand_basic, _downsample()),
+               ex.expand_basic, _downsample),
         _block("bottleneck", "Bottleneck", "ResNet bottleneck: 1×1 reduce, 3×3, 1×1 expand "
                "(ResNet-50/101/152, ResNeXt, Wide ResNet).",
                (PLANES, STRIDE, GROUPS, WIDTH, EXPANSION, post), _make_bottleneck,
-               _check_bottleneck, ex.expand_bottleneck, _downsample()),
+               _check_bottleneck, ex.expand_bottleneck, _downsample),
         _block("sebottleneck", "SE-Bottleneck", "Bottleneck with squeeze-and-excitation "
                "before the sum (SE-ResNeXt, ResNet-RS).",
                (PLANES, STRIDE, GROUPS, WIDTH, EXPANSION, REDUCTION, post),
                _make_se_bottleneck, _check_bottleneck, ex.expand_se_bottleneck,
-               _downsample("SqueezeExcitation", "Bottleneck")),
+               lambda: (*_downsample(), layers.SqueezeExcitation, rm.Bottleneck)),
         _block("res2net", "Res2Net block", "Bottleneck whose 3×3 is split into `scale` groups, "
                "each fed the previous group's output: several receptive fields in one block "
                "(Gao et al. 2019).",
                (PLANES, STRIDE, GROUPS, RES2_WIDTH, SCALE, EXPANSION, post), _make_res2net,
-               _check_bottleneck, ex.expand_res2net, _downsample()),
+               _check_bottleneck, ex.expand_res2net, _downsample),
         _block("preactblock", "PreActBlock", "Pre-activation block (ResNet v2): BN and ReLU "
                "before each convolution, a clean identity path.",
                (PLANES, STRIDE, DROPOUT, auto_only), _make_preact,
@@ -248,24 +240,24 @@ def residual_types() -> list[BlockType]:
                "channel attention on the branch.",
                (PLANES, STRIDE, REDUCTION, auto_only), _make_se,
                lambda p, s: feature_map_problem(s), ex.expand_se,
-               _downsample("SqueezeExcitation")),
+               lambda: (*_downsample(), layers.SqueezeExcitation)),
         _block("scaledresidual", "Scaled residual", "relu(F(x) + s·x′) with one learnable "
                "shortcut scale s.", (PLANES, STRIDE, INIT, post),
                _make_variant("ScaledResidualBlock", init="init"), _check_post_activation,
-               ex.expand_scaled, _downsample("Scale")),
+               ex.expand_scaled, lambda: (*_downsample(), layers.Scale)),
         _block("resnormblock", "Residual-norm block", "relu(F(x) + BN(F(x) − x′)): the "
                "difference between branch and shortcut, normalised, is added back.",
                (PLANES, STRIDE, post), _make_variant("ResNormBlock"), _check_post_activation,
-               ex.expand_resnorm, _downsample()),
+               ex.expand_resnorm, _downsample),
         _block("fusionblock", "Fusion block", "relu(F(x) + conv1×1(concat(F(x), x′))): "
                "a learned mix of branch and shortcut.", (PLANES, STRIDE, post),
                _make_variant("FusionBlock"), _check_post_activation, ex.expand_fusion,
-               _downsample()),
+               _downsample),
         _block("convnextblock", "ConvNeXt block", "Depthwise k×k conv, LayerNorm, 1×1 MLP with "
                "GELU, LayerScale; keeps channels and size.",
                (kernel_param(7, 3), EXPANSION, LAYER_SCALE, DROP_PATH, identity),
                _make_convnext, _check_same_size, ex.expand_convnext,
-               _layer_deps("LayerNorm2d", "LayerScale", "DropPath"),
+               lambda: (layers.LayerNorm2d, layers.LayerScale, layers.DropPath),
                key=("kernel_size", "expansion")),
         _block("cnblock", "ConvNeXt block (torchvision)", "The ConvNeXt block as torchvision "
                "writes it (CNBlock): LayerNorm and Linear layers on channels-last tensors, so "
@@ -273,7 +265,7 @@ def residual_types() -> list[BlockType]:
                "convolutions.",
                (kernel_param(7, 3), EXPANSION, LAYER_SCALE, DROP_PATH, identity),
                _make_cnblock, _check_same_size, ex.expand_convnext,
-               _layer_deps("Permute", "DropPath"), key=("kernel_size", "expansion")),
+               lambda: (layers.Permute, layers.DropPath), key=("kernel_size", "expansion")),
         _block("simpleresidual", "Simple residual", "Two same-size convolutions with biases "
                "and no normalisation, input added before the last ReLU.",
                (kernel_param(3, 1), identity), _make_simple, _check_same_size,

@@ -62,14 +62,15 @@ def _owners(model: nn.Module) -> tuple[Callable[[str], str], dict[str, str]]:
     children otherwise."""
     node_paths = getattr(model, "node_paths", None)
     paths: dict[str, str] = node_paths() if callable(node_paths) else {}
-    by_length = sorted(((path, node) for node, path in paths.items()),
-                       key=lambda item: -len(item[0]))
+    node_at = {path: node for node, path in paths.items()}
 
     def owner(name: str) -> str:
-        for path, node in by_length:
-            if name.startswith(path + "."):
+        parts = name.split(".")
+        for end in range(len(parts) - 1, 0, -1):  # longest enclosing module path first
+            node = node_at.get(".".join(parts[:end]))
+            if node is not None:
                 return node
-        return name.split(".", 1)[0]
+        return parts[0]
 
     return owner, paths
 
