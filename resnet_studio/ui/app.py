@@ -89,7 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _compiler_failed(window: QWidget, message: str) -> None:
     """PyTorch or the compiler cannot be imported: the editor stays open (work can be saved),
     and the user learns what is missing."""
-    QMessageBox.critical(window, "PyTorch could not be loaded",
-                         f"{message}\n\nThe editor works, but shapes, costs, model.py and "
-                         "training need PyTorch. Reinstall it (see the README's Quick start) "
-                         "and start ResNet Studio again.")
+    from .window_titles import ask
+
+    ask(window, QMessageBox.Icon.Critical, "PyTorch could not be loaded",
+        f"{message}\n\nThe editor works, but shapes, costs, model.py and training need "
+        "PyTorch. Reinstall it (see the README's Quick start) and start ResNet Studio again.",
+        QMessageBox.StandardButton.Ok)

@@ -7,11 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from PySide6.QtWidgets import QMessageBox
 from ui_helpers import small_graph
 
 from resnet_studio.graph import events
 from resnet_studio.ui import app as studio
+from resnet_studio.ui import window_titles
 from resnet_studio.ui.main_window import MainWindow
 from resnet_studio.ui.startup import BackgroundLoader, load_compiler
 from resnet_studio.ui.training.defaults import Devices
@@ -127,8 +127,8 @@ def test_a_compiler_that_cannot_load_is_explained_and_the_editor_stays(qtbot, se
                                                                        monkeypatch):
     window = deferred_window(qtbot, settings, prompts, recovery_dir)
     shown: list[tuple[str, str]] = []
-    monkeypatch.setattr(QMessageBox, "critical",
-                        lambda parent, title, text: shown.append((title, text)))
+    monkeypatch.setattr(window_titles, "ask", lambda parent, icon, title, text, buttons:
+                        shown.append((title, text)))
     studio._compiler_failed(window, "ImportError: libtorch_cpu.so: cannot open shared object")
     assert shown[0][0] == "PyTorch could not be loaded"
     assert "libtorch_cpu.so" in shown[0][1] and "Reinstall" in shown[0][1]
