@@ -29,6 +29,7 @@ from .document import Document
 from .editor import GraphEditor
 from .examples_menu import ExamplesFeature
 from .features import FeatureHost
+from .gui_gc import collect_on_gui_thread
 from .inspector import Inspector
 from .interop import Interop
 from .new_project import empty_project, project_name
@@ -92,6 +93,7 @@ class MainWindow(QMainWindow):
                  initial: Graph | None = None, autosave_ms: int = AUTOSAVE_MS,
                  defer_compiler: bool = False):
         super().__init__()
+        collect_on_gui_thread()  # before any worker thread can collect Qt objects
         self._closed = False
         self._refusal: str | None = None  # the status bar's last "why not", cleared by an edit
         QApplication.instance().aboutToQuit.connect(self._on_about_to_quit)
