@@ -180,6 +180,7 @@ def launch_gui(project: str | None = None) -> int:
                                "Run `bash .ci/setup` to install its dependencies.") from None
         return _editor_missing(project)
     _check_display()
+    _check_platform_libraries()  # before Qt loads its platform plugin, which aborts
     return int(run_editor([project] if project else []) or 0)
 
 
@@ -192,6 +193,17 @@ def _check_display() -> None:
             "no display to open the desktop editor on (neither DISPLAY nor WAYLAND_DISPLAY is "
             "set). Run it in a desktop session, under `xvfb-run`, or with "
             "QT_QPA_PLATFORM=offscreen for a window nobody sees.")
+
+
+def _check_platform_libraries() -> None:
+    """Qt aborts when its X11 plugin misses a system library, naming one at best; name them
+    all, with the command that installs them (see ``qt_platform``)."""
+    from . import qt_platform
+
+    if qt_platform.uses_xcb():
+        missing = qt_platform.missing_libraries()
+        if missing:
+            raise CommandError(qt_platform.advice(missing))
 
 
 def _editor_missing(project: str | None) -> int:
