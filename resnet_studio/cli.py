@@ -360,6 +360,7 @@ def run_validate(args: argparse.Namespace) -> int:
         print(f"{args.file}: {d.severity}: [{d.node_id or 'network'}] {visible(d.message)}")
     errors = sum(d.severity == "error" for d in analysis.diagnostics)
     warnings = len(analysis.diagnostics) - errors
+    errors += _check_training(args.file, graph)
     if errors:
         print(f"{args.file}: {errors} error(s), {warnings} warning(s).")
         return EXIT_PROBLEMS
@@ -367,6 +368,20 @@ def run_validate(args: argparse.Namespace) -> int:
     print(f"{args.file}: OK — {len(graph)} nodes, {analysis.total_params:,} parameters, "
           f"input {_input(graph)} classes, output {shape}, {warnings} warning(s).")
     return EXIT_OK
+
+
+def _check_training(path: Path, graph: Graph) -> int:
+    """The project's training settings checked exactly as ``train`` reads them (the saved
+    settings over the recipe's, every field validated); prints the problem, returns 0 or 1."""
+    from .train.config import ConfigError
+    from .train.recipe import project_training
+
+    try:
+        project_training(graph)
+    except ConfigError as exc:
+        print(f"{path}: error: [{exc.field}] {visible(exc.reason)}")
+        return 1
+    return 0
 
 
 # ----- summary --------------------------------------------------------------------------------
