@@ -180,6 +180,7 @@ def launch_gui(project: str | None = None) -> int:
                                "Run `bash .ci/setup` to install its dependencies.") from None
         return _editor_missing(project)
     _check_display()
+    _check_platform_libraries()  # before Qt loads its platform plugin, which aborts
     return int(run_editor([project] if project else []) or 0)
 
 
@@ -192,6 +193,17 @@ def _check_display() -> None:
             "no display to open the desktop editor on (neither DISPLAY nor WAYLAND_DISPLAY is "
             "set). Run it in a desktop session, under `xvfb-run`, or with "
             "QT_QPA_PLATFORM=offscreen for a window nobody sees.")
+
+
+def _check_platform_libraries() -> None:
+    """Qt aborts when its X11 plugin misses a system library, naming one at best; name them
+    all, with the command that installs them (see ``qt_platform``)."""
+    from . import qt_platform
+
+    if qt_platform.uses_xcb():
+        missing = qt_platform.missing_libraries()
+        if missing:
+            raise CommandError(qt_platform.advice(missing))
 
 
 def _editor_missing(project: str | None) -> int:
@@ -348,6 +360,7 @@ def run_validate(args: argparse.Namespace) -> int:
         print(f"{args.file}: {d.severity}: [{d.node_id or 'network'}] {visible(d.message)}")
     errors = sum(d.severity == "error" for d in analysis.diagnostics)
     warnings = len(analysis.diagnostics) - errors
+    errors += _check_training(args.file, graph)
     if errors:
         print(f"{args.file}: {errors} error(s), {warnings} warning(s).")
         return EXIT_PROBLEMS
@@ -355,6 +368,20 @@ def run_validate(args: argparse.Namespace) -> int:
     print(f"{args.file}: OK — {len(graph)} nodes, {analysis.total_params:,} parameters, "
           f"input {_input(graph)} classes, output {shape}, {warnings} warning(s).")
     return EXIT_OK
+
+
+def _check_training(path: Path, graph: Graph) -> int:
+    """The project's training settings checked exactly as ``train`` reads them (the saved
+    settings over the recipe's, every field validated); prints the problem, returns 0 or 1."""
+    from .train.config import ConfigError
+    from .train.recipe import project_training
+
+    try:
+        project_training(graph)
+    except ConfigError as exc:
+        print(f"{path}: error: [{exc.field}] {visible(exc.reason)}")
+        return 1
+    return 0
 
 
 # ----- summary --------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from torch import nn
 from ..compiler import BuildError, build
 from ..graph import Graph
 from ..train.checkpoint import damaged_member
+from ..train.checkpoint_fields import non_finite
 from .errors import WeightsError, require
 from .weights import Mismatch, describe_mismatch, mismatch
 
@@ -176,6 +177,9 @@ def _state_dict(data: Any, path: Path) -> dict[str, torch.Tensor]:
     if not isinstance(data, dict) or not data or not all(
             isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in data.items()):
         raise WeightsError(f"{path} does not hold a state dict (a mapping of names to tensors).")
+    found = non_finite(data)
+    if found:
+        raise WeightsError(f"{path} is not imported: its {found} (weights of a diverged run?).")
     return dict(data)
 
 

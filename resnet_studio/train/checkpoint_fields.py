@@ -72,6 +72,29 @@ def tensors(value: Any) -> str | None:
     return None
 
 
+def non_finite(value: dict[str, torch.Tensor]) -> str | None:
+    """The first tensor holding NaN or infinite values, named with the counts (a diverged
+    run's weights: every prediction from them is NaN)."""
+    for name, tensor in value.items():
+        if not (tensor.is_floating_point() or tensor.is_complex()):
+            continue
+        finite = torch.isfinite(tensor)
+        if not bool(finite.all()):
+            nan = int(torch.isnan(tensor).sum())
+            return (f"tensor ‘{name:.80}’ holds {nan} NaN and {int((~finite).sum()) - nan} "
+                    f"infinite value(s) of {tensor.numel()}")
+    return None
+
+
+def weights(value: Any) -> str | None:
+    """A state dict whose values are all finite."""
+    problem = tensors(value)
+    if problem:
+        return problem
+    found = non_finite(value)
+    return f"is not usable: its {found}" if found else None
+
+
 def plain(value: Any, depth: int = 0) -> str | None:
     """Numbers, text, None, tensors and lists or dictionaries of them (scheduler state)."""
     if depth > 20:
@@ -191,7 +214,7 @@ def _is_finite_or_nan(value: Any) -> str | None:
 
 
 FIELDS: dict[str, Check] = {
-    "model": tensors, "optimizer": optimizer, "scheduler": scheduler,
+    "model": weights, "optimizer": optimizer, "scheduler": scheduler,
     "scaler": optional(lambda v: mapping(v) or plain(v)),
     "epoch": count, "step": count, "batch": count, "epoch_sums": sums,
     "epoch_seconds": number, "last_lr": number, "rng": optional(rngs), "config": config,

@@ -88,6 +88,10 @@ BAD_FIELDS = {
     "model a list": (_set("model", [torch.ones(1)]), "‘model’ should be a dictionary of tensors"),
     "model a number": (lambda s: s["model"].__setitem__("fc.weight", 3),
                        "‘model’ should map names to tensors; entry 'fc.weight' holds int"),
+    "model NaN": (lambda s: s["model"][next(iter(s["model"]))].view(-1).__setitem__(
+        0, float("nan")), "‘model’ is not usable: its tensor ‘[^’]+’ holds 1 NaN and 0 infinite"),
+    "model inf": (lambda s: s["model"][next(iter(s["model"]))].view(-1)[:2].fill_(
+        float("inf")), "holds 0 NaN and 2 infinite value"),
     "optimizer a list": (_set("optimizer", []), "‘optimizer’ should be an optimiser state"),
     "lr text": (_group("lr", "abc"), "‘optimizer’ has a parameter group whose ‘lr’ is str"),
     "params text": (_group("params", "all"), "without its list of parameter indices"),

@@ -315,3 +315,29 @@ def test_readme_quick_start_is_the_two_commands_that_ci_runs():
                         "bash .ci/setup && .venv/bin/python -m pytest"]
     run = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "\nbash .ci/setup\n" in run and "exec .venv/bin/python -m pytest" in run
+
+
+@pytest.mark.parametrize(("field", "value", "words"), [
+    ("lr", -1, "lr"), ("batch_size", 0, "batch_size"), ("optimizer", "lbfgs", "optimizer"),
+    ("epochs", 10**12, "epochs"),
+])
+def test_validate_refuses_training_settings_that_train_refuses(tmp_path, capsys, field, value,
+                                                               words):
+    """``validate`` reads the training settings exactly as ``train`` does: what one refuses,
+    the other refuses, naming the same field."""
+    path = tmp_path / "p.rstudio.json"
+    assert cli.main(["new", "small_resnet", "-o", str(path)]) == 0
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["training"]["config"][field] = value
+    path.write_text(json.dumps(data), encoding="utf-8")
+    capsys.readouterr()
+    assert cli.main(["validate", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert f"{path}: error: [training.config.{field}]" in out and words in out
+    assert "1 error(s)" in out and "OK" not in out
+    assert cli.main(["train", str(path), "--out", str(tmp_path / "run"), "--epochs", "1"]
+                    if field != "epochs" else
+                    ["train", str(path), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert f"training setting ‘training.config.{field}’" in err
+    assert not (tmp_path / "run" / "last.pt").exists()

@@ -154,3 +154,17 @@ def test_a_module_can_take_weights_too(resnet18_state, tmp_path):
     result = load_pretrained(model, tmp_path / "r18.pth")
     assert result.model is model and result.head == "fc"
     assert torch.equal(model.layer3[0].conv1.weight, resnet18_state["layer3.0.conv1.weight"])
+
+
+@pytest.mark.parametrize(("value", "words"), [(float("nan"), "holds 3 NaN and 0 infinite"),
+                                               (float("-inf"), "holds 0 NaN and 3 infinite")])
+def test_non_finite_weights_are_refused_naming_the_tensor(resnet18_state, tmp_path, value,
+                                                         words):
+    state = {k: v.clone() for k, v in resnet18_state.items()}
+    state["layer2.0.conv1.weight"].view(-1)[5:8] = value
+    path = tmp_path / "diverged.pth"
+    torch.save(state, path)
+    graph = import_torchvision("resnet18")
+    with pytest.raises(WeightsError, match=f"diverged.pth is not imported: its tensor "
+                                           f"‘layer2.0.conv1.weight’ {words} value"):
+        load_pretrained(graph, path)
