@@ -63,3 +63,18 @@ def test_a_run_without_a_readable_spec_offers_no_sample(tmp_path):
     (tmp_path / "config.json").write_text("{}")
     assert image_check.sampler(tmp_path) is None
     assert image_check.data_facts(tmp_path) is None
+
+
+@pytest.mark.parametrize("flip", [None, True, False])
+def test_the_settings_panel_keeps_the_flip_choice(qtbot, flip):
+    from resnet_studio.presets import create
+    from resnet_studio.ui.training.defaults import UNKNOWN_DEVICES
+    from resnet_studio.ui.training.settings import TrainingSettings
+
+    panel = TrainingSettings(None, UNKNOWN_DEVICES)
+    qtbot.addWidget(panel)
+    data = DataConfig(dataset="folder:/tmp/digits", flip=flip)
+    panel.set_config(TrainConfig(data=data))
+    assert panel.config(create("small_resnet")).data.flip is flip
+    panel.flip.setCurrentIndex(panel.flip.findData("off"))
+    assert panel.config(create("small_resnet")).data.flip is False
