@@ -92,7 +92,8 @@ def run_options(p: argparse.ArgumentParser, batch_size: int) -> None:
     """The options of the commands that analyse a trained run."""
     p.add_argument("run", metavar="RUN", type=Path, help="run directory (or a checkpoint in one)")
     p.add_argument("--samples", type=positive_int, metavar="N",
-                   help="use the first N validation images (default: all)")
+                   help="use N validation images, spread evenly over the classes and drawn "
+                        "with the run's data seed (default: all)")
     p.add_argument("--batch-size", type=positive_int, default=batch_size, metavar="N",
                    help=f"images per evaluation batch (default {batch_size})")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "mps"),
@@ -108,15 +109,18 @@ def _wrote(paths: list[Path], began: float) -> None:
 def _add_signal(subparsers: argparse._SubParsersAction) -> None:
     p = _parser(
         subparsers, "signal", "Signal propagation at init: per-layer activations and gradients.",
-        "One forward and backward pass on a batch (the built-in synthetic set at the project's\n"
-        "input size, else random images) right after initialisation, for the network and its\n"
+        "One forward and backward pass on a batch (for a run directory: its own validation\n"
+        "images; for a project: the built-in synthetic set at its input size, else random\n"
+        "images) right after initialisation, for the network and its\n"
         "plain twin: the RMS of every convolution's and linear layer's output, the gradient\n"
         "norm flowing back into it, and its weight's gradient norm. Writes signal.png,\n"
         "signal.csv and signal.json.",
         f"  {PROG} signal preset:resnet110 -o signal110\n"
-        f"  {PROG} signal net.rstudio.json -o out --zero-init-residual --batch-size 64",
+        f"  {PROG} signal net.rstudio.json -o out --zero-init-residual --batch-size 64\n"
+        f"  {PROG} signal runs/resnet20 -o out",
         run_signal)
-    p.add_argument("project", metavar="PROJECT", help="project file or preset:NAME")
+    p.add_argument("project", metavar="PROJECT",
+                   help="project file, preset:NAME, or a run directory (its data is used)")
     p.add_argument("--batch-size", type=positive_int, default=32, metavar="N",
                    help="images in the batch (default 32)")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="weights and data seed")
@@ -136,13 +140,14 @@ def run_signal(args: argparse.Namespace) -> int:
     from .tables import signal_table
 
     began = time.monotonic()
-    graph = load_graph(args.project)
+    graph, batch, data = _signal_input(args)
     options: dict[str, Any] = {"zero_init_residual": args.zero_init_residual}
     if args.init:
         options["init"] = args.init
-    result = signal_propagation(graph, batch_size=args.batch_size, seed=args.seed,
+    result = signal_propagation(graph, batch=batch, batch_size=args.batch_size, seed=args.seed,
                                 twin=not args.no_twin, batch_stats=not args.running_stats,
                                 build_options=options, progress=printer("signal"))
+    result.settings.update(data)
     out = args.output
     write_csv(out / "signal.csv", *signal_table(result))
     write_json(out / "signal.json", result.to_json())
@@ -153,6 +158,22 @@ def run_signal(args: argparse.Namespace) -> int:
         print(f"{label}: first-layer weight gradient norm {norm:.4g}")
     _wrote([png, out / "signal.csv", out / "signal.json"], began)
     return EXIT_OK
+
+
+def _signal_input(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
+    """The graph, the batch (None: the project's default) and what the settings say of the
+    data: a run directory brings its own validation images."""
+    from ..train import rundir
+
+    if not rundir.is_run_dir(Path(args.project)):
+        return load_graph(args.project), None, {}
+    from .common import class_counts, load_run
+    from .signal import run_batch
+
+    run = load_run(args.project)
+    batch = run_batch(run, args.batch_size, args.seed)
+    return run.graph, batch, {"data": run.spec.config.dataset,
+                              "class_counts": class_counts([batch], run.class_names)}
 
 
 # ----- lesion ---------------------------------------------------------------------------------
@@ -177,7 +198,7 @@ def run_lesion(args: argparse.Namespace) -> int:
     from .common import load_run, write_csv, write_json
     from .figures import lesion_figure
     from .lesion import lesion_run
-    from .tables import lesion_table
+    from .tables import images_text, lesion_table
 
     began = time.monotonic()
     runs = [load_run(args.run)] + ([load_run(args.twin)] if args.twin else [])
@@ -189,7 +210,8 @@ def run_lesion(args: argparse.Namespace) -> int:
     png = lesion_figure(results, out / "lesion.png", 1 / runs[0].graph.input_spec.classes)
     for r in results:
         worst = min(zip(r.accuracy, r.blocks), key=lambda p: np.nan_to_num(p[0], nan=2.0))
-        print(f"{r.label}: intact {r.baseline_accuracy:.1%}; worst lesion {worst[1]} "
+        print(f"{r.label}: intact {r.baseline_accuracy:.1%} on {images_text(r.samples)}; "
+              f"worst lesion {worst[1]} "
               f"{worst[0]:.1%}; {len(r.skipped)} block(s) could not be removed")
     _wrote([png, out / "lesion.csv", out / "lesion.json"], began)
     return EXIT_OK
@@ -201,7 +223,8 @@ def _add_landscape(subparsers: argparse._SubParsersAction) -> None:
         subparsers, "landscape", "Loss landscape: 1-D and 2-D slices around the trained weights.",
         "Evaluates the loss at w + α·d₁ + β·d₂ for two random filter-normalised directions\n"
         "(Li et al. 2018; BatchNorm parameters and running statistics stay as trained) on the\n"
-        "first --samples validation images: STEPS points along d₁ and a GRID×GRID plane.\n"
+        "--samples validation images (spread evenly over the classes): STEPS points along d₁\n"
+        "and a GRID×GRID plane.\n"
         "With --twin, the plain twin's run is drawn beside it. Writes landscape_1d.png,\n"
         "landscape_contour.png, landscape_surface.png, landscape_1d.csv, landscape_2d.csv\n"
         "and landscape.json.",

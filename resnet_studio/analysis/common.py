@@ -11,9 +11,11 @@ A run directory is read through ``train.rundir`` (the one reader of its files);
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -62,16 +64,26 @@ class Eta:
 # ----- runs -----------------------------------------------------------------------------------
 @dataclass
 class Run:
-    """A trained network and what is needed to feed it as it was trained."""
+    """A trained network and the data spec that feeds it as it was trained."""
 
     path: Path
     graph: Any  # resnet_studio.graph.Graph
     config: Any  # resnet_studio.train.TrainConfig
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
-    class_names: list[str]
+    spec: Any  # resnet_studio.data.spec.DataSpec
     checkpoint: Path
     state: dict[str, Tensor]
+
+    @property
+    def mean(self) -> tuple[float, ...]:
+        return self.spec.mean
+
+    @property
+    def std(self) -> tuple[float, ...]:
+        return self.spec.std
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.spec.class_names)
 
     def model(self, device: torch.device | str = "cpu") -> nn.Module:
         """The network with the run's weights, in evaluation mode."""
@@ -100,9 +112,8 @@ def load_run(path: str | Path) -> Run:
         raise AnalysisError(f"{ckpt}: the checkpoint holds no project (trained from a plain "
                             "module), so its network cannot be rebuilt.")
     graph = project.from_dict(state["graph"], CATALOGUE, f"the project in {ckpt}")
-    info = _data_info(folder)
-    return Run(folder, graph, TrainConfig.from_dict(state["config"]), tuple(info["mean"]),
-               tuple(info["std"]), list(info.get("class_names", [])), ckpt, state["model"])
+    return Run(folder, graph, TrainConfig.from_dict(state["config"]), run_spec(folder), ckpt,
+               state["model"])
 
 
 def _checkpoint_in(folder: Path) -> Path:
@@ -117,50 +128,55 @@ def _checkpoint_in(folder: Path) -> Path:
     return found
 
 
-def _data_info(folder: Path) -> dict[str, Any]:
-    """The dataset statistics the run normalised with, from its config.json."""
+def run_spec(folder: Path) -> Any:
+    """The run's data spec (``data.spec.DataSpec``); AnalysisError, one line, without one."""
     from ..train import rundir
 
-    info = rundir.read_data_info(folder)
     try:
-        [float(v) for v in info["mean"]], [float(v) for v in info["std"]]
-    except (KeyError, TypeError, ValueError):
-        raise AnalysisError(f"{folder / rundir.CONFIG}: cannot read the run's data statistics "
-                            "(missing, unreadable, or without mean and std).") from None
-    return info
+        return rundir.read_data_spec(folder)
+    except rundir.RunReadError as exc:
+        raise AnalysisError(str(exc)) from None
+
+
+def run_data(run: Run, device: torch.device | str = "cpu") -> Any:
+    """The run's data (a ``DataBundle``), rebuilt from its spec as training loaded it."""
+    from ..data import DataError, load_spec
+
+    try:  # the run's own batch size fits its training split, which load_data checks
+        return load_spec(run.spec, run.config.batch_size, device)
+    except DataError as exc:
+        raise AnalysisError(f"the run's data ({run.spec.config.dataset}) cannot be loaded: "
+                            f"{exc}") from None
 
 
 def validation_batches(run: Run, samples: int | None, batch_size: int,
-                       device: torch.device | str = "cpu") -> list[tuple[Tensor, Tensor]]:
-    """The run's validation images (the first ``samples`` of them, else all), normalised as
-    in training, rebuilt from its data configuration through the data package."""
-    from ..data import DataError, load_data
+                       device: torch.device | str = "cpu", seed: int | None = None
+                       ) -> list[tuple[Tensor, Tensor]]:
+    """The run's validation images, normalised as in training, in batches of ``batch_size``:
+    all of them, or ``samples`` spread evenly over the classes (``data.balanced_indices``,
+    drawn from ``seed``, by default the data's seed), in the split's order."""
+    from ..data import balanced_indices
 
-    try:  # the run's own batch size fits its training split, which load_data checks
-        bundle = load_data(run.config.data, run.config.batch_size, device)
-    except DataError as exc:
-        raise AnalysisError(f"the run's data ({run.config.data.dataset}) cannot be loaded: "
-                            f"{exc}") from None
-    kept = take(bundle.val.epoch(0), samples)
+    val = run_data(run, device).val
+    seed = run.spec.config.seed if seed is None else seed
+    keep = torch.tensor(balanced_indices(val.labels.tolist(), samples, seed), dtype=torch.int64)
+    if not len(keep):
+        raise AnalysisError("the run's validation split holds no images to analyse.")
+    kept, start = [], 0
+    for x, y in val.epoch(0):
+        inside = keep[(keep >= start) & (keep < start + len(y))] - start
+        if len(inside):
+            kept.append((x[inside.to(x.device)], y[inside.to(y.device)]))
+        start += len(y)
     x, y = torch.cat([b[0] for b in kept]), torch.cat([b[1] for b in kept])
     return list(zip(x.split(batch_size), y.split(batch_size)))
 
 
-def take(batches: Iterator[tuple[Tensor, Tensor]], samples: int | None
-         ) -> list[tuple[Tensor, Tensor]]:
-    """The batches holding the first ``samples`` images (all when None)."""
-    kept, count = [], 0
-    for x, y in batches:
-        if samples is not None and count + len(x) > samples:
-            x, y = x[: samples - count], y[: samples - count]
-        if len(x):
-            kept.append((x, y))
-        count += len(x)
-        if samples is not None and count >= samples:
-            break
-    if not kept:
-        raise AnalysisError("the run's validation split holds no images to analyse.")
-    return kept
+def class_counts(batches: list[tuple[Tensor, Tensor]], names: list[str]) -> dict[str, int]:
+    """Images per class in ``batches`` ({class name: count}, every class listed)."""
+    labels = torch.cat([y.cpu() for _, y in batches])
+    counts = torch.bincount(labels, minlength=len(names)).tolist()
+    return {name: int(c) for name, c in zip(names, counts)}
 
 
 @torch.no_grad()
@@ -182,14 +198,16 @@ def write_json(path: Path, data: Any) -> None:
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
+    """A CSV file written through the ``csv`` module, so that names holding commas, quotes or
+    line breaks read back as they were; floats keep 6 significant digits."""
     from ..files import write_text_atomic
 
-    lines = [",".join(header)] + [",".join(_cell(v) for v in row) for row in rows]
-    write_text_atomic(path, "\n".join(lines) + "\n")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([_cell(v) for v in row] for row in rows)
+    write_text_atomic(path, out.getvalue())
 
 
-def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    text = str(value)
-    return f'"{text}"' if "," in text else text
+def _cell(value: Any) -> Any:
+    return f"{value:.6g}" if isinstance(value, float) else value

@@ -23,7 +23,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .common import AnalysisError, CancelFlag, Progress, Run, check_cancel, no_progress
+from .common import (
+    AnalysisError,
+    CancelFlag,
+    Progress,
+    Run,
+    check_cancel,
+    no_progress,
+    run_data,
+)
 
 METHODS = ("integrated_gradients", "saliency")
 INSTALL_HINT = "pip install 'resnet-studio[explain]'"
@@ -167,4 +175,27 @@ def _unit(t: Tensor) -> np.ndarray:
 def explain_run(run: Run, image_path: str | Path, **options: Any) -> Explanation:
     """Explain a trained run's prediction for the image file ``image_path``."""
     image = load_image(image_path, run.graph.input_spec)
+    return explain(run.model(), image, run.mean, run.std, run.class_names or None, **options)
+
+
+def validation_image(run: Run, index: int) -> tuple[Tensor, int]:
+    """Validation image ``index`` of the run (C×H×W in [0, 1], as training served it before
+    normalising) and its label, from the run's data spec."""
+    val = run_data(run).val
+    if not 0 <= index < val.size:
+        raise AnalysisError(f"validation image {index} does not exist; the run has {val.size}.")
+    x, y = next(val.epoch(0, start_batch=index // val.batch_size))
+    k = index % val.batch_size
+    return _denormalise(x[k].cpu(), run.mean, run.std), int(y[k])
+
+
+def _denormalise(x: Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> Tensor:
+    m = torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1)
+    s = torch.tensor(std, dtype=torch.float32).view(-1, 1, 1)
+    return (x * s + m).clamp(0, 1)
+
+
+def explain_sample(run: Run, index: int, **options: Any) -> Explanation:
+    """Explain a trained run's prediction for its validation image ``index``."""
+    image, _ = validation_image(run, index)
     return explain(run.model(), image, run.mean, run.std, run.class_names or None, **options)

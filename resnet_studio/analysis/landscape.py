@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -28,6 +28,7 @@ from .common import (
     Progress,
     Run,
     check_cancel,
+    class_counts,
     evaluate,
     no_progress,
     validation_batches,
@@ -52,9 +53,11 @@ class LandscapeResult:
     origin_loss: float
     samples: int
     seed: int
+    class_counts: dict[str, int] = field(default_factory=dict)  # of the evaluated images
 
     def to_json(self) -> dict[str, Any]:
-        return {"label": self.label, "samples": self.samples, "seed": self.seed,
+        return {"label": self.label, "samples": self.samples, "class_counts": self.class_counts,
+                "seed": self.seed,
                 "origin_loss": self.origin_loss, "alphas": self.alphas.tolist(),
                 "loss_1d": self.loss_1d.tolist(), "accuracy_1d": self.accuracy_1d.tolist(),
                 "alphas_2d": self.alphas_2d.tolist(), "betas_2d": self.betas_2d.tolist(),
@@ -136,7 +139,10 @@ def _moved(model: nn.Module, d1: list[Tensor], d2: list[Tensor], a: float, b: fl
 
 def landscape_run(run: Run, *, samples: int | None = 256, batch_size: int = 256,
                   device: str = "cpu", **options: Any) -> LandscapeResult:
-    """The landscape of a trained run on its first ``samples`` validation images."""
+    """The landscape of a trained run on ``samples`` of its validation images, spread evenly
+    over the classes."""
     batches = validation_batches(run, samples, batch_size, device)
     label = run.graph.name or run.path.name
-    return landscape(run.model(device), batches, label=label, **options)
+    result = landscape(run.model(device), batches, label=label, **options)
+    result.class_counts = class_counts(batches, run.class_names)
+    return result

@@ -31,6 +31,7 @@ from .common import (
     Progress,
     Run,
     check_cancel,
+    class_counts,
     evaluate,
     no_progress,
     validation_batches,
@@ -57,12 +58,13 @@ class LesionResult:
     accuracy: np.ndarray
     skipped: dict[str, str] = field(default_factory=dict)
     samples: int = 0
+    class_counts: dict[str, int] = field(default_factory=dict)  # of the evaluated images
 
     def to_json(self) -> dict[str, Any]:
         rows = [{"block": b, "removed": k, "loss": _num(loss), "accuracy": _num(a),
                  "skipped": self.skipped.get(b)}
                 for b, k, loss, a in zip(self.blocks, self.kinds, self.loss, self.accuracy)]
-        return {"label": self.label, "samples": self.samples,
+        return {"label": self.label, "samples": self.samples, "class_counts": self.class_counts,
                 "baseline": {"loss": self.baseline_loss, "accuracy": self.baseline_accuracy},
                 "lesions": rows}
 
@@ -145,7 +147,10 @@ def _pass_input(module: nn.Module, inputs: tuple[Tensor, ...], output: Tensor) -
 def lesion_run(run: Run, *, samples: int | None = None, batch_size: int = 256,
                device: str = "cpu", progress: Progress = no_progress,
                cancel: CancelFlag | None = None) -> LesionResult:
-    """The lesion study of a trained run on its validation data (its first ``samples``)."""
+    """The lesion study of a trained run on its validation data (``samples`` of it, spread
+    evenly over the classes)."""
     batches = validation_batches(run, samples, batch_size, device)
     label = run.graph.name or run.path.name
-    return lesion_model(run.model(device), batches, label, progress, cancel)
+    result = lesion_model(run.model(device), batches, label, progress, cancel)
+    result.class_counts = class_counts(batches, run.class_names)
+    return result

@@ -135,6 +135,15 @@ def project_batch(spec: Any, batch_size: int, seed: int = 0) -> tuple[Tensor, Te
         return x, torch.randint(0, spec.classes, (batch_size,), generator=gen)
 
 
+def run_batch(run: Any, batch_size: int, seed: int | None = None) -> tuple[Tensor, Tensor]:
+    """A batch of a trained run's own validation images (``batch_size`` of them, spread evenly
+    over the classes), rebuilt from its data spec, to measure its network at init on the data
+    it was trained on."""
+    from .common import validation_batches
+
+    return validation_batches(run, batch_size, batch_size, seed=seed)[0]
+
+
 def _measure(label: str, graph: Any, x: Tensor, y: Tensor, seed: int,
              options: dict[str, Any], batch_stats: bool) -> SignalCurve:
     from ..compiler import build

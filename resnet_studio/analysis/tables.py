@@ -8,6 +8,11 @@ from typing import Any
 Table = tuple[list[str], list[list[Any]]]
 
 
+def images_text(count: int) -> str:
+    """"1 image", "256 images"."""
+    return f"{count} image" + ("" if count == 1 else "s")
+
+
 def signal_table(result: Any) -> Table:
     """One row per measured layer of every network (depth counts from 1)."""
     rows = [[c.label, i + 1, n, c.activation_rms[i], c.output_grad_norm[i],

@@ -23,10 +23,11 @@ _EXPORTS = {
     "batches": ("Batches",),
     "config": ("DATASETS", "DataConfig", "DataError"),
     "loading": ("DataBundle", "DataInfo", "load_data"),
+    "spec": ("DataSpec", "balanced_indices", "load_spec"),
 }
 
 __all__ = ["DATASETS", "Augment", "Batches", "DataBundle", "DataConfig", "DataError", "DataInfo",
-           "load_data"]
+           "DataSpec", "balanced_indices", "load_data", "load_spec"]
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
@@ -37,3 +38,4 @@ if TYPE_CHECKING:
     from .batches import Batches
     from .config import DATASETS, DataConfig, DataError
     from .loading import DataBundle, DataInfo, load_data
+    from .spec import DataSpec, balanced_indices, load_spec

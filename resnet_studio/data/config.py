@@ -45,7 +45,8 @@ class DataConfig:
     ``fit="network"`` serves every dataset at the network's input size and channels (see
     ``fit.py``); ``image_size`` and ``channels`` then apply only where the network adapts to
     the data (a preset trained by name).
-    ``flip=None`` means the dataset's default (off for digit sets, on otherwise).
+    ``flip=None`` means the dataset's default: off for digit sets and for image folders (flipping
+    digits or text makes other symbols), on for the synthetic set and object photographs.
     ``in_memory=None`` decides by size: image folders whose decoded pixels take less than
     ``memory_limit_gib`` are held as tensors on the training device, larger ones are streamed
     through a ``DataLoader`` with ``workers`` processes (``None``: a few, by CPU count).

@@ -5,6 +5,7 @@ folder holds exactly those two, or else from a stratified ``val_fraction`` of ev
 Images are resized (shorter side) and centre-cropped to ``image_size`` squares in the configured
 number of channels. Sets whose decoded pixels fit under the memory limit are decoded once into
 uint8 tensors; larger ones keep file lists and are decoded batch by batch (see ``stream.py``).
+Horizontal flips are off unless ``flip`` turns them on: a folder may hold digits or text.
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ def load_folder(cfg: DataConfig, shape: tuple[int, int, int] | None = None) -> t
     mean, std = channel_stats(sample)
     name = os.path.basename(os.path.normpath(root)) or root
     note = describe(native_shape(paths[0]), shape)
-    return Source(name, train, val, names, shape, mean, std, flip=True), note
+    return Source(name, train, val, names, shape, mean, std, flip=False), note
 
 
 def native_shape(path: str) -> tuple[int, int, int]:

@@ -35,6 +35,9 @@ class DataInfo:
     in_memory: bool = True
     fit: str = ""                     # what was done to the images, in one line
     notes: list[str] = field(default_factory=list)  # warnings about the data (one class …)
+    train_counts: list[int] = field(default_factory=list)  # images per class
+    val_counts: list[int] = field(default_factory=list)
+    augmentation: dict[str, Any] = field(default_factory=dict)  # what training applies
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,15 +77,17 @@ def serve(source: Source, cfg: DataConfig, batch_size: int, device: torch.device
     norm = Normaliser(source.mean, source.std, device)
     train_sampling = Sampling(cfg.seed, shuffle=True, drop_last=True, rank=rank,
                               world_size=world_size)
-    train = _batches(source.train, source, cfg, batch_size, device, norm, _augment(cfg, source),
-                     train_sampling)
+    augment = _augment(cfg, source)
+    train = _batches(source.train, source, cfg, batch_size, device, norm, augment, train_sampling)
     val = _batches(source.val, source, cfg, batch_size, device, norm, Augment(), Sampling(cfg.seed))
     if len(train) == 0:
         per_rank = source.train.size // world_size
         raise DataError(f"batch_size {batch_size} is larger than the {per_rank} training images "
                         f"each of the {world_size} process(es) gets; lower batch_size or use "
                         "more training data")
-    return DataBundle(train, val, _info(source))
+    info = _info(source)
+    info.augmentation = asdict(augment)
+    return DataBundle(train, val, info)
 
 
 def _check_run(batch_size: int, rank: int, world_size: int) -> None:
@@ -148,4 +153,10 @@ def _info(source: Source) -> DataInfo:
                     class_names=list(source.class_names), mean=tuple(source.mean),
                     std=tuple(source.std), train_size=source.train.size,
                     val_size=source.val.size, name=source.name,
-                    in_memory=source.train.in_memory)
+                    in_memory=source.train.in_memory,
+                    train_counts=_counts(source.train, len(source.class_names)),
+                    val_counts=_counts(source.val, len(source.class_names)))
+
+
+def _counts(split: Split, classes: int) -> list[int]:
+    return torch.bincount(split.labels, minlength=classes).tolist()

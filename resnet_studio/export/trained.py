@@ -17,10 +17,17 @@ from torch import nn
 
 from ..blocks import CATALOGUE
 from ..compiler import BuildError, build
+from ..data import DataError, DataSpec
 from ..graph import Graph, GraphError, InputSpec, project
-from ..train.checkpoint import DATA_INFO, CheckpointError, load_checkpoint, save_checkpoint
+from ..train.checkpoint import (
+    DATA_INFO,
+    DATA_SPEC,
+    CheckpointError,
+    load_checkpoint,
+    save_checkpoint,
+)
+from ..train.rundir import RunReadError, read_data_info, read_data_spec
 from ..train.rundir import find_checkpoint as run_checkpoint
-from ..train.rundir import read_data_info
 from .errors import ExportError
 from .weights import describe_mismatch, mismatch
 
@@ -114,11 +121,11 @@ def network_with_weights(graph: Graph, state: dict[str, torch.Tensor], where: st
 # ----- what the dataset says about inputs and outputs ----------------------------------------
 def _data_facts(path: Path, checkpoint: dict[str, Any],
                 classes: int) -> tuple[list[str], tuple | None, tuple | None]:
-    """Class names and normalisation: from the run directory's config.json when the
-    checkpoint lies in one, else from the checkpoint itself (``data_info``: written by the
-    engine and by ``copy_checkpoint``), else from the data configuration where that is
-    enough."""
-    info = read_data_info(path.parent)
+    """Class names and normalisation: from the run's data spec (its run directory's, else
+    the checkpoint's), else from the run directory's dataset description, else from the
+    checkpoint's (``data_info``: written by the engine and by ``copy_checkpoint``), else from
+    the data configuration where that is enough."""
+    info = _spec_facts(path.parent, checkpoint) or read_data_info(path.parent)
     if "class_names" not in info:  # no run directory (or a config.json of another kind)
         info = data_info_of(checkpoint) or _info_from_config(checkpoint.get("config") or {})
     names = [str(n) for n in info.get("class_names") or []]
@@ -126,6 +133,21 @@ def _data_facts(path: Path, checkpoint: dict[str, Any],
         names = [str(i) for i in range(classes)]
     mean, std = info.get("mean"), info.get("std")
     return names, tuple(mean) if mean else None, tuple(std) if std else None
+
+
+def _spec_facts(folder: Path, checkpoint: dict[str, Any]) -> dict[str, Any]:
+    try:
+        spec = read_data_spec(folder)
+    except RunReadError:
+        try:
+            raw = checkpoint.get(DATA_SPEC)
+            spec = DataSpec.from_dict(raw) if raw is not None else None
+        except DataError:
+            spec = None
+    if spec is None:
+        return {}
+    return {"class_names": list(spec.class_names), "mean": list(spec.mean),
+            "std": list(spec.std)}
 
 
 def data_info_of(checkpoint: dict[str, Any]) -> dict[str, Any]:

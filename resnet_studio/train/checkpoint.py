@@ -26,6 +26,7 @@ from .checkpoint_fields import field_problem
 MARKER = "resnet_studio_checkpoint"
 FORMAT = 1
 DATA_INFO = "data_info"  # the dataset's description (class names, mean, std), when known
+DATA_SPEC = "data_spec"  # data.spec.DataSpec.to_dict() of the data it trained on, when known
 REQUIRED = ("model", "optimizer", "scheduler", "epoch", "step", "batch", "config")
 _ZIP_MAGIC = b"PK\x03\x04"
 

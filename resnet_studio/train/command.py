@@ -76,6 +76,9 @@ OPTIONS: tuple[tuple[str, str, Any, str | None, str], ...] = (
      "serve them as they are (none)")),
     ("--classes", "data.classes", int, "K", "synthetic set: number of classes"),
     ("--no-augment", "data.augment", "off", None, "no random crops, flips or cutout"),
+    ("--flip", "data.flip", "onoff", None,
+     ("random horizontal flips while augmenting, or none with --no-flip (default: on for the "
+      "synthetic set and photographs, off for digit sets and image folders)")),
     ("--cutout", "data.cutout", int, "PX", "cutout square size (0: off)"),
     ("--epochs", "epochs", int, "N", "epochs to train (default 10)"),
     ("--batch-size", "batch_size", int, "N", "images per step and process (default 128)"),
@@ -157,6 +160,9 @@ def add_options(parser: argparse.ArgumentParser, options) -> None:
     for flag, name, kind, metavar, text in options:
         if kind in (bool, "off"):
             group.add_argument(flag, dest=name, action="store_const", const=kind is bool,
+                               default=None, help=text)
+        elif kind == "onoff":  # --flag / --no-flag
+            group.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction,
                                default=None, help=text)
         elif isinstance(kind, tuple):
             group.add_argument(flag, dest=name, choices=kind, default=None, help=text)

@@ -169,7 +169,7 @@ class Engine(TelemetryWindows, CheckpointWriting):
             s.layers.names, s.layers.types, s.layers.sizes, self.config.to_dict(),
             data_info_dict(s.data.info), s.graph, str(s.device), s.env.world_size,
             s.plan.steps_per_epoch, s.plan.total_steps, self.step,
-            str(self.run_dir) if self.run_dir else None, self.epoch)
+            str(self.run_dir) if self.run_dir else None, self.epoch, s.spec)
 
     def _end(self, status: str, message: str) -> RunEndRecord:
         self.state = status

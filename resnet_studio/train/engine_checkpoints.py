@@ -17,6 +17,7 @@ from ..files import remove_temporaries
 from . import distributed
 from .checkpoint import (
     DATA_INFO,
+    DATA_SPEC,
     FORMAT,
     MARKER,
     DiskFullError,
@@ -98,7 +99,7 @@ class CheckpointWriting:
             "config": self.config.to_dict(),
             "graph": s.graph, "layers": list(s.layers.names),
             # class names and input normalisation travel with the weights (exports need them)
-            DATA_INFO: data_info_dict(s.data.info),
+            DATA_INFO: data_info_dict(s.data.info), DATA_SPEC: s.spec,
             "metrics": {"epochs": [dict(h) for h in self.history], "best_epoch": self.best_epoch,
                         "best_val_acc": self.best_val_acc},
             "versions": versions(),

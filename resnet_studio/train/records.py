@@ -26,7 +26,8 @@ class RunStartRecord:
     ``resumed_epoch`` the number of epochs completed (validated) before it;
     ``config`` is ``TrainConfig.to_dict()``; ``data`` describes the dataset (name, channels,
     height, width, classes, class_names, mean, std, train_size, val_size); ``graph`` is the
-    project dict, or None when the engine was given a plain module.
+    project dict, or None when the engine was given a plain module. ``data_spec`` is the
+    ``data.spec.DataSpec`` as a dict (None when the engine was handed ready-made batches).
     """
 
     layer_names: tuple[str, ...]
@@ -42,6 +43,7 @@ class RunStartRecord:
     resumed_step: int
     run_dir: str | None
     resumed_epoch: int = 0
+    data_spec: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from ..data.config import DataError
+from ..data.spec import SPEC_KEY, DataSpec, derive_spec
+
 CONFIG, GRAPH, METRICS, STEPS = "config.json", "graph.json", "metrics.csv", "steps.jsonl"
 CONFUSION, STATUS = "confusion.json", "status.json"
 BEST, LAST = "best.pt", "last.pt"
@@ -120,6 +123,49 @@ def read_data_info(run: Path) -> dict[str, Any]:
     """The dataset description (class names, mean, std, sizes; {} when unknown)."""
     data = read_config(run).get("data")
     return data if isinstance(data, dict) else {}
+
+
+def read_data_spec(run: Path) -> DataSpec:
+    """The run's data spec (``data/spec.py``): the one recorded in config.json, else — for a
+    run written before specs were — derived from config.json and graph.json where that is
+    exact. RunReadError, one line naming the file and what is missing, otherwise."""
+    config = read_config(run)
+    where = run / CONFIG
+    if not config:
+        raise RunReadError(f"{where}: missing or unreadable, so the run's data is unknown.")
+    if SPEC_KEY in config:
+        if config[SPEC_KEY] is None:
+            raise RunReadError(f"{where}: the run was trained on batches handed to the engine "
+                               "ready-made, so its data cannot be rebuilt.")
+        try:
+            return DataSpec.from_dict(config[SPEC_KEY])
+        except DataError as exc:
+            raise RunReadError(f"{where}: {exc}.") from None
+    return _derived_spec(run, config)
+
+
+def _derived_spec(run: Path, config: dict[str, Any]) -> DataSpec:
+    where = run / CONFIG
+    data = (config.get("config") or {}).get("data") if isinstance(config.get("config"),
+                                                                  dict) else None
+    if not isinstance(data, dict):
+        raise RunReadError(f"{where}: has no data spec and no training data settings "
+                           "(config.data), so the run's data is unknown.")
+    graph = read_graph(run)
+    try:
+        return derive_spec(data, _graph_input(graph), read_data_info(run))
+    except DataError as exc:
+        missing = run / GRAPH if graph is None and data.get("fit", "network") == "network" \
+            else where
+        raise RunReadError(f"{missing}: the run's data spec cannot be derived: {exc}.") from None
+
+
+def _graph_input(graph: dict[str, Any] | None) -> tuple[int, int, int] | None:
+    spec = (graph or {}).get("input")
+    try:
+        return int(spec["channels"]), int(spec["height"]), int(spec["width"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def read_graph(run: Path) -> dict[str, Any] | None:

@@ -16,6 +16,7 @@ from torch import nn
 
 from .. import data as data_pkg
 from ..compiler import build
+from ..data.spec import make_spec
 from ..graph import Graph, InputSpec, project
 from . import distributed
 from .config import TrainConfig
@@ -53,6 +54,7 @@ class Session:
     plan: SchedulePlan
     scheduler: torch.optim.lr_scheduler.LRScheduler
     scaler: torch.amp.GradScaler | None
+    spec: dict[str, Any] | None = None  # the data spec (None: data handed in ready-made)
 
 
 def resolve_device(name: str, env: DistEnv) -> torch.device:
@@ -96,9 +98,12 @@ def prepare(network: Network, config: TrainConfig, *, bundle: Any = None,
 
 def _prepare(network: Network, config: TrainConfig, env: DistEnv, device: torch.device,
              created: bool, bundle: Any, checkpoint: dict[str, Any] | None) -> Session:
+    spec = None
     if bundle is None:
+        target = target_shape(network)
         bundle = data_pkg.load_data(config.data, config.batch_size, device, rank=env.rank,
-                                    world_size=env.world_size, target=target_shape(network))
+                                    world_size=env.world_size, target=target)
+        spec = make_spec(config.data, target, bundle.info).to_dict()
     if len(bundle.train) == 0:
         raise EngineError(f"an epoch has no training batches: {bundle.info.train_size} training "
                           f"images do not fill one batch of {config.batch_size} per process; "
@@ -123,7 +128,7 @@ def _prepare(network: Network, config: TrainConfig, env: DistEnv, device: torch.
         train_model = torch.compile(train_model)
     stats = StepStats(layers, config.telemetry_every, device)
     return Session(env, device, created, bundle, graph, model, train_model, layers, stats,
-                   optimizer, plan, scheduler, scaler)
+                   optimizer, plan, scheduler, scaler, spec)
 
 
 def target_shape(network: Network) -> tuple[int, int, int] | None:

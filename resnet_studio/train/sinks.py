@@ -4,9 +4,10 @@ keeps records on disk also has ``sync()``, which the engine calls before each ch
 
 - ``CallbackSink`` calls a function (the CLI's progress line, tests).
 - ``QueueSink`` queues records for another thread (the GUI drains it on a timer).
-- ``RunDirSink`` writes the run directory: config.json, graph.json, metrics.csv (one row per
-  epoch), steps.jsonl (one JSON object per step, per-layer arrays as lists), confusion.json
-  (the latest validation confusion matrix) and status.json.
+- ``RunDirSink`` writes the run directory: config.json (with the data spec, see
+  ``data/spec.py``), graph.json, metrics.csv (one row per epoch), steps.jsonl (one JSON
+  object per step, per-layer arrays as lists), confusion.json (the latest validation
+  confusion matrix) and status.json.
 - ``TensorBoardSink`` logs scalars for TensorBoard when the optional package is installed.
 """
 
@@ -23,6 +24,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from ..data.spec import SPEC_KEY
 from ..files import out_of_space, write_text_atomic
 from .records import EpochRecord, Record, RunEndRecord, RunStartRecord, StepRecord
 
@@ -125,7 +127,8 @@ class RunDirSink:
             self.run_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise SinkError(f"cannot create the run directory {self.run_dir}: {exc}") from None
-        info = {"config": record.config, "data": json_value(record.data), "device": record.device,
+        info = {"config": record.config, "data": json_value(record.data),
+                SPEC_KEY: record.data_spec, "device": record.device,
                 "world_size": record.world_size, "layers": list(record.layer_names)}
         write_text_atomic(self.run_dir / "config.json", json.dumps(info, indent=2) + "\n")
         if record.graph is not None:

@@ -26,7 +26,7 @@ from resnet_studio.export.command import FORMAT_NAMES
 from resnet_studio.export.trained import copy_checkpoint
 from resnet_studio.graph import project
 from resnet_studio.train import load_checkpoint, save_checkpoint
-from resnet_studio.train.checkpoint import DATA_INFO
+from resnet_studio.train.checkpoint import DATA_INFO, DATA_SPEC
 
 
 @pytest.fixture
@@ -109,7 +109,7 @@ def test_class_names_come_from_the_data_settings_outside_a_run_directory(run_dir
     folder = tmp_path / "bundle-like"  # a checkpoint beside a training config.json, no run
     folder.mkdir()
     old = load_checkpoint(run_dir / "last.pt")
-    del old[DATA_INFO]  # as checkpoints were written before they carried the data's facts
+    del old[DATA_INFO], old[DATA_SPEC]  # as checkpoints were before they carried the data
     save_checkpoint(old, folder / "checkpoint.pt")
     (folder / "config.json").write_text(json.dumps(old["config"]))
     export_checkpoint(folder / "checkpoint.pt", "safetensors", tmp_path / "net.safetensors")
@@ -117,6 +117,20 @@ def test_class_names_come_from_the_data_settings_outside_a_run_directory(run_dir
         meta = handle.metadata()
     assert json.loads(meta["class_names"]) == ["disk", "square", "triangle", "ring"]
     assert json.loads(meta["normalisation"]) is None  # not recorded: said, not guessed
+
+
+def test_normalisation_comes_from_the_checkpoints_data_spec_outside_a_run_directory(
+        run_dir, tmp_path):
+    from safetensors import safe_open
+
+    old = load_checkpoint(run_dir / "last.pt")
+    del old[DATA_INFO]  # the spec alone must carry the normalisation
+    save_checkpoint(old, tmp_path / "checkpoint.pt")
+    export_checkpoint(tmp_path / "checkpoint.pt", "safetensors", tmp_path / "net.safetensors")
+    with safe_open(str(tmp_path / "net.safetensors"), framework="pt") as handle:
+        meta = handle.metadata()
+    spec = old[DATA_SPEC]["normalisation"]
+    assert json.loads(meta["normalisation"]) == {"mean": spec["mean"], "std": spec["std"]}
 
 
 def onnx_and_safetensors_metadata(source, folder) -> list[dict]:
@@ -152,7 +166,7 @@ def test_copying_an_old_checkpoint_adds_the_run_s_data_to_it(run_dir, tmp_path):
     import shutil
 
     old = load_checkpoint(run_dir / "best.pt")
-    del old[DATA_INFO]
+    del old[DATA_INFO], old[DATA_SPEC]  # as checkpoints were before they carried the data
     save_checkpoint(old, run_dir / "best.pt")
     shutil.copyfile(run_dir / "best.pt", tmp_path / "plain-copy.pt")
     copy_checkpoint(run_dir / "best.pt", tmp_path / "exported.pt")

@@ -11,6 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout
 
+from ...analysis.tables import images_text
 from ..training import plotstyle as style
 from .base import AnalysisView, plot_widget
 
@@ -23,7 +24,7 @@ def lesion_text(results: list[Any], chance: float | None) -> str:
         worst_text = (f"; worst without {r.blocks[worst]}: {r.accuracy[worst]:.1%}"
                       if worst is not None and acc[worst] <= 1 else "")
         skipped = f"; {len(r.skipped)} block(s) could not be removed" if r.skipped else ""
-        lines.append(f"{r.label}: intact {r.baseline_accuracy:.1%} on {r.samples} images"
+        lines.append(f"{r.label}: intact {r.baseline_accuracy:.1%} on {images_text(r.samples)}"
                      f"{worst_text}{skipped}.")
     chance_text = f" Chance is {chance:.1%}." if chance else ""
     return (" ".join(lines) + " A residual block is removed by dropping its branch (its "

@@ -33,12 +33,11 @@ def _sample_image(run_path: Path, folder: Path) -> Path:
     import numpy as np
     from PIL import Image
 
-    from ...analysis.common import load_run, validation_batches
+    from ...analysis.common import load_run
+    from ...analysis.explain import validation_image
 
-    run = load_run(run_path)
-    x = validation_batches(run, 1, 1)[0][0][0]
-    mean, std = np.array(run.mean)[:, None, None], np.array(run.std)[:, None, None]
-    pixels = ((x.numpy() * std + mean).clip(0, 1) * 255).round().astype(np.uint8)
+    image, _ = validation_image(load_run(run_path), 0)
+    pixels = (image.numpy() * 255).round().astype(np.uint8)
     path = folder / "sample.png"
     Image.fromarray(pixels.transpose(1, 2, 0).squeeze()).save(path)
     return path

@@ -12,11 +12,11 @@ from typing import Any
 import torch
 
 from ...compiler import build
-from ...data import DataConfig, DataError, load_data
+from ...data import load_spec
 from ...graph import Graph
 from ...graph.project import from_dict
 from ...train.checkpoint import load_checkpoint
-from ...train.rundir import find_checkpoint
+from ...train.rundir import RunReadError, find_checkpoint, read_data_spec, read_train_config
 from ...train.setup import load_weights
 
 
@@ -42,25 +42,40 @@ def load_model(path: Path, lookup: Any) -> torch.nn.Module:
     return model.eval()
 
 
-def sampler(config: dict[str, Any]):
-    """``index → (normalised image, label)`` of the run's validation split, loaded on
-    first use with the run's batch size (None when its data settings cannot be read)."""
-    data, batch_size = config.get("data"), config.get("batch_size")
-    if not isinstance(data, dict) or not isinstance(batch_size, int):
+def data_facts(run: Path) -> dict[str, Any] | None:
+    """Input shape, normalisation and class names of the run's data, from its data spec
+    (None when the run has none that can be read)."""
+    try:
+        spec = read_data_spec(run)
+    except RunReadError:
+        return None
+    c, h, w = spec.shape
+    return {"channels": c, "height": h, "width": w, "mean": list(spec.mean),
+            "std": list(spec.std), "class_names": list(spec.class_names)}
+
+
+def sampler(run: Path | None):
+    """``index → (normalised image, label)`` of the run's validation split, rebuilt from its
+    data spec on first use with the run's batch size (None when the run has no spec that can
+    be read). A spec whose data cannot be loaded raises DataError when a sample is asked for."""
+    if run is None:
+        return None
+    try:
+        spec = read_data_spec(run)
+    except RunReadError:
+        return None
+    batch_size = read_train_config(run).get("batch_size")
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool):
         return None
     cache: dict[str, Any] = {}
 
     def sample(index: int) -> tuple[torch.Tensor, int]:
         if "val" not in cache:
-            cache["val"] = load_data(DataConfig.from_dict(data), batch_size, "cpu").val
+            cache["val"] = load_spec(spec, batch_size, "cpu").val
         val = cache["val"]
-        for i, (x, y) in enumerate(val.epoch(0)):
-            if i == index // val.batch_size:
-                return x[index % val.batch_size].cpu(), int(y[index % val.batch_size])
-        raise IndexError(index)
+        if not 0 <= index < val.size:
+            raise IndexError(f"the run has {val.size} validation images")
+        x, y = next(val.epoch(0, start_batch=index // val.batch_size))
+        return x[index % val.batch_size].cpu(), int(y[index % val.batch_size])
 
-    try:
-        DataConfig.from_dict(data)
-    except DataError:
-        return None
     return sample

@@ -16,7 +16,7 @@ from ...graph.project import from_dict
 from ...train import TrainConfig
 from ...train.config import ConfigError
 from ...train.history import RunHistory
-from ...train.rundir import LAST, RunReadError, read_data_info, read_train_config
+from ...train.rundir import LAST, RunReadError, read_data_info
 from ..features import ActionSpec, Contributions, Feature, FeatureHost
 from ..run_focus import ask_checkpoint, checkpoint_choices
 from .exports import export_checkpoint, export_metrics, export_png
@@ -202,9 +202,8 @@ class RunActions(Feature):
         except (CheckpointError, EngineError, GraphError, FileNotFoundError) as exc:
             self.fail("Cannot check an image", str(exc))
             return None
-        info = read_data_info(run) or self.training.history.data
-        config = read_train_config(run)
-        dialog = predict.PredictDialog(model, info, label, image_check.sampler(config),
+        info = image_check.data_facts(run) or read_data_info(run) or self.training.history.data
+        dialog = predict.PredictDialog(model, info, label, image_check.sampler(run),
                                lambda: self.prompts.ask_open_file(
                                    "Open an image", str(Path.home()), IMAGE_FILTER),
                                self.window)

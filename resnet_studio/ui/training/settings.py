@@ -38,6 +38,9 @@ DATASET_TITLES = {"synthetic": "Built-in synthetic shapes", "mnist": "MNIST",
 INIT_TITLES = {"he_fan_out": "He (Kaiming) fan-out", "he_fan_in": "He (Kaiming) fan-in",
                "xavier": "Xavier (Glorot)", "pytorch": "PyTorch default"}
 FIT_TITLES = {"network": "Fit to the network's input", "none": "Use as they are"}
+FLIP_TITLES = {"default": "The dataset's default", "on": "Random horizontal flips",
+               "off": "No flips"}
+FLIP_VALUES = {"default": None, "on": True, "off": False}
 DEVICE_TITLES = {"auto": "Automatic", "cuda": "CUDA GPU", "mps": "Apple MPS", "cpu": "CPU"}
 SYNTHETIC, TORCHVISION, FOLDER = 0, 1, 2
 
@@ -103,6 +106,10 @@ class TrainingSettings(QWidget):
         self.fit_note = QLabel("", self, wordWrap=True)
         self.fit_note.setStyleSheet("color: #5f6b76; font-size: 8pt;")
         self.augment = QCheckBox("Augment: random crops (and flips where the data allows)", self)
+        self.flip = _combo(self, FLIP_TITLES)
+        self.flip.setToolTip("While augmenting: the dataset's default flips the synthetic set "
+                             "and photographs, not digits or image folders (digits and text "
+                             "read wrong mirrored).")
         self.adapt = QCheckBox("Fit the network's input to the dataset", self, checked=True)
         self.adapt.setToolTip("With images used as they are: train a copy whose input size, "
                               "channels and classes match the dataset (the project is not "
@@ -160,7 +167,7 @@ class TrainingSettings(QWidget):
         self.device_info.setStyleSheet("color: #5f6b76; font-size: 8pt;")
         self.set_devices(devices)
         for widget in (self.optimizer, self.schedule, self.device, self.dataset, self.init,
-                       self.fit, self.channels):
+                       self.fit, self.channels, self.flip):
             widget.currentIndexChanged.connect(self.changed)
         for widget in (self.lr, self.momentum, self.weight_decay, self.warmup, self.epochs,
                        self.batch_size, self.label_smoothing, self.seed, self.train_size,
@@ -196,6 +203,7 @@ class TrainingSettings(QWidget):
         form.addRow(self.fit_note)
         form.addRow(self.adapt)
         form.addRow(self.augment)
+        form.addRow("Flips", self.flip)
         form.addRow(_heading("Optimisation", self))
         for label, widget in (("Optimizer", self.optimizer), ("Learning rate", self.lr),
                               ("Momentum", self.momentum), ("Weight decay", self.weight_decay),
@@ -268,7 +276,8 @@ class TrainingSettings(QWidget):
         key = self.dataset.currentData()
         base = self._data.replace(fit=self.fit.currentData(), image_size=self.image_size.value(),
                                   channels=self.channels.currentData(),
-                                  augment=self.augment.isChecked())
+                                  augment=self.augment.isChecked(),
+                                  flip=FLIP_VALUES[self.flip.currentData()])
         if key == "synthetic":
             drawn = synthetic_for(graph, base).replace(train_size=self.train_size.value(),
                                                        val_size=self.val_size.value())
@@ -316,6 +325,7 @@ class TrainingSettings(QWidget):
         _select(self.dataset, key)
         _select(self.fit, data.fit)
         self.augment.setChecked(data.augment)
+        _select(self.flip, next(k for k, v in FLIP_VALUES.items() if v is data.flip))
         self.image_size.setValue(data.image_size)
         _select(self.channels, data.channels)
         if key == "synthetic":
