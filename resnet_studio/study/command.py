@@ -177,7 +177,7 @@ def plan(args: argparse.Namespace) -> Any:
         study = kinds.plan_sweep(graph, config, _vary(args.vary), name)
     else:
         study = kinds.plan_twin(graph, config, args.run, name)
-    return describe(repeat(study, args.seeds), source)
+    return describe(repeat(study, args.seeds, config.seed), source)
 
 
 def starting_point(args: argparse.Namespace) -> tuple[Any, Any, str]:

@@ -72,13 +72,17 @@ def cpu_depths(reachable: Sequence[int]) -> list[int]:
 
 
 # ----- repeats --------------------------------------------------------------------------------
-def repeat(study: Study, seeds: int) -> Study:
-    """``study`` with every configuration trained under ``seeds`` seeds (see the module)."""
+def repeat(study: Study, seeds: int, base_seed: int | None = None) -> Study:
+    """``study`` with every configuration trained under ``seeds`` seeds (see the module).
+    The base seed is the runs' own (an existing run's, in a twin study); ``base_seed`` (the
+    settings' seed) stands in only for a sweep that varies the seed itself."""
     if isinstance(seeds, bool) or not isinstance(seeds, int) or not 1 <= seeds <= 100:
         raise StudyError(f"repeats must be a whole number from 1 to 100, not {seeds!r}.")
     base = study.runs[0].config["seed"]
-    if seeds > 1 and "seed" in study.settings.get("settings", ()):
-        raise StudyError("this sweep varies the seed itself; leave repeats (--seeds) at 1.")
+    if "seed" in study.settings.get("settings", ()):
+        if seeds > 1:
+            raise StudyError("this sweep varies the seed itself; leave repeats (--seeds) at 1.")
+        base = base if base_seed is None else base_seed
     settings = {**study.settings, "seeds": [base + k for k in range(seeds)]}
     if seeds == 1:
         return dataclasses.replace(study, settings=settings)

@@ -93,6 +93,7 @@ def test_a_different_study_in_the_directory_needs_force(project_file, capsys):
     (["variants", "{p}", "--blocks", "nope"], "‘nope’ is not a residual block type"),
     (["sweep", "{p}", "--vary", "lr"], "--vary ‘lr’: write NAME=V1,V2"),
     (["sweep", "{p}", "--vary", "momentum=0.5"], "‘momentum’ cannot be swept"),
+    (["sweep", "{p}", "--vary", "seed=1,2", "--seeds", "2"], "varies the seed itself"),
     (["twin", "preset:resnet2O"], "There is no preset ‘resnet2O’"),
     (["twin", "{p}", "--run", "{d}/none"], "graph.json is missing"),
     (["twin", "{d}/missing.json"], "missing.json"),

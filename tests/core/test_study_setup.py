@@ -135,10 +135,11 @@ def test_repeats_train_each_configuration_from_consecutive_seeds_on_the_same_dat
 
 
 def test_a_sweep_of_the_seed_refuses_repeats_in_one_line():
-    study = plan_sweep(staged_graph(), budget(), {"seed": [1, 2]})
+    study = plan_sweep(staged_graph(), budget(seed=9), {"seed": [1, 2]})
     with pytest.raises(StudyError, match="varies the seed itself"):
-        repeat(study, 2)
-    assert repeat(study, 1).settings["seeds"] == [1]
+        repeat(study, 2, 9)
+    once = repeat(study, 1, 9)
+    assert once.settings["seeds"] == [9] and once.runs == study.runs
 
 
 def test_an_existing_run_stands_only_for_its_own_seed(tmp_path):

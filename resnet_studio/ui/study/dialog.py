@@ -261,7 +261,8 @@ class StudyDialog(QDialog):
         source = self.source
         if self.budget_choice.currentData():
             source += f"; with the ‘{self.budget_choice.currentData()}’ budget"
-        return describe(repeat(self._plan_kind(), self.repeats.value()), source)
+        seed = self.base_config.seed
+        return describe(repeat(self._plan_kind(), self.repeats.value(), seed), source)
 
     def _plan_kind(self) -> Study:
         base, name = self.budget(), self.project
