@@ -58,9 +58,17 @@ def register(commands: argparse._SubParsersAction) -> None:
                     "train the runs one after another and write the results table and figures.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     kinds = parser.add_subparsers(title="studies", metavar="KIND", dest="kind", required=True)
-    _kind(kinds, "degradation", "The project at several depths, with and without skips.") \
-        .add_argument("--depths", metavar="D1,D2", default="20,32,44,56",
-                      help="depths in weighted layers (default 20,32,44,56)")
+    degradation = _kind(kinds, "degradation",
+                        "The project at several depths, with and without skips.")
+    degradation.add_argument("--depths", metavar="D1,D2",
+                             help="depths in weighted layers (default 20,32,44,56; with "
+                                  "--budget cpu 8,20,44 on the CIFAR layout)")
+    degradation.add_argument(
+        "--budget", choices=("cpu", "paper"),
+        help="paper: He et al. 2016's CIFAR schedule (SGD 0.1, wd 1e-4, ×0.1 at 50 %% and "
+             "75 %% of 164 epochs, crop); cpu: that optimisation for 3 epochs on MNIST "
+             "without augmentation at depths 8,20,44, to see the effect in minutes on a CPU. "
+             "The options below override it")
     variants = _kind(kinds, "variants", "The project's residual blocks swapped for each type.")
     variants.add_argument("--blocks", metavar="T1,T2", help="block type ids (default: "
                           "basicblock,scaledresidual,resnormblock,fusionblock,preactblock,"
@@ -106,6 +114,9 @@ def _kind(kinds: argparse._SubParsersAction, name: str, text: str) -> argparse.A
                    help="replace a different study in DIR (its runs are deleted)")
     p.add_argument("--plan-only", action="store_true",
                    help="write study.json and print the plan and estimate; train nothing")
+    p.add_argument("--seeds", type=int, default=1, metavar="N",
+                   help="train every configuration N times, from seeds S, S+1, … (S: --seed); "
+                        "the data and its split stay the same (default 1)")
     _queue_options(p)
     add_options(p, OPTIONS)
     p.set_defaults(handler=_reported(run_new))
@@ -150,30 +161,42 @@ def run_existing(args: argparse.Namespace) -> int:
 
 
 def plan(args: argparse.Namespace) -> Any:
-    """The study ``args`` ask for (see ``kinds``)."""
+    """The study ``args`` ask for (see ``kinds``), repeated over ``--seeds`` and with its
+    settings stated (``setup``)."""
     from . import kinds
+    from .setup import describe, repeat
 
-    config = base_config(args)
-    graph = load_network(args.project, config)
-    config = fit_synthetic(config, graph, args)
+    graph, config, source = starting_point(args)
     name = args.project
     if args.kind == "degradation":
-        return kinds.plan_degradation(graph, config, _ints(args.depths, "--depths"), name)
-    if args.kind == "variants":
+        study = kinds.plan_degradation(graph, config, _depths(args, graph), name)
+    elif args.kind == "variants":
         blocks = tuple(args.blocks.split(",")) if args.blocks else kinds.DEFAULT_VARIANTS
-        return kinds.plan_variants(graph, config, blocks, args.target, name)
-    if args.kind == "sweep":
-        return kinds.plan_sweep(graph, config, _vary(args.vary), name)
-    return kinds.plan_twin(graph, config, args.run, name)
+        study = kinds.plan_variants(graph, config, blocks, args.target, name)
+    elif args.kind == "sweep":
+        study = kinds.plan_sweep(graph, config, _vary(args.vary), name)
+    else:
+        study = kinds.plan_twin(graph, config, args.run, name)
+    return describe(repeat(study, args.seeds, config.seed), source)
 
 
-def base_config(args: argparse.Namespace) -> Any:
-    """The training settings every run starts from: the defaults with the options given.
-    (When the project carries its own recipe, it goes here, below the options.)"""
-    from ..train.command import settings
-    from ..train.config import TrainConfig
+def starting_point(args: argparse.Namespace) -> tuple[Any, Any, str]:
+    """The network, the settings every run starts from and where they came from: what
+    ``train PROJECT`` would use (``train.command.project_config`` and ``settings``), with
+    the ``--budget`` (degradation) applied below the options, so that options win."""
+    from ..train.command import project_config, settings
+    from .setup import apply_budget
 
-    return settings(args, TrainConfig())
+    budget = getattr(args, "budget", None)
+    preset = args.project.startswith(PRESET_PREFIX)
+    graph = None if preset else load_network(args.project, None, args)
+    base, source = project_config(args.project, graph)
+    config = settings(args, apply_budget(base, budget))
+    if preset:
+        graph = load_network(args.project, config, args)
+    if budget:
+        source += f"; with the ‘{budget}’ budget of `experiment degradation --budget`"
+    return graph, fit_synthetic(config, graph, args), source
 
 
 def fit_synthetic(config: Any, graph: Any, args: argparse.Namespace) -> Any:
@@ -187,20 +210,43 @@ def fit_synthetic(config: Any, graph: Any, args: argparse.Namespace) -> Any:
     return config.replace(data=config.data.replace(**changes)).validate()
 
 
-def load_network(project: str, config: Any) -> Any:
-    """The project's graph; a preset is made for the dataset's image shape."""
+def load_network(project: str, config: Any, args: argparse.Namespace | None = None) -> Any:
+    """The project's graph. A preset is made at its own input, unless the dataset has a
+    fixed shape (a torchvision set, which ``train`` serves at its own shape to a preset) or
+    the options set the image size, channels or classes."""
     from ..blocks import CATALOGUE
     from ..graph import InputSpec
     from ..graph import project as project_io
 
-    if project.startswith(PRESET_PREFIX):
-        from ..presets import create
+    if not project.startswith(PRESET_PREFIX):
+        return project_io.load(project, CATALOGUE)
+    from ..presets import create
 
-        data = config.data
-        channels, size, classes = DATASET_INPUTS.get(
-            data.dataset, (data.channels, data.image_size, data.classes))
-        return create(project[len(PRESET_PREFIX):], InputSpec(channels, size, size, classes))
-    return project_io.load(project, CATALOGUE)
+    name = project[len(PRESET_PREFIX):]
+    if config.data.dataset in DATASET_INPUTS:
+        channels, size, classes = DATASET_INPUTS[config.data.dataset]
+        return create(name, InputSpec(channels, size, size, classes))
+    own = create(name).input_spec
+    given = {k: getattr(args, f"data.{k}", None) for k in ("channels", "image_size", "classes")}
+    if not any(v is not None for v in given.values()):
+        return create(name)
+    size = given["image_size"]
+    return create(name, InputSpec(given["channels"] or own.channels, size or own.height,
+                                  size or own.width, given["classes"] or own.classes))
+
+
+def _depths(args: argparse.Namespace, graph: Any) -> tuple[int, ...]:
+    """``--depths``, else the ``cpu`` budget's depths, else the default ones."""
+    from . import derive, kinds
+    from .setup import cpu_depths
+
+    if args.depths is not None:
+        return _ints(args.depths, "--depths")
+    if args.budget == "cpu":
+        _, step, reachable = derive.reachable_depths(graph, limit=7)
+        if step:
+            return tuple(cpu_depths(reachable))
+    return kinds.DEFAULT_DEPTHS
 
 
 def default_directory(project: str, kind: str) -> Path:
@@ -248,8 +294,15 @@ def _estimate(study: Any, args: argparse.Namespace) -> Any:
 
 def _print_plan(study: Any, estimate: Any) -> None:
     from ..train.progress import format_duration
+    from .estimate import budget_warning
 
     print(f"{study.title}: {len(study.runs)} runs")
+    for key, text in (("settings_source", "settings from"), ("effective", "every run")):
+        if study.settings.get(key):
+            print(f"{text}: {study.settings[key]}")
+    if len(study.settings.get("seeds", ())) > 1:
+        print(f"each configuration {len(study.settings['seeds'])} times, seeds "
+              f"{', '.join(map(str, study.settings['seeds']))} (same data and split)")
     for i, spec in enumerate(study.runs, 1):
         seconds = estimate.seconds.get(spec.name) if estimate else None
         when = ("existing run" if spec.existing else
@@ -258,6 +311,9 @@ def _print_plan(study: Any, estimate: Any) -> None:
     if estimate and estimate.total is not None:
         print(f"estimated total: {format_duration(estimate.total)} "
               f"({estimate.step_seconds * 1000:.0f} ms per step of {estimate.timed_run})")
+    warning = budget_warning(study)
+    if warning:
+        print(warning)
 
 
 def _execute(study: Any, directory: Path, args: argparse.Namespace) -> int:

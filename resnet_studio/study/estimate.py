@@ -21,6 +21,11 @@ from .plan import Study
 KNOWN_TRAIN_SIZES = {"mnist": 60_000, "fashion_mnist": 60_000, "cifar10": 50_000,
                      "cifar100": 50_000, "svhn": 73_257}
 FORWARD_SHARE = 1 / 3
+# Below this many optimiser steps a run has barely started to learn: the learning rate has
+# not done its work, batch-norm statistics are still settling, and a small ResNet is near
+# chance on MNIST or CIFAR-10 — differences between such runs are noise, not the effect
+# the study looks for. (Epochs are whole numbers, so every run sees the data at least once.)
+MIN_STEPS = 100
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,31 @@ def run_steps(config: dict[str, Any]) -> int | None:
     """Optimiser steps of a whole run (training batches drop the last partial one)."""
     sizes = data_sizes(config)
     return None if sizes is None else sizes[0] // config["batch_size"] * config["epochs"]
+
+
+def short_runs(study: Study, minimum: int = MIN_STEPS) -> dict[str, int]:
+    """The runs to train (by name) with fewer than ``minimum`` optimiser steps, and their
+    steps; runs whose data size is known only once loaded are left out."""
+    out = {}
+    for spec in study.runs:
+        steps = None if spec.existing else run_steps(spec.config)
+        if steps is not None and steps < minimum:
+            out[spec.name] = steps
+    return out
+
+
+def budget_warning(study: Study, minimum: int = MIN_STEPS) -> str | None:
+    """One sentence when runs are too short to learn (see ``MIN_STEPS``), else None."""
+    short = short_runs(study, minimum)
+    if not short:
+        return None
+    name = min(short, key=short.get)
+    config = study.run(name).config
+    batches = short[name] // config["epochs"]
+    return (f"warning: {len(short)} of {len(study.runs)} runs train fewer than {minimum} "
+            f"optimiser steps (‘{name}’: {config['epochs']} epochs × {batches} batches = "
+            f"{short[name]} steps); runs that short barely start to learn, so their "
+            "differences say little. Train more epochs or images, or use smaller batches.")
 
 
 def estimate(study: Study, measure_steps: int = 4) -> Estimate:

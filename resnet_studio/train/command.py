@@ -215,16 +215,24 @@ def _engine(args: argparse.Namespace) -> Any:
     checkpoint = load_checkpoint(args.resume) if args.resume else None
     network = _network(args.project, checkpoint)
     if checkpoint:
-        base, origin = TrainConfig.from_dict(checkpoint["config"]), "the checkpoint's settings"
+        config = settings(args, TrainConfig.from_dict(checkpoint["config"]))
+        origin = "the checkpoint's settings"
     else:
-        base, origin = _project_config(args.project, network)
-    config = settings(args, base)
+        config, origin = train_settings(args, network)
     run_dir = _run_dir(args, checkpoint)
     return Engine(network, config, _sinks(args, run_dir, f"training with {origin}"), run_dir,
                   resume_from=checkpoint)
 
 
-def _project_config(project: str, network: Any) -> tuple[Any, str]:
+def train_settings(args: argparse.Namespace, network: Any) -> tuple[Any, str]:
+    """What ``train PROJECT`` trains with (the project's settings or its preset's recipe,
+    then every option given) and where the settings came from. Studies call this too, so
+    that a study's runs train exactly as ``train`` would."""
+    base, origin = project_config(args.project, network)
+    return settings(args, base), origin
+
+
+def project_config(project: str, network: Any) -> tuple[Any, str]:
     """The settings saved in the project, or its preset's recipe, and which of them it is."""
     from ..presets.recipes import preset_recipe
     from .recipe import project_training, recipe_config
@@ -407,7 +415,7 @@ def _sanity_setup(args: argparse.Namespace) -> tuple[Any, Any]:
     network = _network(args.project, None)
     if getattr(args, "steps", 1) < 1:
         raise CommandError("--steps must be at least 1.", EXIT_UNUSABLE)
-    return network, settings(args, _project_config(args.project, network)[0])
+    return network, train_settings(args, network)[0]
 
 
 def run_lr_find(args: argparse.Namespace) -> int:

@@ -146,7 +146,7 @@ class MainWindow(QMainWindow):
         self.runs = install(RunActions(self, self.training))
         self.sanity = install(SanityTools(self, self.training))
         self.interop = install(Interop(self))
-        self.studies = install(StudyFeature(self, self.training.panel.settings.config))
+        self.studies = install(StudyFeature(self, self.training.project_settings))
         self.analyses = install(AnalysisFeature(self))
         self.features.build()
         self.toolbar = self.features.toolbar

@@ -49,6 +49,9 @@ def test_a_study_runs_writes_results_and_a_second_call_resumes(project_file, cap
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "[1/2] tiny (residual): training" in captured.err
+    # the plan, printed before training, says what the runs train with: the recipe for a
+    # network without saved settings, and the options over it
+    assert "every run: AdamW, lr 0.001" in captured.out and "24 train / 8 val" in captured.out
     assert "[2/2] tiny plain twin (no skips): finished" in captured.err
     for name in ("results.csv", "curves.png", "curves.svg"):
         assert (out / name).is_file()
@@ -90,6 +93,7 @@ def test_a_different_study_in_the_directory_needs_force(project_file, capsys):
     (["variants", "{p}", "--blocks", "nope"], "‘nope’ is not a residual block type"),
     (["sweep", "{p}", "--vary", "lr"], "--vary ‘lr’: write NAME=V1,V2"),
     (["sweep", "{p}", "--vary", "momentum=0.5"], "‘momentum’ cannot be swept"),
+    (["sweep", "{p}", "--vary", "seed=1,2", "--seeds", "2"], "varies the seed itself"),
     (["twin", "preset:resnet2O"], "There is no preset ‘resnet2O’"),
     (["twin", "{p}", "--run", "{d}/none"], "graph.json is missing"),
     (["twin", "{d}/missing.json"], "missing.json"),

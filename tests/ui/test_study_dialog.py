@@ -8,6 +8,8 @@ from PySide6.QtCore import Qt
 from study_helpers import StudyPrompts, budget, staged_net
 from training_helpers import tiny_net
 
+from resnet_studio.presets.recipes import HE_2016_CIFAR
+from resnet_studio.train.recipe import project_training, recipe_config, training_section
 from resnet_studio.ui.study.dialog import StudyDialog
 
 
@@ -117,3 +119,65 @@ def test_the_estimate_fills_in_every_run_before_starting(qtbot):
     dialog.vary[0][1].setText("0.01,0.2")  # another plan: the estimate no longer applies
     dialog.replan()
     assert dialog.estimate is None and dialog.table.item(0, 2).text() == "—"
+
+
+def _saved_settings_net():
+    """The staged network with saved settings unlike the engine's defaults (He et al.'s
+    recipe, weight decay 2e-4) on a synthetic set that fits it."""
+    graph = staged_net()
+    config = recipe_config(HE_2016_CIFAR)
+    config = config.replace(weight_decay=2e-4, epochs=2, batch_size=8, device="cpu",
+                            data=config.data.replace(dataset="synthetic", image_size=8,
+                                                     classes=4, train_size=24, val_size=8))
+    graph.training = training_section(config, HE_2016_CIFAR)
+    return graph
+
+
+def test_the_dialog_starts_from_the_open_projects_training_settings(make_window):
+    window = make_window(_saved_settings_net(), StudyPrompts())
+    window.actions["study_twin"].trigger()
+    dialog = window.studies.dialog
+    expected = project_training(window.document.graph).config
+    assert expected.weight_decay == 2e-4 and expected.schedule == "multistep"
+    study = dialog.replan()
+    assert [r.config for r in study.runs] == [expected.to_dict()] * 2
+    assert study.settings["settings_source"].startswith("the project's settings: He et al.")
+    text = dialog.settings_line.text()
+    assert "weight decay 0.0002" in text and "multistep ×0.1 at 50%, 75%" in text
+    dialog.reject()
+
+
+def test_repeats_train_every_configuration_from_consecutive_seeds(qtbot):
+    dialog = _dialog(qtbot, "twin")
+    dialog.repeats.setValue(3)
+    study = dialog.replan()
+    assert [r.name for r in study.runs] == ["residual-seed1", "residual-seed2",
+                                            "residual-seed3", "plain-seed1", "plain-seed2",
+                                            "plain-seed3"]
+    assert study.settings["seeds"] == [1, 2, 3] and dialog.table.rowCount() == 6
+    assert [r.config["seed"] for r in study.runs[:3]] == [1, 2, 3]
+
+
+def test_runs_too_short_to_learn_are_pointed_out_before_start(qtbot):
+    dialog = _dialog(qtbot, "twin")  # 3 epochs of 3 batches
+    dialog.replan()
+    assert not dialog.warning.isHidden()
+    assert "3 epochs × 3 batches = 9 steps" in dialog.warning.text()
+    dialog.train_size.setValue(8 * 34)  # 34 batches × 3 epochs = 102 steps
+    dialog.replan()
+    assert dialog.warning.isHidden() and dialog.start_button.isEnabled()
+
+
+def test_the_cpu_budget_fills_the_form_and_the_form_still_wins(qtbot):
+    dialog = _dialog(qtbot, "degradation")
+    dialog.budget_choice.setCurrentIndex(dialog.budget_choice.findData("cpu"))
+    assert dialog.depths.text() == "6,14,30"  # 1, 3 and 7 blocks per stage
+    assert dialog.epochs.value() == 3 and dialog.dataset.currentData() == "mnist"
+    dialog.epochs.setValue(1)
+    study = dialog.replan()
+    config = study.runs[0].config
+    assert (config["epochs"], config["batch_size"], config["lr"], config["schedule"]) == (
+        1, 128, 0.1, "multistep")
+    assert config["data"]["augment"] is False and "‘cpu’ budget" in study.settings[
+        "settings_source"]
+    assert _dialog(qtbot, "sweep").budget_choice.isHidden()  # degradation only

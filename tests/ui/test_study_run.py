@@ -13,7 +13,9 @@ from study_helpers import StudyPrompts, budget, staged_net
 from resnet_studio.graph.project import save
 from resnet_studio.study.kinds import plan_sweep
 from resnet_studio.study.plan import Study
+from resnet_studio.study.queue import StudyQueue
 from resnet_studio.train import load_checkpoint
+from resnet_studio.ui.study import worker as worker_module
 
 
 @pytest.fixture
@@ -56,25 +58,41 @@ def test_a_two_run_study_trains_both_and_fills_the_view(studio, qtbot, tmp_path)
     assert not feature.worker.is_active() and window.actions["study_sweep"].isEnabled()
 
 
-def test_cancel_then_resume_trains_only_what_is_missing(studio, qtbot):
+class CancellingQueue(StudyQueue):
+    """A study queue that cancels itself from its own progress report of ``at_step`` in its
+    first run, on the worker thread, before the engine takes another step: the cancel lands
+    at that step however fast or slow the machine is (no race with the GUI thread)."""
+
+    at_step = 5
+
+    def _report(self, event, index, spec, **values):
+        super()._report(event, index, spec, **values)
+        if event == "step" and index == 0 and values.get("step") == self.at_step:
+            self.cancel()
+
+
+class WaitingQueue(StudyQueue):
+    """A study queue whose first step waits until the study is cancelled (closing the
+    window does that): the study is mid-run when the window closes, by construction."""
+
+    def _report(self, event, index, spec, **values):
+        super()._report(event, index, spec, **values)
+        if event == "step" and values.get("step") == 1:
+            assert self._cancel.wait(timeout=60), "the study was never cancelled"
+
+
+def test_cancel_then_resume_trains_only_what_is_missing(studio, qtbot, monkeypatch):
     _, feature, prompts = studio
     study = _sweep(epochs=4)
-    stopped_at = []
-
-    def cancel_in_first_run(report):
-        if report.event == "step" and report.index == 0 and report.step >= 5 and not stopped_at:
-            stopped_at.append(report.step)
-            feature.cancel()
-
-    feature.worker.progressed.connect(cancel_in_first_run)
+    monkeypatch.setattr(worker_module, "StudyQueue", CancellingQueue)
     outcome = _run(qtbot, feature, study)
-    feature.worker.progressed.disconnect(cancel_in_first_run)
     assert outcome.cancelled and outcome.statuses == {"seed-1": "stopped", "seed-2": "pending"}
     directory = feature.directory
-    first = load_checkpoint(directory / "runs" / "seed-1" / "last.pt")["step"]
-    assert first >= stopped_at[0] and not (directory / "runs" / "seed-2").exists()
+    assert load_checkpoint(directory / "runs" / "seed-1" / "last.pt")["step"] == 5
+    assert not (directory / "runs" / "seed-2").exists()
     assert feature.view.resume_button.isEnabled()
 
+    monkeypatch.setattr(worker_module, "StudyQueue", StudyQueue)
     reports = []
     feature.worker.progressed.connect(reports.append)
     prompts.resume_answer = True
@@ -83,7 +101,7 @@ def test_cancel_then_resume_trains_only_what_is_missing(studio, qtbot):
     assert blocker.args[0].statuses == {"seed-1": "finished", "seed-2": "finished"}
     assert ("start", "seed-1", "resuming") in [(r.event, r.name, r.message) for r in reports]
     first_steps = [r.step for r in reports if r.event == "step" and r.name == "seed-1"]
-    assert min(first_steps) == first + 1 and max(first_steps) == 12  # nothing trained twice
+    assert min(first_steps) == 6 and max(first_steps) == 12  # nothing trained twice
     steps = [json.loads(line)["step"] for line in
              (directory / "runs" / "seed-1" / "steps.jsonl").read_text().splitlines()]
     assert steps == list(range(1, 13))
@@ -105,16 +123,17 @@ def test_a_failed_run_is_shown_failed_while_the_others_go_on(studio, qtbot):
 
 
 def test_closing_mid_study_stops_it_and_reopening_the_project_offers_to_resume(
-        make_window, qtbot, tmp_path):
+        make_window, qtbot, tmp_path, monkeypatch):
     prompts = StudyPrompts()
     window = make_window(staged_net(), prompts)
     project = tmp_path / "tiny.rstudio.json"
     save(window.document.graph, project)
     assert window.open_project(project)
     feature = window.studies
+    monkeypatch.setattr(worker_module, "StudyQueue", WaitingQueue)
     with qtbot.waitSignal(feature.worker.progressed, timeout=60_000,
                           check_params_cb=lambda r: r.event == "step"):
-        assert feature.start_study(_sweep(epochs=50))
+        assert feature.start_study(_sweep(epochs=2))
     assert feature.directory == tmp_path / "studies" / "tiny-sweep"
     assert window.close()
     assert not feature.worker.is_active()

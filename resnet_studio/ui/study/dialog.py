@@ -1,10 +1,13 @@
 """The dialog that sets up a study: its budget, what it varies, the plan and its estimate.
 
 One dialog serves every kind (``study.plan.KINDS``); the kind decides the middle group
-(depths, block types, swept settings, an existing run). The budget starts from the training
-panel's settings; whatever the form holds is planned again a moment after each change, so
-the run list always shows what Start would train. The time estimate trains a few steps of
-one network (``study.estimate``) on a worker thread, on request.
+(depths, block types, swept settings, an existing run). The budget starts from the open
+project's training settings (what Train would use, as ``resnet-studio experiment`` does);
+a degradation study may start from a named budget instead (``study.setup.BUDGETS``), and the
+form's fields override either. Whatever the form holds is planned again a moment after each
+change, so the run list, the settings line and the warning about runs too short to learn
+always show what Start would train. The time estimate trains a few steps of one network
+(``study.estimate``) on a worker thread, on request.
 """
 
 from __future__ import annotations
@@ -37,8 +40,9 @@ from PySide6.QtWidgets import (
 from ...data.config import TORCHVISION_SETS
 from ...graph import Graph
 from ...study import derive, kinds
-from ...study.estimate import Estimate
+from ...study.estimate import Estimate, budget_warning
 from ...study.plan import Study, StudyError
+from ...study.setup import apply_budget, cpu_depths, describe, repeat
 from ...train import TrainConfig
 from ...train.progress import format_duration
 from ..background import BackgroundTask
@@ -49,21 +53,26 @@ from ..window_titles import fit_title
 TITLES = {"degradation": "Degradation study", "variants": "Block variants",
           "sweep": "Sweep", "twin": "Plain twin"}
 NONE = "(none)"
+BUDGET_TITLES = {None: "The project's training settings",
+                 "cpu": "CPU demo: MNIST, 3 epochs, depths 8, 20, 44",
+                 "paper": "He et al. 2016: 164 epochs, ×0.1 at 50 % and 75 %"}
 REPLAN_MS = 150
 
 
 class StudyDialog(QDialog):
     """Sets up one study of ``kind`` on ``graph`` starting from ``base`` (a TrainConfig).
 
-    ``study`` is the current plan (None while the form holds an error, shown in red);
-    ``estimate`` the last time estimate; ``estimated`` is emitted when one arrives."""
+    ``source`` says where ``base`` came from (the plan records it). ``study`` is the
+    current plan (None while the form holds an error, shown in red); ``estimate`` the last
+    time estimate; ``estimated`` is emitted when one arrives."""
 
     estimated = Signal(object)
 
     def __init__(self, kind: str, graph: Graph, base: TrainConfig, project: str = "",
-                 parent: QWidget | None = None):
+                 parent: QWidget | None = None, source: str = "the training settings"):
         super().__init__(parent)
         self.kind, self.graph, self.base_config, self.project = kind, graph, base, project
+        self.source = source
         self.study: Study | None = None
         self.estimate: Estimate | None = None
         self.task: BackgroundTask | None = None
@@ -102,10 +111,36 @@ class StudyDialog(QDialog):
                                                singleStep=500, value=data.train_size))
         self.train_size.setToolTip("Training images of the built-in synthetic set (the other "
                                    "datasets train on their whole training split).")
+        self.repeats = self._watch(QSpinBox(box, minimum=1, maximum=20, value=1))
+        self.repeats.setToolTip("Train every configuration this many times, from consecutive "
+                                "seeds; the data and their split stay the same, so only the "
+                                "initial weights and the batch order differ.")
+        self.budget_choice = QComboBox(box)
+        for key, text in BUDGET_TITLES.items():
+            if key is None or self.kind == "degradation":
+                self.budget_choice.addItem(text, key)
+        self.budget_choice.currentIndexChanged.connect(self._budget_chosen)
+        if self.kind == "degradation":
+            form.addRow("Start from", self.budget_choice)
+        else:
+            self.budget_choice.hide()  # only the degradation study has named budgets
         form.addRow("Epochs", self.epochs)
         form.addRow("Dataset", self.dataset)
         form.addRow("Training images", self.train_size)
+        form.addRow("Repeats", self.repeats)
         return box
+
+    def _budget_chosen(self) -> None:
+        """Show the chosen budget's epochs, dataset (and the cpu budget's depths) in the form,
+        which then override it like the options of ``experiment degradation --budget``."""
+        chosen = apply_budget(self.base_config, self.budget_choice.currentData())
+        self.epochs.setValue(chosen.epochs)
+        self.dataset.setCurrentIndex(max(0, self.dataset.findData(chosen.data.dataset)))
+        if self.budget_choice.currentData() == "cpu":
+            _, step, reachable = derive.reachable_depths(self.graph, limit=7)
+            if step:
+                self.depths.setText(",".join(map(str, cpu_depths(reachable))))
+        self._schedule()
 
     def _kind_group(self) -> QGroupBox:
         box = QGroupBox({"degradation": "Depths", "variants": "Residual blocks",
@@ -170,6 +205,10 @@ class StudyDialog(QDialog):
         self.title = QLabel(box, wordWrap=True)
         self.error = QLabel(box, wordWrap=True)
         self.error.setStyleSheet("color: #cf222e;")
+        self.settings_line = QLabel(box, wordWrap=True)
+        self.settings_line.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.warning = QLabel(box, wordWrap=True)
+        self.warning.setStyleSheet("color: #9a6700;")
         self.table = QTableWidget(0, 3, box)
         self.table.setHorizontalHeaderLabels(["Run", "Varies", "Estimate"])
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -186,7 +225,7 @@ class StudyDialog(QDialog):
         bottom = QHBoxLayout()
         bottom.addWidget(self.total, 1)
         bottom.addWidget(self.estimate_button)
-        for widget in (self.title, self.error, self.table):
+        for widget in (self.title, self.error, self.settings_line, self.warning, self.table):
             layout.addWidget(widget)
         layout.addLayout(bottom)
         return box
@@ -205,17 +244,27 @@ class StudyDialog(QDialog):
 
     # ----- planning ---------------------------------------------------------------------------
     def budget(self) -> TrainConfig:
-        """The base settings with the dialog's epochs, dataset and training-set size."""
+        """The base settings (with the chosen budget) and the dialog's epochs, dataset and
+        training-set size over them."""
         key = self.dataset.currentData()
-        data = self.base_config.data
+        base = apply_budget(self.base_config, self.budget_choice.currentData())
+        data = base.data
         if key == "synthetic":
             data = synthetic_for(self.graph, data).replace(train_size=self.train_size.value())
         else:
             data = data.replace(dataset=key)
-        return self.base_config.replace(epochs=self.epochs.value(), data=data)
+        return base.replace(epochs=self.epochs.value(), data=data)
 
     def plan(self) -> Study:
-        """The study the form describes (StudyError naming the field at fault)."""
+        """The study the form describes, repeated and with its settings stated (StudyError
+        naming the field at fault)."""
+        source = self.source
+        if self.budget_choice.currentData():
+            source += f"; with the ‘{self.budget_choice.currentData()}’ budget"
+        seed = self.base_config.seed
+        return describe(repeat(self._plan_kind(), self.repeats.value(), seed), source)
+
+    def _plan_kind(self) -> Study:
         base, name = self.budget(), self.project
         if self.kind == "degradation":
             return kinds.plan_degradation(self.graph, base, _ints(self.depths.text()), name)
@@ -255,6 +304,13 @@ class StudyDialog(QDialog):
         self.error.setText(message)
         self.error.setVisible(bool(message))
         self.title.setText(f"{study.title}: {len(study.runs)} runs" if study else "")
+        self.settings_line.setText(
+            f"Settings from {study.settings['settings_source']}.\nEvery run: "
+            f"{study.settings['effective']}" if study else "")
+        warning = budget_warning(study) if study else None
+        warning = (warning or "").removeprefix("warning: ")
+        self.warning.setText(warning[:1].upper() + warning[1:])
+        self.warning.setVisible(bool(warning))
         self.start_button.setEnabled(study is not None)
         self.estimate_button.setEnabled(study is not None)
         self._fill_table()

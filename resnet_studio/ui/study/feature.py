@@ -39,8 +39,9 @@ CSV_FILTER = "CSV files (*.csv)"
 
 
 class StudyFeature(QObject, Feature):
-    """Adds experiments to ``window``. ``settings(graph)`` gives the training panel's
-    settings as a TrainConfig: every study's budget starts from them."""
+    """Adds experiments to ``window``. ``settings(graph)`` gives the open project's training
+    settings as a TrainConfig, as Train would use them (the training controller's
+    ``project_settings``): every study's budget starts from them."""
 
     def __init__(self, window: MainWindow, settings: Callable[[Graph], TrainConfig]):
         super().__init__(window)
@@ -118,7 +119,8 @@ class StudyFeature(QObject, Feature):
             self.window.prompts.show_error("Cannot plan a study", str(exc))
             return None
         project = str(self.window.document.path or graph.name or "")
-        self.dialog = StudyDialog(kind, graph, base, project, self.window)
+        self.dialog = StudyDialog(kind, graph, base, project, self.window,
+                                  _source(self.window.document.graph))
         self.dialog.accepted.connect(self._on_dialog_accepted)
         self.dialog.open()
         return self.dialog
@@ -309,6 +311,17 @@ class StudyFeature(QObject, Feature):
         if self.dialog is not None and self.dialog.task is not None:
             self.dialog.task.wait()
         self.worker.shutdown()
+
+
+def _source(graph: Graph) -> str:
+    """Where the project's training settings come from, in ``train``'s words."""
+    from ...train.command import project_config
+    from ...train.config import ConfigError
+
+    try:
+        return project_config("", graph)[1]
+    except ConfigError:  # the panel shows the recipe's settings in their place
+        return "the training panel's settings"
 
 
 def _same_plan(directory: Path, study: Study) -> bool:

@@ -188,6 +188,11 @@ class TrainingController(QObject, Feature):
         adapt = config.data.fit == "none" and self.panel.settings.adapt.isChecked()
         return (_adapted(graph) if adapt else graph), config
 
+    def project_settings(self, graph: Graph) -> Any:
+        """The TrainConfig Train would use now: the panel's values put into the project,
+        merged with its recipe (a study starts from these; raises ConfigError)."""
+        return self._configure(graph)[1]
+
     def _on_launched(self, run_dir: Path) -> None:
         self.start_record = None
         if self.window.run_focus.run != run_dir:  # a resumed run keeps the one before it
