@@ -47,6 +47,8 @@ class DataConfig:
     the data (a preset trained by name).
     ``flip=None`` means the dataset's default: off for digit sets and for image folders (flipping
     digits or text makes other symbols), on for the synthetic set and object photographs.
+    ``subset`` trains on a seeded, class-balanced subset of that many training images, for any
+    dataset (the validation split stays whole): a study on real data at a CPU's budget.
     ``in_memory=None`` decides by size: image folders whose decoded pixels take less than
     ``memory_limit_gib`` are held as tensors on the training device, larger ones are streamed
     through a ``DataLoader`` with ``workers`` processes (``None``: a few, by CPU count).
@@ -59,6 +61,7 @@ class DataConfig:
     val_folder: str | None = None
     train_size: int = 2000
     val_size: int = 500
+    subset: int | None = None
     image_size: int = 32
     channels: int = 3
     classes: int = 10
@@ -144,6 +147,8 @@ class DataConfig:
         _check_int("seed", self.seed, 0, SEED_LIMIT)
         if self.workers is not None:
             _check_int("workers", self.workers, 0, 64)
+        if self.subset is not None:
+            _check_int("subset", self.subset, 1, 10_000_000)
         if self.channels not in (1, 3) or isinstance(self.channels, bool):
             raise DataError(f"channels must be 1 (grey) or 3 (colour), not {self.channels!r}")
 

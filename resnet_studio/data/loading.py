@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import torch
@@ -13,6 +13,7 @@ from .config import TORCHVISION_SETS, DataConfig, DataError
 from .fit import Shape, fit_source, served_shape, shape_text
 from .folders import load_folder
 from .source import Source, Split, channel_stats
+from .spec import balanced_indices
 from .stream import StreamBatches
 from .synthetic import CLASS_NAMES, make_synthetic
 from .torchvision_sets import load_torchvision
@@ -101,13 +102,34 @@ def _check_run(batch_size: int, rank: int, world_size: int) -> None:
 
 
 def _load_source(cfg: DataConfig, target: Shape | None) -> tuple[Source, str]:
-    """The dataset at the size it is served at, and the note saying what was done."""
+    """The dataset at the size it is served at (its training subset, when one is asked for),
+    and the note saying what was done."""
     if cfg.is_folder:
-        return load_folder(cfg, served_shape(cfg, target))
-    if cfg.dataset in TORCHVISION_SETS:
-        return fit_source(load_torchvision(cfg), target, cfg)
-    source = _synthetic(cfg, served_shape(cfg, target))
-    return source, f"synthetic {shape_text(source.shape)} images drawn"
+        source, note = load_folder(cfg, served_shape(cfg, target))
+    elif cfg.dataset in TORCHVISION_SETS:
+        source, note = fit_source(load_torchvision(cfg), target, cfg)
+    else:
+        source = _synthetic(cfg, served_shape(cfg, target))
+        note = f"synthetic {shape_text(source.shape)} images drawn"
+    return _training_subset(source, note, cfg)
+
+
+def _training_subset(source: Source, note: str, cfg: DataConfig) -> tuple[Source, str]:
+    """``source`` with its training split cut to ``cfg.subset`` images, as evenly spread over
+    the classes as they allow and drawn from ``cfg.seed``; in-memory statistics are those of
+    the images kept."""
+    total = source.train.size
+    if cfg.subset is None or cfg.subset >= total:
+        return source, note
+    keep = balanced_indices(source.train.labels.tolist(), cfg.subset, cfg.seed)
+    index = torch.tensor(keep, dtype=torch.long)
+    split = source.train
+    train = Split(split.labels[index], None if split.images is None else split.images[index],
+                  [split.files[i] for i in keep] if split.files else [])
+    mean, std = channel_stats(train.images) if train.in_memory else (source.mean, source.std)
+    kept = replace(source, train=train, mean=mean, std=std)
+    return kept, (f"{note}; a class-balanced subset of {len(keep):,} of the {total:,} "
+                  "training images")
 
 
 def _notes(source: Source) -> list[str]:

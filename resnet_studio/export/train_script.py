@@ -129,6 +129,10 @@ def load_dataset(data: dict, shape: tuple[int, int, int] | None = None) -> Simpl
     sets resized (bilinear, antialiased) and turned grey↔RGB."""
     name = data["dataset"]
     target = shape if data.get("fit", "network") == "network" else None
+    if data.get("subset") is not None:
+        sys.exit(f"train.py: error: the project trains on a subset of {data['subset']} images, "
+                 "which the standalone script does not draw; remove data.subset from the "
+                 "bundle's config.json to train on the whole training split")
     if name == "synthetic":
         return synthetic_dataset(data, target)
     if name in TORCHVISION_SETS:

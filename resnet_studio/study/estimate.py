@@ -46,12 +46,18 @@ def data_sizes(config: dict[str, Any]) -> tuple[int, int] | None:
     """(training, validation) images a configuration trains and validates on, if known."""
     data = config["data"]
     if data["dataset"] == "synthetic":
-        return data["train_size"], data["val_size"]
+        return _cut(data["train_size"], data), data["val_size"]
     total = KNOWN_TRAIN_SIZES.get(data["dataset"])
     if total is None:
         return None
     val = int(total * data["val_fraction"])
-    return total - val, val
+    return _cut(total - val, data), val
+
+
+def _cut(train: int, data: dict[str, Any]) -> int:
+    """Training images after the data configuration's class-balanced subset, if any."""
+    subset = data.get("subset")
+    return train if subset is None else min(train, subset)
 
 
 def run_steps(config: dict[str, Any]) -> int | None:

@@ -67,6 +67,8 @@ OPTIONS: tuple[tuple[str, str, Any, str | None, str], ...] = (
     ("--val-fraction", "data.val_fraction", float, "F", "share of the training set held out"),
     ("--train-size", "data.train_size", int, "N", "synthetic set: training images"),
     ("--val-size", "data.val_size", int, "N", "synthetic set: validation images"),
+    ("--subset", "data.subset", int, "N",
+     "train on a seeded, class-balanced subset of N training images (any dataset)"),
     ("--image-size", "data.image_size", int, "PX",
      "synthetic set and image folders with --fit none: image height and width"),
     ("--channels", "data.channels", int, "C",

@@ -257,6 +257,12 @@ def test_train_py_refuses_a_dataset_it_cannot_load(bundle_imports, tmp_path):
         bundle_imports.main(["--dataset", "folder:/images", "--out", str(tmp_path / "x")])
 
 
+def test_train_py_refuses_a_training_subset_it_cannot_draw(bundle_imports):
+    data = {**TrainConfig().data.to_dict(), "subset": 300}
+    with pytest.raises(SystemExit, match="subset of 300 images"):
+        bundle_imports.load_dataset(data, (3, 32, 32))
+
+
 def test_the_scripts_torchvision_table_matches_the_studios_datasets():
     """train.py needs only torchvision, so it carries its own copy of the normalisation
     table: a bundle must normalise exactly as the run it was exported from."""
