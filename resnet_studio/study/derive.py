@@ -42,13 +42,22 @@ def is_residual_block(graph: Graph, type_id: str) -> bool:
     return spec is not None and spec.category == RESIDUAL_CATEGORY
 
 
+_COUNTER: list[Any] = []  # one DepthCounter: its caches hold each block configuration once
+
+
+def _counter() -> Any:
+    if not _COUNTER:
+        from ..compiler.depth import DepthCounter
+
+        _COUNTER.append(DepthCounter())
+    return _COUNTER[0]
+
+
 def depth(graph: Graph) -> int:
     """Weighted layers on the main path (see the module docstring); StudyError when the
     network cannot be analysed."""
-    from ..compiler.depth import DepthCounter
-
     try:
-        return DepthCounter().depth(graph)
+        return _counter().depth(graph)
     except GraphError as exc:
         raise StudyError(f"‘{graph.name or 'the project'}’: {exc}") from None
 
@@ -73,9 +82,7 @@ class StageDepths:
 
 def stage_depths(graph: Graph) -> StageDepths:
     """How the depth of ``graph`` follows the blocks of its stages."""
-    from ..compiler.depth import DepthCounter
-
-    counter = DepthCounter()
+    counter = _counter()
     try:
         analysis = counter.analyzer.analyze(graph)
         total = counter.count(graph, analysis).layers
