@@ -26,6 +26,26 @@ IMAGENET_DEPTHS = {
 # He et al. 2015 §4.2: depth 6n + 2 with n = 3, 5, 7, 9, 18.
 CIFAR_DEPTHS = (20, 32, 44, 56, 110)
 
+# torchvision's ConvNeXt table (torchvision/models/convnext.py): variant → blocks per stage,
+# channels per stage (base and large keep small's blocks at wider channels).
+CONVNEXT_STAGES = {
+    "tiny": ((3, 3, 9, 3), (96, 192, 384, 768)),
+    "small": ((3, 3, 27, 3), (96, 192, 384, 768)),
+}
+CONVNEXT_BLOCKS = ("cnblock", "convnextblock")
+
+
+def named_layouts(block: str) -> list[tuple[int | None, tuple[int, ...]]]:
+    """(depth, blocks per stage) of the named networks of the family that ``block`` blocks
+    belong to, from the tables above: torchvision's ResNet table for every residual block but
+    ConvNeXt's (the SE, ResNeXt, Res2Net and ResNet-D relatives follow it), each row named by
+    its depth; ConvNeXt's variants, named by size, so their depth is None. The CIFAR family
+    has no table of layouts: its n blocks in every stage are what
+    ``study.derive.with_depth`` gives when no named layout fits."""
+    if block in CONVNEXT_BLOCKS:
+        return [(None, layers) for layers, _ in CONVNEXT_STAGES.values()]
+    return [(depth, layers) for depth, (_, layers) in IMAGENET_DEPTHS.items()]
+
 
 def _starter() -> list[Preset]:
     return [Preset(
@@ -103,13 +123,14 @@ def _imagenet() -> list[Preset]:
 
 
 def _convnext() -> list[Preset]:
+    depths, dims = CONVNEXT_STAGES["tiny"]
     return [Preset(
         "convnext_tiny", "ConvNeXt-T", "ConvNeXt",
         "ConvNeXt-Tiny of Liu et al. 2022, “A ConvNet for the 2020s” (arXiv:2201.03545): a "
         "4×4 patchify stem, stages of 3/3/9/3 depthwise 7×7 blocks with LayerNorm, an inverted "
         "bottleneck and LayerScale at 96/192/384/768 channels; identical to torchvision's "
         "convnext_tiny.", IMAGENET, "convnext_tiny",
-        families.torchvision_convnext((3, 3, 9, 3), (96, 192, 384, 768)))]
+        families.torchvision_convnext(depths, dims))]
 
 
 # timm's later ResNets (timm/models/resnet.py, res2net.py): name → title, builder, text.

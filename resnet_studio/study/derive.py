@@ -1,37 +1,40 @@
 """Networks derived from a project: another depth, another residual block, another width,
 the plain twin. Each returns a new graph; the project itself is never changed.
 
-Depth is counted as He et al. count it: the weighted layers on the main path (every
-convolution and linear layer outside residual blocks, plus each block's convolutions),
-so the CIFAR ResNet with n blocks per stage has depth 6n + 2. A depth is reached by giving
-every ``stage`` node the same number of blocks; networks without stages cannot change depth.
+Depth is counted as He et al. count it, from the analysed graph's own layers (see
+``compiler.depth``): the weighted layers on the main path, a residual block counting its
+branch, so the CIFAR ResNet with n blocks per stage has depth 6n + 2 and ResNet-50 has 50. A
+depth is reached by setting the blocks of every ``stage`` node: to one of the family's named
+layouts where one gives that depth (torchvision's 3-4-6-3 … for the ResNets and their
+relatives, ConvNeXt's 3-3-9-3 …), else to the same number in every stage. Networks without
+stages cannot change depth.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from ..blocks import CATALOGUE
 from ..blocks.stages import shortcut_for
-from ..graph import Graph
+from ..graph import Graph, GraphError
 from ..graph.project import from_dict, to_dict
+from ..presets.catalogue import named_layouts
 from ..presets.twin import plain_twin
 from .plan import StudyError
 
 RESIDUAL_CATEGORY = "Residual blocks"
 STAGE = "stage"
-WEIGHTED = ("conv2d", "linear")
-# Convolutions on the main path of each residual block type (SE gates and 1×1 fusion or
-# projection layers are not counted, as the papers do not count them).
-BLOCK_DEPTH = {"basicblock": 2, "bottleneck": 3, "preactblock": 2, "sebasicblock": 2,
-               "scaledresidual": 2, "resnormblock": 2, "fusionblock": 2, "convnextblock": 3,
-               "simpleresidual": 2}
 
 
 def residual_types(graph: Graph) -> list[str]:
     """The residual block type ids the catalogue offers (every one a stage can hold)."""
     stage = graph.spec(STAGE)
-    return list(stage.param("block").choices) if stage is not None else list(BLOCK_DEPTH)
+    if stage is not None:
+        return list(stage.param("block").choices)
+    return [b.type_id for b in CATALOGUE if b.spec.category == RESIDUAL_CATEGORY]
 
 
 def is_residual_block(graph: Graph, type_id: str) -> bool:
@@ -39,45 +42,120 @@ def is_residual_block(graph: Graph, type_id: str) -> bool:
     return spec is not None and spec.category == RESIDUAL_CATEGORY
 
 
+_COUNTER: list[Any] = []  # one DepthCounter: its caches hold each block configuration once
+
+
+def _counter() -> Any:
+    if not _COUNTER:
+        from ..compiler.depth import DepthCounter
+
+        _COUNTER.append(DepthCounter())
+    return _COUNTER[0]
+
+
 def depth(graph: Graph) -> int:
-    """Weighted layers on the main path (see the module docstring)."""
-    total = 0
-    for node in graph:
-        if node.type_id in WEIGHTED:
-            total += 1
-        elif node.type_id == STAGE:
-            total += node.params["blocks"] * BLOCK_DEPTH.get(node.params["block"], 2)
-        elif is_residual_block(graph, node.type_id):
-            total += BLOCK_DEPTH.get(node.type_id, 2)
-    return total
+    """Weighted layers on the main path (see the module docstring); StudyError when the
+    network cannot be analysed."""
+    try:
+        return _counter().depth(graph)
+    except GraphError as exc:
+        raise StudyError(f"‘{graph.name or 'the project'}’: {exc}") from None
+
+
+@dataclass(frozen=True)
+class StageDepths:
+    """depth = fixed + Σ over stages of first + (n − 1)·each, for n blocks in a stage."""
+
+    fixed: int
+    first: tuple[int, ...]
+    each: tuple[int, ...]
+
+    def of(self, layout: Sequence[int]) -> int:
+        return self.fixed + sum(f + (n - 1) * e for f, e, n in zip(self.first, self.each, layout))
+
+    def equal(self, target: int) -> int | None:
+        """Blocks per stage that give ``target`` with the same number in every stage."""
+        step = sum(self.each)
+        n, rest = divmod(target - self.of([1] * len(self.first)), step) if step else (-1, 1)
+        return n + 1 if not rest and n >= 0 else None
+
+
+def stage_depths(graph: Graph) -> StageDepths:
+    """How the depth of ``graph`` follows the blocks of its stages."""
+    counter = _counter()
+    try:
+        analysis = counter.analyzer.analyze(graph)
+        total = counter.count(graph, analysis).layers
+        stages = graph.nodes_of_type(STAGE)
+        terms = [counter.repeat_depths(graph, s.id, analysis) for s in stages]
+    except GraphError as exc:
+        raise StudyError(f"‘{graph.name or 'the project'}’: {exc}") from None
+    present = sum(f + (s.params["blocks"] - 1) * e for s, (f, e) in zip(stages, terms))
+    return StageDepths(total - present, tuple(f for f, _ in terms), tuple(e for _, e in terms))
+
+
+def _named(graph: Graph, terms: StageDepths) -> dict[int, tuple[int, ...]]:
+    """depth → layout, for the family's named layouts that fit this network: as many stages,
+    and the depth the layout is named by (ResNet-101's 3-4-23-3 is no ResNet-101 of basic
+    blocks)."""
+    stages = graph.nodes_of_type(STAGE)
+    found: dict[int, tuple[int, ...]] = {}
+    for named, layout in named_layouts(stages[0].params["block"]) if stages else []:
+        reached = terms.of(layout)
+        if len(layout) == len(stages) and named in (None, reached):
+            found.setdefault(reached, tuple(layout))
+    return found
 
 
 def reachable_depths(graph: Graph, limit: int = 6) -> tuple[int, int, list[int]]:
-    """(fixed, step, first depths): the depths ``with_depth`` can reach are fixed + step·n."""
-    stages = graph.nodes_of_type(STAGE)
-    step = sum(BLOCK_DEPTH.get(s.params["block"], 2) for s in stages)
-    fixed = depth(graph) - sum(s.params["blocks"] * BLOCK_DEPTH.get(s.params["block"], 2)
-                               for s in stages)
-    return fixed, step, [fixed + step * n for n in range(1, limit + 1)]
+    """(fixed, step, depths): ``with_depth`` reaches fixed + step·n with n blocks in every
+    stage (the first ``limit`` of those are listed) and the depths of the family's named
+    layouts (listed too, in order). A network whose depth cannot be counted gives (0, 0, [])."""
+    try:
+        terms = stage_depths(graph)
+    except StudyError:
+        return 0, 0, []
+    step = sum(terms.each)
+    fixed = terms.of([1] * len(terms.first)) - step
+    equal = [fixed + step * n for n in range(1, limit + 1)] if step else [fixed]
+    return fixed, step, sorted(set(equal) | set(_named(graph, terms)))
 
 
 def with_depth(graph: Graph, target: int) -> Graph:
-    """``graph`` with every stage holding n blocks so that its depth is ``target``."""
+    """``graph`` with its stages' blocks set so that its depth is ``target``: the family's
+    named layout of that depth where there is one, else n blocks in every stage. The result
+    is counted again, and a depth other than ``target`` raises StudyError."""
     stages = graph.nodes_of_type(STAGE)
     if not stages:
         raise StudyError(f"‘{graph.name or 'the project'}’ has no stage nodes, so its depth "
                          "cannot be varied; build it from stages (as the ResNet presets are).")
-    fixed, step, first = reachable_depths(graph)
-    n, rest = divmod(target - fixed, step)
-    if rest or n < 1:
-        raise StudyError(f"depth {target} cannot be reached: with {len(stages)} stage(s) this "
-                         f"network has depth {fixed} + {step}·n ({', '.join(map(str, first))}, "
-                         "…).")
+    terms = stage_depths(graph)
+    named = _named(graph, terms)
+    n = terms.equal(target)
+    layout = named.get(target) or ((n,) * len(stages) if n else None)
+    if layout is None:
+        raise StudyError(_unreachable(graph, target, len(stages), named))
     out = graph.copy()
-    for stage in stages:
-        out.set_params(stage.id, {"blocks": n})
+    for stage, blocks in zip(stages, layout):
+        out.set_params(stage.id, {"blocks": blocks})
     out.name = f"{graph.name or 'net'}_d{target}"
+    built = depth(out)
+    if built != target:
+        raise StudyError(f"depth {target} was planned as {'-'.join(map(str, layout))} blocks "
+                         f"per stage, but that network has depth {built}; its stages do not "
+                         "add depth block by block.")
     return out
+
+
+def _unreachable(graph: Graph, target: int, stages: int, named: dict) -> str:
+    fixed, step, _ = reachable_depths(graph, limit=0)
+    first = [fixed + step * n for n in range(1, 4)]
+    text = (f"depth {target} cannot be reached: with {stages} stage(s) this network has depth "
+            f"{fixed} + {step}·n ({', '.join(map(str, first))}, …)")
+    if named:
+        listed = ", ".join(f"{d} ({'-'.join(map(str, lay))})" for d, lay in sorted(named.items()))
+        text += f", or with its family's stage layouts {listed}"
+    return text + "."
 
 
 def with_block(graph: Graph, type_id: str) -> Graph:
