@@ -97,7 +97,8 @@ def test_exports_write_the_cli_files_and_the_table(make_window, qtbot, tmp_path)
     files = feature.export_figures()
     names = sorted(p.name for p in files)
     assert names == ["curves.png", "curves.svg", "pareto.png", "pareto.svg", "pareto_macs.png",
-                     "pareto_macs.svg", "results.csv", "results.json", "sweep.png", "sweep.svg"]
+                     "pareto_macs.svg", "report.md", "results.csv", "results.json",
+                     "summary.csv", "sweep.png", "sweep.svg"]
     assert all(p.stat().st_size > 0 for p in files)
     prompts.save_path = str(tmp_path / "table.csv")
     target = feature.export_csv()
