@@ -171,6 +171,8 @@ def table_cells(results: StudyResults) -> tuple[tuple[str, ...], list[tuple[str,
         cells.append((s.label, s.status, f"{s.train_error.n}/{len(s.runs)}",
                       human_count(s.params), human_count(s.macs), _cell(s.train_error),
                       _cell(s.val_error), _cell(s.best_val_acc), _steps(s.reached)))
+    if "target" not in results.study.settings:  # only variants aim at a target accuracy
+        return HEADERS[:-1], [row[:-1] for row in cells]
     return HEADERS, cells
 
 
@@ -193,7 +195,8 @@ def _cell(estimate: Estimate) -> str:
 
 def terminal_text(results: StudyResults) -> str:
     """The table and the findings, for the terminal."""
-    table = format_table(*table_cells(results), right=range(2, len(HEADERS)))
+    headers, cells = table_cells(results)
+    table = format_table(headers, cells, right=range(2, len(headers)))
     return "\n".join([table, "", *findings(results)])
 
 
@@ -205,8 +208,8 @@ def markdown(results: StudyResults) -> str:
     if effective:
         lines += [f"Training: {effective}", ""]
     lines += [f"**{headline(results)}**", ""]
-    lines += [f"> {note}" for note in notes(results)]
-    lines += ["", "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += [line for note in notes(results) for line in (f"> {note}", "")]
+    lines += ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(row) + " |" for row in cells]
     lines += ["", "Errors are the mean over seeds ± the half-width of its 95 % confidence "
               "interval (Student t); failed runs are left out and counted.", ""]

@@ -91,12 +91,13 @@ class Comparison:
         if self.significant is None:
             return CANNOT_TELL
         if self.significant:
-            return f"significant (p = {format_p(self.p_value)})"
-        return f"not significant (p = {format_p(self.p_value)}: could be noise)"
+            return f"significant ({format_p(self.p_value)})"
+        return f"not significant ({format_p(self.p_value)}: could be noise)"
 
 
 def format_p(p: float) -> str:
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+    """``p = 0.021``; ``p < 0.001``."""
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
 def compare(values: Sequence[float], baseline: Sequence[float],
