@@ -87,7 +87,7 @@ def _groups(results: StudyResults) -> list[tuple[Any, list[Any]]]:
     return [(c, [specs[name] for name in c.runs]) for c in results.summary]
 
 
-def _mean_curve(xs: list[np.ndarray], ys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def mean_curve(xs: list[np.ndarray], ys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """The mean of several runs' curves over the steps they all reached."""
     length = min(len(x) for x in xs)
     return xs[0][:length], np.nanmean(np.stack([y[:length] for y in ys]), axis=0)
@@ -128,7 +128,7 @@ def _draw_repeats(ax: Any, curves: list[tuple[np.ndarray, np.ndarray]], label: s
     if len(curves) > 1:
         for x, y in curves:
             ax.plot(x, y, lw=0.8, alpha=REPEAT_ALPHA, label="_seed", **style)
-    x, y = _mean_curve([c[0] for c in curves], [c[1] for c in curves])
+    x, y = mean_curve([c[0] for c in curves], [c[1] for c in curves])
     ax.plot(x, y, lw=1.6, label=label, **marks, **style)
 
 
