@@ -58,7 +58,8 @@ def smooth(values: np.ndarray, share: float = SMOOTH) -> np.ndarray:
 
 
 def _styles(results: StudyResults) -> dict[str, dict[str, Any]]:
-    """One colour per run, or per depth with residual solid and plain dashed (degradation)."""
+    """One colour per configuration, or per depth with residual solid and plain dashed
+    (degradation)."""
     from matplotlib import colormaps
 
     runs = results.study.runs
@@ -67,8 +68,9 @@ def _styles(results: StudyResults) -> dict[str, dict[str, Any]]:
         colours = colormaps["viridis"](np.linspace(0.0, 0.85, len(depths)))
         return {r.name: {"color": colours[depths.index(r.values["depth"])],
                          "linestyle": "-" if r.values["skip"] else "--"} for r in runs}
-    palette = colormaps["tab10"].colors
-    return {r.name: {"color": palette[i % 10], "linestyle": "-"} for i, r in enumerate(runs)}
+    palette = colormaps["tab10"].colors  # one colour per configuration, shared by its seeds
+    return {name: {"color": palette[i % 10], "linestyle": "-"}
+            for i, config in enumerate(results.summary) for name in config.runs}
 
 
 def decorate(figure: Any, results: StudyResults, title: str) -> None:

@@ -149,3 +149,14 @@ def test_a_study_without_finished_runs_draws_without_a_warning(tmp_path):
     written = write_report(collect(study, tmp_path), tmp_path / "out")
     assert (tmp_path / "out" / "degradation.png") in written
     assert "Fewer than two depths" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_the_seeds_of_a_configuration_share_its_colour(tmp_path):
+    results = _variants(tmp_path)
+    ax = draw_curves(results).axes[1]
+    lines = ax.get_lines()
+    assert len(lines) == 8  # per configuration: three faint seeds, then the mean
+    for group in (lines[:4], lines[4:]):
+        assert len({line.get_color() for line in group}) == 1
+        assert [line.get_alpha() for line in group] == [REPEAT_ALPHA] * 3 + [None]
+    assert lines[0].get_color() != lines[4].get_color()

@@ -116,7 +116,8 @@ class StudyCurves(QWidget):
 
 
 def pens(results: StudyResults) -> list[Any]:
-    """One pen per run: by depth with plain twins dashed (degradation), else a palette."""
+    """One pen per run: by depth with plain twins dashed (degradation), else a palette colour
+    per configuration (its seeds share it)."""
     runs = results.study.runs
     if results.study.kind == "degradation":
         depths = results.study.settings.get("depths") or sorted({r.values["depth"]
@@ -125,8 +126,9 @@ def pens(results: StudyResults) -> list[Any]:
         return [pg.mkPen(style.map_colour(0.85 * depths.index(r.values["depth"]) / spread),
                          width=2, style=Qt.PenStyle.SolidLine if r.values["skip"]
                          else Qt.PenStyle.DashLine) for r in runs]
-    return [pg.mkPen(style.RUN_COLOURS[i % len(style.RUN_COLOURS)], width=2)
-            for i in range(len(runs))]
+    index = {name: i for i, config in enumerate(results.summary) for name in config.runs}
+    return [pg.mkPen(style.RUN_COLOURS[index[r.name] % len(style.RUN_COLOURS)], width=2)
+            for r in runs]
 
 
 class StudyCharts(QWidget):
