@@ -90,9 +90,16 @@ def _groups(results: StudyResults) -> list[tuple[Any, list[Any]]]:
 
 
 def mean_curve(xs: list[np.ndarray], ys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """The mean of several runs' curves over the steps they all reached."""
-    length = min(len(x) for x in xs)
-    return xs[0][:length], np.nanmean(np.stack([y[:length] for y in ys]), axis=0)
+    """The mean of several runs' curves at each point of the longest, over the runs that
+    reached it with a finite value (NaN where none did: a diverged run stays visible)."""
+    longest = max(range(len(xs)), key=lambda i: len(xs[i]))
+    table = np.full((len(ys), len(xs[longest])), np.nan)
+    for row, y in zip(table, ys):
+        row[: len(y)] = y
+    counts = np.isfinite(table).sum(axis=0)
+    sums = np.nansum(table, axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return xs[longest], np.where(counts > 0, sums / counts, np.nan)
 
 
 def draw_curves(results: StudyResults) -> Any:

@@ -160,3 +160,12 @@ def test_the_seeds_of_a_configuration_share_its_colour(tmp_path):
         assert len({line.get_color() for line in group}) == 1
         assert [line.get_alpha() for line in group] == [REPEAT_ALPHA] * 3 + [None]
     assert lines[0].get_color() != lines[4].get_color()
+
+
+def test_the_mean_curve_runs_to_the_longest_seed_and_skips_missing_values():
+    from resnet_studio.study.figures import mean_curve
+
+    x, y = mean_curve([np.array([1, 2, 3]), np.array([1, 2])],
+                      [np.array([10.0, np.nan, 30.0]), np.array([20.0, np.nan])])
+    assert list(x) == [1, 2, 3]
+    assert y[0] == 15.0 and np.isnan(y[1]) and y[2] == 30.0
