@@ -15,7 +15,6 @@ resumed, so repeating the command after an interruption goes on where it stopped
 from __future__ import annotations
 
 import argparse
-import math
 import shutil
 import signal
 import sys
@@ -338,34 +337,15 @@ def _execute(study: Any, directory: Path, args: argparse.Namespace) -> int:
 
 
 def _report(study: Any, directory: Path) -> int:
-    from ..summary import format_table
     from .figures import write_report
+    from .report import terminal_text
     from .results import collect
 
     results = collect(study, directory)
     files = write_report(results, directory)
-    print(format_table(*table_text(results.rows), right=range(2, 8)))
+    print(terminal_text(results))
     print(f"wrote {', '.join(p.name for p in files)} to {directory}")
     return EXIT_OK
-
-
-def table_text(rows: list[dict[str, Any]]) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
-    """The results table as text cells for the terminal."""
-    from ..summary import human_count
-
-    headers = ("run", "status", "params", "MACs", "train err", "val acc", "best val",
-               "steps to target")
-    cells = []
-    for r in rows:
-        cells.append((r["label"], r["status"], human_count(r["params"]), human_count(r["macs"]),
-                      _percent(r["final_train_error"]), _percent(r["final_val_acc"]),
-                      _percent(r["best_val_acc"]),
-                      "—" if r["steps_to_target"] is None else str(r["steps_to_target"])))
-    return headers, cells
-
-
-def _percent(value: float) -> str:
-    return "—" if math.isnan(value) else f"{100 * value:.1f} %"
 
 
 class ProgressPrinter:

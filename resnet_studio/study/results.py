@@ -1,7 +1,9 @@
-"""A study's results as plain data: each run's curves, one table row per run, the Pareto front.
+"""A study's results as plain data: each run's curves, one table row per run, one summary per
+configuration (mean ± 95 % interval over its seeds, see ``aggregate``), the Pareto front.
 
 Views and the CLI render these; nothing here draws. Curves are NumPy arrays, the table is a
-list of dicts (one per run, the varied values first) with ``to_csv`` / ``to_json``.
+list of dicts (one per run, the varied values first) with ``to_csv`` / ``to_json``, the
+summary a list of ``ConfigSummary`` with ``summary_csv``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,7 @@ import numpy as np
 
 from ..train.history import RunHistory
 from ..train.rundir import LAST, is_run_dir, read_json, read_metrics, read_status
+from . import aggregate
 from .plan import STATE_FILE, RunSpec, Study, run_dir
 
 COLUMNS = ("label", "status", "params", "macs", "steps", "final_train_error",
@@ -69,11 +73,24 @@ def read_run(directory: str | Path) -> RunCurves:
 # ----- the study's results --------------------------------------------------------------------
 @dataclass
 class StudyResults:
-    """Every run's curves and the table, in plan order."""
+    """Every run's curves and the table, in plan order; the per-configuration summary."""
 
     study: Study
     curves: dict[str, RunCurves]
     rows: list[dict[str, Any]]
+
+    @cached_property
+    def summary(self) -> list[aggregate.ConfigSummary]:
+        """One entry per configuration (the runs differing only in their seed)."""
+        return aggregate.summarise(self.study, self.rows)
+
+    @property
+    def nothing_learned(self) -> bool:
+        """Every finished run ended at chance (see ``aggregate.nothing_learned``)."""
+        return aggregate.nothing_learned(self.study, self.rows)
+
+    def summary_csv(self) -> str:
+        return aggregate.summary_csv(self.summary)
 
     def to_csv(self) -> str:
         columns = list(self.rows[0]) if self.rows else list(COLUMNS)
@@ -87,7 +104,10 @@ class StudyResults:
     def to_json(self) -> str:
         rows = [{k: _cell(v) if isinstance(v, float) else v for k, v in r.items()}
                 for r in self.rows]
-        return json.dumps({"kind": self.study.kind, "title": self.study.title, "rows": rows},
+        summary = [{k: _cell(v) if isinstance(v, float) else v for k, v in s.row().items()}
+                   for s in self.summary]
+        return json.dumps({"kind": self.study.kind, "title": self.study.title, "rows": rows,
+                           "summary": summary},
                           indent=1, ensure_ascii=False) + "\n"
 
     def sorted_rows(self, column: str, descending: bool = False) -> list[dict[str, Any]]:
@@ -128,8 +148,9 @@ def collect(study: Study, directory: str | Path) -> StudyResults:
 
 def table_row(spec: RunSpec, run: RunCurves, cost: tuple[int, int],
               target: float) -> dict[str, Any]:
-    """One run's row: its varied values, then the COLUMNS."""
+    """One run's row: its varied values and its seed, then the COLUMNS."""
     row: dict[str, Any] = {"label": spec.label, **spec.values}
+    row.setdefault("seed", spec.config.get("seed"))
     row.update(status=run.status, params=cost[0], macs=cost[1],
                steps=int(run.step[-1]) if len(run.step) else 0,
                final_train_error=1.0 - _last(run.train_acc),

@@ -142,12 +142,13 @@ def test_the_report_writes_the_table_and_each_kinds_figures(tmp_path, kind):
                  plan_sweep(staged_graph(), budget(), {"lr": [0.01, 0.1]}))
         for i, spec in enumerate(study.runs):
             _fake_run(tmp_path / "runs" / spec.name, [0.5, 0.6 + 0.1 * i])
-        figures = {"curves", "pareto", "pareto_macs"} | ({"sweep"} if kind == "sweep" else set())
+        figures = {"curves", "pareto", "pareto_macs"} | ({"sweep"} if kind == "sweep" else
+                                                          {"errors"})
     written = write_report(collect(study, tmp_path), tmp_path / "out")
     names = {p.name for p in written}
-    assert {"results.csv", "results.json"} <= names
+    assert {"results.csv", "summary.csv", "results.json", "report.md"} <= names
     for figure in figures:
         png = tmp_path / "out" / f"{figure}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
         assert (tmp_path / "out" / f"{figure}.svg").read_text().lstrip().startswith("<?xml")
-    assert len(names) == 2 + 2 * len(figures)
+    assert len(names) == 4 + 2 * len(figures)

@@ -1,14 +1,18 @@
-"""The results of a study: progress, overlaid curves, the sortable table and the charts.
+"""The results of a study: progress, what it found, overlaid curves, the sortable tables
+(one row per configuration with mean ± 95 % interval over its seeds, one row per run) and
+the charts.
 
 The curves are pyqtgraph plots (training error, smoothed, and validation error against the
-step, every run overlaid) with one legend for both, in a column of its own so that it never
-covers a curve. The charts are the very figures the CLI writes (``study.figures``, drawn by
-matplotlib on a Qt canvas), so the app and ``resnet-studio experiment`` show the same thing.
+step, one line per configuration: the mean of its seeds, each seed faint behind it) with one
+legend for both, in a column of its own so that it never covers a curve. The charts are the
+very figures the CLI writes (``study.figures``, drawn by matplotlib on a Qt canvas), so the
+app and ``resnet-studio experiment`` show the same thing.
 The view renders ``StudyResults`` and ``Progress`` reports; it never reads a queue.
 """
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from typing import Any
 
@@ -29,22 +33,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...study import figures
+from ...study import figures, report
+from ...study.aggregate import NOTHING_LEARNED
 from ...study.queue import Progress
 from ...study.results import StudyResults
 from ...train.progress import format_duration
 from ..training import plotstyle as style
-from .table import ResultsModel, ResultsProxy
+from .table import ResultsModel, ResultsProxy, summary_rows
 
-TAB_CURVES, TAB_TABLE, TAB_CHARTS = range(3)
+TAB_CURVES, TAB_SUMMARY, TAB_TABLE, TAB_CHARTS = range(4)
+FAINT = 70  # alpha (of 255) of each seed's own curve behind the mean
 PROGRESS_STEPS = 1000
 CHARTS: dict[str, list[tuple[str, Callable[[StudyResults], Any]]]] = {
     "degradation": [("Error against depth", figures.draw_degradation)],
-    "variants": [("Accuracy against parameters", figures.draw_pareto),
+    "variants": [("Error of each variant", figures.draw_bars),
+                 ("Accuracy against parameters", figures.draw_pareto),
                  ("Accuracy against MACs", lambda r: figures.draw_pareto(r, "macs"))],
     "sweep": [("Sweep", figures.draw_sweep),
               ("Accuracy against parameters", figures.draw_pareto)],
-    "twin": [("Curves", figures.draw_curves)],
+    "twin": [("Error of each network", figures.draw_bars), ("Curves", figures.draw_curves)],
 }
 
 
@@ -76,24 +83,41 @@ class StudyCurves(QWidget):
         self.val_plot.clear()
         self.legend.clear()
         self.labels = []
-        for spec, pen in zip(results.study.runs, pens(results)):
-            run = results.curves[spec.name]
-            items = []
-            if len(run.step):
-                error = 100 * figures.smooth(1 - np.nan_to_num(run.accuracy))
-                items.append(self.train_plot.plot(run.step, error, pen=pen))
-            if len(run.epoch_step):
-                items.append(self.val_plot.plot(
-                    run.epoch_step, 100 * (1 - run.val_acc), pen=pen, symbol="o", symbolSize=5,
-                    symbolPen=None, symbolBrush=pen.color()))
+        styles = dict(zip((r.name for r in results.study.runs), pens(results)))
+        specs = {r.name: r for r in results.study.runs}
+        for config in results.summary:
+            runs = [results.curves[name] for name in config.runs]
+            pen = styles[specs[config.runs[0]].name]
+            train = [(r.step, 100 * figures.smooth(1 - np.nan_to_num(r.accuracy)))
+                     for r in runs if len(r.step)]
+            val = [(r.epoch_step, 100 * (1 - r.val_acc)) for r in runs if len(r.epoch_step)]
+            items = [item for item in (self._repeats(self.train_plot, train, pen, False),
+                                       self._repeats(self.val_plot, val, pen, True)) if item]
             if items:
-                self.legend.addItem(items[0], spec.label)
-                self.labels.append(spec.label)
+                self.legend.addItem(items[0], config.label)
+                self.labels.append(config.label)
         style.settle_ranges(self.train_plot, self.val_plot)
+
+    @staticmethod
+    def _repeats(plot: Any, curves: list[tuple[np.ndarray, np.ndarray]], pen: Any,
+                 symbols: bool) -> Any:
+        """Each seed faintly (when several), then their mean; returns the mean's item."""
+        if not curves:
+            return None
+        if len(curves) > 1:
+            colour = pen.color()
+            colour.setAlpha(FAINT)
+            for x, y in curves:
+                plot.plot(x, y, pen=pg.mkPen(colour, width=1))
+        x, y = figures.mean_curve([c[0] for c in curves], [c[1] for c in curves])
+        marks = ({"symbol": "o", "symbolSize": 5, "symbolPen": None,
+                  "symbolBrush": pen.color()} if symbols else {})
+        return plot.plot(x, y, pen=pen, **marks)
 
 
 def pens(results: StudyResults) -> list[Any]:
-    """One pen per run: by depth with plain twins dashed (degradation), else a palette."""
+    """One pen per run: by depth with plain twins dashed (degradation), else a palette colour
+    per configuration (its seeds share it)."""
     runs = results.study.runs
     if results.study.kind == "degradation":
         depths = results.study.settings.get("depths") or sorted({r.values["depth"]
@@ -102,8 +126,9 @@ def pens(results: StudyResults) -> list[Any]:
         return [pg.mkPen(style.map_colour(0.85 * depths.index(r.values["depth"]) / spread),
                          width=2, style=Qt.PenStyle.SolidLine if r.values["skip"]
                          else Qt.PenStyle.DashLine) for r in runs]
-    return [pg.mkPen(style.RUN_COLOURS[i % len(style.RUN_COLOURS)], width=2)
-            for i in range(len(runs))]
+    index = {name: i for i, config in enumerate(results.summary) for name in config.runs}
+    return [pg.mkPen(style.RUN_COLOURS[index[r.name] % len(style.RUN_COLOURS)], width=2)
+            for r in runs]
 
 
 class StudyCharts(QWidget):
@@ -150,6 +175,16 @@ class StudyCharts(QWidget):
         self._layout.addWidget(canvas, 1)
 
 
+def findings_html(results: StudyResults) -> str:
+    """The sentence that matters and the notes; the budget warning in bold red."""
+    lines = [html.escape(report.headline(results))]
+    for note in report.notes(results):
+        text = html.escape(note)
+        lines.append(f"<b style='color:#cf222e'>{text}</b>" if note == NOTHING_LEARNED
+                     else f"<i>{text}</i>")
+    return "<br>".join(lines)
+
+
 class StudyView(QWidget):
     """A study's progress and results. The buttons are the feature's to connect."""
 
@@ -166,23 +201,33 @@ class StudyView(QWidget):
         self.export_button.setToolTip("Write the table (CSV, JSON) and the figures (PNG, SVG) "
                                       "to a folder, as resnet-studio experiment report does")
         self.csv_button = QPushButton("Export CSV…", self, enabled=False)
+        self.findings = QLabel(self, wordWrap=True)
+        self.findings.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.curves = StudyCurves(self)
+        self.summary_model = ResultsModel(self)
+        self.summary_proxy = ResultsProxy(self)
+        self.summary_proxy.setSourceModel(self.summary_model)
+        self.summary = self._table(self.summary_proxy)
         self.model = ResultsModel(self)
         self.proxy = ResultsProxy(self)
         self.proxy.setSourceModel(self.model)
-        self.table = QTableView(self)
-        self.table.setModel(self.proxy)
-        self.table.setSortingEnabled(True)
-        # Plan order until a column is clicked (Qt would start sorted by the first column).
-        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.verticalHeader().hide()
+        self.table = self._table(self.proxy)
         self.charts = StudyCharts(self)
         self.tabs = QTabWidget(self)
-        for widget, title in ((self.curves, "Curves"), (self.table, "Table"),
-                              (self.charts, "Charts")):
+        for widget, title in ((self.curves, "Curves"), (self.summary, "Summary"),
+                              (self.table, "Runs"), (self.charts, "Charts")):
             self.tabs.addTab(widget, title)
         self._lay_out()
+
+    def _table(self, proxy: ResultsProxy) -> QTableView:
+        table = QTableView(self)
+        table.setModel(proxy)
+        table.setSortingEnabled(True)
+        # Plan order until a column is clicked (Qt would start sorted by the first column).
+        table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.verticalHeader().hide()
+        return table
 
     def _lay_out(self) -> None:
         top = QHBoxLayout()
@@ -195,6 +240,7 @@ class StudyView(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
+        layout.addWidget(self.findings)
         layout.addWidget(self.tabs, 1)
 
     # ----- showing ----------------------------------------------------------------------------
@@ -203,6 +249,9 @@ class StudyView(QWidget):
         self.results = results
         self.title.setText(results.study.title)
         self.curves.show_results(results)
+        self.findings.setText(findings_html(results))
+        self.summary_model.set_rows(summary_rows(results.summary))
+        self.summary.resizeColumnsToContents()
         self.model.set_rows(results.rows)
         self.table.resizeColumnsToContents()
         self.charts.show_results(results)
