@@ -158,6 +158,19 @@ def _unreachable(graph: Graph, target: int, stages: int, named: dict) -> str:
     return text + "."
 
 
+def own_block_type(graph: Graph) -> str | None:
+    """The residual block type the project uses most (stages count each of their blocks);
+    None for a network without residual blocks."""
+    counts: dict[str, int] = {}
+    for node in graph:
+        if node.type_id == STAGE:
+            counts[node.params["block"]] = counts.get(node.params["block"], 0) \
+                + node.params["blocks"]
+        elif is_residual_block(graph, node.type_id):
+            counts[node.type_id] = counts.get(node.type_id, 0) + 1
+    return max(counts, key=counts.__getitem__) if counts else None
+
+
 def with_block(graph: Graph, type_id: str) -> Graph:
     """``graph`` with every residual block and every stage's blocks of type ``type_id``.
 

@@ -95,8 +95,11 @@ def plan_variants(graph: Graph, base: TrainConfig, variants: Sequence[str] = DEF
         _check_builds(variant, f"with {type_id} blocks")
         title = graph.spec(type_id).title
         runs.append(_spec(type_id, title, {"block": type_id}, variant, config))
-    return Study("variants", f"Residual block variants ({len(runs)})", project, runs,
-                 {"target": target, "variants": list(variants)})
+    settings: dict[str, Any] = {"target": target, "variants": list(variants)}
+    own = derive.own_block_type(graph)
+    if own in variants:
+        settings["baseline"] = own  # the comparisons are against the project as it is
+    return Study("variants", f"Residual block variants ({len(runs)})", project, runs, settings)
 
 
 def _check_builds(graph: Graph, what: str) -> None:

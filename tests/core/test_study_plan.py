@@ -133,6 +133,18 @@ def test_variants_plans_one_run_per_block_type():
     assert study.settings["target"] == 0.5
 
 
+def test_variants_compare_against_the_projects_own_block_type():
+    """The baseline is the block the project uses, wherever it stands in the list, and there
+    is none when the project's block is not among the variants."""
+    graph = derive.with_block(staged_graph(), "preactblock")
+    listed = plan_variants(graph, budget(), ("basicblock", "preactblock", "scaledresidual"))
+    assert listed.settings["baseline"] == "preactblock"
+    missing = plan_variants(graph, budget(), ("basicblock", "scaledresidual"))
+    assert "baseline" not in missing.settings
+    assert derive.own_block_type(staged_graph()) == "basicblock"
+    assert derive.own_block_type(_no_blocks()) is None
+
+
 def test_variants_refuses_a_block_type_that_does_not_fit():
     with pytest.raises(StudyError, match=r"convnextblock.*keep the channel count"):
         plan_variants(staged_graph(), budget(), ("basicblock", "convnextblock"))

@@ -172,9 +172,10 @@ def test_the_cpu_budget_sets_depths_and_a_short_digits_schedule_and_options_win(
     study = plan(_parse("experiment", "degradation", "preset:resnet20", "--budget", "cpu"))
     assert study.settings["depths"] == [8, 20, 44]
     config = study.runs[0].config
-    assert (config["data"]["dataset"], config["data"]["augment"]) == ("mnist", False)
+    assert (config["data"]["dataset"], config["data"]["augment"],
+            config["data"]["subset"]) == ("mnist", False, 5000)
     assert (config["epochs"], config["batch_size"], config["optimizer"], config["lr"],
-            config["schedule"]) == (3, 128, "sgd", 0.1, "multistep")
+            config["schedule"]) == (3, 64, "sgd", 0.1, "multistep")
     assert "‘cpu’ budget" in study.settings["settings_source"]
     study = plan(_parse("experiment", "degradation", "preset:resnet20", "--budget", "cpu",
                         "--depths", "8,14", "--epochs", "1", "--lr", "0.05"))

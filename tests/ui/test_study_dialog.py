@@ -177,7 +177,7 @@ def test_the_cpu_budget_fills_the_form_and_the_form_still_wins(qtbot):
     study = dialog.replan()
     config = study.runs[0].config
     assert (config["epochs"], config["batch_size"], config["lr"], config["schedule"]) == (
-        1, 128, 0.1, "multistep")
-    assert config["data"]["augment"] is False and "‘cpu’ budget" in study.settings[
-        "settings_source"]
+        1, 64, 0.1, "multistep")
+    assert config["data"]["augment"] is False and config["data"]["subset"] == 5000
+    assert "‘cpu’ budget" in study.settings["settings_source"]
     assert _dialog(qtbot, "sweep").budget_choice.isHidden()  # degradation only
