@@ -5,8 +5,9 @@
 
 The lock is the operating system's: ``fcntl.flock`` on a lock file (``DIR/.lock`` for a
 directory, ``.NAME.lock`` beside a file), so the kernel releases it when its process ends,
-however it ends (a release removes the file; a killed holder leaves it). The file also records who holds it (pid, host, command, since when, as JSON)
-for the message a second writer gets at once: ``LockBusy`` — an ``OSError`` — whose text names
+however it ends (a release removes the file; a killed holder leaves it). The file also
+records who holds it (pid, host, command, since when, as JSON) for the message a second
+writer gets at once: ``LockBusy`` — an ``OSError`` — whose text names
 the holder. A record left by a process that died is only stale text: the next writer takes the
 lock and overwrites it. Taking a lock also removes the temporary files that writers killed
 mid-write left behind (``files.remove_temporaries``).
