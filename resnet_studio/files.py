@@ -15,8 +15,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 TEMP_SUFFIX = ".tmp"
-# The names mkstemp gives write_atomic's temporary files: ".<name>.<8 random characters>.tmp".
-_TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}" + re.escape(TEMP_SUFFIX))
+# The names of write_atomic's temporary files: ".<name>.<writer's pid>.<8 random characters>.tmp"
+# (mkstemp's random part); older versions wrote ".<name>.<8 random characters>.tmp".
+_TEMPORARY = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}" + re.escape(TEMP_SUFFIX))
+_WITH_PID = re.compile(r"\.(?P<name>.+)\.(?P<pid>[0-9]{1,10})\.[a-z0-9_]{8}"
+                       + re.escape(TEMP_SUFFIX))
 
 
 def write_atomic(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> None:
@@ -29,7 +32,9 @@ def write_atomic(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
     path = destination(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = _mode_for(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    # The writer's pid in the name: the next writer removes it only once this process is gone.
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX,
+                               dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
@@ -43,23 +48,51 @@ def write_atomic(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
     _fsync_directory(path.parent)
 
 
-def remove_temporaries(folder: str | os.PathLike) -> list[str]:
+def remove_temporaries(folder: str | os.PathLike, name: str | None = None) -> list[str]:
     """Delete the temporary files ``write_atomic`` left in ``folder`` when its process was
     killed mid-write (a checkpoint's can be as large as the checkpoint); return their names.
-    Call it only where no other process is writing into ``folder``."""
+    A file whose writer is still alive is kept (its pid is in the name); one of an older
+    version, without a pid, is removed, so call this while holding the folder's lock
+    (``locks.hold``). ``name`` keeps to the temporaries of that one file."""
     removed = []
     try:
         entries = list(os.scandir(folder))
     except OSError:
         return removed
     for entry in entries:
-        if _TEMPORARY.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+        if _stale(entry.name, name) and entry.is_file(follow_symlinks=False):
             try:
                 os.unlink(entry.path)
             except OSError:
                 continue
             removed.append(entry.name)
     return sorted(removed)
+
+
+def _stale(filename: str, name: str | None) -> bool:
+    """Is ``filename`` a temporary of ``write_atomic`` (of the file ``name``, if given) whose
+    writer is gone?"""
+    match = _WITH_PID.fullmatch(filename)
+    if match is not None and (name is None or match["name"] == name):
+        return not pid_alive(int(match["pid"]))
+    match = _TEMPORARY.fullmatch(filename)
+    return match is not None and (name is None or match["name"] == name)
+
+
+def pid_alive(pid: int) -> bool:
+    """Does a process with this id exist (on this machine)? (A pid reused by an unrelated
+    process reads as alive: its temporary file then waits for a later writer.)"""
+    if pid <= 0 or pid > 2**31 - 1:
+        return False
+    if pid == os.getpid() or os.name == "nt":  # Windows: os.kill(pid, 0) is no probe there
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it exists, run by another user
+        return True
+    return True
 
 
 class NotRegularFileError(OSError):

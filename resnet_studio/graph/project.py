@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..files import write_text_atomic
+from ..locks import LockBusy, describe, hold
 from .custom import BlockDefinition
 from .document import Graph, InputSpec
 from .errors import (
@@ -43,6 +44,7 @@ from .text import surrogate_at, visible
 
 FORMAT_VERSION = 1
 SUFFIX = ".rstudio.json"
+LOCK_HINT = "close it there, or save under another name"
 
 _TOP_FIELDS = ("format_version", "name", "input", "nodes", "edges", "blocks", "training")
 _INPUT_FIELDS = ("channels", "height", "width", "classes")
@@ -109,7 +111,9 @@ def dumps(graph: Graph) -> str:
 
 
 def save(graph: Graph, path: str | os.PathLike) -> None:
-    """Write atomically: a crash mid-save leaves the previous file intact."""
+    """Write atomically: a crash mid-save leaves the previous file intact. The file's lock
+    (``locks.hold``) is taken for the write: a project another process has open for editing,
+    or is writing, is refused, naming that process."""
     text = dumps(graph)
     index = surrogate_at(text)
     if index is not None:
@@ -117,7 +121,11 @@ def save(graph: Graph, path: str | os.PathLike) -> None:
                                f"lone surrogate (\\u{ord(text[index]):04x}), which UTF-8 cannot "
                                "store.")
     try:
-        write_text_atomic(Path(path), text)
+        with hold(path, hint=LOCK_HINT, directory=False):
+            write_text_atomic(Path(path), text)
+    except LockBusy as exc:
+        raise ProjectFileError(str(path), f"cannot be written: it is open in "
+                               f"{describe(exc.holder)}; {LOCK_HINT}.") from None
     except OSError as exc:
         raise ProjectFileError(str(path), f"cannot be written ({exc.strerror or exc}).") from None
 

@@ -24,7 +24,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ..locks import hold
 from ..train.command import OPTIONS, PRESET_PREFIX, CommandError, add_options, reported
+from .queue import LOCK_HINT
 
 EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE, EXIT_INTERRUPTED = 0, 1, 2, 130
 PROG = "resnet-studio"
@@ -130,10 +132,15 @@ def _queue_options(p: argparse.ArgumentParser) -> None:
 
 # ----- planning -------------------------------------------------------------------------------
 def run_new(args: argparse.Namespace) -> int:
-    from .plan import Study
-
     study = plan(args)
     directory = args.out or default_directory(args.project, args.kind)
+    with hold(directory, hint=LOCK_HINT):  # before a different study there is cleared
+        return _start(study, directory, args)
+
+
+def _start(study: Any, directory: Path, args: argparse.Namespace) -> int:
+    from .plan import Study
+
     if (directory / "study.json").exists():
         saved = Study.load(directory)
         if not saved.same_plan(study):
@@ -154,9 +161,10 @@ def run_existing(args: argparse.Namespace) -> int:
     from .plan import Study
 
     study = Study.load(args.directory)
-    if args.kind == "report":
-        return _report(study, args.directory)
-    return _execute(study, args.directory, args)
+    with hold(args.directory, hint=LOCK_HINT):
+        if args.kind == "report":
+            return _report(study, args.directory)
+        return _execute(study, args.directory, args)
 
 
 def plan(args: argparse.Namespace) -> Any:

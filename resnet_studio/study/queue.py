@@ -21,9 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from ..files import write_text_atomic
+from ..locks import hold
 from .plan import STATE_FILE, RunSpec, Study, run_dir
 
 DONE, FAILED, STOPPED, SKIPPED = "finished", "failed", "stopped", "existing"
+LOCK_HINT = "wait for it, or give the study another directory (--out)"
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,13 @@ class StudyQueue:
     def run(self) -> Outcome:
         """Train every run that is not done yet, in plan order. A queue once cancelled stays
         cancelled (a cancel may arrive before the thread running this starts); make a new
-        queue to go on."""
+        queue to go on. The study directory is locked meanwhile (each run also locks its own
+        directory): a study another process is running raises ``LockBusy`` naming it."""
+        with hold(self.directory, hint=LOCK_HINT):
+            self.state = self._read_state()  # as the previous holder left it
+            return self._run_all()
+
+    def _run_all(self) -> Outcome:
         statuses: dict[str, str] = {}
         for index, spec in enumerate(self.study.runs):
             status = self.status(spec)

@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -199,20 +199,22 @@ def settings(args: argparse.Namespace, base: Any) -> Any:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    engine = _engine(args)
-    began = time.monotonic()
-    try:
-        with _stop_on_interrupt(engine) as interrupted:
-            end = engine.run()
-    finally:
-        engine.close()
-    return _report(engine, end, time.monotonic() - began, interrupted())
+    with ExitStack() as held:  # the run directory's lock, from before it is looked at
+        engine = _engine(args, held)
+        began = time.monotonic()
+        try:
+            with _stop_on_interrupt(engine) as interrupted:
+                end = engine.run()
+        finally:
+            engine.close()
+        return _report(engine, end, time.monotonic() - began, interrupted())
 
 
-def _engine(args: argparse.Namespace) -> Any:
+def _engine(args: argparse.Namespace, held: ExitStack) -> Any:
     from .checkpoint import load_checkpoint
     from .config import TrainConfig
     from .engine import Engine
+    from .runlock import hold_run_dir
 
     checkpoint = load_checkpoint(args.resume) if args.resume else None
     network = _network(args.project, checkpoint)
@@ -222,6 +224,8 @@ def _engine(args: argparse.Namespace) -> Any:
     else:
         config, origin = train_settings(args, network)
     run_dir = _run_dir(args, checkpoint)
+    held.enter_context(hold_run_dir(run_dir, hint="wait for it or choose another --out"))
+    _refuse_a_finished_run(args, checkpoint)
     return Engine(network, config, _sinks(args, run_dir, f"training with {origin}"), run_dir,
                   resume_from=checkpoint)
 
@@ -281,14 +285,18 @@ def _run_dir(args: argparse.Namespace, checkpoint: dict[str, Any] | None) -> Pat
             raise CommandError("give the run directory with --out DIR (e.g. --out runs/first).",
                                EXIT_UNUSABLE)
         return args.resume.parent
+    return args.out
+
+
+def _refuse_a_finished_run(args: argparse.Namespace, checkpoint: dict[str, Any] | None) -> None:
+    """A fresh run into a directory holding one needs --force (looked at under its lock)."""
     from .rundir import LAST
 
-    existing = args.out / LAST
-    if checkpoint is None and existing.exists() and not args.force:
+    existing = args.out / LAST if args.out is not None else None
+    if checkpoint is None and existing is not None and existing.exists() and not args.force:
         raise CommandError(f"{args.out} already holds a run; go on with `--resume {existing}`, "
                            "choose another --out, or pass --force to start afresh there.",
                            EXIT_UNUSABLE)
-    return args.out
 
 
 def _sinks(args: argparse.Namespace, run_dir: Path, preface: str) -> list[Any]:

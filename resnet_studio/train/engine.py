@@ -38,6 +38,7 @@ from .diagnose import Diagnoser, DiagnosticsFileSink
 from .engine_checkpoints import CheckpointWriting
 from .engine_telemetry import FLUSH_SECONDS, TelemetryWindows
 from .records import EpochRecord, RunEndRecord, RunStartRecord, StateRecord
+from .runlock import LockBusy, hold_run_dir
 from .setup import EngineError, Network, RunFailure, Session, data_info_dict, prepare
 from .sinks import RunDirSink, SinkError
 
@@ -114,9 +115,30 @@ class Engine(TelemetryWindows, CheckpointWriting):
 
     # ----- the run ----------------------------------------------------------------------------
     def run(self) -> RunEndRecord:
-        """Train until the configured number of epochs, a stop request or a failure."""
+        """Train until the configured number of epochs, a stop request or a failure. The run
+        directory is locked meanwhile: a run directory another run is writing fails this one
+        at once, naming that run, and nothing is written into it."""
         if self.state in ("running", "paused"):
             raise RuntimeError("this engine is already running")
+        try:
+            lock = hold_run_dir(self.run_dir)
+        except LockBusy as exc:
+            return self._refused(str(exc))
+        with lock:
+            return self._run_locked()
+
+    def _refused(self, message: str) -> RunEndRecord:
+        """End a run that could not lock its directory: the end record goes to every sink
+        except those writing into that directory (another run's)."""
+        self.state = "failed"
+        record = RunEndRecord("failed", message, self.step, self.epoch, self.best_epoch,
+                              self.best_val_acc, None, None)
+        for sink in self.sinks:
+            if not isinstance(sink, (RunDirSink, DiagnosticsFileSink)):
+                sink.on_record(record)
+        return record
+
+    def _run_locked(self) -> RunEndRecord:
         self.state = "running"
         try:
             end = self._run()

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
+from .. import locks
 from ..blocks import CATALOGUE
 from ..graph import Graph, GraphError, events
 from ..graph import project as project_file
@@ -29,6 +30,7 @@ from .commands import GraphCommand, SnapshotCommand
 
 if TYPE_CHECKING:
     from ..compiler import Analysis, Analyzer
+    from ..locks import Lock
 
 ANALYSIS_DELAY_MS = 150
 STRUCTURAL_EVENTS = (events.NodeAdded, events.NodeRemoved, events.EdgeAdded, events.EdgeRemoved)
@@ -61,6 +63,10 @@ class Document(QObject):
             self.attach_compiler(analyze=False)
         self.analysis: Analysis | None = None
         self.path: Path | None = None
+        # The project file's lock while it is open here; or, when another process holds it,
+        # that process's record: the project is then read-only (Save asks for Save As).
+        self._lock: Lock | None = None
+        self.held_by: dict[str, Any] | None = None
         # The name came with the source (a preset, an import), not from the user: it goes at
         # the first structural edit of the unsaved project (see ``_on_graph_event``).
         self.borrowed_name = False
@@ -74,6 +80,7 @@ class Document(QObject):
         """Stop listening to the graph and cancel a pending analysis."""
         self._timer.stop()
         self.graph.events.unsubscribe(self._on_graph_event)
+        self._release()
 
     # ----- editing ----------------------------------------------------------------------------
     def push(self, command: GraphCommand) -> None:
@@ -141,9 +148,32 @@ class Document(QObject):
         # Absolute, so the autosave and Open Recent still find the file from another working
         # directory (a recovered project used to save into the new process's cwd).
         path = Path(path).resolve() if path is not None else None
-        if path != self.path:
+        if path != self.path or (path is not None and self.held_by is not None):
+            self._release()
             self.path = path
+            self._take(path)
             self.path_changed.emit()
+
+    @property
+    def read_only(self) -> bool:
+        """Another process has the project file open for editing: it cannot be saved here."""
+        return self.held_by is not None
+
+    def _take(self, path: Path | None) -> None:
+        """Hold the project file's lock while it is open, or note who holds it."""
+        if path is None:
+            return
+        try:
+            self._lock = locks.hold(path, directory=False)
+        except locks.LockBusy as exc:
+            self.held_by = exc.holder or {"pid": "?"}
+        except OSError:  # a folder where no lock file can be made: saving tells why
+            pass
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+        self._lock, self.held_by = None, None
 
     # ----- analysis ---------------------------------------------------------------------------
     def schedule_analysis(self) -> None:

@@ -199,7 +199,9 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _update_title(self) -> None:
-        self.setWindowTitle(f"{self.document.display_name()}[*] — {APP_NAME}")
+        held_by = self.document.held_by
+        note = f" (read-only: open in pid {held_by.get('pid', '?')})" if held_by else ""
+        self.setWindowTitle(f"{self.document.display_name()}[*]{note} — {APP_NAME}")
         self.setWindowModified(self.document.is_modified())
 
     def _update_actions(self) -> None:
@@ -272,8 +274,8 @@ class MainWindow(QMainWindow):
 
     # ----- saving -----------------------------------------------------------------------------
     def save(self) -> bool:
-        if self.document.path is None:
-            return self.save_as()
+        if self.document.path is None or self.document.read_only:
+            return self.save_as()  # another process edits that file: keep this as a copy
         return self._save_to(self.document.path)
 
     def save_as(self) -> bool:

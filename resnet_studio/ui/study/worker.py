@@ -14,8 +14,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from ...locks import LockBusy, hold
 from ...study.plan import Study
-from ...study.queue import Outcome, StudyQueue
+from ...study.queue import LOCK_HINT, Outcome, StudyQueue
 from ..training.bridge import describe_exception
 
 
@@ -36,6 +37,8 @@ class _Runner(QObject):
     def run(self) -> None:
         try:
             self.outcome = self.queue.run()
+        except LockBusy as exc:  # another process runs this study
+            self.error = str(exc)
         except Exception as exc:  # the queue itself broke; tell the GUI
             self.error = describe_exception(exc)
         QThread.currentThread().quit()
@@ -72,7 +75,8 @@ class StudyWorker(QObject):
         if self.is_active():
             raise RuntimeError("a study is already running")
         self.directory = Path(directory)
-        study.save(self.directory)
+        with hold(self.directory, hint=LOCK_HINT):  # LockBusy: another process runs it
+            study.save(self.directory)
         self.queue = StudyQueue(study, self.directory, estimates=estimates,
                                 retry_failed=retry_failed)
         self._runner = _Runner(self.queue)
