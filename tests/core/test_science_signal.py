@@ -117,3 +117,17 @@ def test_the_plain_twin_is_measured_on_its_own_network():
     assert result.first_layer_gradients() == {
         c.label: pytest.approx(float(c.weight_grad_norm[0])) for c in result.curves}
     assert result.curves[0].weight_grad_norm[0] != pytest.approx(twin.weight_grad_norm[0])
+
+
+def test_what_the_docs_say_about_a_deeper_plain_twin_holds():
+    """signal.py and the README: with batch statistics the plain twin's early gradients are
+    larger than the residual network's (they explode); with running statistics they vanish
+    while the residual network's grow toward the input. A 27-layer tiny pair shows both."""
+    graph, data = tiny_resnet(blocks=6), batch(32)
+    normed = signal_propagation(graph, batch=data, seed=0).first_layer_gradients()
+    assert normed["tiny_plain"] > 3 * normed["tiny"]
+    raw = signal_propagation(graph, batch=data, seed=0, batch_stats=False)
+    residual, plain = raw.curves
+    assert plain.weight_grad_norm[0] < residual.weight_grad_norm[0] / 100
+    assert plain.output_grad_norm[0] < plain.output_grad_norm[-2] / 10  # vanishes
+    assert residual.output_grad_norm[0] > 5 * residual.output_grad_norm[-2]  # grows
