@@ -24,6 +24,11 @@ def pyplot() -> Any:
     return plt
 
 
+def images(count: int, noun: str = "image") -> str:
+    """"1 image", "24 images": a count with its noun in the right number."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def save(fig: Any, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight")
@@ -74,7 +79,7 @@ def lesion_figure(results: list[Any], path: Path, chance: float | None = None) -
         ax.set_ylim(0, 119)
         ax.set_xlabel("removed block")
         ax.set_ylabel("validation accuracy (%)")
-        ax.set_title(f"{result.label}: lesion study on {result.samples} images", fontsize=10)
+        ax.set_title(f"{result.label}: lesion study on {images(result.samples)}", fontsize=10)
         ax.legend(fontsize=8, loc="upper center", ncol=3)
     return save(fig, path)
 
@@ -102,8 +107,8 @@ def _landscape_curve(results: list[Any], path: Path) -> Path:
         ax.axvline(0, color="grey", linestyle=":", linewidth=1)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle(f"Loss landscape around the trained weights ({results[0].samples} "
-                 "validation images)")
+    fig.suptitle("Loss landscape around the trained weights "
+                 f"({images(results[0].samples, 'validation image')})")
     return save(fig, path)
 
 
