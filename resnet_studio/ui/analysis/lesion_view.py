@@ -23,7 +23,8 @@ def lesion_text(results: list[Any], chance: float | None) -> str:
         worst_text = (f"; worst without {r.blocks[worst]}: {r.accuracy[worst]:.1%}"
                       if worst is not None and acc[worst] <= 1 else "")
         skipped = f"; {len(r.skipped)} block(s) could not be removed" if r.skipped else ""
-        lines.append(f"{r.label}: intact {r.baseline_accuracy:.1%} on {r.samples} images"
+        images = f"{r.samples} image{'' if r.samples == 1 else 's'}"
+        lines.append(f"{r.label}: intact {r.baseline_accuracy:.1%} on {images}"
                      f"{worst_text}{skipped}.")
     chance_text = f" Chance is {chance:.1%}." if chance else ""
     return (" ".join(lines) + " A residual block is removed by dropping its branch (its "
