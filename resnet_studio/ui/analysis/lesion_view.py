@@ -39,8 +39,9 @@ class LesionView(AnalysisView):
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        # The bars are fractions (0–1), so the axis says so; the note and legend give percents.
         self.plot = plot_widget("Validation accuracy with one block removed", "block removed",
-                                "accuracy")
+                                "accuracy (fraction correct)")
         style.card_legend(self.plot.getPlotItem(), (-6, 6))
         QVBoxLayout(self.body).addWidget(self.plot)
         self.bars: list[pg.BarGraphItem] = []
