@@ -57,7 +57,8 @@ def test_dead_layers_their_first_zero_step_and_the_step_they_are_reported(deaths
     since = min(deaths[i] for i in dead)
     assert len(found) == 1
     got = found[0]
-    assert (got.kind, got.step, got.epoch) == ("dead", report, 1 + report // 50)
+    assert (got.kind, got.severity, got.step, got.epoch) == ("dead", "error", report,
+                                                             1 + report // 50)
     assert got.layers == tuple(NAMES[i] for i in dead)
     noun, verb = ("layers", "receive") if len(dead) > 1 else ("layer", "receives")
     assert got.message.startswith(f"{noun} {', '.join(got.layers)} {verb} no gradient since "
@@ -94,7 +95,7 @@ def test_chance_reports_the_trailing_mean_and_ln_classes(classes, data):
     assert step is not None and step > CHANCE_STEPS
     d, _ = start(data=data)
     found = [r for r in feed(d, losses) if r.kind == "chance"]
-    assert len(found) == 1 and found[0].step == step
+    assert len(found) == 1 and (found[0].step, found[0].severity) == (step, "warning")
     assert f"({mean:.3f}, ln {classes} = {math.log(classes):.3f})" in found[0].message
     assert f"for {CHANCE_STEPS} steps" in found[0].message
 
@@ -117,7 +118,7 @@ def test_explosion_is_measured_against_the_first_loss_for_consecutive_steps():
     found = feed(d, losses)
     # by hand: the run of high losses is broken once, so the second run is the one reported
     step = 3 + (EXPLODE_STEPS - 1) + 1 + EXPLODE_STEPS
-    assert [(r.kind, r.step) for r in found] == [("exploding", step)]
+    assert [(r.kind, r.severity, r.step) for r in found] == [("exploding", "error", step)]
     loss, at, factor, start_loss = numbers(found[0].message)
     assert (at, factor) == (step, EXPLODE_FACTOR)
     assert loss == pytest.approx(first * EXPLODE_FACTOR * 2, rel=1e-3)
@@ -136,7 +137,7 @@ def test_a_loss_at_exactly_the_factor_is_not_exploding():
 def test_a_non_finite_loss_is_named_with_its_step(loss, word):
     d, _ = start(lr=0.3)
     found = feed(d, [1.0, 1.1, 0.9, loss])
-    assert [(r.kind, r.step) for r in found] == [("diverged", 4)]
+    assert [(r.kind, r.severity, r.step) for r in found] == [("diverged", "error", 4)]
     assert found[0].message == f"training diverged: the loss became {word} at step 4"
     assert "try 0.03" in found[0].suggestion
 
@@ -149,7 +150,7 @@ def test_the_learning_rate_ratio_is_reported_as_measured(lr, suggested):
     if 0.1 <= ratio <= 10:
         assert found == []
         return
-    assert [r.kind for r in found] == ["lr_far"]
+    assert [(r.kind, r.severity, r.step, r.epoch) for r in found] == [("lr_far", "warning", 1, 1)]
     times = max(ratio, 1 / ratio)
     way = "above" if ratio > 1 else "below"
     assert found[0].message == (f"the learning rate {lr:g} is {times:.0f}× {way} the LR "
