@@ -198,7 +198,7 @@ def run_lesion(args: argparse.Namespace) -> int:
     from .common import load_run, write_csv, write_json
     from .figures import lesion_figure
     from .lesion import lesion_run
-    from .tables import images_text, lesion_table
+    from .tables import images, lesion_table
 
     began = time.monotonic()
     runs = [load_run(args.run)] + ([load_run(args.twin)] if args.twin else [])
@@ -210,7 +210,7 @@ def run_lesion(args: argparse.Namespace) -> int:
     png = lesion_figure(results, out / "lesion.png", 1 / runs[0].graph.input_spec.classes)
     for r in results:
         worst = min(zip(r.accuracy, r.blocks), key=lambda p: np.nan_to_num(p[0], nan=2.0))
-        print(f"{r.label}: intact {r.baseline_accuracy:.1%} on {images_text(r.samples)}; "
+        print(f"{r.label}: intact {r.baseline_accuracy:.1%} on {images(r.samples)}; "
               f"worst lesion {worst[1]} "
               f"{worst[0]:.1%}; {len(r.skipped)} block(s) could not be removed")
     _wrote([png, out / "lesion.csv", out / "lesion.json"], began)

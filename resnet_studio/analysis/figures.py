@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .tables import images_text
+from .tables import images
 
 COLOURS = ("tab:blue", "tab:red", "tab:green", "tab:purple")
 
@@ -76,7 +76,7 @@ def lesion_figure(results: list[Any], path: Path, chance: float | None = None) -
         ax.set_ylim(0, 119)
         ax.set_xlabel("removed block")
         ax.set_ylabel("validation accuracy (%)")
-        ax.set_title(f"{result.label}: lesion study on {images_text(result.samples)}", fontsize=10)
+        ax.set_title(f"{result.label}: lesion study on {images(result.samples)}", fontsize=10)
         ax.legend(fontsize=8, loc="upper center", ncol=3)
     return save(fig, path)
 
@@ -104,8 +104,8 @@ def _landscape_curve(results: list[Any], path: Path) -> Path:
         ax.axvline(0, color="grey", linestyle=":", linewidth=1)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle(f"Loss landscape around the trained weights "
-                 f"({images_text(results[0].samples)}, validation)")
+    fig.suptitle("Loss landscape around the trained weights "
+                 f"({images(results[0].samples, 'validation image')})")
     return save(fig, path)
 
 

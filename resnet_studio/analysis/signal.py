@@ -8,10 +8,15 @@ layer (the layers that hold the weights), gives per layer, in forward order:
 * the norm of the loss gradient with respect to that output (the backward signal),
 * the norm of the gradient of the layer's weight (what the optimiser's first step sees).
 
-A deep plain network's first-layer gradient is orders of magnitude smaller than its residual
-twin's (He et al. 2015, https://arxiv.org/abs/1512.03385; Balduzzi et al. 2017, "The
-shattered gradients problem", https://arxiv.org/abs/1702.08591). The network is in training
-mode, as on the first step: BatchNorm normalises with the batch's statistics.
+By default the network is in training mode, as on the first step: BatchNorm normalises with
+the batch's statistics. In that mode a deep plain network's early-layer gradients *explode*
+relative to its residual twin's: measured with ``resnet-studio signal preset:resnet56``, the
+first-layer weight gradient is 1.4e3 for the plain twin against 3.9 for ResNet-56, about 350×
+larger (ResNet-110: 2.5e6 against 12). With ``batch_stats=False`` (BatchNorm's initial
+running statistics, i.e. no normalisation) the plain twin's vanish instead (3.5e-3) while the
+residual network's grow with depth (5.1e3). See He et al. 2015
+(https://arxiv.org/abs/1512.03385) and Balduzzi et al. 2017, "The shattered gradients
+problem" (https://arxiv.org/abs/1702.08591).
 """
 
 from __future__ import annotations

@@ -8,9 +8,9 @@ from typing import Any
 Table = tuple[list[str], list[list[Any]]]
 
 
-def images_text(count: int) -> str:
-    """"1 image", "256 images"."""
-    return f"{count} image" + ("" if count == 1 else "s")
+def images(count: int, noun: str = "image") -> str:
+    """"1 image", "24 images": a count with its noun in the right number."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def signal_table(result: Any) -> Table:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
 import pytest
 from analysis_helpers import accepting, image_file, png_header_ok, tiny_resnet, tiny_run
 from training_helpers import TrainingPrompts
@@ -43,6 +44,10 @@ def test_lesion_of_the_run_in_focus_and_its_twin(qtbot, studio, runs, tmp_path):
     assert len(view.result) == 2 and view.result[0].label == "tiny"
     assert len(view.bars) == 2 and view.result[0].blocks == ["layer1.0", "layer2.0"]
     assert "intact" in view.note.text() and "Chance is 33.3%" in view.note.text()
+    # the bars are fractions and the axis says so (the note and legend speak in percent)
+    assert view.plot.getPlotItem().getAxis("left").labelText == "accuracy (fraction correct)"
+    for bars, r in zip(view.bars, view.result):
+        assert list(bars.opts["height"]) == pytest.approx(list(np.nan_to_num(r.accuracy)))
     prompts.directory = str(tmp_path)
     view.export_button.click()
     assert png_header_ok(tmp_path / "lesion.png")

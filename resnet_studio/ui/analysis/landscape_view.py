@@ -12,7 +12,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel
 
-from ...analysis.tables import images_text
+from ...analysis.tables import images
 from ..training import plotstyle as style
 from .base import AnalysisView, plot_widget
 
@@ -23,7 +23,7 @@ def landscape_text(results: list[Any]) -> str:
     parts = [f"{r.label}: loss {r.origin_loss:.3g} at the trained weights, up to "
              f"{np.nanmax(r.loss_2d):.3g} on the plane" for r in results]
     r = results[0]
-    return ("; ".join(parts) + f". Loss on {images_text(r.samples)} (validation) at "
+    return ("; ".join(parts) + f". Loss on {images(r.samples)} (validation) at "
             "w + α·d₁ + β·d₂, "
             f"d₁ and d₂ random filter-normalised directions (seed {r.seed}); BatchNorm "
             "statistics stay as trained. A wide, smooth bowl is easier to optimise.")

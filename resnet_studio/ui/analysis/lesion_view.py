@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout
 
-from ...analysis.tables import images_text
+from ...analysis.tables import images
 from ..training import plotstyle as style
 from .base import AnalysisView, plot_widget
 
@@ -24,7 +24,7 @@ def lesion_text(results: list[Any], chance: float | None) -> str:
         worst_text = (f"; worst without {r.blocks[worst]}: {r.accuracy[worst]:.1%}"
                       if worst is not None and acc[worst] <= 1 else "")
         skipped = f"; {len(r.skipped)} block(s) could not be removed" if r.skipped else ""
-        lines.append(f"{r.label}: intact {r.baseline_accuracy:.1%} on {images_text(r.samples)}"
+        lines.append(f"{r.label}: intact {r.baseline_accuracy:.1%} on {images(r.samples)}"
                      f"{worst_text}{skipped}.")
     chance_text = f" Chance is {chance:.1%}." if chance else ""
     return (" ".join(lines) + " A residual block is removed by dropping its branch (its "
@@ -39,8 +39,9 @@ class LesionView(AnalysisView):
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        # The bars are fractions (0–1), so the axis says so; the note and legend give percents.
         self.plot = plot_widget("Validation accuracy with one block removed", "block removed",
-                                "accuracy")
+                                "accuracy (fraction correct)")
         style.card_legend(self.plot.getPlotItem(), (-6, 6))
         QVBoxLayout(self.body).addWidget(self.plot)
         self.bars: list[pg.BarGraphItem] = []

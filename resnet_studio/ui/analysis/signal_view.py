@@ -14,7 +14,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QPushButton
 
-from ...analysis.tables import images_text
+from ...analysis.tables import images
 from ..training import plotstyle as style
 from .base import AnalysisView, plot_widget
 
@@ -42,7 +42,7 @@ def summary_text(result: Any) -> str:
     if len(values) == 2 and values[0] > 0:
         text += f" (twin ÷ network = {values[1] / values[0]:.3g})"
     settings = result.settings
-    return (f"{text}. One batch of {images_text(settings.get('batch_size', 0))}, init seed "
+    return (f"{text}. One batch of {images(settings.get('batch_size', 0))}, init seed "
             f"{settings.get('seed')}" + (", zero-init residual" if settings.get(
                 "zero_init_residual") else "") + ". " + mode_text(settings))
 
