@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..budget import (
+    FLOAT,
     TRAINING_STATE,
     backward_bytes,
     check_memory,
@@ -21,13 +22,17 @@ def training_bytes(graph: Graph, config: TrainConfig) -> int | None:
     """Bytes a training step of ``graph`` holds at once — weights, gradients and the
     optimiser's two moments, one batch's activations kept for the backward pass with their
     gradients, the batch itself — plus the synthetic set, which lives on the device; None
-    when the graph does not compile (building it will say why)."""
+    when the graph does not compile or its weights alone are too many to build (building it
+    says why, in the network's own terms)."""
     from ..compiler import Analyzer
+    from ..compiler.builder import parameter_limit
 
     analysis = Analyzer().analyze(graph)
     if not analysis.ok:
         return None
     params, activations, _ = network_numbers(analysis)
+    if params * FLOAT > parameter_limit():
+        return None
     spec = graph.input_spec
     shape = (spec.channels, spec.height, spec.width)
     needed = backward_bytes(params, activations, config.batch_size, TRAINING_STATE) \
