@@ -39,8 +39,32 @@ def gib(n: float) -> str:
 
 # ----- what the machine has -------------------------------------------------------------------
 def available_memory() -> int:
-    """Bytes of host memory free for new work: MemAvailable from /proc/meminfo, else free
-    pages from sysconf, else 16 GiB."""
+    """Bytes of host memory free for new work: MemAvailable from /proc/meminfo (else free
+    pages from sysconf, else 16 GiB), or less where this process's address space is limited
+    (``ulimit -v``) and that limit is nearer."""
+    machine = _machine_memory()
+    left = address_space_left()
+    return machine if left is None else min(machine, left)
+
+
+def address_space_left() -> int | None:
+    """Bytes this process may still map under RLIMIT_AS (None: no limit, or not known)."""
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft == resource.RLIM_INFINITY:
+            return None
+        with open("/proc/self/status", encoding="ascii") as stream:
+            for line in stream:
+                if line.startswith("VmSize:"):
+                    return max(0, soft - int(line.split()[1]) * 1024)
+    except (ImportError, OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _machine_memory() -> int:
     try:
         with open("/proc/meminfo", encoding="ascii") as stream:
             for line in stream:
@@ -64,6 +88,9 @@ def device_memory(device: Any = "cpu") -> tuple[int, str]:
             return int(torch.cuda.mem_get_info(torch.device(name))[0]), f"{name} has free"
         except (RuntimeError, ValueError):
             pass
+    left = address_space_left()
+    if left is not None and left < _machine_memory():
+        return left, "this process may still use (ulimit -v)"
     return available_memory(), "this machine has available"
 
 

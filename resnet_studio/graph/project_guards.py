@@ -42,8 +42,8 @@ def parse_guarded(raw: bytes, name: str, kind: str = "a JSON file") -> Any:
     except RecursionError:
         raise ProjectFileError(name, f"is nested too deeply to be {kind}.") from None
     except ValueError as exc:
-        raise ProjectFileError(name, f"is not valid JSON ({exc}); the file may be truncated "
-                               "or damaged.") from None
+        raise ProjectFileError(name, f"cannot be read as JSON ({exc}); the file may be "
+                               "truncated or damaged.") from None
     check_tree(data, name)
     return data
 

@@ -265,3 +265,33 @@ def test_a_folder_dataset_holding_a_bomb_names_it(tmp_path):
                      val_fraction=0.5).validate()
     with pytest.raises(DataError, match=f"{bomb}: the image claims"):
         load_folder(cfg)
+
+
+# ----- bounded memory, proven under a hard limit ------------------------------------------------
+def test_an_oversized_batch_is_refused_within_a_4_gib_address_space(tmp_path):
+    import os
+    import resource
+    import subprocess
+    import sys
+
+    limit = 4 * 2 ** 30  # torch (the CUDA build) alone maps nearly 3 GiB
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    done = subprocess.run(
+        [sys.executable, "-m", "resnet_studio", "signal", "preset:small_resnet",
+         "--batch-size", "20000", "--no-twin", "-o", str(tmp_path)],
+        capture_output=True, text=True, timeout=120, preexec_fn=cap,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+             "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
+    err = done.stderr.strip()
+    assert done.returncode == 2 and "Traceback" not in err, err
+    assert "20,000 images at 3×32×32 needs about" in err and "lower --batch-size" in err, err
+    assert not (tmp_path / "signal.csv").exists()
+
+
+def test_the_address_space_limit_counts_as_memory(monkeypatch):
+    monkeypatch.setattr(budget_module, "address_space_left", lambda: 2 ** 20)
+    with pytest.raises(BudgetError, match=r"more than the 1.0 MiB this process may still use"):
+        check_memory(2 ** 21, "a thing")
