@@ -15,6 +15,7 @@ through this module; ``history.RunHistory.load`` turns a directory into the seri
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
@@ -241,13 +242,21 @@ def read_metrics(run: Path, up_to_step: int | None = None) -> list[dict[str, flo
     except OSError:
         return []
     rows = []
-    for row in csv.DictReader(text.splitlines()):
+    for row in _csv_rows(text):
         try:
             values = {k: _number(v) for k, v in row.items() if k is not None}
-        except ValueError:
+        except (ValueError, TypeError):
             continue  # a row cut short by a write in progress
         if up_to_step is None or values.get("step", 0) <= up_to_step:
             rows.append(values)
+    return rows
+
+
+def _csv_rows(text: str) -> list[dict[str, Any]]:
+    """The rows csv can parse; it stops at a field beyond its size limit (a damaged file)."""
+    rows: list[dict[str, Any]] = []
+    with contextlib.suppress(csv.Error):
+        rows.extend(csv.DictReader(text.splitlines()))
     return rows
 
 

@@ -295,3 +295,9 @@ def test_the_address_space_limit_counts_as_memory(monkeypatch):
     monkeypatch.setattr(budget_module, "address_space_left", lambda: 2 ** 20)
     with pytest.raises(BudgetError, match=r"more than the 1.0 MiB this process may still use"):
         check_memory(2 ** 21, "a thing")
+
+
+def test_a_metrics_file_with_a_giant_field_keeps_the_rows_before_it(tmp_path):
+    (tmp_path / "metrics.csv").write_text("epoch,step,val_acc\n1,10,0.5\n2,20," + "9" * 200_000
+                                          + "\n3,30,0.7\n")
+    assert [row["step"] for row in rundir.read_metrics(tmp_path)] == [10.0]
