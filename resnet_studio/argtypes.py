@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 
 def positive_int(text: str) -> int:
@@ -13,4 +14,23 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"‘{text}’ is not an integer") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
+    return value
+
+
+def finite_float(text: str) -> float:
+    """An ``argparse`` type: a number that is neither NaN nor infinite."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"‘{text}’ is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"‘{text}’ is not a finite number")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An ``argparse`` type: a finite number above 0."""
+    value = finite_float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
     return value

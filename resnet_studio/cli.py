@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .argtypes import positive_int as _positive_int
+from .budget import BudgetError
+from .errors_text import describe_os_error
 from .graph import GraphError
 from .graph.text import visible
 
@@ -76,7 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except _reported_errors() as exc:
         # Messages quote names from files: show their control characters, never obey them.
-        print(f"{PROG}: error: {visible(str(exc), keep_newlines=True)}", file=sys.stderr)
+        text = describe_os_error(exc) if isinstance(exc, OSError) else str(exc)
+        print(f"{PROG}: error: {visible(text, keep_newlines=True)}", file=sys.stderr)
         return _exit_code(exc)
 
 
@@ -96,7 +99,7 @@ def _reported_errors() -> tuple[type[BaseException], ...]:
     is in flight; the compiler's and the presets' errors can only have been raised if their
     modules are loaded, so checking ``sys.modules`` avoids importing torch to report, say, a
     file that already exists."""
-    return (CommandError, GraphError, OSError, *_loaded_classes(_LAZY_ERRORS))
+    return (CommandError, GraphError, OSError, BudgetError, *_loaded_classes(_LAZY_ERRORS))
 
 
 def _exit_code(exc: BaseException) -> int:

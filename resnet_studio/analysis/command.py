@@ -16,12 +16,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..argtypes import positive_int
+from ..argtypes import positive_float, positive_int
 
 PROG = "resnet-studio"
 PRESET_PREFIX = "preset:"
 EXIT_OK, EXIT_PROBLEMS, EXIT_UNUSABLE = 0, 1, 2
 Handler = Callable[[argparse.Namespace], int]
+INITS = ("he_fan_out", "he_fan_in", "xavier", "pytorch")  # compiler.INITS, without torch
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -47,14 +48,18 @@ def reported(handler: Handler) -> Handler:
     """Run ``handler``; print failures a user can cause as one line, never a traceback."""
 
     def run(args: argparse.Namespace) -> int:
+        from ..budget import BudgetError
         from ..compiler import BuildError
+        from ..errors_text import describe_os_error
         from ..graph import GraphError
         from ..presets.base import UnknownPresetError
         from .common import AnalysisError, Cancelled
 
         try:
             return handler(args)
-        except (AnalysisError, Cancelled, GraphError, UnknownPresetError, OSError) as exc:
+        except OSError as exc:
+            return _fail(describe_os_error(exc), EXIT_UNUSABLE)
+        except (AnalysisError, BudgetError, Cancelled, GraphError, UnknownPresetError) as exc:
             return _fail(str(exc), EXIT_UNUSABLE)
         except BuildError as exc:
             return _fail(str(exc).replace("\n", " "), EXIT_PROBLEMS)
@@ -126,8 +131,8 @@ def _add_signal(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, metavar="N", help="weights and data seed")
     p.add_argument("--zero-init-residual", action="store_true",
                    help="start every residual branch at zero (the twin is built without it)")
-    p.add_argument("--init", metavar="NAME",
-                   help="initialisation scheme, passed to the network builder when it offers one")
+    p.add_argument("--init", choices=INITS,
+                   help="weight initialisation (default: the network builder's, he_fan_out)")
     p.add_argument("--running-stats", action="store_true",
                    help="BatchNorm with its initial running statistics instead of the batch's")
     p.add_argument("--no-twin", action="store_true", help="leave out the plain twin")
@@ -238,7 +243,7 @@ def _add_landscape(subparsers: argparse._SubParsersAction) -> None:
                    help="points of the 1-D slice (default 21)")
     p.add_argument("--grid", type=positive_int, default=11, metavar="N",
                    help="points per side of the 2-D slice (default 11)")
-    p.add_argument("--span", type=float, default=1.0, metavar="S",
+    p.add_argument("--span", type=positive_float, default=1.0, metavar="S",
                    help="α and β run from -S to S (default 1)")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the directions")
 

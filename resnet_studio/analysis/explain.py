@@ -32,6 +32,7 @@ from .common import (
     no_progress,
     run_data,
 )
+from .limits import check_explain
 
 METHODS = ("integrated_gradients", "saliency")
 INSTALL_HINT = "pip install 'resnet-studio[explain]'"
@@ -64,11 +65,13 @@ def load_image(path: str | Path, spec: Any) -> Tensor:
     takes, the shorter side scaled to the input, then centre-cropped. A C×H×W tensor in [0, 1]."""
     from PIL import Image, UnidentifiedImageError
 
+    from ..data.images import ImageTooLargeError, open_image
+
     if spec.channels not in (1, 3):
         raise AnalysisError(f"the network takes {spec.channels}-channel images; only grey (1) "
                             "and colour (3) image files can be fitted to it.")
     try:
-        with Image.open(path) as img:
+        with open_image(path) as img:
             img = img.convert("L" if spec.channels == 1 else "RGB")
             scale = max(spec.height / img.height, spec.width / img.width)
             size = (max(spec.width, round(img.width * scale)),
@@ -77,6 +80,8 @@ def load_image(path: str | Path, spec: Any) -> Tensor:
             left, top = (size[0] - spec.width) // 2, (size[1] - spec.height) // 2
             img = img.crop((left, top, left + spec.width, top + spec.height))
             pixels = np.asarray(img, dtype=np.float32) / 255.0
+    except ImageTooLargeError as exc:
+        raise AnalysisError(str(exc)) from None
     except (OSError, UnidentifiedImageError, ValueError) as exc:
         raise AnalysisError(f"{path}: cannot be read as an image ({exc}).") from None
     return torch.from_numpy(pixels.reshape(spec.height, spec.width, -1)).permute(2, 0, 1)
@@ -174,6 +179,7 @@ def _unit(t: Tensor) -> np.ndarray:
 
 def explain_run(run: Run, image_path: str | Path, **options: Any) -> Explanation:
     """Explain a trained run's prediction for the image file ``image_path``."""
+    check_explain(run.graph)
     image = load_image(image_path, run.graph.input_spec)
     return explain(run.model(), image, run.mean, run.std, run.class_names or None, **options)
 
@@ -197,5 +203,6 @@ def _denormalise(x: Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> 
 
 def explain_sample(run: Run, index: int, **options: Any) -> Explanation:
     """Explain a trained run's prediction for its validation image ``index``."""
+    check_explain(run.graph)
     image, _ = validation_image(run, index)
     return explain(run.model(), image, run.mean, run.std, run.class_names or None, **options)

@@ -33,6 +33,7 @@ from .common import (
     no_progress,
     validation_batches,
 )
+from .limits import check_evaluation, check_landscape_points
 
 Batches = list[tuple[Tensor, Tensor]]
 
@@ -91,6 +92,7 @@ def landscape(model: nn.Module, batches: Batches, *, label: str = "network", ste
     """Evaluate ``model`` on ``batches`` at ``steps_1d`` points of ``[-span, span]`` along one
     filter-normalised direction and on a ``steps_2d``² grid over two. The weights are restored
     afterwards, also when cancelled. Cost: ``steps_1d + steps_2d²`` evaluations."""
+    check_landscape_points(steps_1d, steps_2d)
     model.eval()
     gen = torch.Generator().manual_seed(seed)
     d1, d2 = filter_normalised_direction(model, gen), filter_normalised_direction(model, gen)
@@ -141,6 +143,9 @@ def landscape_run(run: Run, *, samples: int | None = 256, batch_size: int = 256,
                   device: str = "cpu", **options: Any) -> LandscapeResult:
     """The landscape of a trained run on ``samples`` of its validation images, spread evenly
     over the classes."""
+    check_landscape_points(options.get("steps_1d", 21), options.get("steps_2d", 11))
+    check_evaluation(run.graph, batch_size, samples, device, copies=3,
+                     what="the landscape, evaluating")
     batches = validation_batches(run, samples, batch_size, device)
     label = run.graph.name or run.path.name
     result = landscape(run.model(device), batches, label=label, **options)

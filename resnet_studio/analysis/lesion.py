@@ -36,6 +36,7 @@ from .common import (
     no_progress,
     validation_batches,
 )
+from .limits import check_evaluation
 
 #: The last layer of each block type's residual branch (what zero-init-residual zeroes).
 BRANCH_END = {"BasicBlock": "bn2", "Bottleneck": "bn3", "PreActBlock": "conv2",
@@ -149,6 +150,7 @@ def lesion_run(run: Run, *, samples: int | None = None, batch_size: int = 256,
                cancel: CancelFlag | None = None) -> LesionResult:
     """The lesion study of a trained run on its validation data (``samples`` of it, spread
     evenly over the classes)."""
+    check_evaluation(run.graph, batch_size, samples, device, what="the lesion study, evaluating")
     batches = validation_batches(run, samples, batch_size, device)
     label = run.graph.name or run.path.name
     result = lesion_model(run.model(device), batches, label, progress, cancel)

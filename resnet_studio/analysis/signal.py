@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .common import AnalysisError, CancelFlag, Progress, check_cancel, no_progress
+from .limits import check_evaluation, check_signal
 
 WEIGHT_LAYERS = (nn.Conv2d, nn.Linear)
 
@@ -83,6 +84,7 @@ def signal_propagation(graph: Any, *, batch: tuple[Tensor, Tensor] | None = None
     from ..presets import plain_twin
 
     options = _checked_options(build_options or {})
+    check_signal(graph, batch_size if batch is None else len(batch[0]))
     x, y = batch if batch is not None else project_batch(graph.input_spec, batch_size, seed)
     networks = [(graph.name or "network", graph)]
     if twin:
@@ -146,6 +148,8 @@ def run_batch(run: Any, batch_size: int, seed: int | None = None) -> tuple[Tenso
     it was trained on."""
     from .common import validation_batches
 
+    check_evaluation(run.graph, batch_size, None, what="reading")
+    check_signal(run.graph, batch_size)
     return validation_batches(run, batch_size, batch_size, seed=seed)[0]
 
 

@@ -22,6 +22,7 @@ from torchvision.datasets.folder import IMG_EXTENSIONS
 from .augment import derive_seed, make_generator
 from .config import DataConfig, DataError
 from .fit import describe
+from .images import ImageTooLargeError, open_image
 from .source import Source, Split, channel_stats
 
 _SPLIT_STREAM = 21
@@ -123,10 +124,12 @@ def load_folder(cfg: DataConfig, shape: tuple[int, int, int] | None = None) -> t
 def native_shape(path: str) -> tuple[int, int, int]:
     """C×H×W of an image file as stored (grey modes count as one channel)."""
     try:
-        with Image.open(path) as img:
+        with open_image(path) as img:
             channels = 1 if img.mode in ("1", "L", "LA", "I", "I;16", "F") else 3
             return channels, img.height, img.width
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+    except ImageTooLargeError:
+        raise
+    except (OSError, ValueError, SyntaxError) as exc:
         raise DataError(f"cannot read image {path} ({exc}); replace or remove the file") from exc
 
 
@@ -172,11 +175,13 @@ def decode_image(path: str, shape: tuple[int, int, int]) -> Tensor:
     grey (``L``) or ``RGB``."""
     channels, height, width = shape
     try:
-        with Image.open(path) as img:
+        with open_image(path) as img:
             img = img.convert("L" if channels == 1 else "RGB")
             img = ImageOps.fit(img, (width, height), Image.Resampling.BILINEAR)
             pixels = np.array(img, dtype=np.uint8)  # a writable copy
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+    except ImageTooLargeError:
+        raise
+    except (OSError, ValueError, SyntaxError) as exc:
         raise DataError(f"cannot read image {path} ({exc}); replace or remove the file") from exc
     array = pixels[None] if channels == 1 else pixels.transpose(2, 0, 1)
     return torch.from_numpy(np.ascontiguousarray(array))

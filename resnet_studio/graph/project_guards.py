@@ -15,16 +15,37 @@ MAX_FILE_BYTES = 64 * 2 ** 20  # far above any real project (ResNet-152 written 
 MAX_DEPTH = 32  # JSON nesting; a project needs 6 levels, its free-form ``training`` a few more
 
 
-def read_regular(path: Path, name: str) -> bytes:
+def read_regular(path: Path, name: str, kind: str = "a project file",
+                 limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of ``path``: refused when it is no regular file or holds more than ``limit``
+    bytes (``kind`` names what the file should be, for the message)."""
     if path.exists() and not path.is_dir() and not stat.S_ISREG(path.stat().st_mode):
-        raise ProjectFileError(name, "is not a regular file (a pipe, device or socket); a "
-                               "project file is a JSON file on disk.")
+        raise ProjectFileError(name, f"is not a regular file (a pipe, device or socket); {kind} "
+                               "is a file on disk.")
     with path.open("rb") as stream:
-        raw = stream.read(MAX_FILE_BYTES + 1)
-    if len(raw) > MAX_FILE_BYTES:
-        raise ProjectFileError(name, f"is larger than {MAX_FILE_BYTES // 2 ** 20} MiB, too large "
-                               "to be a project file.")
+        raw = stream.read(limit + 1)
+    if len(raw) > limit:
+        raise ProjectFileError(name, f"is larger than {limit // 2 ** 20} MiB, too large "
+                               f"to be {kind}.")
     return raw
+
+
+def parse_guarded(raw: bytes, name: str, kind: str = "a JSON file") -> Any:
+    """JSON from ``raw`` through the same guards as a project file — UTF-8, no nesting that
+    exhausts the stack, none deeper than MAX_DEPTH, no lone surrogates — with a
+    ProjectFileError naming ``name`` for each. NaN and infinities are read: run files record
+    diverged losses."""
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ProjectFileError(name, f"is not UTF-8 text, so it is not {kind}.") from None
+    except RecursionError:
+        raise ProjectFileError(name, f"is nested too deeply to be {kind}.") from None
+    except ValueError as exc:
+        raise ProjectFileError(name, f"cannot be read as JSON ({exc}); the file may be "
+                               "truncated or damaged.") from None
+    check_tree(data, name)
+    return data
 
 
 class JSONConstant(Exception):

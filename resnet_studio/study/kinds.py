@@ -11,7 +11,6 @@ Every run starts from the same seed, so the runs differ only in what the study v
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,9 @@ from typing import Any
 from ..graph import Graph
 from ..graph.project import from_dict, to_dict
 from ..train.config import ConfigError, TrainConfig
+from ..train.rundir import RunReadError, load_json, read_json
 from . import derive
-from .plan import RunSpec, Study, StudyError, slug
+from .plan import RunSpec, Study, StudyError, check_run_count, slug
 
 DEFAULT_DEPTHS = (20, 32, 44, 56)
 DEFAULT_VARIANTS = ("basicblock", "scaledresidual", "resnormblock", "fusionblock",
@@ -66,6 +66,7 @@ def plan_degradation(graph: Graph, base: TrainConfig,
     """The project at each depth, residual and plain (He et al. 2015, Fig. 1 and Fig. 6)."""
     if len(set(depths)) != len(depths) or not depths:
         raise StudyError("give one or more different depths (e.g. 20,32,44,56).")
+    check_run_count([len(depths), 2], "the degradation study")
     _fair_to_plain(base)
     config = run_config(base)
     runs = []
@@ -86,6 +87,7 @@ def plan_variants(graph: Graph, base: TrainConfig, variants: Sequence[str] = DEF
     """The project with its residual blocks swapped for each type in ``variants``."""
     if not variants or len(set(variants)) != len(variants):
         raise StudyError("give one or more different block types.")
+    check_run_count([len(variants)], "the variants study")
     if not 0 < target <= 1:
         raise StudyError(f"the target accuracy {target:g} must lie in (0, 1].")
     config = run_config(base)
@@ -117,6 +119,7 @@ def plan_sweep(graph: Graph, base: TrainConfig, settings: Mapping[str, Sequence[
     """One run per combination of one or two settings' values (see ``SWEEPABLE``)."""
     if not 1 <= len(settings) <= 2:
         raise StudyError("a sweep varies one or two settings (e.g. --vary lr=0.01,0.1).")
+    check_run_count([len(v) for v in settings.values()], "the sweep")
     for name, values in settings.items():
         if name not in SWEEPABLE:
             raise StudyError(f"‘{name}’ cannot be swept; choose from {', '.join(SWEEPABLE)}.")
@@ -190,11 +193,10 @@ def _existing_run(run: Path, graph: Graph) -> tuple[Graph, dict[str, Any]]:
         if not path.is_file():
             raise StudyError(f"{run} is not a finished run directory of a project "
                              f"({path.name} is missing).")
-    try:
-        network = from_dict(json.loads(files[0].read_text(encoding="utf-8")), graph.lookup,
-                            str(files[0]))
-        config = TrainConfig.from_dict(json.loads(files[1].read_text("utf-8"))["config"])
-    except (json.JSONDecodeError, KeyError, ConfigError) as exc:
+    try:  # through the run reader's guards: a hostile file is one line, not a traceback
+        network = from_dict(load_json(files[0]), graph.lookup, str(files[0]))
+        config = TrainConfig.from_dict(load_json(files[1])["config"])
+    except (RunReadError, KeyError, TypeError, ConfigError) as exc:
         raise StudyError(f"{run} cannot be read as a run: {exc}") from None
     _fair_to_plain(config)
     status = _status(run)
@@ -205,7 +207,5 @@ def _existing_run(run: Path, graph: Graph) -> tuple[Graph, dict[str, Any]]:
 
 
 def _status(run: Path) -> str:
-    try:
-        return json.loads((run / "status.json").read_text(encoding="utf-8"))["status"]
-    except (OSError, ValueError, KeyError):
-        return "unknown"
+    data = read_json(run / "status.json")
+    return str(data.get("status", "unknown")) if isinstance(data, dict) else "unknown"

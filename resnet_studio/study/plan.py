@@ -25,6 +25,7 @@ from ..files import write_text_atomic
 
 FORMAT = "resnet-studio-study"
 FORMAT_VERSION = 1
+MAX_PLAN_BYTES = 1024 * 2 ** 20  # study.json: up to budget.MAX_RUNS networks written out
 KINDS = ("degradation", "variants", "sweep", "twin")
 PLAN_FILE, STATE_FILE, RUNS_DIR = "study.json", "state.json", "runs"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
@@ -135,15 +136,38 @@ class Study:
         path = Path(directory) / PLAN_FILE
         if not path.is_file():
             raise StudyError(f"{directory} holds no study ({PLAN_FILE} is missing).")
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise StudyError(f"{path} cannot be read: {exc}") from None
-        return cls.from_dict(data, str(path))
+        return cls.from_dict(_read_plan(path), str(path))
 
     def same_plan(self, other: Study) -> bool:
         """True when ``other`` would train exactly the same runs (resuming is then safe)."""
         return self.to_dict()["runs"] == other.to_dict()["runs"]
+
+
+def check_run_count(value_counts: list[int], what: str = "the study") -> None:
+    """StudyError, before anything is planned, when the runs (the product of the value
+    counts) exceed ``budget.MAX_RUNS``."""
+    from ..budget import BudgetError, check_runs
+
+    try:
+        check_runs(value_counts, what)
+    except BudgetError as exc:
+        raise StudyError(str(exc)) from None
+
+
+def _read_plan(path: Path) -> Any:
+    """study.json through the run files' guards (bounded size and nesting); a plan of
+    MAX_RUNS runs of large networks is far larger than one run's config, hence its limit."""
+    from ..errors_text import describe_os_error
+    from ..graph.errors import ProjectFileError
+    from ..graph.project_guards import parse_guarded, read_regular
+
+    try:
+        return parse_guarded(read_regular(path, str(path), "a study plan", MAX_PLAN_BYTES),
+                             str(path), "a study plan")
+    except ProjectFileError as exc:
+        raise StudyError(str(exc)) from None
+    except OSError as exc:
+        raise StudyError(describe_os_error(exc, "reading the study")) from None
 
 
 def run_dir(directory: str | Path, spec: RunSpec) -> Path:

@@ -22,6 +22,7 @@ from typing import Any
 
 from ..files import write_text_atomic
 from ..locks import hold
+from ..train.rundir import read_json
 from .plan import STATE_FILE, RunSpec, Study, run_dir
 
 DONE, FAILED, STOPPED, SKIPPED = "finished", "failed", "stopped", "existing"
@@ -92,10 +93,7 @@ class StudyQueue:
 
     # ----- state ------------------------------------------------------------------------------
     def _read_state(self) -> dict[str, Any]:
-        try:
-            data = json.loads((self.directory / STATE_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            data = {}
+        data = read_json(self.directory / STATE_FILE)  # guarded; None when unreadable
         runs = data.get("runs") if isinstance(data, dict) else None
         return {"runs": runs if isinstance(runs, dict) else {}}
 
@@ -225,7 +223,5 @@ class StudyQueue:
 
 
 def _run_status(folder: Path) -> str | None:
-    try:
-        return json.loads((folder / "status.json").read_text(encoding="utf-8")).get("status")
-    except (OSError, ValueError, AttributeError):
-        return None
+    data = read_json(folder / "status.json")
+    return data.get("status") if isinstance(data, dict) else None

@@ -40,7 +40,9 @@ def reported(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse
     wait for the call, so building the parser for ``--help`` does not load torch.)"""
 
     def run(args: argparse.Namespace) -> int:
+        from ..budget import BudgetError
         from ..compiler import BuildError
+        from ..errors_text import describe_os_error
         from ..graph import GraphError
         from ..presets.base import UnknownPresetError
         from .engine import USER_ERRORS
@@ -50,7 +52,10 @@ def reported(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse
         except CommandError as exc:
             print(f"{PROG}: error: {exc}", file=sys.stderr)
             return exc.exit_code
-        except (*USER_ERRORS, BuildError, GraphError, UnknownPresetError, OSError) as exc:
+        except OSError as exc:
+            print(f"{PROG}: error: {describe_os_error(exc)}", file=sys.stderr)
+            return EXIT_UNUSABLE
+        except (*USER_ERRORS, BudgetError, BuildError, GraphError, UnknownPresetError) as exc:
             print(f"{PROG}: error: {exc}", file=sys.stderr)
             return EXIT_FAILED if isinstance(exc, BuildError) else EXIT_UNUSABLE
 

@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..budget import BudgetError
 from ..compiler import BuildError
 from ..data import DataError
 from ..graph import GraphError
@@ -46,7 +47,7 @@ __all__ = ["FLUSH_SECONDS", "USER_ERRORS", "Engine"]
 
 # Failures a user can cause or fix: reported in the RunEndRecord, not raised.
 USER_ERRORS = (EngineError, DataError, CheckpointError, ConfigError, BuildError, GraphError,
-               SinkError)
+               SinkError, BudgetError)
 
 
 class Engine(TelemetryWindows, CheckpointWriting):

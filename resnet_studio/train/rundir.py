@@ -15,6 +15,7 @@ through this module; ``history.RunHistory.load`` turns a directory into the seri
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
@@ -33,6 +34,9 @@ BEST, LAST = "best.pt", "last.pt"
 CHECKPOINTS = (BEST, LAST)  # in order of preference for using a trained network
 RUN_MARKERS = (CONFIG, METRICS, STEPS)
 RUNNING, INCOMPLETE = "running", "incomplete"  # beside records.STATUSES: how a run ended
+MAX_JSON_BYTES = 64 * 2 ** 20  # config.json, graph.json, status.json, confusion.json
+MAX_LINE_BYTES = 2 ** 20       # one line of steps.jsonl
+MAX_METRICS_BYTES = 256 * 2 ** 20
 
 
 class RunReadError(Exception):
@@ -99,11 +103,40 @@ def _started(path: Path) -> float:
     return 0.0
 
 
-def read_json(path: Path) -> Any:
+def load_json(path: Path) -> Any:
+    """A run file's JSON, read through the project reader's guards (a regular file of bounded
+    size, bounded nesting); RunReadError naming the file and the problem otherwise."""
+    from ..errors_text import describe_os_error
+    from ..graph.errors import ProjectFileError
+    from ..graph.project_guards import parse_guarded, read_regular
+
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return parse_guarded(read_regular(path, str(path), "a run file", MAX_JSON_BYTES),
+                             str(path), "a run file")
+    except ProjectFileError as exc:
+        raise RunReadError(str(exc)) from None
+    except OSError as exc:
+        raise RunReadError(describe_os_error(exc, "reading the run")) from None
+
+
+def read_json(path: Path) -> Any:
+    """``load_json``, or None when the file is missing or cannot be read."""
+    try:
+        return load_json(path)
+    except RunReadError:
         return None
+
+
+def read_object(path: Path) -> dict[str, Any]:
+    """A run file that must hold a JSON object: {} when it is missing, RunReadError naming it
+    when it is damaged (unreadable, too large, too deep, or not an object)."""
+    if not path.exists():
+        return {}
+    data = load_json(path)
+    if not isinstance(data, dict):
+        raise RunReadError(f"{path}: holds {type(data).__name__}, not a JSON object; the "
+                           "file is damaged.")
+    return data
 
 
 def read_config(run: Path) -> dict[str, Any]:
@@ -129,10 +162,10 @@ def read_data_spec(run: Path) -> DataSpec:
     """The run's data spec (``data/spec.py``): the one recorded in config.json, else — for a
     run written before specs were — derived from config.json and graph.json where that is
     exact. RunReadError, one line naming the file and what is missing, otherwise."""
-    config = read_config(run)
     where = run / CONFIG
+    config = read_object(where)
     if not config:
-        raise RunReadError(f"{where}: missing or unreadable, so the run's data is unknown.")
+        raise RunReadError(f"{where}: missing or empty, so the run's data is unknown.")
     if SPEC_KEY in config:
         if config[SPEC_KEY] is None:
             raise RunReadError(f"{where}: the run was trained on batches handed to the engine "
@@ -204,17 +237,26 @@ def read_confusion(run: Path) -> Confusion | None:
 def read_metrics(run: Path, up_to_step: int | None = None) -> list[dict[str, float]]:
     """The rows of ``metrics.csv`` as numbers (unparsable rows are skipped)."""
     try:
-        text = (run / METRICS).read_text(encoding="utf-8")
+        with open(run / METRICS, encoding="utf-8", errors="replace") as stream:
+            text = stream.read(MAX_METRICS_BYTES)
     except OSError:
         return []
     rows = []
-    for row in csv.DictReader(text.splitlines()):
+    for row in _csv_rows(text):
         try:
             values = {k: _number(v) for k, v in row.items() if k is not None}
-        except ValueError:
+        except (ValueError, TypeError):
             continue  # a row cut short by a write in progress
         if up_to_step is None or values.get("step", 0) <= up_to_step:
             rows.append(values)
+    return rows
+
+
+def _csv_rows(text: str) -> list[dict[str, Any]]:
+    """The rows csv can parse; it stops at a field beyond its size limit (a damaged file)."""
+    rows: list[dict[str, Any]] = []
+    with contextlib.suppress(csv.Error):
+        rows.extend(csv.DictReader(text.splitlines()))
     return rows
 
 
@@ -233,15 +275,26 @@ def read_steps(run: Path, up_to_step: int | None = None) -> list[dict[str, Any]]
     except OSError:
         return rows
     with handle:
-        for line in handle:
+        for line in _lines(handle):
             try:
                 row = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):  # cut short by a write, or hostile
                 continue
             if isinstance(row, dict) and "step" in row and (
                     up_to_step is None or row["step"] <= up_to_step):
                 rows.append(row)
     return rows
+
+
+def _lines(handle: Any) -> Any:
+    """The lines of ``handle``, each read at most MAX_LINE_BYTES at a time: a longer line (no
+    step record is near that) is skipped whole instead of being held in memory."""
+    while line := handle.readline(MAX_LINE_BYTES):
+        if line.endswith("\n") or len(line) < MAX_LINE_BYTES:
+            yield line
+            continue
+        while (rest := handle.readline(MAX_LINE_BYTES)) and not rest.endswith("\n"):
+            pass
 
 
 def summarise(run: Path, running: bool = False) -> RunSummary:

@@ -21,6 +21,7 @@ from ..graph import Graph, InputSpec, project
 from . import distributed
 from .config import TrainConfig
 from .distributed import DistEnv
+from .limits import check_training
 from .optim import SchedulePlan, build_optimizer, build_scheduler
 from .telemetry import Layers, StepStats
 
@@ -99,6 +100,7 @@ def prepare(network: Network, config: TrainConfig, *, bundle: Any = None,
 def _prepare(network: Network, config: TrainConfig, env: DistEnv, device: torch.device,
              created: bool, bundle: Any, checkpoint: dict[str, Any] | None) -> Session:
     spec = None
+    check_training(network, config, device)
     if bundle is None:
         target = target_shape(network)
         bundle = data_pkg.load_data(config.data, config.batch_size, device, rank=env.rank,

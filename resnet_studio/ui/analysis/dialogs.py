@@ -7,6 +7,7 @@ a dialog refuses OK, with a one-line reason under the form, while a path is not 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -105,13 +106,15 @@ class OptionsDialog(QDialog):
         layout.addLayout(self.form)
         layout.addWidget(self.problem)
         layout.addWidget(buttons)
+        # The analysis's own resource check (``analysis.limits``) on the chosen options.
+        self.limit: Callable[[dict[str, Any]], str] | None = None
 
     def check(self) -> str:
         """What keeps the analysis from running ("" when nothing)."""
         return ""
 
     def accept(self) -> None:
-        problem = self.check()
+        problem = self.check() or (self.limit(self.options()) if self.limit else "")
         self.problem.setText(problem)
         if not problem:
             super().accept()

@@ -91,6 +91,8 @@ class AnalysisFeature(Feature):
 
     def ask_signal(self) -> None:
         dialog = SignalDialog(self.window)
+        dialog.limit = lambda o: _limit("check_signal", self.window.document.graph,
+                                        o["batch_size"])
         if self.ask(dialog):
             self.run_signal(dialog.options())
 
@@ -101,6 +103,7 @@ class AnalysisFeature(Feature):
 
     def ask_landscape(self) -> None:
         dialog = LandscapeDialog(self.window.prompts, self.window.run_focus.run, self.window)
+        dialog.limit = lambda o: _limit("check_landscape_points", o["steps_1d"], o["steps_2d"])
         if self.ask(dialog):
             self.start("landscape", jobs.landscape_job(dialog.runs(), dialog.options()))
 
@@ -232,3 +235,11 @@ class AnalysisFeature(Feature):
             self.worker.cancel()
             self.worker.wait()
         self.legend.hide()
+
+
+def _limit(check: str, *args: Any) -> str:
+    """What ``analysis.limits``'s ``check`` refuses of a dialog's options ("" when it fits);
+    imported on use, so that torch stays off the app's start-up path."""
+    from ...analysis import limits
+
+    return limits.problem(getattr(limits, check), *args)

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from ...data import DataError
 from ...data.folders import decode_image
+from ...data.images import ImageTooLargeError
 from ..window_titles import fit_title
 
 PREVIEW = 160
@@ -56,6 +57,8 @@ def load_image(path: str | Path, info: dict[str, Any]) -> torch.Tensor:
     shape = (int(info["channels"]), int(info["height"]), int(info["width"]))
     try:
         pixels = decode_image(str(path), shape)
+    except ImageTooLargeError as exc:
+        raise ImageError(str(exc)) from None
     except DataError:
         raise ImageError(f"{Path(path).name}: cannot be read as an image.") from None
     return pixels.float().div(255.0)
