@@ -22,7 +22,6 @@ from typing import Any
 
 from ..files import write_text_atomic
 from ..locks import hold
-from ..train.rundir import read_json
 from .plan import STATE_FILE, RunSpec, Study, run_dir
 
 DONE, FAILED, STOPPED, SKIPPED = "finished", "failed", "stopped", "existing"
@@ -93,6 +92,8 @@ class StudyQueue:
 
     # ----- state ------------------------------------------------------------------------------
     def _read_state(self) -> dict[str, Any]:
+        from ..train.rundir import read_json  # numpy: not on the way to --help
+
         data = read_json(self.directory / STATE_FILE)  # guarded; None when unreadable
         runs = data.get("runs") if isinstance(data, dict) else None
         return {"runs": runs if isinstance(runs, dict) else {}}
@@ -223,5 +224,7 @@ class StudyQueue:
 
 
 def _run_status(folder: Path) -> str | None:
+    from ..train.rundir import read_json
+
     data = read_json(folder / "status.json")
     return data.get("status") if isinstance(data, dict) else None
