@@ -259,3 +259,18 @@ def test_reopening_a_project_keeps_its_own_study_on_show(make_window, tmp_path):
     assert window.open_project(path)
     assert window.studies.view.results is not None
     assert window.studies.directory == tmp_path / "studies" / "a-sweep"
+
+
+def test_a_run_that_ends_after_its_project_was_replaced_leaves_nothing_behind(trainer, qtbot):
+    window, c, prompts = trainer
+    configure(window, epochs=2)
+    assert c.start()
+    prompts.preset = "resnet20"
+    assert window.new_project()  # while it trains: it goes on, in project A's folder
+    run = c.current_run
+    end = wait_finished(qtbot, c)
+    assert end.status == "finished" and run.is_dir()
+    assert window.run_focus.run is None and c.views.runs.paths() == []
+    assert c.views.plots.points == 0 and len(c.history) == 0
+    assert window.editor.scene.tinted_nodes() == [] and not c.legend.isVisible()
+    assert c.panel.progress.format() == "idle" and "finished" in c.panel.state.text().lower()
