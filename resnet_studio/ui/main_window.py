@@ -37,6 +37,7 @@ from .palette import BlockPalette
 from .prompts import DISCARD, SAVE, DialogPrompts
 from .recovery import AUTOSAVE_MS, Autosaver, default_directory
 from .run_focus import RunFocus
+from .session import ProjectSessions
 from .study.feature import StudyFeature
 from .summary import SummaryPanel
 from .training.controller import TrainingController
@@ -139,6 +140,7 @@ class MainWindow(QMainWindow):
         self.features = FeatureHost(self)
         self.actions, self.docks = self.features.actions, self.features.docks
         self.run_focus = RunFocus(self)
+        self.sessions = ProjectSessions(self.document, self.run_focus, self.settings, self)
         install = self.features.install
         install(EditorFeature(self))
         self.examples = install(ExamplesFeature(self))
@@ -299,6 +301,7 @@ class MainWindow(QMainWindow):
             self.prompts.show_error("Cannot save", file_error_text(path, exc))
             return False
         self.autosaver.discard()
+        self.sessions.saved()
         self._add_recent(path)
         self.show_message(f"Saved {path}")
         return True

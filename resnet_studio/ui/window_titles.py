@@ -3,7 +3,10 @@
 A message box or an item picker sizes itself to its text and controls, never to its title, so
 a short message under a long title ("Cannot export the checkpoint") came out as "Cannot e…
 eckpoint" under openbox. ``fit_title`` gives a dialog the width its title needs: the title as
-most title bars draw it (bold) plus the bar's icon and its three buttons.
+most title bars draw it (bold) plus the bar's icon and its three buttons. The title bar shows
+more than ``windowTitle()``: Qt appends " — " and the application's display name on X11 and
+Windows ("Nothing to export — ResNet Studio"), and that suffix is measured too (without it the
+box came out as "Nothing to ex… ResNet Studio").
 """
 
 from __future__ import annotations
@@ -22,15 +25,26 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+TITLE_SEPARATOR = " \u2014 "  # QPlatformWindow::formatWindowTitle's, on xcb and Windows
 DECORATION = 140  # a title bar's icon, minimise / maximise / close buttons and padding
 MAX_TITLE_WIDTH = 900  # a title longer than this is cut rather than the dialog made huger
+
+
+def shown_title(title: str) -> str:
+    """``title`` as the title bar shows it: with the application's display name after it,
+    as Qt adds it (unless the title already ends with it)."""
+    name = QApplication.applicationDisplayName()
+    if not name or title.endswith(name):
+        return title or name
+    return f"{title}{TITLE_SEPARATOR}{name}" if title else name
 
 
 def title_width(title: str) -> int:
     """The width a window needs for its title bar to show ``title`` whole."""
     bold = QFont(QApplication.font())
     bold.setBold(True)
-    return min(QFontMetrics(bold).horizontalAdvance(title) + DECORATION, MAX_TITLE_WIDTH)
+    text = shown_title(title)
+    return min(QFontMetrics(bold).horizontalAdvance(text) + DECORATION, MAX_TITLE_WIDTH)
 
 
 def fit_title(dialog: QWidget) -> None:

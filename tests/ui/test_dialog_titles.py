@@ -139,3 +139,18 @@ def test_the_application_dialogs_fit_their_titles(qtbot, make):
     dialog.show()
     qtbot.waitExposed(dialog)
     assert dialog.width() >= needed_width(dialog.windowTitle()), dialog.windowTitle()
+
+
+@pytest.mark.parametrize("title", ["Nothing to export", "No run to export"])
+def test_the_title_bar_s_application_name_is_measured_too(qtbot, prompts, title):
+    """Qt shows "Nothing to export — ResNet Studio" in the title bar (xcb, Windows): the box
+    is wide enough for that, not only for its own title ("Nothing to ex… ResNet Studio")."""
+    app = QApplication.instance()
+    before = app.applicationDisplayName()
+    app.setApplicationDisplayName("ResNet Studio")
+    try:
+        shown_title, width = shown_modal(qtbot, lambda: prompts.show_error(title, "no runs"))
+    finally:
+        app.setApplicationDisplayName(before)
+    assert shown_title == title
+    assert width >= needed_width(f"{title} \u2014 ResNet Studio")

@@ -57,6 +57,13 @@ class AnalysisView(QWidget):
         self.export_button.setEnabled(True)
         self.draw(result, context)
 
+    def clear(self) -> None:
+        """Show nothing (another project is open)."""
+        self.result, self.context = None, {}
+        self.body.hide()
+        self.note.setText(self.empty_text)
+        self.export_button.setEnabled(False)
+
     def draw(self, result: Any, context: dict[str, Any]) -> None:
         raise NotImplementedError
 

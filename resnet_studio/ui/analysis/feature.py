@@ -49,6 +49,7 @@ class AnalysisFeature(Feature):
         self.refresh_timer.timeout.connect(self.refresh_signal)
         self.refresh_waiting = False
         self.dock: Any = None
+        self.job_session: Any = None  # the project session the running analysis is for
 
     def contributions(self) -> Contributions:
         return Contributions([
@@ -84,6 +85,18 @@ class AnalysisFeature(Feature):
         self.window.document.analysis_ready.connect(self._on_edited)
         host.actions["analyze_cancel"].setEnabled(False)
         self.actions = host.actions
+        self.window.sessions.replaced.connect(self._on_session_replaced)
+
+    def _on_session_replaced(self, session: Any) -> None:
+        """Another project: cancel the previous one's analysis, drop its results and its
+        colours on the canvas."""
+        self.refresh_timer.stop()
+        self.refresh_waiting = False
+        self.cancel()
+        for view in self.panel.views.values():
+            view.clear()
+        self.panel.set_idle("")
+        self.clear_tints()
 
     # ----- asking -----------------------------------------------------------------------------
     def ask(self, dialog: OptionsDialog) -> bool:
@@ -148,6 +161,7 @@ class AnalysisFeature(Feature):
                                      "for it or cancel it first.")
             return False
         worker = self.worker = AnalysisWorker(key, job, self.window)
+        self.job_session = self.window.sessions.current
         worker.progressed.connect(self.panel.set_progress)
         worker.succeeded.connect(lambda made, k=key: self._show(k, *made))
         worker.failed.connect(lambda text, k=key: self._fail(k, text))
@@ -168,12 +182,16 @@ class AnalysisFeature(Feature):
             self.panel.status.setText("Cancelling after the current step…")
 
     def _show(self, key: str, result: Any, context: dict[str, Any]) -> None:
+        if self.job_session is not self.window.sessions.current:
+            return  # the analysis of a project no longer open
         self.panel.views[key].show_result(result, context)
         self.panel.set_idle("Done.")
         if key == "signal":
             self.tint(result)
 
     def _fail(self, key: str, text: str) -> None:
+        if self.job_session is not self.window.sessions.current:
+            return
         self.panel.set_idle(f"The {key} analysis failed: {text}")
         self.window.prompts.show_error("Analysis failed", text)
 

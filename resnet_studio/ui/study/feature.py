@@ -87,6 +87,7 @@ class StudyFeature(QObject, Feature):
         self.worker.progressed.connect(self._on_progress)
         self.worker.finished.connect(self._on_finished)
         self.window.document.path_changed.connect(self._on_project_opened)
+        self.window.sessions.replaced.connect(self._on_session_replaced)
         app = QApplication.instance()
         if app is not None:  # quitting without closing the window must stop the study too
             app.aboutToQuit.connect(self.shutdown)
@@ -224,6 +225,17 @@ class StudyFeature(QObject, Feature):
                     self.resume()
                 return
 
+    def _on_session_replaced(self, session: Any) -> None:
+        """Another project: the study on show goes unless it is this project's (found by
+        ``_on_project_opened``) or still running (its view follows it until it ends)."""
+        if self.worker.is_active() or self.directory is None:
+            return
+        if session.path is None or not _belongs(self.directory, Path(session.path)):
+            self.study = self.directory = None
+            self.view.clear()
+            self.window.docks["study"].hide()
+            self._update_actions()
+
     # ----- running ----------------------------------------------------------------------------
     def cancel(self) -> None:
         if self.worker.is_active():
@@ -322,6 +334,13 @@ def _source(graph: Graph) -> str:
         return project_config("", graph)[1]
     except ConfigError:  # the panel shows the recipe's settings in their place
         return "the training panel's settings"
+
+
+def _belongs(directory: Path, project: Path) -> bool:
+    """Whether the study ``directory`` is one of ``project``'s: ``studies/<stem>-<kind>``
+    beside it, as ``study_directory`` names them."""
+    stem = project.name.split(".")[0]
+    return directory.parent == project.parent / STUDIES and directory.name.startswith(f"{stem}-")
 
 
 def _same_plan(directory: Path, study: Study) -> bool:

@@ -44,6 +44,7 @@ from .table import ResultsModel, ResultsProxy, summary_rows
 TAB_CURVES, TAB_SUMMARY, TAB_TABLE, TAB_CHARTS = range(4)
 FAINT = 70  # alpha (of 255) of each seed's own curve behind the mean
 PROGRESS_STEPS = 1000
+NO_STUDY = "No study open. Start one from the Experiments menu."
 CHARTS: dict[str, list[tuple[str, Callable[[StudyResults], Any]]]] = {
     "degradation": [("Error against depth", figures.draw_degradation)],
     "variants": [("Error of each variant", figures.draw_bars),
@@ -78,11 +79,14 @@ class StudyCurves(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
 
-    def show_results(self, results: StudyResults) -> None:
+    def clear(self) -> None:
         self.train_plot.clear()
         self.val_plot.clear()
         self.legend.clear()
         self.labels = []
+
+    def show_results(self, results: StudyResults) -> None:
+        self.clear()
         styles = dict(zip((r.name for r in results.study.runs), pens(results)))
         specs = {r.name: r for r in results.study.runs}
         for config in results.summary:
@@ -159,6 +163,13 @@ class StudyCharts(QWidget):
             self.choice.blockSignals(False)
         self.redraw()
 
+    def clear(self) -> None:
+        self.results, self.figure = None, None
+        if self.canvas is not None:
+            self._layout.removeWidget(self.canvas)
+            self.canvas.deleteLater()
+            self.canvas = None
+
     def redraw(self) -> None:
         if self.results is None or self.choice.currentIndex() < 0:
             return
@@ -191,7 +202,7 @@ class StudyView(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.results: StudyResults | None = None
-        self.title = QLabel("No study open. Start one from the Experiments menu.", self)
+        self.title = QLabel(NO_STUDY, self)
         self.title.setStyleSheet("font-weight: 600;")
         self.progress = QProgressBar(self, maximum=PROGRESS_STEPS, textVisible=True)
         self.status = QLabel(self, wordWrap=True)
@@ -244,6 +255,20 @@ class StudyView(QWidget):
         layout.addWidget(self.tabs, 1)
 
     # ----- showing ----------------------------------------------------------------------------
+    def clear(self) -> None:
+        """No study on show (another project is open)."""
+        self.results = None
+        self.title.setText(NO_STUDY)
+        self.progress.setValue(0)
+        for label in (self.status, self.findings):
+            label.clear()
+        self.curves.clear()
+        self.summary_model.set_rows([])
+        self.model.set_rows([])
+        self.charts.clear()
+        self.export_button.setEnabled(False)
+        self.csv_button.setEnabled(False)
+
     def show_results(self, results: StudyResults) -> None:
         """Render ``results`` in every tab (the table keeps its sort column)."""
         self.results = results

@@ -129,7 +129,10 @@ class TrainingController(QObject, Feature):
         r.ended.connect(self._on_finished)
         r.compare_ready.connect(self.show_comparison)
         r.reused.connect(self._on_reused)
-        doc.reset.connect(self._on_document_reset)
+        sessions = self.window.sessions
+        sessions.runs_root = r.runs_root
+        self.views.runs.scope = sessions.owns
+        sessions.replaced.connect(self._on_session_replaced)
         doc.path_changed.connect(self.update_runs_root)
         doc.undo_stack.indexChanged.connect(self._on_document_edited)
         self.window.run_focus.changed.connect(self._on_run_focused)
@@ -281,8 +284,9 @@ class TrainingController(QObject, Feature):
         return rows
 
     def _tint(self, record: Any) -> None:
-        if self.start_record is None:
-            return
+        run = self.current_run
+        if self.start_record is None or (run is not None and not self.window.sessions.owns(run)):
+            return  # no colours of a run of the project closed while it trains
         self._tinted_at = self.clock()
         tints, (low, high) = tint_colours(self.start_record.layer_names, record.grad_norms)
         self.window.editor.scene.set_tints(tints)
@@ -301,6 +305,7 @@ class TrainingController(QObject, Feature):
         self._update_actions()
 
     def _on_finished(self, end: RunEndRecord) -> None:
+        run = self.current_run
         self.render()  # the last records
         self.sync.adopt()  # the project's settings (another project may have opened meanwhile)
         self.panel.set_editable(True)
@@ -311,11 +316,23 @@ class TrainingController(QObject, Feature):
         message = app_wording(end.message)
         self.panel.set_state(message, error=failed)
         self.window.show_message(message)
-        if failed:
+        if run is not None and not self.window.sessions.owns(run):
+            self._left_behind()
+        elif failed:
             # Check an Image, the exports and the analyses keep acting on the last good run
             self.window.run_focus.set_run(self._focus_before)
+        if failed:
             self.window.prompts.show_error("Training failed", message)
         self._update_actions()
+
+    def _left_behind(self) -> None:
+        """The run that ended belongs to a project closed while it trained: its curves and
+        status go, and the open project's run in focus stays in focus."""
+        focus = self.window.sessions.current.focus
+        state = self.panel.state.text()
+        self.clear_results()
+        self.panel.set_state(state)
+        self.window.run_focus.set_run(focus)
 
     def show_comparison(self, paths: list[Path], labels: Sequence[str] = ()) -> None:
         self.show_docks()
@@ -336,21 +353,29 @@ class TrainingController(QObject, Feature):
             self.panel.set_state(text)
             self.window.show_message(text)
 
-    def _on_document_reset(self) -> None:
-        """Another project (New, Open, an import): its settings, and none of the previous
-        project's results — unless a run trains, whose views go on showing it."""
+    def _on_session_replaced(self, session: Any) -> None:
+        """Another project (New, Open, an example, an import): its settings and runs, and
+        none of the previous project's results — unless a run trains, whose views go on
+        showing it until it ends. The new project's run in focus is named in the panel."""
         self.bridge.suggested_lr = None  # the LR finder's suggestion was for another project
+        self.views.runs.extra = []  # runs opened by hand belong to the project they were for
+        focus = session.focus  # clearing drops the focus; the sessions set it again after
         if not self.bridge.is_active():
-            self.load_defaults()
             self.clear_results()
+            if focus is not None:
+                self.panel.set_state(f"Run in focus: {focus.name}. Export Checkpoint and "
+                                     "Check an Image use it; pick another in Runs.")
+            self.load_defaults()  # after: a setting the file gets wrong is said instead
+        self.update_runs_root()
 
     def clear_results(self) -> None:
-        """No run in focus and empty plots, heatmap, confusion matrix and comparison."""
+        """No run in focus; empty plots, heatmap, confusion matrix and comparison; an idle
+        panel and a canvas without gradient colours."""
         self.runner.current_run = self._focus_before = None
         self.window.run_focus.set_run(None)
         self.clear_tints()
         self.views.clear()
-        self.panel.show_metrics([])
+        self.panel.clear()
 
     def load_defaults(self) -> None:
         """Show the project's training settings (its recipe's for an older file)."""

@@ -18,13 +18,14 @@ from ...graph.project import from_dict
 from ...train.checkpoint import load_checkpoint
 from ...train.rundir import RunReadError, find_checkpoint, read_data_spec, read_train_config
 from ...train.setup import load_weights
+from ..session import NO_RUN_IN_FOCUS
 
 
 def model_for_check(run: Path | None, lookup: Any) -> tuple[torch.nn.Module, str]:
     """The run's trained network, from its checkpoint (``best.pt``, else ``last.pt``):
     the same whether the run trained in this window, in another, or on the command line."""
     if run is None:
-        raise FileNotFoundError("Train a network or open a run first.")
+        raise FileNotFoundError(NO_RUN_IN_FOCUS)
     checkpoint = find_checkpoint(run)
     if checkpoint is None:
         raise FileNotFoundError(f"{run} has no checkpoint yet (best.pt is written after "

@@ -31,6 +31,7 @@ from .settings import TrainingSettings
 
 ERROR_STYLE = "color: #b42318; font-weight: 600;"
 INFO_STYLE = "color: #5f6b76;"
+READY = "Ready to train."
 
 
 class TrainingPanel(QWidget):
@@ -54,7 +55,7 @@ class TrainingPanel(QWidget):
         self.locked = QLabel(self, wordWrap=True)
         self.locked.setStyleSheet(INFO_STYLE)
         self.locked.hide()
-        self.state = QLabel("Ready to train.", self, wordWrap=True)
+        self.state = QLabel(READY, self, wordWrap=True)
         self.state.setStyleSheet(INFO_STYLE)
         self.state.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.data_note = QLabel(self, wordWrap=True)
@@ -137,6 +138,18 @@ class TrainingPanel(QWidget):
         self.progress.setUpdatesEnabled(False)
         self.progress.setValue(value)
         self.progress.setUpdatesEnabled(True)
+
+    def clear(self) -> None:
+        """Nothing trained in this project yet: idle progress, no run's figures or notes."""
+        self._start = None
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("idle")
+        self.details.setText("")
+        self.show_metrics([])
+        self.set_state(READY)
+        self.show_data_note([])
+        self.diagnoses.clear()
 
     def show_metrics(self, rows: list[tuple[str, str]]) -> None:
         """The latest values, one (label, text) per row."""

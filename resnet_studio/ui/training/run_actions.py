@@ -19,6 +19,7 @@ from ...train.history import RunHistory
 from ...train.rundir import LAST, RunReadError, read_data_info
 from ..features import ActionSpec, Contributions, Feature, FeatureHost
 from ..run_focus import ask_checkpoint, checkpoint_choices
+from ..session import NO_CURVES, NO_RUN_IN_FOCUS
 from .exports import export_checkpoint, export_metrics, export_png
 from .run_menu import RunMenu
 
@@ -138,7 +139,7 @@ class RunActions(Feature):
         answers, and say which one was written."""
         run = run or self.run_dir()
         if run is None:
-            return self.fail("Nothing to export", "Train a network or open a run first.")
+            return self.fail("No run to export", NO_RUN_IN_FOCUS)
         choices = checkpoint_choices(run)
         if not choices:
             return self.fail("Nothing to export", f"{run.name} has no checkpoint yet: one is "
@@ -162,7 +163,7 @@ class RunActions(Feature):
 
     def export_plots(self, target: str | None = None) -> bool:
         if self.training.views.plots is None:
-            return self.fail("Nothing to export", "Train a network or open a run first.")
+            return self.fail("Nothing to export", NO_CURVES)
         view = getattr(self.training.views.tabs.currentWidget(), "view", None)
         target = target or self.prompts.ask_save_path("Export plots", "plots.png",
                                                       "PNG images (*.png)")
@@ -177,7 +178,7 @@ class RunActions(Feature):
 
     def export_metrics(self, target: str | None = None) -> bool:
         if not len(self.training.history):
-            return self.fail("Nothing to export", "Train a network or open a run first.")
+            return self.fail("Nothing to export", NO_CURVES)
         target = target or self.prompts.ask_save_path("Export metrics", "metrics.csv",
                                                       "CSV files (*.csv)")
         if not target:

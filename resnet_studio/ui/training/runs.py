@@ -9,7 +9,7 @@ the window; it imports no plotting library (pyqtgraph loads with the plots, on f
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -58,6 +58,9 @@ class RunsPanel(QWidget):
         super().__init__(parent)
         self.root: Path | None = None
         self.extra: list[Path] = []
+        # Which runs of ``root`` belong to the open project (``ProjectSessions.owns``): an
+        # untitled project shares the application's runs folder with every other one.
+        self.scope: Callable[[Path], bool] = lambda path: True
         self._running: Path | None = None
         self.running_epoch: int | None = None  # the epoch the running run is in
         self.summaries: dict[Path, RunSummary] = {}
@@ -115,6 +118,7 @@ class RunsPanel(QWidget):
 
     def paths(self) -> list[Path]:
         found = list_runs(self.root) if self.root is not None else []
+        found = [p for p in found if self.scope(p)]
         return found + [p for p in self.extra if p not in found]
 
     def refresh(self) -> None:
