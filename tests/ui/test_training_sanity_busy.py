@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QPushButton, QWidget
 from training_helpers import configure
 
 from resnet_studio.train.sanity import Cancelled
+from resnet_studio.ui.training import sanity_task
 from resnet_studio.ui.training.sanity_dialogs import PreviewDialog
 from resnet_studio.ui.training.sanity_task import SanityTask, eta_text
 
@@ -82,19 +83,33 @@ def test_the_preview_says_augmented_only_when_it_is(tools, qtbot):
     assert "no augmentation: it is off" in shown and "augmented" not in shown
 
 
-def test_the_lr_finder_dialog_shows_steps_and_the_time_left(tools, qtbot):
+def test_the_lr_finder_dialog_shows_steps_and_the_time_left(tools, qtbot, monkeypatch):
     window, sanity = tools
     sanity.lr_steps = 12
-    window.actions["find_lr"].trigger()
-    task = sanity.task
     labels = []
-    original = task.show_progress
+    original = sanity_task.eta_text
 
-    def spy(done, total):
-        original(done, total)
-        labels.append(task.dialog.labelText())
-    task._thread.progressed.disconnect(original)
-    task._thread.progressed.connect(spy)
+    def recorded(done, total, elapsed):
+        labels.append((done, total))
+        return original(done, total, elapsed)
+
+    monkeypatch.setattr(sanity_task, "eta_text", recorded)
+    window.actions["find_lr"].trigger()
     qtbot.waitUntil(lambda: not sanity.busy(), timeout=60_000)
-    assert labels and all("of 12 · " in text for text in labels)
-    assert labels[-1].startswith("Finding a learning rate…\nstep ")
+    steps = [done for done, _ in labels]
+    assert steps and steps == sorted(set(steps))  # the label never goes back
+    assert all(total == 12 for _, total in labels)
+
+
+def test_a_late_update_never_takes_the_label_back(qtbot):
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    clock = _Clock()
+    task = SanityTask(lambda progress, cancel: None, "Training on one batch…", parent,
+                      print, print, clock=clock)
+    task.began = 100.0
+    clock.now = 106.0
+    task.show_progress(3, 10)
+    task.show_progress(2, 10)  # delivered inside the modal dialog's setValue of step 3
+    assert task.dialog.value() == 3
+    assert task.dialog.labelText() == "Training on one batch…\nstep 3 of 10 · about 0:14 left"

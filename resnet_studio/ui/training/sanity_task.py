@@ -57,6 +57,7 @@ class SanityTask(QObject):
         self.label, self.on_done, self.on_error, self.clock = label, on_done, on_error, clock
         self.done = self.cancelled = False
         self.began = 0.0
+        self._shown = 0  # the last step shown
         self._thread = _Worker(work, self)
         self._thread.progressed.connect(self.show_progress)
         self._thread.finished.connect(self._on_finished)
@@ -73,12 +74,16 @@ class SanityTask(QObject):
         return self
 
     def show_progress(self, done: int, total: int) -> None:
-        if self.cancelled or self.done:
+        # A window-modal dialog's setValue processes events, so the next steps' updates can
+        # arrive inside it: the label is set first, and an update older than one shown is
+        # dropped, so that the label never goes back.
+        if self.cancelled or self.done or done <= self._shown:
             return
-        self.dialog.setMaximum(total)
-        self.dialog.setValue(done)
+        self._shown = done
         eta = eta_text(done, total, self.clock() - self.began)
         self.dialog.setLabelText(f"{self.label}\n{eta}")
+        self.dialog.setMaximum(total)
+        self.dialog.setValue(done)
 
     def cancel(self) -> None:
         """Ask the work to stop after its current step; its result will be dropped."""
