@@ -33,6 +33,14 @@ class Augment:
     def active(self) -> bool:
         return bool(self.crop_padding or self.flip or self.cutout or self.color_jitter)
 
+    def describe(self) -> str:
+        """What is applied, in words ("random crop (padding 4), horizontal flip"); "" if none."""
+        parts = [f"random crop (padding {self.crop_padding})" if self.crop_padding else "",
+                 "horizontal flip" if self.flip else "",
+                 f"cutout {self.cutout}×{self.cutout}" if self.cutout else "",
+                 f"colour jitter {self.color_jitter:g}" if self.color_jitter else ""]
+        return ", ".join(p for p in parts if p)
+
 
 def derive_seed(*parts: int) -> int:
     """A 63-bit seed mixed from integers, so nearby (epoch, batch) pairs are unrelated streams."""

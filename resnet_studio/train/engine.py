@@ -90,6 +90,7 @@ class Engine(TelemetryWindows, CheckpointWriting):
         self._slot, self._lrs = 0, []
         self._window_start = 0.0
         self._step_seconds = 0.0  # the mean step time of the last telemetry window
+        self._windows = [0.0, 0.0]  # images and seconds of the telemetry windows so far
         self._last_lr = config.lr
         self._last_finite: tuple[int, float] | None = None  # (step, loss)
 
@@ -202,8 +203,10 @@ class Engine(TelemetryWindows, CheckpointWriting):
             digest = distributed.parameter_digest(s.model)
             digests = tuple(distributed.gather_objects(digest, s.env))
         path = str(self.last_checkpoint[0]) if self.last_checkpoint else None
+        images, seconds = self._windows
         record = RunEndRecord(status, message, self.step, self.epoch, self.best_epoch,
-                              self.best_val_acc, path, digests)
+                              self.best_val_acc, path, digests,
+                              images / seconds if seconds > 0 else None)
         with contextlib.suppress(Exception) if status == "failed" else contextlib.nullcontext():
             self._emit(record)
         return record

@@ -48,6 +48,7 @@ class TelemetryWindows:
     _lrs: list[float]  # the learning rate of each of them
     _window_start: float
     _step_seconds: float  # the mean step time of the last window
+    _windows: list[float]  # images and seconds of all windows: the run's images/s
     _epoch_sums: list[float]
     _last_lr: float
     _last_finite: tuple[int, float] | None
@@ -77,6 +78,8 @@ class TelemetryWindows:
         window = s.stats.drain(steps, sums)
         elapsed = max(time.perf_counter() - self._window_start, 1e-9)
         rate = float(window.count.sum()) / elapsed
+        self._windows[0] += float(window.count.sum())
+        self._windows[1] += elapsed
         self._step_seconds = elapsed / steps
         first = self.step - steps + 1
         for i in range(steps):

@@ -125,7 +125,8 @@ def data_lines(data: dict) -> list[str]:
 
 def summary(end: RunEndRecord, elapsed: float) -> str:
     """The closing lines of ``resnet-studio train``."""
-    lines = [end.message, f"time {format_duration(elapsed)}, {end.step} steps"]
+    rate = f", {end.images_per_s:,.0f} images/s" if end.images_per_s else ""
+    lines = [end.message, f"time {format_duration(elapsed)}, {end.step} steps{rate}"]
     if end.replica_digests:
         same = len(set(end.replica_digests)) == 1
         lines.append(f"{len(end.replica_digests)} processes; replicas "

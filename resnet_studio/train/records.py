@@ -103,6 +103,10 @@ class RunEndRecord:
     ``status`` is "finished", "stopped" (by ``stop()``; ``last.pt`` holds everything trained)
     or "failed" (``message`` says why and what to do). ``replica_digests`` holds one SHA-256
     of the parameters per DDP rank (None without DDP): equal digests mean identical weights.
+    ``images_per_s`` is the training rate of this ``run()`` by the steps' own definition: the
+    images of all its telemetry windows over their summed time (pauses, validation and
+    checkpoints between epochs left out), i.e. the streamed ``StepRecord.images_per_s``
+    averaged with each window weighted by its time; None before any step.
     """
 
     status: str
@@ -113,6 +117,7 @@ class RunEndRecord:
     best_val_acc: float | None = None
     checkpoint: str | None = None
     replica_digests: tuple[str, ...] | None = None
+    images_per_s: float | None = None
 
 
 @dataclass(frozen=True)

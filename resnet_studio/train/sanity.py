@@ -8,8 +8,10 @@ show the same results. None of them writes a checkpoint or changes the project.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -29,18 +31,22 @@ class RangeTest:
 
 
 def lr_range_test(network: Network, config: TrainConfig, *, start: float = 1e-6,
-                  end: float = 1.0, steps: int = 100) -> RangeTest:
+                  end: float = 1.0, steps: int = 100, progress: StepProgress | None = None,
+                  cancel: CancelFlag | None = None) -> RangeTest:
     """Train ``steps`` batches with the rate rising from ``start`` to ``end``; stop early
-    once the loss exceeds four times its best (it has diverged)."""
+    once the loss exceeds four times its best (it has diverged). ``progress(done, steps)``
+    follows each step; a set ``cancel`` flag stops between two steps (``Cancelled``)."""
     session = prepare(network, config.replace(schedule="constant", warmup_epochs=0.0,
                                               warmup_steps=0))
     factor = (end / start) ** (1 / max(steps - 1, 1))
     lrs, losses, average, best = [], [], 0.0, math.inf
     for i, (x, y) in enumerate(_batches(session, steps)):
+        _check(cancel)
         lr = start * factor ** i
         for group in session.optimizer.param_groups:
             group["lr"] = lr
         loss = _step(session, x, y)
+        _report(progress, i + 1, steps)
         average = 0.98 * average + 0.02 * loss
         smoothed = average / (1 - 0.98 ** (i + 1))
         if not math.isfinite(smoothed) or smoothed > 4 * best:
@@ -102,13 +108,20 @@ class Overfit:
                 "and the labels")
 
 
-def overfit_batch(network: Network, config: TrainConfig, steps: int = 100) -> Overfit:
-    """Train on the first training batch only, without augmentation, for ``steps`` steps."""
+def overfit_batch(network: Network, config: TrainConfig, steps: int = 100,
+                  progress: StepProgress | None = None,
+                  cancel: CancelFlag | None = None) -> Overfit:
+    """Train on the first training batch only, without augmentation, for ``steps`` steps;
+    ``progress`` and ``cancel`` as in ``lr_range_test``."""
     data = config.data.replace(augment=False, cutout=0, color_jitter=0.0)
     session = prepare(network, config.replace(data=data, schedule="constant", warmup_epochs=0.0,
                                               warmup_steps=0))
     x, y = next(iter(session.data.train.epoch(0)))
-    losses = [_step(session, x, y) for _ in range(steps)]
+    losses = []
+    for i in range(steps):
+        _check(cancel)
+        losses.append(_step(session, x, y))
+        _report(progress, i + 1, steps)
     with torch.no_grad():
         accuracy = float((session.model(x).argmax(1) == y).float().mean())
     learned = losses[-1] < 0.05 * losses[0] or losses[-1] < 0.05
@@ -118,6 +131,13 @@ def overfit_batch(network: Network, config: TrainConfig, steps: int = 100) -> Ov
 def preview_grid(network: Network, config: TrainConfig, path: Path, count: int = 32) -> int:
     """Save a grid of the first training batch exactly as the engine feeds it (augmented,
     then un-normalised for display); returns the number of images drawn."""
+    return preview_batch(network, config, path, count)[0]
+
+
+def preview_batch(network: Network, config: TrainConfig, path: Path,
+                  count: int = 32) -> tuple[int, str]:
+    """``preview_grid``, and the augmentation the batch went through in words ("" for none:
+    augmentation off, or nothing to apply)."""
     from torchvision.utils import save_image
 
     session = prepare(network, config)
@@ -127,7 +147,7 @@ def preview_grid(network: Network, config: TrainConfig, path: Path, count: int =
     mean = torch.tensor(info.mean, device=x.device).view(1, -1, 1, 1)
     std = torch.tensor(info.std, device=x.device).view(1, -1, 1, 1)
     save_image((x * std + mean).clamp(0, 1).cpu(), path, nrow=8, padding=2)
-    return len(x)
+    return len(x), session.data.train.augment.describe()
 
 
 def _batches(session: Session, steps: int):
@@ -139,6 +159,27 @@ def _batches(session: Session, steps: int):
             if steps == 0:
                 return
         epoch += 1
+
+
+class Cancelled(Exception):
+    """A sanity tool's cancel flag was set; it stopped between two steps."""
+
+
+class CancelFlag(Protocol):
+    def is_set(self) -> bool: ...
+
+
+StepProgress = Callable[[int, int], None]
+
+
+def _check(cancel: CancelFlag | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise Cancelled("cancelled")
+
+
+def _report(progress: StepProgress | None, done: int, total: int) -> None:
+    if progress is not None:
+        progress(done, total)
 
 
 def _step(session: Session, x: torch.Tensor, y: torch.Tensor) -> float:

@@ -74,6 +74,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     window = MainWindow(QSettings(ORGANISATION, APP_NAME), defer_compiler=True)
     window.show()
+    from .help.tour import show_tour_once
+
+    when_painted(window, lambda: show_tour_once(window, window.settings))  # first start only
     close_on_interrupt(window)
     if args.project and not window.open_project(Path(args.project)):
         window.show_message(f"Could not open {args.project}")

@@ -27,6 +27,10 @@ FORMAT_TITLES = {"bundle": "Training &Bundle (folder)…", "onnx": "&ONNX…",
 EXPORT_MENU, IMPORT_MENU = "file/export_trained", "file/import"
 MENU_SECTION = 30  # in the File menu: after the run exports, before Quit
 CHECKPOINT_FILTER = "Checkpoints (*.pt);;All files (*)"
+# What each export writes, as the save dialog's name filter (a bundle is a folder it creates)
+EXPORT_FILTERS = {"bundle": "Training bundle: a new folder (*)",
+                  "onnx": "ONNX models (*.onnx)", "pt2": "torch.export programs (*.pt2)",
+                  "safetensors": "safetensors files (*.safetensors)"}
 
 
 class Interop(Feature):
@@ -67,7 +71,8 @@ class Interop(Feature):
         if source is None:
             return None
         suggested = str(source.parent / f"{self._stem()}{FORMATS[fmt][2]}")
-        target = self.window.prompts.ask_save_path(f"Export as {fmt}", suggested, "All files (*)")
+        target = self.window.prompts.ask_save_path(f"Export as {fmt}", suggested,
+                                                   EXPORT_FILTERS[fmt])
         if not target:
             return None
         self.last_result = None

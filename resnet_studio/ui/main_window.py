@@ -30,6 +30,7 @@ from .editor import GraphEditor
 from .examples_menu import ExamplesFeature
 from .features import FeatureHost
 from .gui_gc import collect_on_gui_thread
+from .help.feature import HelpFeature
 from .inspector import Inspector
 from .interop import Interop
 from .new_project import empty_project, project_name
@@ -150,6 +151,7 @@ class MainWindow(QMainWindow):
         self.interop = install(Interop(self))
         self.studies = install(StudyFeature(self, self.training.project_settings))
         self.analyses = install(AnalysisFeature(self))
+        self.help = install(HelpFeature(self))
         self.features.build()
         self.toolbar = self.features.toolbar
         self.recent_menu = self.features.menus["file/recent"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from PIL import Image
 from test_train_support import CLI_DATA as DATA
 from test_train_support import (
@@ -48,3 +49,56 @@ def test_preview_saves_the_batch_the_engine_feeds(tmp_path, capsys):
     assert "8 training images" in capsys.readouterr().out
     with Image.open(grid) as png:  # 8 images of 8×8 in a row, 2 pixels around each
         assert png.size == (8 * 10 + 2, 8 + 4)
+
+
+class _CancelAt:
+    """A cancel flag that a progress callback sets once ``step`` steps are done."""
+
+    def __init__(self, step: int):
+        self.step, self.calls, self.set_ = step, [], False
+
+    def progress(self, done: int, total: int) -> None:
+        self.calls.append((done, total))
+        self.set_ = done >= self.step
+
+    def is_set(self) -> bool:
+        return self.set_
+
+
+def _tiny():
+    from test_train_support import tiny_config, tiny_graph
+    return tiny_graph(), tiny_config()
+
+
+@pytest.mark.parametrize("tool", ["lr", "overfit"])
+def test_a_sanity_tool_reports_each_step_and_stops_when_cancelled(tool):
+    from resnet_studio.train.sanity import Cancelled, lr_range_test, overfit_batch
+
+    graph, config = _tiny()
+    flag = _CancelAt(3)
+    with pytest.raises(Cancelled):
+        if tool == "lr":
+            lr_range_test(graph, config, steps=50, progress=flag.progress, cancel=flag)
+        else:
+            overfit_batch(graph, config, 50, progress=flag.progress, cancel=flag)
+    assert flag.calls == [(1, 50), (2, 50), (3, 50)]  # stopped before a fourth step
+
+
+def test_without_a_cancel_every_step_is_reported():
+    from resnet_studio.train.sanity import overfit_batch
+
+    graph, config = _tiny()
+    calls = []
+    result = overfit_batch(graph, config, 6, progress=lambda d, t: calls.append((d, t)))
+    assert calls == [(d, 6) for d in range(1, 7)] and len(result.losses) == 6
+
+
+def test_the_preview_says_which_augmentation_it_shows(tmp_path):
+    from resnet_studio.train.sanity import preview_batch
+
+    graph, config = _tiny()
+    on = config.replace(data=config.data.replace(augment=True, crop_padding=2, flip=True))
+    off = config.replace(data=config.data.replace(augment=False))
+    assert preview_batch(graph, on, tmp_path / "a.png", 4) == (
+        4, "random crop (padding 2), horizontal flip")
+    assert preview_batch(graph, off, tmp_path / "b.png", 4) == (4, "")

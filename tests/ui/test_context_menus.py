@@ -50,7 +50,8 @@ def test_node_menu_lists_node_actions_selects_the_node_and_deletes_undoably(wind
     menu = editor.menus.menu_at(node_pos(window, "bn1"))
     assert editor.selected_node_ids() == ["bn1"]
     assert texts(menu) == ["Inspect", "|", "Cut", "Copy", "Duplicate", "Delete",
-                           "Expand Block", "Make Block from Selection…", "Rename…"]
+                           "Expand Block", "Make Block from Selection…", "Rename…", "|",
+                           "Help on Block"]
     assert not entry(menu, "Expand Block").isEnabled()  # bn1 is a plain layer
     entry(menu, "Delete").trigger()
     assert "bn1" not in graph.nodes

@@ -203,3 +203,22 @@ def test_another_run_is_chosen_only_when_asked_for(make_window, answers, checkpo
     count = len(answers.asked)
     assert window.interop.export("onnx") is None
     assert [kind for kind, _ in answers.asked[count:]] == ["item"]
+
+
+@pytest.mark.parametrize(("fmt", "pattern"), [("onnx", "(*.onnx)"), ("pt2", "(*.pt2)"),
+                                              ("safetensors", "(*.safetensors)"),
+                                              ("bundle", "folder")])
+def test_each_export_offers_its_own_name_filter(make_window, answers, checkpoint, fmt, pattern):
+    window = make_window(answers=answers)
+    answers.open_file = str(checkpoint)
+    offered = []
+
+    def ask_save_path(title, suggested, file_filter=""):
+        offered.append((suggested, file_filter))
+        return None  # cancelled: nothing is written
+
+    window.prompts.ask_save_path = ask_save_path
+    assert window.interop.export(fmt) is None
+    (suggested, file_filter), = offered
+    assert pattern in file_filter and "All files" not in file_filter
+    assert fmt == "bundle" or suggested.endswith(pattern[2:-1])

@@ -312,7 +312,7 @@ def test_menus_and_toolbar_follow_the_declared_places(window):
     assert _titles(window.menu("training"))[:5] == [
         "&Start Training", "&Pause", "&Resume", "S&top", "—"]
     assert [m.title() for m in (a.menu() for a in window.menuBar().actions())] == [
-        "&File", "&Edit", "&View", "&Training", "E&xperiments", "&Analyze"]
+        "&File", "&Edit", "&View", "&Training", "E&xperiments", "&Analyze", "&Help"]
     toolbar = [a.iconText() for a in window.toolbar.actions() if not a.isSeparator()]
     assert toolbar[:3] == ["New", "Open", "Save"] and toolbar[-4:] == [
         "Train", "Pause", "Resume", "Stop"]

@@ -37,10 +37,17 @@ SIGNAL_DEFAULTS = {"batch_size": 32, "seed": 0, "twin": True, "batch_stats": Tru
                    "build_options": {"zero_init_residual": False}}
 
 
-def spin(low: int, high: int, value: int, suffix: str = "", special: str = "") -> QSpinBox:
+def spin(low: int, high: int, value: int, suffix: str = "", special: str = "",
+         singular: str = "") -> QSpinBox:
+    """A spin box; ``singular`` is the suffix at 1 (" image" where ``suffix`` is " images")."""
     box = QSpinBox(minimum=low, maximum=high, value=value, suffix=suffix)
     if special:
         box.setSpecialValueText(special)  # shown at the minimum ("all", "predicted")
+    if singular:
+        def follow(count: int) -> None:
+            box.setSuffix(singular if count == 1 else suffix)
+        box.valueChanged.connect(follow)
+        follow(value)
     return box
 
 
@@ -129,7 +136,7 @@ class SignalDialog(OptionsDialog):
             "One forward and one backward pass of the project, freshly initialised, on one "
             "batch of the built-in synthetic set; every convolution and linear layer's "
             "activation RMS and gradient norms, beside the plain twin (skips removed).", parent)
-        self.batch = spin(2, 1024, SIGNAL_DEFAULTS["batch_size"], " images")
+        self.batch = spin(2, 1024, SIGNAL_DEFAULTS["batch_size"], " images", singular=" image")
         self.seed = spin(0, 2**31 - 1, SIGNAL_DEFAULTS["seed"])
         self.mode = QComboBox()
         self.mode.addItem("Batch statistics (training mode, as on the first step)", BATCH_STATS)
@@ -164,7 +171,8 @@ class RunDialog(OptionsDialog):
             self.twin = PathPicker(prompts, "Choose the twin's run directory",
                                    placeholder="optional: e.g. the plain twin's run")
             self.form.addRow("Twin run:", self.twin)
-        self.samples = spin(0, 1_000_000, 0, " images", "all validation images")
+        self.samples = spin(0, 1_000_000, 0, " images", "all validation images",
+                            singular=" image")
         self.form.addRow("Samples:", self.samples)
 
     def runs(self) -> list[Path]:

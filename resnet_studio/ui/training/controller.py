@@ -307,6 +307,7 @@ class TrainingController(QObject, Feature):
     def _on_finished(self, end: RunEndRecord) -> None:
         run = self.current_run
         self.render()  # the last records
+        self.panel.show_run_rate(end.images_per_s)
         self.sync.adopt()  # the project's settings (another project may have opened meanwhile)
         self.panel.set_editable(True)
         self.views.runs.running = None

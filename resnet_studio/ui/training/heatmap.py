@@ -113,10 +113,9 @@ class GradientView(QWidget):
         plot.invertY(True)
         plot.setMouseEnabled(x=False, y=False)
         plot.setYLink(self.heat_plot)
-        plot.getAxis("left").setStyle(showValues=False)
         self.bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[], brushes=[])
         plot.addItem(self.bars)
-        self.view.ci.layout.setColumnStretchFactor(0, 3)
+        self.view.ci.layout.setColumnStretchFactor(0, 2)  # the bars carry labels too
         self.view.ci.layout.setColumnStretchFactor(1, 1)
         self.bar_plot = plot
 
@@ -133,9 +132,11 @@ class GradientView(QWidget):
         self.alerts.hide()
 
     def _label_layers(self) -> None:
+        """The layer names beside the heatmap's rows and the bars (each may be read alone)."""
         every = max(1, -(-len(self.names) // MAX_TICKS))
         ticks = [(i + 0.5, name) for i, name in enumerate(self.names) if i % every == 0]
-        self.heat_plot.getAxis("left").setTicks([ticks, []])
+        for plot in (self.heat_plot, self.bar_plot):
+            plot.getAxis("left").setTicks([ticks, []])
         self.heat_plot.setYRange(0, max(len(self.names), 1), padding=0)
 
     def follow(self, history: RunHistory, draw: bool = True) -> None:

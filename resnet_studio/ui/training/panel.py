@@ -130,6 +130,13 @@ class TrainingPanel(QWidget):
         return (f"epoch {record.epoch}/{epochs}, step {record.step:,}/{start.total_steps:,}, "
                 f"{record.images_per_s:,.0f} images/s, {format_duration(left)} left")
 
+    def show_run_rate(self, images_per_s: float | None) -> None:
+        """A run ended: its images/s over all its steps (``RunEndRecord.images_per_s``, the
+        streamed figures' time-weighted mean) in place of the last window's."""
+        if images_per_s and self._start is not None:
+            self.details.setText(f"{images_per_s:,.0f} images/s over the run · "
+                                 f"{self._start.device}")
+
     def _set_progress(self, value: int) -> None:
         """``QProgressBar.setValue`` repaints the bar at once, inside the caller (so that
         progress shows even where no event loop runs). Here it would add a paint to every

@@ -20,9 +20,9 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QDialog
 
 from ...train.config import ConfigError
-from ..background import BackgroundTask
 from ..features import ActionSpec, Contributions, Feature
 from .recipe_sync import app_wording
+from .sanity_task import SanityTask
 
 if TYPE_CHECKING:
     from ..main_window import MainWindow
@@ -38,7 +38,7 @@ class SanityTools(QObject, Feature):
         super().__init__(window)
         self.window, self.training = window, training
         self.lr_steps, self.overfit_steps, self.preview_count = 100, 100, 32
-        self.task: BackgroundTask | None = None
+        self.task: SanityTask | None = None
         self.dialog: QDialog | None = None
 
     def contributions(self) -> Contributions:
@@ -68,7 +68,8 @@ class SanityTools(QObject, Feature):
             return LrFinderDialog(result, self.training.sync.apply_lr, self.window)
 
         return self._run("Finding a learning rate…",
-                         lambda net, cfg: lr_range_test(net, cfg, steps=steps), show)
+                         lambda net, cfg, progress, cancel: lr_range_test(
+                             net, cfg, steps=steps, progress=progress, cancel=cancel), show)
 
     def overfit(self) -> bool:
         from ...train.sanity import overfit_batch
@@ -76,20 +77,22 @@ class SanityTools(QObject, Feature):
 
         steps = self.overfit_steps
         return self._run("Training on one batch…",
-                         lambda net, cfg: overfit_batch(net, cfg, steps=steps),
+                         lambda net, cfg, progress, cancel: overfit_batch(
+                             net, cfg, steps, progress, cancel),
                          lambda result: OverfitDialog(result, self.window))
 
     def preview(self) -> bool:
-        from ...train.sanity import preview_grid
+        from ...train.sanity import preview_batch
         from .sanity_dialogs import PreviewDialog
 
         folder = Path(tempfile.mkdtemp(prefix="resnet-studio-preview-"))
         count = self.preview_count
 
-        def work(net: Any, cfg: Any) -> tuple[Path, int, Path]:
+        def work(net: Any, cfg: Any, progress: Any, cancel: Any) -> tuple[Path, int, Path, str]:
             path = folder / "batch.png"
             try:
-                return path, preview_grid(net, cfg, path, count), folder
+                drawn, augmentation = preview_batch(net, cfg, path, count)
+                return path, drawn, folder, augmentation
             except Exception:
                 # the dialog that would have read it never opens
                 shutil.rmtree(folder, ignore_errors=True)
@@ -99,7 +102,8 @@ class SanityTools(QObject, Feature):
                          lambda result: PreviewDialog(*result, self.window))
 
     def _run(self, label: str, work: Any, show: Any) -> bool:
-        """``work(network, config)`` on a worker thread, then ``show(result)`` as the dialog."""
+        """``work(network, config, progress, cancel)`` on a worker thread behind a progress
+        dialog with Cancel and the time left, then ``show(result)`` as the dialog."""
         if self.busy():
             return False
         try:
@@ -108,8 +112,9 @@ class SanityTools(QObject, Feature):
             self.training.panel.set_state(str(exc), error=True)
             self.window.show_message(str(exc))
             return False
-        self.task = BackgroundTask(lambda: work(network, config), label, self.window,
-                                   lambda result: self._show(show(result)), self._failed)
+        self.task = SanityTask(lambda progress, cancel: work(network, config, progress, cancel),
+                               label, self.window, lambda result: self._show(show(result)),
+                               self._failed)
         self.task.start()
         return True
 

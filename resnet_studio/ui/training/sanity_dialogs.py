@@ -87,15 +87,18 @@ class OverfitDialog(QDialog):
 class PreviewDialog(QDialog):
     """The first training batch (augmented as the engine feeds it) as a grid of images."""
 
-    def __init__(self, path: Path, count: int, folder: Path, parent: QWidget | None = None):
+    def __init__(self, path: Path, count: int, folder: Path, augmentation: str,
+                 parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("Preview Augmentation")
         self.pixmap = QPixmap(str(path))
         shutil.rmtree(folder, ignore_errors=True)  # the picture is in memory now
         self.image = QLabel(self)
         self.image.setPixmap(self.pixmap.scaled(self.pixmap.size() * _zoom(self.pixmap)))
+        shown = (f"augmented: {augmentation}" if augmentation
+                 else "no augmentation: it is off in the training settings")
         self.caption = QLabel(f"The first {count} images of the first training batch, as the "
-                              "engine feeds them (augmented, shown un-normalised).", self,
+                              f"engine feeds them ({shown}; shown un-normalised).", self,
                               wordWrap=True)
         self.count = count
         _lay_out(self, [self.image, self.caption])
