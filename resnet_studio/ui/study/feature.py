@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QApplication
 
 from ...graph import Graph
 from ...study.plan import KINDS, Study, StudyError
-from ...study.queue import DONE, FAILED, SKIPPED, Outcome, Progress, StudyQueue
+from ...study.queue import DONE, FAILED, SKIPPED, Outcome, Progress, StudyQueue, progress_of
 from ...train import TrainConfig
 from ..features import ActionSpec, Contributions, DockSpec, Feature, FeatureHost, MenuSpec
 from ..recovery import default_directory
@@ -85,6 +85,7 @@ class StudyFeature(QObject, Feature):
         v.export_button.clicked.connect(lambda: self.export_figures())
         v.csv_button.clicked.connect(lambda: self.export_csv())
         self.worker.progressed.connect(self._on_progress)
+        self.worker.recorded.connect(self.view.live.add)
         self.worker.finished.connect(self._on_finished)
         self.window.document.path_changed.connect(self._on_project_opened)
         app = QApplication.instance()
@@ -265,6 +266,8 @@ class StudyFeature(QObject, Feature):
 
         results = collect(self.study, self.directory)
         self.view.show_results(results)
+        if not self.worker.is_active():  # while it runs, the queue's reports move the bar
+            self.view.set_fraction(progress_of(self.study, self.directory).fraction)
         return results
 
     # ----- exports ----------------------------------------------------------------------------

@@ -1,0 +1,191 @@
+"""A study's progress as one number, and the time it has left.
+
+Progress is work done / work planned over all runs of the study. A run's work is its
+optimiser steps, each weighted by its relative cost (MACs per image × batch size, from the
+plan, normalised to a mean of 1), so that the bar moves at the pace of time: a 110-layer
+run's steps count for more than an 8-layer run's. A finished, failed or existing run counts
+as complete; a stopped run counts the steps it trained (Resume starts from them); a pending
+run counts nothing. Stop therefore leaves the number where it was, and Resume goes on from
+it.
+
+The time left is the measured seconds per unit of work (over every run of the study so far,
+kept in ``state.json`` across Stop and Resume) times the work left; before anything is
+measured, the plan's estimate (``study.estimate``) of what is left. Time is measured
+between step reports of one run, so a run's set-up (loading data, building the network)
+does not inflate it and a stopped study's idle time never counts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .plan import RunSpec, Study, run_dir
+
+COMPLETE = frozenset({"finished", "failed", "existing"})
+
+
+@dataclass
+class RunWork:
+    """One run's share: ``planned`` steps (None until known), ``done`` steps, its weight."""
+
+    planned: int | None
+    weight: float = 1.0
+    done: int = 0
+    complete: bool = False
+
+
+class StudyProgress:
+    """Progress and time left of ``study``; fed by the queue (``started``, ``stepped``,
+    ``ended``) on whichever thread runs it. ``estimates`` are the plan's seconds per run;
+    ``measured`` a previous session's (seconds, work) measurement; ``clock`` is for tests."""
+
+    def __init__(self, runs: dict[str, RunWork], estimates: dict[str, float | None] | None = None,
+                 measured: tuple[float, float] = (0.0, 0.0),
+                 clock: Callable[[], float] = time.monotonic):
+        self.runs, self.estimates = runs, dict(estimates or {})
+        self.seconds, self.work = measured
+        self.clock = clock
+        self._last: tuple[str, int, float] | None = None
+
+    # ----- building -----------------------------------------------------------------------------
+    @classmethod
+    def of(cls, study: Study, state: dict[str, Any] | None = None,
+           statuses: dict[str, str] | None = None, directory: Path | None = None,
+           **kwargs: Any) -> StudyProgress:
+        """The progress of ``study`` as ``state`` (the queue's ``state.json``) and
+        ``statuses`` (each run's status, ``StudyQueue.status``) leave it; a stopped run's
+        steps come from the state, else from its run directory under ``directory``."""
+        state, statuses = state or {}, statuses or {}
+        weights = step_weights(study.runs)
+        recorded = state.get("runs", {})
+        runs = {}
+        for spec in study.runs:
+            work = runs[spec.name] = RunWork(planned_steps(spec), weights[spec.name])
+            status = statuses.get(spec.name)
+            work.complete = status in COMPLETE
+            step = recorded.get(spec.name, {}).get("step")
+            if step is None and status == "stopped" and directory is not None:
+                step = stopped_steps(run_dir(directory, spec))
+            work.done = int(step or 0)
+        pace = state.get("measured") or {}
+        measured = (float(pace.get("seconds", 0.0)), float(pace.get("work", 0.0)))
+        return cls(runs, measured=measured, **kwargs)
+
+    # ----- events -------------------------------------------------------------------------------
+    def started(self, name: str, first_step: int, total_steps: int) -> None:
+        """A run's engine starts (``first_step`` steps already trained, ``total_steps`` in
+        all); the time to its first step is set-up, not training, and is not measured. (A
+        failed run retried with ``retry_failed`` starts again from nothing.)"""
+        run = self.runs[name]
+        run.planned, run.done, run.complete = total_steps, first_step, False
+        self._last = None
+
+    def stepped(self, name: str, step: int) -> None:
+        """A run reports ``step``; the time since its previous report is measured work."""
+        now, run = self.clock(), self.runs[name]
+        last = self._last
+        if last is not None and last[0] == name and step > last[1]:
+            self.seconds += now - last[2]
+            self.work += (step - last[1]) * run.weight
+        self._last = (name, step, now)
+        run.done = max(run.done, step)
+
+    def ended(self, name: str, status: str, step: int | None = None) -> None:
+        """A run ends (or is skipped): complete unless stopped, when it keeps its steps."""
+        run = self.runs[name]
+        run.complete = status in COMPLETE
+        if step is not None:
+            run.done = max(run.done, step)
+        self._last = None
+
+    # ----- the numbers --------------------------------------------------------------------------
+    @property
+    def fraction(self) -> float:
+        """Work done / work planned, 0 … 1."""
+        planned = done = 0.0
+        for run in self.runs.values():
+            steps = self._planned(run)
+            planned += steps * run.weight
+            done += (steps if run.complete else min(run.done, steps)) * run.weight
+        return done / planned if planned else 1.0
+
+    def study_eta(self) -> float | None:
+        """Seconds left for the whole study (None while neither measured nor estimated)."""
+        return self._eta(list(self.runs))
+
+    def run_eta(self, name: str) -> float | None:
+        return self._eta([name])
+
+    def measured(self) -> dict[str, float]:
+        """What ``state.json`` keeps so that a resumed study knows its pace at once."""
+        return {"seconds": round(self.seconds, 3), "work": round(self.work, 3)}
+
+    def _eta(self, names: list[str]) -> float | None:
+        left = [(name, run) for name, run in self.runs.items()
+                if name in names and not run.complete]
+        if self.work > 0:
+            rate = self.seconds / self.work
+            return rate * sum(self._left(run) * run.weight for _, run in left)
+        estimates = [self.estimates.get(name) for name, _ in left]
+        if any(e is None for e in estimates):
+            return None
+        return sum(e * self._left(run) / max(self._planned(run), 1)
+                   for e, (_, run) in zip(estimates, left))
+
+    def _left(self, run: RunWork) -> float:
+        return max(self._planned(run) - run.done, 0)
+
+    def _planned(self, run: RunWork) -> int:
+        """A run's steps; one whose data size is known only once loaded is taken to be as
+        long as the known ones (the runs of a study share their data)."""
+        if run.planned is not None:
+            return run.planned
+        known = [r.planned for r in self.runs.values() if r.planned is not None]
+        return round(sum(known) / len(known)) if known else 1
+
+
+def planned_steps(spec: RunSpec) -> int | None:
+    from .estimate import run_steps
+
+    try:
+        return run_steps(spec.config)
+    except (KeyError, TypeError, ZeroDivisionError):
+        return None
+
+
+def step_weights(runs: list[RunSpec]) -> dict[str, float]:
+    """Each run's cost of one step relative to the others (mean 1): MACs per image × batch.
+    A run whose network cannot be analysed (it will fail when it starts) weighs the mean."""
+    macs = _macs(runs)
+    costs = {spec.name: macs[spec.name] * spec.config.get("batch_size", 1)
+             for spec in runs if macs.get(spec.name)}
+    mean = sum(costs.values()) / len(costs) if costs else 1.0
+    return {spec.name: costs.get(spec.name, mean) / mean for spec in runs}
+
+
+def _macs(runs: list[RunSpec]) -> dict[str, float]:
+    """MACs per image of each run's network (all at once: the runs share their blocks)."""
+    from .results import _costs
+
+    try:
+        return {name: float(cost[1]) for name, cost in _costs(runs).items()}
+    except Exception:  # some graph does not build (that run fails on its own when started)
+        out = {}
+        for spec in runs:
+            try:
+                out[spec.name] = float(_costs([spec])[spec.name][1])
+            except Exception:
+                continue
+        return out
+
+
+def stopped_steps(folder: Path) -> int:
+    """Steps a run directory holds (for a study stopped before steps were kept in state)."""
+    from .results import read_run
+
+    steps = read_run(folder).step
+    return int(steps[-1]) if len(steps) else 0
