@@ -312,6 +312,7 @@ class StudyFeature(QObject, Feature):
         """Stop the study after the current step and wait for its thread; it stays resumable."""
         self._closing = True
         if self.dialog is not None and self.dialog.task is not None:
+            self.dialog.task.cancel()  # a timing stops at its next step
             self.dialog.task.wait()
         self.worker.shutdown()
 
