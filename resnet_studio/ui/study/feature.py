@@ -26,6 +26,7 @@ from ...study.queue import DONE, FAILED, SKIPPED, Outcome, Progress, StudyQueue,
 from ...train import TrainConfig
 from ..features import ActionSpec, Contributions, DockSpec, Feature, FeatureHost, MenuSpec
 from ..recovery import default_directory
+from . import memory
 from .dialog import TITLES, StudyDialog
 from .view import StudyView
 from .worker import StudyWorker
@@ -122,6 +123,10 @@ class StudyFeature(QObject, Feature):
         project = str(self.window.document.path or graph.name or "")
         self.dialog = StudyDialog(kind, graph, base, project, self.window,
                                   _source(self.window.document.graph))
+        path, settings = self.window.document.path, self.window.settings
+        memory.recall(settings, path, self.dialog)  # what was last set for this project
+        self.dialog.finished.connect(
+            lambda _result, d=self.dialog: memory.remember(settings, path, d))
         self.dialog.accepted.connect(self._on_dialog_accepted)
         self.dialog.open()
         return self.dialog
