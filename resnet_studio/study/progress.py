@@ -9,10 +9,11 @@ run counts nothing. Stop therefore leaves the number where it was, and Resume go
 it.
 
 The time left is the measured seconds per unit of work (over every run of the study so far,
-kept in ``state.json`` across Stop and Resume) times the work left; before anything is
-measured, the plan's estimate (``study.estimate``) of what is left. Time is measured
-between step reports of one run, so a run's set-up (loading data, building the network)
-does not inflate it and a stopped study's idle time never counts.
+kept in ``state.json`` across Stop and Resume) times the work left, plus the mean measured
+set-up (from a run's start to its first step: loading data, building the network) for each
+run not started yet; before anything is measured, the plan's estimate (``study.estimate``)
+of what is left. Work is timed between step reports of one run, so set-up does not inflate
+the pace, and a stopped study's idle time never counts.
 """
 
 from __future__ import annotations
@@ -41,15 +42,19 @@ class RunWork:
 class StudyProgress:
     """Progress and time left of ``study``; fed by the queue (``started``, ``stepped``,
     ``ended``) on whichever thread runs it. ``estimates`` are the plan's seconds per run;
-    ``measured`` a previous session's (seconds, work) measurement; ``clock`` is for tests."""
+    ``measured`` what a previous session measured (``measured()``); ``clock`` is for tests."""
 
     def __init__(self, runs: dict[str, RunWork], estimates: dict[str, float | None] | None = None,
-                 measured: tuple[float, float] = (0.0, 0.0),
+                 measured: dict[str, float] | None = None,
                  clock: Callable[[], float] = time.monotonic):
         self.runs, self.estimates = runs, dict(estimates or {})
-        self.seconds, self.work = measured
+        values = {key: float(value) for key, value in (measured or {}).items()
+                  if isinstance(value, (int, float))}
+        self.seconds, self.work = values.get("seconds", 0.0), values.get("work", 0.0)
+        self.setup_seconds, self.setups = values.get("setup_seconds", 0.0), values.get("setups", 0)
         self.clock = clock
         self._last: tuple[str, int, float] | None = None
+        self._setup: tuple[str, float] | None = None  # the run being set up, since when
 
     # ----- building -----------------------------------------------------------------------------
     @classmethod
@@ -71,11 +76,14 @@ class StudyProgress:
             if step is None and status == "stopped" and directory is not None:
                 step = stopped_steps(run_dir(directory, spec))
             work.done = int(step or 0)
-        pace = state.get("measured") or {}
-        measured = (float(pace.get("seconds", 0.0)), float(pace.get("work", 0.0)))
-        return cls(runs, measured=measured, **kwargs)
+        measured = state.get("measured")
+        return cls(runs, measured=measured if isinstance(measured, dict) else None, **kwargs)
 
     # ----- events -------------------------------------------------------------------------------
+    def began(self, name: str) -> None:
+        """The queue starts run ``name``: its set-up is timed until its first step report."""
+        self._setup = (name, self.clock())
+
     def started(self, name: str, first_step: int, total_steps: int) -> None:
         """A run's engine starts (``first_step`` steps already trained, ``total_steps`` in
         all); the time to its first step is set-up, not training, and is not measured. (A
@@ -87,6 +95,10 @@ class StudyProgress:
     def stepped(self, name: str, step: int) -> None:
         """A run reports ``step``; the time since its previous report is measured work."""
         now, run = self.clock(), self.runs[name]
+        if self._setup is not None and self._setup[0] == name:
+            self.setup_seconds += now - self._setup[1]
+            self.setups += 1
+            self._setup = None
         last = self._last
         if last is not None and last[0] == name and step > last[1]:
             self.seconds += now - last[2]
@@ -122,14 +134,17 @@ class StudyProgress:
 
     def measured(self) -> dict[str, float]:
         """What ``state.json`` keeps so that a resumed study knows its pace at once."""
-        return {"seconds": round(self.seconds, 3), "work": round(self.work, 3)}
+        return {"seconds": round(self.seconds, 3), "work": round(self.work, 3),
+                "setup_seconds": round(self.setup_seconds, 3), "setups": int(self.setups)}
 
     def _eta(self, names: list[str]) -> float | None:
         left = [(name, run) for name, run in self.runs.items()
                 if name in names and not run.complete]
         if self.work > 0:
             rate = self.seconds / self.work
-            return rate * sum(self._left(run) * run.weight for _, run in left)
+            setup = self.setup_seconds / self.setups if self.setups else 0.0
+            return sum(rate * self._left(run) * run.weight + (setup if run.done == 0 else 0.0)
+                       for _, run in left)
         estimates = [self.estimates.get(name) for name, _ in left]
         if any(e is None for e in estimates):
             return None

@@ -151,6 +151,7 @@ class StudyQueue:
 
     def _train(self, index: int, spec: RunSpec, resume: bool) -> str:
         folder = run_dir(self.directory, spec)
+        self.progress.began(spec.name)
         self._report("start", index, spec, message="resuming" if resume else "")
         began = time.monotonic()
         step = None

@@ -51,6 +51,25 @@ def test_the_eta_of_a_constant_speed_study_falls_linearly_to_zero():
     assert progress.fraction == 1.0
 
 
+def test_each_run_not_started_yet_adds_the_mean_measured_set_up():
+    clock = Clock()
+    progress = _two_runs(clock=clock)
+    progress.began("a")
+    progress.started("a", 0, 10)
+    clock.now += 28.0  # loading data, building the network …
+    etas = _steps(progress, clock, "a", range(1, 11))  # … and the first step: 30 s in all
+    assert etas[1:] == pytest.approx([SECONDS_PER_STEP * (20 - k) + 30.0 for k in range(2, 11)])
+    progress.ended("a", "finished", 10)
+    progress.began("b")
+    assert progress.study_eta() == pytest.approx(20.0 + 30.0)
+    progress.started("b", 0, 10)
+    clock.now += 28.0
+    # 30 s later, b's set-up is done and its first step taken: 18 s left of the 50
+    assert _steps(progress, clock, "b", range(1, 2)) == [pytest.approx(18.0)]
+    assert StudyProgress({"c": RunWork(10)}, measured=progress.measured()).study_eta() == \
+        pytest.approx(30.0 + 10 * SECONDS_PER_STEP)
+
+
 def test_before_any_timing_the_eta_is_the_plans_estimate_of_what_is_left():
     clock = Clock()
     progress = _two_runs(clock=clock, estimates={"a": 20.0, "b": 60.0})
@@ -72,15 +91,11 @@ def test_stop_and_resume_leave_progress_and_eta_where_they_were():
     state = {"runs": {"a": {"step": 5}}, "measured": progress.measured()}
     clock.now += 3600.0
     resumed = StudyProgress({"a": RunWork(10, done=state["runs"]["a"]["step"]),
-                             "b": RunWork(10)}, measured=_measured(state), clock=clock)
+                             "b": RunWork(10)}, measured=state["measured"], clock=clock)
     assert (resumed.fraction, resumed.study_eta()) == (fraction, eta)
     resumed.started("a", 5, 10)
     etas = _steps(resumed, clock, "a", range(6, 9))
     assert etas == pytest.approx([SECONDS_PER_STEP * (20 - k) for k in range(6, 9)])
-
-
-def _measured(state: dict) -> tuple[float, float]:
-    return state["measured"]["seconds"], state["measured"]["work"]
 
 
 def test_a_run_whose_steps_cost_more_counts_for_more_in_progress_and_eta():
