@@ -60,12 +60,13 @@ class StudyProgress:
     @classmethod
     def of(cls, study: Study, state: dict[str, Any] | None = None,
            statuses: dict[str, str] | None = None, directory: Path | None = None,
-           **kwargs: Any) -> StudyProgress:
+           macs: dict[str, float] | None = None, **kwargs: Any) -> StudyProgress:
         """The progress of ``study`` as ``state`` (the queue's ``state.json``) and
         ``statuses`` (each run's status, ``StudyQueue.status``) leave it; a stopped run's
-        steps come from the state, else from its run directory under ``directory``."""
+        steps come from the state, else from its run directory under ``directory``.
+        ``macs`` per run, when already counted, spare counting them again."""
         state, statuses = state or {}, statuses or {}
-        weights = step_weights(study.runs)
+        weights = step_weights(study.runs, macs)
         recorded = state.get("runs", {})
         runs = {}
         for spec in study.runs:
@@ -172,10 +173,12 @@ def planned_steps(spec: RunSpec) -> int | None:
         return None
 
 
-def step_weights(runs: list[RunSpec]) -> dict[str, float]:
-    """Each run's cost of one step relative to the others (mean 1): MACs per image × batch.
-    A run whose network cannot be analysed (it will fail when it starts) weighs the mean."""
-    macs = _macs(runs)
+def step_weights(runs: list[RunSpec], macs: dict[str, float] | None = None
+                 ) -> dict[str, float]:
+    """Each run's cost of one step relative to the others (mean 1): MACs per image × batch
+    (``macs`` when given, else counted). A run whose network cannot be analysed (it will
+    fail when it starts) weighs the mean."""
+    macs = _macs(runs) if macs is None else macs
     costs = {spec.name: macs[spec.name] * spec.config.get("batch_size", 1)
              for spec in runs if macs.get(spec.name)}
     mean = sum(costs.values()) / len(costs) if costs else 1.0

@@ -218,11 +218,13 @@ class StudyQueue:
                                   **values))
 
 
-def progress_of(study: Study, directory: str | Path) -> StudyProgress:
-    """The progress of ``study`` as its directory holds it (what a queue would start from)."""
+def progress_of(study: Study, directory: str | Path,
+                macs: dict[str, float] | None = None) -> StudyProgress:
+    """The progress of ``study`` as its directory holds it (what a queue would start from);
+    ``macs`` per run as ``StudyProgress.of`` takes them."""
     queue = StudyQueue(study, directory)
     return StudyProgress.of(study, queue.state, {s.name: queue.status(s) for s in study.runs},
-                            queue.directory)
+                            queue.directory, macs)
 
 
 def _run_status(folder: Path) -> str | None:

@@ -272,7 +272,8 @@ class StudyFeature(QObject, Feature):
         results = collect(self.study, self.directory)
         self.view.show_results(results)
         if not self.worker.is_active():  # while it runs, the queue's reports move the bar
-            self.view.set_fraction(progress_of(self.study, self.directory).fraction)
+            macs = {spec.name: row["macs"] for spec, row in zip(self.study.runs, results.rows)}
+            self.view.set_fraction(progress_of(self.study, self.directory, macs).fraction)
         return results
 
     # ----- exports ----------------------------------------------------------------------------
