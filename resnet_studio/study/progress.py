@@ -8,8 +8,11 @@ as complete; a stopped run counts the steps it trained (Resume starts from them)
 run counts nothing. Stop therefore leaves the number where it was, and Resume goes on from
 it.
 
-The time left is the measured seconds per unit of work (over every run of the study so far,
-kept in ``state.json`` across Stop and Resume) times the work left, plus the mean measured
+The time left is each unfinished run's steps left times its measured seconds per step (over
+every run of the study so far, kept in ``state.json`` across Stop and Resume): a run not
+timed yet takes the pace of the runs that were, scaled by its step cost — proportionally
+while one cost has been timed, along the line through the timed runs (a fixed overhead per
+step plus a share per unit of cost) once several have — plus the mean measured
 set-up (from a run's start to its first step: loading data, building the network) for each
 run not started yet; before anything is measured, the plan's estimate (``study.estimate``)
 of what is left. Work is timed between step reports of one run, so set-up does not inflate
@@ -48,10 +51,12 @@ class StudyProgress:
                  measured: dict[str, float] | None = None,
                  clock: Callable[[], float] = time.monotonic):
         self.runs, self.estimates = runs, dict(estimates or {})
-        values = {key: float(value) for key, value in (measured or {}).items()
-                  if isinstance(value, (int, float))}
-        self.seconds, self.work = values.get("seconds", 0.0), values.get("work", 0.0)
-        self.setup_seconds, self.setups = values.get("setup_seconds", 0.0), values.get("setups", 0)
+        measured = measured or {}
+        self.timed: dict[str, list[float]] = {  # run → [seconds, steps] timed
+            name: [float(v[0]), float(v[1])] for name, v in (measured.get("runs") or {}).items()
+            if name in runs and isinstance(v, list) and len(v) == 2}
+        self.setup_seconds = float(measured.get("setup_seconds") or 0.0)
+        self.setups = int(measured.get("setups") or 0)
         self.clock = clock
         self._last: tuple[str, int, float] | None = None
         self._setup: tuple[str, float] | None = None  # the run being set up, since when
@@ -102,8 +107,9 @@ class StudyProgress:
             self._setup = None
         last = self._last
         if last is not None and last[0] == name and step > last[1]:
-            self.seconds += now - last[2]
-            self.work += (step - last[1]) * run.weight
+            timed = self.timed.setdefault(name, [0.0, 0.0])
+            timed[0] += now - last[2]
+            timed[1] += step - last[1]
         self._last = (name, step, now)
         run.done = max(run.done, step)
 
@@ -135,22 +141,31 @@ class StudyProgress:
 
     def measured(self) -> dict[str, float]:
         """What ``state.json`` keeps so that a resumed study knows its pace at once."""
-        return {"seconds": round(self.seconds, 3), "work": round(self.work, 3),
-                "setup_seconds": round(self.setup_seconds, 3), "setups": int(self.setups)}
+        return {"runs": {name: list(v) for name, v in self.timed.items()},
+                "setup_seconds": self.setup_seconds, "setups": self.setups}
 
     def _eta(self, names: list[str]) -> float | None:
         left = [(name, run) for name, run in self.runs.items()
                 if name in names and not run.complete]
-        if self.work > 0:
-            rate = self.seconds / self.work
+        pace = self._pace()
+        if pace is not None:
             setup = self.setup_seconds / self.setups if self.setups else 0.0
-            return sum(rate * self._left(run) * run.weight + (setup if run.done == 0 else 0.0)
-                       for _, run in left)
+            return sum(pace(name, run.weight) * self._left(run)
+                       + (setup if run.done == 0 else 0.0) for name, run in left)
         estimates = [self.estimates.get(name) for name, _ in left]
         if any(e is None for e in estimates):
             return None
         return sum(e * self._left(run) / max(self._planned(run), 1)
                    for e, (_, run) in zip(estimates, left))
+
+    def _pace(self) -> Callable[[str, float], float] | None:
+        """Seconds per step of a run (by name and step cost); None while nothing is timed."""
+        timed = {name: v for name, v in self.timed.items() if v[1] > 0}
+        if not timed:
+            return None
+        own = {name: v[0] / v[1] for name, v in timed.items()}
+        line = _fit([(self.runs[n].weight, own[n], v[1]) for n, v in timed.items()])
+        return lambda name, weight: own.get(name, line[0] + line[1] * weight)
 
     def _left(self, run: RunWork) -> float:
         return max(self._planned(run) - run.done, 0)
@@ -162,6 +177,22 @@ class StudyProgress:
             return run.planned
         known = [r.planned for r in self.runs.values() if r.planned is not None]
         return round(sum(known) / len(known)) if known else 1
+
+
+def _fit(points: list[tuple[float, float, float]]) -> tuple[float, float]:
+    """(overhead, seconds per unit of cost) of a step from (cost, seconds per step, steps)
+    of the timed runs: least squares weighted by steps; through the origin while fewer
+    than two costs were timed, or when the line would give a negative part."""
+    steps = sum(n for _, _, n in points)
+    proportional = (0.0, sum(s * n for _, s, n in points) / sum(w * n for w, _, n in points))
+    if len({w for w, _, _ in points}) < 2:
+        return proportional
+    mean_w = sum(w * n for w, _, n in points) / steps
+    mean_s = sum(s * n for _, s, n in points) / steps
+    spread = sum(n * (w - mean_w) ** 2 for w, _, n in points)
+    slope = sum(n * (w - mean_w) * (s - mean_s) for w, s, n in points) / spread
+    overhead = mean_s - slope * mean_w
+    return (overhead, slope) if slope >= 0 and overhead >= 0 else proportional
 
 
 def planned_steps(spec: RunSpec) -> int | None:

@@ -66,8 +66,10 @@ def test_each_run_not_started_yet_adds_the_mean_measured_set_up():
     clock.now += 28.0
     # 30 s later, b's set-up is done and its first step taken: 18 s left of the 50
     assert _steps(progress, clock, "b", range(1, 2)) == [pytest.approx(18.0)]
-    assert StudyProgress({"c": RunWork(10)}, measured=progress.measured()).study_eta() == \
-        pytest.approx(30.0 + 10 * SECONDS_PER_STEP)
+    # A later session of a study with a third run: its set-up and steps are foreseen.
+    later = StudyProgress({"a": RunWork(10, complete=True), "b": RunWork(10, done=1),
+                           "c": RunWork(10)}, measured=progress.measured())
+    assert later.study_eta() == pytest.approx(18.0 + 30.0 + 10 * SECONDS_PER_STEP)
 
 
 def test_before_any_timing_the_eta_is_the_plans_estimate_of_what_is_left():
@@ -107,6 +109,23 @@ def test_a_run_whose_steps_cost_more_counts_for_more_in_progress_and_eta():
     assert progress.fraction == 0.25
     # 2 s per step of weight 0.5: b's ten steps of weight 1.5 take 60 s.
     assert progress.study_eta() == pytest.approx(60.0)
+
+
+def test_a_run_not_timed_yet_is_foreseen_along_the_line_through_the_timed_ones():
+    clock = Clock()
+    runs = {"a": RunWork(10, 0.5), "b": RunWork(10, 1.5), "c": RunWork(10, 1.0)}
+    progress = StudyProgress(runs, clock=clock)
+    progress.started("a", 0, 10)
+    _steps(progress, clock, "a", range(1, 11), per_step=2.0)
+    progress.ended("a", "finished", 10)
+    # One cost timed: b's steps are foreseen in proportion to their cost (3 × 2 s).
+    assert progress.run_eta("b") == pytest.approx(10 * 6.0)
+    progress.started("b", 0, 10)
+    _steps(progress, clock, "b", range(1, 6), per_step=4.0)
+    # b's own pace for b; for c the line through (0.5, 2 s) and (1.5, 4 s): 1 s + 2 s × cost.
+    assert progress.run_eta("b") == pytest.approx(5 * 4.0)
+    assert progress.run_eta("c") == pytest.approx(10 * 3.0)
+    assert progress.study_eta() == pytest.approx(5 * 4.0 + 10 * 3.0)
 
 
 def test_finished_failed_and_existing_runs_count_as_complete_pending_ones_as_nothing():

@@ -161,6 +161,8 @@ def test_study_progress_never_moves_back_and_stop_and_resume_leave_it_where_it_w
     later = []
     _queue(study, tmp_path, later).run()
     assert later[0].fraction == stop.fraction  # the skipped finished run, as Stop left it
+    # the time left, too: Stop adds none, and the resumed queue knows the pace at once
+    assert stop.study_eta == events[-2].study_eta == later[0].study_eta > 0
     resumed = next(e for e in later if e.event == "step")
     assert resumed.fraction == pytest.approx((6 + 5) / 18)
     series = [e.fraction for e in events + later]
