@@ -15,6 +15,10 @@ class ExportError(RuntimeError):
         self.max_abs_diff = max_abs_diff
 
 
+class ExportCancelled(Exception):
+    """An export cancelled before it was put in place: nothing was written."""
+
+
 class ModelImportError(ValueError):
     """A network that cannot become a ResNet Studio project (unknown torchvision model,
     unsupported layer, a ``model.py`` not written by ResNet Studio)."""

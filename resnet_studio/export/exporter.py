@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from .bundle import export_bundle
 from .errors import ExportError
 from .formats import export_onnx, export_pt2, export_safetensors
-from .staging import ExportResult
+from .staging import STAGES, ExportResult, Report, stage, watched
 from .trained import Trained, open_trained
 
 Writer = Callable[[Trained, Path, bool], ExportResult]
@@ -26,14 +27,17 @@ FORMATS: dict[str, tuple[Writer, str, str]] = {
 
 
 def export_checkpoint(source: str | os.PathLike, fmt: str, out: str | os.PathLike, *,
-                      overwrite: bool = False) -> ExportResult:
+                      overwrite: bool = False, progress: Report | None = None,
+                      cancel: threading.Event | None = None) -> ExportResult:
     """Export the checkpoint (or run directory: its best.pt, else last.pt) ``source`` as
     ``fmt`` to ``out``.
 
     The export is written under a temporary name, checked by comparing its outputs with the
     trained network's on a random batch, and renamed to ``out`` only if they agree. Raises
     ExportError (with ``max_abs_diff`` when the check failed) and then leaves nothing behind;
-    an existing ``out`` is replaced only with ``overwrite``.
+    an existing ``out`` is replaced only with ``overwrite``. ``progress(done, total, text)``
+    hears of each stage; once ``cancel`` is set the export ends at the next stage with
+    ExportCancelled, and nothing is written (``staging.watched``).
     """
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format ‘{fmt}’; choose one of {', '.join(FORMATS)}.")
@@ -41,6 +45,11 @@ def export_checkpoint(source: str | os.PathLike, fmt: str, out: str | os.PathLik
     if out.exists() and not overwrite:  # before the (slow) loading: refuse at once
         raise ExportError(f"{out} already exists; choose another path or allow overwriting "
                           "(--force).")
-    trained = open_trained(source)
-    writer = FORMATS[fmt][0]
-    return writer(trained, out, overwrite)
+    with watched(progress, cancel):
+        stage(0, "loading the checkpoint")
+        trained = open_trained(source)
+        stage(1, f"writing the {fmt} export and checking it against the trained network")
+        result = FORMATS[fmt][0](trained, out, overwrite)
+        if progress is not None:
+            progress(STAGES, STAGES, "done")
+        return result

@@ -4,6 +4,11 @@ Every export is written under a hidden temporary name beside its destination, ch
 and only then renamed into place. A failed check, an error or an interruption removes the
 temporary file or folder, so a destination either holds a complete, verified export or is
 left exactly as it was.
+
+A caller that shows progress or may cancel wraps the export in ``watched(progress, cancel)``:
+each stage (loading, writing and checking, putting in place) is reported, and a cancel takes
+effect at the next stage — at the latest just before the rename, so a cancelled export
+leaves nothing behind either.
 """
 
 from __future__ import annotations
@@ -11,21 +16,49 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from .errors import ExportError
+from .errors import ExportCancelled, ExportError
 
 FILE_MODE, FOLDER_MODE = 0o644, 0o755  # mkstemp/mkdtemp make private ones; exports are shared
 # Exported and trained outputs agree when |a - b| <= ATOL + RTOL * max|b| everywhere. Float32
 # kernels of other runtimes reorder sums, which moves logits by about 1e-6 of their size.
 ATOL, RTOL = 1e-4, 1e-4
 EXAMPLE_BATCH, CHECK_BATCH = 2, 3  # the check uses another batch size than the export
+
+
+STAGES = 3  # loading the checkpoint; writing and checking the export; putting it in place
+Report = Callable[[int, int, str], None]
+_WATCH: ContextVar[tuple[Report | None, threading.Event | None]] = ContextVar(
+    "export_watch", default=(None, None))
+
+
+@contextmanager
+def watched(progress: Report | None, cancel: threading.Event | None) -> Iterator[None]:
+    """Report the stages of the exports made in this block to ``progress(done, STAGES,
+    text)``, and end them with ``ExportCancelled`` at the next stage once ``cancel`` is set."""
+    token = _WATCH.set((progress, cancel))
+    try:
+        yield
+    finally:
+        _WATCH.reset(token)
+
+
+def stage(done: int, text: str) -> None:
+    """``done`` stages are over and ``text`` is next (ExportCancelled once cancelled)."""
+    progress, cancel = _WATCH.get()
+    if cancel is not None and cancel.is_set():
+        raise ExportCancelled("the export was cancelled; nothing was written.")
+    if progress is not None:
+        progress(done, STAGES, text)
 
 
 def check_destination(out: Path, overwrite: bool) -> None:
@@ -52,6 +85,7 @@ def staged_file(out: Path, overwrite: bool = False) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
+        stage(STAGES - 1, f"putting {out.name} in place")
         os.chmod(tmp, FILE_MODE)
         os.replace(tmp, out)
     finally:
@@ -68,6 +102,7 @@ def staged_folder(out: Path, overwrite: bool = False) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
     try:
         yield tmp
+        stage(STAGES - 1, f"putting {out.name} in place")
         os.chmod(tmp, FOLDER_MODE)
         _publish_folder(tmp, out)
     finally:

@@ -371,7 +371,8 @@ class ProgressPrinter:
         from ..train.progress import format_duration
 
         where = f"[{p.index + 1}/{p.count}] {p.label}"
-        eta = "" if p.study_eta is None else f"; study ETA {format_duration(p.study_eta)}"
+        eta = f"; study {p.fraction:.0%} done" + (
+            "" if p.study_eta is None else f", ETA {format_duration(p.study_eta)}")
         if p.event == "start":
             print(f"{where}: {'resuming' if p.message else 'training'}{eta}", file=self.stream)
         elif p.event == "skip":

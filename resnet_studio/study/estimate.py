@@ -11,10 +11,14 @@ once the first steps have run.
 from __future__ import annotations
 
 import math
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from .plan import Study
+
+Report = Callable[[int, int, str], None]  # (units done, units in all, what is being done)
 
 # Training images of the torchvision sets before the validation split (their test splits
 # are not used for training).
@@ -26,6 +30,10 @@ FORWARD_SHARE = 1 / 3
 # chance on MNIST or CIFAR-10 — differences between such runs are noise, not the effect
 # the study looks for. (Epochs are whole numbers, so every run sees the data at least once.)
 MIN_STEPS = 100
+
+
+class EstimateCancelled(Exception):
+    """The estimate was cancelled (its ``cancel`` flag set) before it was done."""
 
 
 @dataclass(frozen=True)
@@ -91,17 +99,35 @@ def budget_warning(study: Study, minimum: int = MIN_STEPS) -> str | None:
             "differences say little. Train more epochs or images, or use smaller batches.")
 
 
-def estimate(study: Study, measure_steps: int = 4) -> Estimate:
-    """Time ``measure_steps`` steps of one network and scale to every run of ``study``."""
+def estimate(study: Study, measure_steps: int = 4, progress: Report | None = None,
+             cancel: threading.Event | None = None) -> Estimate:
+    """Time ``measure_steps`` steps of one network and scale to every run of ``study``.
+
+    ``progress(done, total, text)`` hears of each unit of work (a network's MACs counted, a
+    timing step taken); ``cancel`` is checked after each, and once set the estimate ends
+    with ``EstimateCancelled``."""
     from .results import _costs
 
-    macs = {name: cost[1] for name, cost in _costs(study.runs).items()}
+    report = progress or (lambda done, total, text: None)
+    units = len(study.runs) + _timing_window(measure_steps) + measure_steps
+
+    def counted(i: int) -> None:
+        _check(cancel)
+        report(i + 1, units, f"counting the MACs of {study.runs[i].label}")
+
+    macs = {name: cost[1] for name, cost in _costs(study.runs, counted).items()}
     trained = [r for r in study.runs if not r.existing]
     if not trained:
         return Estimate({r.name: 0.0 for r in study.runs}, 0.0, "")
     ordered = sorted(trained, key=lambda r: macs[r.name])
     timed = ordered[len(ordered) // 2]
-    step = step_seconds(timed.graph, timed.config, measure_steps)
+
+    def stepped(step: int, of: int) -> bool:
+        report(len(study.runs) + step, units, f"timing step {step} of {of} of {timed.label}")
+        return not (cancel is not None and cancel.is_set())
+
+    step = step_seconds(timed.graph, timed.config, measure_steps, stepped)
+    _check(cancel)
     seconds: dict[str, float | None] = {}
     for spec in study.runs:
         seconds[spec.name] = 0.0 if spec.existing else _scaled(
@@ -119,8 +145,20 @@ def _scaled(config: dict[str, Any], step: float) -> float | None:
     return steps * step + val_steps * step * FORWARD_SHARE
 
 
-def step_seconds(graph: dict[str, Any], config: dict[str, Any], steps: int) -> float:
-    """Seconds per training step of ``graph`` under ``config`` (median over short windows)."""
+def _check(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise EstimateCancelled("the estimate was cancelled")
+
+
+def _timing_window(steps: int) -> int:
+    """Steps of one telemetry window of the timing (the warm-up before ``steps`` more)."""
+    return max(1, steps // 2)
+
+
+def step_seconds(graph: dict[str, Any], config: dict[str, Any], steps: int,
+                 on_step: Callable[[int, int], bool] | None = None) -> float:
+    """Seconds per training step of ``graph`` under ``config`` (median over short windows);
+    ``on_step`` as for ``train.bench.measure``."""
     from ..blocks import CATALOGUE
     from ..graph.project import from_dict
     from ..train.bench import measure
@@ -129,8 +167,8 @@ def step_seconds(graph: dict[str, Any], config: dict[str, Any], steps: int) -> f
     network = from_dict(graph, CATALOGUE, "the timed network")
     timing = TrainConfig.from_dict(config).replace(
         epochs=1, schedule="constant", warmup_epochs=0.0, warmup_steps=0, compile=False,
-        telemetry_every=max(1, steps // 2), checkpoint_every=0)
-    result = measure(network, network.input_spec, timing, steps)
+        telemetry_every=_timing_window(steps), checkpoint_every=0)
+    result = measure(network, network.input_spec, timing, steps, on_step)
     if not result.median:
         return math.nan
     return timing.batch_size / result.median

@@ -53,8 +53,11 @@ def smooth(values: np.ndarray, share: float = SMOOTH) -> np.ndarray:
     window = max(1, int(len(values) * share)) | 1
     if window == 1 or len(values) < window:
         return values
-    padded = np.pad(values, window // 2, mode="edge")
-    return np.convolve(padded, np.ones(window) / window, mode="valid")
+    padded = np.pad(np.asarray(values, np.float64), window // 2, mode="edge")
+    # Running sums: O(n) whatever the window (a live study view smooths its running run's
+    # whole curve several times a second; a convolution would cost n × window).
+    sums = np.concatenate(([0.0], np.cumsum(padded)))
+    return (sums[window:] - sums[:-window]) / window
 
 
 def _styles(results: StudyResults) -> dict[str, dict[str, Any]]:

@@ -7,7 +7,8 @@ Resumable: what each run came to is kept in ``state.json`` and in its run direct
 second ``run()`` (after a crash, a cancel or closing the app) skips finished runs, resumes an
 interrupted one from its ``last.pt`` and starts the others. A failed run is recorded with
 its error and the queue goes on; it is tried again only with ``retry_failed``. Progress
-reports carry the run's and the whole study's estimated time left.
+reports carry the study's progress as one number (``study.progress``: it never moves back
+on Stop or Resume) and the run's and the whole study's estimated time left.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 from ..files import write_text_atomic
 from ..locks import hold
 from .plan import STATE_FILE, RunSpec, Study, run_dir
+from .progress import StudyProgress
 
 DONE, FAILED, STOPPED, SKIPPED = "finished", "failed", "stopped", "existing"
 LOCK_HINT = "wait for it, or give the study another directory (--out)"
@@ -44,6 +46,7 @@ class Progress:
     study_eta: float | None = None
     status: str = ""
     message: str = ""
+    fraction: float = 0.0  # of the whole study's work (``StudyProgress.fraction``)
 
 
 @dataclass(frozen=True)
@@ -75,8 +78,8 @@ class StudyQueue:
         self.extra_sinks = sinks or (lambda spec: [])
         self._cancel = threading.Event()
         self._engine: Any = None
-        self._pace = 1.0  # measured / estimated time, from the runs so far
         self.state = self._read_state()
+        self.progress: StudyProgress | None = None  # made by run(), from the state
 
     # ----- control ----------------------------------------------------------------------------
     def cancel(self) -> None:
@@ -96,7 +99,9 @@ class StudyQueue:
 
         data = read_json(self.directory / STATE_FILE)  # guarded; None when unreadable
         runs = data.get("runs") if isinstance(data, dict) else None
-        return {"runs": runs if isinstance(runs, dict) else {}}
+        measured = data.get("measured") if isinstance(data, dict) else None
+        return {"runs": runs if isinstance(runs, dict) else {},
+                "measured": measured if isinstance(measured, dict) else {}}
 
     def _record(self, name: str, **values: Any) -> None:
         self.state["runs"].setdefault(name, {}).update(values)
@@ -123,6 +128,9 @@ class StudyQueue:
         directory): a study another process is running raises ``LockBusy`` naming it."""
         with hold(self.directory, hint=LOCK_HINT):
             self.state = self._read_state()  # as the previous holder left it
+            self.progress = StudyProgress.of(
+                self.study, self.state, {s.name: self.status(s) for s in self.study.runs},
+                self.directory, estimates=self.estimates)
             return self._run_all()
 
     def _run_all(self) -> Outcome:
@@ -142,21 +150,23 @@ class StudyQueue:
 
     def _train(self, index: int, spec: RunSpec, resume: bool) -> str:
         folder = run_dir(self.directory, spec)
+        self.progress.began(spec.name)
         self._report("start", index, spec, message="resuming" if resume else "")
         began = time.monotonic()
+        step = None
         try:
             end = self._run_engine(index, spec, folder, resume)
-            status, message = end.status, end.message
+            status, message, step = end.status, end.message, end.step
         except KeyboardInterrupt:
             self._record(spec.name, status=STOPPED, error="")
             raise
         except Exception as exc:  # any failure of one run must not end the study
             status, message = FAILED, f"{type(exc).__name__}: {exc}"
         elapsed = time.monotonic() - began
-        if status == DONE and not resume:
-            self._learn_pace(spec, elapsed)
+        self.progress.ended(spec.name, status, step)
+        self.state["measured"] = self.progress.measured()
         self._record(spec.name, status=status, error=message if status == FAILED else "",
-                     seconds=round(elapsed, 1))
+                     seconds=round(elapsed, 1), step=self.progress.runs[spec.name].done)
         self._report("end", index, spec, status=status, message=message)
         return status
 
@@ -185,42 +195,35 @@ class StudyQueue:
     def _step_watcher(self, index: int, spec: RunSpec) -> Callable[[Any], None]:
         from ..train.records import RunStartRecord, StepRecord
 
-        clock = {"began": time.monotonic(), "first": 0, "total": 0}
+        progress = self.progress
+        total = {"steps": 0}
 
         def watch(record: Any) -> None:
             if isinstance(record, RunStartRecord):
-                clock.update(began=time.monotonic(), first=record.resumed_step,
-                             total=record.total_steps)
-            elif isinstance(record, StepRecord) and clock["total"]:
-                done = record.step - clock["first"]
-                per_step = (time.monotonic() - clock["began"]) / max(done, 1)
-                run_eta = per_step * (clock["total"] - record.step)
-                self._report("step", index, spec, step=record.step, total_steps=clock["total"],
-                             run_eta=run_eta, study_eta=self._study_eta(index, run_eta))
+                total["steps"] = record.total_steps
+                progress.started(spec.name, record.resumed_step, record.total_steps)
+            elif isinstance(record, StepRecord) and total["steps"]:
+                progress.stepped(spec.name, record.step)
+                self._report("step", index, spec, step=record.step, total_steps=total["steps"],
+                             run_eta=progress.run_eta(spec.name))
         return watch
 
-    def _study_eta(self, index: int, run_eta: float | None) -> float | None:
-        """The current run's time left plus the estimates of the runs after it that are still
-        to train, corrected by the pace measured so far."""
-        later = [s for s in self.study.runs[index + 1:]
-                 if self.status(s) not in (DONE, SKIPPED, FAILED)]
-        values = [self.estimates.get(s.name) for s in later]
-        if run_eta is None or any(v is None for v in values):
-            return None
-        return run_eta + self._pace * sum(values)
-
-    def _learn_pace(self, spec: RunSpec, elapsed: float) -> None:
-        """Correct later estimates by how far off this whole run's estimate was."""
-        estimate = self.estimates.get(spec.name)
-        if estimate and elapsed > 0:
-            self._pace = elapsed / estimate
-
     def _report(self, event: str, index: int, spec: RunSpec, **values: Any) -> None:
-        if event in ("start", "skip", "end") and "study_eta" not in values:
-            values["study_eta"] = self._study_eta(index - (event == "start"), 0.0) \
-                if event != "end" else self._study_eta(index, 0.0)
+        progress = self.progress
+        if progress is not None:
+            values.setdefault("study_eta", progress.study_eta())
+            values.setdefault("fraction", progress.fraction)
         self.on_progress(Progress(event, index, len(self.study.runs), spec.name, spec.label,
                                   **values))
+
+
+def progress_of(study: Study, directory: str | Path,
+                macs: dict[str, float] | None = None) -> StudyProgress:
+    """The progress of ``study`` as its directory holds it (what a queue would start from);
+    ``macs`` per run as ``StudyProgress.of`` takes them."""
+    queue = StudyQueue(study, directory)
+    return StudyProgress.of(study, queue.state, {s.name: queue.status(s) for s in study.runs},
+                            queue.directory, macs)
 
 
 def _run_status(folder: Path) -> str | None:

@@ -12,7 +12,7 @@ import csv
 import io
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -176,17 +176,21 @@ def steps_to(run: RunCurves, target: float) -> int | None:
     return int(run.epoch_step[reached[0]]) if len(reached) else None
 
 
-def _costs(runs: Sequence[RunSpec]) -> dict[str, tuple[int, int]]:
-    """(parameters, MACs per image) of every run's network, from the compiler."""
+def _costs(runs: Sequence[RunSpec], each: Callable[[int], None] | None = None
+           ) -> dict[str, tuple[int, int]]:
+    """(parameters, MACs per image) of every run's network, from the compiler; ``each(i)``
+    after the i-th run's (a progress report, or a cancel check that raises)."""
     from ..blocks import CATALOGUE
     from ..compiler import Analyzer
     from ..graph.project import from_dict
 
     analyzer = Analyzer()  # one cache: the runs share most of their blocks
     out = {}
-    for spec in runs:
+    for i, spec in enumerate(runs):
         analysis = analyzer.analyze(from_dict(spec.graph, CATALOGUE, spec.name))
         out[spec.name] = (analysis.total_params, analysis.total_macs)
+        if each is not None:
+            each(i)
     return out
 
 

@@ -9,7 +9,7 @@ input size and class count works, unlike the synthetic dataset.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
@@ -68,18 +68,23 @@ class BenchResult:
         return statistics.median(self.rates) if self.rates else 0.0
 
 
-def measure(network: Network, spec: InputSpec, config: TrainConfig, steps: int) -> BenchResult:
+def measure(network: Network, spec: InputSpec, config: TrainConfig, steps: int,
+            on_step: Callable[[int, int], bool] | None = None) -> BenchResult:
     """Train one telemetry window (``config.telemetry_every`` steps) to warm up, then
     ``steps`` more, all in one epoch of random batches; return the rate of each window after
-    the first."""
+    the first. ``on_step(step, of)`` hears of each step; when it returns False the timing
+    stops there (the result's ``end`` says "stopped")."""
     device = resolve_device(config.device, detect())
     every = warmup = config.telemetry_every
     rates: list[float] = []
 
     def keep(record: object) -> None:
-        if isinstance(record, StepRecord) and record.step % every == 0 \
-                and record.step - every >= warmup:
+        if not isinstance(record, StepRecord):
+            return
+        if record.step % every == 0 and record.step - every >= warmup:
             rates.append(record.images_per_s)
+        if on_step is not None and not on_step(record.step, warmup + steps):
+            engine.stop()
 
     train = random_batches(spec, config.batch_size, warmup + steps, device)
     engine = Engine(network, config.replace(epochs=1), [CallbackSink(keep)],

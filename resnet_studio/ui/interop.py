@@ -4,7 +4,8 @@ Exports read a checkpoint (the best or the last of the run in focus, as the user
 another run's only when the user asks for it) and are verified against the trained network
 before they appear, exactly as ``resnet-studio export`` does.
 Imports replace the project, after the usual unsaved-changes question. Both run on a worker
-thread behind a progress dialog (``background``); an import can be cancelled.
+thread behind a progress dialog (``background``; an export's shows its stages and the time
+left, ``busy``); both can be cancelled.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .background import BackgroundTask
+from .busy import ProgressTask
 from .features import ActionSpec, Contributions, Feature, MenuSpec
 from .run_focus import ANOTHER, ask_checkpoint
 
@@ -76,10 +78,12 @@ class Interop(Feature):
         if not target:
             return None
         self.last_result = None
-        # the save dialog has already asked before replacing a file
-        return self._run(lambda: export_checkpoint(source, fmt, target, overwrite=True),
-                         f"Exporting {fmt}: writing and checking it against the trained "
-                         "network…", self._exported, "Export failed", cancellable=False)
+        # the save dialog has already asked before replacing a file; Cancel stops the export
+        # before it is put in place (``export.staging.watched``)
+        return self._run(lambda progress, cancel: export_checkpoint(
+            source, fmt, target, overwrite=True, progress=progress, cancel=cancel),
+            f"Exporting {fmt}: writing and checking it against the trained network…",
+            self._exported, "Export failed", cancellable=True, watched=True)
 
     def _exported(self, result: ExportResult) -> None:
         self.last_result = result
@@ -153,13 +157,16 @@ class Interop(Feature):
         return self._run(make, f"Importing {what}…", loaded, "Import failed", cancellable=True)
 
     # ----- helpers ------------------------------------------------------------------------------
-    def _run(self, work: Callable[[], Any], label: str, on_done: Callable[[Any], None],
-             failure: str, cancellable: bool) -> BackgroundTask:
+    def _run(self, work: Callable[..., Any], label: str, on_done: Callable[[Any], None],
+             failure: str, cancellable: bool, watched: bool = False) -> BackgroundTask:
+        """``work()`` behind a busy dialog; ``watched`` work is ``work(progress, cancel)``
+        and its dialog shows the time left (``busy.ProgressTask``)."""
         if self.task is not None and not self.task.done:
             self.task.wait()  # one at a time (the menus stay usable while it runs)
         self.window.show_message(label)
-        self.task = BackgroundTask(work, label, self.window, on_done,
-                                   lambda exc: self._fail(failure, exc), cancellable)
+        fail = partial(self._fail, failure)
+        self.task = (ProgressTask(work, label, self.window, on_done, fail) if watched else
+                     BackgroundTask(work, label, self.window, on_done, fail, cancellable))
         return self.task.start()
 
     def shutdown(self) -> None:

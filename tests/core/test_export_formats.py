@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -23,6 +24,7 @@ from resnet_studio.export import (
 )
 from resnet_studio.export import formats as formats_module
 from resnet_studio.export.command import FORMAT_NAMES
+from resnet_studio.export.errors import ExportCancelled
 from resnet_studio.export.trained import copy_checkpoint
 from resnet_studio.graph import project
 from resnet_studio.train import load_checkpoint, save_checkpoint
@@ -201,6 +203,26 @@ def test_a_failed_check_leaves_nothing_behind(run_dir, tmp_path, monkeypatch, fm
         export_checkpoint(run_dir, fmt, out)
     assert caught.value.max_abs_diff is not None and caught.value.max_abs_diff >= 0
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("fmt", ["bundle", "safetensors"])
+def test_an_export_reports_its_stages_and_a_cancel_leaves_nothing_behind(run_dir, tmp_path,
+                                                                         fmt):
+    out, reports = tmp_path / f"net.{fmt}", []
+    export_checkpoint(run_dir, fmt, out, progress=lambda *r: reports.append(r))
+    assert [(done, total) for done, total, _ in reports] == [(0, 3), (1, 3), (2, 3), (3, 3)]
+    assert reports[2][2] == f"putting net.{fmt} in place" and out.exists()
+    cancel, seen = threading.Event(), []
+
+    def cancel_while_writing(done, total, text):
+        seen.append(done)
+        if done == 1:  # the export is written and checked next, then cancelled
+            cancel.set()
+
+    again = tmp_path / f"again.{fmt}"
+    with pytest.raises(ExportCancelled, match="nothing was written"):
+        export_checkpoint(run_dir, fmt, again, progress=cancel_while_writing, cancel=cancel)
+    assert seen == [0, 1] and not again.exists() and leftovers(tmp_path) == []
 
 
 def test_a_corrupted_export_reports_the_largest_difference(run_dir, tmp_path, monkeypatch):

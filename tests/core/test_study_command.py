@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from test_study_support import staged_graph
@@ -53,6 +54,10 @@ def test_a_study_runs_writes_results_and_a_second_call_resumes(project_file, cap
     # network without saved settings, and the options over it
     assert "every run: AdamW, lr 0.001" in captured.out and "24 train / 8 val" in captured.out
     assert "[2/2] tiny plain twin (no skips): finished" in captured.err
+    # the study's progress on the run lines: none done at the start, all at the end
+    assert "[1/2] tiny (residual): training; study 0% done" in captured.err
+    assert re.search(r"\[2/2\] tiny plain twin \(no skips\): finished — [^\n]*; "
+                     r"study 100% done", captured.err)
     for name in ("results.csv", "curves.png", "curves.svg"):
         assert (out / name).is_file()
     assert (out / "runs" / "plain" / "last.pt").is_file()

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 
+import pytest
 from test_study_support import budget, staged_graph
 
-from resnet_studio.study.estimate import data_sizes, estimate, run_steps
+from resnet_studio.study.estimate import (
+    EstimateCancelled,
+    data_sizes,
+    estimate,
+    run_steps,
+)
 from resnet_studio.study.kinds import plan_degradation
 
 
@@ -41,3 +48,35 @@ def test_an_existing_run_costs_nothing_and_an_unknown_size_makes_the_total_unkno
     result = estimate(dataclasses.replace(study, runs=runs), measure_steps=2)
     assert result.seconds["residual-6"] == 0.0
     assert result.seconds["plain-6"] is None and result.total is None
+
+
+def test_the_estimate_reports_each_network_counted_and_each_step_timed():
+    study = plan_degradation(staged_graph(), budget(), depths=(6, 14))
+    reports = []
+    estimate(study, measure_steps=4, progress=lambda *r: reports.append(r))
+    units = len(study.runs) + 2 + 4  # MACs of 4 networks; a warm-up window of 2, 4 timed
+    assert [done for done, _, _ in reports] == list(range(1, units + 1))
+    assert {total for _, total, _ in reports} == {units}
+    assert reports[0][2] == f"counting the MACs of {study.runs[0].label}"
+    assert reports[-1][2].startswith("timing step 6 of 6 of ")
+
+
+def test_cancel_ends_the_estimate_at_the_next_unit_and_stops_the_timing():
+    study = plan_degradation(staged_graph(), budget(), depths=(6, 14))
+    cancel, reports = threading.Event(), []
+
+    def report(done, total, text):
+        reports.append(text)
+        if text.startswith("timing step 1 "):
+            cancel.set()
+
+    with pytest.raises(EstimateCancelled):
+        estimate(study, measure_steps=4, progress=report, cancel=cancel)
+    # Records come a telemetry window (2 steps) at a time: the engine stopped after it.
+    assert reports[-1].startswith("timing step 2 of 6 ")
+    cancel_early = threading.Event()
+    cancel_early.set()
+    early = []
+    with pytest.raises(EstimateCancelled):
+        estimate(study, progress=lambda *r: early.append(r), cancel=cancel_early)
+    assert early == []  # not even the first network's MACs were reported

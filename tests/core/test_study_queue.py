@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import pytest
 from test_study_support import budget, staged_graph
 
 from resnet_studio.graph import InputSpec
@@ -134,10 +135,39 @@ def test_progress_carries_run_and_study_eta(tmp_path):
     assert first_start.event == "start" and first_start.study_eta == 30.0
     steps = [e for e in events if e.event == "step" and e.name == "seed-1"]
     assert steps[-1].run_eta == 0.0 and steps[0].total_steps == 6
-    # While seed-1 trains, the rest of the study is its time left plus seed-2's estimate.
-    assert all(e.study_eta >= 20.0 for e in steps)
+    # Before any step is timed, the plan's estimates of what is left: 5/6 of seed-1's.
+    assert steps[0].study_eta == pytest.approx(10.0 * 5 / 6 + 20.0)
+    # Then the measured pace: while seed-1 trains, the study has seed-2's steps left too.
+    assert all(e.study_eta > e.run_eta for e in steps[1:])
     second = [e for e in events if e.event == "step" and e.name == "seed-2"]
-    assert second[-1].study_eta == 0.0
+    assert second[-1].study_eta == 0.0 and second[-1].fraction == 1.0
+
+
+def test_study_progress_never_moves_back_and_stop_and_resume_leave_it_where_it_was(tmp_path):
+    study = _sweep()
+    events = []
+    queue = _queue(study, tmp_path, events)
+
+    def cancel_in_second_run(progress):
+        events.append(progress)
+        if progress.event == "step" and progress.name == "seed-2" and progress.step == 4:
+            queue.cancel()
+
+    queue.on_progress = cancel_in_second_run
+    queue.run()
+    stop = events[-1]
+    assert (stop.event, stop.status) == ("end", "stopped")
+    assert stop.fraction == events[-2].fraction == pytest.approx((6 + 4) / 18)
+    later = []
+    _queue(study, tmp_path, later).run()
+    assert later[0].fraction == stop.fraction  # the skipped finished run, as Stop left it
+    # the time left, too: Stop adds none, and the resumed queue knows the pace at once
+    assert stop.study_eta == events[-2].study_eta == later[0].study_eta > 0
+    resumed = next(e for e in later if e.event == "step")
+    assert resumed.fraction == pytest.approx((6 + 5) / 18)
+    series = [e.fraction for e in events + later]
+    assert series == sorted(series) and series[-1] == 1.0
+    assert len(set(series)) > 12  # it moves with the steps, not only with the runs
 
 
 def test_an_input_spec_helper_matches_the_data():

@@ -131,6 +131,14 @@ def test_smooth_keeps_length_and_averages():
     assert len(smoothed) == 100 and np.all(np.abs(smoothed[10:-10] - 5.0) < 1.0)
 
 
+def test_smooth_is_the_centred_moving_average_with_edges_held():
+    values = np.random.default_rng(3).normal(size=1001)
+    window = 101  # 10 % of the points, odd
+    padded = np.concatenate((np.full(50, values[0]), values, np.full(50, values[-1])))
+    expected = [padded[i:i + window].mean() for i in range(len(values))]
+    assert smooth(values) == pytest.approx(expected, abs=1e-12)
+
+
 @pytest.mark.parametrize("kind", ["degradation", "variants", "sweep"])
 def test_the_report_writes_the_table_and_each_kinds_figures(tmp_path, kind):
     if kind == "degradation":

@@ -87,6 +87,41 @@ def test_cancelled_export_writes_nothing(make_window, answers, tmp_path):
     assert not answers.errors
 
 
+def test_an_export_shows_its_stages_with_the_time_left_and_cancel_writes_nothing(
+        make_window, answers, checkpoint, tmp_path, qtbot, monkeypatch):
+    from resnet_studio.export import exporter
+
+    window = make_window(answers=answers)
+    answers.open_file = str(checkpoint)
+    answers.save_path = str(tmp_path / "net.safetensors")
+    task = window.interop.export("safetensors")
+    labels = []
+    task.progressed.connect(lambda *_: labels.append(task.label))
+    finish(qtbot, task)
+    assert (tmp_path / "net.safetensors").is_file()
+    assert labels[0] == "Loading the checkpoint — estimating time left"
+    assert labels[1].startswith("Writing the safetensors export and checking it against the "
+                                "trained network — about ") and labels[1].endswith(" left")
+
+    real = exporter.open_trained
+
+    def held(source):  # the export holds after loading until it is cancelled
+        trained = real(source)
+        assert window.interop.task.cancel_flag.wait(timeout=60), "never cancelled"
+        return trained
+
+    monkeypatch.setattr(exporter, "open_trained", held)
+    answers.save_path = str(tmp_path / "again.safetensors")
+    task = window.interop.export("safetensors")
+    qtbot.waitUntil(lambda: task.label.startswith("Loading the checkpoint"), timeout=60_000)
+    assert task.dialog.findChild(QPushButton).text() == "Cancel"
+    task.dialog.findChild(QPushButton).click()
+    finish(qtbot, task)
+    assert task.cancelled and not answers.errors
+    assert not (tmp_path / "again.safetensors").exists()
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
 def test_import_torchvision_replaces_the_project(make_window, answers, qtbot):
     window = make_window(answers=answers)
     answers.item = "resnet18"

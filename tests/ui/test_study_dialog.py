@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPushButton
 from study_helpers import StudyPrompts, budget, staged_net
 from training_helpers import tiny_net
 
@@ -181,3 +182,30 @@ def test_the_cpu_budget_fills_the_form_and_the_form_still_wins(qtbot):
     assert config["data"]["augment"] is False and config["data"]["subset"] == 5000
     assert "‘cpu’ budget" in study.settings["settings_source"]
     assert _dialog(qtbot, "sweep").budget_choice.isHidden()  # degradation only
+
+
+def test_the_estimate_shows_its_time_left_and_cancel_stops_it(qtbot, monkeypatch):
+    from resnet_studio.study import estimate as estimate_module
+
+    dialog = _dialog(qtbot, "sweep")
+    real, heard = estimate_module.step_seconds, []
+
+    def timed(graph, config, steps, on_step):
+        def hear(step, of):  # the timing holds at its first step until it is cancelled
+            heard.append(step)
+            going = on_step(step, of)
+            assert dialog.task.cancel_flag.wait(timeout=60), "never cancelled"
+            return going and not dialog.task.cancel_flag.is_set()
+        return real(graph, config, steps, hear)
+
+    monkeypatch.setattr(estimate_module, "step_seconds", timed)
+    task = dialog.estimate_time()
+    assert task.dialog.findChild(QPushButton).text() == "Cancel"
+    qtbot.waitUntil(lambda: task.label.startswith("Timing step 1 of 6 of lr="), timeout=60_000)
+    assert task.label.endswith(" left") and "estimating" not in task.label
+    with qtbot.waitSignal(task.ended, timeout=60_000):
+        task.dialog.findChild(QPushButton).click()
+    assert task.cancel_flag.is_set() and dialog.estimate is None
+    assert heard == [1, 2]  # the engine stopped after the window it was in
+    assert dialog.total.text() == "Estimate: cancelled; not timed."
+    assert dialog.estimate_button.isEnabled()

@@ -15,6 +15,8 @@ from typing import Any
 
 from PySide6.QtCore import QThread, Signal
 
+from ..busy import time_left
+
 Job = Callable[[Callable[[int, int, str], None], Any], Any]
 
 
@@ -32,7 +34,6 @@ class AnalysisWorker(QThread):
         self.name, self.job = name, job
         self.cancel_flag = threading.Event()
         self.began = 0.0
-        self._eta: Any = None
 
     def cancel(self) -> None:
         self.cancel_flag.set()
@@ -56,12 +57,10 @@ class AnalysisWorker(QThread):
                 self.succeeded.emit(result)
 
     def _progress(self, done: int, total: int, message: str) -> None:
-        from ...analysis.common import Eta
-
-        if self._eta is None or self._eta.total != total:
-            self._eta = Eta(total)
-            self._eta.began = self.began  # time since the job began, not since this total
-        left = "finishing" if done >= total else self._eta.text(done)
+        """The time left is the pace since the job began times the units left, written as
+        every busy dialog writes it (``busy.time_left``)."""
+        left = "finishing" if done >= total else time_left(time.monotonic() - self.began,
+                                                           done, total)
         self.progressed.emit(done, total, f"{message} — {left}")
 
 

@@ -45,7 +45,7 @@ from ...study.plan import Study, StudyError
 from ...study.setup import apply_budget, cpu_depths, describe, repeat
 from ...train import TrainConfig
 from ...train.progress import format_duration
-from ..background import BackgroundTask
+from ..busy import ProgressTask
 from ..training.defaults import synthetic_for
 from ..training.settings import DATASET_TITLES
 from ..window_titles import fit_title
@@ -75,7 +75,7 @@ class StudyDialog(QDialog):
         self.source = source
         self.study: Study | None = None
         self.estimate: Estimate | None = None
-        self.task: BackgroundTask | None = None
+        self.task: ProgressTask | None = None
         self.setWindowTitle(f"{TITLES[kind]} — {graph.name or 'network'}")
         fit_title(self)  # a long project name
         self._timer = QTimer(self, singleShot=True, interval=REPLAN_MS)
@@ -328,8 +328,9 @@ class StudyDialog(QDialog):
                 self.table.setItem(row, column, QTableWidgetItem(text))
 
     # ----- the estimate -----------------------------------------------------------------------
-    def estimate_time(self) -> BackgroundTask | None:
-        """Time a few steps on a worker thread; ``estimated`` when the estimate is in."""
+    def estimate_time(self) -> ProgressTask | None:
+        """Time a few steps on a worker thread, in a busy dialog with the time left and
+        Cancel; ``estimated`` when the estimate is in."""
         study = self.replan()
         if study is None or self.task is not None:
             return None
@@ -337,9 +338,10 @@ class StudyDialog(QDialog):
 
         self.estimate_button.setEnabled(False)
         self.total.setText("Timing a few training steps…")
-        self.task = BackgroundTask(lambda: estimate(study), "Timing a few training steps…",
-                                   self, lambda result: self._show_estimate(study, result),
-                                   self._estimate_failed)
+        self.task = ProgressTask(
+            lambda progress, cancel: estimate(study, progress=progress, cancel=cancel),
+            "Timing a few training steps…", self,
+            lambda result: self._show_estimate(study, result), self._estimate_failed)
         self.task.ended.connect(self._estimate_ended)
         return self.task.start()
 
@@ -359,6 +361,8 @@ class StudyDialog(QDialog):
         self.total.setText(f"Cannot estimate: {exc}")
 
     def _estimate_ended(self) -> None:
+        if self.task is not None and self.task.cancelled:
+            self.total.setText("Estimate: cancelled; not timed.")
         self.task = None
         self.estimate_button.setEnabled(self.study is not None)
 
@@ -370,7 +374,8 @@ class StudyDialog(QDialog):
         """Closing waits for a timing in progress: no thread may outlive the dialog."""
         if result == QDialog.DialogCode.Accepted and self.replan() is None:
             return
-        if self.task is not None:
+        if self.task is not None:  # a timing in progress stops at its next step
+            self.task.cancel()
             self.task.wait()
         super().done(result)
 

@@ -22,10 +22,11 @@ from PySide6.QtWidgets import QApplication
 
 from ...graph import Graph
 from ...study.plan import KINDS, Study, StudyError
-from ...study.queue import DONE, FAILED, SKIPPED, Outcome, Progress, StudyQueue
+from ...study.queue import DONE, FAILED, SKIPPED, Outcome, Progress, StudyQueue, progress_of
 from ...train import TrainConfig
 from ..features import ActionSpec, Contributions, DockSpec, Feature, FeatureHost, MenuSpec
 from ..recovery import default_directory
+from . import memory
 from .dialog import TITLES, StudyDialog
 from .view import StudyView
 from .worker import StudyWorker
@@ -85,6 +86,7 @@ class StudyFeature(QObject, Feature):
         v.export_button.clicked.connect(lambda: self.export_figures())
         v.csv_button.clicked.connect(lambda: self.export_csv())
         self.worker.progressed.connect(self._on_progress)
+        self.worker.recorded.connect(self.view.live.add)
         self.worker.finished.connect(self._on_finished)
         self.window.document.path_changed.connect(self._on_project_opened)
         self.window.sessions.replaced.connect(self._on_session_replaced)
@@ -122,6 +124,10 @@ class StudyFeature(QObject, Feature):
         project = str(self.window.document.path or graph.name or "")
         self.dialog = StudyDialog(kind, graph, base, project, self.window,
                                   _source(self.window.document.graph))
+        path, settings = self.window.document.path, self.window.settings
+        memory.recall(settings, path, self.dialog)  # what was last set for this project
+        self.dialog.finished.connect(
+            lambda _result, d=self.dialog: memory.remember(settings, path, d))
         self.dialog.accepted.connect(self._on_dialog_accepted)
         self.dialog.open()
         return self.dialog
@@ -277,6 +283,9 @@ class StudyFeature(QObject, Feature):
 
         results = collect(self.study, self.directory)
         self.view.show_results(results)
+        if not self.worker.is_active():  # while it runs, the queue's reports move the bar
+            macs = {spec.name: row["macs"] for spec, row in zip(self.study.runs, results.rows)}
+            self.view.set_fraction(progress_of(self.study, self.directory, macs).fraction)
         return results
 
     # ----- exports ----------------------------------------------------------------------------
@@ -321,6 +330,7 @@ class StudyFeature(QObject, Feature):
         """Stop the study after the current step and wait for its thread; it stays resumable."""
         self._closing = True
         if self.dialog is not None and self.dialog.task is not None:
+            self.dialog.task.cancel()  # a timing stops at its next step
             self.dialog.task.wait()
         self.worker.shutdown()
 

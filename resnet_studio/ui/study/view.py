@@ -39,6 +39,7 @@ from ...study.queue import Progress
 from ...study.results import StudyResults
 from ...train.progress import format_duration
 from ..training import plotstyle as style
+from .live import LiveCurves
 from .table import ResultsModel, ResultsProxy, summary_rows
 
 TAB_CURVES, TAB_SUMMARY, TAB_TABLE, TAB_CHARTS = range(4)
@@ -215,6 +216,7 @@ class StudyView(QWidget):
         self.findings = QLabel(self, wordWrap=True)
         self.findings.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.curves = StudyCurves(self)
+        self.live = LiveCurves(self.curves)  # the running run's lines, fed by the feature
         self.summary_model = ResultsModel(self)
         self.summary_proxy = ResultsProxy(self)
         self.summary_proxy.setSourceModel(self.summary_model)
@@ -274,6 +276,7 @@ class StudyView(QWidget):
         self.results = results
         self.title.setText(results.study.title)
         self.curves.show_results(results)
+        self.live.reset(results)
         self.findings.setText(findings_html(results))
         self.summary_model.set_rows(summary_rows(results.summary))
         self.summary.resizeColumnsToContents()
@@ -282,9 +285,10 @@ class StudyView(QWidget):
         self.charts.show_results(results)
         self.export_button.setEnabled(True)
         self.csv_button.setEnabled(True)
-        done = sum(r["status"] in ("finished", "failed", "existing") for r in results.rows)
-        if not self.cancel_button.isEnabled():
-            self.progress.setValue(round(PROGRESS_STEPS * done / max(len(results.rows), 1)))
+
+    def set_fraction(self, fraction: float) -> None:
+        """The bar: the study's progress (``study.progress.StudyProgress.fraction``)."""
+        self.progress.setValue(round(PROGRESS_STEPS * fraction))
 
     def set_running(self, running: bool, resumable: bool = False) -> None:
         self.cancel_button.setEnabled(running)
@@ -292,10 +296,7 @@ class StudyView(QWidget):
 
     def show_progress(self, p: Progress) -> str:
         """Move the bar (the whole study) and say which run trains; returns the text."""
-        fraction = p.step / p.total_steps if p.event == "step" and p.total_steps else 0.0
-        if p.event in ("end", "skip"):
-            fraction = 1.0
-        self.progress.setValue(round(PROGRESS_STEPS * (p.index + fraction) / p.count))
+        self.set_fraction(p.fraction)
         where = f"Run {p.index + 1} of {p.count}: {p.label}"
         if p.event == "step":
             text = f"{where} · step {p.step:,} of {p.total_steps:,}"

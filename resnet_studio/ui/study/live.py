@@ -1,0 +1,81 @@
+"""The curves of a study's running run, live: its telemetry records drawn as they arrive.
+
+The study view draws every run from its run directory (``study.results``), which is read
+again when a run ends; until then, the running run's records (drained from the queue's
+sink on a timer by ``StudyWorker``, as the training views are fed) grow a ``RunHistory``
+here, and its two lines — training error (moving average) and validation error — are set
+on the view's plots in the run's own colour. When the results are read again the live lines
+go: the run directory then holds the same points.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ...study import figures
+from ...study.results import StudyResults
+from ...train.history import RunHistory
+
+ON_DISK = ("finished", "failed", "existing")
+
+
+class LiveCurves:
+    """Live lines of the runs in progress on ``curves`` (a ``view.StudyCurves``)."""
+
+    def __init__(self, curves: Any):
+        self.curves = curves
+        self.results: StudyResults | None = None
+        self.histories: dict[str, RunHistory] = {}
+        self.items: dict[str, tuple[Any, Any]] = {}
+
+    def reset(self, results: StudyResults) -> None:
+        """The results were drawn again (the plots cleared): start the live lines afresh."""
+        self.results, self.histories, self.items = results, {}, {}
+
+    def add(self, name: str, records: list[Any]) -> None:
+        """Records of run ``name``, in order; a run whose results are already drawn from its
+        directory (records drained after its end) is left alone."""
+        results = self.results
+        if results is None or name not in results.curves:
+            return
+        if results.curves[name].status in ON_DISK:
+            return
+        history = self.histories.get(name)
+        if history is None:
+            history = self.histories[name] = RunHistory(smoothing=0.0)
+        history.append(records)
+        self._draw(name, history)
+
+    def points(self, name: str) -> int:
+        """Points of the live training line of ``name`` (0: none drawn)."""
+        item = self.items.get(name)
+        return 0 if item is None or item[0].xData is None else len(item[0].xData)
+
+    def _draw(self, name: str, history: RunHistory) -> None:
+        if not len(history):
+            return
+        train, val = self.items.get(name) or self._make(name)
+        error = 100 * figures.smooth(1 - np.nan_to_num(history.accuracy.raw.y))
+        train.setData(history.steps, error)
+        if len(history.epoch_steps):
+            val.setData(history.epoch_steps, 100 * (1 - history.val_acc.y))
+
+    def _make(self, name: str) -> tuple[Any, Any]:
+        from .view import pens
+
+        results = self.results
+        index = [r.name for r in results.study.runs].index(name)
+        pen = pens(results)[index]
+        curves = self.curves
+        train = curves.train_plot.plot(pen=pen)
+        val = curves.val_plot.plot(pen=pen, symbol="o", symbolSize=5, symbolPen=None,
+                                   symbolBrush=pen.color())
+        label = next((c.label for c in results.summary if name in c.runs),
+                     results.study.runs[index].label)
+        if label not in curves.labels:
+            curves.legend.addItem(train, label)
+            curves.labels.append(label)
+        self.items[name] = (train, val)
+        return train, val

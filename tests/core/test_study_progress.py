@@ -1,0 +1,146 @@
+"""The study's progress and time left (``study.progress``) on a fake clock: the ETA of a
+study at constant speed falls linearly, Stop and a resumed study leave it where it was,
+and runs whose steps cost more (deeper networks, bigger batches) count for more."""
+
+from __future__ import annotations
+
+import pytest
+from test_study_support import budget, staged_graph
+
+from resnet_studio.study.kinds import plan_sweep
+from resnet_studio.study.progress import RunWork, StudyProgress, step_weights
+
+SECONDS_PER_STEP = 2.0
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _two_runs(weights=(1.0, 1.0), **kwargs) -> StudyProgress:
+    runs = {"a": RunWork(10, weights[0]), "b": RunWork(10, weights[1])}
+    return StudyProgress(runs, **kwargs)
+
+
+def _steps(progress: StudyProgress, clock: Clock, name: str, steps: range,
+           per_step: float = SECONDS_PER_STEP) -> list[float | None]:
+    etas = []
+    for step in steps:
+        clock.now += per_step
+        progress.stepped(name, step)
+        etas.append(progress.study_eta())
+    return etas
+
+
+def test_the_eta_of_a_constant_speed_study_falls_linearly_to_zero():
+    clock = Clock()
+    progress = _two_runs(clock=clock)
+    progress.started("a", 0, 10)
+    etas = _steps(progress, clock, "a", range(1, 11))
+    assert etas[0] is None  # nothing timed and no plan estimate
+    assert etas[1:] == pytest.approx([SECONDS_PER_STEP * (20 - k) for k in range(2, 11)])
+    progress.ended("a", "finished", 10)
+    progress.started("b", 0, 10)
+    clock.now += 30.0  # loading data and building the network: not a step's time
+    etas = _steps(progress, clock, "b", range(1, 11))
+    assert etas == pytest.approx([SECONDS_PER_STEP * (10 - k) for k in range(1, 11)])
+    assert progress.fraction == 1.0
+
+
+def test_each_run_not_started_yet_adds_the_mean_measured_set_up():
+    clock = Clock()
+    progress = _two_runs(clock=clock)
+    progress.began("a")
+    progress.started("a", 0, 10)
+    clock.now += 28.0  # loading data, building the network …
+    etas = _steps(progress, clock, "a", range(1, 11))  # … and the first step: 30 s in all
+    assert etas[1:] == pytest.approx([SECONDS_PER_STEP * (20 - k) + 30.0 for k in range(2, 11)])
+    progress.ended("a", "finished", 10)
+    progress.began("b")
+    assert progress.study_eta() == pytest.approx(20.0 + 30.0)
+    progress.started("b", 0, 10)
+    clock.now += 28.0
+    # 30 s later, b's set-up is done and its first step taken: 18 s left of the 50
+    assert _steps(progress, clock, "b", range(1, 2)) == [pytest.approx(18.0)]
+    # A later session of a study with a third run: its set-up and steps are foreseen.
+    later = StudyProgress({"a": RunWork(10, complete=True), "b": RunWork(10, done=1),
+                           "c": RunWork(10)}, measured=progress.measured())
+    assert later.study_eta() == pytest.approx(18.0 + 30.0 + 10 * SECONDS_PER_STEP)
+
+
+def test_before_any_timing_the_eta_is_the_plans_estimate_of_what_is_left():
+    clock = Clock()
+    progress = _two_runs(clock=clock, estimates={"a": 20.0, "b": 60.0})
+    assert progress.study_eta() == 80.0
+    progress.started("a", 0, 10)
+    assert _steps(progress, clock, "a", range(1, 2)) == [pytest.approx(18.0 + 60.0)]
+
+
+def test_stop_and_resume_leave_progress_and_eta_where_they_were():
+    clock = Clock()
+    progress = _two_runs(clock=clock)
+    progress.started("a", 0, 10)
+    _steps(progress, clock, "a", range(1, 6))
+    fraction, eta = progress.fraction, progress.study_eta()
+    assert fraction == 5 / 20 and eta == SECONDS_PER_STEP * 15
+    progress.ended("a", "stopped", 5)
+    assert (progress.fraction, progress.study_eta()) == (fraction, eta)
+    # A new queue reads the state the stopped one wrote; the study was idle for an hour.
+    state = {"runs": {"a": {"step": 5}}, "measured": progress.measured()}
+    clock.now += 3600.0
+    resumed = StudyProgress({"a": RunWork(10, done=state["runs"]["a"]["step"]),
+                             "b": RunWork(10)}, measured=state["measured"], clock=clock)
+    assert (resumed.fraction, resumed.study_eta()) == (fraction, eta)
+    resumed.started("a", 5, 10)
+    etas = _steps(resumed, clock, "a", range(6, 9))
+    assert etas == pytest.approx([SECONDS_PER_STEP * (20 - k) for k in range(6, 9)])
+
+
+def test_a_run_whose_steps_cost_more_counts_for_more_in_progress_and_eta():
+    clock = Clock()
+    progress = _two_runs((0.5, 1.5), clock=clock)  # b's steps cost three times a's
+    progress.started("a", 0, 10)
+    _steps(progress, clock, "a", range(1, 11))
+    progress.ended("a", "finished", 10)
+    assert progress.fraction == 0.25
+    # 2 s per step of weight 0.5: b's ten steps of weight 1.5 take 60 s.
+    assert progress.study_eta() == pytest.approx(60.0)
+
+
+def test_a_run_not_timed_yet_is_foreseen_along_the_line_through_the_timed_ones():
+    clock = Clock()
+    runs = {"a": RunWork(10, 0.5), "b": RunWork(10, 1.5), "c": RunWork(10, 1.0)}
+    progress = StudyProgress(runs, clock=clock)
+    progress.started("a", 0, 10)
+    _steps(progress, clock, "a", range(1, 11), per_step=2.0)
+    progress.ended("a", "finished", 10)
+    # One cost timed: b's steps are foreseen in proportion to their cost (3 × 2 s).
+    assert progress.run_eta("b") == pytest.approx(10 * 6.0)
+    progress.started("b", 0, 10)
+    _steps(progress, clock, "b", range(1, 6), per_step=4.0)
+    # b's own pace for b; for c the line through (0.5, 2 s) and (1.5, 4 s): 1 s + 2 s × cost.
+    assert progress.run_eta("b") == pytest.approx(5 * 4.0)
+    assert progress.run_eta("c") == pytest.approx(10 * 3.0)
+    assert progress.study_eta() == pytest.approx(5 * 4.0 + 10 * 3.0)
+
+
+def test_finished_failed_and_existing_runs_count_as_complete_pending_ones_as_nothing():
+    progress = StudyProgress({name: RunWork(10) for name in "abcd"})
+    for name, status in zip("abc", ("finished", "failed", "existing")):
+        progress.ended(name, status)
+    assert progress.fraction == 0.75
+    assert progress.run_eta("d") is None
+
+
+def test_step_weights_follow_macs_and_batch_size():
+    by_batch = plan_sweep(staged_graph(), budget(), {"batch_size": [4, 8]})
+    assert step_weights(by_batch.runs) == pytest.approx(
+        {by_batch.runs[0].name: 2 / 3, by_batch.runs[1].name: 4 / 3})
+    deep = plan_sweep(staged_graph(blocks=3), budget(), {"seed": [1]}).runs[0]
+    shallow = plan_sweep(staged_graph(blocks=1), budget(), {"seed": [2]}).runs[0]
+    weights = step_weights([deep, shallow])
+    assert weights[deep.name] > 1.5 * weights[shallow.name]
