@@ -9,7 +9,7 @@ import pytest
 from analysis_helpers import accepting, png_header_ok
 from training_helpers import TrainingPrompts, tiny_net
 
-from resnet_studio.ui.commands import SetParamsCommand
+from resnet_studio.ui.design.commands import SetParamsCommand
 
 
 @pytest.fixture

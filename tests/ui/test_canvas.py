@@ -8,8 +8,8 @@ from PySide6.QtWidgets import QApplication
 from ui_helpers import drag, send_mouse, send_mouse_local
 
 from resnet_studio.graph import Edge
-from resnet_studio.ui.interactions import BLOCK_MIME, block_mime
-from resnet_studio.ui.node_item import INPUT, OUTPUT
+from resnet_studio.ui.design.interactions import BLOCK_MIME, block_mime
+from resnet_studio.ui.design.node_item import INPUT, OUTPUT
 
 
 def drop_block(view, type_id: str, local: QPoint) -> bool:

@@ -7,8 +7,8 @@ import pytest
 from PySide6.QtCore import Qt
 
 from resnet_studio import presets
-from resnet_studio.ui.actions import RIGHT_COLUMN_SHARE
-from resnet_studio.ui.code_view import CODE_COLUMNS
+from resnet_studio.ui.design.actions import RIGHT_COLUMN_SHARE
+from resnet_studio.ui.design.code_view import CODE_COLUMNS
 
 
 def _filled(window, qtbot):

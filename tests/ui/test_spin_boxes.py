@@ -8,7 +8,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QComboBox
 
-from resnet_studio.ui.spin_boxes import NumberSpinBox, log_step
+from resnet_studio.ui.widgets.spin_boxes import NumberSpinBox, log_step
 
 
 def wheel(widget, notches: int = -1) -> QWheelEvent:

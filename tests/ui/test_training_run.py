@@ -11,8 +11,8 @@ from training_helpers import configure, tiny_net, wait_finished
 
 from resnet_studio.compiler import build
 from resnet_studio.graph import project
-from resnet_studio.ui.commands import SetParamsCommand
-from resnet_studio.ui.training.bridge import PAUSED, RUNNING
+from resnet_studio.ui.design.commands import SetParamsCommand
+from resnet_studio.ui.train.bridge import PAUSED, RUNNING
 
 LAYERS = ("conv1", "bn1", "conv2", "bn2", "fc")
 

@@ -11,8 +11,12 @@ from PySide6.QtWidgets import QLabel, QMainWindow
 from ui_helpers import ScriptedPrompts, small_graph
 
 from resnet_studio.graph.project import load, to_dict
-from resnet_studio.ui.commands import RemoveNodeCommand, SetParamsCommand, remove_items_command
-from resnet_studio.ui.features import (
+from resnet_studio.ui.design.commands import (
+    RemoveNodeCommand,
+    SetParamsCommand,
+    remove_items_command,
+)
+from resnet_studio.ui.shell.features import (
     ActionSpec,
     Contributions,
     DockSpec,
@@ -20,7 +24,7 @@ from resnet_studio.ui.features import (
     FeatureHost,
     MenuSpec,
 )
-from resnet_studio.ui.main_window import MainWindow
+from resnet_studio.ui.shell.main_window import MainWindow
 
 
 def edit(window) -> None:
@@ -269,7 +273,7 @@ def test_main_opens_the_window_on_a_project_and_returns_when_it_closes(
     from PySide6.QtWidgets import QApplication
 
     from resnet_studio.graph.project import save
-    from resnet_studio.ui import app as app_module
+    from resnet_studio.ui.shell import app as app_module
 
     # Keep the real user's settings and data untouched.
     monkeypatch.setattr(app_module, "QSettings", lambda org, name: QSettings(
@@ -433,7 +437,7 @@ def test_a_refusal_on_the_status_bar_clears_at_the_next_edit(window):
 
 
 def test_the_data_folder_is_one_level_named_after_the_app():
-    from resnet_studio.ui.recovery import default_directory
+    from resnet_studio.ui.shell.recovery import default_directory
 
     folder = default_directory()
     assert folder.name == "ResNet Studio" and folder.parent.name != "ResNet Studio"
