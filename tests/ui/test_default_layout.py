@@ -45,7 +45,8 @@ def test_the_canvas_keeps_at_least_half_the_window_less_the_palette(window):
 def test_a_saved_layout_wins_over_the_default_widths(make_window, qtbot):
     first = make_window()
     assert first.docks["summary"].width() > 500
-    first.resizeDocks([first.docks["inspector"]], [450], Qt.Orientation.Horizontal)
+    first.workspace("design").resizeDocks([first.docks["inspector"]], [450],
+                                          Qt.Orientation.Horizontal)
     qtbot.waitUntil(lambda: abs(first.docks["summary"].width() - 450) <= 4)
     assert first.close()
     second = make_window()

@@ -41,7 +41,7 @@ def test_no_box_of_the_main_window_changes_on_a_wheel_turn_without_focus(window)
 
 def test_a_focused_box_takes_the_wheel(window, qtbot):
     lr = window.training.panel.settings.lr
-    window.docks["training"].raise_()
+    window.reveal("training")
     qtbot.waitUntil(lr.isVisible)
     lr.setValue(0.1)
     lr.setFocus()

@@ -12,8 +12,9 @@ from ui_helpers import small_graph
 from resnet_studio.graph import events
 from resnet_studio.ui.shell import app as studio
 from resnet_studio.ui.shell import window_titles
+from resnet_studio.ui.shell.app import load_compiler
 from resnet_studio.ui.shell.main_window import MainWindow
-from resnet_studio.ui.shell.startup import BackgroundLoader, load_compiler
+from resnet_studio.ui.shell.startup import BackgroundLoader
 from resnet_studio.ui.train.defaults import Devices
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -66,7 +66,7 @@ def render(c, records: list[StepRecord], later: float = 0.0) -> None:
 def test_the_progress_bar_is_repainted_after_the_render_not_inside_it(live, qtbot):
     window, c = live
     bar = c.panel.progress
-    window.docks["training"].raise_()  # as starting a run does
+    window.reveal("training")
     render(c, steps(1))
     qtbot.waitUntil(lambda: not bar.visibleRegion().isEmpty())
     counter = PaintCounter(bar)

@@ -35,7 +35,9 @@ def test_a_run_streams_pauses_resumes_stops_and_exports_its_checkpoint(trainer, 
     qtbot.waitUntil(lambda: c.views.plots.points >= 4, timeout=30_000)
     assert c.start_record.layer_names == LAYERS
     qtbot.waitUntil(lambda: set(window.editor.scene.tinted_nodes()) == set(LAYERS))
-    assert c.legend.isVisible() and window.docks["curves"].isVisible()
+    assert window.current_workspace == "train" and window.docks["curves"].isVisible()
+    window.show_workspace("design")  # the canvas shows the gradient tints and their legend
+    assert c.legend.isVisible()
     assert not c.panel.settings.isEnabled()  # locked while the run uses them
     # the run trains a copy: editing the network now changes the next run, and says so
     window.document.push(SetParamsCommand(window.document.graph, ["conv1"], {"out_channels": 6}))

@@ -170,14 +170,19 @@ def test_clean_close_and_clean_save_delete_the_autosave(window, prompts, tmp_pat
 
 def test_docks_are_restored_from_settings(make_window, settings):
     first = make_window()
+    design = first.workspace("design")
     first.docks["code"].setFloating(False)
-    first.removeDockWidget(first.docks["palette"])
-    first.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, first.docks["palette"])
+    design.removeDockWidget(first.docks["palette"])
+    design.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, first.docks["palette"])
     first.docks["palette"].show()
+    first.show_workspace("train")
     assert first.close()
     assert settings.value("window/state") is not None
+    assert settings.value("workspace/design/state") is not None
     second = make_window()
-    assert second.dockWidgetArea(second.docks["palette"]) == Qt.DockWidgetArea.RightDockWidgetArea
+    assert second.workspace("design").dockWidgetArea(second.docks["palette"]) == (
+        Qt.DockWidgetArea.RightDockWidgetArea)
+    assert second.current_workspace == "train"  # the last workspace used comes back
 
 
 def test_clicking_a_diagnostic_selects_and_centres_its_node(window, qtbot):

@@ -31,7 +31,7 @@ from .install import INSTALL_COMMAND, InstallDialog
 from .worker import AnalysisWorker
 
 if TYPE_CHECKING:
-    from ..shell.main_window import MainWindow
+    from ..shell.context import StudioWindow
 
 REFRESH_MS = 700  # after the last edit before the signal analysis runs again
 
@@ -40,7 +40,7 @@ class AnalysisFeature(Feature):
     """Owns the dock, the worker and the signal tints; dialogs are asked through ``ask``
     (a test replaces it to accept a dialog as it is)."""
 
-    def __init__(self, window: MainWindow):
+    def __init__(self, window: StudioWindow):
         self.window = window
         self.panel = AnalysisDock()
         self.worker: AnalysisWorker | None = None
@@ -73,7 +73,7 @@ class AnalysisFeature(Feature):
 
     def docks(self, actions: dict[str, Any]) -> list[DockSpec]:
         return [DockSpec("analyses", "Analyses", self.panel,
-                         Qt.DockWidgetArea.BottomDockWidgetArea, hidden=True)]
+                         Qt.DockWidgetArea.RightDockWidgetArea, workspace="analyze")]
 
     def installed(self, host: FeatureHost) -> None:
         self.dock = host.docks["analyses"]
@@ -152,8 +152,7 @@ class AnalysisFeature(Feature):
         worker.finished.connect(self._finished)
         self.panel.set_busy(f"Starting the {key} analysis…")
         self.panel.show_view(key)
-        self.dock.show()
-        self.dock.raise_()
+        self.window.reveal("analyses")
         self.actions["analyze_cancel"].setEnabled(True)
         worker.start()
         return True

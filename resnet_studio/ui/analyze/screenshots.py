@@ -16,7 +16,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QApplication
 
-from ..shell.app import application
+from ..shell.qt_app import application
 from . import jobs
 from .dialogs import SIGNAL_DEFAULTS
 from .dock import AnalysisDock

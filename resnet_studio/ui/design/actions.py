@@ -18,7 +18,7 @@ from ..shell.features import ActionSpec, Contributions, DockSpec, Feature, Featu
 from .context_menus import CANVAS, EDGE, NODE
 
 if TYPE_CHECKING:
-    from ..shell.main_window import MainWindow
+    from ..shell.context import StudioWindow
 
 Std = QKeySequence.StandardKey
 FILE_QUIT_SECTION = 99
@@ -30,7 +30,7 @@ DOCK_FRAME = 8  # a dock's frame around its widget
 class EditorFeature(Feature):
     """File handling, editing and viewing of the window ``w``'s document."""
 
-    def __init__(self, window: MainWindow):
+    def __init__(self, window: StudioWindow):
         self.w = window
 
     def contributions(self) -> Contributions:
@@ -129,9 +129,7 @@ class EditorFeature(Feature):
     # ----- node entries that show the inspector --------------------------------------------
     def inspect(self) -> None:
         """Show and raise the inspector (it already shows the selection)."""
-        dock = self.w.docks["inspector"]
-        dock.show()
-        dock.raise_()
+        self.w.reveal("inspector")
 
     def rename(self) -> None:
         """Edit the selected node's name in the inspector; Enter renames (one undo step)."""
@@ -147,8 +145,9 @@ class EditorFeature(Feature):
         summary table's columns and a PEP 8 line of model.py need, within a share of the
         window that leaves the canvas room."""
         w, d = self.w, self.w.docks
+        page = w.workspace("design")
         wanted = max(w.summary.preferred_width(), w.code_view.preferred_width()) + DOCK_FRAME
-        right = min(wanted, round(w.width() * RIGHT_COLUMN_SHARE))
-        w.resizeDocks([d["palette"], d["inspector"]], [PALETTE_WIDTH, right],
-                      Qt.Orientation.Horizontal)
-        w.resizeDocks([d["inspector"], d["summary"]], [460, 360], Qt.Orientation.Vertical)
+        right = min(wanted, round(w.width() * RIGHT_COLUMN_SHARE))  # the page is as wide
+        page.resizeDocks([d["palette"], d["inspector"]], [PALETTE_WIDTH, right],
+                         Qt.Orientation.Horizontal)
+        page.resizeDocks([d["inspector"], d["summary"]], [460, 360], Qt.Orientation.Vertical)

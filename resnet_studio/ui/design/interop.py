@@ -20,7 +20,7 @@ from ..shell.features import ActionSpec, Contributions, Feature, MenuSpec
 
 if TYPE_CHECKING:
     from ...export import ExportResult
-    from ..shell.main_window import MainWindow
+    from ..shell.context import StudioWindow
 
 FORMAT_TITLES = {"bundle": "Training &Bundle (folder)…", "onnx": "&ONNX…",
                  "pt2": "torch.&export Program (.pt2)…", "safetensors": "&safetensors…"}
@@ -32,7 +32,7 @@ CHECKPOINT_FILTER = "Checkpoints (*.pt);;All files (*)"
 class Interop(Feature):
     """The Export Trained Model and Import sub-menus of the File menu."""
 
-    def __init__(self, window: MainWindow):
+    def __init__(self, window: StudioWindow):
         self.window = window
         self.task: BackgroundTask | None = None  # the latest import or export
         self.last_result: ExportResult | None = None

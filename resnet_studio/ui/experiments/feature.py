@@ -31,7 +31,7 @@ from .view import StudyView
 from .worker import StudyWorker
 
 if TYPE_CHECKING:
-    from ..shell.main_window import MainWindow
+    from ..shell.context import StudioWindow
 
 MENU = "experiments"
 STUDIES = "studies"
@@ -43,7 +43,7 @@ class StudyFeature(QObject, Feature):
     settings as a TrainConfig, as Train would use them (the training controller's
     ``project_settings``): every study's budget starts from them."""
 
-    def __init__(self, window: MainWindow, settings: Callable[[Graph], TrainConfig]):
+    def __init__(self, window: StudioWindow, settings: Callable[[Graph], TrainConfig]):
         super().__init__(window)
         self.window, self.settings = window, settings
         self.worker = StudyWorker(self)
@@ -75,8 +75,8 @@ class StudyFeature(QObject, Feature):
 
     def docks(self, actions: dict[str, QAction]) -> Sequence[DockSpec]:
         self.actions = actions
-        return [DockSpec("study", "Experiment", self.view, Qt.DockWidgetArea.BottomDockWidgetArea,
-                         "curves", hidden=True)]
+        return [DockSpec("study", "Experiment", self.view, Qt.DockWidgetArea.RightDockWidgetArea,
+                         workspace="experiments")]
 
     def installed(self, host: FeatureHost) -> None:
         v = self.view
@@ -101,9 +101,7 @@ class StudyFeature(QObject, Feature):
         self.view.set_running(running, self._resumable())
 
     def show_dock(self) -> None:
-        dock = self.window.docks["study"]
-        dock.show()
-        dock.raise_()
+        self.window.reveal("study")
 
     def _tell(self, text: str) -> None:
         self.window.show_message(text)

@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QSettings, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtWidgets import QMessageBox, QWidget
 
+from .qt_app import APP_NAME, ORGANISATION, application, release_clipboard  # noqa: F401 (API)
 from .startup import BackgroundLoader, when_painted
 
-APP_NAME = "ResNet Studio"
-ORGANISATION = "ResNet Studio"
 SIGNAL_POLL_MS = 200
+
+# What the editor needs next: shape inference (meta-device runs and cost counting) and
+# model.py generation. The training engine, torchvision and torch._dynamo are not among them.
+COMPILER_MODULES = ("resnet_studio.compiler.infer", "resnet_studio.compiler.source")
+
+
+def load_compiler(modules: Sequence[str] = COMPILER_MODULES) -> Any:
+    """Import the compiler and find the compute devices (run on the worker thread)."""
+    for name in modules:
+        importlib.import_module(name)
+    from ..train.defaults import find_devices
+
+    return find_devices()
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -23,31 +37,6 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
                                      description="Open the ResNet Studio editor.")
     parser.add_argument("project", nargs="?", help="a project file (*.rstudio.json) to open")
     return parser.parse_args(list(argv))
-
-
-def application(argv: Sequence[str] = ()) -> QApplication:
-    """The running QApplication, created with our organisation and name if there is none
-    (they decide where QSettings and the autosave live)."""
-    app = QApplication.instance()
-    if app is None:
-        app = QApplication([sys.argv[0] if sys.argv else "resnet-studio", *argv])
-    app.setOrganizationName(ORGANISATION)
-    app.setApplicationName(APP_NAME)
-    app.setApplicationDisplayName(APP_NAME)
-    app.aboutToQuit.connect(release_clipboard)
-    return app
-
-
-def release_clipboard() -> None:
-    """Drop nodes we put on the clipboard before Qt tears down: a Python-made QMimeData still
-    held by the clipboard at exit crashes PySide6 (seen with the offscreen platform). Another
-    application's clipboard content is left alone."""
-    from ..design.clipboard import NODES_MIME  # loaded with the editor by now; kept off start-up
-
-    board = QApplication.clipboard()
-    mime = board.mimeData()
-    if mime is not None and mime.hasFormat(NODES_MIME):
-        board.clear()
 
 
 def close_on_interrupt(window: QWidget) -> None:
@@ -77,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     close_on_interrupt(window)
     if args.project and not window.open_project(Path(args.project)):
         window.show_message(f"Could not open {args.project}")
-    loader = BackgroundLoader(parent=app)
+    loader = BackgroundLoader(load_compiler, parent=app)
     loader.loaded.connect(window.attach_compiler)
     loader.failed.connect(lambda message: _compiler_failed(window, message))
     when_painted(window, loader.start)  # the import must not compete with the first paint

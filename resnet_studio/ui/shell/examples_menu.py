@@ -15,7 +15,7 @@ from ...graph import project as project_file
 from .features import ActionSpec, Contributions, Feature, MenuSpec
 
 if TYPE_CHECKING:
-    from .main_window import MainWindow
+    from .context import StudioWindow
 
 MENU = "file/examples"
 MENU_ORDER = 3  # File section 0: New, Open, Open Recent, then this
@@ -29,7 +29,7 @@ def action_key(name: str) -> str:
 class ExamplesFeature(Feature):
     """Declares one action per example in the File → Open Example sub-menu of ``window``."""
 
-    def __init__(self, window: MainWindow):
+    def __init__(self, window: StudioWindow):
         self.w = window
 
     def contributions(self) -> Contributions:

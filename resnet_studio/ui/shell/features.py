@@ -81,6 +81,7 @@ class DockSpec:
     area: Qt.DockWidgetArea
     tabify_with: str | None = None
     hidden: bool = False
+    workspace: str = "design"       # the workspace page it belongs to (see ``workspaces``)
 
 
 @dataclass
@@ -103,7 +104,8 @@ class Feature:
         """Its actions and docks exist (in ``host``): connect to them, arrange the docks."""
 
     def default_dock_sizes(self) -> None:
-        """Sizes of this feature's docks when no saved layout applies."""
+        """Sizes of this feature's docks when no saved layout applies (called when their
+        workspace is first shown)."""
 
     def may_close(self) -> bool:
         """False keeps the window open (a question the user answered with no)."""
@@ -125,10 +127,13 @@ class _Placed:
 
 class FeatureHost:
     """Installs features into ``window``: its ``actions`` and ``docks`` dictionaries, its menu
-    bar (``menus`` by id) and its toolbar."""
+    bar (``menus`` by id) and its toolbar. Docks go into their workspace's page,
+    ``window.workspace(key)``."""
 
     def __init__(self, window: QMainWindow):
         self.window = window
+        self.dock_workspace: dict[str, str] = {}
+        self._feature_workspaces: dict[int, set[str]] = {}
         self.features: list[Feature] = []
         self.actions: dict[str, QAction] = {}
         self.docks: dict[str, QDockWidget] = {}
@@ -153,6 +158,7 @@ class FeatureHost:
                             submenu=menu.id)
         for dock in feature.docks(self.actions):
             self.add_dock(dock)
+            self._feature_workspaces.setdefault(id(feature), set()).add(dock.workspace)
         self.features.append(feature)
         feature.installed(self)
         return feature
@@ -160,15 +166,28 @@ class FeatureHost:
     def add_dock(self, spec: DockSpec) -> QDockWidget:
         if spec.key in self.docks:
             raise ValueError(f"two docks are called ‘{spec.key}’")
-        dock = QDockWidget(spec.title, self.window)
+        # a window with workspaces puts the dock on its workspace's page; a plain one holds it
+        workspace = getattr(self.window, "workspace", None)
+        page = workspace(spec.workspace) if workspace is not None else self.window
+        dock = QDockWidget(spec.title, page)
         dock.setObjectName(f"{spec.key}_dock")  # saveState/restoreState find docks by name
         dock.setWidget(spec.widget)
-        self.window.addDockWidget(spec.area, dock)
+        page.addDockWidget(spec.area, dock)
         if spec.tabify_with is not None:
-            self.window.tabifyDockWidget(self.docks[spec.tabify_with], dock)
+            page.tabifyDockWidget(self.docks[spec.tabify_with], dock)
         if spec.hidden:
             dock.hide()
         self.docks[spec.key] = dock
+        self.dock_workspace[spec.key] = spec.workspace
+        return dock
+
+    def reveal(self, dock_key: str) -> QDockWidget:
+        """Show the dock's workspace, and the dock in front of any it is tabbed with."""
+        if hasattr(self.window, "show_workspace"):
+            self.window.show_workspace(self.dock_workspace[dock_key])
+        dock = self.docks[dock_key]
+        dock.show()
+        dock.raise_()
         return dock
 
     def add_action(self, spec: ActionSpec) -> QAction:
@@ -280,9 +299,11 @@ class FeatureHost:
         return [[entry[-1] for entry in sorted(group, key=lambda e: e[:3])]
                 for group in groups.values()]
 
-    def default_dock_sizes(self) -> None:
+    def default_dock_sizes(self, workspace: str | None = None) -> None:
+        """The default sizes of the docks in ``workspace`` (of every workspace if None)."""
         for feature in self.features:
-            feature.default_dock_sizes()
+            if workspace is None or workspace in self._feature_workspaces.get(id(feature), ()):
+                feature.default_dock_sizes()
 
     def may_close(self) -> bool:
         return all(feature.may_close() for feature in self.features)

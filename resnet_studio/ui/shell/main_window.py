@@ -1,8 +1,10 @@
-"""The main window: canvas in the middle; palette, inspector, problems and code in docks.
+"""The main window: the shell around the workspaces (Design, Data, Train, Experiments, Analyze),
+one shown at a time under the mode bar, each with its own docks and saved layout.
 
 File handling lives here too: new (from a preset), open, open recent, save, save as, the
 unsaved-changes question, and autosave recovery. Every question goes through ``prompts`` so a
-test can answer it. Dock positions are kept in the ``QSettings`` the window is given.
+test can answer it. Each workspace's dock positions and the last workspace used are kept in the
+``QSettings`` the window is given.
 """
 
 from __future__ import annotations
@@ -18,30 +20,24 @@ from ... import presets
 from ...export.model_source import model_source_with_project
 from ...graph import Graph, GraphError
 from ...graph.project import SUFFIX
-from ..analyze.feature import AnalysisFeature
-from ..design.actions import EditorFeature
 from ..design.clipboard import holds_nodes
 from ..design.code_view import CodeView
 from ..design.document import Document
 from ..design.editor import GraphEditor
 from ..design.inspector import Inspector
-from ..design.interop import Interop
 from ..design.palette import BlockPalette
 from ..design.summary import SummaryPanel
-from ..experiments.feature import StudyFeature
 from ..run_focus import RunFocus
-from ..train.controller import TrainingController
-from ..train.run_actions import RunActions
-from ..train.sanity import SanityTools
 from ..widgets import format as fmt
 from ..widgets.dialogs import EMPTY_PROJECT
-from .app import APP_NAME
-from .examples_menu import ExamplesFeature
+from .assemble import install_workspaces
 from .features import FeatureHost
 from .gui_gc import collect_on_gui_thread
 from .new_project import empty_project, project_name
 from .prompts import DISCARD, SAVE, DialogPrompts
+from .qt_app import APP_NAME
 from .recovery import AUTOSAVE_MS, Autosaver, default_directory
+from .workspaces import WorkspaceStack
 
 MAX_RECENT = 10
 DEFAULT_SIZE = (1400, 900)
@@ -101,8 +97,10 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.prompts = prompts if prompts is not None else DialogPrompts(self)
         self.document = Document(parent=self, defer_compiler=defer_compiler)
+        self.workspaces = WorkspaceStack(self)
+        self.setCentralWidget(self.workspaces)
         self.editor = GraphEditor(self.document, self.prompts, self)
-        self.setCentralWidget(self.editor)
+        self.workspace("design").setCentralWidget(self.editor)
         self._make_panels()
         self._install_features()
         self._make_status_bar()
@@ -139,18 +137,27 @@ class MainWindow(QMainWindow):
         self.features = FeatureHost(self)
         self.actions, self.docks = self.features.actions, self.features.docks
         self.run_focus = RunFocus(self)
-        install = self.features.install
-        install(EditorFeature(self))
-        self.examples = install(ExamplesFeature(self))
-        self.training = install(TrainingController(self))
-        self.runs = install(RunActions(self, self.training))
-        self.sanity = install(SanityTools(self, self.training))
-        self.interop = install(Interop(self))
-        self.studies = install(StudyFeature(self, self.training.project_settings))
-        self.analyses = install(AnalysisFeature(self))
+        for name, feature in install_workspaces(self, self.features).items():
+            setattr(self, name, feature)
         self.features.build()
         self.toolbar = self.features.toolbar
         self.recent_menu = self.features.menus["file/recent"]
+
+    def workspace(self, key: str) -> QMainWindow:
+        """The page of workspace ``key`` ("design", "data", "train", "experiments",
+        "analyze"): it holds that workspace's docks."""
+        return self.workspaces.pages[key]
+
+    def show_workspace(self, key: str) -> None:
+        self.workspaces.show_workspace(key)
+
+    @property
+    def current_workspace(self) -> str:
+        return self.workspaces.current
+
+    def reveal(self, dock_key: str) -> None:
+        """Switch to the dock's workspace and bring the dock to the front."""
+        self.features.reveal(dock_key)
 
     def menu(self, menu_id: str) -> QMenu:
         """The menu with this id ("file", "file/import", …; see ``features``)."""
@@ -371,15 +378,20 @@ class MainWindow(QMainWindow):
         state = self.settings.value("window/state")
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(*DEFAULT_SIZE)
-        if state is None or not self.restoreState(state):
-            self.default_dock_sizes()
+        if state is not None:
+            self.restoreState(state)  # the toolbar
+        for key, page in self.workspaces.pages.items():
+            page.first_shown = lambda k=key: self.default_dock_sizes(k)
+        self.workspaces.restore(self.settings)
 
-    def default_dock_sizes(self) -> None:
-        self.features.default_dock_sizes()
+    def default_dock_sizes(self, workspace: str | None = None) -> None:
+        """The first start's dock sizes in ``workspace`` (every workspace if None)."""
+        self.features.default_dock_sizes(workspace)
 
     def save_layout(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
+        self.workspaces.save(self.settings)
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:

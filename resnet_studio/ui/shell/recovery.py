@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, QStandardPaths, QTimer
 from ...graph import ProjectFileError
 from ...graph.project import dumps, write_text_atomic
 from ..design.document import Document
-from .app import APP_NAME
+from .qt_app import APP_NAME
 
 AUTOSAVE_MS = 60_000
 RECOVERY_NAME = "recovery.rstudio.json"

@@ -9,27 +9,13 @@ hands the result to the GUI thread. Nothing here imports torch itself.
 
 from __future__ import annotations
 
-import importlib
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtWidgets import QWidget
-
-# What the editor needs next: shape inference (meta-device runs and cost counting) and
-# model.py generation. The training engine, torchvision and torch._dynamo are not among them.
-COMPILER_MODULES = ("resnet_studio.compiler.infer", "resnet_studio.compiler.source")
-
-
-def load_compiler(modules: Sequence[str] = COMPILER_MODULES) -> Any:
-    """Import the compiler and find the compute devices (run on the worker thread)."""
-    for name in modules:
-        importlib.import_module(name)
-    from ..train.defaults import find_devices
-
-    return find_devices()
 
 
 class BackgroundLoader(QObject):
@@ -39,7 +25,7 @@ class BackgroundLoader(QObject):
     loaded = Signal(object)
     failed = Signal(str)
 
-    def __init__(self, work: Callable[[], Any] = load_compiler, parent: QObject | None = None):
+    def __init__(self, work: Callable[[], Any], parent: QObject | None = None):
         super().__init__(parent)
         self.work = work
         self.seconds = 0.0

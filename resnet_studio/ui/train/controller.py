@@ -37,13 +37,13 @@ from .tint import TintLegend, tint_colours
 from .views import TAB_CURVES, TrainingViews
 
 if TYPE_CHECKING:
-    from ..shell.main_window import MainWindow
+    from ..shell.context import StudioWindow
 
 RENDER_MS = 100
 # The canvas is recoloured at most this often while a run trains: a repaint of the editor
 # costs about as much as one of the curves, and colours changing faster cannot be read.
 TINT_SECONDS = 0.5
-CURVES_HEIGHT = 330
+PANEL_WIDTH = 400  # the Train workspace's recipe column; the curves take the rest
 STATE_TEXT = {STARTING: "Preparing the data and the model…", RUNNING: "Training…",
               PAUSED: "Paused: the step in progress finished; Resume goes on from here.",
               STOPPING: "Stopping after the current step…"}
@@ -53,7 +53,7 @@ TRAINING_MENU, TOOLBAR_SECTION = "training", 10
 class TrainingController(QObject, Feature):
     """Adds training to ``window`` (installed by its ``FeatureHost``)."""
 
-    def __init__(self, window: MainWindow):
+    def __init__(self, window: StudioWindow):
         super().__init__(window)
         self.window = window
         self.runner = RunQueue(window.document, self._configure, self)
@@ -104,17 +104,14 @@ class TrainingController(QObject, Feature):
         self.sync = TrainingSync(self.window.document, self.panel.settings, self)
         self.sync.problem.connect(self._on_settings_problem)
         area = Qt.DockWidgetArea
-        # The right-hand column keeps the window's full height (inspector, training panel,
-        # problems); the curves go under the canvas, where a wide plot has room. Until there
-        # is something to show, the canvas keeps the window's full height.
-        self.window.setCorner(Qt.Corner.BottomRightCorner, area.RightDockWidgetArea)
-        return [DockSpec("training", "Training", self.panel, area.RightDockWidgetArea,
-                         "inspector"),
+        # The Train workspace: the recipe on the left, the curves, gradients and runs take
+        # the rest (they build on the first show; see views.ensure).
+        return [DockSpec("training", "Training", self.panel, area.LeftDockWidgetArea,
+                         workspace="train"),
                 DockSpec("curves", "Training Curves and Runs", self.views.tabs,
-                         area.BottomDockWidgetArea, hidden=True)]
+                         area.RightDockWidgetArea, workspace="train")]
 
     def installed(self, host: FeatureHost) -> None:
-        host.docks["inspector"].raise_()
         host.docks["curves"].visibilityChanged.connect(self._on_curves_visible)
         self._connect()
         self.load_defaults()
@@ -136,17 +133,15 @@ class TrainingController(QObject, Feature):
         self.update_runs_root()
 
     def default_dock_sizes(self) -> None:
-        self.window.resizeDocks([self.window.docks["curves"]], [CURVES_HEIGHT],
-                                Qt.Orientation.Vertical)
+        page, docks = self.window.workspace("train"), self.window.docks
+        page.resizeDocks([docks["training"], docks["curves"]],
+                         [PANEL_WIDTH, max(self.window.width() - PANEL_WIDTH, PANEL_WIDTH)],
+                         Qt.Orientation.Horizontal)
 
     def show_docks(self) -> None:
         """Show the curves and runs (hidden until the first run or opened run)."""
-        dock = self.window.docks["curves"]
         self.views.ensure()
-        hidden = dock.isHidden()
-        dock.show()
-        if hidden:
-            self.default_dock_sizes()
+        self.window.reveal("curves")
 
     def _on_curves_visible(self, visible: bool) -> None:
         if visible:
@@ -206,7 +201,6 @@ class TrainingController(QObject, Feature):
         self.views.runs.running = run_dir
         self.update_runs_root()
         self.views.show_tab(TAB_CURVES)
-        self.window.docks["training"].raise_()
 
     def _refuse(self, message: str) -> None:
         message = app_wording(message)

@@ -23,7 +23,7 @@ from .exports import export_checkpoint, export_metrics, export_png
 from .run_menu import RunMenu
 
 if TYPE_CHECKING:
-    from ..shell.main_window import MainWindow
+    from ..shell.context import StudioWindow
     from .controller import TrainingController
     from .predict import PredictDialog
 
@@ -36,7 +36,7 @@ class RunActions(Feature):
     exports of the File menu and the buttons of the runs list. It acts on runs through the
     training feature's ``runner`` and ``views`` and the window's ``run_focus``."""
 
-    def __init__(self, window: MainWindow, training: TrainingController):
+    def __init__(self, window: StudioWindow, training: TrainingController):
         self.window, self.training = window, training
         self.shown_run: Path | None = None
         self.menu = RunMenu(self)

@@ -25,7 +25,7 @@ from ..shell.features import ActionSpec, Contributions, Feature
 from .recipe_sync import app_wording
 
 if TYPE_CHECKING:
-    from ..shell.main_window import MainWindow
+    from ..shell.context import StudioWindow
     from .controller import TrainingController
 
 SANITY_SECTION = 30  # in the Training menu, after the run actions
@@ -34,7 +34,7 @@ SANITY_SECTION = 30  # in the Training menu, after the run actions
 class SanityTools(QObject, Feature):
     """The three tools as a feature of ``window``, using ``training``'s settings."""
 
-    def __init__(self, window: MainWindow, training: TrainingController):
+    def __init__(self, window: StudioWindow, training: TrainingController):
         super().__init__(window)
         self.window, self.training = window, training
         self.lr_steps, self.overfit_steps, self.preview_count = 100, 100, 32
