@@ -5,6 +5,7 @@ the main window imports only this module, and no workspace imports the window.""
 from __future__ import annotations
 
 from ..analyze.feature import AnalysisFeature
+from ..data.feature import DataFeature
 from ..design.actions import EditorFeature
 from ..design.interop import Interop
 from ..experiments.feature import StudyFeature
@@ -26,6 +27,7 @@ def install_workspaces(window: StudioWindow, host: FeatureHost) -> dict[str, obj
     training = made["training"] = install(TrainingController(window))
     made["runs"] = install(RunActions(window, training))
     made["sanity"] = install(SanityTools(window, training))
+    made["data"] = install(DataFeature(window, training.panel.settings))
     made["interop"] = install(Interop(window))
     made["studies"] = install(StudyFeature(window, training.project_settings))
     made["analyses"] = install(AnalysisFeature(window))

@@ -1,5 +1,8 @@
 """The training settings form: dataset, hyper-parameters and device → one ``TrainConfig``.
 
+The dataset's rows are a form of their own, ``data_form``, which the Data workspace shows; the
+recipe's form keeps a one-line summary of them. Rows that do not apply are hidden, not greyed.
+
 The form holds values; ``config()`` turns them into a validated ``TrainConfig`` (a
 ``ConfigError`` names the field at fault) and ``set_config`` shows one. Folder choices go
 through the window's prompts, so tests can answer them.
@@ -28,7 +31,7 @@ from ...data.config import FOLDER_PREFIX, TORCHVISION_SETS
 from ...graph import Graph
 from ...presets.recipes import Recipe
 from ...train import TrainConfig
-from ...train.config import INITS, OPTIMIZERS, SCHEDULES
+from ...train.config import INITS, OPTIMIZERS, SCHEDULES, ConfigError
 from ..widgets.spin_boxes import ComboBox, DoubleSpinBox, IntSpinBox, NumberSpinBox
 from .defaults import Devices, synthetic_for
 
@@ -43,6 +46,7 @@ FLIP_TITLES = {"default": "The dataset's default", "on": "Random horizontal flip
 FLIP_VALUES = {"default": None, "on": True, "off": False}
 DEVICE_TITLES = {"auto": "Automatic", "cuda": "CUDA GPU", "mps": "Apple MPS", "cpu": "CPU"}
 SYNTHETIC, TORCHVISION, FOLDER = 0, 1, 2
+NO_FOLDER = "choose the image folder (Browse…): a folder with one sub-folder per class"
 
 
 def _combo(parent: QWidget, items: dict[str, str]) -> QComboBox:
@@ -82,9 +86,12 @@ class TrainingSettings(QWidget):
         self._data = DataConfig()
         self._make_data_widgets()
         self._make_hyper_widgets(devices)
+        self.data_summary = QLabel("", self, wordWrap=True)
+        self.data_summary.setStyleSheet("color: #5f6b76;")
         self._lay_out()
         self._on_dataset_changed()
         self._on_fit_changed()
+        self._on_augment_changed()
 
     # ----- widgets ----------------------------------------------------------------------------
     def _make_data_widgets(self) -> None:
@@ -178,6 +185,9 @@ class TrainingSettings(QWidget):
         for box in (self.download, self.zero_init_residual, self.adapt, self.augment):
             box.toggled.connect(self.changed)
         self.fit.currentIndexChanged.connect(self._on_fit_changed)
+        self.augment.toggled.connect(self._on_augment_changed)
+        self.dataset.activated.connect(self._on_dataset_picked)
+        self.folder.editingFinished.connect(self._update_data_summary)
         self.optimizer.currentIndexChanged.connect(self._on_optimizer_changed)
 
     def set_devices(self, devices: Devices) -> None:
@@ -195,15 +205,8 @@ class TrainingSettings(QWidget):
         form.addRow(self.recipe)
         form.addRow(self.reset_recipe)
         form.addRow(_heading("Data", self))
-        form.addRow("Dataset", self.dataset)
-        form.addRow(self.pages)
-        form.addRow("Images", self.fit)
-        form.addRow("Image size", self.image_size)
-        form.addRow("Channels", self.channels)
-        form.addRow(self.fit_note)
-        form.addRow(self.adapt)
-        form.addRow(self.augment)
-        form.addRow("Flips", self.flip)
+        form.addRow(self.data_summary)
+        self._lay_out_data()
         form.addRow(_heading("Optimisation", self))
         for label, widget in (("Optimizer", self.optimizer), ("Learning rate", self.lr),
                               ("Momentum", self.momentum), ("Weight decay", self.weight_decay),
@@ -217,6 +220,31 @@ class TrainingSettings(QWidget):
         form.addRow("Train on", self.device)
         form.addRow(self.device_info)
 
+    def _lay_out_data(self) -> None:
+        """The dataset's rows, in ``data_form`` (the Data workspace shows it)."""
+        self.data_form = QWidget(self)
+        form = self.data_rows = QFormLayout(self.data_form)
+        form.setContentsMargins(2, 0, 2, 0)
+        form.setVerticalSpacing(6)
+        form.addRow("Dataset", self.dataset)
+        form.addRow(self.pages)
+        form.addRow("Images", self.fit)
+        form.addRow("Image size", self.image_size)
+        form.addRow("Channels", self.channels)
+        form.addRow(self.fit_note)
+        form.addRow(self.adapt)
+        form.addRow(self.augment)
+        form.addRow("Flips", self.flip)
+
+    def _update_data_summary(self) -> None:
+        key = self.dataset.currentData()
+        folder = self.folder.text().strip()
+        name = (f"Image folder {folder}" if key == "folder" and folder
+                else "Image folder (none chosen)" if key == "folder"
+                else self.dataset.currentText())
+        self.data_summary.setText(f"{name} · {self.fit_note.text()} "
+                                  "Change it in the Data workspace (Ctrl+2).")
+
     def summary(self) -> str:
         """One line describing the settings (shown while they are locked by a run)."""
         data = self.dataset.currentText()
@@ -229,13 +257,23 @@ class TrainingSettings(QWidget):
         key = self.dataset.currentData()
         self.pages.setCurrentIndex(SYNTHETIC if key == "synthetic" else
                                    FOLDER if key == "folder" else TORCHVISION)
+        self._update_data_summary()
+
+    def _on_dataset_picked(self) -> None:
+        """Picking "Image folder…" with no folder yet asks for one at once."""
+        if self.dataset.currentData() == "folder" and not self.folder.text().strip():
+            self._browse(self.folder, "Choose the image folder")
 
     def _on_fit_changed(self) -> None:
         """Image size and channels (and adapting the network) apply only to images used as
-        they are: fitted images take the network's input."""
+        they are: fitted images take the network's input, so those rows are hidden."""
         as_they_are = self.fit.currentData() == "none"
         for widget in (self.image_size, self.channels, self.adapt):
             widget.setEnabled(as_they_are)
+            self.data_rows.setRowVisible(widget, as_they_are)
+
+    def _on_augment_changed(self) -> None:
+        self.data_rows.setRowVisible(self.flip, self.augment.isChecked())
 
     def show_fit(self, graph: Graph) -> None:
         """Say at what size the images will be served (``data/fit.py``'s rule)."""
@@ -249,6 +287,7 @@ class TrainingSettings(QWidget):
             text = (f"Images are used as they are; image folders and the synthetic set at "
                     f"{self.image_size.value()}×{self.image_size.value()}.")
         self.fit_note.setText(text)
+        self._update_data_summary()
 
     def set_recipe(self, recipe: Recipe | None, changed: bool = False) -> None:
         """Name the recipe the settings come from, with its citation (``changed``: the
@@ -270,6 +309,8 @@ class TrainingSettings(QWidget):
         chosen = ask(title, edit.text()) if ask is not None else None
         if chosen:
             edit.setText(chosen)
+            self._update_data_summary()
+            self.changed.emit()  # setText is no edit: editingFinished does not come
 
     # ----- values -----------------------------------------------------------------------------
     def data_config(self, graph: Graph) -> DataConfig:
@@ -285,6 +326,8 @@ class TrainingSettings(QWidget):
             return drawn if base.fit == "network" else drawn.replace(
                 image_size=base.image_size, channels=base.channels)
         if key == "folder":
+            if not self.folder.text().strip():
+                raise ConfigError("data.dataset", NO_FOLDER)
             return base.replace(dataset=FOLDER_PREFIX + self.folder.text().strip(),
                                 val_fraction=self.val_fraction.value())
         return base.replace(dataset=key, root=self.data_root.text().strip() or "data",
