@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 Std = QKeySequence.StandardKey
 FILE_QUIT_SECTION = 99
 PALETTE_WIDTH = 240
-RIGHT_COLUMN_SHARE = 0.5  # of the window's width, at most
-DOCK_FRAME = 8  # a dock's frame around its widget
+INSPECTOR_SHARE, INSPECTOR_WIDTHS = 0.22, (330, 420)  # of the window's width, within these
+BOTTOM_SHARE = 0.3  # of the page's height: problems and summary, model.py under the canvas
 
 
 class EditorFeature(Feature):
@@ -117,10 +117,15 @@ class EditorFeature(Feature):
 
     def docks(self, actions: dict[str, QAction]) -> list[DockSpec]:
         w, area = self.w, Qt.DockWidgetArea
+        # The palette keeps the full height on the left; the summary table and model.py go
+        # under the canvas, where their wide rows fit; the inspector is a narrow right column.
+        page = w.workspace("design")
+        page.setCorner(Qt.Corner.BottomLeftCorner, area.LeftDockWidgetArea)
+        page.setCorner(Qt.Corner.BottomRightCorner, area.RightDockWidgetArea)
         return [DockSpec("palette", "Blocks", w.palette, area.LeftDockWidgetArea),
                 DockSpec("inspector", "Inspector", w.inspector, area.RightDockWidgetArea),
-                DockSpec("summary", "Problems and Summary", w.summary, area.RightDockWidgetArea),
-                DockSpec("code", "model.py", w.code_view, area.RightDockWidgetArea, "summary")]
+                DockSpec("summary", "Problems and Summary", w.summary, area.BottomDockWidgetArea),
+                DockSpec("code", "model.py", w.code_view, area.BottomDockWidgetArea, "summary")]
 
     def installed(self, host: FeatureHost) -> None:
         host.docks["summary"].raise_()
@@ -141,13 +146,15 @@ class EditorFeature(Feature):
         self.w.inspector.name_edit.selectAll()
 
     def default_dock_sizes(self) -> None:
-        """The first start's layout (a saved one wins): the right-hand column as wide as the
-        summary table's columns and a PEP 8 line of model.py need, within a share of the
-        window that leaves the canvas room."""
+        """The first start's layout (a saved one wins): the palette, a narrow inspector on
+        the right, and under the canvas the summary table and model.py, as wide as the
+        window less the palette (every column of the table and a PEP 8 line fit there) and
+        about a third of its height, so the canvas keeps the most room."""
         w, d = self.w, self.w.docks
         page = w.workspace("design")
-        wanted = max(w.summary.preferred_width(), w.code_view.preferred_width()) + DOCK_FRAME
-        right = min(wanted, round(w.width() * RIGHT_COLUMN_SHARE))  # the page is as wide
-        page.resizeDocks([d["palette"], d["inspector"]], [PALETTE_WIDTH, right],
+        low, high = INSPECTOR_WIDTHS
+        inspector = min(max(round(w.width() * INSPECTOR_SHARE), low), high)
+        page.resizeDocks([d["palette"], d["inspector"]], [PALETTE_WIDTH, inspector],
                          Qt.Orientation.Horizontal)
-        page.resizeDocks([d["inspector"], d["summary"]], [460, 360], Qt.Orientation.Vertical)
+        page.resizeDocks([d["summary"]], [round(w.height() * BOTTOM_SHARE)],
+                         Qt.Orientation.Vertical)

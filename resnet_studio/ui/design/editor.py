@@ -156,7 +156,7 @@ class GraphEditor(QWidget):
 
     def auto_layout(self) -> None:
         graph = self.document.graph
-        positions = layout_positions(graph)
+        positions = layout_positions(graph, self.view.aspect())
         moves = {n.id: (n.position, positions[n.id]) for n in graph
                  if tuple(positions[n.id]) != n.position}
         if moves:

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 INPUT, OUTPUT = "input", "output"
 
 
+SMALLEST_TEXT_PT = 8.0  # the type beside a node's name; the rest is 9-10.5 pt
+
 class PortItem(QGraphicsItem):
     """A port dot on a node's top (inputs) or bottom (outputs) edge."""
 
@@ -214,7 +216,7 @@ class NodeItem(QGraphicsItem):
 
     def _paint_text(self, painter: QPainter, rect: QRectF) -> None:
         left, right = rect.left() + 17, rect.right() - 8
-        kind_font, title_font = theme.ui_font(8.0), theme.ui_font(10.5, bold=True)
+        kind_font, title_font = theme.ui_font(SMALLEST_TEXT_PT), theme.ui_font(10.5, bold=True)
         # The name comes first; the type (also in the tooltip) takes what is left.
         kind_wanted = QFontMetricsF(kind_font).horizontalAdvance(self.type_title) + 2
         title_wanted = QFontMetricsF(title_font).horizontalAdvance(self.title) + 2

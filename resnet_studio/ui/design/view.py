@@ -16,10 +16,11 @@ from .interactions import (
     PanInteraction,
     RubberBandInteraction,
 )
-from .node_item import NodeItem, PortItem
+from .node_item import SMALLEST_TEXT_PT, NodeItem, PortItem
 from .scene import GraphScene
 
 MIN_SCALE, MAX_SCALE = 0.1, 4.0
+MIN_TEXT_PX = 9.0  # Fit never shrinks a node's text below this on screen
 ZOOM_STEP = 1.25
 REFIT_SLACK = 30  # px of viewport change that do not fit again (scroll bars coming and going)
 SCENE_MARGIN = 1500.0
@@ -112,7 +113,9 @@ class CanvasView(QGraphicsView):
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
 
     def fit(self) -> None:
-        """Show the whole network, however small that makes it (zoom in to read a part).
+        """Show the whole network, as large as the canvas allows up to 100 %, but never so
+        small that node text is under ``MIN_TEXT_PX`` on screen: a network too big for that
+        is shown from its top-left (the Input) and the rest is a scroll away.
 
         The fit follows the viewport while the user leaves it alone: a dock that opens or a
         window that is resized after a fit fits again, so no node is left cut off."""
@@ -128,12 +131,33 @@ class CanvasView(QGraphicsView):
         self.resetTransform()
         view = self.viewport().rect()
         scale = min(view.width() / rect.width(), view.height() / rect.height(), 1.0)
-        scale = max(scale, MIN_SCALE)
+        scale = max(scale, min(self.legible_zoom(), 1.0), MIN_SCALE)
         self.scale(scale, scale)
-        self.centerOn(rect.center())
+        self.centerOn(self._start_of(rect, view.width() / scale, view.height() / scale))
         self._fitting = False
         self._fitted = True
         self._fit_size = self.viewport().size()
+
+    @staticmethod
+    def _start_of(rect: QRectF, width: float, height: float) -> QPointF:
+        """The centre to show of ``rect`` in a window ``width`` × ``height`` (scene units):
+        its centre along an axis it fits in, else its start (left, top)."""
+        x = rect.center().x() if rect.width() <= width else rect.left() + width / 2
+        y = rect.center().y() if rect.height() <= height else rect.top() + height / 2
+        return QPointF(x, y)
+
+    def text_px(self, point_size: float = SMALLEST_TEXT_PT) -> float:
+        """How tall text of ``point_size`` on a node is on screen at the current zoom."""
+        return point_size * self.viewport().logicalDpiY() / 72 * self.zoom()
+
+    def legible_zoom(self) -> float:
+        """The least zoom at which the smallest node text is ``MIN_TEXT_PX`` tall."""
+        return MIN_TEXT_PX / (SMALLEST_TEXT_PT * self.viewport().logicalDpiY() / 72)
+
+    def aspect(self) -> float:
+        """The canvas's width over its height (auto-layout wraps a network for it)."""
+        size = self.viewport().size()
+        return size.width() / max(size.height(), 1)
 
     def resizeEvent(self, event) -> None:
         refit = (self._fitted and self._size_changed()) or (self._fit_pending and self.isVisible())
