@@ -325,9 +325,13 @@ def test_menus_and_toolbar_follow_the_declared_places(window):
     toolbar = [a.iconText() for a in window.toolbar.actions() if not a.isSeparator()]
     assert toolbar[:3] == ["New", "Open", "Save"] and toolbar[-4:] == [
         "Train", "Pause", "Resume", "Stop"]
-    docks = [a.text() for a in window.menu("view").actions()][-8:]
-    assert docks == ["Blocks", "Inspector", "Problems and Summary", "model.py", "Training",
-                     "Training Curves and Runs", "Experiment", "Analyses"]
+    view = [a.text() for a in window.menu("view").actions()]
+    assert view[-10:] == ["Blocks", "Inspector", "Problems and Summary", "model.py", "Training",
+                          "Training Curves and Runs", "Dataset", "Samples, Classes and Input",
+                          "Experiment", "Analyses"]
+    assert view[-16:-11] == ["&1 Design", "&2 Data", "&3 Train", "&4 Experiments",
+                             "&5 Analyze"]  # the workspaces, a section before the docks
+    assert window.actions["workspace_train"].shortcut().toString() == "Ctrl+3"
     assert window.actions["delete"].shortcuts()[-1].toString() == "Backspace"
     assert window.actions["train_start"].shortcut().toString() == "F5"
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 Std = QKeySequence.StandardKey
 FILE_QUIT_SECTION = 99
 PALETTE_WIDTH = 240
-INSPECTOR_SHARE, INSPECTOR_WIDTHS = 0.22, (330, 420)  # of the window's width, within these
+INSPECTOR_SHARE, INSPECTOR_WIDTHS = 0.22, (360, 440)  # of the window's width, within these
 BOTTOM_SHARE = 0.3  # of the page's height: problems and summary, model.py under the canvas
 
 

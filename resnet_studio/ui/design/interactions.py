@@ -203,6 +203,7 @@ class PanInteraction(Interaction):
         delta = view_pos - self.last
         self.last = view_pos
         bars = (self.view.horizontalScrollBar(), self.view.verticalScrollBar())
+        self.view.user_scrolled()
         bars[0].setValue(bars[0].value() - delta.x())
         bars[1].setValue(bars[1].value() - delta.y())
 

@@ -78,6 +78,8 @@ class CanvasView(QGraphicsView):
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.BoundingRectViewportUpdate)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        for bar in (self.horizontalScrollBar(), self.verticalScrollBar()):
+            bar.actionTriggered.connect(self.user_scrolled)  # drags, clicks, the wheel
         self._rect_timer = QTimer(self, singleShot=True, interval=0)
         self._rect_timer.timeout.connect(self.update_scene_rect)
         scene.changed.connect(self._on_scene_changed)
@@ -126,13 +128,13 @@ class CanvasView(QGraphicsView):
         if rect.isEmpty():
             return
         self._fitting = True
-        self.update_scene_rect()
         rect = rect.adjusted(-30, -30, 30, 30)
         self.resetTransform()
         view = self.viewport().rect()
         scale = min(view.width() / rect.width(), view.height() / rect.height(), 1.0)
         scale = max(scale, min(self.legible_zoom(), 1.0), MIN_SCALE)
         self.scale(scale, scale)
+        self.update_scene_rect()
         self.centerOn(self._start_of(rect, view.width() / scale, view.height() / scale))
         self._fitting = False
         self._fitted = True
@@ -159,6 +161,14 @@ class CanvasView(QGraphicsView):
         size = self.viewport().size()
         return size.width() / max(size.height(), 1)
 
+    def showEvent(self, event) -> None:
+        """A fit asked for while hidden (a workspace page sized before it shows gets no
+        resize on showing) happens now."""
+        super().showEvent(event)
+        if self._fit_pending:
+            self._fit_pending = False
+            self.fit()
+
     def resizeEvent(self, event) -> None:
         refit = (self._fitted and self._size_changed()) or (self._fit_pending and self.isVisible())
         super().resizeEvent(event)
@@ -173,10 +183,12 @@ class CanvasView(QGraphicsView):
         return (abs(size.width() - self._fit_size.width()) > REFIT_SLACK
                 or abs(size.height() - self._fit_size.height()) > REFIT_SLACK)
 
-    def scrollContentsBy(self, dx: int, dy: int) -> None:
+    def user_scrolled(self, *args) -> None:
+        """The user scrolled or panned (a scroll bar, the wheel, a drag): a later resize keeps
+        their view. Scrolls Qt makes itself (a scroll bar that appears, a scene rect that
+        grows) leave a fit alone."""
         if not self._fitting:
-            self._fitted = False  # the user scrolled: a later resize keeps their view
-        super().scrollContentsBy(dx, dy)
+            self._fitted = False
 
     def is_fitted(self) -> bool:
         return self._fitted
@@ -184,6 +196,7 @@ class CanvasView(QGraphicsView):
     def centre_on_node(self, node_id: str) -> None:
         item = self.scene().node_items.get(node_id)
         if item is not None:
+            self.user_scrolled()  # the user asked for this node: a resize keeps it
             self.centerOn(item)
 
     def update_scene_rect(self) -> None:
