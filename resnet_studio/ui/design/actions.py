@@ -118,10 +118,10 @@ class EditorFeature(Feature):
     def docks(self, actions: dict[str, QAction]) -> list[DockSpec]:
         w, area = self.w, Qt.DockWidgetArea
         # The palette keeps the full height on the left; the summary table and model.py go
-        # under the canvas, where their wide rows fit; the inspector is a narrow right column.
+        # under the canvas and the inspector, where their wide rows fit.
         page = w.workspace("design")
         page.setCorner(Qt.Corner.BottomLeftCorner, area.LeftDockWidgetArea)
-        page.setCorner(Qt.Corner.BottomRightCorner, area.RightDockWidgetArea)
+        page.setCorner(Qt.Corner.BottomRightCorner, area.BottomDockWidgetArea)
         return [DockSpec("palette", "Blocks", w.palette, area.LeftDockWidgetArea),
                 DockSpec("inspector", "Inspector", w.inspector, area.RightDockWidgetArea),
                 DockSpec("summary", "Problems and Summary", w.summary, area.BottomDockWidgetArea),

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QStyle,
     QTableWidget,
     QTableWidgetItem,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -42,6 +41,8 @@ TYPICAL_ROW = ("downsample", "AdaptiveAvgPool2d", "2048×7×7", "2,359,296", "11
 CELL_PADDING = 12  # the item delegate's text margins and the grid line, with a little air
 FLOPS_NOTE = ("FLOPs = 2 × MACs (one multiply plus one add). torchvision's model tables list "
               "“GFLOPS” that are in fact MACs: compare those with the MACs here.")
+
+TOTALS_WIDTH = 390  # the totals' column beside the problems and the table
 
 
 class SummaryPanel(QWidget):
@@ -106,9 +107,11 @@ class SummaryPanel(QWidget):
         splitter.addWidget(self.problems)
         splitter.addWidget(self.table)
         splitter.setSizes([110, 260])
-        layout = QVBoxLayout(self)
+        # Under the canvas the panel is wide and low: the totals beside the problems and table.
+        totals.setMaximumWidth(TOTALS_WIDTH)
+        layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(totals)
+        layout.addWidget(totals, 0, Qt.AlignmentFlag.AlignTop)
         layout.addWidget(splitter, 1)
 
     def preferred_width(self) -> int:

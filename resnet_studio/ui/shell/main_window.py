@@ -41,6 +41,7 @@ from .workspaces import WorkspaceStack
 
 MAX_RECENT = 10
 DEFAULT_SIZE = (1400, 900)
+FRAME = 40  # a title bar, about
 
 
 # What reading or writing a hostile or odd project can raise besides the typed GraphError: a
@@ -58,6 +59,12 @@ def file_error_text(path: str | Path, exc: BaseException) -> str:
     if isinstance(exc, UnicodeError):
         return f"{path}: a name or text holds characters that cannot be stored ({exc.reason})."
     return f"{path}: {getattr(exc, 'strerror', None) or exc}"
+
+
+def first_size(available: tuple[int, int]) -> tuple[int, int]:
+    """The window's size at the first start: ``DEFAULT_SIZE``, or the screen's free area where
+    that is smaller (a 1280×800 laptop), less room for the window manager's frame."""
+    return (min(DEFAULT_SIZE[0], available[0]), min(DEFAULT_SIZE[1], available[1] - FRAME))
 
 
 def recent_labels(files: list[str]) -> list[str]:
@@ -377,7 +384,7 @@ class MainWindow(QMainWindow):
         geometry = self.settings.value("window/geometry")
         state = self.settings.value("window/state")
         if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(*DEFAULT_SIZE)
+            self.resize(*first_size(self.screen().availableGeometry().size().toTuple()))
         if state is not None:
             self.restoreState(state)  # the toolbar
         for key, page in self.workspaces.pages.items():
