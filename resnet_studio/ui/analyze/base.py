@@ -48,11 +48,14 @@ class AnalysisView(QWidget):
         layout.addWidget(self.heading)
         layout.addWidget(self.note)
         layout.addWidget(self.body, 1)
+        self.filler = QWidget()  # keeps the heading and the note at the top until a result
+        layout.addWidget(self.filler, 1)
         layout.addLayout(self.buttons)
 
     def show_result(self, result: Any, context: dict[str, Any]) -> None:
         """Draw ``result``; ``context`` holds what the export needs besides (titles)."""
         self.result, self.context = result, context
+        self.filler.hide()
         self.body.show()
         self.export_button.setEnabled(True)
         self.draw(result, context)
