@@ -40,7 +40,7 @@ from .recovery import AUTOSAVE_MS, Autosaver, default_directory
 from .workspaces import WorkspaceStack
 
 MAX_RECENT = 10
-DEFAULT_SIZE = (1400, 900)
+LARGEST_FIRST_SIZE = (1920, 1200)
 FRAME = 40  # a title bar, about
 
 
@@ -62,9 +62,11 @@ def file_error_text(path: str | Path, exc: BaseException) -> str:
 
 
 def first_size(available: tuple[int, int]) -> tuple[int, int]:
-    """The window's size at the first start: ``DEFAULT_SIZE``, or the screen's free area where
-    that is smaller (a 1280×800 laptop), less room for the window manager's frame."""
-    return (min(DEFAULT_SIZE[0], available[0]), min(DEFAULT_SIZE[1], available[1] - FRAME))
+    """The window's size at the first start: the screen's free area (less room for the window
+    manager's frame), up to ``LARGEST_FIRST_SIZE`` - a 1280×800 laptop and a 1920×1080 monitor
+    both get the whole screen, a 4K one a window of a readable size."""
+    return (min(LARGEST_FIRST_SIZE[0], available[0]),
+            min(LARGEST_FIRST_SIZE[1], available[1] - FRAME))
 
 
 def recent_labels(files: list[str]) -> list[str]:
