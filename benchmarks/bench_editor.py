@@ -21,10 +21,10 @@ from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
 
 from resnet_studio import presets
 from resnet_studio.graph.layout import auto_layout
-from resnet_studio.ui.app import application
-from resnet_studio.ui.commands import SetParamsCommand
-from resnet_studio.ui.main_window import MainWindow
-from resnet_studio.ui.screenshot import _Declining
+from resnet_studio.ui.design.commands import SetParamsCommand
+from resnet_studio.ui.shell.app import application
+from resnet_studio.ui.shell.main_window import MainWindow
+from resnet_studio.ui.shell.screenshot import _Declining
 from resnet_studio.ui.structure import can_expand, expand_node, subgraph_for
 
 REPEATS = 5

@@ -42,8 +42,8 @@ from PySide6.QtCore import QSettings, Qt, QTimer
 from resnet_studio import presets
 from resnet_studio.data import DataConfig
 from resnet_studio.train import Engine, QueueSink, StepRecord, TrainConfig
-from resnet_studio.ui.app import application
-from resnet_studio.ui.main_window import MainWindow
+from resnet_studio.ui.shell.app import application
+from resnet_studio.ui.shell.main_window import MainWindow
 
 TICK_MS = 10
 

@@ -1,4 +1,4 @@
-"""Icons: what qtawesome costs, to decide where it may run (see ``resnet_studio.ui.icons``).
+"""Icons: what qtawesome costs, to decide where it may run (see ``resnet_studio.ui.shell.icons``).
 
 Each repeat is a fresh process with a QApplication already made (as in the app): the time to
 import qtawesome, then to make every icon the toolbar and menus declare (the first one loads
@@ -18,7 +18,7 @@ from pathlib import Path
 
 REPEATS = int(os.environ.get("BENCH_REPEATS", "5"))
 ROOT = Path(__file__).resolve().parents[1]
-DECLARING = ("resnet_studio/ui/actions.py", "resnet_studio/ui/training/controller.py")
+DECLARING = ("resnet_studio/ui/design/actions.py", "resnet_studio/ui/train/controller.py")
 
 CHILD = r"""
 import sys, time
@@ -28,7 +28,7 @@ names = sys.argv[1:]
 t0 = time.perf_counter()
 import qtawesome
 t1 = time.perf_counter()
-from resnet_studio.ui import icons
+from resnet_studio.ui.shell import icons
 made = [icons.icon(n) for n in names]
 t2 = time.perf_counter()
 icons._cache.clear()

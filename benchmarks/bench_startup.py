@@ -29,7 +29,7 @@ import sys, time
 started = float(sys.argv[1])
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication
-from resnet_studio.ui import app as studio
+from resnet_studio.ui.shell import app as studio
 
 def heavy():
     return ",".join(m for m in ("torch", "torchvision", "torch._dynamo") if m in sys.modules)

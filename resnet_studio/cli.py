@@ -176,9 +176,9 @@ def launch_gui(project: str | None = None) -> int:
     """Open the desktop editor (on ``project``, else on the default project), or say that this
     build has none and show what it would open."""
     try:
-        from .ui.app import main as run_editor
+        from .ui.shell.app import main as run_editor
     except ModuleNotFoundError as exc:
-        if exc.name not in ("resnet_studio.ui", "resnet_studio.ui.app"):
+        if exc.name not in ("resnet_studio.ui", "resnet_studio.ui.shell.app"):
             raise CommandError(f"the desktop editor cannot start: {exc}. "
                                "Run `bash .ci/setup` to install its dependencies.") from None
         return _editor_missing(project)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..graph import Graph, collapse, project
-from ..graph.layout import auto_layout
+from ..graph.layout import READING_ASPECT, auto_layout
 from ..presets import create, families
 from ..presets.base import Chain
 from ..presets.catalogue import CIFAR
@@ -35,7 +35,7 @@ def _from_preset(preset: str) -> Callable[[], Graph]:
 
 def _with_recipe(graph: Graph, recipe: Recipe, **changes: object) -> Graph:
     """``graph`` laid out, training with ``recipe`` (``changes`` override its settings)."""
-    auto_layout(graph)
+    auto_layout(graph, READING_ASPECT)
     graph.training = training_section(merge(recipe_config(recipe), changes, "example"), recipe)
     return graph
 

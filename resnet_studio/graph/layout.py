@@ -7,6 +7,12 @@ residual networks are usually drawn: the trunk straight down, shortcut convoluti
 ``COLUMN_GAP`` to the right. The result depends only on the document (node insertion order
 breaks ties), so laying out the same network twice gives the same picture.
 
+Given the *aspect* (width over height) of the canvas it will be read on, a long network wraps
+into bands side by side, read as newspaper columns: ranks 0…k-1 in the first band, k…2k-1 in
+the next, ``BAND_GAP`` apart. The band height is the one that lets the whole network be shown
+largest on such a canvas, so a 13-stage chain fills a wide canvas instead of shrinking into a
+tall thin column whose text nobody can read.
+
 Everything here is linear in nodes plus edges, so a thousand-node network lays out at once.
 """
 
@@ -18,27 +24,51 @@ from .document import INPUT_TYPE, OUTPUT_TYPE, Graph
 
 RANK_GAP = 100.0
 COLUMN_GAP = 220.0
+BAND_GAP = 80.0          # between two bands of a wrapped layout, beyond a column's width
+READING_ASPECT = 1.6     # the Design canvas's width over its height, about, at 1280×800
 
 Adjacency = dict[str, list[str]]
 
 
-def auto_layout(graph: Graph) -> None:
+def auto_layout(graph: Graph, aspect: float | None = None) -> None:
     """Move every node of ``graph`` to its laid-out position (through ``move_node``, so views
-    and listeners hear of each move)."""
-    positions = layout_positions(graph)
+    and listeners hear of each move); ``aspect``: wrap for a canvas of that shape."""
+    positions = layout_positions(graph, aspect)
     for node_id in list(graph.nodes):
         graph.move_node(node_id, positions[node_id])
 
 
-def layout_positions(graph: Graph) -> dict[str, tuple[float, float]]:
+def layout_positions(graph: Graph, aspect: float | None = None) -> dict[str, tuple[float, float]]:
     """The laid-out position of every node, without changing the graph (an editor wraps the
-    result in one undoable command)."""
+    result in one undoable command). ``aspect`` (width / height of the canvas): wrap the ranks
+    into the bands that show the network largest there; None: one band, top to bottom."""
     preds, succs = _adjacency(graph)
     order = _topological(list(graph.nodes), preds, succs)
     rank = _ranks(order, preds)
     main = _main_path(graph, rank, preds, succs)
     columns = _columns(order, rank, set(main), preds)
-    return {n: (columns[n] * COLUMN_GAP, rank[n] * RANK_GAP) for n in graph.nodes}
+    rows = max(rank.values(), default=-1) + 1
+    width = max(columns.values(), default=0) + 1
+    per_band = band_ranks(rows, width, aspect) if aspect else max(rows, 1)
+    band_width = width * COLUMN_GAP + BAND_GAP
+    return {n: ((rank[n] // per_band) * band_width + columns[n] * COLUMN_GAP,
+                (rank[n] % per_band) * RANK_GAP) for n in graph.nodes}
+
+
+def band_ranks(rows: int, columns: int, aspect: float) -> int:
+    """How many ranks one band holds so that ``rows`` ranks ``columns`` wide show largest on
+    a canvas ``aspect`` times as wide as high (even bands; fewer bands on a tie)."""
+    best, best_scale = max(rows, 1), 0.0
+    for bands in range(1, rows + 1):
+        per_band = -(-rows // bands)  # ceil: the bands as even as they can be
+        if bands > 1 and -(-rows // per_band) < bands:
+            continue  # the same band height as fewer bands
+        width = bands * (columns * COLUMN_GAP + BAND_GAP) - BAND_GAP
+        height = per_band * RANK_GAP
+        scale = min(aspect / width, 1.0 / height)
+        if scale > best_scale * (1 + 1e-9):
+            best, best_scale = per_band, scale
+    return best
 
 
 def ranks(graph: Graph) -> dict[str, int]:

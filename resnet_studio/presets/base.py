@@ -9,7 +9,7 @@ from typing import Any
 
 from ..blocks import CATALOGUE
 from ..graph import Graph, InputSpec
-from ..graph.layout import auto_layout
+from ..graph.layout import READING_ASPECT, auto_layout
 
 Builder = Callable[[InputSpec], Graph]
 
@@ -32,13 +32,14 @@ class Preset:
     timm_name: str | None = None  # the timm model this preset equals, key for key
 
     def create(self, input_spec: InputSpec | None = None) -> Graph:
-        """The network for ``input_spec`` (default: ``default_input``), laid out top to bottom.
+        """The network for ``input_spec`` (default: ``default_input``), laid out in reading order
+        (bands side by side; see ``graph.layout``).
         Every classifier ends in ``$classes`` outputs, so any class count works."""
         spec = self.default_input if input_spec is None else input_spec
         spec.validate()
         graph = self.builder(spec)
         graph.name = self.name
-        auto_layout(graph)
+        auto_layout(graph, READING_ASPECT)
         return graph
 
 

@@ -1,6 +1,6 @@
 """The ``resnet-studio`` command, end to end in subprocesses (``python -m resnet_studio``).
 
-The desktop-editor branch is tested in-process with a stand-in for ``resnet_studio.ui.app`` so
+The desktop-editor branch is tested in-process with a stand-in for ``resnet_studio.ui.shell.app`` so
 that no window opens and no Qt is imported here.
 """
 
@@ -224,7 +224,7 @@ def _subcommands() -> set[str]:
 
 # ----- the desktop editor (in-process, with a stand-in module) ------------------------------------
 def test_without_the_editor_it_says_so_and_shows_the_default_project(monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "resnet_studio.ui.app", None)  # "not in this build"
+    monkeypatch.setitem(sys.modules, "resnet_studio.ui.shell.app", None)  # "not in this build"
     assert cli.main([]) == 0
     out = capsys.readouterr().out
     assert "desktop editor is not installed" in out
@@ -233,18 +233,18 @@ def test_without_the_editor_it_says_so_and_shows_the_default_project(monkeypatch
 
 def test_with_the_editor_it_opens_it(monkeypatch, capsys):
     calls = []
-    app = types.ModuleType("resnet_studio.ui.app")
+    app = types.ModuleType("resnet_studio.ui.shell.app")
     app.main = lambda argv: calls.append(argv) or 0
-    monkeypatch.setitem(sys.modules, "resnet_studio.ui.app", app)
+    monkeypatch.setitem(sys.modules, "resnet_studio.ui.shell.app", app)
     assert cli.main([]) == 0
     assert calls == [[]] and capsys.readouterr().out == ""
 
 
 def test_without_a_display_the_editor_is_not_started(monkeypatch, capsys):
     calls = []
-    app = types.ModuleType("resnet_studio.ui.app")
+    app = types.ModuleType("resnet_studio.ui.shell.app")
     app.main = calls.append
-    monkeypatch.setitem(sys.modules, "resnet_studio.ui.app", app)
+    monkeypatch.setitem(sys.modules, "resnet_studio.ui.shell.app", app)
     monkeypatch.setattr(sys, "platform", "linux")
     for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
         monkeypatch.delenv(name, raising=False)
@@ -255,12 +255,12 @@ def test_without_a_display_the_editor_is_not_started(monkeypatch, capsys):
 
 def test_a_project_file_argument_opens_it_in_the_editor(monkeypatch, project, capsys):
     calls = []
-    app = types.ModuleType("resnet_studio.ui.app")
+    app = types.ModuleType("resnet_studio.ui.shell.app")
     app.main = lambda argv: calls.append(argv) or 0
-    monkeypatch.setitem(sys.modules, "resnet_studio.ui.app", app)
+    monkeypatch.setitem(sys.modules, "resnet_studio.ui.shell.app", app)
     assert cli.main([str(project)]) == 0
     assert calls == [[str(project)]]
-    monkeypatch.setitem(sys.modules, "resnet_studio.ui.app", None)
+    monkeypatch.setitem(sys.modules, "resnet_studio.ui.shell.app", None)
     assert cli.main([str(project)]) == 0
     out = capsys.readouterr().out
     assert f"would open {project}" in out and "layer3" in out
@@ -270,11 +270,11 @@ def test_an_editor_missing_its_dependencies_is_a_one_line_error(monkeypatch, cap
     class MissingQt:
         @staticmethod
         def find_spec(name, path=None, target=None):
-            if name == "resnet_studio.ui.app":
+            if name == "resnet_studio.ui.shell.app":
                 raise ModuleNotFoundError("No module named 'PySide6'", name="PySide6")
             return None
 
-    monkeypatch.delitem(sys.modules, "resnet_studio.ui.app", raising=False)
+    monkeypatch.delitem(sys.modules, "resnet_studio.ui.shell.app", raising=False)
     monkeypatch.setattr(sys, "meta_path", [MissingQt(), *sys.meta_path])
     assert cli.main([]) == 2
     err = capsys.readouterr().err

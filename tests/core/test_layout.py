@@ -1,4 +1,5 @@
-"""Automatic layout: rows by rank, the trunk in one column, no overlaps, determinism."""
+"""Automatic layout: rows by rank, the trunk in one column (wrapped into bands for a wide
+canvas), no overlaps, determinism."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import random
 
 from resnet_studio.graph import BlockSpec, Graph, PortSpec, events
 from resnet_studio.graph.layout import (
+    BAND_GAP,
     COLUMN_GAP,
     RANK_GAP,
     auto_layout,
+    band_ranks,
     layout_positions,
     main_path,
     ranks,
@@ -200,3 +203,40 @@ def test_thousand_node_residual_tower():
     for node_id, (x, _) in positions.items():
         assert x == (COLUMN_GAP if node_id.startswith("proj") else 0.0), node_id
     assert positions["add249"][1] == 750 * RANK_GAP
+
+
+
+def _long_chain(length: int) -> Graph:
+    graph = _graph()
+    ids = ["input", *(f"op{i}" for i in range(length - 2)), "output"]
+    for node_id in ids:
+        graph.add_node("op" if node_id.startswith("op") else node_id, node_id=node_id)
+    _chain(graph, ids)
+    return graph
+
+
+def test_a_long_chain_wraps_into_bands_for_a_wide_canvas():
+    graph = _long_chain(12)
+    tall = layout_positions(graph)
+    assert len({x for x, _ in tall.values()}) == 1  # no aspect: one column, as before
+    wide = layout_positions(graph, aspect=1.6)
+    per_band = band_ranks(12, 1, 1.6)
+    assert 1 < per_band < 12
+    bands = sorted({x for x, _ in wide.values()})
+    assert len(bands) == -(-12 // per_band)
+    assert max(y for _, y in wide.values()) == (per_band - 1) * RANK_GAP
+    order = main_path(graph)  # reading order: down a band, then the top of the next
+    assert [wide[n] for n in order] == sorted(wide.values(), key=lambda p: (p[0], p[1]))
+    assert len(set(wide.values())) == len(graph)
+
+
+def test_the_band_height_shows_the_network_largest():
+    """Among every even split, the chosen one gives the largest scale on the canvas."""
+    for rows, aspect in ((11, 1.6), (18, 1.0), (13, 2.4), (40, 1.2)):
+        def scale(per_band: int, rows: int = rows, aspect: float = aspect) -> float:
+            bands = -(-rows // per_band)
+            width = bands * (COLUMN_GAP + BAND_GAP) - BAND_GAP
+            return min(aspect / width, 1 / (per_band * RANK_GAP))
+        chosen = band_ranks(rows, 1, aspect)
+        assert all(scale(chosen) >= scale(k) * (1 - 1e-9) for k in range(1, rows + 1))
+    assert band_ranks(5, 1, 0.1) == 5  # a tall canvas keeps one column

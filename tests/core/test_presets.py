@@ -3,6 +3,8 @@ ResNets have the paper's sizes, and plain twins really have no skip connections.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 import torch
 import torchvision
@@ -11,7 +13,7 @@ from torch import nn
 from resnet_studio.blocks import CATALOGUE
 from resnet_studio.compiler import Analyzer, build
 from resnet_studio.graph import Graph, InputSpec, collapse
-from resnet_studio.graph.layout import RANK_GAP, main_path
+from resnet_studio.graph.layout import RANK_GAP, READING_ASPECT, band_ranks, main_path
 from resnet_studio.presets import (
     DEFAULT_PRESET,
     PRESETS,
@@ -127,12 +129,21 @@ def test_preset_has_no_diagnostics_and_builds(name):
 
 
 @pytest.mark.parametrize("name", ["resnet20", "small_resnet", "resnet50"])
-def test_preset_is_laid_out_with_its_trunk_in_one_column(name):
+def test_preset_is_laid_out_with_its_trunk_in_reading_order(name):
+    """Top to bottom, wrapped into bands side by side (newspaper columns) for a wide canvas:
+    each node sits right under the one before, or at the top of the next band to the right."""
     graph = create(name)
     trunk = main_path(graph)
     assert trunk[0] == "input" and trunk[-1] == "output" and len(trunk) == len(graph)
-    for rank, node_id in enumerate(trunk):
-        assert graph.node(node_id).position == (0.0, rank * RANK_GAP)
+    per_band = band_ranks(len(trunk), 1, READING_ASPECT)
+    assert 1 < per_band < len(trunk)  # wrapped, neither one tall column nor one long row
+    positions = [graph.node(n).position for n in trunk]
+    assert positions[0] == (0.0, 0.0)
+    for rank, ((x0, y0), (x1, y1)) in enumerate(pairwise(positions), 1):
+        if rank % per_band:
+            assert (x1, y1) == (x0, y0 + RANK_GAP)
+        else:
+            assert y1 == 0.0 and x1 > x0
 
 
 def test_other_input_size_and_class_count():

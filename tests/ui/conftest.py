@@ -12,7 +12,7 @@ from training_helpers import TrainingPrompts, tiny_net
 from ui_helpers import ScriptedPrompts, small_graph
 
 from resnet_studio.graph import Graph
-from resnet_studio.ui.main_window import MainWindow
+from resnet_studio.ui.shell.main_window import MainWindow
 
 
 @pytest.fixture

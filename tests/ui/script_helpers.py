@@ -20,8 +20,8 @@ _TRAINING_SCRIPT = textwrap.dedent("""
     sys.path.insert(0, HELPERS)
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
-    from resnet_studio.ui.app import application
-    from resnet_studio.ui.main_window import MainWindow
+    from resnet_studio.ui.shell.app import application
+    from resnet_studio.ui.shell.main_window import MainWindow
     from training_helpers import TrainingPrompts, configure, tiny_net
 
     app = application()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ui_helpers import ScriptedPrompts
 
-from resnet_studio.ui.analysis.dialogs import LandscapeDialog, SignalDialog
+from resnet_studio.ui.analyze.dialogs import LandscapeDialog, SignalDialog
 
 
 def test_the_landscape_samples_say_image_at_one(qtbot):

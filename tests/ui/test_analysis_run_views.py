@@ -13,8 +13,8 @@ from analysis_helpers import accepting, image_file, png_header_ok, tiny_resnet, 
 from training_helpers import TrainingPrompts
 
 from resnet_studio.presets import plain_twin
-from resnet_studio.ui.analysis.dialogs import LesionDialog
-from resnet_studio.ui.analysis.install import InstallDialog
+from resnet_studio.ui.analyze.dialogs import LesionDialog
+from resnet_studio.ui.analyze.install import InstallDialog
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 from analysis_helpers import accepting, png_header_ok
 from training_helpers import TrainingPrompts, tiny_net
 
-from resnet_studio.ui.commands import SetParamsCommand
+from resnet_studio.ui.design.commands import SetParamsCommand
 
 
 @pytest.fixture
@@ -56,6 +56,7 @@ def test_signal_tints_the_canvas_nodes_by_gradient_norm(qtbot, studio):
     tinted = {node_id for node_id, item in items.items() if item.tint is not None}
     assert tinted == {"conv1", "conv2", "fc"}  # the layers with weights; ReLU, Add keep theirs
     assert items["conv1"].tint_note.startswith("‖g‖ ")
+    window.show_workspace("design")  # the tints are on the canvas
     assert feature.legend.isVisible()
     window.actions["clear_signal_tints"].trigger()
     assert all(item.tint is None for item in items.values()) and not feature.legend.isVisible()

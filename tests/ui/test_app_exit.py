@@ -7,8 +7,8 @@ import sys
 
 SCRIPT = """
 from PySide6.QtCore import QTimer
-from resnet_studio.ui import clipboard
-from resnet_studio.ui.app import application
+from resnet_studio.ui.design import clipboard
+from resnet_studio.ui.shell.app import application
 app = application()
 app.clipboard().setMimeData(clipboard.to_mime({"nodes": [], "edges": []}))
 QTimer.singleShot(0, app.quit)

@@ -9,13 +9,13 @@ from script_helpers import run_script, training_script
 from training_helpers import configure, wait_finished
 
 from resnet_studio.graph.project import to_dict
-from resnet_studio.ui.filenames import safe_stem
+from resnet_studio.ui.widgets.filenames import safe_stem
 
 INTERRUPT_SCRIPT = textwrap.dedent("""
     import os, signal
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
-    from resnet_studio.ui import app as studio
+    from resnet_studio.ui.shell import app as studio
 
     def interrupt():
         windows = [w for w in QApplication.topLevelWidgets()

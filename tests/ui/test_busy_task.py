@@ -7,7 +7,7 @@ import threading
 
 from PySide6.QtWidgets import QPushButton, QWidget
 
-from resnet_studio.ui.busy import ProgressTask, time_left
+from resnet_studio.ui.shell.busy import ProgressTask, time_left
 
 
 class Clock:

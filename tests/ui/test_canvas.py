@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 from ui_helpers import drag, send_mouse, send_mouse_local
 
 from resnet_studio.graph import Edge
-from resnet_studio.ui.interactions import BLOCK_MIME, block_mime
-from resnet_studio.ui.node_item import INPUT, OUTPUT
+from resnet_studio.ui.design.interactions import BLOCK_MIME, block_mime
+from resnet_studio.ui.design.node_item import INPUT, OUTPUT
+from resnet_studio.ui.design.view import MIN_TEXT_PX
 
 
 def drop_block(view, type_id: str, local: QPoint) -> bool:
@@ -159,10 +161,19 @@ def test_delete_removes_the_selection_with_its_edges_as_one_step(window):
 
 
 def test_the_network_is_fitted_in_view_when_the_window_opens(window):
+    """Whole if it fits at a legible size; else legible, from the Input, at the least zoom."""
     view, scene = window.editor.view, window.editor.scene
     visible = view.visible_rect()
-    for node_id in window.document.graph.nodes:
-        assert visible.contains(scene.node_items[node_id].sceneBoundingRect()), node_id
+    assert view.is_fitted() and view.text_px() >= MIN_TEXT_PX - 0.01
+    assert visible.contains(scene.node_items["input"].sceneBoundingRect())
+    cut = [n for n, item in scene.node_items.items()
+           if not visible.contains(item.sceneBoundingRect())]
+    assert not cut or view.zoom() == pytest.approx(view.legible_zoom())
+    window.resize(1920, 1080)
+    QApplication.processEvents()
+    window.actions["auto_layout"].trigger()  # wrapped for this canvas: the whole network
+    visible = view.visible_rect()
+    assert all(visible.contains(item.sceneBoundingRect()) for item in scene.node_items.values())
 
 
 def test_ctrl_wheel_and_zoom_actions_change_the_zoom(window):
@@ -207,39 +218,48 @@ def test_space_and_left_drag_pans(window, qtbot):
     assert window.editor.selected_node_ids() == []  # panning selects nothing
 
 
-def test_fit_shows_every_node_of_a_tall_network_with_the_docks_open(make_window, qtbot):
+def test_fit_never_shrinks_node_text_below_legible_and_starts_at_the_input(make_window, qtbot):
+    """A network too big for the canvas at legible size is shown from its Input, the rest a
+    scroll away; one that fits is shown whole."""
     from resnet_studio import presets
 
     window = make_window(presets.create("resnet50"))
-    window.show()
+    window.resize(1280, 800)
     qtbot.waitExposed(window)
-    for dock in window.docks.values():  # the bottom docks (curves) take canvas height
-        dock.show()
-    QApplication.processEvents()
     view, scene = window.editor.view, window.editor.scene
+    window.show_workspace("design")
     window.actions["zoom_fit"].trigger()
     visible = view.visible_rect()
     cut = [n for n, item in scene.node_items.items()
            if not visible.contains(item.sceneBoundingRect())]
-    assert cut == [] and len(scene.node_items) > 10
-    assert view.zoom() < 0.62  # the old fit stopped at 0.62 and cut the bottom off
-    assert view.is_fitted()
+    assert view.text_px() >= MIN_TEXT_PX - 0.01 and view.is_fitted()
+    assert visible.contains(scene.node_items["input"].sceneBoundingRect())
+    if cut:  # too big: at the least legible zoom, with somewhere to scroll to
+        assert view.zoom() == pytest.approx(view.legible_zoom())
+        bars = view.horizontalScrollBar(), view.verticalScrollBar()
+        assert any(bar.maximum() > bar.minimum() for bar in bars)
+    window.resize(1920, 1080)
+    QApplication.processEvents()
+    window.actions["zoom_fit"].trigger()
+    visible = view.visible_rect()
+    assert all(visible.contains(item.sceneBoundingRect()) for item in scene.node_items.values())
+    assert view.text_px() >= MIN_TEXT_PX
 
 
 def test_a_fit_follows_a_dock_that_opens_until_the_user_zooms(make_window, qtbot):
     from resnet_studio import presets
 
-    window = make_window(presets.create("resnet50"))
-    window.show()
+    window = make_window(presets.create("small_resnet"))
+    window.resize(1920, 1080)
     qtbot.waitExposed(window)
     view, scene = window.editor.view, window.editor.scene
     window.actions["zoom_fit"].trigger()
-    for dock in window.docks.values():
-        dock.show()
-    window.resize(window.width(), window.height() - 200)
+    window.docks["summary"].hide()
+    window.resize(window.width(), window.height() - 150)
     QApplication.processEvents()
     visible = view.visible_rect()
     assert all(visible.contains(item.sceneBoundingRect()) for item in scene.node_items.values())
+    assert view.is_fitted()
     window.actions["zoom_in"].trigger()
     assert not view.is_fitted()
     zoom = view.zoom()

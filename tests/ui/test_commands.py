@@ -10,7 +10,7 @@ from ui_helpers import nodes_by_id, saved_text
 
 from resnet_studio.compiler import build
 from resnet_studio.graph import CycleError, DuplicateNodeError, Edge, InvalidNodeIdError
-from resnet_studio.ui.commands import (
+from resnet_studio.ui.design.commands import (
     AddNodeCommand,
     ConnectCommand,
     MoveNodesCommand,

@@ -9,9 +9,9 @@ from PySide6.QtWidgets import QApplication, QLineEdit, QMenu, QWidgetAction
 from ui_helpers import saved_text
 
 from resnet_studio.graph import Edge
-from resnet_studio.ui.context_menus import ADD_BLOCK_TITLE
-from resnet_studio.ui.edge_item import curve
-from resnet_studio.ui.features import ActionSpec, Contributions, Feature
+from resnet_studio.ui.design.context_menus import ADD_BLOCK_TITLE
+from resnet_studio.ui.design.edge_item import curve
+from resnet_studio.ui.shell.features import ActionSpec, Contributions, Feature
 
 
 def texts(menu: QMenu) -> list[str]:

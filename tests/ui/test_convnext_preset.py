@@ -9,7 +9,7 @@ from ui_helpers import saved_text
 from resnet_studio import presets
 from resnet_studio.compiler import build
 from resnet_studio.graph import InputSpec
-from resnet_studio.ui.commands import remove_items_command
+from resnet_studio.ui.design.commands import remove_items_command
 
 SPEC = InputSpec(3, 64, 64, classes=10)
 

@@ -1,5 +1,6 @@
-"""The first start's dock layout: the right-hand column shows the summary table's columns and
-a PEP 8 line of model.py without cropping; a saved layout wins over it."""
+"""The first start's dock layout: the summary table's columns and a PEP 8 line of model.py
+show without cropping under the canvas, the inspector is a narrow column, the canvas keeps the
+most room; a saved layout wins over it."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import pytest
 from PySide6.QtCore import Qt
 
 from resnet_studio import presets
-from resnet_studio.ui.actions import RIGHT_COLUMN_SHARE
-from resnet_studio.ui.code_view import CODE_COLUMNS
+from resnet_studio.ui.design.actions import INSPECTOR_WIDTHS, PALETTE_WIDTH
+from resnet_studio.ui.design.code_view import CODE_COLUMNS
 
 
 def _filled(window, qtbot):
@@ -36,21 +37,24 @@ def test_the_model_py_pane_shows_a_pep8_line_at_the_default_size(window, qtbot):
     assert editor.viewport().width() >= editor.fontMetrics().horizontalAdvance("x" * CODE_COLUMNS)
 
 
-def test_the_canvas_keeps_at_least_half_the_window_less_the_palette(window):
-    right = window.docks["summary"].width()
-    assert right <= round(window.width() * RIGHT_COLUMN_SHARE)
-    assert window.editor.width() > 400
+def test_the_canvas_keeps_the_most_room(window):
+    inspector = window.docks["inspector"].width()
+    assert INSPECTOR_WIDTHS[0] - 4 <= inspector <= INSPECTOR_WIDTHS[1] + 4
+    canvas = window.editor
+    assert canvas.width() >= window.width() - PALETTE_WIDTH - inspector - 30
+    assert canvas.height() >= window.docks["summary"].height()
 
 
 def test_a_saved_layout_wins_over_the_default_widths(make_window, qtbot):
     first = make_window()
-    assert first.docks["summary"].width() > 500
-    first.resizeDocks([first.docks["inspector"]], [450], Qt.Orientation.Horizontal)
-    qtbot.waitUntil(lambda: abs(first.docks["summary"].width() - 450) <= 4)
+    assert first.docks["inspector"].width() < 450
+    first.workspace("design").resizeDocks([first.docks["inspector"]], [450],
+                                          Qt.Orientation.Horizontal)
+    qtbot.waitUntil(lambda: abs(first.docks["inspector"].width() - 450) <= 4)
     assert first.close()
     second = make_window()
     qtbot.wait(50)  # a late default layout would have changed it by now
-    assert abs(second.docks["summary"].width() - 450) <= 4
+    assert abs(second.docks["inspector"].width() - 450) <= 4
 
 
 def test_the_table_fills_its_width_after_another_project_is_shown(make_window, qtbot):

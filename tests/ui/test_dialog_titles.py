@@ -16,13 +16,13 @@ from ui_helpers import small_graph
 
 from resnet_studio import presets
 from resnet_studio.compiler.structure import exposable
-from resnet_studio.ui.analysis.dialogs import SignalDialog
-from resnet_studio.ui.analysis.install import InstallDialog
-from resnet_studio.ui.dialogs import MakeBlockDialog, PresetGallery
-from resnet_studio.ui.prompts import DialogPrompts
-from resnet_studio.ui.study.dialog import StudyDialog
-from resnet_studio.ui.training.sanity_dialogs import OverfitDialog
-from resnet_studio.ui.window_titles import MAX_TITLE_WIDTH, ask, fit_title
+from resnet_studio.ui.analyze.dialogs import SignalDialog
+from resnet_studio.ui.analyze.install import InstallDialog
+from resnet_studio.ui.experiments.dialog import StudyDialog
+from resnet_studio.ui.shell.prompts import DialogPrompts
+from resnet_studio.ui.shell.window_titles import MAX_TITLE_WIDTH, ask, fit_title
+from resnet_studio.ui.train.sanity_dialogs import OverfitDialog
+from resnet_studio.ui.widgets.dialogs import MakeBlockDialog, PresetGallery
 
 # openbox draws its window icon and three 18-px buttons beside the title (about 90 px with
 # padding, measured in screenshots); other window managers draw larger buttons

@@ -7,7 +7,7 @@ from ui_helpers import small_graph
 
 from resnet_studio import presets
 from resnet_studio.compiler.structure import exposable
-from resnet_studio.ui.dialogs import EMPTY_PROJECT, MakeBlockDialog, PresetGallery
+from resnet_studio.ui.widgets.dialogs import EMPTY_PROJECT, MakeBlockDialog, PresetGallery
 
 
 def test_gallery_lists_every_preset_with_its_description(qtbot):

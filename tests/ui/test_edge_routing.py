@@ -2,8 +2,8 @@
 
 from PySide6.QtCore import QPointF
 
-from resnet_studio.ui import theme
-from resnet_studio.ui.edge_item import SKIP_SIDE, curve
+from resnet_studio.ui.design.edge_item import SKIP_SIDE, curve
+from resnet_studio.ui.shell import theme
 
 
 def test_an_edge_to_the_next_row_stays_a_plain_s_curve():

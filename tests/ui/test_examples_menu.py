@@ -7,9 +7,9 @@ import pytest
 
 from resnet_studio.examples import EXAMPLES, Example, example
 from resnet_studio.graph.project import dumps, load
-from resnet_studio.ui.commands import SetParamsCommand
-from resnet_studio.ui.examples_menu import MENU, action_key
-from resnet_studio.ui.prompts import CANCEL, DISCARD
+from resnet_studio.ui.design.commands import SetParamsCommand
+from resnet_studio.ui.shell.examples_menu import MENU, action_key
+from resnet_studio.ui.shell.prompts import CANCEL, DISCARD
 
 
 def test_the_file_menu_lists_every_example_with_its_description(window):

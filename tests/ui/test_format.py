@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from resnet_studio.ui import format as fmt
+from resnet_studio.ui.widgets import format as fmt
 
 MIB, GIB = 2 ** 20, 2 ** 30
 

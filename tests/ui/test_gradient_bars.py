@@ -6,7 +6,7 @@ import numpy as np
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QApplication
 
-from resnet_studio.ui.training.heatmap import GradientView
+from resnet_studio.ui.train.heatmap import GradientView
 
 NAMES = ("conv1", "layer1.0.conv1", "layer1.0.conv2", "layer2.0.downsample.0", "fc")
 

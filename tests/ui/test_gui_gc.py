@@ -7,7 +7,7 @@ import gc
 import threading
 import weakref
 
-from resnet_studio.ui import gui_gc
+from resnet_studio.ui.shell import gui_gc
 
 
 class Cycle:

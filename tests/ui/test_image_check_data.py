@@ -13,8 +13,8 @@ from resnet_studio.data import DataConfig
 from resnet_studio.graph import InputSpec
 from resnet_studio.presets.base import Chain
 from resnet_studio.train import Engine, TrainConfig
-from resnet_studio.ui.training import image_check
-from resnet_studio.ui.training.predict import PredictDialog
+from resnet_studio.ui.train import image_check
+from resnet_studio.ui.train.predict import PredictDialog
 
 
 def _grey_folder(root):
@@ -68,8 +68,8 @@ def test_a_run_without_a_readable_spec_offers_no_sample(tmp_path):
 @pytest.mark.parametrize("flip", [None, True, False])
 def test_the_settings_panel_keeps_the_flip_choice(qtbot, flip):
     from resnet_studio.presets import create
-    from resnet_studio.ui.training.defaults import UNKNOWN_DEVICES
-    from resnet_studio.ui.training.settings import TrainingSettings
+    from resnet_studio.ui.train.defaults import UNKNOWN_DEVICES
+    from resnet_studio.ui.train.settings import TrainingSettings
 
     panel = TrainingSettings(None, UNKNOWN_DEVICES)
     qtbot.addWidget(panel)

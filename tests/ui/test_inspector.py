@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox
 
 from resnet_studio import presets
-from resnet_studio.ui.commands import AddNodeCommand, SetParamsCommand
+from resnet_studio.ui.design.commands import AddNodeCommand, SetParamsCommand
 
 
 def select(window, *node_ids: str):

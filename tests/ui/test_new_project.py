@@ -7,9 +7,9 @@ from PySide6.QtCore import Qt
 
 from resnet_studio import presets
 from resnet_studio.graph.project import load
-from resnet_studio.ui.commands import SetParamsCommand
-from resnet_studio.ui.dialogs import EMPTY_PROJECT, NAME_ROLE, PresetGallery
-from resnet_studio.ui.new_project import project_name
+from resnet_studio.ui.design.commands import SetParamsCommand
+from resnet_studio.ui.shell.new_project import project_name
+from resnet_studio.ui.widgets.dialogs import EMPTY_PROJECT, NAME_ROLE, PresetGallery
 
 
 def test_new_offers_an_empty_project_with_input_and_output(window, prompts):

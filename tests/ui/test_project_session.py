@@ -17,9 +17,9 @@ from ui_helpers import small_graph
 
 from resnet_studio.graph import project as project_file
 from resnet_studio.train.rundir import STATUS, list_runs
-from resnet_studio.ui.examples_menu import action_key
-from resnet_studio.ui.session import NO_RUN_IN_FOCUS, FocusMemory, restored_focus
-from resnet_studio.ui.training.panel import READY
+from resnet_studio.ui.shell.examples_menu import action_key
+from resnet_studio.ui.shell.session import NO_RUN_IN_FOCUS, FocusMemory, restored_focus
+from resnet_studio.ui.train.panel import READY
 
 
 def train_once(window, qtbot) -> Path:

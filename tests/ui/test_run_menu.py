@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QPoint
 from training_helpers import configure, wait_finished
 
-from resnet_studio.ui.training.views import TAB_RUNS
+from resnet_studio.ui.train.views import TAB_RUNS
 
 ENTRIES = ["Open", "Compare with Selected", "Resume", "Export Checkpoint…", "Reveal Folder",
            "Delete Run…"]

@@ -8,7 +8,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QComboBox
 
-from resnet_studio.ui.spin_boxes import NumberSpinBox, log_step
+from resnet_studio.ui.widgets.spin_boxes import NumberSpinBox, log_step
 
 
 def wheel(widget, notches: int = -1) -> QWheelEvent:
@@ -41,7 +41,7 @@ def test_no_box_of_the_main_window_changes_on_a_wheel_turn_without_focus(window)
 
 def test_a_focused_box_takes_the_wheel(window, qtbot):
     lr = window.training.panel.settings.lr
-    window.docks["training"].raise_()
+    window.reveal("training")
     qtbot.waitUntil(lr.isVisible)
     lr.setValue(0.1)
     lr.setFocus()

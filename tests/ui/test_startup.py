@@ -10,11 +10,12 @@ from pathlib import Path
 from ui_helpers import small_graph
 
 from resnet_studio.graph import events
-from resnet_studio.ui import app as studio
-from resnet_studio.ui import window_titles
-from resnet_studio.ui.main_window import MainWindow
-from resnet_studio.ui.startup import BackgroundLoader, load_compiler
-from resnet_studio.ui.training.defaults import Devices
+from resnet_studio.ui.shell import app as studio
+from resnet_studio.ui.shell import window_titles
+from resnet_studio.ui.shell.app import load_compiler
+from resnet_studio.ui.shell.main_window import MainWindow
+from resnet_studio.ui.shell.startup import BackgroundLoader
+from resnet_studio.ui.train.defaults import Devices
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,9 +25,9 @@ EDITOR_CHECK = """
 import sys
 from pathlib import Path
 from PySide6.QtCore import QSettings
-from resnet_studio.ui import app
+from resnet_studio.ui.shell import app
 application = app.application()
-from resnet_studio.ui.main_window import MainWindow
+from resnet_studio.ui.shell.main_window import MainWindow
 scratch = Path(sys.argv[1])
 window = MainWindow(QSettings(str(scratch / "s.ini"), QSettings.Format.IniFormat),
                     recovery_dir=scratch / "recovery", defer_compiler=True)

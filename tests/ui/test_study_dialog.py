@@ -11,7 +11,7 @@ from training_helpers import tiny_net
 
 from resnet_studio.presets.recipes import HE_2016_CIFAR
 from resnet_studio.train.recipe import project_training, recipe_config, training_section
-from resnet_studio.ui.study.dialog import StudyDialog
+from resnet_studio.ui.experiments.dialog import StudyDialog
 
 
 @pytest.fixture

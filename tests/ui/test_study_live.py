@@ -11,8 +11,8 @@ from study_helpers import StudyPrompts, budget, staged_net
 
 from resnet_studio.study.kinds import plan_sweep
 from resnet_studio.study.queue import StudyQueue
-from resnet_studio.ui.study import view as view_module
-from resnet_studio.ui.study import worker as worker_module
+from resnet_studio.ui.experiments import view as view_module
+from resnet_studio.ui.experiments import worker as worker_module
 
 HOLD_AT = 5  # of the first run's 6 steps
 HELD_BAR = round(view_module.PROGRESS_STEPS * HOLD_AT / 12)  # 5 of the study's 12 steps

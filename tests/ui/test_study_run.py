@@ -15,7 +15,7 @@ from resnet_studio.study.kinds import plan_sweep
 from resnet_studio.study.plan import Study
 from resnet_studio.study.queue import StudyQueue
 from resnet_studio.train import load_checkpoint
-from resnet_studio.ui.study import worker as worker_module
+from resnet_studio.ui.experiments import worker as worker_module
 
 
 @pytest.fixture

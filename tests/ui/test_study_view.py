@@ -14,7 +14,7 @@ from study_helpers import StudyPrompts, budget, staged_net
 
 from resnet_studio.study.kinds import plan_sweep
 from resnet_studio.study.results import RunCurves, StudyResults, table_row
-from resnet_studio.ui.study.view import StudyView
+from resnet_studio.ui.experiments.view import StudyView
 
 
 def _results(accuracies=(0.6, math.nan, 0.9)) -> StudyResults:

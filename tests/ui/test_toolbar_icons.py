@@ -12,10 +12,10 @@ from PySide6.QtGui import QColor, QIcon
 from PySide6.QtWidgets import QMainWindow, QToolButton
 from ui_helpers import small_graph
 
-from resnet_studio.ui import icons, theme
-from resnet_studio.ui.features import ActionSpec, Contributions, Feature, FeatureHost
-from resnet_studio.ui.main_window import MainWindow
-from resnet_studio.ui.startup import when_painted
+from resnet_studio.ui.shell import icons, theme
+from resnet_studio.ui.shell.features import ActionSpec, Contributions, Feature, FeatureHost
+from resnet_studio.ui.shell.main_window import MainWindow
+from resnet_studio.ui.shell.startup import when_painted
 
 
 def _toolbar_actions(window):
@@ -139,7 +139,7 @@ def test_icons_wait_for_the_first_paint(qtbot):
 
 
 def test_the_icon_library_is_not_imported_with_the_window_modules():
-    code = ("import sys, resnet_studio.ui.features, resnet_studio.ui.icons; "
+    code = ("import sys, resnet_studio.ui.shell.features, resnet_studio.ui.shell.icons; "
             "print('qtawesome' in sys.modules, 'qtpy' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120, check=True)

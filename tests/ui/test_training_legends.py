@@ -34,7 +34,7 @@ def test_the_plots_fit_their_width_by_stacking_legend_entries(qtbot):
     instead of cutting the learning-rate plot off at its edge."""
     from PySide6.QtCore import Qt
 
-    from resnet_studio.ui.training.plots import MetricPlots
+    from resnet_studio.ui.train.plots import MetricPlots
 
     plots = MetricPlots()
     qtbot.addWidget(plots)

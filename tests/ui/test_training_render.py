@@ -10,9 +10,9 @@ import pytest
 from PySide6.QtCore import QEvent, QObject
 
 from resnet_studio.train.records import RunStartRecord, StepRecord
-from resnet_studio.ui.training.bridge import RUNNING, RunUpdate
-from resnet_studio.ui.training.controller import TINT_SECONDS
-from resnet_studio.ui.training.views import HEATMAP_SECONDS, TAB_CURVES, TAB_GRADIENTS
+from resnet_studio.ui.train.bridge import RUNNING, RunUpdate
+from resnet_studio.ui.train.controller import TINT_SECONDS
+from resnet_studio.ui.train.views import HEATMAP_SECONDS, TAB_CURVES, TAB_GRADIENTS
 
 LAYERS = ("conv1", "bn1", "conv2", "bn2", "fc")  # tiny_net's layers: nodes on the canvas
 
@@ -66,7 +66,7 @@ def render(c, records: list[StepRecord], later: float = 0.0) -> None:
 def test_the_progress_bar_is_repainted_after_the_render_not_inside_it(live, qtbot):
     window, c = live
     bar = c.panel.progress
-    window.docks["training"].raise_()  # as starting a run does
+    window.reveal("training")
     render(c, steps(1))
     qtbot.waitUntil(lambda: not bar.visibleRegion().isEmpty())
     counter = PaintCounter(bar)

@@ -11,8 +11,8 @@ from training_helpers import configure, tiny_net, wait_finished
 
 from resnet_studio.compiler import build
 from resnet_studio.graph import project
-from resnet_studio.ui.commands import SetParamsCommand
-from resnet_studio.ui.training.bridge import PAUSED, RUNNING
+from resnet_studio.ui.design.commands import SetParamsCommand
+from resnet_studio.ui.train.bridge import PAUSED, RUNNING
 
 LAYERS = ("conv1", "bn1", "conv2", "bn2", "fc")
 
@@ -35,7 +35,9 @@ def test_a_run_streams_pauses_resumes_stops_and_exports_its_checkpoint(trainer, 
     qtbot.waitUntil(lambda: c.views.plots.points >= 4, timeout=30_000)
     assert c.start_record.layer_names == LAYERS
     qtbot.waitUntil(lambda: set(window.editor.scene.tinted_nodes()) == set(LAYERS))
-    assert c.legend.isVisible() and window.docks["curves"].isVisible()
+    assert window.current_workspace == "train" and window.docks["curves"].isVisible()
+    window.show_workspace("design")  # the canvas shows the gradient tints and their legend
+    assert c.legend.isVisible()
     assert not c.panel.settings.isEnabled()  # locked while the run uses them
     # the run trains a copy: editing the network now changes the next run, and says so
     window.document.push(SetParamsCommand(window.document.graph, ["conv1"], {"out_channels": 6}))

@@ -10,8 +10,8 @@ from training_helpers import configure
 
 from resnet_studio.train.records import DiagnosisRecord
 from resnet_studio.train.sanity import RangeTest, suggest
-from resnet_studio.ui.training.bridge import RunUpdate
-from resnet_studio.ui.training.sanity_dialogs import LrFinderDialog, OverfitDialog, PreviewDialog
+from resnet_studio.ui.train.bridge import RunUpdate
+from resnet_studio.ui.train.sanity_dialogs import LrFinderDialog, OverfitDialog, PreviewDialog
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from PySide6.QtWidgets import QPushButton, QWidget
 from training_helpers import configure
 
 from resnet_studio.train.sanity import Cancelled
-from resnet_studio.ui.training import sanity_task
-from resnet_studio.ui.training.sanity_dialogs import PreviewDialog
-from resnet_studio.ui.training.sanity_task import SanityTask, eta_text
+from resnet_studio.ui.train import sanity_task
+from resnet_studio.ui.train.sanity_dialogs import PreviewDialog
+from resnet_studio.ui.train.sanity_task import SanityTask, eta_text
 
 
 def test_eta_text_is_the_mean_step_time_times_the_steps_left():

@@ -12,7 +12,7 @@ import pytest
 from resnet_studio.train.compare import config_differences
 from resnet_studio.train.history import RunHistory, Series, ema
 from resnet_studio.train.rundir import RunReadError, summarise
-from resnet_studio.ui.training.series import LayerHistory
+from resnet_studio.ui.train.series import LayerHistory
 
 
 def test_series_grows_by_doubling_and_keeps_its_points():

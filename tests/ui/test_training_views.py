@@ -18,7 +18,7 @@ from resnet_studio.cli import main as cli
 from resnet_studio.graph import project
 from resnet_studio.train.history import RunHistory
 from resnet_studio.train.records import EpochRecord, RunStartRecord, StepRecord
-from resnet_studio.ui.training.heatmap import gradient_alerts
+from resnet_studio.ui.train.heatmap import gradient_alerts
 
 LAYERS = ("conv1", "bn1", "conv2", "bn2", "fc")
 CLI_DATA = ["--dataset", "synthetic", "--train-size", "48", "--val-size", "16", "--image-size",

@@ -11,8 +11,12 @@ from PySide6.QtWidgets import QLabel, QMainWindow
 from ui_helpers import ScriptedPrompts, small_graph
 
 from resnet_studio.graph.project import load, to_dict
-from resnet_studio.ui.commands import RemoveNodeCommand, SetParamsCommand, remove_items_command
-from resnet_studio.ui.features import (
+from resnet_studio.ui.design.commands import (
+    RemoveNodeCommand,
+    SetParamsCommand,
+    remove_items_command,
+)
+from resnet_studio.ui.shell.features import (
     ActionSpec,
     Contributions,
     DockSpec,
@@ -20,7 +24,7 @@ from resnet_studio.ui.features import (
     FeatureHost,
     MenuSpec,
 )
-from resnet_studio.ui.main_window import MainWindow
+from resnet_studio.ui.shell.main_window import MainWindow
 
 
 def edit(window) -> None:
@@ -166,14 +170,19 @@ def test_clean_close_and_clean_save_delete_the_autosave(window, prompts, tmp_pat
 
 def test_docks_are_restored_from_settings(make_window, settings):
     first = make_window()
+    design = first.workspace("design")
     first.docks["code"].setFloating(False)
-    first.removeDockWidget(first.docks["palette"])
-    first.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, first.docks["palette"])
+    design.removeDockWidget(first.docks["palette"])
+    design.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, first.docks["palette"])
     first.docks["palette"].show()
+    first.show_workspace("train")
     assert first.close()
     assert settings.value("window/state") is not None
+    assert settings.value("workspace/design/state") is not None
     second = make_window()
-    assert second.dockWidgetArea(second.docks["palette"]) == Qt.DockWidgetArea.RightDockWidgetArea
+    assert second.workspace("design").dockWidgetArea(second.docks["palette"]) == (
+        Qt.DockWidgetArea.RightDockWidgetArea)
+    assert second.current_workspace == "train"  # the last workspace used comes back
 
 
 def test_clicking_a_diagnostic_selects_and_centres_its_node(window, qtbot):
@@ -269,7 +278,7 @@ def test_main_opens_the_window_on_a_project_and_returns_when_it_closes(
     from PySide6.QtWidgets import QApplication
 
     from resnet_studio.graph.project import save
-    from resnet_studio.ui import app as app_module
+    from resnet_studio.ui.shell import app as app_module
 
     # Keep the real user's settings and data untouched.
     monkeypatch.setattr(app_module, "QSettings", lambda org, name: QSettings(
@@ -316,9 +325,13 @@ def test_menus_and_toolbar_follow_the_declared_places(window):
     toolbar = [a.iconText() for a in window.toolbar.actions() if not a.isSeparator()]
     assert toolbar[:3] == ["New", "Open", "Save"] and toolbar[-4:] == [
         "Train", "Pause", "Resume", "Stop"]
-    docks = [a.text() for a in window.menu("view").actions()][-8:]
-    assert docks == ["Blocks", "Inspector", "Problems and Summary", "model.py", "Training",
-                     "Training Curves and Runs", "Experiment", "Analyses"]
+    view = [a.text() for a in window.menu("view").actions()]
+    assert view[-10:] == ["Blocks", "Inspector", "Problems and Summary", "model.py", "Training",
+                          "Training Curves and Runs", "Dataset", "Samples, Classes and Input",
+                          "Experiment", "Analyses"]
+    assert view[-16:-11] == ["&1 Design", "&2 Data", "&3 Train", "&4 Experiments",
+                             "&5 Analyze"]  # the workspaces, a section before the docks
+    assert window.actions["workspace_train"].shortcut().toString() == "Ctrl+3"
     assert window.actions["delete"].shortcuts()[-1].toString() == "Backspace"
     assert window.actions["train_start"].shortcut().toString() == "F5"
 
@@ -433,7 +446,7 @@ def test_a_refusal_on_the_status_bar_clears_at_the_next_edit(window):
 
 
 def test_the_data_folder_is_one_level_named_after_the_app():
-    from resnet_studio.ui.recovery import default_directory
+    from resnet_studio.ui.shell.recovery import default_directory
 
     folder = default_directory()
     assert folder.name == "ResNet Studio" and folder.parent.name != "ResNet Studio"

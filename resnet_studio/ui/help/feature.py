@@ -11,16 +11,16 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QApplication, QDialog
 
-from ..context_menus import NODE
-from ..features import ActionSpec, Contributions, Feature, MenuSpec
-from ..palette import TYPE_ROLE
+from ..design.context_menus import NODE
+from ..design.palette import TYPE_ROLE
+from ..shell.features import ActionSpec, Contributions, Feature, MenuSpec
 from .dialogs import AboutDialog, BlockHelpDialog, GuidesDialog
 from .shortcuts import ShortcutsDialog
 from .texts import block_help_html
 from .tour import TourDialog
 
 if TYPE_CHECKING:
-    from ..main_window import MainWindow
+    from ..shell.main_window import MainWindow
 
 HELP_MENU = "help"
 ABOUT_SECTION = 10

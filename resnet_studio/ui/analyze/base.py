@@ -1,0 +1,119 @@
+"""What every analysis view shares: a title, an honest note on what is shown, the plots, and
+an Export… button that writes the command line's files (the same matplotlib figure through
+``analysis.figures``, and the numbers as CSV and JSON) into a chosen folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from ..shell import theme
+
+
+class AnalysisView(QWidget):
+    """One tab of the analyses dock. ``show_result`` fills it; ``export(folder)`` writes the
+    files and returns their paths; ``export_requested`` asks the feature for a folder."""
+
+    export_requested = Signal()
+    title = "Analysis"
+    empty_text = "Nothing analysed yet."
+    key = "analysis"
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.result: Any = None
+        self.heading = QLabel(self.title)
+        self.heading.setFont(theme.ui_font(10.5, bold=True))
+        self.note = QLabel(self.empty_text, wordWrap=True)
+        self.note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.note.setStyleSheet(f"color: {theme.MUTED.name()};")
+        self.body = QWidget()
+        self.body.hide()
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("Write the figure (PNG) and the numbers (CSV, JSON) "
+                                      "into a folder, as the command line does")
+        self.export_button.setEnabled(False)
+        self.export_button.clicked.connect(self.export_requested)
+        self.buttons = QHBoxLayout()
+        self.buttons.addStretch(1)
+        self.buttons.addWidget(self.export_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.note)
+        layout.addWidget(self.body, 1)
+        self.filler = QWidget()  # keeps the heading and the note at the top until a result
+        layout.addWidget(self.filler, 1)
+        layout.addLayout(self.buttons)
+
+    def show_result(self, result: Any, context: dict[str, Any]) -> None:
+        """Draw ``result``; ``context`` holds what the export needs besides (titles)."""
+        self.result, self.context = result, context
+        self.filler.hide()
+        self.body.show()
+        self.export_button.setEnabled(True)
+        self.draw(result, context)
+
+    def clear(self) -> None:
+        """Show nothing (another project is open)."""
+        self.result, self.context = None, {}
+        self.body.hide()
+        self.note.setText(self.empty_text)
+        self.export_button.setEnabled(False)
+
+    def draw(self, result: Any, context: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def export(self, folder: Path) -> list[Path]:
+        raise NotImplementedError
+
+
+class LogAxis(pg.AxisItem):
+    """Log-scale ticks at 1, 2 and 5 × each decade (at each decade only beyond three):
+    pyqtgraph labels every minor tick when the range spans few decades, an unreadable pile."""
+
+    def logTickValues(self, minVal: float, maxVal: float, size: float, stdTicks: Any) -> list:
+        low, high = int(np.floor(minVal)), int(np.ceil(maxVal))
+        factors = (1,) if high - low > 3 else (1, 2, 5)
+        values = [d + float(np.log10(f)) for d in range(low, high + 1) for f in factors]
+        return [(None, [v for v in values if minVal <= v <= maxVal])]
+
+
+def plot_widget(title: str, x_label: str, y_label: str, log_y: bool = False) -> pg.PlotWidget:
+    """A white plot in the training views' style (``log_y``: a log-scale value axis)."""
+    from ..train import plotstyle as style
+
+    axes = {"left": LogAxis("left")} if log_y else None
+    widget = pg.PlotWidget(background=style.BACKGROUND, axisItems=axes)
+    style.style_plot(widget.getPlotItem(), title, x_label, y_label)
+    widget.getPlotItem().setLogMode(y=log_y)
+    widget.setMinimumSize(260, 200)
+    return widget
+
+
+def scalar_pixmap(values: np.ndarray, map_name: str, size: int) -> QPixmap:
+    """A 2-D array in [0, 1] (NaN: the background) as a colour-mapped picture ``size`` tall."""
+    lut = pg.colormap.get(map_name).map(np.nan_to_num(values, nan=0.0).clip(0, 1), mode="byte")
+    rgba = np.ascontiguousarray(lut.reshape(*values.shape, 4))
+    rgba[np.isnan(values)] = (255, 255, 255, 255)
+    return rgba_pixmap(rgba, size)
+
+
+def rgb_pixmap(image: np.ndarray, size: int) -> QPixmap:
+    """An H×W×C picture in [0, 1] (C = 1 or 3) as a pixmap ``size`` pixels tall."""
+    rgb = image if image.shape[-1] == 3 else np.repeat(image[..., :1], 3, axis=-1)
+    alpha = np.ones((*rgb.shape[:2], 1))
+    return rgba_pixmap((np.concatenate([rgb, alpha], -1) * 255).round().astype(np.uint8), size)
+
+
+def rgba_pixmap(rgba: np.ndarray, size: int) -> QPixmap:
+    rgba = np.ascontiguousarray(rgba, dtype=np.uint8)
+    h, w = rgba.shape[:2]
+    image = QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+    return QPixmap.fromImage(image).scaledToHeight(size, Qt.TransformationMode.FastTransformation)

@@ -1,0 +1,107 @@
+"""The explain tab: the image as the network saw it, the top-k predictions, Grad-CAM over
+the image, the pixel attribution, and a grid of the first feature maps of every stage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
+
+from ..shell import theme
+from .base import AnalysisView, rgb_pixmap, rgba_pixmap, scalar_pixmap
+
+PICTURE = 176     # pixels: the image, Grad-CAM and attribution pictures
+FEATURES = 150    # pixels: each stage's mosaic of feature maps
+OVERLAY_ALPHA = 0.5
+
+
+def gradcam_overlay(image: np.ndarray, cam: np.ndarray) -> np.ndarray:
+    """The image with Grad-CAM (in [0, 1]) blended over it in the turbo colour map, RGBA."""
+    rgb = image if image.shape[-1] == 3 else np.repeat(image[..., :1], 3, axis=-1)
+    heat = pg.colormap.get("turbo").map(cam.clip(0, 1), mode="float")[..., :3]
+    heat = heat.reshape(*cam.shape, 3)
+    mixed = (1 - OVERLAY_ALPHA) * rgb + OVERLAY_ALPHA * heat
+    alpha = np.ones((*mixed.shape[:2], 1))
+    return (np.concatenate([mixed, alpha], -1) * 255).round().astype(np.uint8)
+
+
+def captioned(pixmap_label: QLabel, caption: str) -> QWidget:
+    box = QWidget()
+    column = QVBoxLayout(box)
+    column.setContentsMargins(0, 0, 0, 0)
+    column.addWidget(pixmap_label, 0, Qt.AlignmentFlag.AlignHCenter)
+    text = QLabel(caption, wordWrap=True, alignment=Qt.AlignmentFlag.AlignHCenter)
+    text.setFont(theme.ui_font(8.5))
+    column.addWidget(text)
+    return box
+
+
+class ExplainView(AnalysisView):
+    title = "Explaining one image"
+    empty_text = "Run Analyze ▸ Explain an Image… on a trained run."
+    key = "explain"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.grid = QGridLayout(self.body)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.top_k = QLabel(alignment=Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.top_k.setTextFormat(Qt.TextFormat.RichText)
+        self.pictures: dict[str, QLabel] = {}
+
+    def draw(self, result: Any, context: dict[str, Any]) -> None:
+        self.note.setText(
+            f"{context.get('source', 'image')}: the network's top {len(result.classes)} "
+            f"predictions; Grad-CAM on {result.gradcam_layer} and "
+            f"{result.method.replace('_', ' ')} for ‘{result.target}’ (both scaled to 0–1); "
+            "the first channels of each stage's feature maps, each channel scaled to its own "
+            "range.")
+        while self.grid.count():
+            widget = self.grid.takeAt(0).widget()
+            if widget is not None and widget is not self.top_k:
+                widget.deleteLater()
+        self.pictures = {
+            "image": QLabel(pixmap=rgb_pixmap(result.image, PICTURE)),
+            "gradcam": QLabel(pixmap=rgba_pixmap(gradcam_overlay(result.image, result.gradcam),
+                                                 PICTURE)),
+            "attribution": QLabel(pixmap=scalar_pixmap(result.attribution, "inferno", PICTURE)),
+        }
+        captions = ("input, as fitted to the network", f"Grad-CAM for ‘{result.target}’",
+                    result.method.replace("_", " "))
+        for column, (label, caption) in enumerate(zip(self.pictures.values(), captions)):
+            self.grid.addWidget(captioned(label, caption), 0, column)
+        self.top_k.setText(self._ranking(result))
+        self.grid.addWidget(self.top_k, 0, 3)
+        self._add_feature_maps(result)
+
+    def _ranking(self, result: Any) -> str:
+        rows = "".join(f"<tr><td>{i + 1}.&nbsp;</td><td>{c}&nbsp;&nbsp;</td>"
+                       f"<td align='right'>{p:.1%}</td></tr>"
+                       for i, (c, p) in enumerate(zip(result.classes, result.probabilities)))
+        return f"<b>Top {len(result.classes)}</b><table>{rows}</table>"
+
+    def _add_feature_maps(self, result: Any) -> None:
+        from ...analysis.figures import mosaic
+
+        stages = QWidget()
+        row = QGridLayout(stages)
+        row.setContentsMargins(0, 6, 0, 0)
+        for column, (name, maps) in enumerate(result.feature_maps.items()):
+            label = QLabel(pixmap=scalar_pixmap(mosaic(maps), "viridis", FEATURES))
+            self.pictures[f"stage:{name}"] = label
+            row.addWidget(captioned(label, f"{name}: {len(maps)} channels, "
+                                           f"{maps.shape[1]}×{maps.shape[2]}"), 0, column)
+        self.grid.addWidget(stages, 1, 0, 1, 4)
+
+    def export(self, folder: Path) -> list[Path]:
+        from ...analysis.common import write_json
+        from ...analysis.figures import explain_figure
+
+        write_json(folder / "explain.json", {"image": self.context.get("source", ""),
+                                             **self.result.to_json()})
+        png = explain_figure(self.result, folder / "explain.png", self.context["title"])
+        return [png, folder / "explain.json"]

@@ -1,0 +1,2 @@
+"""Widgets that several workspaces share: spin boxes, parameter widgets, dialogs, number
+formats, file names."""

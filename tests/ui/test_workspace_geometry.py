@@ -1,0 +1,142 @@
+"""Every workspace is legible at 1280×800 and at 1920×1080 on the first start: no visible panel
+overlaps another or leaves the window, every chart's title, axis labels and legend lie whole
+inside the chart, and node text is at least 9 px on screen after Fit for every preset and
+example (grabbed offscreen; the geometry is what is checked)."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+import pytest
+from PySide6.QtCore import QRect, QRectF
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QDockWidget, QWidget
+
+from resnet_studio import presets
+from resnet_studio.examples import EXAMPLES
+from resnet_studio.ui.design.view import MIN_TEXT_PX
+from resnet_studio.ui.shell.workspaces import KEYS
+
+SIZES = ((1280, 800), (1920, 1080))
+
+
+def _open(make_window, qtbot, size, graph=None):
+    window = make_window(graph)
+    window.resize(*size)
+    qtbot.waitExposed(window)
+    QApplication.processEvents()
+    return window
+
+
+def _show(window, key):
+    window.show_workspace(key)
+    for _ in range(3):
+        QApplication.processEvents()
+    QTest.qWait(30)  # painted, so that what is on screen has a visible region
+    return window.workspace(key)
+
+
+def _rect_in(widget: QWidget, ancestor: QWidget) -> QRect:
+    return QRect(widget.mapTo(ancestor, widget.rect().topLeft()), widget.size())
+
+
+def _visible_docks(window, page) -> list[QDockWidget]:
+    """The docks on screen: a dock tabbed behind another is not."""
+    return [d for d in page.findChildren(QDockWidget)
+            if d.isVisible() and not d.isFloating() and not d.visibleRegion().isEmpty()]
+
+
+def _scrolled(widget: QWidget, stop: QWidget) -> bool:
+    """Inside a scroll area (below ``stop``): it may lie partly outside and be scrolled to."""
+    parent = widget.parentWidget()
+    while parent is not None and parent is not stop:
+        if isinstance(parent, QAbstractScrollArea):
+            return True
+        parent = parent.parentWidget()
+    return False
+
+
+def _text_rect(text) -> QRectF:
+    """A text item's scene rectangle less its document's blank margin (the glyphs' box)."""
+    margin = text.document().documentMargin()
+    return text.mapRectToScene(text.boundingRect().adjusted(margin, margin, -margin, -margin))
+
+
+def _label_rects(view: pg.GraphicsView) -> dict[str, QRectF]:
+    """Scene rectangles of every chart title, axis label and legend drawn in ``view``."""
+    rects: dict[str, QRectF] = {}
+    for item in view.scene().items():
+        if not item.isVisible():
+            continue
+        if isinstance(item, pg.PlotItem):
+            title = item.titleLabel.text or "untitled"
+            if item.titleLabel.text:
+                rects[f"the title of ‘{title}’"] = _text_rect(item.titleLabel.item)
+            for side in ("left", "bottom", "right"):
+                axis = item.getAxis(side)
+                if axis.isVisible() and axis.label.isVisible() and axis.labelText:
+                    rects[f"‘{title}’ {side} label ‘{axis.labelText}’"] = _text_rect(axis.label)
+        elif isinstance(item, pg.LegendItem) and item.items:
+            names = ", ".join(label.text for _, label in item.items)
+            rects[f"the legend ({names})"] = item.sceneBoundingRect()
+    return rects
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_no_visible_panel_overlaps_another_or_leaves_the_window(make_window, qtbot, size):
+    window = _open(make_window, qtbot, size)
+    for key in KEYS:
+        page = _show(window, key)
+        docks = _visible_docks(window, page)
+        assert docks, f"{key}: no panel shows"
+        bounds = page.rect()
+        rects = {d.objectName(): _rect_in(d, page) for d in docks}
+        if page.centralWidget() is not None:
+            rects["centre"] = _rect_in(page.centralWidget(), page)
+        for name, rect in rects.items():
+            assert bounds.contains(rect), f"{key}: {name} {rect} leaves {bounds}"
+            assert rect.width() >= 120 and rect.height() >= 120, f"{key}: {name} is {rect}"
+        names = sorted(rects)
+        for i, a in enumerate(names):
+            for b in names[i + 1:]:
+                assert not rects[a].intersects(rects[b]), f"{key}: {a} overlaps {b}"
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_every_chart_shows_its_title_axis_labels_and_legend_whole(make_window, qtbot, size):
+    window = _open(make_window, qtbot, size)
+    checked = 0
+    for key in KEYS:
+        page = _show(window, key)
+        for view in page.findChildren(pg.GraphicsView):
+            if not view.isVisible():
+                continue
+            if not _scrolled(view, page):
+                assert page.rect().contains(_rect_in(view, page)), f"{key}: a chart is cut"
+            shown_area = QRectF(view.viewport().rect()).adjusted(-1, -1, 1, 1)
+            for what, rect in _label_rects(view).items():
+                shown = QRectF(view.mapFromScene(rect).boundingRect())
+                assert shown_area.contains(shown), f"{key}: {what} is clipped: {shown}"
+                checked += 1
+    assert checked >= 12  # the curves (Train) and the study charts (Experiments) at least
+
+
+def _openers(window):
+    """Open each preset (as File → New does) and each example (File → Open Example)."""
+    for name in presets.PRESETS:
+        yield name, lambda name=name: window.document.load_graph(presets.create(name))
+    for entry in EXAMPLES:
+        yield entry.name, lambda name=entry.name: window.examples.open_example(name)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_node_text_is_legible_after_fit_for_every_preset_and_example(make_window, qtbot, size):
+    window = _open(make_window, qtbot, size)
+    _show(window, "design")
+    view = window.editor.view
+    for name, open_it in _openers(window):
+        open_it()
+        assert window.document.graph.name and "input" in window.editor.scene.node_items, name
+        window.actions["zoom_fit"].trigger()
+        assert view.text_px() >= MIN_TEXT_PX - 0.01, name
+        first = window.editor.scene.node_items["input"].sceneBoundingRect()
+        assert view.visible_rect().intersects(first), f"{name}: the Input is off screen"
