@@ -126,6 +126,19 @@ def test_the_tour_opens_on_the_first_start_only(qtbot, tmp_path):
     assert show_tour_once(None, again) is None
 
 
+def test_the_tour_waits_for_a_shown_window_and_closes_with_it(window, tmp_path):
+    """Ctrl-C before the first paint's callbacks: no tour for a closed window (it would keep
+    the application running); a tour left open closes with the window."""
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    window.hide()
+    assert show_tour_once(window, settings) is None
+    window.show()
+    tour = show_tour_once(window, settings)
+    assert tour is not None and tour.isVisible()
+    assert window.close()
+    assert not tour.isVisible()
+
+
 def test_about_names_the_version(window):
     text = window.help.show_about().text.text()
     assert __version__ in text and "PySide6" in text

@@ -173,9 +173,11 @@ def test_the_signal_legend_does_not_stay_on_another_project_s_canvas(make_window
     feature.ask = accepting(batch=8)
     window.actions["analyze_signal"].trigger()
     qtbot.waitUntil(lambda: not feature.busy(), timeout=60_000)
+    window.show_workspace("design")  # the analysis showed Analyze; the legend is on the canvas
     assert feature.legend.isVisible() and window.editor.scene.tinted_nodes()
     assert feature.panel.signal.result is not None
     open_other(window, "open", tmp_path)
+    window.show_workspace("design")
     assert not feature.legend.isVisible()
     assert window.editor.scene.tinted_nodes() == []
     assert feature.panel.signal.result is None and feature.panel.signal.body.isHidden()

@@ -107,8 +107,10 @@ class TourDialog(QDialog):
 
 
 def show_tour_once(parent: QWidget, settings: QSettings) -> TourDialog | None:
-    """Open the tour (without blocking) unless these settings say it was shown before."""
-    if settings.value(SEEN_KEY, False, type=bool):
+    """Open the tour (without blocking) unless these settings say it was shown before, or
+    the window has closed meanwhile (Ctrl-C before the first paint's callbacks ran)."""
+    if settings.value(SEEN_KEY, False, type=bool) or (parent is not None
+                                                       and not parent.isVisible()):
         return None
     settings.setValue(SEEN_KEY, True)
     dialog = TourDialog(parent)

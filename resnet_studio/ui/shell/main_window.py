@@ -14,7 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMenu
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMenu, QWidget
 
 from ... import presets
 from ...export.model_source import model_source_with_project
@@ -417,6 +417,21 @@ class MainWindow(QMainWindow):
             return
         self._tear_down(keep_autosave=False)
         event.accept()
+        self._close_own_windows()
+
+    def _close_own_windows(self) -> None:
+        """Close the window's own top-level children left open (the tour, a non-modal help
+        or results dialog): Qt quits when the last window closes, and one of them left on
+        screen would keep the application running with the editor gone."""
+        for widget in QApplication.topLevelWidgets():
+            if widget is not self and widget.isVisible() and self._owns(widget):
+                widget.close()
+
+    def _owns(self, widget: QWidget) -> bool:
+        parent = widget.parentWidget()
+        while parent is not None and parent is not self:
+            parent = parent.parentWidget()
+        return parent is self
 
     def _on_about_to_quit(self) -> None:
         """The application quits without this window closing (``QApplication.exit()``):
