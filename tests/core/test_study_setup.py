@@ -177,6 +177,9 @@ def test_the_cpu_budget_sets_depths_and_a_short_digits_schedule_and_options_win(
     assert (config["epochs"], config["batch_size"], config["optimizer"], config["lr"],
             config["schedule"]) == (3, 64, "sgd", 0.1, "multistep")
     assert "‘cpu’ budget" in study.settings["settings_source"]
+    assert config["warmup_epochs"] == 0.5
+    assert "0.5 warm-up epochs, multistep ×0.1 at 50%, 75% schedule" in \
+        study.settings["effective"]
     study = plan(_parse("experiment", "degradation", "preset:resnet20", "--budget", "cpu",
                         "--depths", "8,14", "--epochs", "1", "--lr", "0.05"))
     config = study.runs[0].config
