@@ -80,10 +80,17 @@ def decorate(figure: Any, results: StudyResults, title: str) -> None:
     """The title with the effective training settings under it, and the budget warning as a
     red line at the foot of the figure when nothing was learned."""
     effective = results.study.settings.get("effective")
-    text = title if not effective else f"{title}\n{textwrap.fill(str(effective), 140)}"
+    text = title if not effective else f"{title}\n{textwrap.fill(str(effective), _chars(figure))}"
     figure.suptitle(text, fontsize=10)
     if results.nothing_learned:
         figure.supxlabel(NOTHING_LEARNED, color="tab:red", fontsize=10, fontweight="bold")
+
+
+def _chars(figure: Any, fontsize: float = 10.0) -> int:
+    """Characters of a ``fontsize`` line that fit the figure's width (a character of
+    DejaVu Sans averages about 0.6 em; a margin is kept on both sides)."""
+    width_points = figure.get_figwidth() * 72 * 0.94
+    return max(40, int(width_points / (0.6 * fontsize)))
 
 
 def _groups(results: StudyResults) -> list[tuple[Any, list[Any]]]:

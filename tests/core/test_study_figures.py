@@ -169,3 +169,20 @@ def test_the_mean_curve_runs_to_the_longest_seed_and_skips_missing_values():
                       [np.array([10.0, np.nan, 30.0]), np.array([20.0, np.nan])])
     assert list(x) == [1, 2, 3]
     assert y[0] == 15.0 and np.isnan(y[1]) and y[2] == 30.0
+
+
+@pytest.mark.parametrize("draw", [draw_bars, draw_curves, draw_pareto])
+def test_the_settings_line_fits_inside_every_figure(tmp_path, draw):
+    """A real settings line is long (optimiser, schedule, data path …): it wraps to the
+    figure's width instead of running off both edges."""
+    results = _variants(tmp_path)
+    results.study.settings["effective"] = (
+        "AdamW, lr 0.002, weight decay 0.01, 0.5 warm-up epochs, cosine schedule, init "
+        "pytorch, augmentation none, 3 epochs of batch 64; data folder:/home/someone/data/"
+        "digits-from-the-scanner at 1×28×28 (fitted to the network), 9,000 train / 1,000 val")
+    figure = draw(results)
+    renderer = figure.canvas.get_renderer()
+    figure.canvas.draw()
+    box, title = figure.bbox, figure._suptitle.get_window_extent(renderer)
+    assert box.x0 <= title.x0 and title.x1 <= box.x1
+    assert "digits-from-the-scanner" in figure._suptitle.get_text().replace("\n", " ")
