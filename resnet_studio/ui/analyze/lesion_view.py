@@ -73,8 +73,10 @@ class LesionView(AnalysisView):
         item.getAxis("bottom").setTicks([[(k, n) for k, n in enumerate(names)]])
         top = max([chance or 0.0] + [r.baseline_accuracy for r in results]
                   + [float(np.nanmax(r.accuracy, initial=0.0)) for r in results])
-        # Room above the bars for the legend; the differences between bars stay visible.
-        item.setYRange(0, min(1.05, top * 1.7 + 0.02))
+        # Room above the bars and the intact line for the legend (a third of the height, for
+        # its three rows); the axis is labelled only up to 1, as accuracy goes no higher.
+        item.setYRange(0, top * 1.5 + 0.02)
+        item.getAxis("left").setTicks([[(v / 5, f"{v / 5:g}") for v in range(6)]])
         item.setXRange(-0.6, len(names) - 0.4)
 
     def export(self, folder: Path) -> list[Path]:
