@@ -79,14 +79,36 @@ def checkpoint_id(run: Path) -> tuple[int, int] | None:
     return info.st_ino, info.st_mtime_ns
 
 
-def wait_for_training(process: subprocess.Popen, run: Path, timeout: float = 300) -> None:
-    """Until the process writes its first checkpoint (with one per step: until it trains)."""
+def wait_while_starting(process: subprocess.Popen, run: Path, limit: float) -> None:
+    """Up to ``limit`` seconds while the process starts (reads and truncates the files), but
+    no longer than until it writes its first checkpoint: a kill here lands before training."""
     before = checkpoint_id(run)
     began = time.monotonic()
-    while process.poll() is None and time.monotonic() - began < timeout:
+    while process.poll() is None and time.monotonic() - began < limit:
         if checkpoint_id(run) not in (None, before):
             return
-        time.sleep(0.01)
+        time.sleep(0.005)
+
+
+def wait_for_step(process: subprocess.Popen, run: Path, target: int,
+                  timeout: float = 300) -> None:
+    """Until steps.jsonl records step ``target`` (the kill lands at a point in the run, not
+    after a wall-clock delay that a fast machine outruns)."""
+    began = time.monotonic()
+    while process.poll() is None and time.monotonic() - began < timeout:
+        steps = steps_on_disk(run)
+        if steps and steps[-1] >= target:
+            return
+        time.sleep(0.005)
+
+
+def kill_steps(rng: random.Random, kills: int, epochs: int) -> list[int]:
+    """Distinct steps to kill at, in order, all at least an epoch before the end so that the
+    run cannot finish first."""
+    last = epochs * STEPS_PER_EPOCH - STEPS_PER_EPOCH
+    if last - 1 < kills:
+        raise ValueError(f"{epochs} epochs leave too few steps for {kills} kills")
+    return sorted(rng.sample(range(2, last + 1), kills))
 
 
 def inspect_after_kill(run: Path, report: KillReport) -> None:
@@ -113,27 +135,27 @@ def inspect_after_kill(run: Path, report: KillReport) -> None:
 
 def kill_and_resume(run: Path, kills: int, epochs: int, seed: int = 0,
                     max_delay: float = 0.6) -> KillReport:
-    """Train, SIGKILL after a random delay once training has begun, resume; ``kills`` times,
-    then let the run finish and check its files."""
+    """Train, SIGKILL at a random step (or now and then while it starts), resume; ``kills``
+    times, then let the run finish and check its files."""
     rng = random.Random(seed)
     project = tiny_project(run.parent)
     report = KillReport()
-    while report.kills < kills:
+    for target in kill_steps(rng, kills, epochs):
         process = subprocess.Popen(command(project, run, epochs), env=child_env(),
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        if rng.random() < 0.15:  # now and then while it starts (reads, truncates the files)
-            time.sleep(rng.uniform(0, 4))
-        else:
-            wait_for_training(process, run)
-            time.sleep(rng.uniform(0, max_delay))
-        if process.poll() is not None:  # it finished first: start over in a fresh folder
-            report.problems.append(f"finished before kill {report.kills + 1}: "
-                                   f"{process.stderr.read().decode()[-300:]}"
-                                   if process.returncode else "")
-            break
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        process.stderr.close()
+        with process:
+            if rng.random() < 0.15:  # now and then while it starts
+                wait_while_starting(process, run, rng.uniform(0, 6))
+            else:  # at a step, then a little later: inside a write, now and then
+                wait_for_step(process, run, target)
+                time.sleep(rng.uniform(0, max_delay / 10))
+            if process.poll() is not None:
+                report.problems.append(f"finished (status {process.returncode}) before kill "
+                                       f"{report.kills + 1}: "
+                                       f"{process.stderr.read().decode()[-300:]}")
+                break
+            process.send_signal(signal.SIGKILL)
+            process.wait()
         report.kills += 1
         inspect_after_kill(run, report)
     final = subprocess.run(command(project, run, epochs), env=child_env(), capture_output=True,
@@ -141,7 +163,6 @@ def kill_and_resume(run: Path, kills: int, epochs: int, seed: int = 0,
     if final.returncode != 0:
         report.problems.append(f"the last resume failed: {final.stderr[-500:]}")
     check_finished_run(run, epochs, report)
-    report.problems = [p for p in report.problems if p]
     return report
 
 
@@ -165,3 +186,15 @@ def test_kills_at_random_moments_lose_nothing(tmp_path):
     report = kill_and_resume(tmp_path / "run", kills=3, epochs=6, seed=1)
     assert report.problems == []
     assert report.kills == 3 and report.intact == 3 and report.lost == 0
+
+
+def test_kill_steps_leave_the_last_epoch_alone():
+    steps = kill_steps(random.Random(3), kills=5, epochs=3)
+    assert steps == sorted(set(steps)) and len(steps) == 5
+    assert steps[0] >= 2 and steps[-1] <= 2 * STEPS_PER_EPOCH
+    try:
+        kill_steps(random.Random(3), kills=6, epochs=2)
+    except ValueError as exc:
+        assert "too few steps" in str(exc)
+    else:
+        raise AssertionError("6 kills in 2 epochs were planned")
