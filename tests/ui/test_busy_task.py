@@ -7,7 +7,7 @@ import threading
 
 from PySide6.QtWidgets import QPushButton, QWidget
 
-from resnet_studio.ui.shell.busy import ProgressTask, time_left
+from resnet_studio.ui.shell.busy import ProgressTask, steps, time_left
 
 
 class Clock:
@@ -47,3 +47,26 @@ def test_the_label_shows_the_time_left_and_cancel_stops_the_work(qtbot):
         task.dialog.findChild(QPushButton).click()  # the dialog's Cancel button
     assert task.cancel_flag.is_set() and task.cancelled
     assert outcome == {"stopped": True}  # neither the result nor an error was handed on
+
+
+def test_steps_name_the_work_and_count_its_steps():
+    reports = []
+    report = steps(lambda *args: reports.append(args), "Finding a learning rate…")
+    report(12, 1000)
+    assert reports == [(12, 1000, "Finding a learning rate: step 12 of 1,000")]
+
+
+def test_a_late_report_never_takes_the_bar_or_the_label_back(qtbot):
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    clock = Clock()
+    task = ProgressTask(lambda progress, cancel: None, "Training on one batch…", parent,
+                        print, print, clock=clock)
+    task.began = 50.0
+    clock.now = 56.0
+    task._show(3, 10, "step 3 of 10")
+    task._show(2, 10, "step 2 of 10")  # delivered inside the modal dialog's setValue of 3
+    assert task.dialog.value() == 3
+    assert task.dialog.labelText() == "Step 3 of 10 — about 0:14 left"
+    task._show(3, 10, "step 3 of 10, writing")  # the same unit, a newer text: shown
+    assert task.dialog.labelText() == "Step 3 of 10, writing — about 0:14 left"

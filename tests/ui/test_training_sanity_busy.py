@@ -1,61 +1,15 @@
-"""The sanity tools' busy dialogs: Cancel stops the work, the label gives the time left, and
-the augmentation preview says what it shows."""
+"""The sanity tools' busy dialogs (``shell.busy.ProgressTask``, tested in test_busy_task.py):
+the LR finder's label counts its steps and never goes back, Cancel stops the work, and the
+augmentation preview says what it shows."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from PySide6.QtWidgets import QPushButton, QWidget
+from PySide6.QtWidgets import QPushButton
 from training_helpers import configure
 
-from resnet_studio.train.sanity import Cancelled
-from resnet_studio.ui.train import sanity_task
+from resnet_studio.ui.shell import busy
 from resnet_studio.ui.train.sanity_dialogs import PreviewDialog
-from resnet_studio.ui.train.sanity_task import SanityTask, eta_text
-
-
-def test_eta_text_is_the_mean_step_time_times_the_steps_left():
-    assert eta_text(10, 100, 5.0) == "step 10 of 100 · about 0:45 left"
-    assert eta_text(1, 3, 30.0) == "step 1 of 3 · about 1:00 left"
-    assert eta_text(0, 50, 0.0) == "step 0 of 50 · estimating the time left"
-    assert eta_text(50, 50, 9.0).endswith("about 0:00 left")
-
-
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_cancel_sets_the_flag_the_work_stops_on_and_drops_its_result(qtbot):
-    parent = QWidget()
-    qtbot.addWidget(parent)
-    reported, stepped = [], threading.Event()
-    done, errors = [], []
-
-    def work(progress, cancel):
-        progress(1, 10)
-        stepped.set()
-        assert cancel.wait(30), "never cancelled"
-        raise Cancelled("cancelled")  # as the tools do between two steps
-
-    clock = _Clock()
-    task = SanityTask(work, "Finding a learning rate…", parent, done.append, errors.append,
-                      clock=clock)
-    task.dialog.canceled.connect(lambda: reported.append("canceled"))
-    task.start()
-    clock.now = 104.0  # one step of ten took 4 s: 36 s left
-    qtbot.waitUntil(lambda: task.dialog.value() == 1, timeout=30_000)
-    assert task.dialog.maximum() == 10
-    assert task.dialog.labelText().endswith("step 1 of 10 · about 0:36 left")
-    cancel = next(b for b in task.dialog.findChildren(QPushButton) if b.text() == "Cancel")
-    with qtbot.waitSignal(task.ended, timeout=30_000):
-        cancel.click()
-    assert task.cancelled and task.done and reported == ["canceled"]
-    assert done == [] and errors == []  # neither the result nor the Cancelled error is shown
 
 
 @pytest.fixture
@@ -87,29 +41,28 @@ def test_the_lr_finder_dialog_shows_steps_and_the_time_left(tools, qtbot, monkey
     window, sanity = tools
     sanity.lr_steps = 12
     labels = []
-    original = sanity_task.eta_text
+    original = busy.time_left
 
-    def recorded(done, total, elapsed):
+    def recorded(elapsed, done, total):
         labels.append((done, total))
-        return original(done, total, elapsed)
+        return original(elapsed, done, total)
 
-    monkeypatch.setattr(sanity_task, "eta_text", recorded)
+    monkeypatch.setattr(busy, "time_left", recorded)
     window.actions["find_lr"].trigger()
     qtbot.waitUntil(lambda: not sanity.busy(), timeout=60_000)
     steps = [done for done, _ in labels]
     assert steps and steps == sorted(set(steps))  # the label never goes back
     assert all(total == 12 for _, total in labels)
+    assert sanity.task.label == "Finding a learning rate: step 12 of 12 — about 0:00 left"
 
 
-def test_a_late_update_never_takes_the_label_back(qtbot):
-    parent = QWidget()
-    qtbot.addWidget(parent)
-    clock = _Clock()
-    task = SanityTask(lambda progress, cancel: None, "Training on one batch…", parent,
-                      print, print, clock=clock)
-    task.began = 100.0
-    clock.now = 106.0
-    task.show_progress(3, 10)
-    task.show_progress(2, 10)  # delivered inside the modal dialog's setValue of step 3
-    assert task.dialog.value() == 3
-    assert task.dialog.labelText() == "Training on one batch…\nstep 3 of 10 · about 0:14 left"
+def test_cancel_stops_the_lr_finder_and_shows_nothing(tools, qtbot):
+    window, sanity = tools
+    sanity.lr_steps = 100_000  # it would run for minutes: only Cancel ends it
+    window.actions["find_lr"].trigger()
+    task = sanity.task
+    qtbot.waitUntil(lambda: task.dialog.value() >= 1, timeout=60_000)
+    with qtbot.waitSignal(task.ended, timeout=60_000):
+        next(b for b in task.dialog.findChildren(QPushButton) if b.text() == "Cancel").click()
+    assert task.cancel_flag.is_set() and not sanity.busy()
+    assert sanity.dialog is None  # neither the result nor the Cancelled error was shown

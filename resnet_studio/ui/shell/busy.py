@@ -6,7 +6,8 @@ it calls ``progress(done, total, text)`` after each unit (on its worker thread; 
 reaches the dialog as a queued signal) and checks ``cancel`` (a ``threading.Event``) between
 units. The dialog's label says what is being done and the time left — the time per unit so
 far times the units left — once a unit is done. Cancel sets the flag, so the work ends at
-its next check, and drops its result.
+its next check, and drops its result. ``steps(progress, label)`` adapts work that reports
+``progress(done, total)`` only ("Finding a learning rate: step 12 of 100").
 """
 
 from __future__ import annotations
@@ -23,6 +24,14 @@ from ...train.progress import format_duration
 from .background import BackgroundTask
 
 Work = Callable[[Callable[[int, int, str], None], threading.Event], Any]
+
+
+def steps(progress: Callable[[int, int, str], None], label: str) -> Callable[[int, int], None]:
+    """``progress(done, total)`` for work that counts steps: the text names the work and
+    the step (``"Finding a learning rate: step 12 of 100"`` for the label "Finding a learning
+    rate…")."""
+    name = label.rstrip(".…")
+    return lambda done, total: progress(done, total, f"{name}: step {done:,} of {total:,}")
 
 
 def time_left(elapsed: float, done: int, total: int) -> str:
@@ -46,6 +55,7 @@ class ProgressTask(BackgroundTask):
                          on_done, on_error, cancellable=True)
         self.cancel_flag = threading.Event()
         self.clock, self.began, self.label = clock, 0.0, label
+        self._shown = 0  # the last unit shown
         self.dialog.setAutoReset(False)  # the last unit done: it shows until the work ends
         self.progressed.connect(self._show)
 
@@ -60,8 +70,12 @@ class ProgressTask(BackgroundTask):
         super().cancel()
 
     def _show(self, done: int, total: int, text: str) -> None:
-        if self.done or self.cancelled:
+        # A window-modal dialog's setValue processes events, so the next units' reports can
+        # arrive inside it: the label is set first, and a report older than the one shown is
+        # dropped, so that neither the bar nor the label goes back.
+        if self.done or self.cancelled or done < self._shown:
             return
+        self._shown = done
         self.label = f"{text[:1].upper()}{text[1:]} — " \
                      f"{time_left(self.clock() - self.began, done, total)}"
         self.dialog.setLabelText(self.label)

@@ -20,9 +20,9 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QDialog
 
 from ...train.config import ConfigError
+from ..shell.busy import ProgressTask, steps
 from ..shell.features import ActionSpec, Contributions, Feature
 from .recipe_sync import app_wording
-from .sanity_task import SanityTask
 
 if TYPE_CHECKING:
     from ..shell.context import StudioWindow
@@ -38,7 +38,7 @@ class SanityTools(QObject, Feature):
         super().__init__(window)
         self.window, self.training = window, training
         self.lr_steps, self.overfit_steps, self.preview_count = 100, 100, 32
-        self.task: SanityTask | None = None
+        self.task: ProgressTask | None = None
         self.dialog: QDialog | None = None
 
     def contributions(self) -> Contributions:
@@ -112,9 +112,9 @@ class SanityTools(QObject, Feature):
             self.training.panel.set_state(str(exc), error=True)
             self.window.show_message(str(exc))
             return False
-        self.task = SanityTask(lambda progress, cancel: work(network, config, progress, cancel),
-                               label, self.window, lambda result: self._show(show(result)),
-                               self._failed)
+        self.task = ProgressTask(
+            lambda progress, cancel: work(network, config, steps(progress, label), cancel),
+            label, self.window, lambda result: self._show(show(result)), self._failed)
         self.task.start()
         return True
 
