@@ -157,17 +157,10 @@ def check_run_count(value_counts: list[int], what: str = "the study") -> None:
 def _read_plan(path: Path) -> Any:
     """study.json through the run files' guards (bounded size and nesting); a plan of
     MAX_RUNS runs of large networks is far larger than one run's config, hence its limit."""
-    from ..errors_text import describe_os_error
-    from ..graph.errors import ProjectFileError
-    from ..graph.project_guards import parse_guarded, read_regular
+    from ..train.rundir import load_guarded_json
 
-    try:
-        return parse_guarded(read_regular(path, str(path), "a study plan", MAX_PLAN_BYTES),
-                             str(path), "a study plan")
-    except ProjectFileError as exc:
-        raise StudyError(str(exc)) from None
-    except OSError as exc:
-        raise StudyError(describe_os_error(exc, "reading the study")) from None
+    return load_guarded_json(path, "a study plan", MAX_PLAN_BYTES, StudyError,
+                             "reading the study")
 
 
 def run_dir(directory: str | Path, spec: RunSpec) -> Path:
