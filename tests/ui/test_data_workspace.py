@@ -93,6 +93,33 @@ def test_picking_image_folder_asks_for_the_folder_at_once(make_window, qtbot, tm
     assert all(image.shape == (h, w, c) for image, _ in samples.grid)
 
 
+def test_the_problem_shown_before_the_folder_is_chosen_goes_once_it_is(make_window, tmp_path):
+    folder = _image_folder(tmp_path / "pets")
+    window = make_window(tiny_net(), FolderPrompts(None))  # the dialog is cancelled at first
+    window.show_workspace("data")
+    s, state = _settings(window), window.training.panel.state
+    before = state.text()
+    s.dataset.setCurrentIndex(s.dataset.findData("folder"))  # no folder yet: a problem
+    assert "choose the image folder" in state.text()
+    s.folder.setText(str(folder))  # then Browse… picks one
+    s.folder.editingFinished.emit()
+    assert state.text() == before and "choose the image folder" not in state.text()
+
+
+def test_a_missing_dataset_says_which_box_fetches_it(make_window, qtbot, tmp_path):
+    window = make_window(tiny_net())
+    window.show_workspace("data")
+    s = _settings(window)
+    s.data_root.setText(str(tmp_path))  # an empty folder: MNIST is not there
+    s.data_root.editingFinished.emit()
+    s.dataset.setCurrentIndex(s.dataset.findData("mnist"))
+    status = window.data.view.status
+    qtbot.waitUntil(lambda: "Cannot load the data" in status.text(), timeout=30_000)
+    text = status.text()
+    assert "MNIST not found" in text and "“Download if missing” in the Data workspace" in text
+    assert "--download" not in text and "download: true" not in text
+
+
 def test_no_folder_yet_is_said_plainly(make_window, qtbot):
     window = make_window(tiny_net(), FolderPrompts(None))
     window.show_workspace("data")

@@ -10,7 +10,7 @@ from training_helpers import configure, tiny_net
 from resnet_studio.presets import create
 from resnet_studio.presets.recipes import DIGITS, SCRATCH
 from resnet_studio.train.recipe import project_training
-from resnet_studio.ui.train.recipe_sync import app_wording
+from resnet_studio.ui.data.wording import app_wording
 
 
 def _settings(window):

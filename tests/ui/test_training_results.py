@@ -7,7 +7,7 @@ from __future__ import annotations
 from training_helpers import configure, tiny_net, wait_finished
 
 from resnet_studio.data.torchvision_sets import SETS, _not_found_message
-from resnet_studio.ui.train.recipe_sync import app_wording
+from resnet_studio.ui.data.wording import app_wording
 
 
 def test_a_failed_run_leaves_the_last_good_run_in_focus(trainer, qtbot):

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QScrollArea, QVBoxLayout, QWidget
 from ...graph import events
 from ..shell.features import DockSpec, Feature, FeatureHost
 from .view import DataView
+from .wording import app_wording
 
 if TYPE_CHECKING:
     from ..shell.context import StudioWindow
@@ -145,7 +146,7 @@ class DataFeature(QObject, Feature):
         if ticket == self.ticket:
             self.loaded_key = None
             self.view.clear()
-            self.view.show_status(f"Cannot load the data: {message}", error=True)
+            self.view.show_status(f"Cannot load the data: {app_wording(message)}", error=True)
 
     def busy(self) -> bool:
         """A load is running or about to start (the settings changed a moment ago)."""

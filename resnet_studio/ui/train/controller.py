@@ -27,11 +27,12 @@ from ...graph import Graph
 from ...train.history import RunHistory
 from ...train.recipe import project_training
 from ...train.records import RunEndRecord, RunStartRecord
+from ..data.wording import app_wording
 from ..shell.features import ActionSpec, Contributions, DockSpec, Feature, FeatureHost
 from .bridge import IDLE, PAUSED, RUNNING, STARTING, STOPPING, RunUpdate
 from .defaults import UNKNOWN_DEVICES, Devices, find_devices
 from .panel import TrainingPanel
-from .recipe_sync import TrainingSync, app_wording
+from .recipe_sync import TrainingSync
 from .runner import RunQueue
 from .tint import TintLegend, tint_colours
 from .views import TAB_CURVES, TrainingViews
@@ -103,6 +104,8 @@ class TrainingController(QObject, Feature):
         self.panel = TrainingPanel(self.window.prompts, self.devices, actions, self.window)
         self.sync = TrainingSync(self.window.document, self.panel.settings, self)
         self.sync.problem.connect(self._on_settings_problem)
+        self.sync.valid.connect(self._on_settings_valid)
+        self._before_problem: str | None = None  # the state a settings problem replaced
         area = Qt.DockWidgetArea
         # The Train workspace: the recipe on the left, the curves, gradients and runs take
         # the rest (they build on the first show; see views.ensure).
@@ -371,14 +374,25 @@ class TrainingController(QObject, Feature):
         self.clear_tints()
         self.views.clear()
         self.panel.clear()
+        self._before_problem = None
 
     def load_defaults(self) -> None:
         """Show the project's training settings (its recipe's for an older file)."""
         self.sync.adopt()
 
     def _on_settings_problem(self, message: str) -> None:
+        if self._before_problem is None:
+            self._before_problem = self.panel.state.text()
         self.panel.set_state(message, error=True)
         self.window.show_message(message)
+
+    def _on_settings_valid(self) -> None:
+        """The settings were mended (an image folder chosen after "Image folder…"): the
+        problem they showed goes, and what it replaced comes back."""
+        if self._before_problem is not None:
+            self.panel.set_state(self._before_problem)
+            self._before_problem = None
+            self.window.show_message("")
 
     def _on_run_focused(self, run: Path | None) -> None:
         """A run shown from its folder brings its diagnoses; a fresh run starts with none."""

@@ -9,7 +9,6 @@ settings they restore. Reading goes through ``train.recipe.project_training``, t
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -57,6 +56,7 @@ class TrainingSync(QObject):
     """
 
     problem = Signal(str)
+    valid = Signal()  # the panel's settings can be used (again)
 
     def __init__(self, document: Any, settings: TrainingSettings, parent: QObject | None = None):
         super().__init__(parent)
@@ -131,6 +131,7 @@ class TrainingSync(QObject):
         except ConfigError as exc:
             self.problem.emit(str(exc))
             return
+        self.valid.emit()
         after = training_section(config, self.recipe)
         before = graph.training
         if after != before:
@@ -178,29 +179,3 @@ def _changed_setting(before: Any, after: dict) -> str:
 
 _TITLES = {"lr": "Learning Rate", "epochs": "Epochs", "batch_size": "Batch Size",
            "init": "Weight Init", "optimizer": "Optimizer", "seed": "Seed"}
-
-# Engine messages name CLI flags and file fields; in the app the panel's settings fix them.
-_APP_WORDS = (
-    (re.compile(r"pass --fit network \(training field data\.fit\)"),
-     "set Images to “Fit to the network's input” in the training settings"),
-    (re.compile(r"--image-size (\d+) --channels (\d+) \(data\.image_size, data\.channels\)"),
-     r"Image size \1 and Channels \2 in the training settings"),
-    (re.compile(r"set the project's input classes to (\d+) \(`resnet-studio new PRESET "
-                r"--classes \d+`\)"),
-     (r"train a network with \1 classes: in the training settings set Images to “Use as they "
-      r"are” and tick “Fit the network's input to the dataset”")),
-    # the data layer's advice to download a missing dataset: in the app it is a checkbox
-    (re.compile(re.escape("pass --download (download: true) to fetch it")),
-     "tick “Download if missing” under Data in the Training panel to fetch it"),
-    (re.compile(re.escape("fetch them again (--download)")),
-     "fetch them again (tick “Download if missing” under Data in the Training panel)"),
-    (re.compile(r"--image-size"), "Image size"),
-    (re.compile(r"--channels"), "Channels"),
-)
-
-
-def app_wording(message: str) -> str:
-    """``message`` with the CLI's options replaced by the panel's settings that fix them."""
-    for pattern, words in _APP_WORDS:
-        message = pattern.sub(words, message)
-    return message

@@ -20,9 +20,9 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QDialog
 
 from ...train.config import ConfigError
+from ..data.wording import app_wording
 from ..shell.busy import ProgressTask, steps
 from ..shell.features import ActionSpec, Contributions, Feature
-from .recipe_sync import app_wording
 
 if TYPE_CHECKING:
     from ..shell.context import StudioWindow
