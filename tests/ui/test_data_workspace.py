@@ -5,6 +5,8 @@ itself."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from PIL import Image
 from training_helpers import tiny_net
@@ -16,10 +18,11 @@ from resnet_studio.ui.data.samples import PER_CLASS
 class FolderPrompts(ScriptedPrompts):
     def __init__(self, folder: str | None):
         super().__init__()
-        self.folder = folder
+        self.folder, self.starts = folder, []
 
     def ask_directory(self, title: str, start: str) -> str | None:
         self.asked.append(("directory", title))
+        self.starts.append(start)
         return self.folder
 
 
@@ -81,6 +84,7 @@ def test_picking_image_folder_asks_for_the_folder_at_once(make_window, qtbot, tm
     s.dataset.setCurrentIndex(index)
     s.dataset.activated.emit(index)  # as a click in the list does
     assert ("directory", "Choose the image folder") in prompts.asked
+    assert prompts.starts == [str(Path.home())]  # no folder yet: home, not the working folder
     assert s.folder.text() == str(folder)
     assert "pets" in s.data_summary.text() and "folder:" not in s.data_summary.text()
     samples = _loaded(window, qtbot)

@@ -11,6 +11,7 @@ through the window's prompts, so tests can answer them.
 from __future__ import annotations
 
 from html import escape
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -306,7 +307,8 @@ class TrainingSettings(QWidget):
 
     def _browse(self, edit: QLineEdit, title: str) -> None:
         ask = getattr(self.prompts, "ask_directory", None)
-        chosen = ask(title, edit.text()) if ask is not None else None
+        start = edit.text() or str(Path.home())  # not the folder the app was started in
+        chosen = ask(title, start) if ask is not None else None
         if chosen:
             edit.setText(chosen)
             self._update_data_summary()
