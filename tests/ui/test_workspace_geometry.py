@@ -5,6 +5,7 @@ example (grabbed offscreen; the geometry is what is checked)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QRect, QRectF
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QDockWidget, QW
 
 from resnet_studio import presets
 from resnet_studio.examples import EXAMPLES
+from resnet_studio.train.history import RunHistory
 from resnet_studio.ui.design.view import MIN_TEXT_PX
 from resnet_studio.ui.shell.workspaces import KEYS
 
@@ -101,9 +103,42 @@ def test_no_visible_panel_overlaps_another_or_leaves_the_window(make_window, qtb
                 assert not rects[a].intersects(rects[b]), f"{key}: {a} overlaps {b}"
 
 
+def _show_a_run(window) -> None:
+    """The Train workspace's curves with a few steps and an epoch of a run, as after Train."""
+    history = RunHistory()
+    steps = np.arange(1.0, 41.0)
+    history.extend_steps(steps, 2.3 / np.sqrt(steps), 1 - 0.9 / np.sqrt(steps),
+                         np.full(40, 0.1))
+    history.extend_epochs(np.array([20.0, 40.0]), np.array([0.8, 0.5]), np.array([0.7, 0.8]))
+    window.training.views.show_history(history)
+
+
+def test_an_empty_view_says_what_will_show_there_instead_of_empty_axes(make_window, qtbot):
+    window = _open(make_window, qtbot, SIZES[0])
+    _show(window, "train")
+    views = window.training.views
+    views.ensure()
+    assert views.plots.stack.empty and not views.plots.view.isVisible()
+    assert "Press Train" in views.plots.stack.hint.text()
+    assert views.compare.stack.empty
+    _show_a_run(window)
+    assert not views.plots.stack.empty and views.plots.view.isVisible()
+    assert views.gradients.stack.empty  # a run without per-layer norms: still the hint
+    history = RunHistory(layer_names=("conv1", "fc"))
+    history.extend_steps(np.arange(1.0, 4.0), np.ones(3), np.ones(3), np.ones(3),
+                         grad_norms=np.full((3, 2), 0.5))
+    views.show_history(history)
+    views.gradients.redraw()
+    assert not views.gradients.stack.empty
+    views.clear()  # another project: nothing trained
+    assert views.plots.stack.empty and views.gradients.stack.empty
+
+
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_every_chart_shows_its_title_axis_labels_and_legend_whole(make_window, qtbot, size):
     window = _open(make_window, qtbot, size)
+    window.training.views.ensure()
+    _show_a_run(window)
     checked = 0
     for key in KEYS:
         page = _show(window, key)

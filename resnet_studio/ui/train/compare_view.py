@@ -13,8 +13,12 @@ from PySide6.QtWidgets import QPlainTextEdit, QVBoxLayout, QWidget
 from ...train.compare import describe_differences
 from ...train.history import RunHistory, ema
 from ...train.rundir import RunReadError
+from ..widgets.empty_state import EmptyState
 from . import plotstyle as style
 from .runs import short_name
+
+COMPARE_HINT = ("Select two or more runs in the list (Ctrl+click or Shift+click) to overlay "
+                "their curves here.")
 
 
 class CompareView(QWidget):
@@ -34,11 +38,12 @@ class CompareView(QWidget):
         self.differences = QPlainTextEdit(self, readOnly=True)
         self.differences.setPlaceholderText("Select two or more runs to compare them "
                                             "(Ctrl+click or Shift+click).")
+        self.stack = EmptyState(self.view, COMPARE_HINT, self)
         self.shown: list[Path] = []
         self.names: list[str] = []  # the legend's names of the shown runs
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.view)
+        layout.addWidget(self.stack)
 
     def show_runs(self, paths: Sequence[Path], labels: Sequence[str] = ()) -> None:
         """Overlay ``paths``; ``labels`` (one per path) say what each is ("residual")."""
@@ -55,6 +60,7 @@ class CompareView(QWidget):
                 continue  # deleted since it was listed: the differences below say nothing
             self._overlay(self.names[i], history, colour)
         self.differences.setPlainText(self.describe_differences(paths))
+        self.stack.set_empty(not self.shown)
 
     def _overlay(self, name: str, history: RunHistory, colour: str) -> None:
         if len(history):

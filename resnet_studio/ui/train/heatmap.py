@@ -18,6 +18,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from ...train.history import RunHistory
+from ..widgets.empty_state import EmptyState
 from . import plotstyle as style
 from .series import HEATMAP_COLUMNS, LayerHistory
 
@@ -63,6 +64,10 @@ def _names(names: list[str], limit: int = 6) -> str:
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
+GRADIENTS_HINT = ("Each layer's gradient norm is drawn here as a run trains: a heatmap over "
+                  "the steps and bars for the latest step.\nPress Train to start a run.")
+
+
 class GradientView(QWidget):
     """The heatmap, its colour bar, the latest-norms bar chart, the read-out and alerts."""
 
@@ -91,7 +96,8 @@ class GradientView(QWidget):
         layout.setSpacing(0)
         layout.addWidget(self.alerts)
         layout.addWidget(self.readout)
-        layout.addWidget(self.view, 1)
+        self.stack = EmptyState(self.view, GRADIENTS_HINT, self)
+        layout.addWidget(self.stack, 1)
         self.alerts.hide()
 
     def _make_heatmap(self) -> None:
@@ -128,6 +134,8 @@ class GradientView(QWidget):
         self.latest_step = 0
         self.image.clear()
         self.bars.setOpts(x0=[], y=[], width=[], brushes=[])
+        self.stack.set_empty(True)
+        self.readout.hide()
         self._label_layers()
         self.alerts.hide()
 
@@ -155,8 +163,8 @@ class GradientView(QWidget):
     def add_step_arrays(self, steps: np.ndarray, norms: np.ndarray, draw: bool = True) -> None:
         """One row of per-layer norms per step (norms: steps × layers); ``draw=False``
         leaves the drawing to a later ``redraw``."""
-        if len(steps) == 0 or norms.shape[1] != len(self.names):
-            return
+        if len(steps) == 0 or not self.names or norms.shape[1] != len(self.names):
+            return  # no layers recorded (telemetry off): the hint stays
         self.history.append(steps, norms)
         self.latest, self.latest_step = norms[-1], int(steps[-1])
         if draw:
@@ -167,6 +175,8 @@ class GradientView(QWidget):
     def redraw(self) -> None:
         self.dirty = False
         h = self.history
+        self.stack.set_empty(h.used == 0)
+        self.readout.setVisible(h.used > 0)
         if h.used == 0:
             self._show_latest()
             return

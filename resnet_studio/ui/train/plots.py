@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ...train.history import DEFAULT_SMOOTHING, RunHistory, Series, Smoothed
+from ..widgets.empty_state import EmptyState
 from ..widgets.spin_boxes import DoubleSpinBox
 from . import plotstyle as style
 
@@ -55,6 +56,10 @@ class MetricCurves:
             self.val_item.setData(self.val.x, self.val.y)
 
 
+CURVES_HINT = ("A run's loss, accuracy and learning rate are drawn here as it trains.\n"
+               "Press Train to start one, or pick a finished run in the Runs tab.")
+
+
 class MetricPlots(QWidget):
     """Loss, accuracy and learning rate of a ``RunHistory``, side by side, with a crosshair
     read-out. The smoothing box sets the history's moving average."""
@@ -90,6 +95,7 @@ class MetricPlots(QWidget):
                                                          self.lr_plot)]
         self._proxy = pg.SignalProxy(self.view.scene().sigMouseMoved, rateLimit=CROSSHAIR_HZ,
                                      slot=self._on_mouse_moved)
+        self.stack = EmptyState(self.view, CURVES_HINT, self)
         self._lay_out()
 
     def _lay_out(self) -> None:
@@ -103,7 +109,7 @@ class MetricPlots(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addLayout(bar)
-        layout.addWidget(self.view, 1)
+        layout.addWidget(self.stack, 1)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -148,6 +154,7 @@ class MetricPlots(QWidget):
 
     def redraw(self) -> None:
         self.dirty = False
+        self.stack.set_empty(len(self.history) == 0)
         self.loss.redraw()
         self.accuracy.redraw()
         self.lr_item.setData(self.lr.x, self.lr.y)
