@@ -1,6 +1,11 @@
-"""What every analysis view shares: a title, an honest note on what is shown, the plots, and
-an Export… button that writes the command line's files (the same matplotlib figure through
-``analysis.figures``, and the numbers as CSV and JSON) into a chosen folder."""
+"""What every analysis view shares: a title, a line that says what the figure is of, an
+honest note on what is shown, the plots, and an Export… button that writes the command line's
+files (the same matplotlib figure through ``analysis.figures``, and the numbers as CSV and
+JSON) into a chosen folder.
+
+A view of a trained run (``needs_run``) has a Run… button beside its title and names the run
+its figure is from; when the run picked above the pages is another, it says so ("from run X —
+press Run for Y") rather than let the figure pass for the picked run's."""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ..shell import theme
+from .run_picker import NO_TRAINED_RUN
 
 
 class AnalysisView(QWidget):
@@ -21,15 +27,31 @@ class AnalysisView(QWidget):
     files and returns their paths; ``export_requested`` asks the feature for a folder."""
 
     export_requested = Signal()
+    run_requested = Signal()  # Run…: analyse the picked run (the feature asks the options)
     title = "Analysis"
     empty_text = "Nothing analysed yet."
     key = "analysis"
+    needs_run = False  # True for the analyses of a trained run
+    source_text = ""   # what a view that needs no run is of
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.result: Any = None
+        self.context: dict[str, Any] = {}
+        self.picked: Path | None = None   # the run picked above the pages
+        self.any_run = False              # whether the project has a trained run at all
         self.heading = QLabel(self.title)
         self.heading.setFont(theme.ui_font(10.5, bold=True))
+        self.source = QLabel(self.source_text, wordWrap=True)
+        self.source.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.run_button = QPushButton("Run…")
+        self.run_button.setToolTip(f"Run the {self.key} analysis on the picked run (its "
+                                   "options are asked first)")
+        self.run_button.clicked.connect(self.run_requested)
+        self.run_button.setVisible(self.needs_run)
+        top = QHBoxLayout()
+        top.addWidget(self.heading, 1)
+        top.addWidget(self.run_button)
         self.note = QLabel(self.empty_text, wordWrap=True)
         self.note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.note.setStyleSheet(f"color: {theme.MUTED.name()};")
@@ -45,12 +67,14 @@ class AnalysisView(QWidget):
         self.buttons.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
-        layout.addWidget(self.heading)
+        layout.addLayout(top)
+        layout.addWidget(self.source)
         layout.addWidget(self.note)
         layout.addWidget(self.body, 1)
         self.filler = QWidget()  # keeps the heading and the note at the top until a result
         layout.addWidget(self.filler, 1)
         layout.addLayout(self.buttons)
+        self.show_source()
 
     def show_result(self, result: Any, context: dict[str, Any]) -> None:
         """Draw ``result``; ``context`` holds what the export needs besides (titles)."""
@@ -59,13 +83,53 @@ class AnalysisView(QWidget):
         self.body.show()
         self.export_button.setEnabled(True)
         self.draw(result, context)
+        self.show_source()
 
     def clear(self) -> None:
         """Show nothing (another project is open)."""
         self.result, self.context = None, {}
         self.body.hide()
+        self.filler.show()
         self.note.setText(self.empty_text)
         self.export_button.setEnabled(False)
+        self.show_source()
+
+    # ----- which run ----------------------------------------------------------------------------
+    def figure_runs(self) -> list[Path]:
+        """The runs the figure on show is of (the analysed run first, then its twin)."""
+        return list(self.context.get("runs", ())) if self.result is not None else []
+
+    def set_picked(self, run: Path | None, any_run: bool) -> None:
+        """The run picked above the pages is ``run``; ``any_run``: the project has one."""
+        self.picked, self.any_run = run, any_run
+        self.show_source()
+
+    def show_source(self) -> None:
+        """Say which run the figure is from, and whether Run would analyse another."""
+        if not self.needs_run:
+            return
+        text, stale = self.source_line()
+        self.source.setText(text)
+        colour = theme.WARNING.darker(140) if stale else theme.TEXT
+        self.source.setStyleSheet(f"color: {colour.name()};")
+        self.run_button.setEnabled(self.picked is not None)
+        self.run_button.setToolTip(
+            f"Run the {self.key} analysis on {self.picked.name} (its options are asked first)"
+            if self.picked is not None else text)
+
+    def source_line(self) -> tuple[str, bool]:
+        """The header's line and whether the figure is of another run than the picked one."""
+        shown, picked = self.figure_runs(), self.picked
+        if not shown:
+            if picked is not None:
+                return f"Run {picked.name}: press Run… to analyse it.", False
+            return (NO_TRAINED_RUN if not self.any_run else
+                    "Pick a run above, then press Run…."), False
+        twin = f" (twin: {shown[1].name})" if len(shown) > 1 else ""
+        if picked is None or picked == shown[0]:
+            return f"From run {shown[0].name}{twin}.", False
+        return (f"This figure is from run {shown[0].name}{twin} — press Run… for "
+                f"{picked.name}."), True
 
     def draw(self, result: Any, context: dict[str, Any]) -> None:
         raise NotImplementedError
