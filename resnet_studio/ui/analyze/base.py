@@ -140,13 +140,37 @@ class AnalysisView(QWidget):
 
 class LogAxis(pg.AxisItem):
     """Log-scale ticks at 1, 2 and 5 × each decade (at each decade only beyond three):
-    pyqtgraph labels every minor tick when the range spans few decades, an unreadable pile."""
+    pyqtgraph labels every minor tick when the range spans few decades, an unreadable pile.
+    A range too narrow to hold two of those (a loss between 1.12 and 1.18) gets round values
+    evenly spaced instead, labelled with the digits that tell them apart: else the axis would
+    carry no number at all."""
 
     def logTickValues(self, minVal: float, maxVal: float, size: float, stdTicks: Any) -> list:
         low, high = int(np.floor(minVal)), int(np.ceil(maxVal))
         factors = (1,) if high - low > 3 else (1, 2, 5)
         values = [d + float(np.log10(f)) for d in range(low, high + 1) for f in factors]
-        return [(None, [v for v in values if minVal <= v <= maxVal])]
+        inside = [v for v in values if minVal <= v <= maxVal]
+        if len(inside) < 2 and maxVal > minVal:
+            inside = [float(np.log10(v)) for v in round_values(10 ** minVal, 10 ** maxVal)]
+        return [(None, inside)]
+
+    def logTickStrings(self, values: list[float], scale: float, spacing: Any) -> list[str]:
+        strings = super().logTickStrings(values, scale, spacing)
+        numbers = 10 ** np.asarray(values, dtype=np.float64) * scale
+        digits = 2
+        while len(set(strings)) < len(strings) and digits <= 6:
+            strings = [f"{x:.{digits}g}" for x in numbers]
+            digits += 1
+        return strings
+
+
+def round_values(low: float, high: float, count: int = 4) -> list[float]:
+    """About ``count`` round values (1, 2 or 5 × a power of ten apart) in [low, high]."""
+    raw = (high - low) / count
+    magnitude = 10 ** np.floor(np.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    first = np.ceil(low / step) * step
+    return [float(v) for v in np.arange(first, high + step * 1e-9, step) if low <= v <= high]
 
 
 def plot_widget(title: str, x_label: str, y_label: str, log_y: bool = False) -> pg.PlotWidget:
