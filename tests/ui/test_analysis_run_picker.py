@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from analysis_helpers import accepting, tiny_resnet, tiny_run
-from training_helpers import TrainingPrompts
+from training_helpers import TrainingPrompts, configure, wait_finished
 
 from resnet_studio.graph import project as project_file
 from resnet_studio.train.rundir import BEST, LAST, STATUS
@@ -174,3 +174,16 @@ def test_another_project_lists_only_its_own_runs(studio, make_window):
     assert window.open_project(path_a)
     assert panel.picker.runs() == [runs["new"], runs["mid"], runs["old"]]
     assert panel.picker.picked() == runs["mid"]  # the run last in focus comes back
+
+
+def test_a_run_trained_in_the_app_is_listed_and_picked(trainer, qtbot):
+    """Training puts its run in focus; the picker lists it once it holds a checkpoint."""
+    window, c, _ = trainer
+    picker = window.analyses.panel.picker
+    assert picker.runs() == []
+    configure(window, epochs=1)
+    assert c.start()
+    assert wait_finished(qtbot, c).status == "finished"
+    assert picker.runs() == [c.current_run] and picker.picked() == c.current_run
+    assert picker.combo.currentText().startswith(f"{c.current_run.name} · finished · ")
+    assert window.analyses.panel.explain.run_button.isEnabled()
