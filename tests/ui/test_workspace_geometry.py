@@ -175,3 +175,32 @@ def test_node_text_is_legible_after_fit_for_every_preset_and_example(make_window
         assert view.text_px() >= MIN_TEXT_PX - 0.01, name
         first = window.editor.scene.node_items["input"].sceneBoundingRect()
         assert view.visible_rect().intersects(first), f"{name}: the Input is off screen"
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_analyze_run_picker_and_each_page_s_run_button_show_whole(make_window, qtbot,
+                                                                      size):
+    """The Run: row lies above the pages, whole and unsqueezed, its note wrapped in full; each
+    run page's Run… button and the line naming its run lie whole inside the page."""
+    window = _open(make_window, qtbot, size)
+    page = _show(window, "analyze")
+    panel = window.analyses.panel
+    picker = panel.picker
+    tabs = _rect_in(panel.tabs, page)
+    for name, widget in (("combo", picker.combo), ("Browse…", picker.browse_button),
+                         ("note", picker.note)):
+        rect = _rect_in(widget, page)
+        assert widget.isVisible() and page.rect().contains(rect), f"the picker's {name}: {rect}"
+        assert rect.bottom() < tabs.top(), f"the picker's {name} is not above the pages"
+    assert picker.combo.width() >= picker.combo.sizeHint().width()
+    assert picker.note.height() >= picker.note.heightForWidth(picker.note.width())
+    for key in ("lesion", "landscape", "explain"):
+        panel.show_view(key)
+        QApplication.processEvents()
+        view = panel.views[key]
+        button, source = _rect_in(view.run_button, page), _rect_in(view.source, page)
+        assert view.run_button.isVisible() and page.rect().contains(button), f"{key}: Run…"
+        assert view.run_button.width() >= view.run_button.sizeHint().width(), key
+        assert view.source.isVisible() and page.rect().contains(source), f"{key}: its run"
+        assert not button.intersects(_rect_in(view.heading, page)), f"{key}: Run… on the title"
+        assert view.source.height() >= view.source.heightForWidth(view.source.width()), key

@@ -1,5 +1,5 @@
-"""The Analyses dock: one tab per analysis and, below them, the progress of the one running
-(a bar, what it is doing with the time left, and Cancel)."""
+"""The Analyses dock: the run picker, one tab per analysis under it and, below them, the
+progress of the one running (a bar, what it is doing with the time left, and Cancel)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from .base import AnalysisView
 from .explain_view import ExplainView
 from .landscape_view import LandscapeView
 from .lesion_view import LesionView
+from .run_picker import RunPicker
 from .signal_view import SignalView
 
 
@@ -25,6 +26,7 @@ class AnalysisDock(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
+        self.picker = RunPicker()
         self.signal, self.lesion = SignalView(), LesionView()
         self.landscape, self.explain = LandscapeView(), ExplainView()
         self.views: dict[str, AnalysisView] = {
@@ -44,9 +46,23 @@ class AnalysisDock(QWidget):
         row.addWidget(self.cancel_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.picker)
         layout.addWidget(self.tabs, 1)
         layout.addLayout(row)
         self.set_idle("")
+
+    def show_runs(self, summaries, focus) -> None:
+        """List the project's runs (``RunSummary``s) in the picker, ``focus`` chosen, and
+        tell every page which run is picked."""
+        self.picker.show_runs(summaries, focus)
+        self.follow(focus)
+
+    def follow(self, focus) -> None:
+        """The run in focus is now ``focus``: the picker and the pages show it."""
+        self.picker.follow(focus)
+        picked, any_run = self.picker.picked(), bool(self.picker.runs())
+        for view in self.views.values():
+            view.set_picked(picked, any_run)
 
     def show_view(self, key: str) -> None:
         self.tabs.setCurrentWidget(self.views[key])

@@ -42,8 +42,9 @@ def captioned(pixmap_label: QLabel, caption: str) -> QWidget:
 
 class ExplainView(AnalysisView):
     title = "Explaining one image"
-    empty_text = "Run Analyze ▸ Explain an Image… on a trained run."
+    empty_text = "Nothing analysed yet: Run… asks for an image to explain."
     key = "explain"
+    needs_run = True
 
     def __init__(self, parent=None):
         super().__init__(parent)

@@ -4,6 +4,10 @@ the signal analysis's canvas colours and its re-run after edits.
 Signal propagation measures the project being edited; the lesion study, the loss landscape
 and the image explanation act on a trained run (the run in focus unless another directory
 is chosen) and, for the first two, optionally a twin run to compare with.
+
+The dock's run picker lists the project's trained runs as the Train workspace's runs table
+has read them, follows the window's run in focus and sets it when the user picks a run; each
+run's page has a Run… button that asks that analysis's options.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from .worker import AnalysisWorker
 
 if TYPE_CHECKING:
     from ..shell.context import StudioWindow
+    from ..train.runs import RunsPanel
 
 REFRESH_MS = 700  # after the last edit before the signal analysis runs again
 
@@ -40,8 +45,9 @@ class AnalysisFeature(Feature):
     """Owns the dock, the worker and the signal tints; dialogs are asked through ``ask``
     (a test replaces it to accept a dialog as it is)."""
 
-    def __init__(self, window: StudioWindow):
+    def __init__(self, window: StudioWindow, runs_list: RunsPanel):
         self.window = window
+        self.runs_list = runs_list  # the Train workspace's runs table: the picker lists its runs
         self.panel = AnalysisDock()
         self.worker: AnalysisWorker | None = None
         self.legend = TintLegend(window.editor.view.viewport())
@@ -86,6 +92,32 @@ class AnalysisFeature(Feature):
         host.actions["analyze_cancel"].setEnabled(False)
         self.actions = host.actions
         self.window.sessions.replaced.connect(self._on_session_replaced)
+        self._connect_runs()
+
+    def _connect_runs(self) -> None:
+        """The picker lists the runs table's runs and follows (and sets) the run in focus;
+        the pages' Run… buttons ask their analysis."""
+        picker, focus = self.panel.picker, self.window.run_focus
+        picker.chosen.connect(focus.set_run)
+        picker.browse_requested.connect(self.browse_run)
+        focus.changed.connect(self.relist)
+        self.runs_list.listed.connect(self.relist)
+        asks = {"lesion": self.ask_lesion, "landscape": self.ask_landscape,
+                "explain": self.ask_explain}
+        for key, ask in asks.items():
+            self.panel.views[key].run_requested.connect(ask)
+        self.relist()
+
+    def relist(self, *_: Any) -> None:
+        """List the open project's runs (as the runs table read them) with the run in focus
+        chosen; a run in focus outside the table is listed too."""
+        summaries = self.runs_list.summaries.values()
+        self.panel.show_runs(summaries, self.window.run_focus.run)
+
+    def browse_run(self) -> bool:
+        """Browse…: open a run directory from anywhere into the runs list and focus on it,
+        staying in the Analyze workspace (Training ▸ Open Run… also shows its curves)."""
+        return self.window.runs.focus_run()
 
     def _on_session_replaced(self, session: Any) -> None:
         """Another project: cancel the previous one's analysis, drop its results and its

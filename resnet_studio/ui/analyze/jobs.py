@@ -1,5 +1,6 @@
 """The analyses as jobs for the worker: ``job(progress, cancel) -> (result, context)``, where
-``context`` is what the view and its export need besides the result (titles, chance).
+``context`` is what the view and its export need besides the result (titles, chance, ``runs``: the
+run directories analysed, the analysed run first).
 
 Each job reads its inputs on the worker thread (the project is copied on the UI thread first,
 so edits made while it runs do not reach it); several runs share one progress bar."""
@@ -45,7 +46,7 @@ def lesion_job(runs: list[Path], options: dict[str, Any]) -> Callable[..., Any]:
         loaded = [load_run(path) for path in runs]
         results = [lesion_run(run, **options, progress=part(progress, i, len(runs), run.path.name),
                               cancel=cancel) for i, run in enumerate(loaded)]
-        return results, {"chance": 1 / loaded[0].graph.input_spec.classes}
+        return results, {"chance": 1 / loaded[0].graph.input_spec.classes, "runs": runs}
     return job
 
 
@@ -59,7 +60,7 @@ def landscape_job(runs: list[Path], options: dict[str, Any]) -> Callable[..., An
             run = load_run(path)
             results.append(landscape_run(run, **options, cancel=cancel,
                                          progress=part(progress, i, len(runs), path.name)))
-        return results, {}
+        return results, {"runs": runs}
     return job
 
 
@@ -71,7 +72,7 @@ def explain_job(run_path: Path, image: Path, options: dict[str, Any]) -> Callabl
         run = load_run(run_path)
         result = explain_run(run, image, **options, progress=progress, cancel=cancel)
         return result, {"title": f"{run.graph.name or run.path.name} on {image.name}",
-                        "source": image.name}
+                        "source": image.name, "runs": [run_path]}
     return job
 
 

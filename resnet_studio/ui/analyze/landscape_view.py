@@ -31,8 +31,9 @@ def landscape_text(results: list[Any]) -> str:
 
 class LandscapeView(AnalysisView):
     title = "Loss landscape around the trained weights"
-    empty_text = "Run Analyze ▸ Loss Landscape… on a trained run."
+    empty_text = "Nothing analysed yet: the loss is measured on slices through the weights."
     key = "landscape"
+    needs_run = True
 
     def __init__(self, parent=None):
         super().__init__(parent)

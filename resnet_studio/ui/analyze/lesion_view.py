@@ -34,8 +34,9 @@ def lesion_text(results: list[Any], chance: float | None) -> str:
 
 class LesionView(AnalysisView):
     title = "Lesion study: accuracy without each block"
-    empty_text = "Run Analyze ▸ Lesion Study… on a trained run."
+    empty_text = "Nothing analysed yet: the lesion study removes one block at a time."
     key = "lesion"
+    needs_run = True
 
     def __init__(self, parent=None):
         super().__init__(parent)

@@ -3,7 +3,8 @@
     QT_QPA_PLATFORM=offscreen python -m resnet_studio.ui.analyze.screenshots RUN TWIN OUT_DIR
 
 RUN is a trained run directory and TWIN its plain twin's run; the signal view measures RUN's
-network at init, the others analyse the runs as the app would (on this thread: a script).
+network at init, the others analyse the runs as the app would (on this thread: a script),
+with RUN picked in the run picker above the pages.
 Writes analysis-signal.png, analysis-lesion.png, analysis-landscape.png, analysis-explain.png.
 """
 
@@ -57,6 +58,7 @@ def _render(app: QApplication, dock: AnalysisDock, key: str, made: Any, path: Pa
 def main(argv: list[str]) -> int:
     from ...analysis.common import load_run
     from ...graph import project
+    from ...train.rundir import summarise
 
     if len(argv) != 3:
         print(__doc__, file=sys.stderr)
@@ -66,6 +68,7 @@ def main(argv: list[str]) -> int:
     app = application([])
     dock = AnalysisDock()
     dock.resize(*SIZE)
+    dock.show_runs([summarise(run), summarise(twin)], run)  # RUN picked, as in the app
     dock.show()
     graph = project.to_dict(load_run(run).graph)
     made = {"signal": jobs.signal_job(graph, SIGNAL_DEFAULTS),

@@ -53,8 +53,11 @@ class SignalView(AnalysisView):
 
     refresh_requested = Signal()
     title = "Signal propagation at initialisation"
-    empty_text = "Run Analyze ▸ Signal Propagation at Init to measure the project."
+    empty_text = ("Nothing measured yet: press Refresh below, or Analyze ▸ Signal Propagation "
+                  "at Init… to choose its options.")
     key = "signal"
+    source_text = ("Of the project being edited, freshly initialised: no trained run is "
+                   "needed.")
 
     def __init__(self, parent=None):
         super().__init__(parent)

@@ -31,7 +31,7 @@ def install_workspaces(window: StudioWindow, host: FeatureHost) -> dict[str, obj
     made["data"] = install(DataFeature(window, training.panel.settings))
     made["interop"] = install(Interop(window))
     made["studies"] = install(StudyFeature(window, training.project_settings))
-    made["analyses"] = install(AnalysisFeature(window))
+    made["analyses"] = install(AnalysisFeature(window, training.views.runs))
     made["workspace_actions"] = install(WorkspaceActions(window.show_workspace))
     made["help"] = install(HelpFeature(window))  # last: the Help menu ends the menu bar
     return made

@@ -38,6 +38,7 @@ class StudioWindow(Protocol):
     code_view: CodeView
     run_focus: RunFocus
     training: Any  # the Train workspace's controller (its runs folder, its recipe)
+    runs: Any      # the Train workspace's run actions (open a run, show it, focus on it)
     autosaver: Autosaver
     actions: dict[str, QAction]
     docks: dict[str, QDockWidget]

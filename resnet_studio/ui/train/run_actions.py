@@ -88,16 +88,31 @@ class RunActions(Feature):
 
     # ----- showing and resuming ---------------------------------------------------------------
     def open_run(self, path: str | Path | None = None) -> bool:
+        run = self.add_run(path)
+        return run is not None and self.show_run(run)
+
+    def focus_run(self, path: str | Path | None = None) -> bool:
+        """Open a run directory into the runs list and put it in focus without showing its
+        curves (the Analyze workspace's Browse…: the user stays where they are)."""
+        run = self.add_run(path)
+        if run is not None:
+            self.window.run_focus.set_run(run)
+        return run is not None
+
+    def add_run(self, path: str | Path | None = None) -> Path | None:
+        """Add a run directory (asked for when ``path`` is None) to the runs list; None,
+        with the reason shown, when it is no run directory or the user cancels."""
         if path is None:
             path = self.prompts.ask_directory("Open a run directory",
                                               str(self.training.runner.runs_root()))
             if not path:
-                return False
+                return None
         try:
             self.training.views.runs.add_run(Path(path))
         except RunReadError as exc:
-            return self.fail("Cannot open the run", str(exc))
-        return self.show_run(Path(path))
+            self.fail("Cannot open the run", str(exc))
+            return None
+        return Path(path)
 
     def show_run(self, path: Path) -> bool:
         """Show a finished (or stopped, or CLI-written) run's curves in the live views."""

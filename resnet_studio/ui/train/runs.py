@@ -53,6 +53,9 @@ class RunsPanel(QWidget):
     resume_requested = Signal(object)   # Path: go on training from its last.pt
     open_requested = Signal()           # open a run directory from anywhere
     menu_requested = Signal(object, object)  # (Path, global QPoint): right-click on a run
+    # The list was read again (``summaries`` holds it): other views of the project's runs,
+    # such as the Analyze workspace's run picker, list from it instead of reading the folder.
+    listed = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -143,6 +146,7 @@ class RunsPanel(QWidget):
                 self.table.selectRow(row)
         self.table.blockSignals(False)
         self._update_buttons()
+        self.listed.emit()
 
     def refresh_running(self) -> None:
         """Read the running run's row again (after an epoch: its best accuracy so far),
@@ -156,6 +160,7 @@ class RunsPanel(QWidget):
             return
         self.summaries[self.running] = summary
         self._fill_row(list(self.summaries).index(self.running), summary)
+        self.listed.emit()  # its first checkpoint may have appeared
 
     def show_running_epoch(self, epoch: int) -> None:
         """The running run is in ``epoch`` (1-based): say so in its row (``metrics.csv``
