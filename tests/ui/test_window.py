@@ -16,6 +16,7 @@ from resnet_studio.ui.design.commands import (
     SetParamsCommand,
     remove_items_command,
 )
+from resnet_studio.ui.shell.app import open_named_project
 from resnet_studio.ui.shell.features import (
     ActionSpec,
     Contributions,
@@ -140,6 +141,29 @@ def test_recovery_after_a_crash(make_window, recovery_dir, settings):
     restored.autosaver.discard()
     assert not restored.autosaver.pending()
     crashed.document.undo_stack.setClean()
+
+
+def test_the_project_named_on_the_command_line_keeps_its_recovered_work(make_window, tmp_path):
+    path = tmp_path / "net.rstudio.json"
+    crashed = make_window()
+    crashed.document.save(path)
+    edit(crashed)
+    assert crashed.autosaver.save_now()
+    expected = to_dict(crashed.document.graph)
+    crashed.autosaver.stop()
+    answers = ScriptedPrompts()
+    answers.restore_answer = True
+    restored = make_window(answers=answers)
+    open_named_project(restored, path)  # `resnet-studio net.rstudio.json` after the crash
+    assert [kind for kind, *_ in answers.asked] == ["restore"]  # no "save them first?"
+    assert to_dict(restored.document.graph) == expected and restored.isWindowModified()
+    other = tmp_path / "other.rstudio.json"
+    crashed.document.undo_stack.setClean()
+    crashed.document.save(other)
+    answers.unsaved_answer = "discard"
+    open_named_project(restored, other)  # another file: the recovered work is asked about
+    assert [kind for kind, *_ in answers.asked][-1] == "unsaved"
+    assert restored.document.path == other
 
 
 def test_declining_recovery_deletes_the_autosave(make_window):

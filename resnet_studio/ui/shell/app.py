@@ -67,8 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     when_painted(window, lambda: show_tour_once(window, window.settings))  # first start only
     close_on_interrupt(window)
-    if args.project and not window.open_project(Path(args.project)):
-        window.show_message(f"Could not open {args.project}")
+    if args.project:
+        open_named_project(window, Path(args.project))
     loader = BackgroundLoader(load_compiler, parent=app)
     loader.loaded.connect(window.attach_compiler)
     loader.failed.connect(lambda message: _compiler_failed(window, message))
@@ -76,6 +76,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     status = app.exec()
     loader.wait()
     return status
+
+
+def open_named_project(window: Any, path: Path) -> None:
+    """Open the project named on the command line, unless the window shows it already: its
+    autosave was just recovered, and opening the file again would ask to save or drop the
+    work the user chose to recover."""
+    current = window.document.path
+    if current is not None and current.resolve() == path.resolve():
+        return
+    if not window.open_project(path):
+        window.show_message(f"Could not open {path}")
 
 
 def _compiler_failed(window: QWidget, message: str) -> None:
