@@ -46,6 +46,7 @@ class SignalCurve:
     output_grad_norm: np.ndarray
     weight_grad_norm: np.ndarray
     loss: float
+    batchnorm_layers: int = 0  # how many the mode (batch or running statistics) acts on
 
     def to_json(self) -> dict[str, Any]:
         return {"label": self.label, "loss": self.loss, "layers": [
@@ -102,7 +103,8 @@ def signal_propagation(graph: Any, *, batch: tuple[Tensor, Tensor] | None = None
         curves.append(_measure(label, g, x, y, seed, own, batch_stats))
     progress(len(networks), len(networks), "done")
     settings = {"batch_size": len(x), "seed": seed, "input": list(x.shape[1:]),
-                "batch_stats": batch_stats, **options}
+                "batch_stats": batch_stats, "batchnorm_layers": curves[0].batchnorm_layers,
+                **options}
     return SignalResult(curves, settings)
 
 
@@ -170,8 +172,9 @@ def _measure(label: str, graph: Any, x: Tensor, y: Tensor, seed: int,
         recorder.remove()
     names, rms, out_grad = recorder.results()
     weight_grad = [_grad_norm(dict(layers)[n]) for n in names]
+    norms = sum(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
     return SignalCurve(label, names, np.array(rms), np.array(out_grad), np.array(weight_grad),
-                       float(loss.detach()))
+                       float(loss.detach()), norms)
 
 
 def _grad_norm(module: nn.Module) -> float:

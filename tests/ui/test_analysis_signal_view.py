@@ -104,3 +104,37 @@ def test_export_writes_the_figure_and_the_numbers(qtbot, studio, tmp_path):
     rows = list(csv.DictReader(text.splitlines()))
     assert len(rows) == 6 and rows[0]["layer"] == "conv1"
     assert (tmp_path / "out" / "signal.json").stat().st_size > 0
+
+
+def test_a_network_without_batchnorm_is_told_the_mode_changes_nothing(qtbot, make_window):
+    window = make_window(tiny_net(batchnorm=False))
+    view = run_signal(qtbot, window.analyses)
+    assert view.result.settings["batchnorm_layers"] == 0
+    assert "no BatchNorm layer" in view.note.text() and "explode" not in view.note.text()
+
+
+def test_the_legend_card_leaves_every_point_uncovered(qtbot, studio):
+    import numpy as np
+    from PySide6.QtCore import QPointF
+
+    from resnet_studio.analysis.signal import SignalCurve, SignalResult
+
+    window, feature, _ = studio
+    window.resize(1280, 800)
+    window.show_workspace("analyze")
+    view = feature.panel.signal
+    feature.panel.show_view("signal")
+    rising = np.geomspace(0.01, 1.0, 8)  # both curves end in the top-right corner
+    curves = [SignalCurve(label, [f"l{i}" for i in range(8)], rising * k, rising * k,
+                          rising * k, 2.3, 2) for label, k in (("net", 1.0), ("net_plain", 0.9))]
+    view.show_result(SignalResult(curves, {"batch_size": 8, "seed": 0}), {})
+    for plot in view.plots:
+        item = plot.getPlotItem()
+        qtbot.waitUntil(lambda item=item: item.vb.width() > 50)
+        item.vb.prepareForPaint()
+        legend = item.legend.sceneBoundingRect()
+        for data in item.listDataItems():
+            xs, ys = data.getData()  # in the view's coordinates (log10 of the values)
+            for x, y in zip(xs, ys):
+                point = item.vb.mapViewToScene(QPointF(float(x), float(y)))
+                assert not legend.contains(point), f"{data.name()} at layer {x} is under it"

@@ -185,6 +185,20 @@ def plot_widget(title: str, x_label: str, y_label: str, log_y: bool = False) -> 
     return widget
 
 
+def log_room_for_legend(item: pg.PlotItem, arrays: list[np.ndarray], share: float = 0.3) -> None:
+    """A log-scale plot's value range with its top ``share`` left free for the legend card in
+    its top-right corner (curves that peak at either end ran under it)."""
+    values = np.concatenate([np.ravel(np.asarray(a, dtype=np.float64)) for a in arrays] or
+                            [np.empty(0)])
+    values = values[np.isfinite(values) & (values > 0)]
+    if not values.size:
+        return
+    low, high = float(np.log10(values.min())), float(np.log10(values.max()))
+    if high - low < 1e-9:
+        low, high = low - 0.5, high + 0.5
+    item.setYRange(low, low + (high - low) / (1.0 - share), padding=0.04)
+
+
 def scalar_pixmap(values: np.ndarray, map_name: str, size: int) -> QPixmap:
     """A 2-D array in [0, 1] (NaN: the background) as a colour-mapped picture ``size`` tall."""
     lut = pg.colormap.get(map_name).map(np.nan_to_num(values, nan=0.0).clip(0, 1), mode="byte")

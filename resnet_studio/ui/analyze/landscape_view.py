@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel
 
 from ...analysis.tables import images
 from ..train import plotstyle as style
-from .base import AnalysisView, plot_widget
+from .base import AnalysisView, log_room_for_legend, plot_widget
 
 CONTOURS = 12
 
@@ -62,7 +62,8 @@ class LandscapeView(AnalysisView):
         for colour, r in zip(style.RUN_COLOURS, result):
             item.plot(r.alphas, r.loss_1d, name=r.label, pen=pg.mkPen(colour, width=2),
                       symbol="o", symbolSize=4, symbolBrush=colour, symbolPen=None)
-        item.enableAutoRange()
+        item.enableAutoRange(axis="x")
+        log_room_for_legend(item, [r.loss_1d for r in result])
         self.which.blockSignals(True)
         self.which.clear()
         self.which.addItems([r.label for r in result])

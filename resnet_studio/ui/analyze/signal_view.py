@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QPushButton
 
 from ...analysis.tables import images
 from ..train import plotstyle as style
-from .base import AnalysisView, plot_widget
+from .base import AnalysisView, log_room_for_legend, plot_widget
 
 PANELS = (("activation_rms", "Forward: RMS of each layer's output", "activation RMS"),
           ("weight_grad_norm", "Backward: ‖∂loss/∂W‖ of each layer", "weight-gradient norm"))
@@ -24,6 +24,9 @@ PANELS = (("activation_rms", "Forward: RMS of each layer's output", "activation 
 
 def mode_text(settings: dict[str, Any]) -> str:
     """What the BatchNorm mode means for the curves shown."""
+    if settings.get("batchnorm_layers") == 0:
+        return ("The network has no BatchNorm layer, so normalising with the batch's or the "
+                "running statistics makes no difference here.")
     if settings.get("batch_stats", True):
         return ("BatchNorm normalised with each batch's statistics (training mode, as on the "
                 "first step). In this mode a deep plain network's early-layer gradients tend "
@@ -81,13 +84,16 @@ class SignalView(AnalysisView):
         for plot, (attr, _, _) in zip(self.plots, PANELS):
             item = plot.getPlotItem()
             item.clear()
+            drawn = []
             for colour, curve in zip(style.RUN_COLOURS, result.curves):
                 values = np.asarray(getattr(curve, attr), dtype=np.float64)
                 depth = np.arange(1, len(values) + 1)
                 item.plot(depth, np.where(values > 0, values, np.nan), name=curve.label,
                           pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=4,
                           symbolBrush=colour, symbolPen=None, connect="finite")
-            item.enableAutoRange()
+                drawn.append(values)
+            item.enableAutoRange(axis="x")
+            log_room_for_legend(item, drawn)
 
     def export(self, folder: Path) -> list[Path]:
         from ...analysis.common import write_csv, write_json
