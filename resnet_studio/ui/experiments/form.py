@@ -300,6 +300,8 @@ class StudyForm(QWidget):
         self.error.setText(message)
         self.error.setVisible(bool(message))
         self.title.setText(plan_line(study) if study else "")
+        self.title.setVisible(study is not None)
+        self.settings_line.setVisible(study is not None)
         self.settings_line.setText(
             f"Settings from {study.settings['settings_source']}.\nEvery run: "
             f"{study.settings['effective']}" if study else "")

@@ -43,6 +43,7 @@ ABOUT = {"degradation": "The network at several depths, with and without skip co
          "sweep": "One or two training settings over lists of values.",
          "twin": "The residual network against its plain twin."}
 START_KEYS = ("Ctrl+Return", "Ctrl+Enter")  # the main and the keypad Enter
+MAX_WIDTH = 640  # a form gains nothing wider; the results take the rest of a large window
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class StudySetup(QWidget):
         for keys in START_KEYS:
             shortcut = QShortcut(QKeySequence(keys), self, self.request_start)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.setMaximumWidth(MAX_WIDTH)
         self._lay_out()
 
     def _lay_out(self) -> None:

@@ -49,6 +49,7 @@ from .table import ResultsModel, ResultsProxy, summary_rows
 TAB_CURVES, TAB_SUMMARY, TAB_TABLE, TAB_CHARTS = range(4)
 FAINT = 70  # alpha (of 255) of each seed's own curve behind the mean
 PROGRESS_STEPS = 1000
+ERROR_MARGIN = 3  # percentage points shown beyond 0 and 100 %, so a line at either shows
 NO_STUDY = "No study open."
 EMPTY = ("<p>A study trains several versions of this network and compares them: deeper and "
          "shallower, with and without skip connections, with other residual blocks, or "
@@ -79,6 +80,8 @@ class StudyCurves(QWidget):
         self.val_plot = style.style_plot(self.view.addPlot(0, 1),
                                          "Validation error (each epoch)", "step", "error (%)")
         self.val_plot.setXLink(self.train_plot)
+        for plot in (self.train_plot, self.val_plot):  # an error lies in 0–100 %
+            plot.setLimits(yMin=-ERROR_MARGIN, yMax=100 + ERROR_MARGIN)
         self.legend = pg.LegendItem(labelTextSize="8pt", labelTextColor=style.TEXT)
         # Its own column, so that it never covers a curve; its own size, not the row's height
         # (stretched, pyqtgraph spreads the entries and parts each label from its sample).
