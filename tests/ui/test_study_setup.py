@@ -97,6 +97,8 @@ def test_the_settings_are_remembered_per_project_on_start(studio, tmp_path):
     setup = _open(studio, second)
     assert setup.kind == "sweep" and setup.form.epochs.value() == 5
     assert [r.config["epochs"] for r in calls[-1].runs] == [5] * 8
+    studio.document.load_graph(staged_net())  # as File ▸ New does: an untitled project
+    assert setup.project is None and setup.form.epochs.value() == 3
 
 
 def test_a_kind_switch_keeps_what_was_typed_and_the_dialog_shares_the_column(studio, tmp_path):

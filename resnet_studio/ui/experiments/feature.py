@@ -28,7 +28,7 @@ from ..shell.features import ActionSpec, Contributions, DockSpec, Feature, Featu
 from ..shell.recovery import default_directory
 from . import memory
 from .dialog import TITLES, StudyDialog
-from .setup import SetupInputs, StudySetup
+from .setup import ABOUT, SetupInputs, StudySetup
 from .view import StudyView
 from .worker import StudyWorker
 
@@ -60,13 +60,9 @@ class StudyFeature(QObject, Feature):
 
     # ----- the feature ------------------------------------------------------------------------
     def contributions(self) -> Contributions:
-        tips = {"degradation": "The network at several depths, with and without skip "
-                               "connections (He et al., Fig. 1 and 6)",
-                "variants": "The network's residual blocks swapped for each block type",
-                "sweep": "One or two settings over lists of values",
-                "twin": "The residual network against its plain twin"}
         actions = [ActionSpec(f"study_{kind}", f"{TITLES[kind]}…",
-                              lambda k=kind: self.open_dialog(k), None, tips[kind], MENU, 0, i)
+                              lambda k=kind: self.open_dialog(k), None,
+                              ABOUT[kind].removesuffix("."), MENU, 0, i)
                    for i, kind in enumerate(KINDS)]
         actions += [
             ActionSpec("study_open", "&Open Study…", self.open_study, None,
