@@ -7,7 +7,8 @@ saved there on Start, and fills again when another project opens. What was typed
 started yet survives a change of kind (the budget is shared by every kind, as in
 ``memory``) and a visit to another workspace: when the network or its training settings
 changed meanwhile, the form is built again on them, and only the values typed are put
-back (the others follow the new settings).
+back (the others follow the new settings). A form is built only while the column shows:
+planning derives networks (and imports torch), which the app's start-up does without.
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ class StudySetup(QWidget):
         self._typed_budget: dict[str, Any] = {}
         self._edits: dict[str, dict[str, Any]] = {}
         self._initial: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
+        self._pending = False  # a form is due when the column shows
         self.kind_box = QComboBox(self)
         for kind in KINDS:
             self.kind_box.addItem(TITLES[kind], kind)
@@ -169,8 +171,12 @@ class StudySetup(QWidget):
 
     def _build(self) -> None:
         """A new form of the chosen kind on the project's inputs: its training settings,
-        what is remembered for the project over them, and what was typed over that."""
+        what is remembered for the project over them, and what was typed over that (when
+        the column shows; else when it is next shown)."""
         self._drop_form()
+        self._pending = not self.isVisible()
+        if self._pending:
+            return
         self.about.setText(ABOUT[self.kind])
         try:
             inputs = self.inputs()
@@ -235,6 +241,8 @@ class StudySetup(QWidget):
             self.form.stop_timing()
 
     def showEvent(self, event: Any) -> None:
-        if self.form is not None:
-            self.refresh()  # the network may have been edited in Design meanwhile
         super().showEvent(event)
+        if self._pending:
+            self._build()
+        else:
+            self.refresh()  # the network may have been edited in Design meanwhile
