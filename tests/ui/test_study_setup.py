@@ -4,6 +4,8 @@ no study open the results area shows text and no charts, which appear once a stu
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pyqtgraph as pg
 import pytest
@@ -13,6 +15,9 @@ from study_helpers import StudyPrompts, budget, staged_net
 
 from resnet_studio.graph.project import save
 from resnet_studio.study.plan import KINDS
+from resnet_studio.study.queue import StudyQueue
+from resnet_studio.ui.experiments import memory
+from resnet_studio.ui.experiments import worker as worker_module
 from resnet_studio.ui.experiments.form import StudyForm
 
 
@@ -202,3 +207,42 @@ def test_no_study_shows_text_and_no_charts_until_a_study_starts(studio, qtbot):
     assert errors.max() > 1  # percent, as the axis says, not a fraction of one
     y_low, y_high = view.curves.train_plot.vb.viewRange()[1]
     assert y_high < 100 or y_low > 0  # the range follows the data once there are some
+
+
+class HeldQueue(StudyQueue):
+    """Holds the study at its first step until ``go`` is set: running, by construction."""
+
+    go: threading.Event
+
+    def _report(self, event, index, spec, **values):
+        super()._report(event, index, spec, **values)
+        if event == "step" and values.get("step") == 1:
+            assert self.go.wait(timeout=60), "the test never let the study go on"
+
+
+def test_a_project_opened_while_a_study_runs_fills_the_waiting_column(studio, qtbot, tmp_path,
+                                                                      monkeypatch):
+    path = tmp_path / "b" / "net.rstudio.json"
+    path.parent.mkdir()
+    save(studio.document.graph, path)
+    settings, form = studio.settings, StudyForm("twin", staged_net(), budget(epochs=6), "b")
+    qtbot.addWidget(form)
+    form.repeats.setValue(3)
+    memory.remember(settings, path, form)  # what was last set for the other project
+    monkeypatch.setattr(HeldQueue, "go", threading.Event(), raising=False)
+    monkeypatch.setattr(worker_module, "StudyQueue", HeldQueue)
+    setup, feature = studio.studies.setup, studio.studies
+    setup.choose("twin")
+    with qtbot.waitSignal(feature.worker.progressed, timeout=60_000,
+                          check_params_cb=lambda p: p.event == "step"):
+        assert setup.request_start() is not None
+    try:
+        assert not setup.isEnabled()
+        setup = _open(studio, path)
+        assert setup.project == path and not setup.isEnabled()
+        assert (setup.form.epochs.value(), setup.form.repeats.value()) == (6, 3)
+    finally:
+        HeldQueue.go.set()
+    with qtbot.waitSignal(feature.worker.finished, timeout=120_000):
+        pass
+    assert setup.isEnabled() and setup.form.repeats.value() == 3

@@ -153,7 +153,7 @@ class StudyFeature(QObject, Feature):
     def _on_dialog_finished(self, path: Path | None, dialog: StudyDialog) -> None:
         """Remember the dialog's settings; the set-up column shows them too."""
         memory.remember(self.window.settings, path, dialog.form)
-        if path is not None and path == self.setup.project and not self.worker.is_active():
+        if path is not None and path == self.setup.project:
             self.setup.reload()
 
     def _on_dialog_accepted(self) -> None:
@@ -260,8 +260,7 @@ class StudyFeature(QObject, Feature):
         """Another project: the set-up column fills with its settings; the study on show
         goes unless it is this project's (found by ``_on_project_opened``) or still running
         (its view follows it until it ends)."""
-        if not self.worker.is_active():
-            self.setup.load(session.path)
+        self.setup.load(session.path)  # disabled while a study runs; filled all the same
         if self.worker.is_active() or self.directory is None:
             return
         if session.path is None or not _belongs(self.directory, Path(session.path)):
@@ -289,8 +288,6 @@ class StudyFeature(QObject, Feature):
             return  # the window is going: the study directory already holds every run
         results = self._refresh()
         self._update_actions()
-        if self.setup.project != self.window.document.path:  # opened while the study ran
-            self.setup.load(self.window.document.path)
         if error or outcome is None:
             self._tell(error or "The study ended without a result.")
             self.window.prompts.show_error("The study stopped", error)
