@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from training_helpers import CLASSES, SIZE, TrainingPrompts
 
 from resnet_studio.blocks import CATALOGUE
 from resnet_studio.data import DataConfig
 from resnet_studio.graph import Graph, InputSpec
+from resnet_studio.study.kinds import plan_sweep
+from resnet_studio.study.results import RunCurves, StudyResults, table_row
 from resnet_studio.train import TrainConfig
 
 
@@ -56,3 +59,15 @@ def budget(**changes: Any) -> TrainConfig:
                               "device": "cpu", "telemetry_every": 1, "seed": 1, "data": data}
     values.update(changes)
     return TrainConfig(**values).validate()
+
+
+def finished_sweep_results() -> StudyResults:
+    """A two-run sweep of the staged network, both runs finished."""
+    study = plan_sweep(staged_net(), budget(), {"seed": [1, 2]})
+    curves, rows = {}, []
+    for spec, acc in zip(study.runs, (0.6, 0.8)):
+        curves[spec.name] = run = RunCurves(
+            status="finished", step=np.arange(1.0, 7.0), accuracy=np.linspace(0.2, acc, 6),
+            epoch_step=np.array([3.0, 6.0]), val_acc=np.array([acc - 0.1, acc]))
+        rows.append(table_row(spec, run, (100, 1000), 0.8))
+    return StudyResults(study, curves, rows)

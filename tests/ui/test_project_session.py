@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from analysis_helpers import accepting
+from study_helpers import finished_sweep_results
 from training_helpers import TrainingPrompts, configure, tiny_net, wait_finished
 from ui_helpers import small_graph
 
@@ -214,27 +215,9 @@ def test_the_memory_keeps_one_run_per_project_and_survives_a_damaged_entry(setti
     assert restored_focus(tmp_path / "gone", tmp_path / "no-runs") is None
 
 
-def _study_results():
-    """A two-run sweep of the staged network, both runs finished."""
-    import numpy as np
-    from study_helpers import budget, staged_net
-
-    from resnet_studio.study.kinds import plan_sweep
-    from resnet_studio.study.results import RunCurves, StudyResults, table_row
-
-    study = plan_sweep(staged_net(), budget(), {"seed": [1, 2]})
-    curves, rows = {}, []
-    for spec, acc in zip(study.runs, (0.6, 0.8)):
-        curves[spec.name] = run = RunCurves(
-            status="finished", step=np.arange(1.0, 7.0), accuracy=np.linspace(0.2, acc, 6),
-            epoch_step=np.array([3.0, 6.0]), val_acc=np.array([acc - 0.1, acc]))
-        rows.append(table_row(spec, run, (100, 1000), 0.8))
-    return StudyResults(study, curves, rows)
-
-
 def show_study(window, directory: Path) -> None:
     feature = window.studies
-    results = _study_results()
+    results = finished_sweep_results()
     feature.study, feature.directory = results.study, directory
     feature.view.show_results(results)
     feature.show_dock()
@@ -250,7 +233,7 @@ def test_another_project_shows_none_of_the_previous_project_s_study(make_window,
     assert view.model.rowCount() == 0 and view.summary_model.rowCount() == 0
     assert view.curves.labels == [] and view.charts.canvas is None
     assert not view.export_button.isEnabled() and "No study open" in view.title.text()
-    assert not window.docks["study"].isVisible()
+    assert not view.showing_results and not view.curves.isVisibleTo(view)  # the empty state
 
 
 def test_reopening_a_project_keeps_its_own_study_on_show(make_window, tmp_path):

@@ -32,44 +32,44 @@ def test_the_last_settings_come_back_for_the_same_project_only(make_window, tmp_
         path.parent.mkdir()
     window = _window(make_window, first)
     dialog = _open(window, "degradation")
-    assert dialog.epochs.value() == 3
-    dialog.epochs.setValue(7)
-    dialog.dataset.setCurrentIndex(dialog.dataset.findData("mnist"))
-    dialog.repeats.setValue(2)
-    dialog.depths.setText("6,10")
+    assert dialog.form.epochs.value() == 3
+    dialog.form.epochs.setValue(7)
+    dialog.form.dataset.setCurrentIndex(dialog.form.dataset.findData("mnist"))
+    dialog.form.repeats.setValue(2)
+    dialog.form.depths.setText("6,10")
     dialog.reject()
 
     again = _open(window, "degradation")
-    assert (again.epochs.value(), again.dataset.currentData(), again.repeats.value(),
-            again.depths.text()) == (7, "mnist", 2, "6,10")
+    assert (again.form.epochs.value(), again.form.dataset.currentData(), again.form.repeats.value(),
+            again.form.depths.text()) == (7, "mnist", 2, "6,10")
     assert again.study is not None and len(again.study.runs) == 8  # 2 depths × 2 sides × 2
     again.reject()
     sweep = _open(window, "sweep")  # the budget is shared, the kind's fields are its own
-    assert (sweep.epochs.value(), sweep.dataset.currentData()) == (7, "mnist")
-    assert sweep.vary[0][1].text() == "0.01,0.03,0.1"
-    sweep.vary[0][1].setText("0.2,0.4")
+    assert (sweep.form.epochs.value(), sweep.form.dataset.currentData()) == (7, "mnist")
+    assert sweep.form.vary[0][1].text() == "0.01,0.03,0.1"
+    sweep.form.vary[0][1].setText("0.2,0.4")
     sweep.reject()
     window.close()
 
     # A new window with the same settings file: still there; another project: its own.
     window = _window(make_window, first)
     sweep = _open(window, "sweep")
-    assert sweep.vary[0][1].text() == "0.2,0.4" and sweep.epochs.value() == 7
+    assert sweep.form.vary[0][1].text() == "0.2,0.4" and sweep.form.epochs.value() == 7
     sweep.reject()
     other = _window(make_window, second)
     dialog = _open(other, "degradation")
-    assert (dialog.epochs.value(), dialog.repeats.value()) == (3, 1)
-    assert dialog.dataset.currentData() == budget().data.dataset
+    assert (dialog.form.epochs.value(), dialog.form.repeats.value()) == (3, 1)
+    assert dialog.form.dataset.currentData() == budget().data.dataset
     dialog.reject()
 
 
 def test_an_unsaved_project_starts_from_its_training_settings(make_window):
     window = _window(make_window)
     dialog = _open(window, "variants")
-    dialog.epochs.setValue(9)
-    dialog.blocks.item(0).setCheckState(Qt.CheckState.Unchecked)
+    dialog.form.epochs.setValue(9)
+    dialog.form.blocks.item(0).setCheckState(Qt.CheckState.Unchecked)
     dialog.reject()
     dialog = _open(window, "variants")
-    assert dialog.epochs.value() == 3
-    assert dialog.blocks.item(0).checkState() == Qt.CheckState.Checked
+    assert dialog.form.epochs.value() == 3
+    assert dialog.form.blocks.item(0).checkState() == Qt.CheckState.Checked
     dialog.reject()

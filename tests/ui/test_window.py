@@ -350,10 +350,10 @@ def test_menus_and_toolbar_follow_the_declared_places(window):
     assert toolbar[:3] == ["New", "Open", "Save"] and toolbar[-4:] == [
         "Train", "Pause", "Resume", "Stop"]
     view = [a.text() for a in window.menu("view").actions()]
-    assert view[-10:] == ["Blocks", "Inspector", "Problems and Summary", "model.py", "Training",
+    assert view[-11:] == ["Blocks", "Inspector", "Problems and Summary", "model.py", "Training",
                           "Training Curves and Runs", "Dataset", "Samples, Classes and Input",
-                          "Experiment", "Analyses"]
-    assert view[-16:-11] == ["&1 Design", "&2 Data", "&3 Train", "&4 Experiments",
+                          "Set Up a Study", "Experiment", "Analyses"]
+    assert view[-17:-12] == ["&1 Design", "&2 Data", "&3 Train", "&4 Experiments",
                              "&5 Analyze"]  # the workspaces, a section before the docks
     assert window.actions["workspace_train"].shortcut().toString() == "Ctrl+3"
     assert window.actions["delete"].shortcuts()[-1].toString() == "Backspace"

@@ -1,7 +1,8 @@
 """Every workspace is legible at 1280×800 and at 1920×1080 on the first start: no visible panel
 overlaps another or leaves the window, every chart's title, axis labels and legend lie whole
-inside the chart, and node text is at least 9 px on screen after Fit for every preset and
-example (grabbed offscreen; the geometry is what is checked)."""
+inside the chart, the Experiments set-up column shows every field and label whole, and node
+text is at least 9 px on screen after Fit for every preset and example (grabbed offscreen;
+the geometry is what is checked)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,24 @@ import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QRect, QRectF
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QDockWidget, QWidget
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractItemView,
+    QAbstractScrollArea,
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QDockWidget,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+    QWidget,
+)
+from study_helpers import finished_sweep_results, staged_net
 
 from resnet_studio import presets
 from resnet_studio.examples import EXAMPLES
+from resnet_studio.study.plan import KINDS
 from resnet_studio.train.history import RunHistory
 from resnet_studio.ui.design.view import MIN_TEXT_PX
 from resnet_studio.ui.shell.workspaces import KEYS
@@ -138,21 +153,105 @@ def test_an_empty_view_says_what_will_show_there_instead_of_empty_axes(make_wind
 def test_every_chart_shows_its_title_axis_labels_and_legend_whole(make_window, qtbot, size):
     window = _open(make_window, qtbot, size)
     window.training.views.ensure()
-    _show_a_run(window)
+    _show_a_run(window)  # nothing trained or studied: no charts, a hint in their place
+    window.studies.view.show_results(finished_sweep_results())
     checked = 0
     for key in KEYS:
         page = _show(window, key)
-        for view in page.findChildren(pg.GraphicsView):
-            if not view.isVisible():
-                continue
-            if not _scrolled(view, page):
-                assert page.rect().contains(_rect_in(view, page)), f"{key}: a chart is cut"
-            shown_area = QRectF(view.viewport().rect()).adjusted(-1, -1, 1, 1)
-            for what, rect in _label_rects(view).items():
-                shown = QRectF(view.mapFromScene(rect).boundingRect())
-                assert shown_area.contains(shown), f"{key}: {what} is clipped: {shown}"
-                checked += 1
+        checked += _check_charts(key, page)
     assert checked >= 12  # the curves (Train) and the study charts (Experiments) at least
+
+
+def _check_charts(key: str, page: QWidget) -> int:
+    """Assert every visible chart of ``page`` shows its labels whole; how many were seen."""
+    checked = 0
+    for view in page.findChildren(pg.GraphicsView):
+        if not view.isVisible():
+            continue
+        if not _scrolled(view, page):
+            assert page.rect().contains(_rect_in(view, page)), f"{key}: a chart is cut"
+        shown_area = QRectF(view.viewport().rect()).adjusted(-1, -1, 1, 1)
+        for what, rect in _label_rects(view).items():
+            shown = QRectF(view.mapFromScene(rect).boundingRect())
+            assert shown_area.contains(shown), f"{key}: {what} is clipped: {shown}"
+            checked += 1
+    return checked
+
+
+CONTROLS = (QLabel, QAbstractSpinBox, QComboBox, QLineEdit, QAbstractButton, QAbstractItemView)
+
+
+def _controls(root: QWidget) -> list[QWidget]:
+    """The visible labels, fields, buttons and lists under ``root`` (not their own parts)."""
+    out = []
+    for widget in root.findChildren(QWidget):
+        if not isinstance(widget, CONTROLS) or not widget.isVisibleTo(root):
+            continue
+        parent = widget.parentWidget()
+        while parent is not None and parent is not root and not isinstance(parent, CONTROLS):
+            parent = parent.parentWidget()
+        if parent is root or parent is None:
+            out.append(widget)
+    return out
+
+
+def _check_whole(what: str, widget: QWidget) -> None:
+    """A label shows all its text, a field at least its smallest size."""
+    if isinstance(widget, QLabel) and widget.text():
+        if widget.wordWrap():
+            assert widget.heightForWidth(widget.width()) <= widget.height(), \
+                f"{what}: ‘{widget.text()[:40]}’ is cut at the bottom"
+        else:
+            assert widget.sizeHint().width() <= widget.width(), \
+                f"{what}: ‘{widget.text()}’ is cut ({widget.width()} px of " \
+                f"{widget.sizeHint().width()})"
+    elif not isinstance(widget, QLabel):
+        hint = widget.minimumSizeHint()
+        assert widget.width() >= hint.width() and widget.height() >= hint.height(), \
+            f"{what}: a {type(widget).__name__} is squeezed to {widget.size()}"
+
+
+def _check_setup(key: str, setup: QWidget) -> int:
+    """No two controls of the set-up column overlap (those in its scrolled form among
+    themselves, the others and the scroll area among themselves), each shows whole, and the
+    form needs no sideways scroll; how many controls were checked."""
+    scroll = setup.findChild(QScrollArea)
+    assert not scroll.horizontalScrollBar().isVisible(), f"{key}: the form scrolls sideways"
+    inner = _controls(scroll.widget())
+    outer = [w for w in _controls(setup) if not scroll.isAncestorOf(w)]
+    _no_overlaps(key, inner, scroll.widget())
+    _no_overlaps(key, [*outer, scroll], setup)
+    for widget in inner + outer:
+        _check_whole(key, widget)
+    return len(inner) + len(outer)
+
+
+def _no_overlaps(key: str, widgets: list[QWidget], root: QWidget) -> None:
+    rects = [_rect_in(w, root) for w in widgets]
+    for i, (widget, rect) in enumerate(zip(widgets, rects)):
+        for other, other_rect in zip(widgets[i + 1:], rects[i + 1:]):
+            assert not rect.intersects(other_rect), \
+                f"{key}: {type(widget).__name__} {rect} overlaps {type(other).__name__} " \
+                f"{other_rect}"
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_experiments_set_up_column_and_empty_state_are_legible(make_window, qtbot, size):
+    window = _open(make_window, qtbot, size, staged_net())
+    page = _show(window, "experiments")
+    view, setup = window.studies.view, window.studies.setup
+    assert not [v for v in page.findChildren(pg.GraphicsView) if v.isVisible()], \
+        "no study is open, yet a chart frame shows"
+    _check_whole("the empty state", view.empty)
+    assert setup.width() >= 320, f"the set-up column is {setup.width()} px wide"
+    for kind in KINDS:
+        setup.choose(kind)
+        _show(window, "experiments")  # laid out and painted, as after a click
+        assert setup.form.kind == kind
+        assert _check_setup(kind, setup) >= 12, kind  # kind, about, budget, plan, Start…
+    view.show_results(finished_sweep_results())
+    _show(window, "experiments")
+    assert _check_charts("experiments", page) >= 7  # 2 titles, 4 axis labels, the legend
 
 
 def _openers(window):

@@ -1,5 +1,5 @@
-"""Experiments as a feature of the main window: the Experiments menu, its dialogs, the study
-worker and the results dock.
+"""Experiments as a feature of the main window: the Experiments menu, its dialogs, the
+workspace's set-up column, the study worker and the results dock.
 
 A study lives in a directory (``study.plan``): beside a saved project in
 ``studies/<project>-<kind>``, as ``resnet-studio experiment`` puts it, so that the app and
@@ -28,6 +28,7 @@ from ..shell.features import ActionSpec, Contributions, DockSpec, Feature, Featu
 from ..shell.recovery import default_directory
 from . import memory
 from .dialog import TITLES, StudyDialog
+from .setup import ABOUT, SetupInputs, StudySetup
 from .view import StudyView
 from .worker import StudyWorker
 
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 MENU = "experiments"
 STUDIES = "studies"
 CSV_FILTER = "CSV files (*.csv)"
+SETUP_WIDTH = 400  # the set-up column's first width: its fields and the plan's run names
 
 
 class StudyFeature(QObject, Feature):
@@ -49,6 +51,7 @@ class StudyFeature(QObject, Feature):
         self.window, self.settings = window, settings
         self.worker = StudyWorker(self)
         self.view = StudyView(window)
+        self.setup = StudySetup(self.setup_inputs, window.settings, window)
         self.study: Study | None = None
         self.directory: Path | None = None
         self.dialog: StudyDialog | None = None
@@ -57,13 +60,9 @@ class StudyFeature(QObject, Feature):
 
     # ----- the feature ------------------------------------------------------------------------
     def contributions(self) -> Contributions:
-        tips = {"degradation": "The network at several depths, with and without skip "
-                               "connections (He et al., Fig. 1 and 6)",
-                "variants": "The network's residual blocks swapped for each block type",
-                "sweep": "One or two settings over lists of values",
-                "twin": "The residual network against its plain twin"}
         actions = [ActionSpec(f"study_{kind}", f"{TITLES[kind]}…",
-                              lambda k=kind: self.open_dialog(k), None, tips[kind], MENU, 0, i)
+                              lambda k=kind: self.open_dialog(k), None,
+                              ABOUT[kind].removesuffix("."), MENU, 0, i)
                    for i, kind in enumerate(KINDS)]
         actions += [
             ActionSpec("study_open", "&Open Study…", self.open_study, None,
@@ -76,8 +75,17 @@ class StudyFeature(QObject, Feature):
 
     def docks(self, actions: dict[str, QAction]) -> Sequence[DockSpec]:
         self.actions = actions
-        return [DockSpec("study", "Experiment", self.view, Qt.DockWidgetArea.RightDockWidgetArea,
+        area = Qt.DockWidgetArea
+        return [DockSpec("study_setup", "Set Up a Study", self.setup, area.LeftDockWidgetArea,
+                         workspace="experiments"),
+                DockSpec("study", "Experiment", self.view, area.RightDockWidgetArea,
                          workspace="experiments")]
+
+    def default_dock_sizes(self) -> None:
+        page, docks = self.window.workspace("experiments"), self.window.docks
+        rest = max(self.window.width() - SETUP_WIDTH, SETUP_WIDTH)
+        page.resizeDocks([docks["study_setup"], docks["study"]], [SETUP_WIDTH, rest],
+                         Qt.Orientation.Horizontal)
 
     def installed(self, host: FeatureHost) -> None:
         v = self.view
@@ -90,6 +98,9 @@ class StudyFeature(QObject, Feature):
         self.worker.finished.connect(self._on_finished)
         self.window.document.path_changed.connect(self._on_project_opened)
         self.window.sessions.replaced.connect(self._on_session_replaced)
+        self.setup.started.connect(
+            lambda study, estimates: self.start_study(study, estimates=estimates))
+        self.setup.load(self.window.document.path)
         app = QApplication.instance()
         if app is not None:  # quitting without closing the window must stop the study too
             app.aboutToQuit.connect(self.shutdown)
@@ -102,6 +113,7 @@ class StudyFeature(QObject, Feature):
         self.actions["study_open"].setEnabled(not running)
         self.actions["study_stop"].setEnabled(running)
         self.view.set_running(running, self._resumable())
+        self.setup.set_running(running)
 
     def show_dock(self) -> None:
         self.window.reveal("study")
@@ -111,24 +123,38 @@ class StudyFeature(QObject, Feature):
         self.view.show_status(text)
 
     # ----- starting ---------------------------------------------------------------------------
+    def setup_inputs(self) -> SetupInputs:
+        """A copy of the document's network and its training settings, from which a study
+        form starts (ValueError when the training panel holds an unusable setting)."""
+        graph = self.window.document.graph.copy()
+        base = self.settings(graph)
+        project = str(self.window.document.path or graph.name or "")
+        return SetupInputs(graph, base, project, _source(self.window.document.graph))
+
     def open_dialog(self, kind: str) -> StudyDialog | None:
         """The dialog for a new study of ``kind`` on a copy of the document's network."""
-        graph = self.window.document.graph.copy()
         try:
-            base = self.settings(graph)
+            inputs = self.setup_inputs()
         except ValueError as exc:  # ConfigError: the panel holds an unusable setting
             self.window.prompts.show_error("Cannot plan a study", str(exc))
             return None
-        project = str(self.window.document.path or graph.name or "")
-        self.dialog = StudyDialog(kind, graph, base, project, self.window,
-                                  _source(self.window.document.graph))
+        self.dialog = StudyDialog(kind, inputs.graph, inputs.base, inputs.project,
+                                  self.window, inputs.source)
         path, settings = self.window.document.path, self.window.settings
-        memory.recall(settings, path, self.dialog)  # what was last set for this project
+        memory.recall(settings, path, self.dialog.form)  # what was last set for this project
+        if path == self.setup.project:
+            self.setup.fill(self.dialog.form)  # and what the set-up column holds now
         self.dialog.finished.connect(
-            lambda _result, d=self.dialog: memory.remember(settings, path, d))
+            lambda _result, d=self.dialog: self._on_dialog_finished(path, d))
         self.dialog.accepted.connect(self._on_dialog_accepted)
         self.dialog.open()
         return self.dialog
+
+    def _on_dialog_finished(self, path: Path | None, dialog: StudyDialog) -> None:
+        """Remember the dialog's settings; the set-up column shows them too."""
+        memory.remember(self.window.settings, path, dialog.form)
+        if path is not None and path == self.setup.project:
+            self.setup.reload()
 
     def _on_dialog_accepted(self) -> None:
         dialog = self.dialog
@@ -212,6 +238,7 @@ class StudyFeature(QObject, Feature):
     def _on_project_opened(self) -> None:
         """A project was opened or saved: offer to resume its interrupted study, if any."""
         path = self.window.document.path
+        self.setup.project = path  # saved under a name: its settings are remembered for it
         if path is None or self.worker.is_active():
             return
         stem = Path(path).name.split(".")[0]
@@ -230,14 +257,15 @@ class StudyFeature(QObject, Feature):
                 return
 
     def _on_session_replaced(self, session: Any) -> None:
-        """Another project: the study on show goes unless it is this project's (found by
-        ``_on_project_opened``) or still running (its view follows it until it ends)."""
+        """Another project: the set-up column fills with its settings; the study on show
+        goes unless it is this project's (found by ``_on_project_opened``) or still running
+        (its view follows it until it ends)."""
+        self.setup.load(session.path)  # disabled while a study runs; filled all the same
         if self.worker.is_active() or self.directory is None:
             return
         if session.path is None or not _belongs(self.directory, Path(session.path)):
             self.study = self.directory = None
             self.view.clear()
-            self.window.docks["study"].hide()
             self._update_actions()
 
     # ----- running ----------------------------------------------------------------------------
@@ -327,9 +355,9 @@ class StudyFeature(QObject, Feature):
     def shutdown(self) -> None:
         """Stop the study after the current step and wait for its thread; it stays resumable."""
         self._closing = True
-        if self.dialog is not None and self.dialog.task is not None:
-            self.dialog.task.cancel()  # a timing stops at its next step
-            self.dialog.task.wait()
+        if self.dialog is not None:
+            self.dialog.form.stop_timing()  # a timing stops at its next step
+        self.setup.shutdown()
         self.worker.shutdown()
 
 

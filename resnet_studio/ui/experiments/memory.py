@@ -1,11 +1,12 @@
-"""The study dialog remembers its last settings per project, in the app's ``QSettings``.
+"""The study form remembers its last settings per project, in the app's ``QSettings``.
 
-A saved project's study dialogs open with what was last set for that project: the budget
+A saved project's study forms (the dialog's and the workspace's set-up column) open with
+what was last set for that project: the budget
 (epochs, dataset, training images, repeats) is shared by every kind of study, the rest
 (depths, block types and target, swept settings, existing run, named budget) is kept per
 kind. Keys are a digest of the project's path, so that any path makes a valid key; an
 unsaved project starts from its training settings every time. What no longer fits the form
-(a dataset the dialog does not offer, a block type the network lacks) is left as it is.
+(a dataset the form does not offer, a block type the network lacks) is left as it is.
 """
 
 from __future__ import annotations
@@ -25,25 +26,25 @@ def _key(project: Path, part: str) -> str:
     return f"{GROUP}/{digest}-{part}"
 
 
-def remember(settings: QSettings, project: Path | None, dialog: Any) -> None:
-    """Keep ``dialog``'s form for ``project`` (nothing for an unsaved project)."""
+def remember(settings: QSettings, project: Path | None, form: Any) -> None:
+    """Keep ``form`` for ``project`` (nothing for an unsaved project)."""
     if project is None:
         return
-    budget, fields = read_form(dialog)
+    budget, fields = read_form(form)
     settings.setValue(_key(project, "budget"), json.dumps(budget))
-    settings.setValue(_key(project, dialog.kind), json.dumps(fields))
+    settings.setValue(_key(project, form.kind), json.dumps(fields))
 
 
-def recall(settings: QSettings, project: Path | None, dialog: Any) -> bool:
-    """Fill ``dialog`` with what was last set for ``project``; False when nothing was."""
+def recall(settings: QSettings, project: Path | None, form: Any) -> bool:
+    """Fill ``form`` with what was last set for ``project``; False when nothing was."""
     if project is None:
         return False
     budget, fields = (_load(settings.value(_key(project, part)))
-                      for part in ("budget", dialog.kind))
+                      for part in ("budget", form.kind))
     if budget is None and fields is None:
         return False
-    apply_form(dialog, budget or {}, fields or {})
-    dialog.replan()
+    apply_form(form, budget or {}, fields or {})
+    form.replan()
     return True
 
 
@@ -56,56 +57,56 @@ def _load(text: Any) -> dict[str, Any] | None:
 
 
 # ----- the form as plain values ---------------------------------------------------------------
-def read_form(dialog: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(budget, kind fields) of the dialog's form."""
-    budget = {"epochs": dialog.epochs.value(), "dataset": dialog.dataset.currentData(),
-              "train_size": dialog.train_size.value(), "repeats": dialog.repeats.value()}
-    fields: dict[str, Any] = {"budget_choice": dialog.budget_choice.currentData()}
-    if dialog.kind == "degradation":
-        fields["depths"] = dialog.depths.text()
-    elif dialog.kind == "variants":
-        fields["blocks"] = [item.data(Qt.ItemDataRole.UserRole) for item in _items(dialog)
+def read_form(form: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(budget, kind fields) of ``form``."""
+    budget = {"epochs": form.epochs.value(), "dataset": form.dataset.currentData(),
+              "train_size": form.train_size.value(), "repeats": form.repeats.value()}
+    fields: dict[str, Any] = {"budget_choice": form.budget_choice.currentData()}
+    if form.kind == "degradation":
+        fields["depths"] = form.depths.text()
+    elif form.kind == "variants":
+        fields["blocks"] = [item.data(Qt.ItemDataRole.UserRole) for item in _items(form)
                             if item.checkState() == Qt.CheckState.Checked]
-        fields["target"] = dialog.target.value()
-    elif dialog.kind == "sweep":
-        fields["vary"] = [[setting.currentData(), edit.text()] for setting, edit in dialog.vary]
+        fields["target"] = form.target.value()
+    elif form.kind == "sweep":
+        fields["vary"] = [[setting.currentData(), edit.text()] for setting, edit in form.vary]
     else:
-        fields["existing"] = dialog.existing.text()
+        fields["existing"] = form.existing.text()
     return budget, fields
 
 
-def apply_form(dialog: Any, budget: dict[str, Any], fields: dict[str, Any]) -> None:
+def apply_form(form: Any, budget: dict[str, Any], fields: dict[str, Any]) -> None:
     """Set the form from ``read_form``'s values (what does not fit is skipped)."""
-    _choose(dialog.budget_choice, fields.get("budget_choice"))
+    _choose(form.budget_choice, fields.get("budget_choice"))
     for name in ("epochs", "train_size", "repeats"):
         if isinstance(budget.get(name), int):
-            getattr(dialog, name).setValue(budget[name])
-    _choose(dialog.dataset, budget.get("dataset"))
-    if dialog.kind == "degradation" and isinstance(fields.get("depths"), str):
-        dialog.depths.setText(fields["depths"])
-    elif dialog.kind == "variants":
-        _apply_variants(dialog, fields)
-    elif dialog.kind == "sweep" and isinstance(fields.get("vary"), list):
-        for (setting, edit), saved in zip(dialog.vary, fields["vary"]):
+            getattr(form, name).setValue(budget[name])
+    _choose(form.dataset, budget.get("dataset"))
+    if form.kind == "degradation" and isinstance(fields.get("depths"), str):
+        form.depths.setText(fields["depths"])
+    elif form.kind == "variants":
+        _apply_variants(form, fields)
+    elif form.kind == "sweep" and isinstance(fields.get("vary"), list):
+        for (setting, edit), saved in zip(form.vary, fields["vary"]):
             if isinstance(saved, list) and len(saved) == 2 and isinstance(saved[1], str):
                 _choose(setting, saved[0])
                 edit.setText(saved[1])
-    elif dialog.kind == "twin" and isinstance(fields.get("existing"), str):
-        dialog.existing.setText(fields["existing"])
+    elif form.kind == "twin" and isinstance(fields.get("existing"), str):
+        form.existing.setText(fields["existing"])
 
 
-def _apply_variants(dialog: Any, fields: dict[str, Any]) -> None:
+def _apply_variants(form: Any, fields: dict[str, Any]) -> None:
     chosen = fields.get("blocks")
     if isinstance(chosen, list):
-        for item in _items(dialog):
+        for item in _items(form):
             checked = item.data(Qt.ItemDataRole.UserRole) in chosen
             item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
     if isinstance(fields.get("target"), (int, float)):
-        dialog.target.setValue(float(fields["target"]))
+        form.target.setValue(float(fields["target"]))
 
 
-def _items(dialog: Any) -> list[Any]:
-    return [dialog.blocks.item(i) for i in range(dialog.blocks.count())]
+def _items(form: Any) -> list[Any]:
+    return [form.blocks.item(i) for i in range(form.blocks.count())]
 
 
 def _choose(combo: Any, data: Any) -> None:

@@ -7,7 +7,9 @@ step, one line per configuration: the mean of its seeds, each seed faint behind 
 legend for both, in a column of its own so that it never covers a curve. The charts are the
 very figures the CLI writes (``study.figures``, drawn by matplotlib on a Qt canvas), so the
 app and ``resnet-studio experiment`` show the same thing.
-The view renders ``StudyResults`` and ``Progress`` reports; it never reads a queue.
+The view renders ``StudyResults`` and ``Progress`` reports; it never reads a queue. With no
+study open it shows a few lines saying what a study is and how to start one, in place of
+charts with nothing in them.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSizePolicy,
+    QStackedWidget,
     QTableView,
     QTabWidget,
     QVBoxLayout,
@@ -35,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from ...study import figures, report
 from ...study.aggregate import NOTHING_LEARNED
+from ...study.estimate import run_steps
 from ...study.queue import Progress
 from ...study.results import StudyResults
 from ...train.progress import format_duration
@@ -45,7 +49,14 @@ from .table import ResultsModel, ResultsProxy, summary_rows
 TAB_CURVES, TAB_SUMMARY, TAB_TABLE, TAB_CHARTS = range(4)
 FAINT = 70  # alpha (of 255) of each seed's own curve behind the mean
 PROGRESS_STEPS = 1000
-NO_STUDY = "No study open. Start one from the Experiments menu."
+ERROR_MARGIN = 3  # percentage points shown beyond 0 and 100 %, so a line at either shows
+NO_STUDY = "No study open."
+EMPTY = ("<p>A study trains several versions of this network and compares them: deeper and "
+         "shallower, with and without skip connections, with other residual blocks, or "
+         "with other training settings. Each run is an ordinary training run; their curves, "
+         "tables and charts appear here as they train.</p>"
+         "<p>Choose a kind on the left and press <b>Start Study</b> (Ctrl+Return), or open "
+         "an earlier study (Experiments ▸ Open Study…).</p>")
 CHARTS: dict[str, list[tuple[str, Callable[[StudyResults], Any]]]] = {
     "degradation": [("Error against depth", figures.draw_degradation)],
     "variants": [("Error of each variant", figures.draw_bars),
@@ -69,6 +80,8 @@ class StudyCurves(QWidget):
         self.val_plot = style.style_plot(self.view.addPlot(0, 1),
                                          "Validation error (each epoch)", "step", "error (%)")
         self.val_plot.setXLink(self.train_plot)
+        for plot in (self.train_plot, self.val_plot):  # an error lies in 0–100 %
+            plot.setLimits(yMin=-ERROR_MARGIN, yMax=100 + ERROR_MARGIN)
         self.legend = pg.LegendItem(labelTextSize="8pt", labelTextColor=style.TEXT)
         # Its own column, so that it never covers a curve; its own size, not the row's height
         # (stretched, pyqtgraph spreads the entries and parts each label from its sample).
@@ -88,6 +101,7 @@ class StudyCurves(QWidget):
 
     def show_results(self, results: StudyResults) -> None:
         self.clear()
+        self._frame(results)
         styles = dict(zip((r.name for r in results.study.runs), pens(results)))
         specs = {r.name: r for r in results.study.runs}
         for config in results.summary:
@@ -102,6 +116,15 @@ class StudyCurves(QWidget):
                 self.legend.addItem(items[0], config.label)
                 self.labels.append(config.label)
         style.settle_ranges(self.train_plot, self.val_plot)
+
+    def _frame(self, results: StudyResults) -> None:
+        """Until the first points arrive: error 0–100 % over the longest run's steps (not
+        pyqtgraph's 0–1 of an empty plot, which reads as a fraction); the ranges follow the
+        data once there are any."""
+        steps = [run_steps(spec.config) or 0 for spec in results.study.runs]
+        for plot in (self.train_plot, self.val_plot):
+            plot.setRange(xRange=(0, max(steps, default=0) or 1), yRange=(0, 100), padding=0)
+            plot.enableAutoRange()
 
     @staticmethod
     def _repeats(plot: Any, curves: list[tuple[np.ndarray, np.ndarray]], pen: Any,
@@ -206,6 +229,10 @@ class StudyView(QWidget):
         self.title = QLabel(NO_STUDY, self)
         self.title.setStyleSheet("font-weight: 600;")
         self.progress = QProgressBar(self, maximum=PROGRESS_STEPS, textVisible=True)
+        self.progress.hide()  # until a study is on show
+        self.empty = QLabel(EMPTY, self, wordWrap=True)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setMaximumWidth(560)
         self.status = QLabel(self, wordWrap=True)
         self.cancel_button = QPushButton("Stop Study", self, enabled=False)
         self.resume_button = QPushButton("Resume", self, enabled=False)
@@ -230,7 +257,23 @@ class StudyView(QWidget):
         for widget, title in ((self.curves, "Curves"), (self.summary, "Summary"),
                               (self.table, "Runs"), (self.charts, "Charts")):
             self.tabs.addTab(widget, title)
+        self.pages = QStackedWidget(self)
+        self.pages.addWidget(self._centred(self.empty))
+        self.pages.addWidget(self.tabs)
         self._lay_out()
+
+    def _centred(self, label: QLabel) -> QWidget:
+        page = QWidget(self)
+        row = QHBoxLayout(page)
+        row.addStretch(1)
+        row.addWidget(label, 3)
+        row.addStretch(1)
+        return page
+
+    @property
+    def showing_results(self) -> bool:
+        """Whether the charts and tables are on show (not the empty state's text)."""
+        return self.pages.currentWidget() is self.tabs
 
     def _table(self, proxy: ResultsProxy) -> QTableView:
         table = QTableView(self)
@@ -254,7 +297,7 @@ class StudyView(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
         layout.addWidget(self.findings)
-        layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.pages, 1)
 
     # ----- showing ----------------------------------------------------------------------------
     def clear(self) -> None:
@@ -262,6 +305,8 @@ class StudyView(QWidget):
         self.results = None
         self.title.setText(NO_STUDY)
         self.progress.setValue(0)
+        self.progress.hide()
+        self.pages.setCurrentIndex(0)
         for label in (self.status, self.findings):
             label.clear()
         self.curves.clear()
@@ -275,6 +320,8 @@ class StudyView(QWidget):
         """Render ``results`` in every tab (the table keeps its sort column)."""
         self.results = results
         self.title.setText(results.study.title)
+        self.progress.show()
+        self.pages.setCurrentWidget(self.tabs)
         self.curves.show_results(results)
         self.live.reset(results)
         self.findings.setText(findings_html(results))
