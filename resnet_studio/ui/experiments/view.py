@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSizePolicy,
-    QStackedWidget,
     QTableView,
     QTabWidget,
     QVBoxLayout,
@@ -43,6 +42,7 @@ from ...study.queue import Progress
 from ...study.results import StudyResults
 from ...train.progress import format_duration
 from ..train import plotstyle as style
+from ..widgets.empty_state import EmptyState
 from .live import LiveCurves
 from .table import ResultsModel, ResultsProxy, summary_rows
 
@@ -230,9 +230,6 @@ class StudyView(QWidget):
         self.title.setStyleSheet("font-weight: 600;")
         self.progress = QProgressBar(self, maximum=PROGRESS_STEPS, textVisible=True)
         self.progress.hide()  # until a study is on show
-        self.empty = QLabel(EMPTY, self, wordWrap=True)
-        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty.setMaximumWidth(560)
         self.status = QLabel(self, wordWrap=True)
         self.cancel_button = QPushButton("Stop Study", self, enabled=False)
         self.resume_button = QPushButton("Resume", self, enabled=False)
@@ -257,23 +254,14 @@ class StudyView(QWidget):
         for widget, title in ((self.curves, "Curves"), (self.summary, "Summary"),
                               (self.table, "Runs"), (self.charts, "Charts")):
             self.tabs.addTab(widget, title)
-        self.pages = QStackedWidget(self)
-        self.pages.addWidget(self._centred(self.empty))
-        self.pages.addWidget(self.tabs)
+        self.pages = EmptyState(self.tabs, EMPTY, self, max_width=560)
+        self.empty = self.pages.hint
         self._lay_out()
-
-    def _centred(self, label: QLabel) -> QWidget:
-        page = QWidget(self)
-        row = QHBoxLayout(page)
-        row.addStretch(1)
-        row.addWidget(label, 3)
-        row.addStretch(1)
-        return page
 
     @property
     def showing_results(self) -> bool:
         """Whether the charts and tables are on show (not the empty state's text)."""
-        return self.pages.currentWidget() is self.tabs
+        return not self.pages.empty
 
     def _table(self, proxy: ResultsProxy) -> QTableView:
         table = QTableView(self)
@@ -306,7 +294,7 @@ class StudyView(QWidget):
         self.title.setText(NO_STUDY)
         self.progress.setValue(0)
         self.progress.hide()
-        self.pages.setCurrentIndex(0)
+        self.pages.set_empty(True)
         for label in (self.status, self.findings):
             label.clear()
         self.curves.clear()
@@ -321,7 +309,7 @@ class StudyView(QWidget):
         self.results = results
         self.title.setText(results.study.title)
         self.progress.show()
-        self.pages.setCurrentWidget(self.tabs)
+        self.pages.set_empty(False)
         self.curves.show_results(results)
         self.live.reset(results)
         self.findings.setText(findings_html(results))
