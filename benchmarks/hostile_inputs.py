@@ -5,7 +5,8 @@ Each case runs ``python -m resnet_studio …`` in a subprocess whose address spa
 with ``RLIMIT_AS`` (default 4 GiB) and which is killed after a timeout (default 60 s). The
 inputs are made in a temporary folder: a tiny trained run, a copy of it whose config.json
 nests 100,000 levels deep, PNG files whose headers claim more pixels than Pillow allows, a
-project whose input is 100,000 pixels square. Prints one line per case (outcome, seconds
+project whose input is 100,000 pixels square, a checkpoint whose zip member unpacks to
+5 GiB and one whose pickle would run a shell command. Prints one line per case (outcome, seconds
 until the child ended, its peak resident memory, its last line) and the totals as
 "N inputs, T tracebacks, H hangs, M runaway memory, slowest refusal X s (median Y s)", and
 exits 0.
@@ -27,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+import zipfile
 import zlib
 from pathlib import Path
 from typing import Any
@@ -54,6 +56,34 @@ def nested_copy(run: Path, target: Path, depth: int = 100_000) -> Path:
     return target
 
 
+def zip_bomb_checkpoint(path: Path, unpacked: int = 5 * 2 ** 30) -> Path:
+    """A zip archive (torch.save's container) of a few MiB whose one deflated member unpacks
+    to ``unpacked`` bytes, more than the address space the cases run in."""
+    block = bytes(2 ** 24)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive, \
+            archive.open("archive/data/0", "w", force_zip64=True) as member:
+        for _ in range(unpacked // len(block)):
+            member.write(block)
+    return path
+
+
+PAYLOAD = """
+import os, sys, torch
+class Payload:
+    def __reduce__(self):
+        return os.system, ("echo the payload ran",)
+torch.save({"resnet_studio_checkpoint": 1, "model": Payload()}, sys.argv[1])
+"""
+
+
+def payload_checkpoint(path: Path) -> Path:
+    """A checkpoint whose pickle would run a shell command. Made in a child: torch loaded
+    here would count in every case's peak memory (a forked child's ru_maxrss starts at its
+    parent's)."""
+    subprocess.run([PY, "-c", PAYLOAD, str(path)], check=True)
+    return path
+
+
 def huge_input_project(folder: Path, size: int = 100_000) -> Path:
     from resnet_studio.graph import project
     from resnet_studio.presets import create
@@ -74,10 +104,13 @@ def make_inputs(tmp: Path) -> dict[str, Path]:
                           capture_output=True, text=True, env=_env())
     if done.returncode != 0:
         raise SystemExit(f"could not train the run the cases need:\n{done.stderr}")
+    (tmp / "zipbomb").mkdir()
     return {"run": run, "nested": nested_copy(run, tmp / "nested"),
             "bomb": bomb_png(tmp / "bomb.png", 65535, 65535),
             "warn": bomb_png(tmp / "warn.png", 10_000, 10_000),
-            "huge": huge_input_project(tmp)}
+            "huge": huge_input_project(tmp),
+            "zipbomb": zip_bomb_checkpoint(tmp / "zipbomb" / "last.pt"),
+            "payload": payload_checkpoint(tmp / "payload.pt")}
 
 
 def cases(p: dict[str, Path], out: Path) -> list[tuple[str, list[str]]]:
@@ -111,6 +144,17 @@ def cases(p: dict[str, Path], out: Path) -> list[tuple[str, list[str]]]:
                                             "--out", str(out / "t")]),
         ("explain, 65535² PNG header", ["explain", run, str(p["bomb"]), *o]),
         ("explain, 10000² PNG header", ["explain", run, str(p["warn"]), *o]),
+        ("lesion, zip-bomb last.pt", ["lesion", str(p["zipbomb"]), *o]),
+        ("export, zip-bomb last.pt", ["export", str(p["zipbomb"]), "-f", "safetensors",
+                                      "-o", str(out / "x.safetensors")]),
+        ("import --weights zip bomb", ["import", "torchvision:resnet18", "-o",
+                                       str(out / "r.rstudio.json"),
+                                       "--weights", str(p["zipbomb"])]),
+        ("train --resume pickle payload", ["train", "--resume", str(p["payload"]),
+                                           "--epochs", "2"]),
+        ("import --weights pickle payload", ["import", "torchvision:resnet18", "-o",
+                                             str(out / "p.rstudio.json"),
+                                             "--weights", str(p["payload"])]),
         ("signal -o /dev/null", ["signal", "preset:small_resnet", "-o", "/dev/null"]),
         ("signal -o /dev/null/x", ["signal", "preset:small_resnet", "-o", "/dev/null/x"]),
     ]
@@ -143,6 +187,8 @@ def run_case(argv: list[str], memory: int, timeout: float) -> tuple[str, str, fl
     for reader in readers:
         reader.join()
     child.returncode = os.waitstatus_to_exitcode(status)
+    if "the payload ran" in streams["out"]:
+        return "payload ran", _last(streams["err"]), took, usage.ru_maxrss
     return _outcome(child.returncode, streams["err"].strip(), hung), \
         _last(streams["err"]), took, usage.ru_maxrss
 

@@ -4,11 +4,12 @@ torch loads (seconds on a small machine), so that an impossible request is answe
 What needs no network built is checked here: a landscape's points, a sweep's run count (the
 product of the ``--vary`` value counts, before anything is planned), an analysis's output
 folder that cannot be a folder, batches whose images alone outgrow the memory, a run's
-config.json that the run reader refuses (too large, too deep) and an image whose header
-claims more pixels than may be decoded. The
-estimates from the compiler's counts (which run torch on the meta device) are still made by
-each command before it allocates; a request refused here would be refused there too, since
-the images are part of that estimate and torch only lowers the memory left.
+config.json that the run reader refuses (too large, too deep), a checkpoint or weights file
+that would unpack past the free memory, and an image whose header claims more pixels than
+may be decoded. The estimates from the compiler's counts (which run torch on the meta
+device) and the readers' own checks still come later; a request refused here would be
+refused there too, since the images are part of that estimate, the readers apply the same
+guards, and loading torch only lowers the memory left.
 
 Standard library, ``budget`` and the document layers only (graph, blocks and presets load
 no torch).
@@ -22,7 +23,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .budget import check_landscape, check_memory, check_runs, images_bytes
+from .budget import check_landscape, check_memory, check_runs, images_bytes, reading_problem
 
 PRESET_PREFIX = "preset:"
 # the first file each analysis writes into its -o folder: the one its error names today
@@ -41,7 +42,12 @@ def check_arguments(args: argparse.Namespace) -> None:
     if command in ("train", "experiment"):
         _loop_settings(args)
     if command == "train":
+        _checkpoint(args.resume)
         _training_images(args)
+    elif command == "export":
+        _checkpoint(args.source)
+    elif command == "import" and args.weights:
+        _checkpoint(Path(args.weights).expanduser())
     elif command == "experiment":
         _study(args)
     elif command == "signal":
@@ -64,6 +70,7 @@ def _analysis_of_runs(args: argparse.Namespace) -> None:
         check_landscape(args.steps, args.grid)
     for run in (args.run, getattr(args, "twin", None)):
         _run_config(run)
+        _checkpoint(run)
     if args.command == "explain":
         _image_header(args.image)
 
@@ -120,6 +127,22 @@ def _run_config(run: Path | None) -> None:
             raise Refused(str(exc)) from None
 
 
+def _checkpoint(path: Path | None) -> None:
+    """A checkpoint or weights file (a run directory: its best.pt, else last.pt) that would
+    not fit in memory when read, refused in the checkpoint reader's words; what else may be
+    wrong with it is for that reader (which needs torch) to say."""
+    if path is None:
+        return
+    if path.is_dir():
+        from .train.rundir import find_checkpoint
+
+        path = find_checkpoint(path)
+    if path is not None and path.is_file():
+        problem = reading_problem(path)
+        if problem:
+            raise Refused(f"{path}: {problem}; it is not loaded.")
+
+
 def _twin_run(run: Path) -> None:
     """``experiment twin --run``'s graph.json and config.json, in the planner's order and
     words (``study.kinds``); a missing file is left to the planner."""
@@ -151,6 +174,7 @@ def _signal_images(args: argparse.Namespace) -> None:
     """``signal``'s batch of images against the memory (a run directory's own data are
     left to the command)."""
     if Path(args.project).is_dir():
+        _checkpoint(Path(args.project))
         return
     shape = _input_shape(args.project)
     _images_fit(args.batch_size, shape, "a forward and backward pass of",

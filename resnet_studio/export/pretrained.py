@@ -26,9 +26,10 @@ from urllib.parse import urlparse
 import torch
 from torch import nn
 
+from ..budget import reading_problem
 from ..compiler import BuildError, build
 from ..graph import Graph
-from ..train.checkpoint import damaged_member, memory_problem
+from ..train.checkpoint import damaged_member
 from ..train.checkpoint_fields import non_finite
 from .errors import WeightsError, require
 from .weights import Mismatch, describe_mismatch, mismatch
@@ -133,7 +134,7 @@ def read_weights(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], str]
 
 
 def _read_file(path: Path) -> dict[str, torch.Tensor]:
-    problem = memory_problem(path)  # before a byte is unpacked: the checkpoints' guard
+    problem = reading_problem(path)  # before a byte is unpacked: the checkpoints' guard
     if problem:
         raise WeightsError(f"{path} {problem}; it is not loaded.")
     if path.suffix == ".safetensors":

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from .. import __version__
-from ..budget import device_memory, gib
+from ..budget import reading_problem
 from ..files import out_of_space, write_atomic
 from .checkpoint_fields import field_problem
 
@@ -79,7 +79,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[
         not_one = "is not a file (a folder, a device or a pipe); give a checkpoint file."
         raise CheckpointError(path, not_one if path.exists() else "no such checkpoint file.")
     _check_container(path)
-    problem = memory_problem(path)
+    problem = reading_problem(path)
     if problem:
         raise CheckpointError(path, f"{problem}; it is not loaded.")
     _check_crcs(path)
@@ -104,31 +104,6 @@ def _check_container(path: Path) -> None:
                                     "the write was probably interrupted. Use an earlier "
                                     "checkpoint.")
     raise CheckpointError(path, "is not a ResNet Studio checkpoint (not a PyTorch archive).")
-
-
-def memory_problem(path: str | os.PathLike) -> str | None:
-    """Words when reading ``path`` would take more memory than this process has free, else
-    None. ``torch.load`` holds every tensor of the file at once, and a zip member may claim
-    far more bytes than the file has (a compressed one unpacks to its stated size), so the
-    members' stated sizes are counted; a file that is no zip archive counts its own size.
-    The file's own size is checked first, so that a huge archive's directory is never read."""
-    have, where = device_memory("cpu")
-    needed = os.stat(path).st_size
-    if needed <= have:
-        needed = unpacked_bytes(path)
-    if needed <= have:
-        return None
-    return (f"would take about {gib(needed)} of memory to read, more than the {gib(have)} "
-            f"{where}")
-
-
-def unpacked_bytes(path: str | os.PathLike) -> int:
-    """The bytes ``path``'s zip members unpack to (its size when it is no zip archive)."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        return os.stat(path).st_size
 
 
 def _check_crcs(path: Path) -> None:

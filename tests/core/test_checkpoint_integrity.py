@@ -206,13 +206,14 @@ def zip_bomb(path, unpacked: int = 64 * 2 ** 20):
 def test_a_checkpoint_that_unpacks_past_the_memory_is_refused_before_reading(tmp_path,
                                                                               monkeypatch,
                                                                               capsys):
+    from resnet_studio import budget as budget_module
     from resnet_studio.export import WeightsError, load_pretrained
     from resnet_studio.presets import create
     from resnet_studio.train import checkpoint as checkpoint_module
 
     bomb = zip_bomb(tmp_path / "bomb.pt")
     assert bomb.stat().st_size < 2 ** 20  # the file alone would pass
-    monkeypatch.setattr(checkpoint_module, "device_memory",
+    monkeypatch.setattr(budget_module, "device_memory",
                         lambda device="cpu": (32 * 2 ** 20, "this machine has available"))
     monkeypatch.setattr(checkpoint_module, "damaged_member", lambda path: pytest.fail("read"))
     refusal = r"bomb.pt.*would take about 64.0 MiB of memory to read, more than the 32.0 MiB"
@@ -229,13 +230,13 @@ def test_a_checkpoint_that_unpacks_past_the_memory_is_refused_before_reading(tmp
 
 
 def test_a_checkpoint_within_the_memory_still_loads(run_dir, monkeypatch):
-    from resnet_studio.train import checkpoint as checkpoint_module
+    from resnet_studio import budget as budget_module
 
     size = (run_dir / "last.pt").stat().st_size
-    monkeypatch.setattr(checkpoint_module, "device_memory",
+    monkeypatch.setattr(budget_module, "device_memory",
                         lambda device="cpu": (2 * size, "this machine has available"))
     assert load_checkpoint(run_dir / "last.pt")["epoch"] == 1
-    monkeypatch.setattr(checkpoint_module, "device_memory",
+    monkeypatch.setattr(budget_module, "device_memory",
                         lambda device="cpu": (size // 2, "this machine has available"))
     with pytest.raises(CheckpointError, match=r"last\.pt: would take about"):
         load_checkpoint(run_dir / "last.pt")

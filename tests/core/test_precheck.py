@@ -5,9 +5,11 @@ commands' own estimates."""
 from __future__ import annotations
 
 import json
+import resource
 import struct
 import subprocess
 import sys
+import zipfile
 import zlib
 from pathlib import Path
 
@@ -47,6 +49,18 @@ def bomb_png(path: Path, side: int = 65535) -> Path:
     return path
 
 
+def claiming_zip(path: Path, claimed: int = 0xFFFF0000) -> Path:
+    """A 150-byte zip archive (torch.save's container) whose directory says its one member
+    unpacks to ``claimed`` bytes."""
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("archive/data/0", b"0123456789")
+    data = bytearray(path.read_bytes())
+    entry = data.index(b"PK\x01\x02")  # the central directory's entry: size at +24
+    data[entry + 24: entry + 28] = struct.pack("<I", claimed)
+    path.write_bytes(bytes(data))
+    return path
+
+
 def hostile_files(tmp: Path) -> dict[str, str]:
     huge = create("small_resnet", InputSpec(3, 100_000, 100_000, 10))
     project.save(huge, tmp / "huge.rstudio.json")
@@ -55,8 +69,13 @@ def hostile_files(tmp: Path) -> dict[str, str]:
     (nested / "config.json").write_text("[" * 100_000 + "]" * 100_000)
     (nested / "graph.json").write_text("{}")
     (tmp / "empty_run").mkdir()
+    (tmp / "claiming").mkdir()
     return {"huge": str(tmp / "huge.rstudio.json"), "nested": str(nested),
-            "run": str(tmp / "empty_run"), "bomb": str(bomb_png(tmp / "bomb.png"))}
+            "run": str(tmp / "empty_run"), "bomb": str(bomb_png(tmp / "bomb.png")),
+            "claim": str(claiming_zip(tmp / "claiming" / "last.pt"))}
+
+
+CLAIM = "last.pt: would take about 4.0 GiB of memory to read"
 
 
 def cases(f: dict[str, str], out: str) -> dict[str, tuple[list[str], str]]:
@@ -83,6 +102,11 @@ def cases(f: dict[str, str], out: str) -> dict[str, tuple[list[str], str]]:
                         f"{f['nested']} cannot be read as a run: {f['nested']}/config.json"),
         "bomb": (["explain", f["run"], f["bomb"], "-o", out],
                  "bomb.png: the image claims 4,294,836,225 pixels"),
+        "resume claim": (["train", "--resume", f["claim"], "--epochs", "2"], CLAIM),
+        "lesion claim": (["lesion", str(Path(f["claim"]).parent), "-o", out], CLAIM),
+        "export claim": (["export", f["claim"], "-f", "safetensors", "-o", out + ".st"], CLAIM),
+        "weights claim": (["import", "torchvision:resnet18", "-o", out + ".json", "--weights",
+                           f["claim"]], CLAIM),
         "output": (["signal", "preset:small_resnet", "-o", "/dev/null/x"],
                    "/dev/null/x/signal.csv: a part of the path is a file, not a folder"),
     }
@@ -90,9 +114,13 @@ def cases(f: dict[str, str], out: str) -> dict[str, tuple[list[str], str]]:
 
 def test_refusals_that_need_no_network_come_before_torch_is_imported(tmp_path):
     table = cases(hostile_files(tmp_path), str(tmp_path / "out"))
+    def two_gib() -> None:  # the archive's 4 GiB claim is then more than may be used
+        resource.setrlimit(resource.RLIMIT_AS, (2 * 2 ** 30, 2 * 2 ** 30))
+
     done = subprocess.run([sys.executable, "-c", CHILD, json.dumps([a for a, _ in
                                                                      table.values()])],
-                          capture_output=True, text=True, env=child_env(), timeout=120)
+                          capture_output=True, text=True, env=child_env(), timeout=120,
+                          preexec_fn=two_gib)
     assert done.returncode == 0, done.stderr
     for (name, (_, words)), (code, err, torch_loaded) in zip(table.items(),
                                                              json.loads(done.stdout)):
