@@ -174,11 +174,13 @@ def run_import(args: argparse.Namespace) -> int:
         first = next(d for d in analysis.diagnostics if d.severity == "error")
         raise CommandError(f"the imported network does not work at this input size: "
                            f"[{first.node_id or 'network'}] {first.message}")
+    # the weights are read and fitted first: a file refused leaves no project behind
+    weights = _load_weights(graph, args.weights) if args.weights else None
     project.save(graph, args.output)
     print(f"Wrote {args.output}: {graph.name or 'network'}, {len(graph)} nodes, "
           f"{analysis.total_params:,} parameters.")
-    if args.weights:
-        _write_weights(graph, args.weights, weights_out)
+    if weights is not None:
+        _write_weights(weights, weights_out)
     return EXIT_OK
 
 
@@ -215,13 +217,17 @@ def _imported_graph(args: argparse.Namespace):
     return graph
 
 
-def _write_weights(graph, source: str, out: Path) -> None:
+def _load_weights(graph, source: str):
+    from .pretrained import load_pretrained
+
+    return load_pretrained(graph, source)
+
+
+def _write_weights(result, out: Path) -> None:
     import torch
 
     from ..files import write_atomic
-    from .pretrained import load_pretrained
 
-    result = load_pretrained(graph, source)
     state = result.model.state_dict()
     write_atomic(out, lambda handle: torch.save(state, handle))
     print(f"Wrote {out}: {result.summary()}. Load it with "
