@@ -165,6 +165,7 @@ def run_import(args: argparse.Namespace) -> int:
     for path in [args.output] + ([weights_out] if args.weights else []):
         if path.exists() and not args.force:
             raise CommandError(f"{path} already exists; pass --force to replace it.")
+    read = _read_local_weights(args.weights)  # a file refused before the network is built
     graph = _imported_graph(args)
     from ..compiler import Analyzer
     from ..graph import project
@@ -175,7 +176,7 @@ def run_import(args: argparse.Namespace) -> int:
         raise CommandError(f"the imported network does not work at this input size: "
                            f"[{first.node_id or 'network'}] {first.message}")
     # the weights are read and fitted first: a file refused leaves no project behind
-    weights = _load_weights(graph, args.weights) if args.weights else None
+    weights = _load_weights(graph, args.weights, read) if args.weights else None
     project.save(graph, args.output)
     print(f"Wrote {args.output}: {graph.name or 'network'}, {len(graph)} nodes, "
           f"{analysis.total_params:,} parameters.")
@@ -217,10 +218,20 @@ def _imported_graph(args: argparse.Namespace):
     return graph
 
 
-def _load_weights(graph, source: str):
+def _read_local_weights(source: str | None):
+    """A local weights file's tensors and name, read through the guarded reader (None for
+    no --weights or a name of torchvision weights, which needs the network first)."""
+    if source is None or not Path(source).expanduser().is_file():
+        return None
+    from .pretrained import read_weights
+
+    return read_weights(source)
+
+
+def _load_weights(graph, source: str, read):
     from .pretrained import load_pretrained
 
-    return load_pretrained(graph, source)
+    return load_pretrained(graph, source, read=read)
 
 
 def _write_weights(result, out: Path) -> None:

@@ -56,15 +56,17 @@ class PretrainedResult:
 
 
 def load_pretrained(graph_or_model: Graph | nn.Module, path: str | os.PathLike, *,
-                    replace_head: bool = True) -> PretrainedResult:
+                    replace_head: bool = True,
+                    read: tuple[dict[str, torch.Tensor], str] | None = None) -> PretrainedResult:
     """Load weights into ``graph_or_model`` (a Graph is built first).
 
     Raises WeightsError when the weights cannot be found or read, or do not fit: the message
     lists the missing, unexpected and mis-shaped keys. With ``replace_head`` a classifier
-    that differs only in its class count is left freshly initialised and reported.
+    that differs only in its class count is left freshly initialised and reported. ``read``:
+    what ``read_weights(path)`` returned already (a caller that reads the file first).
     """
     model = _model(graph_or_model)
-    state, source = read_weights(path)
+    state, source = read if read is not None else read_weights(path)
     problem = mismatch(model.state_dict(), state)
     head = classifier_name(model)
     if not problem:
