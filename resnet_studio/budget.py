@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
+import zipfile
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -161,3 +162,30 @@ def network_numbers(analysis: Any) -> tuple[int, int, list[int]]:
     compiler ``Analysis``."""
     nodes = [int(info.activation_bytes) for info in analysis.nodes.values()]
     return int(analysis.total_params), sum(nodes), nodes
+
+
+# ----- files ----------------------------------------------------------------------------------
+def reading_problem(path: str | os.PathLike) -> str | None:
+    """Words when reading ``path`` whole (``torch.load``, safetensors) would take more memory
+    than this process has free, else None. ``torch.load`` holds every tensor of the file at
+    once, and a zip member may claim far more bytes than the file has (a deflated one
+    unpacks to its stated size), so the members' stated sizes are counted; a file that is
+    no zip archive counts its own size. The file's own size is checked first, so that a
+    huge archive's directory is never read."""
+    have, where = device_memory("cpu")
+    needed = os.stat(path).st_size
+    if needed <= have:
+        needed = unpacked_bytes(path)
+    if needed <= have:
+        return None
+    return (f"would take about {gib(needed)} of memory to read, more than the {gib(have)} "
+            f"{where}")
+
+
+def unpacked_bytes(path: str | os.PathLike) -> int:
+    """The bytes ``path``'s zip members unpack to (its size when it is no zip archive)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return os.stat(path).st_size

@@ -27,6 +27,7 @@ from .budget import BudgetError
 from .errors_text import describe_os_error
 from .graph import GraphError
 from .graph.text import visible
+from .precheck import Refused, check_arguments
 
 if TYPE_CHECKING:
     from .graph import Graph
@@ -91,6 +92,7 @@ def _dispatch(argv: list[str]) -> int:
     if len(argv) == 1 and argv[0].endswith(".json") and not argv[0].startswith("-"):
         return launch_gui(argv[0])
     args = build_parser(engine=_may_need_engine(argv)).parse_args(argv)
+    check_arguments(args)  # what the arguments alone refuse, before torch loads
     return args.handler(args)
 
 
@@ -99,7 +101,8 @@ def _reported_errors() -> tuple[type[BaseException], ...]:
     is in flight; the compiler's and the presets' errors can only have been raised if their
     modules are loaded, so checking ``sys.modules`` avoids importing torch to report, say, a
     file that already exists."""
-    return (CommandError, GraphError, OSError, BudgetError, *_loaded_classes(_LAZY_ERRORS))
+    return (CommandError, GraphError, OSError, BudgetError, Refused,
+            *_loaded_classes(_LAZY_ERRORS))
 
 
 def _exit_code(exc: BaseException) -> int:

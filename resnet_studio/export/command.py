@@ -165,6 +165,7 @@ def run_import(args: argparse.Namespace) -> int:
     for path in [args.output] + ([weights_out] if args.weights else []):
         if path.exists() and not args.force:
             raise CommandError(f"{path} already exists; pass --force to replace it.")
+    read = _read_local_weights(args.weights)  # a file refused before the network is built
     graph = _imported_graph(args)
     from ..compiler import Analyzer
     from ..graph import project
@@ -174,11 +175,13 @@ def run_import(args: argparse.Namespace) -> int:
         first = next(d for d in analysis.diagnostics if d.severity == "error")
         raise CommandError(f"the imported network does not work at this input size: "
                            f"[{first.node_id or 'network'}] {first.message}")
+    # the weights are read and fitted first: a file refused leaves no project behind
+    weights = _load_weights(graph, args.weights, read) if args.weights else None
     project.save(graph, args.output)
     print(f"Wrote {args.output}: {graph.name or 'network'}, {len(graph)} nodes, "
           f"{analysis.total_params:,} parameters.")
-    if args.weights:
-        _write_weights(graph, args.weights, weights_out)
+    if weights is not None:
+        _write_weights(weights, weights_out)
     return EXIT_OK
 
 
@@ -215,13 +218,27 @@ def _imported_graph(args: argparse.Namespace):
     return graph
 
 
-def _write_weights(graph, source: str, out: Path) -> None:
+def _read_local_weights(source: str | None):
+    """A local weights file's tensors and name, read through the guarded reader (None for
+    no --weights or a name of torchvision weights, which needs the network first)."""
+    if source is None or not Path(source).expanduser().is_file():
+        return None
+    from .pretrained import read_weights
+
+    return read_weights(source)
+
+
+def _load_weights(graph, source: str, read):
+    from .pretrained import load_pretrained
+
+    return load_pretrained(graph, source, read=read)
+
+
+def _write_weights(result, out: Path) -> None:
     import torch
 
     from ..files import write_atomic
-    from .pretrained import load_pretrained
 
-    result = load_pretrained(graph, source)
     state = result.model.state_dict()
     write_atomic(out, lambda handle: torch.save(state, handle))
     print(f"Wrote {out}: {result.summary()}. Load it with "

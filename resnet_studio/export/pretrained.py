@@ -26,6 +26,7 @@ from urllib.parse import urlparse
 import torch
 from torch import nn
 
+from ..budget import reading_problem
 from ..compiler import BuildError, build
 from ..graph import Graph
 from ..train.checkpoint import damaged_member
@@ -55,15 +56,17 @@ class PretrainedResult:
 
 
 def load_pretrained(graph_or_model: Graph | nn.Module, path: str | os.PathLike, *,
-                    replace_head: bool = True) -> PretrainedResult:
+                    replace_head: bool = True,
+                    read: tuple[dict[str, torch.Tensor], str] | None = None) -> PretrainedResult:
     """Load weights into ``graph_or_model`` (a Graph is built first).
 
     Raises WeightsError when the weights cannot be found or read, or do not fit: the message
     lists the missing, unexpected and mis-shaped keys. With ``replace_head`` a classifier
-    that differs only in its class count is left freshly initialised and reported.
+    that differs only in its class count is left freshly initialised and reported. ``read``:
+    what ``read_weights(path)`` returned already (a caller that reads the file first).
     """
     model = _model(graph_or_model)
-    state, source = read_weights(path)
+    state, source = read if read is not None else read_weights(path)
     problem = mismatch(model.state_dict(), state)
     head = classifier_name(model)
     if not problem:
@@ -133,6 +136,9 @@ def read_weights(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], str]
 
 
 def _read_file(path: Path) -> dict[str, torch.Tensor]:
+    problem = reading_problem(path)  # before a byte is unpacked: the checkpoints' guard
+    if problem:
+        raise WeightsError(f"{path} {problem}; it is not loaded.")
     if path.suffix == ".safetensors":
         return _read_safetensors(path)
     try:

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from .. import __version__
+from ..budget import reading_problem
 from ..files import out_of_space, write_atomic
 from .checkpoint_fields import field_problem
 
@@ -75,8 +76,12 @@ def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[
     foreign or unsafe file; never unpickles anything ``weights_only`` refuses."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(path, "no such checkpoint file.")
+        not_one = "is not a file (a folder, a device or a pipe); give a checkpoint file."
+        raise CheckpointError(path, not_one if path.exists() else "no such checkpoint file.")
     _check_container(path)
+    problem = reading_problem(path)
+    if problem:
+        raise CheckpointError(path, f"{problem}; it is not loaded.")
     _check_crcs(path)
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)

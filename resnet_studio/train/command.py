@@ -316,7 +316,12 @@ def _sinks(args: argparse.Namespace, run_dir: Path, preface: str) -> list[Any]:
 
 @contextmanager
 def _stop_on_interrupt(engine: Any) -> Iterator[Callable[[], bool]]:
-    """The first Ctrl-C asks the engine to stop after the current step; a second one aborts."""
+    """The first Ctrl-C asks the engine to stop after the current step; a second one aborts.
+
+    Once a Ctrl-C has come, the command is ending with status 130 and last.pt is on disk:
+    Python's own handler is not put back, because a further Ctrl-C while the summary is
+    printed or the interpreter shuts down would then end the process by SIGINT (status
+    -2) with a traceback. The handler left in place lets the exit finish."""
     state = {"count": 0}
 
     def handler(signum: int, frame: Any) -> None:
@@ -335,7 +340,11 @@ def _stop_on_interrupt(engine: Any) -> Iterator[Callable[[], bool]]:
     try:
         yield lambda: state["count"] > 0
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGINT, _while_ending if state["count"] else previous)
+
+
+def _while_ending(signum: int, frame: Any) -> None:
+    """Ctrl-C after an interrupted run has ended: it is already ending, with status 130."""
 
 
 def _report(engine: Any, end: Any, elapsed: float, interrupted: bool) -> int:

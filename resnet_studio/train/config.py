@@ -191,13 +191,22 @@ class TrainConfig:
             raise ConfigError(name, "set milestones or milestone_fractions, not both.")
 
     def _check_loop(self) -> None:
-        _integer("epochs", self.epochs, 1, 100_000)
-        _integer("batch_size", self.batch_size, 1, 1_000_000)
+        for name in LOOP_LIMITS:
+            check_loop_setting(name, getattr(self, name))
         _number("label_smoothing", self.label_smoothing, 0.0, 1.0, high_open=True)
         _number("grad_clip", self.grad_clip, 0.0, 1e9)
-        _integer("seed", self.seed, 0, 2**63 - 1)
-        _integer("telemetry_every", self.telemetry_every, 1, 100_000)
-        _integer("checkpoint_every", self.checkpoint_every, 0, 10**9)
+
+
+# The loop's whole-number settings and their bounds; the command line checks the ones it is
+# given against them before torch loads (``resnet_studio.precheck``).
+LOOP_LIMITS = {"epochs": (1, 100_000), "batch_size": (1, 1_000_000), "seed": (0, 2**63 - 1),
+               "telemetry_every": (1, 100_000), "checkpoint_every": (0, 10**9)}
+
+
+def check_loop_setting(name: str, value: Any) -> None:
+    """ConfigError when ``value`` is not a whole number within ``LOOP_LIMITS[name]``."""
+    low, high = LOOP_LIMITS[name]
+    _integer(name, value, low, high)
 
 
 # ----- helpers --------------------------------------------------------------------------------

@@ -189,3 +189,66 @@ def test_a_flipped_byte_in_pretrained_weights_is_a_weights_error(run_dir):
     member = flip_byte_of_member(path, "data/1")
     with pytest.raises(WeightsError, match=rf"best.pt is damaged: its member ‘{member}’"):
         load_pretrained(graph, path)
+
+
+# ----- bounded reading ------------------------------------------------------------------------
+def zip_bomb(path, unpacked: int = 64 * 2 ** 20):
+    """A small zip archive (torch.save's container) whose one deflated member unpacks to
+    ``unpacked`` bytes: the file is tiny, reading it is not."""
+    block = bytes(2 ** 20)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive, \
+            archive.open("archive/data/0", "w") as member:
+        for _ in range(unpacked // len(block)):
+            member.write(block)
+    return path
+
+
+def test_a_checkpoint_that_unpacks_past_the_memory_is_refused_before_reading(tmp_path,
+                                                                              monkeypatch,
+                                                                              capsys):
+    from resnet_studio import budget as budget_module
+    from resnet_studio.export import WeightsError, load_pretrained
+    from resnet_studio.presets import create
+    from resnet_studio.train import checkpoint as checkpoint_module
+
+    bomb = zip_bomb(tmp_path / "bomb.pt")
+    assert bomb.stat().st_size < 2 ** 20  # the file alone would pass
+    monkeypatch.setattr(budget_module, "device_memory",
+                        lambda device="cpu": (32 * 2 ** 20, "this machine has available"))
+    monkeypatch.setattr(checkpoint_module, "damaged_member", lambda path: pytest.fail("read"))
+    refusal = r"bomb.pt.*would take about 64.0 MiB of memory to read, more than the 32.0 MiB"
+    with pytest.raises(CheckpointError, match=refusal):
+        load_checkpoint(bomb)
+    with pytest.raises(ExportError, match=refusal):
+        open_trained(bomb)
+    with pytest.raises(WeightsError, match=refusal):
+        load_pretrained(create("small_resnet"), bomb)
+    for argv in (["train", "--resume", bomb, "--epochs", "2"],
+                 ["export", bomb, "-f", "pt2", "-o", tmp_path / "out.pt2"],
+                 ["lesion", bomb, "-o", tmp_path / "lesion"]):
+        assert "would take about 64.0 MiB" in one_line_error(capsys, argv)
+
+
+def test_a_checkpoint_within_the_memory_still_loads(run_dir, monkeypatch):
+    from resnet_studio import budget as budget_module
+
+    size = (run_dir / "last.pt").stat().st_size
+    monkeypatch.setattr(budget_module, "device_memory",
+                        lambda device="cpu": (2 * size, "this machine has available"))
+    assert load_checkpoint(run_dir / "last.pt")["epoch"] == 1
+    monkeypatch.setattr(budget_module, "device_memory",
+                        lambda device="cpu": (size // 2, "this machine has available"))
+    with pytest.raises(CheckpointError, match=r"last\.pt: would take about"):
+        load_checkpoint(run_dir / "last.pt")
+
+
+def test_a_folder_or_a_pipe_is_not_a_checkpoint(tmp_path):
+    import os
+
+    pipe = tmp_path / "pipe.pt"
+    os.mkfifo(pipe)  # opening it to read would wait for a writer forever
+    for path in (tmp_path, pipe):
+        with pytest.raises(CheckpointError, match=r"is not a file .*give a checkpoint file"):
+            load_checkpoint(path)
+    with pytest.raises(CheckpointError, match="no such checkpoint file"):
+        load_checkpoint(tmp_path / "missing.pt")

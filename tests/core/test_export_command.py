@@ -108,6 +108,27 @@ def test_import_with_weights_writes_them_beside_the_project(capsys, tmp_path):
     assert tuple(saved["fc.weight"].shape) == (5, 512)
 
 
+class Payload:
+    """Unpickling it would create a file: a weights file someone else made."""
+
+    def __init__(self, target):
+        self.target = str(target)
+
+    def __reduce__(self):
+        return open, (self.target, "w")
+
+
+def test_refused_weights_leave_no_project_behind(capsys, tmp_path):
+    ran = tmp_path / "payload-ran"
+    torch.save({"conv1.weight": Payload(ran)}, tmp_path / "hostile.pth")
+    out = tmp_path / "r18.rstudio.json"
+    code, _, err = cli(capsys, "import", "torchvision:resnet18", "-o", out, "--weights",
+                       tmp_path / "hostile.pth")
+    assert code == 2 and "hostile.pth holds Python objects that a safe load refuses" in \
+        one_line_error(err)
+    assert not ran.exists() and not out.exists() and not (tmp_path / "r18.weights.pt").exists()
+
+
 def test_import_offline_weights_name_the_file_to_fetch(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "home"))
 
