@@ -246,3 +246,12 @@ def test_a_project_opened_while_a_study_runs_fills_the_waiting_column(studio, qt
     with qtbot.waitSignal(feature.worker.finished, timeout=120_000):
         pass
     assert setup.isEnabled() and setup.form.repeats.value() == 3
+
+
+def test_the_findings_speak_of_the_repeats_field_not_a_flag():
+    from study_helpers import finished_sweep_results
+
+    from resnet_studio.ui.experiments.view import findings_html
+
+    text = findings_html(finished_sweep_results())  # one seed: the report asks for repeats
+    assert "Repeats set to 3" in text and "--seeds" not in text

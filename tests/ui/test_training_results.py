@@ -91,3 +91,12 @@ def test_the_runs_list_shows_the_epoch_a_running_run_is_in(trainer, qtbot):
     assert wait_finished(qtbot, c).status == "stopped"
     done = runs.summaries[c.current_run].epochs_done
     assert epoch_cell() == f"{done}/50"  # stopped: the epochs it finished
+
+
+def test_the_study_layer_s_repeat_hints_name_the_repeats_field():
+    from resnet_studio.study.aggregate import ONE_SEED
+
+    assert "--seeds" in ONE_SEED
+    text = app_wording(ONE_SEED)
+    assert "--" not in text and "Repeats set to 3" in text
+    assert app_wording("leave repeats (--seeds) at 1.") == "leave Repeats at 1."

@@ -22,6 +22,9 @@ _APP_WORDS = (
      "tick “Download if missing” in the Data workspace (Ctrl+2) to fetch it"),
     (re.compile(re.escape("fetch them again (--download)")),
      "fetch them again with “Download if missing” ticked in the Data workspace (Ctrl+2)"),
+    # the study layer's advice on repeats: in the app it is the set-up's Repeats field
+    (re.compile(r"rerun with --seeds (\d+)"), r"run it again with Repeats set to \1"),
+    (re.compile(r"repeats \(--seeds\)"), "Repeats"),
     (re.compile(r"--image-size"), "Image size"),
     (re.compile(r"--channels"), "Channels"),
 )

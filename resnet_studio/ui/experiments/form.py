@@ -45,6 +45,7 @@ from ...study.plan import Study, StudyError
 from ...study.setup import apply_budget, cpu_depths, describe, repeat
 from ...train import TrainConfig
 from ...train.progress import format_duration
+from ..data.wording import app_wording
 from ..shell.busy import ProgressTask
 from ..train.defaults import synthetic_for
 from ..train.settings import DATASET_TITLES
@@ -290,7 +291,7 @@ class StudyForm(QWidget):
         try:
             study = self.plan()
         except (StudyError, ValueError) as exc:
-            study, message = None, str(exc)
+            study, message = None, app_wording(str(exc))
         else:
             message = ""
         if study is None or self.study is None or not study.same_plan(self.study):
@@ -303,7 +304,7 @@ class StudyForm(QWidget):
         self.title.setVisible(study is not None)
         self.settings_line.setVisible(study is not None)
         self.settings_line.setText(
-            f"Settings from {study.settings['settings_source']}.\nEvery run: "
+            f"Settings from {study.settings['settings_source'].rstrip('.')}.\nEvery run: "
             f"{study.settings['effective']}" if study else "")
         warning = budget_warning(study) if study else None
         warning = (warning or "").removeprefix("warning: ")

@@ -41,6 +41,7 @@ from ...study.estimate import run_steps
 from ...study.queue import Progress
 from ...study.results import StudyResults
 from ...train.progress import format_duration
+from ..data.wording import app_wording
 from ..train import plotstyle as style
 from ..widgets.empty_state import EmptyState
 from .live import LiveCurves
@@ -214,7 +215,7 @@ def findings_html(results: StudyResults) -> str:
     """The sentence that matters and the notes; the budget warning in bold red."""
     lines = [html.escape(report.headline(results))]
     for note in report.notes(results):
-        text = html.escape(note)
+        text = html.escape(app_wording(note))
         lines.append(f"<b style='color:#cf222e'>{text}</b>" if note == NOTHING_LEARNED
                      else f"<i>{text}</i>")
     return "<br>".join(lines)
