@@ -71,9 +71,9 @@ def register(commands: argparse._SubParsersAction) -> None:
              "without augmentation at depths 8,20,44, to see the effect in minutes on a CPU. "
              "The options below override it")
     variants = _kind(kinds, "variants", "The project's residual blocks swapped for each type.")
-    variants.add_argument("--blocks", metavar="T1,T2", help="block type ids (default: "
-                          "basicblock,scaledresidual,resnormblock,fusionblock,preactblock,"
-                          "sebasicblock)")
+    variants.add_argument("--blocks", metavar="T1,T2", help="block type ids (default: the "
+                          "project's own block, then basicblock,scaledresidual,resnormblock,"
+                          "fusionblock,preactblock,sebasicblock)")
     variants.add_argument("--target", type=float, default=0.9, metavar="ACC",
                           help="validation accuracy whose first step the table reports "
                                "(default 0.9)")
@@ -178,7 +178,8 @@ def plan(args: argparse.Namespace) -> Any:
     if args.kind == "degradation":
         study = kinds.plan_degradation(graph, config, _depths(args, graph), name)
     elif args.kind == "variants":
-        blocks = tuple(args.blocks.split(",")) if args.blocks else kinds.DEFAULT_VARIANTS
+        blocks = (tuple(args.blocks.split(",")) if args.blocks
+                  else kinds.default_variants(graph))
         study = kinds.plan_variants(graph, config, blocks, args.target, name)
     elif args.kind == "sweep":
         study = kinds.plan_sweep(graph, config, _vary(args.vary), name)

@@ -82,6 +82,13 @@ def plan_degradation(graph: Graph, base: TrainConfig,
 
 
 # ----- variants -------------------------------------------------------------------------------
+def default_variants(graph: Graph) -> tuple[str, ...]:
+    """The blocks a variants study tries unless told: the project's own block first (the
+    baseline every other is compared with), then the usual alternatives."""
+    own = derive.own_block_type(graph)
+    return tuple(dict.fromkeys([own, *DEFAULT_VARIANTS] if own else DEFAULT_VARIANTS))
+
+
 def plan_variants(graph: Graph, base: TrainConfig, variants: Sequence[str] = DEFAULT_VARIANTS,
                   target: float = 0.9, project: str = "") -> Study:
     """The project with its residual blocks swapped for each type in ``variants``."""

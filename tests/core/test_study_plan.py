@@ -13,6 +13,8 @@ from resnet_studio.graph.project import from_dict, to_dict
 from resnet_studio.presets import create
 from resnet_studio.study import derive
 from resnet_studio.study.kinds import (
+    DEFAULT_VARIANTS,
+    default_variants,
     parse_values,
     plan_degradation,
     plan_sweep,
@@ -143,6 +145,18 @@ def test_variants_compare_against_the_projects_own_block_type():
     assert "baseline" not in missing.settings
     assert derive.own_block_type(staged_graph()) == "basicblock"
     assert derive.own_block_type(_no_blocks()) is None
+
+
+def test_the_default_variants_start_with_the_projects_own_block():
+    """Unless told otherwise a variants study includes the project's block, first, so that
+    it has its baseline (a simple-residual project compared to BasicBlock had none)."""
+    graph = derive.with_block(staged_graph(), "res2net")
+    blocks = default_variants(graph)
+    assert blocks[0] == "res2net" and set(DEFAULT_VARIANTS) <= set(blocks)
+    assert len(blocks) == len(set(blocks)) == len(DEFAULT_VARIANTS) + 1
+    assert default_variants(staged_graph()) == DEFAULT_VARIANTS  # basicblock: listed once
+    assert default_variants(_no_blocks()) == DEFAULT_VARIANTS
+    assert plan_variants(graph, budget(), blocks).settings["baseline"] == "res2net"
 
 
 def test_variants_refuses_a_block_type_that_does_not_fit():

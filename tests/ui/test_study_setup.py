@@ -255,3 +255,17 @@ def test_the_findings_speak_of_the_repeats_field_not_a_flag():
 
     text = findings_html(finished_sweep_results())  # one seed: the report asks for repeats
     assert "Repeats set to 3" in text and "--seeds" not in text
+
+
+def test_the_variants_form_ticks_the_projects_own_block(make_window):
+    from resnet_studio.study import derive
+
+    window = make_window(derive.with_block(staged_net(), "bottleneck"), StudyPrompts())
+    window.show_workspace("experiments")
+    setup = window.studies.setup
+    setup.choose("variants")
+    ticked = [setup.form.blocks.item(i).data(Qt.ItemDataRole.UserRole)
+              for i in range(setup.form.blocks.count())
+              if setup.form.blocks.item(i).checkState() == Qt.CheckState.Checked]
+    assert "bottleneck" in ticked and set(ticked) >= {"basicblock", "scaledresidual"}
+    assert setup.form.replan().settings["baseline"] == "bottleneck"

@@ -155,11 +155,12 @@ class StudyForm(QWidget):
 
     def _variants_fields(self, box: QWidget, form: QFormLayout) -> None:
         self.blocks = QListWidget(box)
+        chosen = kinds.default_variants(self.graph)
         for type_id in derive.residual_types(self.graph):
             spec = self.graph.spec(type_id)
             item = QListWidgetItem(f"{spec.title if spec else type_id}  ({type_id})")
             item.setData(Qt.ItemDataRole.UserRole, type_id)
-            item.setCheckState(Qt.CheckState.Checked if type_id in kinds.DEFAULT_VARIANTS
+            item.setCheckState(Qt.CheckState.Checked if type_id in chosen
                                else Qt.CheckState.Unchecked)
             self.blocks.addItem(item)
         self.blocks.setMaximumHeight(130)
