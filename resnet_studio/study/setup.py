@@ -123,9 +123,23 @@ def effective(study: Study) -> str:
     return (f"{optimiser}, lr {each('lr', _g)}, weight decay {each('weight_decay', _g)}, "
             f"{_schedule(c)} schedule, init {c['init']}"
             f"{' + zero-init residual' if c['zero_init_residual'] else ''}, "
-            f"augmentation {_augmentation(data)}, {each('epochs')} epochs of batch "
-            f"{each('batch_size')}; data {data['dataset']} at {_shape(study.runs[0])}, "
-            f"{_sizes(c)}")
+            f"augmentation {_augmentation(data)}, {_plural(each('epochs'), 'epoch')} of batch "
+            f"{each('batch_size')}; data {_dataset(data['dataset'])} at "
+            f"{_shape(study.runs[0])}, {_sizes(c)}")
+
+
+def _plural(count: str, noun: str) -> str:
+    """``1 epoch``, ``3 epochs``, ``1/3 epochs`` (runs that differ)."""
+    return f"{count} {noun}{'' if count == '1' else 's'}"
+
+
+def _dataset(name: str) -> str:
+    """A dataset as people name it: ``image folder /data/digits`` for ``folder:/data/digits``
+    (the file's syntax stays in the file)."""
+    from ..data.config import FOLDER_PREFIX
+
+    return (f"image folder {name.removeprefix(FOLDER_PREFIX)}" if name.startswith(FOLDER_PREFIX)
+            else name)
 
 
 def _g(value: Any) -> str:
@@ -134,7 +148,8 @@ def _g(value: Any) -> str:
 
 def _schedule(c: dict[str, Any]) -> str:
     warmup = (f"{c['warmup_steps']} warm-up steps, " if c["warmup_steps"] else
-              f"{c['warmup_epochs']:g} warm-up epochs, " if c["warmup_epochs"] else "")
+              f"{_plural(format(c['warmup_epochs'], 'g'), 'warm-up epoch')}, "
+              if c["warmup_epochs"] else "")
     return warmup + _decay(c)
 
 

@@ -209,6 +209,16 @@ def test_the_effective_line_names_every_setting_that_decides_the_result():
     assert "lr 0.01/0.1" in line and "crop 1 px" in line and "24 train / 8 val" in line
 
 
+def test_the_effective_line_speaks_as_people_do(tmp_path):
+    """One epoch is "1 epoch"; an image folder is named as one, not in the file's syntax."""
+    folder = tmp_path / "digits"
+    study = plan(_parse("experiment", "twin", "preset:mnist_small_resnet", "--epochs", "1",
+                        "--dataset", f"folder:{folder}"))
+    line = study.settings["effective"]
+    assert "1 epoch of batch 64" in line and "1 epochs" not in line
+    assert f"data image folder {folder} at" in line and "folder:" not in line
+
+
 def test_runs_too_short_to_learn_are_named_before_starting():
     study = plan_sweep(staged_graph(), budget(), {"lr": [0.01, 0.1]})
     assert short_runs(study) == {"lr-0.01": 6, "lr-0.1": 6}
