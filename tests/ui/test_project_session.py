@@ -17,6 +17,7 @@ from training_helpers import TrainingPrompts, configure, tiny_net, wait_finished
 from ui_helpers import small_graph
 
 from resnet_studio.graph import project as project_file
+from resnet_studio.train.history import RunHistory
 from resnet_studio.train.rundir import STATUS, list_runs
 from resnet_studio.ui.shell.examples_menu import action_key
 from resnet_studio.ui.shell.session import NO_RUN_IN_FOCUS, FocusMemory, restored_focus
@@ -128,6 +129,9 @@ def test_reopening_a_project_restores_the_run_last_in_focus(saved_project, qtbot
     assert window.run_focus.run == first
     assert window.training.views.runs.paths() == [first, second, third]
     assert first.name in window.training.panel.state.text()
+    shown = window.training.views.history  # the focus run's curves, as Show Curves draws them
+    assert len(shown) == len(RunHistory.load(first)) > 0
+    assert not window.training.views.plots.stack.empty
     for key in ("export_checkpoint", "check_image"):
         assert window.actions[key].isEnabled()
     window.prompts.item_answer = "best.pt"

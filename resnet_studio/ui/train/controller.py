@@ -363,8 +363,19 @@ class TrainingController(QObject, Feature):
             if focus is not None:
                 self.panel.set_state(f"Run in focus: {focus.name}. Export Checkpoint and "
                                      "Check an Image use it; pick another in Runs.")
+                self._show_focus_curves(focus)
             self.load_defaults()  # after: a setting the file gets wrong is said instead
         self.update_runs_root()
+
+    def _show_focus_curves(self, run: Path) -> None:
+        """The curves of the run a reopened project had in focus, where it left off (the
+        workspace on show stays; a run whose files cannot be read shows none)."""
+        from ...train.rundir import RunReadError
+
+        try:
+            self.views.show_history(RunHistory.load(run))
+        except RunReadError:
+            return
 
     def clear_results(self) -> None:
         """No run in focus; empty plots, heatmap, confusion matrix and comparison; an idle
