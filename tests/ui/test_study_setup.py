@@ -99,9 +99,15 @@ def test_the_settings_are_remembered_per_project_on_start(studio, tmp_path):
     assert (setup.form.epochs.value(), setup.form.depths.text()) == (7, "6,10")
     setup.choose("sweep")  # the budget is every kind's; the fields are the kind's own
     assert setup.form.epochs.value() == 7 and setup.form.vary[0][1].text() == "0.01,0.03,0.1"
-    setup = _open(studio, second)
-    assert setup.kind == "sweep" and setup.form.epochs.value() == 5
+    setup = _open(studio, second)  # the kind last started for it, with its settings
+    assert setup.kind == "degradation" and setup.form.epochs.value() == 5
     assert [r.config["epochs"] for r in calls[-1].runs] == [5] * 8
+    setup.choose("sweep")
+    setup.request_start()
+    setup = _open(studio, first)
+    assert setup.kind == "degradation"  # first's own: its last start
+    setup = _open(studio, second)
+    assert setup.kind == "sweep"
     studio.document.load_graph(staged_net())  # as File ▸ New does: an untitled project
     assert setup.project is None and setup.form.epochs.value() == 3
 

@@ -35,6 +35,20 @@ def remember(settings: QSettings, project: Path | None, form: Any) -> None:
     settings.setValue(_key(project, form.kind), json.dumps(fields))
 
 
+def remember_kind(settings: QSettings, project: Path | None, kind: str) -> None:
+    """The kind of study last started for ``project`` (nothing for an unsaved project)."""
+    if project is not None:
+        settings.setValue(_key(project, "kind"), kind)
+
+
+def recall_kind(settings: QSettings, project: Path | None) -> str | None:
+    """The kind of study last started for ``project``; None when none was."""
+    if project is None:
+        return None
+    kind = settings.value(_key(project, "kind"))
+    return kind if isinstance(kind, str) else None
+
+
 def recall(settings: QSettings, project: Path | None, form: Any) -> bool:
     """Fill ``form`` with what was last set for ``project``; False when nothing was."""
     if project is None:

@@ -119,8 +119,15 @@ class StudySetup(QWidget):
 
     # ----- filling ----------------------------------------------------------------------------
     def load(self, project: Path | None) -> None:
-        """Another project is open: its remembered settings (or its training settings)."""
+        """Another project is open: the kind of study last started for it, its remembered
+        settings (or its training settings)."""
         self.project = project
+        kind = memory.recall_kind(self.settings, project)
+        index = self.kind_box.findData(kind) if kind else -1
+        if index >= 0:
+            self.kind_box.blockSignals(True)  # reload builds the form once, below
+            self.kind_box.setCurrentIndex(index)
+            self.kind_box.blockSignals(False)
         self.reload()
 
     def reload(self) -> None:
@@ -227,6 +234,7 @@ class StudySetup(QWidget):
             self._say(f"Cannot start: {form.error.text()}")
             return None
         memory.remember(self.settings, self.project, form)
+        memory.remember_kind(self.settings, self.project, form.kind)
         self._typed_budget, self._initial = {}, memory.read_form(form)  # remembered now
         self._edits.pop(form.kind, None)
         self.started.emit(study, form.estimates())
