@@ -263,3 +263,34 @@ def test_a_run_that_ends_after_its_project_was_replaced_leaves_nothing_behind(tr
     assert c.views.plots.points == 0 and len(c.history) == 0
     assert window.editor.scene.tinted_nodes() == [] and not c.legend.isVisible()
     assert c.panel.progress.format() == "idle" and "finished" in c.panel.state.text().lower()
+
+
+def _ended_study(directory: Path) -> None:
+    """A sweep on disk whose runs ended (failed: nothing to resume) — a study left behind."""
+    from study_helpers import budget, staged_net
+
+    from resnet_studio.study.kinds import plan_sweep
+    from resnet_studio.study.queue import StudyQueue
+
+    study = plan_sweep(staged_net(), budget(), {"seed": [1, 2]})
+    study.save(directory)
+    queue = StudyQueue(study, directory)
+    for spec in study.runs:
+        queue._record(spec.name, status="failed")
+
+
+def test_a_project_opened_later_shows_its_latest_study(make_window, tmp_path):
+    path = tmp_path / "a.rstudio.json"
+    project_file.save(small_graph(), path)
+    older, newer = tmp_path / "studies" / "a-sweep", tmp_path / "studies" / "a-variants"
+    _ended_study(newer)
+    _ended_study(older)
+    os.utime(newer / "state.json", (2e9, 2e9))  # written last, though listed first by name
+    window = make_window(small_graph(), TrainingPrompts())
+    assert window.open_project(path)
+    assert window.studies.directory == newer and window.studies.view.results is not None
+    assert window.prompts.asked == [] or all(k != "resume" for k, *_ in window.prompts.asked)
+    window.document.save(path)  # a save keeps the study on show
+    window.studies.directory = older
+    window.document.save(path)
+    assert window.studies.directory == older

@@ -236,25 +236,27 @@ class StudyFeature(QObject, Feature):
         return not self.worker.is_active() and bool(self._unfinished())
 
     def _on_project_opened(self) -> None:
-        """A project was opened or saved: offer to resume its interrupted study, if any."""
+        """A project was opened or saved: offer to resume its interrupted study, if any;
+        else show its latest study (where the user left off), quietly."""
         path = self.window.document.path
         self.setup.project = path  # saved under a name: its settings are remembered for it
         if path is None or self.worker.is_active():
             return
-        stem = Path(path).name.split(".")[0]
-        for candidate in sorted((Path(path).parent / STUDIES).glob(f"{stem}-*/study.json")):
-            try:
-                study = Study.load(candidate.parent)
-            except StudyError:
-                continue
-            if _unfinished(study, candidate.parent):
-                self.study, self.directory = study, candidate.parent
+        studies = _project_studies(Path(path))
+        for study, directory in studies:
+            if _unfinished(study, directory):
+                self.study, self.directory = study, directory
                 self.show_dock()
                 self._refresh()
                 self._update_actions()
                 if self._ask_resume():
                     self.resume()
                 return
+        shown = self.directory is not None and _belongs(self.directory, Path(path))
+        if studies and not shown:  # a save keeps the study on show, even an older one
+            self.study, self.directory = max(studies, key=lambda s: _written(s[1]))
+            self._refresh()
+            self._update_actions()
 
     def _on_session_replaced(self, session: Any) -> None:
         """Another project: the set-up column fills with its settings; the study on show
@@ -384,6 +386,29 @@ def _same_plan(directory: Path, study: Study) -> bool:
         return Study.load(directory).same_plan(study)
     except StudyError:
         return False
+
+
+def _project_studies(project: Path) -> list[tuple[Study, Path]]:
+    """The studies of ``project`` that can be read, in name order (``NAME-KIND`` folders
+    beside it, under ``studies/``)."""
+    stem = project.name.split(".")[0]
+    found = []
+    for candidate in sorted((project.parent / STUDIES).glob(f"{stem}-*/study.json")):
+        try:
+            found.append((Study.load(candidate.parent), candidate.parent))
+        except StudyError:
+            continue
+    return found
+
+
+def _written(directory: Path) -> float:
+    """When a study last changed: its state file, else its plan."""
+    for name in ("state.json", "study.json"):
+        try:
+            return (directory / name).stat().st_mtime
+        except OSError:
+            continue
+    return 0.0
 
 
 def _unfinished(study: Study, directory: Path) -> list[str]:
