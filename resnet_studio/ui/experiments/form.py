@@ -160,10 +160,13 @@ class StudyForm(QWidget):
             spec = self.graph.spec(type_id)
             item = QListWidgetItem(f"{spec.title if spec else type_id}  ({type_id})")
             item.setData(Qt.ItemDataRole.UserRole, type_id)
+            item.setToolTip(item.text())  # the list elides a long name rather than scroll
             item.setCheckState(Qt.CheckState.Checked if type_id in chosen
                                else Qt.CheckState.Unchecked)
             self.blocks.addItem(item)
-        self.blocks.setMaximumHeight(130)
+        self.blocks.setMaximumHeight(170)
+        self.blocks.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.blocks.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.blocks.itemChanged.connect(self._schedule)
         self.target = self._watch(QDoubleSpinBox(box, minimum=0.01, maximum=1.0,
                                                  singleStep=0.05, value=0.9, decimals=2))
