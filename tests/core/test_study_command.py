@@ -129,3 +129,11 @@ def test_on_the_synthetic_set_a_project_keeps_its_input(project_file, capsys):
                  "--out", str(out), "--epochs", "1"]) == 0
     data = json.loads((out / "study.json").read_text())["runs"][0]["config"]["data"]
     assert (data["channels"], data["image_size"], data["classes"]) == (3, 8, 4)
+
+
+def test_on_the_synthetic_set_an_option_wins_over_the_project_input(project_file, capsys):
+    out = project_file.parent / "study"
+    assert main(["experiment", "twin", str(project_file), "--plan-only", "--no-estimate",
+                 "--out", str(out), "--epochs", "1", "--image-size", "16"]) == 0
+    data = json.loads((out / "study.json").read_text())["runs"][0]["config"]["data"]
+    assert (data["channels"], data["image_size"], data["classes"]) == (3, 16, 4)
