@@ -134,7 +134,9 @@ def _statuses() -> dict[str, str]:
 def stratified_sample(names: list[str], size: int, seed: int,
                       strata: tuple[str, ...] = STRATA) -> list[str]:
     """``size`` of ``names`` drawn at random, each stratum (name prefix) given its share in
-    proportion to its count (largest remainders take the seats rounding leaves over)."""
+    proportion to its count (largest remainders take the seats rounding leaves over). Each
+    stratum is shuffled by its own seeded generator and its first names taken, so a larger
+    sample with the same seed holds a smaller one."""
     groups = {s: sorted(n for n in names if n.startswith(s)) for s in strata}
     total = sum(len(g) for g in groups.values())
     size = min(size, total)
@@ -143,8 +145,11 @@ def stratified_sample(names: list[str], size: int, seed: int,
     left = size - sum(seats.values())
     for s in sorted(groups, key=lambda s: seats[s] - quotas[s])[:left]:
         seats[s] += 1
-    rng = random.Random(seed)
-    return sorted(n for s in strata for n in rng.sample(groups[s], seats[s]))
+    drawn = []
+    for s in strata:
+        random.Random(f"{seed}:{s}").shuffle(groups[s])
+        drawn += groups[s][:seats[s]]
+    return sorted(drawn)
 
 
 def wilson_interval(successes: int, trials: int, z: float = Z95) -> tuple[float, float]:

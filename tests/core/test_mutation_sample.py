@@ -49,6 +49,7 @@ def test_the_sample_is_split_in_proportion_to_each_part_and_repeats_with_its_see
     assert Counter(n[0] for n in sample) == {"a": 30, "b": 15, "c": 5}
     assert sample == stratified_sample(list(reversed(names)), 50, seed=7, strata=("a.", "b.", "c."))
     assert sample != stratified_sample(names, 50, seed=8, strata=("a.", "b.", "c."))
+    assert set(sample) < set(stratified_sample(names, 80, seed=7, strata=("a.", "b.", "c.")))
 
 
 def test_the_largest_remainders_take_the_seats_rounding_leaves():
