@@ -88,7 +88,12 @@ def test_a_different_study_in_the_directory_needs_force(project_file, capsys):
     assert main([*base, "--depths", "6"]) == 0
     assert main([*base, "--depths", "10"]) == 2
     assert "holds a different degradation study" in capsys.readouterr().err
+    (out / "runs" / "residual-6").mkdir(parents=True)
+    (out / "runs" / "residual-6" / "metrics.jsonl").write_text("{}\n")
+    (out / "state.json").write_text("{}")
     assert main([*base, "--depths", "10", "--force"]) == 0
+    # the old study's runs and state go: the new one neither resumes nor reports them
+    assert not (out / "runs").exists() and not (out / "state.json").exists()
     assert json.loads((out / "study.json").read_text())["settings"]["depths"] == [10]
 
 
