@@ -192,3 +192,39 @@ def test_a_lesion_chart_grows_with_its_blocks_but_a_resnet110_fits_a_page(drawn)
     # and still fit 20 inches
     assert width(3) == width(9) >= 6
     assert 54 * 0.25 <= width(54) <= 20
+
+
+def test_side_by_side_contours_share_their_log_levels_and_star_the_trained_weights(drawn):
+    kept, folder = drawn
+    results = [landscape_result(), landscape_result("plain", 3.0)]
+    figures.landscape_figures(results, folder)
+    logs = np.log10(np.concatenate([r.loss_2d.ravel() for r in results]))
+    for ax in kept["landscape_contour.png"].axes[:2]:
+        filled, lines = ax.collections[:2]
+        # one scale for both networks: 25 levels from the lowest loss of either to the highest
+        np.testing.assert_allclose(filled.levels, lines.levels)
+        assert len(filled.levels) == 25
+        assert filled.levels[0] == pytest.approx(logs.min())
+        assert filled.levels[-1] == pytest.approx(logs.max())
+        star = ax.get_lines()[0]
+        assert (list(star.get_xdata()), list(star.get_ydata())) == ([0], [0])
+        assert star.get_label() == "trained weights"
+
+
+def test_probability_bars_start_at_zero_and_leave_room_for_their_labels(drawn):
+    kept, folder = drawn
+    figures.explain_figure(explanation(), folder / "e.png", "t")
+    bars = kept["e.png"].axes[3]
+    low, high = bars.get_xlim()
+    assert low == 0 and high > 100  # 100 % fits, with its label beside the bar
+
+
+def test_explain_and_lesion_axes_say_what_they_show(drawn):
+    kept, folder = drawn
+    figures.explain_figure(explanation(), folder / "e.png", "the title")
+    fig = kept["e.png"]
+    assert fig.get_suptitle() == "the title"
+    suptitles = [sub.get_suptitle() for sub in fig.subfigs]
+    assert "feature maps of each stage (each channel scaled to its own range)" in suptitles
+    figures.lesion_figure([lesion()], folder / "l.png")
+    assert kept["l.png"].axes[0].get_xlabel() == "removed block"
