@@ -142,3 +142,16 @@ def test_on_the_synthetic_set_an_option_wins_over_the_project_input(project_file
                  "--out", str(out), "--epochs", "1", "--image-size", "16"]) == 0
     data = json.loads((out / "study.json").read_text())["runs"][0]["config"]["data"]
     assert (data["channels"], data["image_size"], data["classes"]) == (3, 16, 4)
+
+
+def test_the_plans_estimate_is_the_eta_before_any_step_is_timed(project_file, capsys,
+                                                                 monkeypatch):
+    from resnet_studio.study import estimate as estimate_module
+
+    hour = estimate_module.Estimate({"residual": 3600.0, "plain": 3600.0}, 0.1, "residual")
+    monkeypatch.setattr(estimate_module, "estimate", lambda study: hour)
+    out = project_file.parent / "study"
+    assert main(["experiment", "twin", str(project_file), "--out", str(out), *DATA]) == 0
+    err = capsys.readouterr().err
+    # nothing timed yet: the two runs' planned hour each is the time left
+    assert "[1/2] tiny (residual): training; study 0% done, ETA 2:00:00" in err
