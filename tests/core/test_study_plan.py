@@ -71,6 +71,19 @@ def test_with_block_on_standalone_blocks_keeps_their_channel_count():
     assert not swapped.nodes_of_type("simpleresidual")
 
 
+def test_with_block_keeps_a_widening_blocks_own_planes_not_its_input_width():
+    from resnet_studio.graph import InputSpec
+    from resnet_studio.presets.base import Chain
+
+    chain = Chain(InputSpec(channels=3, height=8, width=8, classes=3))
+    chain.add("conv1", "conv2d", out_channels=4, kernel_size=3, stride=1, padding=1, bias=False)
+    chain.add("b1", "basicblock", planes=8, stride=2, shortcut="auto")  # 4 channels in, 8 out
+    swapped = derive.with_block(chain.classifier(), "preactblock")
+    (block,) = swapped.nodes_of_type("preactblock")
+    assert (block.params["planes"], block.params["stride"]) == (8, 2)
+    assert Analyzer().analyze(swapped).ok
+
+
 def test_with_block_refuses_an_unknown_type_and_a_network_without_blocks():
     with pytest.raises(StudyError, match="‘conv2d’ is not a residual block type"):
         derive.with_block(create("resnet20"), "conv2d")
@@ -228,6 +241,16 @@ def test_study_round_trips_through_its_file(tmp_path):
 def test_a_damaged_study_file_gives_one_clear_error(tmp_path, text, message):
     (tmp_path / "study.json").write_text(text)
     with pytest.raises(StudyError, match=message):
+        Study.load(tmp_path)
+
+
+def test_a_study_file_of_other_bytes_says_it_is_no_study_plan(tmp_path):
+    (tmp_path / "study.json").write_bytes(b"\xff\xfe{}")
+    with pytest.raises(StudyError, match=r"study\.json.*is not UTF-8 text, so it is not a "
+                                         r"study plan"):
+        Study.load(tmp_path)
+    (tmp_path / "study.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(StudyError, match="is nested too deeply to be a study plan"):
         Study.load(tmp_path)
 
 
