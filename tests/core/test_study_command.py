@@ -155,3 +155,13 @@ def test_the_plans_estimate_is_the_eta_before_any_step_is_timed(project_file, ca
     err = capsys.readouterr().err
     # nothing timed yet: the two runs' planned hour each is the time left
     assert "[1/2] tiny (residual): training; study 0% done, ETA 2:00:00" in err
+
+
+@pytest.mark.parametrize("kind", [["degradation", "--depths", "6"],
+                                  ["variants", "--blocks", "preactblock"],
+                                  ["sweep", "--vary", "lr=0.1,0.01"], ["twin"]])
+def test_every_kind_of_study_records_the_project_it_came_from(project_file, capsys, kind):
+    out = project_file.parent / "study"
+    assert main(["experiment", kind[0], str(project_file), *kind[1:], "--plan-only",
+                 "--no-estimate", "--out", str(out), *DATA]) == 0, capsys.readouterr().err
+    assert json.loads((out / "study.json").read_text())["project"] == str(project_file)

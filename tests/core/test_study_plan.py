@@ -51,6 +51,10 @@ def test_an_unreachable_depth_names_the_reachable_ones():
 def test_depth_of_a_network_without_stages_cannot_change():
     with pytest.raises(StudyError, match="no stage nodes"):
         derive.with_depth(create("mnist_small_resnet"), 12)
+    unnamed = create("mnist_small_resnet")
+    unnamed.name = ""
+    with pytest.raises(StudyError, match=r"^‘the project’ has no stage nodes"):
+        derive.with_depth(unnamed, 12)
 
 
 def test_with_block_swaps_every_block_and_carries_widths():
