@@ -98,3 +98,13 @@ def test_command_reports_a_missing_project_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("resnet-studio: error:") and "nope.rstudio.json" in err
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("name", ["signal", "lesion", "landscape", "explain"])
+def test_an_analysis_help_keeps_one_example_a_line(name, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([name, "--help"])
+    assert exit_.value.code == 0
+    examples = capsys.readouterr().out.split("\nexamples:\n")[1].splitlines()
+    assert len(examples) >= 2  # not run together into one wrapped paragraph
+    assert all(line.startswith(f"  resnet-studio {name} ") for line in examples), examples
