@@ -165,3 +165,25 @@ def test_every_kind_of_study_records_the_project_it_came_from(project_file, caps
     assert main(["experiment", kind[0], str(project_file), *kind[1:], "--plan-only",
                  "--no-estimate", "--out", str(out), *DATA]) == 0, capsys.readouterr().err
     assert json.loads((out / "study.json").read_text())["project"] == str(project_file)
+
+
+def test_every_kind_of_study_says_what_it_does_and_each_option_its_default():
+    import argparse
+
+    from resnet_studio.cli import build_parser
+
+    def subcommands(parser):
+        return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+
+    kinds = subcommands(subcommands(build_parser()).choices["experiment"])
+    listed = {choice.dest: choice.help for choice in kinds._choices_actions}
+    assert set(listed) == {"degradation", "variants", "sweep", "twin", "resume", "report"}
+    for name, parser in kinds.choices.items():
+        assert parser.description == listed[name]  # `experiment NAME --help` opens with it
+        for action in parser._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            assert action.help, (name, action.dest)
+            if isinstance(action.default, (int, float)) and action.option_strings \
+                    and not isinstance(action.default, bool):
+                assert f"default {action.default:g}" in action.help, (name, action.dest)
