@@ -171,10 +171,20 @@ def test_sweep_plans_every_combination_of_two_settings():
     study = plan_sweep(staged_graph(), budget(), {"lr": [0.01, 0.1], "width": [1.0, 2.0]})
     assert len(study.runs) == 4
     assert study.runs[0].name == "lr-0.01_width-1"
+    assert [r.label for r in study.runs] == ["lr=0.01, width=1", "lr=0.01, width=2",
+                                             "lr=0.1, width=1", "lr=0.1, width=2"]
     assert [r.config["lr"] for r in study.runs] == [0.01, 0.01, 0.1, 0.1]
     wide = _graph(study.runs[1])
     assert wide.node("layer2").params["planes"] == 16
     assert study.runs[3].values == {"lr": 0.1, "width": 2.0}
+
+
+def test_a_sweep_past_the_run_limit_says_how_many_runs_it_would_plan():
+    values = {"lr": [0.001 * (i + 1) for i in range(3000)],
+              "weight_decay": [1e-6 * (i + 1) for i in range(3000)]}
+    with pytest.raises(StudyError, match=r"^the sweep would plan 9,000,000 runs "
+                                         r"\(3,000 × 3,000\)"):
+        plan_sweep(staged_graph(), budget(), values)
 
 
 def test_sweep_of_init_and_depth():
