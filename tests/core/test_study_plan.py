@@ -271,3 +271,11 @@ def test_a_study_file_of_other_bytes_says_it_is_no_study_plan(tmp_path):
 def test_a_folder_without_a_study_says_so(tmp_path):
     with pytest.raises(StudyError, match="holds no study"):
         Study.load(tmp_path)
+
+
+def test_a_run_name_keeps_safe_characters_and_falls_back_to_run():
+    from resnet_studio.study.plan import slug
+
+    assert slug("lr=0.1, seed 1") == "lr-0.1-seed-1"
+    assert slug("..résumé/") == "r-sum"  # no leading dot, no trailing dash
+    assert slug("€ / €") == slug("...") == "run"  # nothing usable is left
