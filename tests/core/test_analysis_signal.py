@@ -130,3 +130,15 @@ def test_every_analysis_option_is_explained_with_its_default(name):
     # without --samples, lesion uses every validation image and landscape 256 of them
     assert parser.parse_args(["lesion", "r", "-o", "o"]).samples is None
     assert parser.parse_args(["landscape", "r", "-o", "o"]).samples == 256
+
+
+@pytest.mark.parametrize("name", ["lesion", "landscape"])
+def test_an_evaluation_batch_size_is_a_positive_count(name, capsys):
+    from resnet_studio.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args([name, "r", "-o", "o", "--batch-size", "16"]).batch_size == 16
+    assert parser.parse_args([name, "r", "-o", "o"]).batch_size == 256
+    with pytest.raises(SystemExit):
+        parser.parse_args([name, "r", "-o", "o", "--batch-size", "0"])
+    assert "--batch-size" in capsys.readouterr().err
