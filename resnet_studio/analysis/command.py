@@ -93,12 +93,14 @@ def load_graph(source: str) -> Any:
     return project.load(source, CATALOGUE)
 
 
-def run_options(p: argparse.ArgumentParser, batch_size: int) -> None:
-    """The options of the commands that analyse a trained run."""
+def run_options(p: argparse.ArgumentParser, batch_size: int, samples: int | None = None) -> None:
+    """The options of the commands that analyse a trained run (``samples``: the default
+    number of validation images, None for all of them)."""
     p.add_argument("run", metavar="RUN", type=Path, help="run directory (or a checkpoint in one)")
-    p.add_argument("--samples", type=positive_int, metavar="N",
+    p.add_argument("--samples", type=positive_int, default=samples, metavar="N",
                    help="use N validation images, spread evenly over the classes and drawn "
-                        "with the run's data seed (default: all)")
+                        "with the run's data seed "
+                        + ("(default: all)" if samples is None else f"(default {samples})"))
     p.add_argument("--batch-size", type=positive_int, default=batch_size, metavar="N",
                    help=f"images per evaluation batch (default {batch_size})")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "mps"),
@@ -236,8 +238,7 @@ def _add_landscape(subparsers: argparse._SubParsersAction) -> None:
         f"  {PROG} landscape runs/resnet20 -o land20\n"
         f"  {PROG} landscape runs/resnet20 --twin runs/plain20 --grid 15 --samples 512 -o land",
         run_landscape)
-    run_options(p, 256)
-    p.set_defaults(samples=256)
+    run_options(p, 256, samples=256)
     p.add_argument("--twin", metavar="RUN2", type=Path, help="the plain twin's run directory")
     p.add_argument("--steps", type=positive_int, default=21, metavar="N",
                    help="points of the 1-D slice (default 21)")

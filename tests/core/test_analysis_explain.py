@@ -91,17 +91,29 @@ def test_missing_captum_says_how_to_install(monkeypatch):
         explain(build(tiny_resnet()), torch.rand(3, 8, 8), MEAN, STD)
 
 
-def test_command_writes_figure_and_numbers(tmp_path, capsys):
+def test_command_writes_figure_and_numbers(tmp_path, capsys, monkeypatch):
+    from resnet_studio.analysis import figures
+
+    titles, real = [], figures.explain_figure
+
+    def spy(result, path, title):
+        titles.append(title)
+        return real(result, path, title)
+
+    monkeypatch.setattr(figures, "explain_figure", spy)
     run = tiny_run(tmp_path / "run", epochs=1)
     out = tmp_path / "out"
     code = main(["explain", str(run), str(picture(tmp_path / "p.png")), "--top-k", "3",
-                 "-o", str(out)])
+                 "--channels", "2", "-o", str(out)])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert captured.out.startswith("top 3:") and "explain [3/3] done" in captured.err
     data = json.loads((out / "explain.json").read_text())
     assert len(data["top"]) == 3 and data["gradcam_layer"] == "layer2"
+    # --channels 2 keeps two of each stage's 4 and 8 maps (the default would keep up to 8)
+    assert {shape[0] for shape in data["feature_map_shapes"].values()} == {2}
     assert sum(d["probability"] for d in data["top"]) <= 1.0
     assert png_size(out / "explain.png")[0] > 800
+    assert titles == ["tiny on p.png"]  # the network and the image explained
     assert main(["explain", str(run), str(tmp_path / "none.png"), "-o", str(out)]) == 2
     assert "none.png" in capsys.readouterr().err

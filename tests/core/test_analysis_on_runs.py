@@ -16,7 +16,7 @@ from test_analysis_support import image_folder, tiny_net, tiny_resnet, train_onc
 
 from resnet_studio.analysis import landscape as landscape_module
 from resnet_studio.analysis import lesion as lesion_module
-from resnet_studio.analysis.common import load_run, validation_batches
+from resnet_studio.analysis.common import AnalysisError, load_run, validation_batches
 from resnet_studio.analysis.explain import explain_sample, validation_image
 from resnet_studio.analysis.signal import run_batch, signal_propagation
 from resnet_studio.cli import main
@@ -109,6 +109,13 @@ def test_explain_sees_the_validation_image_as_training_served_it(trained):
     std = torch.tensor(trained.info.std).view(-1, 1, 1)
     torch.testing.assert_close((image - mean) / std, trained.x[3], rtol=0, atol=1e-5)
     assert label == int(trained.y[3])
+    first, first_label = validation_image(run, 0)  # the first and last exist, one past does not
+    torch.testing.assert_close((first - mean) / std, trained.x[0], rtol=0, atol=1e-5)
+    assert first_label == int(trained.y[0])
+    last = len(trained.y) - 1
+    assert validation_image(run, last)[1] == int(trained.y[last])
+    with pytest.raises(AnalysisError, match=f"validation image {last + 1} does not exist"):
+        validation_image(run, last + 1)
     result = explain_sample(run, 3, top_k=2, method="saliency")
     assert result.image.shape == (image.shape[1], image.shape[2], image.shape[0])
     assert len(result.probabilities) == 2
@@ -121,6 +128,18 @@ def test_signal_on_a_run_measures_on_its_own_data(trained):
     assert torch.equal(x, trained.x[keep]) and torch.equal(y, trained.y[keep])
     result = signal_propagation(run.graph, batch=(x, y), twin=False)
     assert result.settings["input"] == list(trained.x.shape[1:])
+
+
+def test_signal_command_on_a_run_records_its_data_and_classes(trained, tmp_path, capsys):
+    if trained.name != "synthetic":
+        pytest.skip("one command run is enough")
+    assert main(["signal", str(trained.path), "--batch-size", "6", "--no-twin",
+                 "-o", str(tmp_path)]) == 0, capsys.readouterr().err
+    settings = json.loads((tmp_path / "signal.json").read_text())["settings"]
+    keep = balanced_indices(trained.y.tolist(), 6, 0)
+    expected = torch.bincount(trained.y[keep], minlength=3).tolist()
+    assert settings["data"] == "synthetic" and expected == [2, 2, 2]
+    assert list(settings["class_counts"].values()) == expected
 
 
 def test_all_validation_batches_match_when_no_subset_is_asked_for(trained):

@@ -98,3 +98,47 @@ def test_command_reports_a_missing_project_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("resnet-studio: error:") and "nope.rstudio.json" in err
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("name", ["signal", "lesion", "landscape", "explain"])
+def test_an_analysis_help_keeps_one_example_a_line(name, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([name, "--help"])
+    assert exit_.value.code == 0
+    examples = capsys.readouterr().out.split("\nexamples:\n")[1].splitlines()
+    assert len(examples) >= 2  # not run together into one wrapped paragraph
+    assert all(line.startswith(f"  resnet-studio {name} ") for line in examples), examples
+
+
+@pytest.mark.parametrize("name", ["signal", "lesion", "landscape", "explain"])
+def test_every_analysis_option_is_explained_with_its_default(name):
+    import argparse
+
+    from resnet_studio.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for action in commands.choices[name]._actions:
+        if isinstance(action, argparse._HelpAction):
+            continue
+        assert action.help, f"{name} {action.dest} has no help"
+        if action.default in (None, False) or not action.option_strings:
+            continue
+        assert "default" in action.help, (name, action.dest, action.help)
+        if isinstance(action.default, (int, float)):  # the number the option really takes
+            assert f"default {action.default:g}" in action.help, (name, action.dest, action.help)
+    # without --samples, lesion uses every validation image and landscape 256 of them
+    assert parser.parse_args(["lesion", "r", "-o", "o"]).samples is None
+    assert parser.parse_args(["landscape", "r", "-o", "o"]).samples == 256
+
+
+@pytest.mark.parametrize("name", ["lesion", "landscape"])
+def test_an_evaluation_batch_size_is_a_positive_count(name, capsys):
+    from resnet_studio.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args([name, "r", "-o", "o", "--batch-size", "16"]).batch_size == 16
+    assert parser.parse_args([name, "r", "-o", "o"]).batch_size == 256
+    with pytest.raises(SystemExit):
+        parser.parse_args([name, "r", "-o", "o", "--batch-size", "0"])
+    assert "--batch-size" in capsys.readouterr().err

@@ -144,3 +144,87 @@ def test_explain_figure_shows_the_results_maps_and_probabilities(drawn):
     mosaic = next(ax for ax in axes if ax.get_title().startswith("layer1"))
     np.testing.assert_array_equal(mosaic.get_images()[0].get_array().filled(np.nan),
                                   figures.mosaic(result.feature_maps["layer1"]))
+
+
+def test_relevance_colours_mean_the_same_whatever_a_maps_range(drawn):
+    # the colour bar reads "scaled to 0-1": a map spanning 0.3-0.6 must not be stretched to it
+    kept, folder = drawn
+    result = explanation()
+    result.gradcam[:] = np.linspace(0.3, 0.6, 64).reshape(8, 8)
+    result.attribution[:] = np.linspace(0.1, 0.4, 64).reshape(8, 8)
+    figures.explain_figure(result, folder / "e.png", "t")
+    axes = kept["e.png"].axes
+    assert axes[1].get_images()[1].get_clim() == (0, 1)
+    assert axes[2].get_images()[0].get_clim() == (0, 1)
+
+
+def test_the_input_and_its_two_maps_are_drawn_at_one_size(drawn):
+    kept, folder = drawn
+    figures.explain_figure(explanation(), folder / "e.png", "t")
+    fig = kept["e.png"]
+    fig.canvas.draw()
+    sizes = [ax.get_window_extent().size for ax in fig.axes[:3]]
+    np.testing.assert_allclose(sizes, [sizes[0]] * 3, rtol=1e-6)
+
+
+def test_the_intact_networks_line_stands_out_from_the_bars(drawn):
+    from matplotlib.colors import to_rgba
+
+    kept, folder = drawn
+    figures.lesion_figure([lesion(), lesion()], folder / "l.png")
+    for ax in kept["l.png"].axes:
+        intact = ax.get_lines()[0]
+        assert to_rgba(intact.get_color()) not in {b.get_facecolor()[:3] + (1.0,)
+                                                   for b in ax.patches}
+
+
+def test_a_lesion_chart_grows_with_its_blocks_but_a_resnet110_fits_a_page(drawn):
+    kept, folder = drawn
+
+    def width(blocks):
+        names = [f"b{i}" for i in range(blocks)]
+        result = LesionResult("deep", 2.0, 0.9, names, ["branch"] * blocks, np.ones(blocks),
+                              np.full(blocks, 0.5), {}, 10)
+        figures.lesion_figure([result], folder / f"l{blocks}.png")
+        return kept[f"l{blocks}.png"].get_size_inches()[0]
+
+    # a few blocks keep a readable minimum; ResNet-110's 54 blocks get >= 0.25 in a bar
+    # and still fit 20 inches
+    assert width(3) == width(9) >= 6
+    assert 54 * 0.25 <= width(54) <= 20
+
+
+def test_side_by_side_contours_share_their_log_levels_and_star_the_trained_weights(drawn):
+    kept, folder = drawn
+    results = [landscape_result(), landscape_result("plain", 3.0)]
+    figures.landscape_figures(results, folder)
+    logs = np.log10(np.concatenate([r.loss_2d.ravel() for r in results]))
+    for ax in kept["landscape_contour.png"].axes[:2]:
+        filled, lines = ax.collections[:2]
+        # one scale for both networks: 25 levels from the lowest loss of either to the highest
+        np.testing.assert_allclose(filled.levels, lines.levels)
+        assert len(filled.levels) == 25
+        assert filled.levels[0] == pytest.approx(logs.min())
+        assert filled.levels[-1] == pytest.approx(logs.max())
+        star = ax.get_lines()[0]
+        assert (list(star.get_xdata()), list(star.get_ydata())) == ([0], [0])
+        assert star.get_label() == "trained weights"
+
+
+def test_probability_bars_start_at_zero_and_leave_room_for_their_labels(drawn):
+    kept, folder = drawn
+    figures.explain_figure(explanation(), folder / "e.png", "t")
+    bars = kept["e.png"].axes[3]
+    low, high = bars.get_xlim()
+    assert low == 0 and high > 100  # 100 % fits, with its label beside the bar
+
+
+def test_explain_and_lesion_axes_say_what_they_show(drawn):
+    kept, folder = drawn
+    figures.explain_figure(explanation(), folder / "e.png", "the title")
+    fig = kept["e.png"]
+    assert fig.get_suptitle() == "the title"
+    suptitles = [sub.get_suptitle() for sub in fig.subfigs]
+    assert "feature maps of each stage (each channel scaled to its own range)" in suptitles
+    figures.lesion_figure([lesion()], folder / "l.png")
+    assert kept["l.png"].axes[0].get_xlabel() == "removed block"

@@ -8,8 +8,9 @@ import torch
 import torch.nn.functional as F
 from test_analysis_support import batch, tiny_resnet
 
-from resnet_studio.analysis.signal import signal_propagation
+from resnet_studio.analysis.signal import project_batch, signal_propagation
 from resnet_studio.compiler import build
+from resnet_studio.graph import InputSpec
 from resnet_studio.presets import plain_twin
 
 MIDDLE = "layer2.0.conv1"  # a convolution in the middle of the network, at stride 2
@@ -131,3 +132,13 @@ def test_what_the_docs_say_about_a_deeper_plain_twin_holds():
     assert plain.weight_grad_norm[0] < residual.weight_grad_norm[0] / 100
     assert plain.output_grad_norm[0] < plain.output_grad_norm[-2] / 10  # vanishes
     assert residual.output_grad_norm[0] > 5 * residual.output_grad_norm[-2]  # grows
+
+
+def test_a_non_square_input_is_measured_on_a_full_batch_of_standard_normal_images():
+    # the synthetic set draws square images only: a 6x10 input gets N(0, 1) images instead
+    x, y = project_batch(InputSpec(channels=2, height=6, width=10, classes=3), 64, seed=1)
+    assert x.shape == (64, 2, 6, 10) and y.shape == (64,)
+    assert abs(float(x.mean())) < 0.05 and abs(float(x.std()) - 1) < 0.05  # 7680 draws
+    assert set(y.tolist()) == {0, 1, 2}
+    again, _ = project_batch(InputSpec(channels=2, height=6, width=10, classes=3), 64, seed=1)
+    assert torch.equal(x, again)

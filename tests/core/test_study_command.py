@@ -88,7 +88,12 @@ def test_a_different_study_in_the_directory_needs_force(project_file, capsys):
     assert main([*base, "--depths", "6"]) == 0
     assert main([*base, "--depths", "10"]) == 2
     assert "holds a different degradation study" in capsys.readouterr().err
+    (out / "runs" / "residual-6").mkdir(parents=True)
+    (out / "runs" / "residual-6" / "metrics.jsonl").write_text("{}\n")
+    (out / "state.json").write_text("{}")
     assert main([*base, "--depths", "10", "--force"]) == 0
+    # the old study's runs and state go: the new one neither resumes nor reports them
+    assert not (out / "runs").exists() and not (out / "state.json").exists()
     assert json.loads((out / "study.json").read_text())["settings"]["depths"] == [10]
 
 
@@ -129,3 +134,56 @@ def test_on_the_synthetic_set_a_project_keeps_its_input(project_file, capsys):
                  "--out", str(out), "--epochs", "1"]) == 0
     data = json.loads((out / "study.json").read_text())["runs"][0]["config"]["data"]
     assert (data["channels"], data["image_size"], data["classes"]) == (3, 8, 4)
+
+
+def test_on_the_synthetic_set_an_option_wins_over_the_project_input(project_file, capsys):
+    out = project_file.parent / "study"
+    assert main(["experiment", "twin", str(project_file), "--plan-only", "--no-estimate",
+                 "--out", str(out), "--epochs", "1", "--image-size", "16"]) == 0
+    data = json.loads((out / "study.json").read_text())["runs"][0]["config"]["data"]
+    assert (data["channels"], data["image_size"], data["classes"]) == (3, 16, 4)
+
+
+def test_the_plans_estimate_is_the_eta_before_any_step_is_timed(project_file, capsys,
+                                                                 monkeypatch):
+    from resnet_studio.study import estimate as estimate_module
+
+    hour = estimate_module.Estimate({"residual": 3600.0, "plain": 3600.0}, 0.1, "residual")
+    monkeypatch.setattr(estimate_module, "estimate", lambda study: hour)
+    out = project_file.parent / "study"
+    assert main(["experiment", "twin", str(project_file), "--out", str(out), *DATA]) == 0
+    err = capsys.readouterr().err
+    # nothing timed yet: the two runs' planned hour each is the time left
+    assert "[1/2] tiny (residual): training; study 0% done, ETA 2:00:00" in err
+
+
+@pytest.mark.parametrize("kind", [["degradation", "--depths", "6"],
+                                  ["variants", "--blocks", "preactblock"],
+                                  ["sweep", "--vary", "lr=0.1,0.01"], ["twin"]])
+def test_every_kind_of_study_records_the_project_it_came_from(project_file, capsys, kind):
+    out = project_file.parent / "study"
+    assert main(["experiment", kind[0], str(project_file), *kind[1:], "--plan-only",
+                 "--no-estimate", "--out", str(out), *DATA]) == 0, capsys.readouterr().err
+    assert json.loads((out / "study.json").read_text())["project"] == str(project_file)
+
+
+def test_every_kind_of_study_says_what_it_does_and_each_option_its_default():
+    import argparse
+
+    from resnet_studio.cli import build_parser
+
+    def subcommands(parser):
+        return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+
+    kinds = subcommands(subcommands(build_parser()).choices["experiment"])
+    listed = {choice.dest: choice.help for choice in kinds._choices_actions}
+    assert set(listed) == {"degradation", "variants", "sweep", "twin", "resume", "report"}
+    for name, parser in kinds.choices.items():
+        assert parser.description == listed[name]  # `experiment NAME --help` opens with it
+        for action in parser._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            assert action.help, (name, action.dest)
+            if isinstance(action.default, (int, float)) and action.option_strings \
+                    and not isinstance(action.default, bool):
+                assert f"default {action.default:g}" in action.help, (name, action.dest)

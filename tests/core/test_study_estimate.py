@@ -80,3 +80,11 @@ def test_cancel_ends_the_estimate_at_the_next_unit_and_stops_the_timing():
     with pytest.raises(EstimateCancelled):
         estimate(study, progress=lambda *r: early.append(r), cancel=cancel_early)
     assert early == []  # not even the first network's MACs were reported
+
+
+def test_a_study_of_existing_runs_only_costs_nothing_and_times_nothing():
+    study = plan_degradation(staged_graph(), budget(), depths=(6,))
+    runs = [dataclasses.replace(r, existing=f"/somewhere/{r.name}") for r in study.runs]
+    result = estimate(dataclasses.replace(study, runs=runs), measure_steps=2)
+    assert result.seconds == {"residual-6": 0.0, "plain-6": 0.0} and result.total == 0.0
+    assert result.step_seconds == 0.0 and result.timed_run == ""

@@ -186,3 +186,39 @@ def test_the_settings_line_fits_inside_every_figure(tmp_path, draw):
     box, title = figure.bbox, figure._suptitle.get_window_extent(renderer)
     assert box.x0 <= title.x0 and title.x1 <= box.x1
     assert "digits-from-the-scanner" in figure._suptitle.get_text().replace("\n", " ")
+
+
+def test_the_depths_are_told_apart_by_colour_and_skips_by_line_style(tmp_path, degradation):
+    from matplotlib.colors import to_rgb
+
+    lines = {line.get_label(): line for line in draw_curves(degradation).axes[1].get_lines()}
+    shallow, deep = (np.array(to_rgb(lines[f"residual-{d}"].get_color())) for d in (6, 10))
+    assert np.linalg.norm(shallow - deep) > 0.5  # the ends of the colour map, not neighbours
+    assert to_rgb(lines["plain-6"].get_color()) == tuple(shallow)
+    assert (lines["residual-6"].get_linestyle(), lines["plain-6"].get_linestyle()) == ("-", "--")
+
+
+def test_the_curves_panels_say_what_they_show(degradation):
+    train_ax, val_ax = draw_curves(degradation).axes
+    assert train_ax.get_title() == "Training error (moving average)"
+    assert val_ax.get_title().startswith("Validation error")
+
+
+@pytest.mark.parametrize(("kind", "figures"), [
+    ("degradation", {"curves", "degradation"}),
+    ("variants", {"curves", "errors", "pareto", "pareto_macs"}),
+    ("twin", {"curves", "errors"}),
+    ("sweep", {"curves", "pareto", "pareto_macs", "sweep"})])
+def test_each_kind_of_study_draws_its_figures(tmp_path, kind, figures):
+    from resnet_studio.study import kinds
+
+    graph, config = staged_graph(), budget()
+    study = {"degradation": lambda: kinds.plan_degradation(graph, config, depths=(6, 10)),
+             "variants": lambda: kinds.plan_variants(graph, config, ("basicblock",)),
+             "twin": lambda: kinds.plan_twin(graph, config),
+             "sweep": lambda: kinds.plan_sweep(graph, config, {"lr": [0.1, 0.01]})}[kind]()
+    for spec in study.runs:
+        write_run(tmp_path / "runs" / spec.name, [0.5, 0.8], [0.4, 0.7])
+    written = write_report(collect(study, tmp_path), tmp_path / "out")
+    drawn = {p.stem for p in written if p.suffix == ".png"}
+    assert drawn == figures and {p.stem for p in written if p.suffix == ".svg"} == figures

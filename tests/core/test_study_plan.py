@@ -53,6 +53,10 @@ def test_an_unreachable_depth_names_the_reachable_ones():
 def test_depth_of_a_network_without_stages_cannot_change():
     with pytest.raises(StudyError, match="no stage nodes"):
         derive.with_depth(create("mnist_small_resnet"), 12)
+    unnamed = create("mnist_small_resnet")
+    unnamed.name = ""
+    with pytest.raises(StudyError, match=r"^‘the project’ has no stage nodes"):
+        derive.with_depth(unnamed, 12)
 
 
 def test_with_block_swaps_every_block_and_carries_widths():
@@ -71,6 +75,19 @@ def test_with_block_on_standalone_blocks_keeps_their_channel_count():
     blocks = swapped.nodes_of_type("scaledresidual")
     assert [b.params["planes"] for b in blocks] == [20, 15]
     assert not swapped.nodes_of_type("simpleresidual")
+
+
+def test_with_block_keeps_a_widening_blocks_own_planes_not_its_input_width():
+    from resnet_studio.graph import InputSpec
+    from resnet_studio.presets.base import Chain
+
+    chain = Chain(InputSpec(channels=3, height=8, width=8, classes=3))
+    chain.add("conv1", "conv2d", out_channels=4, kernel_size=3, stride=1, padding=1, bias=False)
+    chain.add("b1", "basicblock", planes=8, stride=2, shortcut="auto")  # 4 channels in, 8 out
+    swapped = derive.with_block(chain.classifier(), "preactblock")
+    (block,) = swapped.nodes_of_type("preactblock")
+    assert (block.params["planes"], block.params["stride"]) == (8, 2)
+    assert Analyzer().analyze(swapped).ok
 
 
 def test_with_block_refuses_an_unknown_type_and_a_network_without_blocks():
@@ -168,10 +185,20 @@ def test_sweep_plans_every_combination_of_two_settings():
     study = plan_sweep(staged_graph(), budget(), {"lr": [0.01, 0.1], "width": [1.0, 2.0]})
     assert len(study.runs) == 4
     assert study.runs[0].name == "lr-0.01_width-1"
+    assert [r.label for r in study.runs] == ["lr=0.01, width=1", "lr=0.01, width=2",
+                                             "lr=0.1, width=1", "lr=0.1, width=2"]
     assert [r.config["lr"] for r in study.runs] == [0.01, 0.01, 0.1, 0.1]
     wide = _graph(study.runs[1])
     assert wide.node("layer2").params["planes"] == 16
     assert study.runs[3].values == {"lr": 0.1, "width": 2.0}
+
+
+def test_a_sweep_past_the_run_limit_says_how_many_runs_it_would_plan():
+    values = {"lr": [0.001 * (i + 1) for i in range(3000)],
+              "weight_decay": [1e-6 * (i + 1) for i in range(3000)]}
+    with pytest.raises(StudyError, match=r"^the sweep would plan 9,000,000 runs "
+                                         r"\(3,000 × 3,000\)"):
+        plan_sweep(staged_graph(), budget(), values)
 
 
 def test_sweep_of_init_and_depth():
@@ -245,6 +272,24 @@ def test_a_damaged_study_file_gives_one_clear_error(tmp_path, text, message):
         Study.load(tmp_path)
 
 
+def test_a_study_file_of_other_bytes_says_it_is_no_study_plan(tmp_path):
+    (tmp_path / "study.json").write_bytes(b"\xff\xfe{}")
+    with pytest.raises(StudyError, match=r"study\.json.*is not UTF-8 text, so it is not a "
+                                         r"study plan"):
+        Study.load(tmp_path)
+    (tmp_path / "study.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(StudyError, match="is nested too deeply to be a study plan"):
+        Study.load(tmp_path)
+
+
 def test_a_folder_without_a_study_says_so(tmp_path):
     with pytest.raises(StudyError, match="holds no study"):
         Study.load(tmp_path)
+
+
+def test_a_run_name_keeps_safe_characters_and_falls_back_to_run():
+    from resnet_studio.study.plan import slug
+
+    assert slug("lr=0.1, seed 1") == "lr-0.1-seed-1"
+    assert slug("..résumé/") == "r-sum"  # no leading dot, no trailing dash
+    assert slug("€ / €") == slug("...") == "run"  # nothing usable is left

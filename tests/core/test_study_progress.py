@@ -128,6 +128,22 @@ def test_a_run_not_timed_yet_is_foreseen_along_the_line_through_the_timed_ones()
     assert progress.study_eta() == pytest.approx(5 * 4.0 + 10 * 3.0)
 
 
+def test_a_line_that_would_make_dearer_steps_faster_gives_way_to_proportion():
+    clock = Clock()
+    runs = {"a": RunWork(10, 0.5), "b": RunWork(10, 1.5), "c": RunWork(10, 1.0)}
+    progress = StudyProgress(runs, clock=clock)
+    progress.started("a", 0, 10)
+    _steps(progress, clock, "a", range(1, 11), per_step=4.0)
+    progress.ended("a", "finished", 10)
+    progress.started("b", 0, 10)
+    _steps(progress, clock, "b", range(1, 6), per_step=2.0)
+    # the line through (0.5, 4 s) and (1.5, 2 s) falls (5 s - 2 s x cost): a dearer step
+    # cannot be quicker, so c is foreseen through the origin, weighted by the steps timed
+    # (from each run's first step on: 9 of a, 4 of b):
+    # (4 s x 9 + 2 s x 4) / (0.5 x 9 + 1.5 x 4) = 44 / 10.5 s per unit of cost
+    assert progress.run_eta("c") == pytest.approx(10 * 1.0 * 44 / 10.5)
+
+
 def test_finished_failed_and_existing_runs_count_as_complete_pending_ones_as_nothing():
     progress = StudyProgress({name: RunWork(10) for name in "abcd"})
     for name, status in zip("abc", ("finished", "failed", "existing")):

@@ -10,8 +10,8 @@ from test_study_support import budget, staged_graph
 
 from resnet_studio.graph import InputSpec
 from resnet_studio.study.kinds import plan_sweep
-from resnet_studio.study.plan import Study
-from resnet_studio.study.queue import StudyQueue
+from resnet_studio.study.plan import STATE_FILE, Study
+from resnet_studio.study.queue import StudyQueue, progress_of
 from resnet_studio.study.results import read_run
 from resnet_studio.train import load_checkpoint
 
@@ -173,3 +173,23 @@ def test_study_progress_never_moves_back_and_stop_and_resume_leave_it_where_it_w
 def test_an_input_spec_helper_matches_the_data():
     # Guard for _broken: the tiny network's input is what the tiny data give.
     assert staged_graph().input_spec == InputSpec(3, 8, 8, 4)
+
+
+def test_a_stopped_studys_progress_is_read_from_its_directory_with_or_without_its_steps(tmp_path):
+    study = _sweep()
+    queue = _queue(study, tmp_path, [])
+
+    def cancel_in_second_run(progress):
+        if progress.event == "step" and progress.name == "seed-2" and progress.step == 4:
+            queue.cancel()
+
+    queue.on_progress = cancel_in_second_run
+    queue.run()
+    # seed-1's 6 steps, seed-2's 4 of 6, seed-3's none: 10 of 18 (the runs weigh the same)
+    assert progress_of(study, tmp_path).fraction == pytest.approx(10 / 18)
+    # a study stopped before the state kept steps: seed-2's last step is read from its run
+    state = json.loads((tmp_path / STATE_FILE).read_text())
+    for record in state["runs"].values():
+        record.pop("step", None)
+    (tmp_path / STATE_FILE).write_text(json.dumps(state))
+    assert progress_of(study, tmp_path).fraction == pytest.approx(10 / 18)

@@ -15,7 +15,7 @@ from test_study_support import budget, staged_graph
 from resnet_studio.cli import main
 from resnet_studio.study.aggregate import ONE_SEED
 from resnet_studio.study.kinds import plan_degradation, plan_twin, plan_variants
-from resnet_studio.study.report import comparisons, findings, headline, markdown
+from resnet_studio.study.report import comparisons, findings, headline, markdown, points
 from resnet_studio.study.results import collect
 
 SEEDS = [1, 2, 3]
@@ -145,3 +145,9 @@ def test_experiment_report_writes_report_md(tmp_path, capsys, degradation):
     out = capsys.readouterr().out
     assert headline(degradation) in out and "report.md" in out
     assert (tmp_path / "report.md").read_text() == markdown(degradation)
+
+
+@pytest.mark.parametrize(("fraction", "text"), [(0.012, "+1.2"), (-0.004, "−0.4"),
+                                                (0.0, "+0.0"), (-0.25, "−25.0")])
+def test_a_difference_is_signed_percentage_points(fraction, text):
+    assert points(fraction) == text

@@ -160,3 +160,23 @@ def test_the_report_writes_the_table_and_each_kinds_figures(tmp_path, kind):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
         assert (tmp_path / "out" / f"{figure}.svg").read_text().lstrip().startswith("<?xml")
     assert len(names) == 4 + 2 * len(figures)
+
+
+def test_a_failed_run_without_a_recorded_error_keeps_its_own_message(tmp_path):
+    study = plan_degradation(staged_graph(), budget(), depths=(6,))
+    folder = tmp_path / "runs" / "plain-6"
+    folder.mkdir(parents=True)
+    (folder / "status.json").write_text(json.dumps({"status": "failed", "message": "bad"}))
+    (tmp_path / "state.json").write_text(json.dumps({"runs": {"plain-6": {"status": "failed"}}}))
+    rows = {r["label"]: r for r in collect(study, tmp_path).rows}
+    assert (rows["plain-6"]["status"], rows["plain-6"]["error"]) == ("failed", "bad")
+
+
+def test_an_empty_summary_keeps_the_columns_of_a_full_one(tmp_path):
+    from resnet_studio.study.aggregate import summary_csv
+
+    full = collect(_study_with_runs(tmp_path), tmp_path).summary_csv().splitlines()
+    assert len(full) == 1 + 4  # the header, then one line per configuration
+    # the same measures; only the columns of the values a study varies (depth, skip) go
+    empty = summary_csv([]).splitlines()
+    assert empty == [full[0].replace("depth,skip,", "")]
