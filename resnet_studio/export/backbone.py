@@ -42,6 +42,9 @@ _IMPORTS = ("import os", "import torch.nn.functional as F",
 _BUILDER = '''\
 FEATURES = {features}  # feature map → channels
 WEIGHTS = "{weights}"  # the trained weights, beside this file
+# The input normalisation the network was trained with (per channel, on [0, 1] pixel values;
+# None when not recorded): torchvision's detectors take it as image_mean and image_std.
+IMAGE_MEAN, IMAGE_STD = {mean}, {std}
 FPN_LEVELS = 4  # the features a pyramid takes: the last four, as torchvision's ResNets give
 
 
@@ -100,24 +103,33 @@ def export_backbone(trained: Trained, out: Path, overwrite: bool = False) -> Exp
     """Write the backbone folder; it appears only when its features, loaded the way a user
     loads them, agree with the trained network's on a random batch."""
     with staged_folder(out, overwrite) as tmp:
-        features = write_backbone(trained.graph, trained.checkpoint["model"], tmp)
+        features = write_backbone(trained.graph, trained.checkpoint["model"], tmp,
+                                  trained.mean, trained.std)
         diff = check_backbone(trained.model(), trained.image_shape, features, tmp, out)
     return ExportResult("backbone", out, trained.path, diff, CHECK_BATCH)
 
 
-def write_backbone(graph: Graph, state: dict[str, torch.Tensor], folder: Path) -> tuple[str, ...]:
+def write_backbone(graph: Graph, state: dict[str, torch.Tensor], folder: Path,
+                   mean: tuple[float, ...] | None = None,
+                   std: tuple[float, ...] | None = None) -> tuple[str, ...]:
     """Write backbone.py and backbone_weights.pt for ``graph`` with the weights ``state`` of
-    the whole network into ``folder``; returns the features' node ids."""
+    the whole network (and the input normalisation, when known) into ``folder``; returns the
+    features' node ids."""
     analysis = Analyzer().analyze(graph)
     features = backbone_features(graph, analysis)
     channels = {f: analysis.nodes[f].out_shape[0] for f in features}
-    builder = _BUILDER.format(features=json.dumps(channels), weights=WEIGHTS, name=CLASS_NAME)
+    builder = _BUILDER.format(features=json.dumps(channels), weights=WEIGHTS, name=CLASS_NAME,
+                              mean=_floats(mean), std=_floats(std))
     source = generate_source(graph, CLASS_NAME, analysis=analysis, features=features,
                              trailer=builder, imports=_IMPORTS)
     check_imports(source, folder / SOURCE)
     (folder / SOURCE).write_text(source, encoding="utf-8")
     torch.save(backbone_state(graph, features, state), folder / WEIGHTS)
     return features
+
+
+def _floats(values: tuple[float, ...] | None) -> str:
+    return "None" if values is None else repr([float(v) for v in values])
 
 
 def backbone_state(graph: Graph, features: tuple[str, ...],

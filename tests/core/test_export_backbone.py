@@ -20,6 +20,7 @@ from resnet_studio.export.bundle import load_module
 from resnet_studio.graph import Graph, InputSpec, project
 from resnet_studio.presets import create
 from resnet_studio.train import load_checkpoint, save_checkpoint
+from resnet_studio.train.checkpoint import DATA_SPEC
 
 SPEC = InputSpec(channels=3, height=64, width=64, classes=3)
 HAND_BUILT_FEATURES = ("relu2", "relu3", "relu4")
@@ -139,6 +140,7 @@ def test_the_weights_file_holds_the_backbone_part_only(tmp_path):
     assert all(torch.equal(state[k], full[k]) for k in state)
     body = module.build_backbone(fpn=True).body  # weights=True: the file is loaded
     assert torch.equal(body.layer4[1].bn2.running_var, full["layer4.1.bn2.running_var"])
+    assert module.IMAGE_MEAN is None and module.IMAGE_STD is None  # not given: not guessed
 
 
 def test_backbone_py_needs_only_torch_and_torchvision(tmp_path):
@@ -204,6 +206,10 @@ def test_the_command_exports_a_run_as_a_checked_backbone_folder(capsys, run, tmp
         got = load_module(out / SOURCE).build_backbone().eval()(x)
     assert list(got) == ["layer1", "layer2", "layer3"]
     assert torch.allclose(got["layer3"], want, atol=1e-5)
+    module = load_module(out / SOURCE)
+    spec = load_checkpoint(run / "best.pt")[DATA_SPEC]["normalisation"]
+    assert pytest.approx(spec["mean"]) == module.IMAGE_MEAN and len(module.IMAGE_MEAN) == 3
+    assert pytest.approx(spec["std"]) == module.IMAGE_STD
 
 
 def test_a_backbone_that_disagrees_with_the_network_exits_1_and_writes_nothing(
