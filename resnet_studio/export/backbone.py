@@ -12,7 +12,9 @@ and ``out_channels`` is the last stage's channel count. ``build_backbone(fpn=Tru
 as torchvision's ``resnet_fpn_backbone`` does: maps ``"0"`` … ``"3"`` and ``"pool"`` of 256
 channels, so that ``FasterRCNN(build_backbone(fpn=True), num_classes=K)`` works with
 torchvision's default anchors and RoI pooling. A network with fewer than four stages gets as
-many further max-pooled levels as make five maps in all.
+many further max-pooled levels as make five maps in all. ``frozen_norm=True`` turns the
+BatchNorm layers into torchvision's ``FrozenBatchNorm2d``, as its detectors use with
+pretrained backbones.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ SOURCE, WEIGHTS = "backbone.py", "backbone_weights.pt"
 CLASS_NAME = "Backbone"
 ALLOWED_IMPORTS = {"torch", "torchvision", "collections", "os", "math"}
 _IMPORTS = ("import os", "import torch.nn.functional as F",
-            "from torchvision.ops import FeaturePyramidNetwork",
+            "from torchvision.ops import FeaturePyramidNetwork, FrozenBatchNorm2d",
             "from torchvision.ops.feature_pyramid_network import ExtraFPNBlock, LastLevelMaxPool")
 
 _BUILDER = '''\
@@ -84,18 +86,39 @@ class BackboneWithFPN(nn.Module):
         return self.fpn(OrderedDict((str(i), features[n]) for i, n in enumerate(self.names)))
 
 
-def build_backbone(fpn=False, weights=True):
+def freeze_norms(module):
+    """Every BatchNorm2d in ``module`` replaced by torchvision's FrozenBatchNorm2d with its
+    statistics and scale, as torchvision's detectors do with pretrained backbones: the small
+    batches of detection training would otherwise disturb the statistics."""
+    for name, child in module.named_children():
+        if isinstance(child, nn.BatchNorm2d) and child.running_mean is not None:
+            frozen = FrozenBatchNorm2d(child.num_features, eps=child.eps)
+            frozen.running_mean.copy_(child.running_mean)
+            frozen.running_var.copy_(child.running_var)
+            if child.affine:
+                frozen.weight.copy_(child.weight.detach())
+                frozen.bias.copy_(child.bias.detach())
+            setattr(module, name, frozen)
+        else:
+            freeze_norms(child)
+    return module
+
+
+def build_backbone(fpn=False, weights=True, frozen_norm=False):
     """``{name}`` (an OrderedDict of FEATURES' maps; ``out_channels`` is the last one's
     channels), or with ``fpn`` a BackboneWithFPN around it (``out_channels`` 256).
 
     ``weights``: True loads the exported weights (WEIGHTS, beside this file), False keeps a
-    fresh initialisation, a path loads that state dict.
+    fresh initialisation, a path loads that state dict. ``frozen_norm`` freezes the
+    BatchNorm layers (see freeze_norms).
     """
     body = {name}()
     if weights:
         here = os.path.dirname(os.path.abspath(__file__))
         path = os.path.join(here, WEIGHTS) if weights is True else weights
         body.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    if frozen_norm:
+        freeze_norms(body)
     return BackboneWithFPN(body) if fpn else body'''
 
 

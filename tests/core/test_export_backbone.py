@@ -11,6 +11,7 @@ import pytest
 import torch
 from test_export_support import PYTHON, child_env, leftovers, trained_run
 from torchvision.models.detection import FasterRCNN
+from torchvision.ops import FrozenBatchNorm2d
 
 from resnet_studio.blocks import CATALOGUE
 from resnet_studio.compiler import build
@@ -141,6 +142,26 @@ def test_the_weights_file_holds_the_backbone_part_only(tmp_path):
     body = module.build_backbone(fpn=True).body  # weights=True: the file is loaded
     assert torch.equal(body.layer4[1].bn2.running_var, full["layer4.1.bn2.running_var"])
     assert module.IMAGE_MEAN is None and module.IMAGE_STD is None  # not given: not guessed
+
+
+def test_frozen_norms_keep_the_trained_statistics_while_the_detector_trains(tmp_path):
+    graph = create("resnet18", SPEC)
+    model, module, features = exported(graph, tmp_path / "backbone", seed=7)
+    x = torch.randn(2, 3, 64, 64)
+    want = hooked_features(model, graph, features, x)  # the network in evaluation mode
+    backbone = module.build_backbone(fpn=True, frozen_norm=True)
+    body = backbone.body.train()
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    frozen = [m for m in body.modules() if isinstance(m, FrozenBatchNorm2d)]
+    assert len(frozen) == len(norms) > 0
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in body.modules())
+    with torch.no_grad():
+        got = body(x)  # training mode, yet the statistics are the trained ones
+    assert all(torch.allclose(got[n], want[n], atol=1e-5) for n in features)
+    detector = FasterRCNN(backbone, num_classes=3, min_size=64, max_size=64).train()
+    target = {"boxes": torch.tensor([[4.0, 4.0, 30.0, 60.0]]), "labels": torch.tensor([2])}
+    sum(detector([torch.rand(3, 64, 64)], [target]).values()).backward()
+    assert torch.equal(body.layer1[0].bn1.running_var, model.layer1[0].bn1.running_var)
 
 
 def test_backbone_py_needs_only_torch_and_torchvision(tmp_path):
