@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import itertools
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from torchvision.models.detection import FasterRCNN
 from torchvision.ops import FrozenBatchNorm2d
 
 from resnet_studio.blocks import CATALOGUE
-from resnet_studio.compiler import build
+from resnet_studio.compiler import Analyzer, build
 from resnet_studio.export import ExportError, command, staging
 from resnet_studio.export.backbone import SOURCE, WEIGHTS, write_backbone
 from resnet_studio.export.bundle import load_module
@@ -184,6 +185,22 @@ def test_backbone_py_needs_only_torch_and_torchvision(tmp_path):
                           env=child_env(), cwd=tmp_path, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["['0',", "'1',", "'2',", "'pool',", "'pool2']", "None"]
+
+
+def test_node_values_stop_before_a_classifier_that_fits_one_size_only():
+    graph = create("mnist_plain_cnn", SPEC)  # flatten → linear: the head needs 64×64 images
+    torch.manual_seed(0)
+    model = build(graph).eval()
+    x = torch.randn(1, 3, 96, 96)
+    with pytest.raises(RuntimeError), torch.no_grad():
+        model(x)
+    with torch.no_grad():
+        values = model.node_values(x, nodes=("res2", "relu1"))
+    larger = Analyzer().analyze(create("mnist_plain_cnn", replace(SPEC, height=96, width=96)))
+    assert list(values) == ["res2", "relu1"]
+    assert values["res2"].shape == (1, *larger.nodes["res2"].out_shape)
+    with torch.no_grad():
+        assert torch.equal(values["relu1"], model.relu1(model.conv1(x)))
 
 
 def test_a_network_with_one_resolution_is_refused_in_one_line(tmp_path):
