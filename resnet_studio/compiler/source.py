@@ -73,9 +73,8 @@ def generate_source(graph: Graph, class_name: str = "Net", *,
     values as an ``OrderedDict`` keyed by node id, leaving out every node they do not depend
     on; it then has an ``out_channels`` attribute, the last feature's channels. ``trailer`` is
     code placed after the network class, before the ``__main__`` block, and ``imports`` are the
-    import lines it needs. Raises BuildError
-    when the graph has errors, and ValueError (a SourceError naming the node or class) when
-    part of it cannot be written as source.
+    import lines it needs. Raises BuildError when the graph has errors, and ValueError (a
+    SourceError naming the node or class) when part of it cannot be written as source.
     """
     if not is_identifier(class_name):
         raise SourceError(f"‘{class_name}’ is not a valid Python class name")
