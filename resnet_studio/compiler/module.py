@@ -9,7 +9,7 @@ parameter-free operations (Flatten, Add, Concat) are applied in ``forward`` like
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +50,19 @@ class GraphNet(nn.Module):
             fn = step.fn if step.fn is not None else self._module_at(step.path)
             values[step.node_id] = fn(*[values[s] for s in step.sources])
         return values[self._output]
+
+    def node_values(self, *xs, nodes: tuple[str, ...]) -> dict[str, Any]:
+        """The values of ``nodes`` (node ids) for inputs ``xs``, in that order; the steps after
+        the last of them do not run (a backbone's features without the classifier)."""
+        wanted = set(nodes) - set(self._inputs)
+        values = dict(zip(self._inputs, xs))
+        for step in self._steps:
+            if not wanted:
+                break
+            fn = step.fn if step.fn is not None else self._module_at(step.path)
+            values[step.node_id] = fn(*[values[s] for s in step.sources])
+            wanted.discard(step.node_id)
+        return {node: values[node] for node in nodes}
 
     def node_paths(self) -> dict[str, str]:
         """Each node that holds a module and where it sits: its id, or its module path
@@ -112,3 +125,14 @@ def operand_sources(graph: Graph, node_id: str) -> tuple[str, ...]:
     """The node ids feeding ``node_id``, in port order; a multi port's edges in edge order."""
     spec = graph.node_spec(node_id)
     return tuple(e.src for port in spec.inputs for e in graph.incoming(node_id, port.name))
+
+
+def upstream(graph: Graph, nodes: Sequence[str]) -> set[str]:
+    """``nodes`` and every node they depend on."""
+    seen, todo = set(nodes), list(nodes)
+    while todo:
+        for edge in graph.incoming(todo.pop()):
+            if edge.src not in seen:
+                seen.add(edge.src)
+                todo.append(edge.src)
+    return seen

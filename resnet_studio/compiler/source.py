@@ -8,6 +8,10 @@ such as ``features.0`` goes into ``nn.ModuleDict`` containers) and in the order
 checkpoint trained in ResNet Studio loads into the generated model with ``strict=True``.
 Its ``forward`` has one operation per line (see ``source_forward`` for the variable names),
 and its weights are initialised exactly as ``build`` initialises them.
+
+With ``features`` the network class is a feature extractor (a detection or segmentation
+backbone): it holds only the nodes the named ones depend on, so its ``state_dict`` is the
+matching part of the full network's, and ``forward`` returns an ``OrderedDict`` of their values.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from ..graph import INPUT_TYPE, OUTPUT_TYPE, Graph
 from ..graph.text import visible
 from .builder import BuildError
 from .infer import Analysis, Analyzer, NodeInfo
-from .module import module_path, operand_sources
+from .module import module_path, operand_sources, upstream
 from .resolve import block_for, root_of
 from .source_forward import MAIN, Step, fresh_name, value_names
 from .source_library import Library
@@ -60,12 +64,17 @@ _INIT_WEIGHTS = '''\
 
 
 def generate_source(graph: Graph, class_name: str = "Net", *,
-                    analysis: Analysis | None = None) -> str:
+                    analysis: Analysis | None = None, features: Sequence[str] = (),
+                    trailer: str = "", imports: Sequence[str] = ()) -> str:
     """The network as the text of a standalone Python module defining ``class_name``.
 
     ``analysis`` may be passed when the caller has one of this graph already (as for
-    ``build``). Raises BuildError when the graph has errors, and ValueError (a SourceError
-    naming the node or class) when part of it cannot be written as source.
+    ``build``). ``features`` (top-level node ids, in order) makes the class return those nodes'
+    values as an ``OrderedDict`` keyed by node id, leaving out every node they do not depend
+    on; it then has an ``out_channels`` attribute, the last feature's channels. ``trailer`` is
+    code placed after the network class, before the ``__main__`` block, and ``imports`` are the
+    import lines it needs. Raises BuildError when the graph has errors, and ValueError (a
+    SourceError naming the node or class) when part of it cannot be written as source.
     """
     if not is_identifier(class_name):
         raise SourceError(f"‘{class_name}’ is not a valid Python class name")
@@ -73,10 +82,14 @@ def generate_source(graph: Graph, class_name: str = "Net", *,
     if not analysis.ok:
         raise BuildError(analysis)
     writer = _Writer()
+    needs = "PyTorch and torchvision" if any("torchvision" in i for i in imports) else "PyTorch"
+    outline = _Outline(graph, analysis, tuple(features), needs)
     network = writer.plan(graph, analysis, ClassRef(class_name, class_name),
-                          _network_doc(graph, analysis))
+                          outline.network_doc(), outline.features)
+    if outline.features:
+        network.attributes.append(f"self.out_channels = {outline.channels[-1]}")
     writer.name_classes(class_name)
-    return writer.text(graph, analysis, network)
+    return writer.text(outline, network, trailer, imports)
 
 
 @dataclass
@@ -88,6 +101,7 @@ class _ClassPlan:
     modules: list[tuple[tuple[str, ...], Any]] = field(default_factory=list)  # path, constructor
     arguments: list[str] = field(default_factory=list)
     statements: list[str] = field(default_factory=list)
+    attributes: list[str] = field(default_factory=list)  # plain attributes set in __init__
     result: str = MAIN
 
 
@@ -99,16 +113,19 @@ class _Writer:
         self.custom: dict[tuple, _ClassPlan] = {}  # inner blocks first: dependencies first
 
     # ----- planning ---------------------------------------------------------------------------
-    def plan(self, graph: Graph, analysis: Analysis, ref: ClassRef, doc: str) -> _ClassPlan:
-        """The class computing ``graph``, whose nodes ``analysis`` describes."""
+    def plan(self, graph: Graph, analysis: Analysis, ref: ClassRef, doc: str,
+             features: tuple[str, ...] = ()) -> _ClassPlan:
+        """The class computing ``graph``, whose nodes ``analysis`` describes (returning the
+        values of ``features`` when given)."""
         plan = _ClassPlan(ref, doc)
         inputs = _input_names(graph)
         plan.arguments = list(inputs.values())
+        needed = upstream(graph, features) if features else None
         steps: list[Step] = []
         calls: dict[str, Callable[[Sequence[str]], str]] = {}
         for node_id in analysis.order:
             node = graph.node(node_id)
-            if node.type_id == INPUT_TYPE:
+            if node.type_id == INPUT_TYPE or (needed is not None and node_id not in needed):
                 continue
             sources = operand_sources(graph, node_id)
             if node.type_id == OUTPUT_TYPE:
@@ -118,11 +135,11 @@ class _Writer:
             calls[node_id] = op
             placeholders = [f"_{i}" for i in range(len(sources))]
             steps.append(Step(node_id, sources, op(placeholders) == placeholders[0]))
-        names = value_names(inputs, steps, plan.result)
+        names = value_names(inputs, steps, features or (plan.result,))
         for step in steps:
             expression = calls[step.node_id]([names[s] for s in step.sources])
             plan.statements.append(f"{names[step.node_id]} = {expression}")
-        plan.result = names[plan.result]
+        plan.result = _feature_dict(features, names) if features else names[plan.result]
         return plan
 
     def _node_op(self, graph: Graph, analysis: Analysis, node_id: str,
@@ -183,14 +200,32 @@ class _Writer:
             taken.add(name)
 
     # ----- text -------------------------------------------------------------------------------
-    def text(self, graph: Graph, analysis: Analysis, network: _ClassPlan) -> str:
-        imports = "import torch\nfrom torch import nn"
+    def text(self, outline: _Outline, network: _ClassPlan, trailer: str = "",
+             extra: Sequence[str] = ()) -> str:
+        # the standard library's imports first, then torch's, as isort orders them
+        torch_lines = [line for line in extra if line.split()[1].split(".")[0].startswith("torch")]
+        standard = [line for line in extra if line not in torch_lines]
+        standard += ["from collections import OrderedDict"] if outline.features else []
+        imports = "\n".join(_isort(["import torch", "from torch import nn", *torch_lines]))
+        if standard:
+            imports = "\n".join(_isort(standard)) + "\n\n" + imports
         if self.library.aliases():
             imports += "\n\n" + "\n".join(self.library.aliases())
         parts = [imports, *self.library.sources()]
         parts += [_class_text(plan) for plan in self.custom.values()]
-        parts += [_class_text(network, network=True), _main(graph, analysis, network.ref.name)]
-        return _header(graph, analysis) + "\n\n" + "\n\n\n".join(parts) + "\n"
+        parts += [_class_text(network, network=True), *([trailer.strip("\n")] if trailer else []),
+                  outline.main(network.ref.name)]
+        return outline.header() + "\n\n" + "\n\n\n".join(parts) + "\n"
+
+
+def _isort(lines: list[str]) -> list[str]:
+    """``import`` lines before ``from`` lines, each by module, as isort orders a section."""
+    return sorted(lines, key=lambda line: (line.startswith("from "), line.split()[1]))
+
+
+def _feature_dict(features: Sequence[str], names: dict[str, str]) -> str:
+    items = "".join(f"\n{_BODY}    ({string_literal(f)}, {names[f]})," for f in features)
+    return f"OrderedDict([{items}\n{_BODY}])"
 
 
 def _input_names(graph: Graph) -> dict[str, str]:
@@ -207,6 +242,7 @@ def _class_text(plan: _ClassPlan, network: bool = False) -> str:
     # The graph guarantees node ids are identifiers that no nn.Module attribute uses.
     for name, constructor in _nested(plan.modules).items():
         lines += layout(constructor, _BODY, f"self.{name} = ")
+    lines += [_BODY + attribute for attribute in plan.attributes]
     if network:
         lines.append(f"{_BODY}self._init_weights(zero_init_residual)")
     lines += ["", f"    def forward(self, {', '.join(plan.arguments)}):"]
@@ -241,21 +277,66 @@ def _container(value: Any) -> Any:
     return Group("nn.ModuleDict(", [("", Group("{", items, "}"))], ")", call=True)
 
 
-def _header(graph: Graph, analysis: Analysis) -> str:
-    spec = graph.input_spec
-    images = shape_text((spec.channels, spec.height, spec.width))
-    text = (f"Generated by ResNet Studio from project {_project(graph)}.\n\n"
-            f"Input: {images} images (channels × height × width); {spec.classes} classes; "
-            f"{analysis.total_params:,} parameters.\n"
-            "Needs only PyTorch; run this file to build the network and check its output shape.\n")
-    return f'"""{_doc_text(text)}"""'
+@dataclass
+class _Outline:
+    """What the module's docstrings and ``__main__`` block say of the network: its input and
+    output, or (with ``features``) the feature maps it returns."""
 
+    graph: Graph
+    analysis: Analysis
+    features: tuple[str, ...] = ()
+    needs: str = "PyTorch"
 
-def _network_doc(graph: Graph, analysis: Analysis) -> str:
-    spec = graph.input_spec
-    scores = shape_text(analysis.output_shape() or (spec.classes,))
-    images = shape_text((spec.channels, spec.height, spec.width))
-    return f"The network of project {_project(graph)}: {images} images in, {scores} scores out."
+    @property
+    def channels(self) -> list[int]:
+        return [self._shape(f)[0] for f in self.features]
+
+    def _shape(self, node_id: str) -> tuple[int, ...]:
+        return self.analysis.nodes[node_id].out_shape or ()
+
+    def _images(self) -> str:
+        spec = self.graph.input_spec
+        return shape_text((spec.channels, spec.height, spec.width))
+
+    def _listed(self) -> str:
+        return ", ".join(f"{f} ({shape_text(self._shape(f))})" for f in self.features)
+
+    def header(self) -> str:
+        if self.features:
+            needed = upstream(self.graph, self.features)
+            params = sum(self.analysis.nodes[n].params for n in needed if n in self.analysis.nodes)
+            body = (f"Feature maps for {self._images()} images (channels × height × width; "
+                    f"other sizes work too): {self._listed()}; {params:,} parameters.\n")
+        else:
+            spec = self.graph.input_spec
+            body = (f"Input: {self._images()} images (channels × height × width); "
+                    f"{spec.classes} classes; {self.analysis.total_params:,} parameters.\n")
+        text = (f"Generated by ResNet Studio from project {_project(self.graph)}.\n\n{body}"
+                f"Needs only {self.needs}; run this file to build the network and check its "
+                "output shape.\n")
+        return f'"""{_doc_text(text)}"""'
+
+    def network_doc(self) -> str:
+        start = f"The network of project {_project(self.graph)}: {self._images()} images in, "
+        if self.features:
+            return f"{start}its feature maps out: {self._listed()}."
+        spec = self.graph.input_spec
+        scores = shape_text(self.analysis.output_shape() or (spec.classes,))
+        return f"{start}{scores} scores out."
+
+    def main(self, class_name: str) -> str:
+        spec = self.graph.input_spec
+        lines = ['if __name__ == "__main__":', f"    net = {class_name}().eval()",
+                 f"    images = torch.randn(2, {spec.channels}, {spec.height}, {spec.width})",
+                 "    with torch.no_grad():"]
+        if not self.features:
+            expected = (2, *(self.analysis.output_shape() or ()))
+            return "\n".join([*lines, f"        print(tuple(net(images).shape))  "
+                                       f"# expected: {expected}"])
+        expected = ", ".join(f"{f} {(2, *self._shape(f))}" for f in self.features)
+        return "\n".join([*lines, "        for name, value in net(images).items():",
+                           "            print(name, tuple(value.shape))",
+                           f"    # expected: {expected}"])
 
 
 def _custom_doc(definition: Any, params: dict[str, Any], shapes: Sequence[tuple[int, ...]]) -> str:
@@ -266,18 +347,6 @@ def _custom_doc(definition: Any, params: dict[str, Any], shapes: Sequence[tuple[
     if definition.description:
         text += "\n\n    " + definition.description.strip().replace("\n", "\n    ")
     return text
-
-
-def _main(graph: Graph, analysis: Analysis, class_name: str) -> str:
-    spec = graph.input_spec
-    expected = (2, *(analysis.output_shape() or ()))
-    return "\n".join([
-        'if __name__ == "__main__":',
-        f"    net = {class_name}().eval()",
-        f"    images = torch.randn(2, {spec.channels}, {spec.height}, {spec.width})",
-        "    with torch.no_grad():",
-        f"        print(tuple(net(images).shape))  # expected: {expected}",
-    ])
 
 
 def _project(graph: Graph) -> str:

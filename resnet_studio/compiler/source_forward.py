@@ -29,11 +29,12 @@ class Step:
     passthrough: bool = False
 
 
-def value_names(inputs: dict[str, str], steps: list[Step], result: str) -> dict[str, str]:
+def value_names(inputs: dict[str, str], steps: list[Step],
+                results: tuple[str, ...]) -> dict[str, str]:
     """The variable holding each node's value. ``inputs`` maps input node ids to the forward
-    arguments; the one named ``x`` starts the main chain."""
+    arguments; the one named ``x`` starts the main chain; ``results`` are returned."""
     last_use = {source: i for i, step in enumerate(steps) for source in step.sources}
-    last_use[result] = len(steps)
+    last_use.update((result, len(steps)) for result in results)
     names = dict(inputs)
     used = RESERVED | set(inputs.values())
     holder = next((node for node, name in inputs.items() if name == MAIN), None)

@@ -9,7 +9,8 @@
     graph = import_model_source("model.py")                  # a model.py we generated
 
 Formats: ``bundle`` (project, model.py, checkpoint, torchrun-ready train.py), ``onnx``,
-``pt2`` (torch.export) and ``safetensors``. Every export is checked against the trained network
+``pt2`` (torch.export), ``safetensors`` and ``backbone`` (the stages' feature maps for
+torchvision's detection models). Every export is checked against the trained network
 before it appears (see ``staging.py``). The names below load on first use (PEP 562), so that
 ``resnet_studio.export.command`` can add its sub-commands without importing torch.
 """

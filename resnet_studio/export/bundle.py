@@ -99,7 +99,7 @@ def _check_model_py(trained: Trained, folder: Path, out: Path) -> float:
     """Load the bundle's model.py and checkpoint.pt the way a user would and compare outputs."""
     import torch
 
-    module = _load_module(folder / "model.py")
+    module = load_module(folder / "model.py")
     net = module.Net()
     state = torch.load(folder / "checkpoint.pt", map_location="cpu", weights_only=True)["model"]
     try:
@@ -114,7 +114,7 @@ def _check_model_py(trained: Trained, folder: Path, out: Path) -> float:
                    reference_outputs(trained.model(), x))
 
 
-def _load_module(path: Path) -> ModuleType:
+def load_module(path: Path) -> ModuleType:
     name = f"_rstudio_bundle_model_{uuid.uuid4().hex}"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)

@@ -24,7 +24,7 @@ from ..argtypes import positive_int as _positive_int
 
 PROG = "resnet-studio"
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_UNUSABLE = 0, 1, 2
-FORMAT_NAMES = ("bundle", "onnx", "pt2", "safetensors")  # = exporter.FORMATS (tested)
+FORMAT_NAMES = ("backbone", "bundle", "onnx", "pt2", "safetensors")  # = exporter.FORMATS (tested)
 TORCHVISION_PREFIX = "torchvision:"
 TIMM_PREFIX = "timm:"
 Handler = Callable[[argparse.Namespace], int]
@@ -35,11 +35,15 @@ examples:
   {PROG} export runs/first/last.pt --format bundle -o bundle  # then: cd bundle; python train.py
   {PROG} export runs/first --format safetensors -o net.safetensors
   {PROG} export runs/first --format pt2 -o net.pt2 --force
+  {PROG} export runs/first --format backbone -o backbone  # for torchvision's FasterRCNN
 
 Formats: bundle (a folder: project, model.py, checkpoint.pt, a train.py that needs only torch
 and torchvision and runs under torchrun), onnx (dynamic batch; needs the onnx extra: pip
 install 'resnet-studio[onnx]'), pt2 (a torch.export program; like any pickle-based file, load
-it only from a trusted source), safetensors (weights with the project in the metadata).
+it only from a trusted source), safetensors (weights with the project in the metadata),
+backbone (a folder: backbone.py, needing only torch and torchvision, whose
+build_backbone(fpn=False, weights=True) gives the stages' feature maps, with fpn=True through
+torchvision's feature pyramid ready for FasterRCNN; and backbone_weights.pt).
 Every export is checked against the trained network on a random batch before it appears.
 
 exit status: 0 written, 1 the export failed its check (nothing written), 2 could not run."""
@@ -73,14 +77,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _add_export(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "export", help="Export a trained checkpoint: bundle, ONNX, torch.export or safetensors.",
+        "export", help="Export a trained checkpoint: bundle, ONNX, torch.export, safetensors or "
+                       "a detection backbone.",
         description="Export a trained checkpoint (or a run directory's best.pt, else last.pt).",
         epilog=EXPORT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("source", metavar="CKPT_OR_RUN", type=Path,
                    help="a checkpoint file (.pt) or a run directory")
     p.add_argument("-f", "--format", required=True, choices=FORMAT_NAMES, help="export format")
     p.add_argument("-o", "--output", required=True, metavar="PATH", type=Path,
-                   help="file (or, for bundle, folder) to write")
+                   help="file (or, for bundle and backbone, folder) to write")
     p.add_argument("--force", action="store_true", help="replace PATH if it exists")
     p.set_defaults(handler=reported(run_export))
 

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from .backbone import export_backbone
 from .bundle import export_bundle
 from .errors import ExportError
 from .formats import export_onnx, export_pt2, export_safetensors
@@ -19,6 +20,8 @@ Writer = Callable[[Trained, Path, bool], ExportResult]
 FORMATS: dict[str, tuple[Writer, str, str]] = {
     "bundle": (export_bundle, "folder: project, model.py, checkpoint, torchrun-ready train.py",
                ""),
+    "backbone": (export_backbone, "folder: backbone.py (the stages' feature maps, optionally "
+                 "with torchvision's feature pyramid) and the backbone's weights", ""),
     "onnx": (export_onnx, "ONNX model with a dynamic batch dimension", ".onnx"),
     "pt2": (export_pt2, "torch.export program (load only from trusted sources)", ".pt2"),
     "safetensors": (export_safetensors, "weights with the project in the metadata",
