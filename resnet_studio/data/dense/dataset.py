@@ -1,0 +1,137 @@
+"""Dense-task datasets in torchvision's reference form, and their collate functions.
+
+Each item is ``(image, target)``: the image a float32 C×H×W tensor fitted to the network's
+input and normalised per channel like the classification path (``(x/255 − mean) / std``), the
+target a dict of what the source has — ``boxes`` (float32 N×4 xyxy pixels), ``labels`` (int64,
+1…K), ``masks`` (uint8 N×H×W instance masks), ``mask`` (int64 H×W class ids, 255 = ignore) —
+plus ``image_id``. Augmentation is drawn from a generator seeded by (seed, epoch, index), so an
+item is the same in any worker and any order; ``set_epoch`` moves to the next epoch's draws,
+as ``DistributedSampler.set_epoch`` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from ..source import channel_stats
+from .coco import CocoSet
+from .sample import DenseSample
+from .synthetic import CLASS_NAMES, check_size, draw_shapes
+from .transforms import DenseAugment, augment_sample, fit_sample
+from .voc import MaskSet
+
+Shape = tuple[int, int, int]  # C, H, W
+Target = dict[str, Tensor]
+STATS_SAMPLE = 64  # fitted images that estimate the normalisation when none is given
+
+
+class DenseDataset(Dataset):
+    """Samples from ``load(index)``, fitted to ``shape``, augmented, as tensors.
+
+    ``mean``/``std`` default to the statistics of up to STATS_SAMPLE evenly spaced fitted
+    images; pass the training split's to a validation split so both are normalised alike.
+    """
+
+    def __init__(self, load: Callable[[int], DenseSample], length: int,
+                 class_names: Sequence[str], shape: Shape, augment: DenseAugment | None = None,
+                 seed: int = 0, mean: Sequence[float] | None = None,
+                 std: Sequence[float] | None = None):
+        self._load, self.length, self.shape = load, length, shape
+        self.class_names = tuple(class_names)
+        self.augment, self.seed, self.epoch = augment or DenseAugment(), seed, 0
+        if mean is None or std is None:
+            mean, std = self._stats()
+        self.mean, self.std = tuple(mean), tuple(std)
+        self._mean = torch.tensor(self.mean, dtype=torch.float32).view(-1, 1, 1)
+        self._std = torch.tensor(self.std, dtype=torch.float32).view(-1, 1, 1)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def sample(self, index: int) -> DenseSample:
+        """Item ``index`` as arrays, fitted and (for a training split) augmented."""
+        if not 0 <= index < self.length:
+            raise IndexError(f"index {index} is outside a dataset of {self.length} images")
+        sample = fit_sample(self._load(index), self.shape)
+        if self.augment.active:
+            rng = np.random.default_rng((self.seed, self.epoch, index))
+            sample = augment_sample(sample, self.augment, rng)
+        return sample
+
+    def __getitem__(self, index: int) -> tuple[Tensor, Target]:
+        return self.to_tensors(self.sample(index), index)
+
+    def to_tensors(self, sample: DenseSample, index: int) -> tuple[Tensor, Target]:
+        pixels = torch.from_numpy(np.ascontiguousarray(sample.image.transpose(2, 0, 1)))
+        image = (pixels.float() / 255.0 - self._mean) / self._std
+        return image, _target(sample, index)
+
+    def _stats(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        step = max(1, self.length // STATS_SAMPLE)
+        picks = range(0, self.length, step)[:STATS_SAMPLE]
+        images = np.stack([fit_sample(self._load(i), self.shape).image for i in picks])
+        return channel_stats(torch.from_numpy(images.transpose(0, 3, 1, 2)))
+
+
+def _target(sample: DenseSample, index: int) -> Target:
+    target = {"boxes": torch.from_numpy(sample.boxes.astype(np.float32).reshape(-1, 4)),
+              "labels": torch.from_numpy(sample.labels.astype(np.int64)),
+              "image_id": torch.tensor(index, dtype=torch.int64)}
+    if sample.masks is not None:
+        target["masks"] = torch.from_numpy(np.ascontiguousarray(sample.masks, np.uint8))
+    if sample.mask is not None:
+        target["mask"] = torch.from_numpy(sample.mask.astype(np.int64))
+    return target
+
+
+class ShapesDataset(DenseDataset):
+    """The built-in synthetic shapes (boxes, labels, instance masks and a semantic mask), drawn
+    at the network's input size so no resizing blurs their edges."""
+
+    def __init__(self, count: int = 300, shape: Shape = (3, 64, 64), seed: int = 0,
+                 augment: DenseAugment | None = None, **kw):
+        check_size(shape[1], shape[2])
+        super().__init__(lambda i: draw_shapes(i, seed, shape[1], shape[2]), count, CLASS_NAMES,
+                         shape, augment, seed, **kw)
+
+
+class CocoDataset(DenseDataset):
+    """A read COCO folder (``read_coco``) as a detection dataset."""
+
+    def __init__(self, coco: CocoSet, shape: Shape, augment: DenseAugment | None = None,
+                 seed: int = 0, **kw):
+        self.coco = coco
+        super().__init__(lambda i: coco.load(i, shape[0]), len(coco.images), coco.class_names,
+                         shape, augment, seed, **kw)
+
+
+class MaskDataset(DenseDataset):
+    """A read segmentation folder (``read_masks``) as a segmentation dataset."""
+
+    def __init__(self, masks: MaskSet, shape: Shape, augment: DenseAugment | None = None,
+                 seed: int = 0, **kw):
+        self.masks = masks
+        super().__init__(lambda i: masks.load(i, shape[0]), len(masks.pairs), masks.class_names,
+                         shape, augment, seed, **kw)
+
+
+def collate_detection(batch: Sequence[tuple[Tensor, Target]]) -> tuple[list[Tensor],
+                                                                       list[Target]]:
+    """A batch as lists of images and targets, the form torchvision's detection models take
+    (each image keeps its own number of boxes)."""
+    return [image for image, _ in batch], [target for _, target in batch]
+
+
+def collate_segmentation(batch: Sequence[tuple[Tensor, Target]]) -> tuple[Tensor, Tensor]:
+    """A batch as stacked images (N×C×H×W) and masks (N×H×W int64), as segmentation models
+    and ``cross_entropy(..., ignore_index=255)`` take them."""
+    return (torch.stack([image for image, _ in batch]),
+            torch.stack([target["mask"] for _, target in batch]))
