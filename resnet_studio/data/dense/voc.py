@@ -95,7 +95,7 @@ def _class_file(path: Path) -> tuple[str, ...]:
             from None
     names = tuple(line.strip() for line in text.splitlines() if line.strip())
     if not 2 <= len(names) <= MAX_CLASSES:
-        raise DataError(f"{path} names {len(names)} classes; list between 2 and {MAX_CLASSES}, "
+        raise DataError(f"{path} names {len(names)} class(es); list between 2 and {MAX_CLASSES}, "
                         "the background first")
     return names
 
@@ -117,8 +117,8 @@ def read_mask(path: Path, classes: int, image: str) -> np.ndarray:
     try:
         with open_image(path) as img:
             if img.mode not in _MASK_MODES:
-                raise DataError(f"mask {path} (image {image}) is a {img.mode} image; a mask is a "
-                                "palette or grey PNG whose values are class ids")
+                raise DataError(f"mask {path} (image {image}) is an image of mode {img.mode}; "
+                                "a mask is a palette or grey PNG whose values are class ids")
             mask = np.array(img, dtype=np.uint8)
     except (ImageTooLargeError, DataError):
         raise
