@@ -6,6 +6,8 @@ columns 2…9 and rows 3…11).
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 import torch
@@ -24,6 +26,7 @@ from resnet_studio.data.dense import (
     fit_sample,
     hflip,
     resize,
+    split_indices,
 )
 
 
@@ -106,9 +109,29 @@ def test_each_label_names_its_shape_by_how_much_of_its_box_it_fills():
     assert all(0.4 < f < 0.65 for f in fills[3])  # triangle: about a half
 
 
-def test_shapes_refuse_a_size_outside_the_limits():
+def test_shapes_validation_split_is_another_stream_of_the_same_seed():
+    train, val = draw_shapes(2, seed=9), draw_shapes(2, seed=9, split="val")
+    assert not np.array_equal(train.image, val.image)
+    assert np.array_equal(val.image, draw_shapes(2, seed=9, split="val").image)
+
+
+def test_shapes_refuse_a_bad_size_split_or_count():
     with pytest.raises(DataError, match="height must be a whole number between 16 and 512"):
         draw_shapes(0, height=8)
+    with pytest.raises(DataError, match="split must be one of train, val, not 'test'"):
+        draw_shapes(0, split="test")
+    with pytest.raises(DataError, match="count must be a whole number ≥ 1, not 0"):
+        ShapesDataset(count=0)
+
+
+def test_split_indices_are_seeded_disjoint_and_cover_every_item():
+    train, val = split_indices(50, 0.2, seed=3)
+    assert len(val) == 10 and sorted(train + val) == list(range(50))
+    assert (train, val) == split_indices(50, 0.2, seed=3)
+    assert val != split_indices(50, 0.2, seed=4)[1]
+    assert split_indices(3, 0.01, seed=0)[1] != [] and split_indices(3, 0.99, 0)[0] != []
+    with pytest.raises(DataError, match="at least two images"):
+        split_indices(1, 0.5, 0)
 
 
 # ----- fitting --------------------------------------------------------------------------------
@@ -249,3 +272,11 @@ def test_grey_shapes_and_collate():
     x, y = collate_segmentation(batch)
     assert x.shape == (3, 1, 24, 24) and y.shape == (3, 24, 24) and y.dtype == torch.int64
     assert torch.equal(y[1], batch[1][1]["mask"])
+
+
+def test_a_dataset_survives_pickling_for_dataloader_workers():
+    data = ShapesDataset(count=6, shape=(3, 32, 32), augment=DenseAugment(crop_padding=2))
+    data.set_epoch(2)
+    copy = pickle.loads(pickle.dumps(data))
+    image, target = copy[4]
+    assert torch.equal(image, data[4][0]) and torch.equal(target["boxes"], data[4][1]["boxes"])

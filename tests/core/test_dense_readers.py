@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -61,6 +64,14 @@ def test_coco_annotations_are_found_in_an_annotations_folder(tmp_path):
     (tmp_path / "annotations" / "instances_val.json").write_text("{}")
     with pytest.raises(DataError, match="holds several JSON files"):
         read_coco(tmp_path)
+
+
+def test_coco_subset_and_pickled_dataset_keep_the_chosen_images(tmp_path):
+    _coco_folder(tmp_path)
+    part = read_coco(tmp_path).subset([1])
+    assert len(part) == 1 and part.images[0].file_name == "b.png"
+    data = pickle.loads(pickle.dumps(CocoDataset(part, (3, 20, 20))))
+    assert data[0][0].shape == (3, 20, 20) and data[0][1]["boxes"].shape == (0, 4)
 
 
 def test_coco_box_overshooting_by_rounding_is_clipped(tmp_path):
@@ -219,3 +230,12 @@ def test_bad_mask_data_is_one_line_naming_the_file_and_image(tmp_path, case):
         read_masks(root)
     assert "\n" not in str(caught.value)
     assert expected.format(root=root) in str(caught.value)
+
+
+def test_readers_and_transforms_load_without_torch():
+    code = ("import sys\n"
+            "from resnet_studio.data.dense import coco, synthetic, transforms, voc\n"
+            "print(sorted(m for m in ('torch', 'torchvision') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.strip() == "[]"

@@ -17,16 +17,17 @@ _EXPORTS = {
     "coco": ("CocoSet", "read_coco"),
     "dataset": ("CocoDataset", "DenseDataset", "MaskDataset", "ShapesDataset",
                 "collate_detection", "collate_segmentation"),
-    "sample": ("IGNORE", "DenseSample"),
-    "synthetic": ("draw_shapes",),
+    "sample": ("IGNORE", "DenseSample", "DenseSource", "split_indices"),
+    "synthetic": ("CLASS_NAMES", "ShapesSource", "draw_shapes"),
     "transforms": ("DenseAugment", "augment_sample", "crop", "fit_sample", "hflip", "resize"),
     "voc": ("MaskSet", "read_masks"),
 }
 
-__all__ = ["IGNORE", "CocoDataset", "CocoSet", "DenseAugment", "DenseDataset", "DenseSample",
-           "MaskDataset", "MaskSet", "ShapesDataset", "augment_sample", "collate_detection",
-           "collate_segmentation", "crop", "draw_shapes", "fit_sample", "hflip", "read_coco",
-           "read_masks", "resize"]
+__all__ = ["CLASS_NAMES", "IGNORE", "CocoDataset", "CocoSet", "DenseAugment", "DenseDataset",
+           "DenseSample", "DenseSource", "MaskDataset", "MaskSet", "ShapesDataset",
+           "ShapesSource", "augment_sample", "collate_detection", "collate_segmentation", "crop",
+           "draw_shapes", "fit_sample", "hflip", "read_coco", "read_masks", "resize",
+           "split_indices"]
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
         collate_detection,
         collate_segmentation,
     )
-    from .sample import IGNORE, DenseSample
-    from .synthetic import draw_shapes
+    from .sample import IGNORE, DenseSample, DenseSource, split_indices
+    from .synthetic import CLASS_NAMES, ShapesSource, draw_shapes
     from .transforms import DenseAugment, augment_sample, crop, fit_sample, hflip, resize
     from .voc import MaskSet, read_masks

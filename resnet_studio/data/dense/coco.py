@@ -18,7 +18,8 @@ anything wrong is one DataError naming the JSON file, the image and the box.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -52,6 +53,13 @@ class CocoSet:
     images: tuple[CocoImage, ...]
     class_names: tuple[str, ...]
     category_ids: tuple[int, ...]
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def subset(self, indices: Sequence[int]) -> CocoSet:
+        """The same set holding only the images at ``indices`` (e.g. from ``split_indices``)."""
+        return replace(self, images=tuple(self.images[i] for i in indices))
 
     def load(self, index: int, channels: int = 3) -> DenseSample:
         """Image ``index`` decoded, with its boxes and labels."""

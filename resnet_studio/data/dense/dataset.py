@@ -11,7 +11,7 @@ as ``DistributedSampler.set_epoch`` does.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -20,8 +20,8 @@ from torch.utils.data import Dataset
 
 from ..source import channel_stats
 from .coco import CocoSet
-from .sample import DenseSample
-from .synthetic import CLASS_NAMES, check_size, draw_shapes
+from .sample import DenseSample, DenseSource
+from .synthetic import ShapesSource
 from .transforms import DenseAugment, augment_sample, fit_sample
 from .voc import MaskSet
 
@@ -31,18 +31,18 @@ STATS_SAMPLE = 64  # fitted images that estimate the normalisation when none is 
 
 
 class DenseDataset(Dataset):
-    """Samples from ``load(index)``, fitted to ``shape``, augmented, as tensors.
+    """The samples of ``source``, fitted to ``shape``, augmented, as tensors.
 
     ``mean``/``std`` default to the statistics of up to STATS_SAMPLE evenly spaced fitted
     images; pass the training split's to a validation split so both are normalised alike.
+    Holds no closures, so ``DataLoader`` workers can receive it under any start method.
     """
 
-    def __init__(self, load: Callable[[int], DenseSample], length: int,
-                 class_names: Sequence[str], shape: Shape, augment: DenseAugment | None = None,
+    def __init__(self, source: DenseSource, shape: Shape, augment: DenseAugment | None = None,
                  seed: int = 0, mean: Sequence[float] | None = None,
                  std: Sequence[float] | None = None):
-        self._load, self.length, self.shape = load, length, shape
-        self.class_names = tuple(class_names)
+        self.source, self.length, self.shape = source, len(source), shape
+        self.class_names = tuple(source.class_names)
         self.augment, self.seed, self.epoch = augment or DenseAugment(), seed, 0
         if mean is None or std is None:
             mean, std = self._stats()
@@ -74,6 +74,9 @@ class DenseDataset(Dataset):
         image = (pixels.float() / 255.0 - self._mean) / self._std
         return image, _target(sample, index)
 
+    def _load(self, index: int) -> DenseSample:
+        return self.source.load(index, self.shape[0])
+
     def _stats(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
         step = max(1, self.length // STATS_SAMPLE)
         picks = range(0, self.length, step)[:STATS_SAMPLE]
@@ -97,30 +100,26 @@ class ShapesDataset(DenseDataset):
     at the network's input size so no resizing blurs their edges."""
 
     def __init__(self, count: int = 300, shape: Shape = (3, 64, 64), seed: int = 0,
-                 augment: DenseAugment | None = None, **kw):
-        check_size(shape[1], shape[2])
-        super().__init__(lambda i: draw_shapes(i, seed, shape[1], shape[2]), count, CLASS_NAMES,
-                         shape, augment, seed, **kw)
+                 augment: DenseAugment | None = None, split: str = "train", **kw):
+        source = ShapesSource(count, seed, shape[1], shape[2], split)
+        super().__init__(source, shape, augment, seed, **kw)
 
 
 class CocoDataset(DenseDataset):
-    """A read COCO folder (``read_coco``) as a detection dataset."""
+    """A read COCO folder (``read_coco``, or a ``subset`` of one) as a detection dataset."""
 
     def __init__(self, coco: CocoSet, shape: Shape, augment: DenseAugment | None = None,
                  seed: int = 0, **kw):
-        self.coco = coco
-        super().__init__(lambda i: coco.load(i, shape[0]), len(coco.images), coco.class_names,
-                         shape, augment, seed, **kw)
+        super().__init__(coco, shape, augment, seed, **kw)
 
 
 class MaskDataset(DenseDataset):
-    """A read segmentation folder (``read_masks``) as a segmentation dataset."""
+    """A read segmentation folder (``read_masks``, or a ``subset`` of one) as a segmentation
+    dataset."""
 
     def __init__(self, masks: MaskSet, shape: Shape, augment: DenseAugment | None = None,
                  seed: int = 0, **kw):
-        self.masks = masks
-        super().__init__(lambda i: masks.load(i, shape[0]), len(masks.pairs), masks.class_names,
-                         shape, augment, seed, **kw)
+        super().__init__(masks, shape, augment, seed, **kw)
 
 
 def collate_detection(batch: Sequence[tuple[Tensor, Target]]) -> tuple[list[Tensor],

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -19,6 +20,8 @@ from ..config import DataError
 from ..images import ImageTooLargeError, open_image
 
 IGNORE = 255
+#: torchvision's ImageFolder extensions, spelled out so the readers need no torch.
+IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,28 @@ class DenseSample:
 
     def with_(self, **changes) -> DenseSample:
         return replace(self, **changes)
+
+
+class DenseSource(Protocol):
+    """What a dense dataset reads from: the synthetic shapes, a COCO set, a mask folder."""
+
+    class_names: tuple[str, ...]
+
+    def __len__(self) -> int: ...
+
+    def load(self, index: int, channels: int = 3) -> DenseSample: ...
+
+
+def split_indices(count: int, val_fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """A seeded random train/validation split of ``count`` items: ``val_fraction`` of them
+    (at least one, never all) for validation; both lists sorted."""
+    if count < 2:
+        raise DataError(f"splitting off validation images needs at least two images, not {count}")
+    if not 0.0 < val_fraction < 1.0:
+        raise DataError(f"val_fraction must be strictly between 0 and 1, not {val_fraction:g}")
+    order = np.random.default_rng((seed, 41)).permutation(count)
+    held = min(count - 1, max(1, round(count * val_fraction)))
+    return sorted(order[held:].tolist()), sorted(order[:held].tolist())
 
 
 def no_boxes() -> tuple[np.ndarray, np.ndarray]:

@@ -6,12 +6,13 @@ Shapes are drawn with hard edges from pixel-centre tests, so every target is exa
 semantic mask holds each shape's class id, the instance masks one plane per shape, and each box
 is the tight pixel-edge box of its shape's mask pixels. Image ``i`` is drawn from a generator
 seeded by (seed, i) alone, so a sample is the same whatever the set's length or the order it is
-asked for in.
+asked for in; the validation split is an independent stream for the same seed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -21,7 +22,7 @@ from .sample import DenseSample, boxes_from_masks
 CLASS_NAMES: tuple[str, ...] = ("background", "square", "disc", "triangle")
 MAX_SHAPES = 3
 MIN_SIZE, MAX_SIZE = 16, 512
-_STREAM = 31
+SPLITS = {"train": 31, "val": 32}  # split → generator stream: the same seed, independent images
 _PLACEMENT_TRIES = 20
 _NOISE = 10.0  # standard deviation of the background noise, in 0…255 levels
 _MIN_CONTRAST = 80  # summed |shape colour − background colour| over the channels, at least
@@ -44,6 +45,32 @@ def _triangle(u: np.ndarray, v: np.ndarray) -> np.ndarray:
 _SHAPES: tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], ...] = (_square, _disc, _triangle)
 
 
+@dataclass(frozen=True)
+class ShapesSource:
+    """``count`` images of the shapes set for (``seed``, ``split``), drawn on demand."""
+
+    count: int = 300
+    seed: int = 0
+    height: int = 64
+    width: int = 64
+    split: str = "train"
+    class_names: tuple[str, ...] = CLASS_NAMES
+
+    def __post_init__(self) -> None:
+        check_size(self.height, self.width)
+        if isinstance(self.count, bool) or not isinstance(self.count, int) or self.count < 1:
+            raise DataError(f"synthetic shapes count must be a whole number ≥ 1, not "
+                            f"{self.count!r}")
+        _check_split(self.split)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def load(self, index: int, channels: int = 3) -> DenseSample:
+        """Image ``index`` (RGB; the dataset converts ``channels``)."""
+        return draw_shapes(index, self.seed, self.height, self.width, self.split)
+
+
 def check_size(height: int, width: int) -> None:
     for name, value in (("height", height), ("width", width)):
         if isinstance(value, bool) or not isinstance(value, int) or \
@@ -52,10 +79,19 @@ def check_size(height: int, width: int) -> None:
                             f"{MIN_SIZE} and {MAX_SIZE}, not {value!r}")
 
 
-def draw_shapes(index: int, seed: int = 0, height: int = 64, width: int = 64) -> DenseSample:
-    """Image ``index`` of the shapes set for ``seed``: RGB, with boxes, labels and both masks."""
+def _check_split(split: str) -> None:
+    if split not in SPLITS:
+        raise DataError(f"synthetic shapes split must be one of {', '.join(SPLITS)}, "
+                        f"not {split!r}")
+
+
+def draw_shapes(index: int, seed: int = 0, height: int = 64, width: int = 64,
+                split: str = "train") -> DenseSample:
+    """Image ``index`` of the shapes set for ``seed`` and ``split``: RGB, with boxes, labels
+    and both masks."""
     check_size(height, width)
-    rng = np.random.default_rng((seed, _STREAM, index))
+    _check_split(split)
+    rng = np.random.default_rng((seed, SPLITS[split], index))
     background = rng.integers(0, 256, 3)
     image = background + rng.normal(0.0, _NOISE, (height, width, 3))
     planes, labels = [], []
@@ -69,7 +105,7 @@ def draw_shapes(index: int, seed: int = 0, height: int = 64, width: int = 64) ->
     mask = (masks * np.array(labels, np.uint8)[:, None, None]).max(0).astype(np.uint8)
     pixels = np.clip(np.rint(image), 0, 255).astype(np.uint8)
     return DenseSample(pixels, boxes_from_masks(masks), np.array(labels, np.int64), mask, masks,
-                       f"synthetic shapes image {index}")
+                       f"synthetic shapes {split} image {index}")
 
 
 def _place(rng: np.random.Generator, height: int, width: int,

@@ -12,15 +12,15 @@ DataError which file and image are wrong.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from torchvision.datasets.folder import IMG_EXTENSIONS
 
 from ..config import DataError
 from ..images import ImageTooLargeError, open_image
-from .sample import IGNORE, DenseSample, image_size, no_boxes, read_pixels
+from .sample import IGNORE, IMG_EXTENSIONS, DenseSample, image_size, no_boxes, read_pixels
 
 MAX_CLASSES = IGNORE  # ids 0…254; 255 is "ignore"
 _MASK_MODES = ("P", "L")
@@ -41,6 +41,13 @@ class MaskSet:
     folder: Path
     pairs: tuple[MaskPair, ...]
     class_names: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def subset(self, indices: Sequence[int]) -> MaskSet:
+        """The same set holding only the pairs at ``indices`` (e.g. from ``split_indices``)."""
+        return replace(self, pairs=tuple(self.pairs[i] for i in indices))
 
     def load(self, index: int, channels: int = 3) -> DenseSample:
         """Pair ``index`` decoded: the image and its uint8 H×W mask of class ids."""
