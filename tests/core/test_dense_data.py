@@ -122,6 +122,8 @@ def test_shapes_refuse_a_bad_size_split_or_count():
         draw_shapes(0, split="test")
     with pytest.raises(DataError, match="count must be a whole number ≥ 1, not 0"):
         ShapesDataset(count=0)
+    with pytest.raises(DataError, match=r"channels 1 or 3.*not \(2, 32, 32\)"):
+        ShapesDataset(count=2, shape=(2, 32, 32))
 
 
 def test_split_indices_are_seeded_disjoint_and_cover_every_item():

@@ -183,6 +183,16 @@ def test_mask_folder_reads_class_ids_from_palette_and_grey_masks(tmp_path, palet
     assert sample.image.shape == (8, 12, 3)
 
 
+def test_mask_folder_reads_one_bit_masks_as_background_and_foreground(tmp_path):
+    root = _mask_folder(tmp_path, classes=None)
+    ids = np.zeros((8, 12), bool)
+    ids[2:5, 3:9] = True
+    Image.fromarray(ids).save(root / "masks" / "one.png")
+    masks = read_masks(root)
+    assert masks.class_names == ("background", "class 1")
+    assert masks.load(0).mask.tolist() == ids.astype(np.uint8).tolist()
+
+
 def test_mask_folder_without_class_names_counts_up_to_the_largest_id(tmp_path):
     masks = read_masks(_mask_folder(tmp_path, classes=None))
     assert masks.class_names == ("background", "class 1", "class 2")

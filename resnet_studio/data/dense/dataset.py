@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from ..config import DataError
 from ..source import channel_stats
 from .coco import CocoSet
 from .sample import DenseSample, DenseSource
@@ -41,7 +42,7 @@ class DenseDataset(Dataset):
     def __init__(self, source: DenseSource, shape: Shape, augment: DenseAugment | None = None,
                  seed: int = 0, mean: Sequence[float] | None = None,
                  std: Sequence[float] | None = None):
-        self.source, self.length, self.shape = source, len(source), shape
+        self.source, self.length, self.shape = source, len(source), check_shape(shape)
         self.class_names = tuple(source.class_names)
         self.augment, self.seed, self.epoch = augment or DenseAugment(), seed, 0
         if mean is None or std is None:
@@ -82,6 +83,15 @@ class DenseDataset(Dataset):
         picks = range(0, self.length, step)[:STATS_SAMPLE]
         images = np.stack([fit_sample(self._load(i), self.shape).image for i in picks])
         return channel_stats(torch.from_numpy(images.transpose(0, 3, 1, 2)))
+
+
+def check_shape(shape: Shape) -> Shape:
+    """``shape`` as a C×H×W tuple; DataError unless C is 1 or 3 and H, W are 1…4096."""
+    ok = len(shape) == 3 and all(isinstance(v, int) and not isinstance(v, bool) for v in shape)
+    if not ok or shape[0] not in (1, 3) or not all(1 <= v <= 4096 for v in shape[1:]):
+        raise DataError(f"a dense dataset's input shape must be (channels 1 or 3, height, "
+                        f"width) with sides of 1 to 4096 pixels, not {tuple(shape)!r}")
+    return (int(shape[0]), int(shape[1]), int(shape[2]))
 
 
 def _target(sample: DenseSample, index: int) -> Target:

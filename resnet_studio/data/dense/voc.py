@@ -2,7 +2,8 @@
 ``FOLDER/masks/NAME.png``.
 
 A mask is a palette PNG whose palette indices are the class ids (as VOC's
-``SegmentationClass`` files are) or a grey PNG whose values are the class ids; 255 marks pixels
+``SegmentationClass`` files are), a grey PNG whose values are the class ids, or a 1-bit PNG
+(background 0, foreground 1); 255 marks pixels
 to ignore (VOC draws object outlines with it). An optional ``FOLDER/classes.txt`` names the
 classes, one a line, line number = class id (the first is the background); without it the
 classes are those up to the largest id found, named by number. Reading checks every pair up
@@ -23,7 +24,7 @@ from ..images import ImageTooLargeError, open_image
 from .sample import IGNORE, IMG_EXTENSIONS, DenseSample, image_size, no_boxes, read_pixels
 
 MAX_CLASSES = IGNORE  # ids 0…254; 255 is "ignore"
-_MASK_MODES = ("P", "L")
+_MASK_MODES = ("P", "L", "1")  # palette, grey, 1-bit (0/1)
 
 
 @dataclass(frozen=True)
