@@ -120,6 +120,8 @@ def test_shapes_refuse_a_bad_size_split_or_count():
         draw_shapes(0, height=8)
     with pytest.raises(DataError, match="split must be one of train, val, not 'test'"):
         draw_shapes(0, split="test")
+    with pytest.raises(DataError, match="seed must be a whole number ≥ 0, not -1"):
+        draw_shapes(0, seed=-1)
     with pytest.raises(DataError, match="count must be a whole number ≥ 1, not 0"):
         ShapesDataset(count=0)
     with pytest.raises(DataError, match=r"channels 1 or 3.*not \(2, 32, 32\)"):

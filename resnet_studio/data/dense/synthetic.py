@@ -1,7 +1,8 @@
 """The built-in shapes set for detection and segmentation: offline, any size, seeded.
 
 Each image holds one to three shapes — a square, a disc or a triangle — that do not overlap
-(their boxes keep a pixel apart), each in a random colour that stands off the noisy background.
+(their boxes keep a pixel apart), each in a random colour that stands off the background, with
+pixel noise over the whole image.
 Shapes are drawn with hard edges from pixel-centre tests, so every target is exact: the
 semantic mask holds each shape's class id, the instance masks one plane per shape, and each box
 is the tight pixel-edge box of its shape's mask pixels. Image ``i`` is drawn from a generator
@@ -91,9 +92,11 @@ def draw_shapes(index: int, seed: int = 0, height: int = 64, width: int = 64,
     and both masks."""
     check_size(height, width)
     _check_split(split)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise DataError(f"synthetic shapes seed must be a whole number ≥ 0, not {seed!r}")
     rng = np.random.default_rng((seed, SPLITS[split], index))
     background = rng.integers(0, 256, 3)
-    image = background + rng.normal(0.0, _NOISE, (height, width, 3))
+    image = np.broadcast_to(background, (height, width, 3)).astype(np.float64)
     planes, labels = [], []
     for top, left, side in _place(rng, height, width, int(rng.integers(1, MAX_SHAPES + 1))):
         label = int(rng.integers(1, len(_SHAPES) + 1))
@@ -101,6 +104,7 @@ def draw_shapes(index: int, seed: int = 0, height: int = 64, width: int = 64,
         image[plane] = _colour(rng, background)
         planes.append(plane)
         labels.append(label)
+    image += rng.normal(0.0, _NOISE, image.shape)
     masks = np.stack(planes).astype(np.uint8)
     mask = (masks * np.array(labels, np.uint8)[:, None, None]).max(0).astype(np.uint8)
     pixels = np.clip(np.rint(image), 0, 255).astype(np.uint8)
