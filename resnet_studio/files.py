@@ -12,7 +12,7 @@ import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 TEMP_SUFFIX = ".tmp"
 # The names of write_atomic's temporary files: ".<name>.<writer's pid>.<8 random characters>.tmp"
@@ -191,3 +191,21 @@ def _fsync_directory(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def read_guarded_json(path: Path, kind: str, limit: int, error: type[Exception],
+                      doing: str) -> Any:
+    """JSON through the project reader's guards (a regular file of at most ``limit`` bytes,
+    bounded nesting); ``error`` naming the file (``kind``: "a run file") and the problem, or
+    the system's error worded for a person (``doing``: "reading the run") otherwise. Run
+    files, study plans and dataset annotations are all read this way."""
+    from .errors_text import describe_os_error
+    from .graph.errors import ProjectFileError
+    from .graph.project_guards import parse_guarded, read_regular
+
+    try:
+        return parse_guarded(read_regular(path, str(path), kind, limit), str(path), kind)
+    except ProjectFileError as exc:
+        raise error(str(exc)) from None
+    except OSError as exc:
+        raise error(describe_os_error(exc, doing)) from None

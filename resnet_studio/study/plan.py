@@ -157,9 +157,9 @@ def check_run_count(value_counts: list[int], what: str = "the study") -> None:
 def _read_plan(path: Path) -> Any:
     """study.json through the run files' guards (bounded size and nesting); a plan of
     MAX_RUNS runs of large networks is far larger than one run's config, hence its limit."""
-    from ..train.rundir import load_guarded_json
+    from ..files import read_guarded_json
 
-    return load_guarded_json(path, "a study plan", MAX_PLAN_BYTES, StudyError,
+    return read_guarded_json(path, "a study plan", MAX_PLAN_BYTES, StudyError,
                              "reading the study")
 
 

@@ -106,24 +106,9 @@ def _started(path: Path) -> float:
 def load_json(path: Path) -> Any:
     """A run file's JSON, read through the project reader's guards (a regular file of bounded
     size, bounded nesting); RunReadError naming the file and the problem otherwise."""
-    return load_guarded_json(path, "a run file", MAX_JSON_BYTES, RunReadError, "reading the run")
+    from ..files import read_guarded_json
 
-
-def load_guarded_json(path: Path, kind: str, limit: int, error: type[Exception],
-                      doing: str) -> Any:
-    """JSON through the project reader's guards (a regular file of at most ``limit`` bytes,
-    bounded nesting); ``error`` naming the file (``kind``: "a run file") and the problem, or
-    the system's error worded for a person (``doing``: "reading the run") otherwise."""
-    from ..errors_text import describe_os_error
-    from ..graph.errors import ProjectFileError
-    from ..graph.project_guards import parse_guarded, read_regular
-
-    try:
-        return parse_guarded(read_regular(path, str(path), kind, limit), str(path), kind)
-    except ProjectFileError as exc:
-        raise error(str(exc)) from None
-    except OSError as exc:
-        raise error(describe_os_error(exc, doing)) from None
+    return read_guarded_json(path, "a run file", MAX_JSON_BYTES, RunReadError, "reading the run")
 
 
 def read_json(path: Path) -> Any:

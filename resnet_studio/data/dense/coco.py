@@ -101,17 +101,10 @@ def find_annotations(folder: Path) -> Path:
 
 
 def _load_json(path: Path) -> Any:
-    from ...errors_text import describe_os_error
-    from ...graph.errors import ProjectFileError
-    from ...graph.project_guards import parse_guarded, read_regular
+    from ...files import read_guarded_json
 
-    kind = "a COCO annotations file"
-    try:
-        return parse_guarded(read_regular(path, str(path), kind, MAX_JSON_BYTES), str(path), kind)
-    except ProjectFileError as exc:
-        raise DataError(str(exc)) from None
-    except OSError as exc:
-        raise DataError(describe_os_error(exc, "reading the annotations")) from None
+    return read_guarded_json(path, "a COCO annotations file", MAX_JSON_BYTES, DataError,
+                             "reading the annotations")
 
 
 def _list(data: Any, key: str, path: Path) -> list[Any]:
