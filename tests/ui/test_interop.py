@@ -184,7 +184,10 @@ def test_file_menu_lists_every_export_format_and_every_import(make_window):
     titles = {a.text(): a.menu() for a in file_menu.actions() if a.menu() is not None}
     exports = [a.text() for a in titles["Export &Trained Model"].actions()]
     imports = [a.text() for a in titles["&Import"].actions()]
-    assert len(exports) == 4 and any("ONNX" in t for t in exports)
+    from resnet_studio.export import FORMATS
+
+    assert len(exports) == len(FORMATS) == 5 and any("ONNX" in t for t in exports)
+    assert any("Backbone" in t for t in exports)
     assert imports == ["&torchvision ResNet…", "t&imm ResNet…", "Generated &model.py…"]
 
 
@@ -226,6 +229,22 @@ def test_export_offers_the_best_or_last_weights_of_the_run_in_focus(
     assert window.interop.last_result.checkpoint == run / "last.pt"
 
 
+def test_the_backbone_exports_from_the_menu_as_a_checked_folder(
+        make_window, answers, checkpoint, tmp_path, qtbot):
+    window = make_window(answers=answers)
+    window.run_focus.set_run(checkpoint.parent)
+    answers.item = next(label for label, _ in checkpoint_choices(checkpoint.parent)
+                        if label.startswith("best"))
+    answers.save_path = str(tmp_path / "backbone")
+    assert "Backbone" in window.actions["export_backbone"].text()
+    finish(qtbot, window.interop.export("backbone"))
+    result = window.interop.last_result
+    assert result is not None and result.format == "backbone"
+    assert sorted(p.name for p in (tmp_path / "backbone").iterdir()) == [
+        "backbone.py", "backbone_weights.pt"]
+    assert "backbone" in window.statusBar().currentMessage()
+
+
 def test_another_run_is_chosen_only_when_asked_for(make_window, answers, checkpoint, tmp_path,
                                                    qtbot):
     window = make_window(answers=answers)
@@ -242,7 +261,7 @@ def test_another_run_is_chosen_only_when_asked_for(make_window, answers, checkpo
 
 @pytest.mark.parametrize(("fmt", "pattern"), [("onnx", "(*.onnx)"), ("pt2", "(*.pt2)"),
                                               ("safetensors", "(*.safetensors)"),
-                                              ("bundle", "folder")])
+                                              ("bundle", "folder"), ("backbone", "folder")])
 def test_each_export_offers_its_own_name_filter(make_window, answers, checkpoint, fmt, pattern):
     window = make_window(answers=answers)
     answers.open_file = str(checkpoint)
@@ -256,4 +275,4 @@ def test_each_export_offers_its_own_name_filter(make_window, answers, checkpoint
     assert window.interop.export(fmt) is None
     (suggested, file_filter), = offered
     assert pattern in file_filter and "All files" not in file_filter
-    assert fmt == "bundle" or suggested.endswith(pattern[2:-1])
+    assert fmt in ("bundle", "backbone") or suggested.endswith(pattern[2:-1])

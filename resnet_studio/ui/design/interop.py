@@ -25,12 +25,14 @@ if TYPE_CHECKING:
     from ..shell.context import StudioWindow
 
 FORMAT_TITLES = {"bundle": "Training &Bundle (folder)…", "onnx": "&ONNX…",
-                 "pt2": "torch.&export Program (.pt2)…", "safetensors": "&safetensors…"}
+                 "pt2": "torch.&export Program (.pt2)…", "safetensors": "&safetensors…",
+                 "backbone": "&Detection Backbone (folder)…"}
 EXPORT_MENU, IMPORT_MENU = "file/export_trained", "file/import"
 MENU_SECTION = 30  # in the File menu: after the run exports, before Quit
 CHECKPOINT_FILTER = "Checkpoints (*.pt);;All files (*)"
 # What each export writes, as the save dialog's name filter (a bundle is a folder it creates)
 EXPORT_FILTERS = {"bundle": "Training bundle: a new folder (*)",
+                  "backbone": "Backbone for detection or segmentation: a new folder (*)",
                   "onnx": "ONNX models (*.onnx)", "pt2": "torch.export programs (*.pt2)",
                   "safetensors": "safetensors files (*.safetensors)"}
 
