@@ -163,7 +163,8 @@ def _zero_norm_weights(model: torch.nn.Module) -> list[str]:
 
 def test_the_readme_python_example_runs(tmp_path, monkeypatch):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    example = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    api = readme.split("\n## Python\n", 1)[1]  # the section's example, not another one
+    example = api.split("```python\n", 1)[1].split("```", 1)[0]
     monkeypatch.chdir(tmp_path)  # it writes a project file and model.py
     namespace: dict = {}
     exec(compile(example, "README.md", "exec"), namespace)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import itertools
 import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,6 +27,9 @@ from resnet_studio.train.checkpoint import DATA_SPEC
 
 SPEC = InputSpec(channels=3, height=64, width=64, classes=3)
 HAND_BUILT_FEATURES = ("relu2", "relu3", "relu4")
+
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def chained(spec: InputSpec, nodes: list[tuple[str, str, dict]]) -> Graph:
@@ -131,6 +135,23 @@ def test_the_features_are_the_stages_outputs_of_the_trained_network(name, tmp_pa
     fresh = module.build_backbone(weights=False).eval()
     with torch.no_grad():
         assert not torch.allclose(fresh(x)[expected[-1]], want[expected[-1]], atol=1e-3)
+
+
+def test_the_readme_example_builds_a_detector_from_an_exported_folder(tmp_path, monkeypatch):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n### Backbone export\n", 1)[1]
+    example = section.split("```python\n", 1)[1].split("```", 1)[0]
+    exported(create("resnet18"), tmp_path / "backbone")
+    monkeypatch.chdir(tmp_path)  # the example imports from ./backbone
+    monkeypatch.setattr(sys, "path", list(sys.path))  # it inserts a path
+    monkeypatch.delitem(sys.modules, "backbone", raising=False)  # a fresh import, then none
+    namespace: dict = {}
+    try:
+        exec(compile(example, "README.md", "exec"), namespace)
+    finally:
+        sys.modules.pop("backbone", None)
+    assert isinstance(namespace["model"], FasterRCNN)
+    assert namespace["model"].backbone.out_channels == 256
 
 
 def test_the_weights_file_holds_the_backbone_part_only(tmp_path):
