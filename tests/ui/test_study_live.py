@@ -68,3 +68,36 @@ def test_stop_leaves_the_bar_where_it_was(studio, qtbot):
         HoldingQueue.go.set()
     assert blocker.args[0].cancelled
     assert view.progress.value() == HELD_BAR  # and not the run counted whole
+
+
+def _steps(first: int, last: int) -> list:
+    from resnet_studio.train.records import StepRecord
+
+    return [StepRecord(s, 1, 1.0, 0.5, 0.1, 100.0, np.zeros(0)) for s in range(first, last + 1)]
+
+
+def test_a_redraw_keeps_the_running_runs_live_line(qtbot):
+    """The results are drawn again at each run's start; points a running run already sent
+    must survive that (they lived only in the live line, and a held run sends no more)."""
+    from dataclasses import replace
+
+    from study_helpers import finished_sweep_results
+
+    from resnet_studio.ui.experiments.view import StudyView
+
+    view = StudyView()
+    qtbot.addWidget(view)
+    finished = finished_sweep_results()
+    running = replace(finished, curves={**finished.curves,
+                                        "seed-1": replace(finished.curves["seed-1"],
+                                                          status="running")})
+    view.live.add("seed-1", _steps(1, 2))  # drained before any results were drawn: kept
+    view.show_results(running)
+    assert view.live.points("seed-1") == 2
+    view.live.add("seed-1", _steps(3, 4))
+    view.show_results(running)  # drawn again (a run started): the line comes back whole
+    assert view.live.points("seed-1") == 4
+    view.show_results(finished)  # it ended: its directory holds the points now
+    assert view.live.items == {} and view.live.histories == {}
+    view.live.add("seed-2", _steps(1, 3))  # a finished run's late records are left alone
+    assert view.live.points("seed-2") == 0

@@ -31,22 +31,29 @@ class LiveCurves:
         self.items: dict[str, tuple[Any, Any]] = {}
 
     def reset(self, results: StudyResults) -> None:
-        """The results were drawn again (the plots cleared): start the live lines afresh."""
-        self.results, self.histories, self.items = results, {}, {}
+        """The results were drawn again (the plots cleared): the live lines of the runs still
+        in progress are drawn again from what they received, the others are dropped (their
+        directories hold those points now)."""
+        kept = {name: history for name, history in self.histories.items()
+                if name in results.curves and results.curves[name].status not in ON_DISK}
+        self.results, self.histories, self.items = results, kept, {}
+        for name, history in kept.items():
+            self._draw(name, history)
 
     def add(self, name: str, records: list[Any]) -> None:
         """Records of run ``name``, in order; a run whose results are already drawn from its
-        directory (records drained after its end) is left alone."""
+        directory (records drained after its end) is left alone. Records that come before
+        the results are drawn are kept for them."""
         results = self.results
-        if results is None or name not in results.curves:
-            return
-        if results.curves[name].status in ON_DISK:
+        if results is not None and (name not in results.curves
+                                    or results.curves[name].status in ON_DISK):
             return
         history = self.histories.get(name)
         if history is None:
             history = self.histories[name] = RunHistory(smoothing=0.0)
         history.append(records)
-        self._draw(name, history)
+        if results is not None:
+            self._draw(name, history)
 
     def points(self, name: str) -> int:
         """Points of the live training line of ``name`` (0: none drawn)."""
