@@ -43,14 +43,18 @@ def _refused(check: Any, *args: Any, **options: Any) -> None:
 
 def check_signal(graph: Any, batch_size: int, device: Any = "cpu") -> None:
     """One forward and backward pass of ``batch_size`` images at the project's input."""
+    _check_backward(graph, batch_size, f"a forward and backward pass of {batch_size:,} images "
+                    f"at {'×'.join(map(str, _input(graph)))}", device, "lower --batch-size")
+
+
+def _check_backward(graph: Any, images: int, what: str, device: Any, todo: str) -> None:
+    """A forward and backward pass of ``images`` images at the project's input fits."""
     numbers = _numbers(graph)
     if numbers is None:
         return
     params, activations, _ = numbers
-    needed = images_bytes(batch_size, _input(graph)) + backward_bytes(params, activations,
-                                                                       batch_size)
-    _refused(check_memory, needed, f"a forward and backward pass of {batch_size:,} images at "
-             f"{'×'.join(map(str, _input(graph)))}", device, "lower --batch-size")
+    needed = images_bytes(images, _input(graph)) + backward_bytes(params, activations, images)
+    _refused(check_memory, needed, what, device, todo)
 
 
 def check_evaluation(graph: Any, batch_size: int, samples: int | None, device: Any = "cpu",
@@ -74,14 +78,9 @@ def check_landscape_points(steps: int, grid: int) -> None:
 
 def check_explain(graph: Any, device: Any = "cpu") -> None:
     """Integrated Gradients: a forward and backward pass of IG_STEPS copies of the image."""
-    numbers = _numbers(graph)
-    if numbers is None:
-        return
-    params, activations, _ = numbers
-    needed = images_bytes(IG_STEPS, _input(graph)) + backward_bytes(params, activations,
-                                                                     IG_STEPS)
-    _refused(check_memory, needed, f"explaining one image at {'×'.join(map(str, _input(graph)))}"
-             f" ({IG_STEPS} attribution steps)", device, "the network's input is too large")
+    _check_backward(graph, IG_STEPS, f"explaining one image at "
+                    f"{'×'.join(map(str, _input(graph)))} ({IG_STEPS} attribution steps)",
+                    device, "the network's input is too large")
 
 
 def problem(check: Any, *args: Any, **options: Any) -> str:

@@ -56,17 +56,21 @@ def test_a_second_run_skips_what_is_finished(tmp_path):
     assert (tmp_path / "runs" / "seed-1" / "metrics.csv").stat().st_mtime_ns == before
 
 
+def _cancel_at(queue, events: list, name: str, step: int):
+    """A progress callback that records every report and cancels at ``name``'s ``step``."""
+    def report(progress):
+        events.append(progress)
+        if progress.event == "step" and progress.name == name and progress.step == step:
+            queue.cancel()
+    return report
+
+
 def test_cancel_stops_the_study_and_a_new_queue_resumes_the_interrupted_run(tmp_path):
     study = _sweep()
     events = []
     queue = _queue(study, tmp_path, events)
 
-    def cancel_in_second_run(progress):
-        events.append(progress)
-        if progress.event == "step" and progress.name == "seed-2" and progress.step == 4:
-            queue.cancel()
-
-    queue.on_progress = cancel_in_second_run
+    queue.on_progress = _cancel_at(queue, events, "seed-2", 4)
     outcome = queue.run()
     assert outcome.cancelled
     assert outcome.statuses == {"seed-1": "finished", "seed-2": "stopped", "seed-3": "pending"}
@@ -148,12 +152,7 @@ def test_study_progress_never_moves_back_and_stop_and_resume_leave_it_where_it_w
     events = []
     queue = _queue(study, tmp_path, events)
 
-    def cancel_in_second_run(progress):
-        events.append(progress)
-        if progress.event == "step" and progress.name == "seed-2" and progress.step == 4:
-            queue.cancel()
-
-    queue.on_progress = cancel_in_second_run
+    queue.on_progress = _cancel_at(queue, events, "seed-2", 4)
     queue.run()
     stop = events[-1]
     assert (stop.event, stop.status) == ("end", "stopped")
