@@ -301,3 +301,38 @@ def test_a_metrics_file_with_a_giant_field_keeps_the_rows_before_it(tmp_path):
     (tmp_path / "metrics.csv").write_text("epoch,step,val_acc\n1,10,0.5\n2,20," + "9" * 200_000
                                           + "\n3,30,0.7\n")
     assert [row["step"] for row in rundir.read_metrics(tmp_path)] == [10.0]
+
+
+def test_signal_and_explain_name_the_pass_the_device_and_the_way_out(monkeypatch):
+    """Each refusal says what would not fit, asks the device it would run on, and says what
+    to do: a smaller batch for signal, nothing for explain (its batch is fixed)."""
+    from resnet_studio.analysis import limits
+
+    asked = []
+
+    def tiny_device(device="cpu"):
+        asked.append(device)
+        return 1000, "the device has free"
+
+    monkeypatch.setattr(budget_module, "device_memory", tiny_device)
+    with pytest.raises(AnalysisError, match=r"^a forward and backward pass of 4 images at "
+                                            r"3×8×8 needs about .* lower --batch-size\.$"):
+        limits.check_signal(tiny_resnet(), 4, device="cuda:1")
+    with pytest.raises(AnalysisError, match=rf"^explaining one image at 3×8×8 "
+                                            rf"\({limits.IG_STEPS} attribution steps\) needs "
+                                            r"about .*; the network's input is too large\.$"):
+        limits.check_explain(tiny_resnet(), device="cuda:2")
+    assert asked == ["cuda:1", "cuda:2"]
+
+
+def test_signal_of_a_network_without_weighted_layers_names_it():
+    from resnet_studio.presets.base import Chain
+
+    chain = Chain(InputSpec(channels=3, height=8, width=8, classes=3))
+    chain.add("pool", "adaptiveavgpool2d")
+    chain.add("flatten", "flatten")
+    graph = chain.finish()
+    graph.name = "weightless"
+    with pytest.raises(AnalysisError, match=r"^the weightless has no convolution or linear "
+                                            r"layer to measure\.$"):
+        signal_propagation(graph, batch_size=2, twin=False)

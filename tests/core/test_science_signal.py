@@ -142,3 +142,17 @@ def test_a_non_square_input_is_measured_on_a_full_batch_of_standard_normal_image
     assert set(y.tolist()) == {0, 1, 2}
     again, _ = project_batch(InputSpec(channels=2, height=6, width=10, classes=3), 64, seed=1)
     assert torch.equal(x, again)
+
+
+def test_the_batchnorm_layers_counted_are_the_built_networks():
+    """The note says the mode changes nothing only for a network with no BatchNorm: the count
+    must be the built network's own, with it and without it."""
+    from resnet_studio.presets import create
+
+    with_bn = tiny_resnet()
+    built = sum(isinstance(m, torch.nn.BatchNorm2d) for m in build(with_bn).modules())
+    result = signal_propagation(with_bn, batch_size=4)
+    assert built > 0 and result.settings["batchnorm_layers"] == built
+    assert result.curves[0].batchnorm_layers == built
+    without = signal_propagation(create("mnist_small_resnet"), batch_size=4, twin=False)
+    assert without.settings["batchnorm_layers"] == 0
