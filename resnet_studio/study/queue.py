@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,8 +25,9 @@ from ..files import write_text_atomic
 from ..locks import hold
 from .plan import STATE_FILE, RunSpec, Study, run_dir
 from .progress import StudyProgress
+from .trial import FAILED, STOPPED, Executor, InProcess, Trial, TrialEnd
 
-DONE, FAILED, STOPPED, SKIPPED = "finished", "failed", "stopped", "existing"
+DONE, SKIPPED = "finished", "existing"
 LOCK_HINT = "wait for it, or give the study another directory (--out)"
 
 
@@ -64,20 +65,25 @@ class Outcome:
 class StudyQueue:
     """Runs ``study`` in ``directory``. ``estimates`` (seconds per run name, from
     ``estimate.estimate``) make the whole-study ETA available before a run's own pace is
-    known; ``sinks`` is a function giving extra sinks for each run (a progress line)."""
+    known; ``sinks`` is a function giving extra sinks for each run (a progress line), fed on
+    the queue's thread; ``executor`` runs the trials (``trial.InProcess`` when not given)."""
 
     def __init__(self, study: Study, directory: str | Path, *,
                  on_progress: Callable[[Progress], None] | None = None,
                  estimates: dict[str, float | None] | None = None,
                  retry_failed: bool = False,
-                 sinks: Callable[[RunSpec], list[Any]] | None = None):
+                 sinks: Callable[[RunSpec], list[Any]] | None = None,
+                 executor: Executor | None = None):
         self.study, self.directory = study, Path(directory)
         self.on_progress = on_progress or (lambda progress: None)
         self.estimates = dict(estimates or {})
         self.retry_failed = retry_failed
         self.extra_sinks = sinks or (lambda spec: [])
+        self.executor: Executor = executor or InProcess()
         self._cancel = threading.Event()
-        self._engine: Any = None
+        self._sinks: dict[str, list[Any]] = {}
+        self._began: dict[str, float] = {}
+        self._statuses: dict[str, str] = {}
         self.state = self._read_state()
         self.progress: StudyProgress | None = None  # made by run(), from the state
 
@@ -85,9 +91,7 @@ class StudyQueue:
     def cancel(self) -> None:
         """Stop after the current step (the run keeps a resumable last.pt) and start no more."""
         self._cancel.set()
-        engine = self._engine
-        if engine is not None:
-            engine.stop()
+        self.executor.cancel()
 
     @property
     def cancelled(self) -> bool:
@@ -135,61 +139,60 @@ class StudyQueue:
 
     def _run_all(self) -> Outcome:
         statuses: dict[str, str] = {}
+        self._began: dict[str, float] = {}
+        self._statuses = statuses
+        try:
+            self.executor.run(self._trials(statuses), self)
+        except KeyboardInterrupt:
+            for name in self._began:
+                self._record(name, status=STOPPED, error="")
+            raise
+        for spec in self.study.runs:  # those a cancel left untouched
+            statuses.setdefault(spec.name, self.status(spec))
+        return Outcome(statuses, self.cancelled)
+
+    def _trials(self, statuses: dict[str, str]) -> Iterator[Trial]:
+        """The runs still to train, as trials, in plan order; a run that is done (or failed,
+        without ``retry_failed``) is reported as skipped instead."""
         for index, spec in enumerate(self.study.runs):
-            status = self.status(spec)
             if self.cancelled:
-                statuses[spec.name] = status
-                continue
+                return
+            status = self.status(spec)
             if status in (DONE, SKIPPED) or (status == FAILED and not self.retry_failed):
                 statuses[spec.name] = status
                 self._report("skip", index, spec, status=status,
                              message=self.state["runs"].get(spec.name, {}).get("error", ""))
                 continue
-            statuses[spec.name] = self._train(index, spec, resume=status == STOPPED)
-        return Outcome(statuses, self.cancelled)
+            yield Trial(index, spec.name, spec.label, spec.graph, spec.config,
+                        str(run_dir(self.directory, spec)), resume=status == STOPPED)
 
-    def _train(self, index: int, spec: RunSpec, resume: bool) -> str:
-        folder = run_dir(self.directory, spec)
+    # ----- the executor's events (on the thread running the queue) ----------------------------
+    def started(self, trial: Trial) -> None:
+        from ..train.sinks import CallbackSink  # numpy: not on the way to --help
+
+        spec = self.study.runs[trial.index]
+        self._began[trial.name] = time.monotonic()
+        self._sinks[trial.name] = [CallbackSink(self._step_watcher(trial.index, spec)),
+                                   *self.extra_sinks(spec)]
         self.progress.began(spec.name)
-        self._report("start", index, spec, message="resuming" if resume else "")
-        began = time.monotonic()
-        step = None
-        try:
-            end = self._run_engine(index, spec, folder, resume)
-            status, message, step = end.status, end.message, end.step
-        except KeyboardInterrupt:
-            self._record(spec.name, status=STOPPED, error="")
-            raise
-        except Exception as exc:  # any failure of one run must not end the study
-            status, message = FAILED, f"{type(exc).__name__}: {exc}"
-        elapsed = time.monotonic() - began
-        self.progress.ended(spec.name, status, step)
+        self._report("start", trial.index, spec, message="resuming" if trial.resume else "")
+
+    def record(self, trial: Trial, record: Any) -> None:
+        for sink in self._sinks.get(trial.name, ()):
+            sink.on_record(record)
+
+    def ended(self, trial: Trial, end: TrialEnd) -> None:
+        spec = self.study.runs[trial.index]
+        for sink in self._sinks.pop(trial.name, ()):
+            sink.close()
+        elapsed = time.monotonic() - self._began.pop(trial.name, time.monotonic())
+        self.progress.ended(spec.name, end.status, end.step)
         self.state["measured"] = self.progress.measured()
-        self._record(spec.name, status=status, error=message if status == FAILED else "",
+        self._record(spec.name, status=end.status,
+                     error=end.message if end.status == FAILED else "",
                      seconds=round(elapsed, 1), step=self.progress.runs[spec.name].done)
-        self._report("end", index, spec, status=status, message=message)
-        return status
-
-    def _run_engine(self, index: int, spec: RunSpec, folder: Path, resume: bool) -> Any:
-        from ..blocks import CATALOGUE
-        from ..graph.project import from_dict
-        from ..train.config import TrainConfig
-        from ..train.engine import Engine
-        from ..train.sinks import CallbackSink
-
-        network = from_dict(spec.graph, CATALOGUE, f"run ‘{spec.name}’")
-        config = TrainConfig.from_dict(spec.config)
-        sinks = [CallbackSink(self._step_watcher(index, spec)), *self.extra_sinks(spec)]
-        engine = Engine(network, config, sinks, folder,
-                        resume_from=folder / "last.pt" if resume else None)
-        self._engine = engine
-        try:
-            if self.cancelled:  # a cancel that arrived while the engine was being made
-                engine.stop()
-            return engine.run()
-        finally:
-            self._engine = None
-            engine.close()
+        self._statuses[spec.name] = end.status
+        self._report("end", trial.index, spec, status=end.status, message=end.message)
 
     # ----- progress ---------------------------------------------------------------------------
     def _step_watcher(self, index: int, spec: RunSpec) -> Callable[[Any], None]:
