@@ -10,7 +10,7 @@ trainable parameters, which for a compiled graph is one graph node; per-layer ar
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -86,6 +86,9 @@ class EpochRecord:
     best: bool
     duration: float
     lr: float = 0.0
+    # A dense task's validation metrics by name (detection: "map", "map_50"; segmentation:
+    # "miou", "pixel_acc"), all in [0, 1]; empty for a classifier.
+    metrics: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -143,5 +146,28 @@ class DiagnosisRecord:
                 "layers": list(self.layers)}
 
 
+@dataclass(frozen=True)
+class PreviewRecord:
+    """A dense task's predictions on a few validation images, after an epoch, for the app to
+    draw. ``images`` are display-ready (uint8, N×H×W×3, the normalisation undone). Detection
+    fills ``boxes`` / ``labels`` / ``scores`` (per image: M×4 float pixel corners x1 y1 x2 y2,
+    M int class ids, M floats) and ``true_boxes`` / ``true_labels``; segmentation fills
+    ``masks`` and ``true_masks`` (N×H×W uint8 class ids, 255 where ignored). Class id 0 is the
+    background; ``class_names`` names every id."""
+
+    epoch: int
+    step: int
+    task: str
+    images: np.ndarray
+    class_names: tuple[str, ...]
+    boxes: tuple[np.ndarray, ...] = ()
+    labels: tuple[np.ndarray, ...] = ()
+    scores: tuple[np.ndarray, ...] = ()
+    true_boxes: tuple[np.ndarray, ...] = ()
+    true_labels: tuple[np.ndarray, ...] = ()
+    masks: np.ndarray | None = None
+    true_masks: np.ndarray | None = None
+
+
 Record = (RunStartRecord | StepRecord | EpochRecord | StateRecord | RunEndRecord
-          | DiagnosisRecord)
+          | DiagnosisRecord | PreviewRecord)
