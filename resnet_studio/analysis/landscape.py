@@ -55,10 +55,11 @@ class LandscapeResult:
     samples: int
     seed: int
     class_counts: dict[str, int] = field(default_factory=dict)  # of the evaluated images
+    batchnorm_layers: int = 0  # whose running statistics stay as trained
 
     def to_json(self) -> dict[str, Any]:
         return {"label": self.label, "samples": self.samples, "class_counts": self.class_counts,
-                "seed": self.seed,
+                "seed": self.seed, "batchnorm_layers": self.batchnorm_layers,
                 "origin_loss": self.origin_loss, "alphas": self.alphas.tolist(),
                 "loss_1d": self.loss_1d.tolist(), "accuracy_1d": self.accuracy_1d.tolist(),
                 "alphas_2d": self.alphas_2d.tolist(), "betas_2d": self.betas_2d.tolist(),
@@ -105,7 +106,12 @@ def landscape(model: nn.Module, batches: Batches, *, label: str = "network", ste
         origin = evaluate(model, batches)[0]
     return LandscapeResult(label, alphas, line[:, 0], line[:, 1], grid, grid.copy(),
                            plane[..., 0], plane[..., 1], origin,
-                           sum(len(y) for _, y in batches), seed)
+                           sum(len(y) for _, y in batches), seed,
+                           batchnorm_layers=_batchnorm_layers(model))
+
+
+def _batchnorm_layers(model: nn.Module) -> int:
+    return sum(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
 
 
 def _evaluate_points(model: nn.Module, batches: Batches, d1: list[Tensor], d2: list[Tensor],

@@ -95,3 +95,19 @@ def test_command_writes_figures_and_grids(run_dir, tmp_path, capsys):
     assert data[0]["samples"] == 8 and len(data[0]["loss_2d"]) == 3
     for name in ("landscape_1d.png", "landscape_contour.png", "landscape_surface.png"):
         assert png_size(out / name)[0] > 500
+
+
+def _tiny_batches():
+    torch.manual_seed(0)
+    return [(torch.randn(4, 1, 8, 8), torch.tensor([0, 1, 0, 1]))]
+
+
+@pytest.mark.parametrize("norms", [0, 1, 3])
+def test_the_result_counts_the_batchnorm_layers_it_keeps_as_trained(norms):
+    layers = [torch.nn.Conv2d(1, 2, 3, padding=1)]
+    layers += [torch.nn.BatchNorm2d(2) for _ in range(norms)]
+    model = torch.nn.Sequential(*layers, torch.nn.Flatten(), torch.nn.Linear(128, 2))
+    result = landscape(model, _tiny_batches(), steps_1d=3, steps_2d=2)
+    assert result.batchnorm_layers == norms
+    assert result.to_json()["batchnorm_layers"] == norms
+

@@ -25,8 +25,17 @@ def landscape_text(results: list[Any]) -> str:
     r = results[0]
     return ("; ".join(parts) + f". Loss on {images(r.samples)} (validation) at "
             "w + α·d₁ + β·d₂, "
-            f"d₁ and d₂ random filter-normalised directions (seed {r.seed}); BatchNorm "
-            "statistics stay as trained. A wide, smooth bowl is easier to optimise.")
+            f"d₁ and d₂ random filter-normalised directions (seed {r.seed}){_norm_note(results)}"
+            ". A wide, smooth bowl is easier to optimise.")
+
+
+def _norm_note(results: list[Any]) -> str:
+    """What happens to BatchNorm, said only of networks that have it."""
+    with_norm = [r.label for r in results if r.batchnorm_layers]
+    if not with_norm:
+        return ""
+    whose = "" if len(with_norm) == len(results) else f" (in {', '.join(with_norm)})"
+    return f"; BatchNorm statistics{whose} stay as trained"
 
 
 class LandscapeView(AnalysisView):
