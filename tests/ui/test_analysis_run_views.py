@@ -106,6 +106,30 @@ def test_explain_shows_picture_ranking_and_feature_maps(qtbot, studio, tmp_path)
     assert png_header_ok(tmp_path / "out" / "explain.png")
 
 
+def test_explain_pictures_grow_with_the_room_and_still_fit(qtbot, studio, tmp_path):
+    from resnet_studio.ui.analyze.explain_view import FEATURES, PICTURE
+
+    _, feature, _ = studio
+    finish(qtbot, feature, "analyze_explain", image=image_file(tmp_path / "x.png"),
+           method="saliency", top_k=2)
+    view = feature.panel.explain
+    view.setParent(None)
+    heights = {}
+    for width in (900, 1900):
+        view.resize(width, 900)
+        view.show()
+        qtbot.waitUntil(lambda w=width: w - 100 < view.body.width() <= w)
+        qtbot.wait(20)
+        heights[width] = (view.pictures["image"].pixmap().height(),
+                          view.pictures["stage:layer1"].pixmap().height())
+        row = sum(view.pictures[k].pixmap().width() for k in ("image", "gradcam", "attribution"))
+        assert row + view.top_k.sizeHint().width() <= view.body.width()
+    assert heights[900][0] >= PICTURE and heights[900][1] >= FEATURES
+    assert heights[1900][0] > 1.5 * heights[900][0]
+    assert heights[1900][1] > heights[900][1]
+    view.close()
+
+
 def test_a_folder_that_is_no_run_is_refused_in_the_dialog(qtbot, studio, tmp_path):
     window, _, prompts = studio
     dialog = LesionDialog(prompts, tmp_path, window)

@@ -9,13 +9,15 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from ..shell import theme
 from .base import AnalysisView, rgb_pixmap, rgba_pixmap, scalar_pixmap
 
-PICTURE = 176     # pixels: the image, Grad-CAM and attribution pictures
-FEATURES = 150    # pixels: each stage's mosaic of feature maps
+PICTURE = 176     # pixels: the image, Grad-CAM and attribution pictures, at the least
+FEATURES = 150    # pixels: each stage's mosaic of feature maps, at the least
+LARGEST = 2.4     # times those: how far the pictures grow with the tab's room
+TOP_K_ROOM = 220  # pixels beside the three pictures for the top-k table
 OVERLAY_ALPHA = 0.5
 
 
@@ -38,6 +40,15 @@ def captioned(pixmap_label: QLabel, caption: str) -> QWidget:
     text.setFont(theme.ui_font(8.5))
     column.addWidget(text)
     return box
+
+
+def _picture() -> QLabel:
+    """A label for a picture that does not hold the tab at its width: the pictures are
+    scaled to the room the tab has (``ExplainView.picture_sizes``), so they may shrink."""
+    label = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    label.setMinimumWidth(PICTURE // 2)
+    return label
 
 
 class ExplainView(AnalysisView):
@@ -65,12 +76,7 @@ class ExplainView(AnalysisView):
             widget = self.grid.takeAt(0).widget()
             if widget is not None and widget is not self.top_k:
                 widget.deleteLater()
-        self.pictures = {
-            "image": QLabel(pixmap=rgb_pixmap(result.image, PICTURE)),
-            "gradcam": QLabel(pixmap=rgba_pixmap(gradcam_overlay(result.image, result.gradcam),
-                                                 PICTURE)),
-            "attribution": QLabel(pixmap=scalar_pixmap(result.attribution, "inferno", PICTURE)),
-        }
+        self.pictures = {key: _picture() for key in ("image", "gradcam", "attribution")}
         captions = ("input, as fitted to the network", f"Grad-CAM for ‘{result.target}’",
                     result.method.replace("_", " "))
         for column, (label, caption) in enumerate(zip(self.pictures.values(), captions)):
@@ -78,6 +84,36 @@ class ExplainView(AnalysisView):
         self.top_k.setText(self._ranking(result))
         self.grid.addWidget(self.top_k, 0, 3)
         self._add_feature_maps(result)
+        self._scale_pictures()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self.result is not None and self.pictures:
+            self._scale_pictures()
+
+    def picture_sizes(self) -> tuple[int, int]:
+        """The pictures' and the feature mosaics' heights for the tab's width: at least
+        PICTURE and FEATURES, growing with the room up to LARGEST times those; a mosaic is
+        never taller than the pictures."""
+        width = self.body.width()
+        stages = max(1, len(self.result.feature_maps))
+        picture = int(min(max((width - TOP_K_ROOM) / 3.3, PICTURE), PICTURE * LARGEST))
+        features = int(min(max(width / stages - 24, FEATURES), FEATURES * LARGEST, picture))
+        return picture, features
+
+    def _scale_pictures(self) -> None:
+        from ...analysis.figures import mosaic
+
+        result = self.result
+        picture, features = self.picture_sizes()
+        self.pictures["image"].setPixmap(rgb_pixmap(result.image, picture))
+        self.pictures["gradcam"].setPixmap(
+            rgba_pixmap(gradcam_overlay(result.image, result.gradcam), picture))
+        self.pictures["attribution"].setPixmap(
+            scalar_pixmap(result.attribution, "inferno", picture))
+        for name, maps in result.feature_maps.items():
+            self.pictures[f"stage:{name}"].setPixmap(
+                scalar_pixmap(mosaic(maps), "viridis", features))
 
     def _ranking(self, result: Any) -> str:
         rows = "".join(f"<tr><td>{i + 1}.&nbsp;</td><td>{c}&nbsp;&nbsp;</td>"
@@ -86,13 +122,11 @@ class ExplainView(AnalysisView):
         return f"<b>Top {len(result.classes)}</b><table>{rows}</table>"
 
     def _add_feature_maps(self, result: Any) -> None:
-        from ...analysis.figures import mosaic
-
         stages = QWidget()
         row = QGridLayout(stages)
         row.setContentsMargins(0, 6, 0, 0)
         for column, (name, maps) in enumerate(result.feature_maps.items()):
-            label = QLabel(pixmap=scalar_pixmap(mosaic(maps), "viridis", FEATURES))
+            label = _picture()
             self.pictures[f"stage:{name}"] = label
             row.addWidget(captioned(label, f"{name}: {len(maps)} channels, "
                                            f"{maps.shape[1]}×{maps.shape[2]}"), 0, column)
