@@ -70,7 +70,8 @@ def read_preview(path: str | Path) -> PreviewRecord | None:
             raise ValueError("not a regular file")
         if path.stat().st_size > MAX_PREVIEW_BYTES:
             raise ValueError(f"larger than {MAX_PREVIEW_BYTES // 2 ** 20} MiB")
-        with np.load(path, allow_pickle=False) as archive:
+        # An open handle of our own: np.load leaks the one it opens when the zip is torn.
+        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as archive:
             return _record({name: archive[name] for name in archive.files})
     except (OSError, ValueError, KeyError, TypeError, IndexError, EOFError,
             zipfile.BadZipFile, zlib.error) as exc:

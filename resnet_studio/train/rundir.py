@@ -4,7 +4,8 @@ A run directory is what ``RunDirSink`` writes — from the GUI, ``resnet-studio 
 ``torchrun`` job on another machine alike: ``config.json`` (training configuration, dataset
 description, layer names), ``graph.json`` (the project), ``metrics.csv`` (one row per
 epoch), ``steps.jsonl`` (one object per step), ``confusion.json`` (the latest validation),
-``status.json`` (how the run ended) and the checkpoints ``last.pt`` / ``best.pt``. Any of
+``status.json`` (how the run ended), for a dense task ``preview.npz`` (its latest predictions,
+read by ``preview_file``) and the checkpoints ``last.pt`` / ``best.pt``. Any of
 them may be missing (a run still going, or stopped before its first epoch), and a line being
 written while we read may be cut short; so everything here reads what is there and skips what
 cannot be parsed.
@@ -220,8 +221,10 @@ def read_confusion(run: Path) -> Confusion | None:
         return None
     data = read_json(path)
     try:
-        return Confusion(np.asarray(data["matrix"], dtype=np.int64), int(data["epoch"]),
-                         float(data["val_acc"]))
+        matrix = np.asarray(data["matrix"], dtype=np.int64)
+        if matrix.size == 0:  # a detector's: it has no confusion matrix (0 × 0)
+            matrix = matrix.reshape(0, 0)
+        return Confusion(matrix, int(data["epoch"]), float(data["val_acc"]))
     except (KeyError, TypeError, ValueError):
         raise RunReadError(f"{path} is damaged: it holds no confusion matrix.") from None
 
