@@ -24,7 +24,7 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction
 
 from ...graph import Graph
-from ...train.history import RunHistory
+from ...train.history import MAIN_METRIC, METRIC_LABELS, RunHistory
 from ...train.recipe import project_training
 from ...train.records import RunEndRecord, RunStartRecord
 from ..data.wording import app_wording
@@ -222,8 +222,9 @@ class TrainingController(QObject, Feature):
         if update.diagnoses:
             self.panel.diagnoses.add(update.diagnoses)
             self.window.show_message(f"Training: {update.diagnoses[-1].message}")
-        self.views.history.append([*update.steps, *update.epochs])
-        self.views.history_grew(bool(update.epochs))
+        preview = [update.preview] if update.preview is not None else []
+        self.views.history.append([*update.steps, *update.epochs, *preview])
+        self.views.history_grew(bool(update.epochs or preview))
         if update.steps:
             self._latest_step = update.steps[-1]
         if update.epochs:
@@ -269,15 +270,20 @@ class TrainingController(QObject, Feature):
         h = self.views.history
         rows = []
         if len(h):
-            loss, acc = h.loss.smooth.y[-1], h.accuracy.smooth.y[-1]
-            rows.append(("Training (smoothed)", f"loss {loss:.4g} · accuracy {acc:.1%}"))
+            text = f"loss {h.loss.smooth.y[-1]:.4g}"
+            if h.train_acc_label is not None:  # a detector has no training accuracy
+                text += f" · {h.train_acc_label} {h.accuracy.smooth.y[-1]:.1%}"
+            rows.append(("Training (smoothed)", text))
         if h.val_loss.size:
             epoch = h.val_loss.size  # one validation per epoch, earlier ones included on resume
-            loss, acc = h.val_loss.y[-1], h.val_acc.y[-1]
-            rows.append((f"Validation, epoch {epoch}", f"loss {loss:.4g} · accuracy {acc:.1%}"))
+            parts = [f"loss {h.val_loss.y[-1]:.4g}", f"{h.val_acc_label} {h.val_acc.y[-1]:.1%}"]
+            parts += [f"{METRIC_LABELS.get(k, k)} {s.y[-1]:.1%}"
+                      for k, s in h.task_metrics.items() if k != MAIN_METRIC.get(h.task)]
+            rows.append((f"Validation, epoch {epoch}", " · ".join(parts)))
             best = h.best_epoch()
             if best is not None:
-                rows.append(("Best validation", f"{best[1]:.1%} at epoch {best[0]}"))
+                label = f"{h.val_acc_label} " if h.dense else ""
+                rows.append(("Best validation", f"{label}{best[1]:.1%} at epoch {best[0]}"))
         return rows
 
     def _tint(self, record: Any) -> None:
