@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..compiler.task import HEAD_TASKS
+from ..compiler.task import CLASSIFICATION, DETECTION, SEGMENTATION
 from .preview_file import PREVIEW, read_preview
 from .records import EpochRecord, PreviewRecord, RunEndRecord, RunStartRecord, StepRecord
 from .rundir import (
@@ -38,6 +38,7 @@ from .rundir import (
     read_status,
     read_steps,
     require_run_dir,
+    task_of_project,
 )
 from .sinks import METRIC_COLUMNS
 
@@ -45,7 +46,6 @@ INITIAL_CAPACITY = 1024
 DEFAULT_SMOOTHING = 0.9  # the moving average keeps this share of the past at each step
 CSV_COLUMNS = ("step", "loss", "loss_smoothed", "accuracy", "accuracy_smoothed", "lr",
                "val_loss", "val_acc")
-CLASSIFICATION, DETECTION, SEGMENTATION = "classification", "detection", "segmentation"
 # What the task metrics (``EpochRecord.metrics``) are called where people read them.
 METRIC_LABELS = {"map": "mAP", "map_50": "mAP@0.5", "miou": "mean IoU",
                  "pixel_acc": "pixel accuracy"}
@@ -401,16 +401,6 @@ class RunHistory:
             writer.writerow([int(step), *(_cell(c[i]) for c in columns),
                              *(_cell(v) for v in values)])
         return out.getvalue()
-
-
-def task_of_project(graph: dict[str, Any] | None) -> str:
-    """The task of a project written as a dict (graph.json, ``RunStartRecord.graph``): that
-    of its head blocks (``compiler.task``), classification without any or when unreadable."""
-    nodes = (graph or {}).get("nodes")
-    types = [n.get("type") for n in nodes if isinstance(n, dict)] \
-        if isinstance(nodes, list) else []
-    tasks = {HEAD_TASKS[t] for t in types if isinstance(t, str) and t in HEAD_TASKS}
-    return tasks.pop() if len(tasks) == 1 else CLASSIFICATION
 
 
 def task_of_metrics(metrics: dict[str, Any], default: str) -> str:

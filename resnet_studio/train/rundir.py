@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ..compiler.task import CLASSIFICATION, HEAD_TASKS
 from ..data.config import DataError
 from ..data.spec import SPEC_KEY, DataSpec, derive_spec
 
@@ -58,6 +59,7 @@ class RunSummary:
     duration: float = 0.0
     started: float = 0.0   # modification time of config.json (seconds since the epoch)
     config: dict[str, Any] = field(default_factory=dict)
+    task: str = CLASSIFICATION  # a dense run's best_val_acc is its main metric
 
     @property
     def name(self) -> str:
@@ -199,6 +201,16 @@ def read_graph(run: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def task_of_project(graph: dict[str, Any] | None) -> str:
+    """The task of a project written as a dict (graph.json, ``RunStartRecord.graph``): that
+    of its head blocks (``compiler.task``), classification without any or when unreadable."""
+    nodes = (graph or {}).get("nodes")
+    types = [n.get("type") for n in nodes if isinstance(n, dict)] \
+        if isinstance(nodes, list) else []
+    tasks = {HEAD_TASKS[t] for t in types if isinstance(t, str) and t in HEAD_TASKS}
+    return tasks.pop() if len(tasks) == 1 else CLASSIFICATION
+
+
 def read_status(run: Path) -> dict[str, Any]:
     """``status.json`` ({} while the run goes on, or when it was killed)."""
     data = read_json(run / STATUS)
@@ -307,4 +319,4 @@ def summarise(run: Path, running: bool = False) -> RunSummary:
         steps=int(status.get("step") or (metrics[-1]["step"] if metrics else 0)),
         best_val_acc=max(accuracies) if accuracies else None,
         duration=float(sum(m.get("duration", 0.0) for m in metrics)),
-        started=_started(run), config=config)
+        started=_started(run), config=config, task=task_of_project(read_graph(run)))

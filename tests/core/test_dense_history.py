@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from dense_records import METRIC_KEYS, dense_run
 
-from resnet_studio.train.history import RunHistory, task_of_project
+from resnet_studio.train.history import RunHistory
 from resnet_studio.train.records import EpochRecord, PreviewRecord
-from resnet_studio.train.rundir import read_confusion
+from resnet_studio.train.rundir import read_confusion, summarise, task_of_project
 from resnet_studio.train.sinks import RunDirSink
 
 
@@ -99,6 +99,15 @@ def test_a_classifiers_history_has_no_task_metrics(tmp_path):
 def test_a_detectors_empty_confusion_matrix_reads_back_as_zero_by_zero(tmp_path):
     write_run(tmp_path / "run", dense_run("detection", epochs=1))
     assert read_confusion(tmp_path / "run").matrix.shape == (0, 0)
+
+
+def test_a_runs_summary_says_its_task(tmp_path):
+    for task in ("detection", "segmentation", "classification"):
+        write_run(tmp_path / task, dense_run(task, epochs=2))
+        summary = summarise(tmp_path / task)
+        assert summary.task == task
+        assert summary.best_val_acc == pytest.approx({"detection": 0.4, "segmentation": 0.2,
+                                                      "classification": 0.6}[task])
 
 
 def test_the_history_csv_puts_the_task_metrics_on_the_epoch_rows():

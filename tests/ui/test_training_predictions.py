@@ -214,3 +214,31 @@ def test_a_later_preview_replaces_the_one_shown(qtbot):
     history.append([second])
     view.show_history(history)
     assert view.record is second and "epoch 2 (step 8)" in view.caption.text()
+
+
+def test_the_runs_list_and_the_comparison_name_each_runs_main_score(trainer, tmp_path):
+    _, c, _ = trainer
+    c.views.ensure()
+    paths = {}
+    for task in ("detection", "segmentation", "classification"):
+        paths[task] = tmp_path / task
+        sink = RunDirSink(paths[task])
+        for record in dense_run(task, epochs=2):
+            sink.on_record(record)
+        sink.close()
+        c.views.runs.add_run(paths[task])
+    table = c.views.runs.table
+    best = {table.item(row, 0).toolTip().splitlines()[0]: table.item(row, 2).text()
+            for row in range(table.rowCount())}
+    assert best[str(paths["detection"])] == "40.0% mAP@0.5"
+    assert best[str(paths["segmentation"])] == "20.0% mean IoU"
+    assert best[str(paths["classification"])] == "60.0%"
+    compare = c.views.compare
+    compare.show_runs([paths["detection"], paths["detection"]])
+    assert compare.acc_plot.titleLabel.text == "Validation mAP@0.5"
+    assert compare.loss_plot.getAxis("left").labelText == "sum of losses"
+    compare.show_runs([paths["segmentation"], paths["classification"]])
+    assert compare.acc_plot.titleLabel.text.startswith("Validation score")
+    compare.show_runs([paths["classification"], paths["classification"]])
+    assert compare.acc_plot.titleLabel.text == "Validation accuracy"
+    assert compare.loss_plot.getAxis("left").labelText == "cross-entropy"
