@@ -101,8 +101,46 @@ def _record(a: dict[str, np.ndarray]) -> PreviewRecord:
             if fields[name].shape != images.shape[:3]:
                 raise ValueError(f"{name} are {fields[name].shape}, the images "
                                  f"{images.shape[:3]}")
-    return PreviewRecord(int(a["epoch"]), int(a["step"]), task, images,
-                         tuple(str(s) for s in a["class_names"]), **fields)
+    record = PreviewRecord(int(a["epoch"]), int(a["step"]), task, images,
+                           tuple(str(s) for s in a["class_names"]), **fields)
+    problem = preview_problem(record)
+    if problem:
+        raise ValueError(problem)
+    return record
+
+
+def preview_problem(r: PreviewRecord) -> str:
+    """Why ``r`` cannot be drawn ("" when it can): the arrays of a task must agree with its
+    images (N×H×W×3): N lists of M×4 boxes with M labels and M scores, or N×H×W masks."""
+    images = np.asarray(r.images)
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
+        return f"images are {images.dtype} {images.shape}, not uint8 N×H×W×3"
+    n = len(images)
+    if r.task == "detection":
+        return _boxes_problem(r, n)
+    if r.task == "segmentation":
+        for name in ("masks", "true_masks"):
+            value = getattr(r, name)
+            if value is None or np.shape(value) != images.shape[:3] or \
+                    np.asarray(value).dtype != np.uint8:
+                found = None if value is None else f"{np.asarray(value).dtype} {np.shape(value)}"
+                return f"{name} are {found}, not uint8 {images.shape[:3]}"
+        return ""
+    return f"unknown task {r.task!r}"
+
+
+def _boxes_problem(r: PreviewRecord, n: int) -> str:
+    groups = (("boxes", "labels", "scores"), ("true_boxes", "true_labels"))
+    for group in groups:
+        lists = [getattr(r, name) for name in group]
+        if any(len(v) != n for v in lists):
+            return f"{'/'.join(group)} do not hold one entry per image ({n})"
+        for i, parts in enumerate(zip(*lists)):
+            m = len(parts[0])
+            if np.shape(parts[0]) != (m, 4) or any(len(p) != m for p in parts[1:]):
+                return f"{group[0]} of image {i + 1} are {np.shape(parts[0])}, with " \
+                       f"{[len(p) for p in parts[1:]]} {'/'.join(group[1:])}"
+    return ""
 
 
 def _checked(value: np.ndarray, dtype, ndim: int, name: str) -> np.ndarray:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from dense_records import dense_run, detection_preview, segmentation_preview
 
-from resnet_studio.train.preview_file import read_preview, write_preview
+from resnet_studio.train.preview_file import preview_problem, read_preview, write_preview
 from resnet_studio.train.rundir import RunReadError, read_metrics
 from resnet_studio.train.sinks import METRIC_COLUMNS, RunDirSink
 
@@ -147,3 +147,23 @@ def test_a_metric_that_appears_later_gets_a_column_with_nan_before_it(tmp_path):
     rows = read_metrics(run)
     assert np.isnan(rows[0]["miou"]) and rows[1]["miou"] == pytest.approx(0.2)
     assert rows[0]["val_loss"] == pytest.approx(1.5)
+
+
+@pytest.mark.parametrize("change, problem", [
+    (lambda r: replace(r, images=r.images[..., 0]), "not uint8 N×H×W×3"),
+    (lambda r: replace(r, scores=r.scores[:-1]), "one entry per image"),
+    (lambda r: replace(r, labels=(r.labels[0][:-1], *r.labels[1:])), "boxes of image 1"),
+    (lambda r: replace(r, true_boxes=(r.true_boxes[0][:, :3], *r.true_boxes[1:])),
+     "true_boxes of image 1")])
+def test_a_detection_preview_that_cannot_be_drawn_is_described(change, problem):
+    assert preview_problem(detection_preview(count=2)) == ""
+    assert problem in preview_problem(change(detection_preview(count=2)))
+
+
+def test_a_segmentation_preview_needs_both_masks_as_uint8_class_ids():
+    record = segmentation_preview(count=2)
+    assert preview_problem(record) == ""
+    assert "true_masks are None" in preview_problem(replace(record, true_masks=None))
+    wide = replace(record, masks=record.masks.astype(np.int64))
+    assert "masks are int64" in preview_problem(wide)
+    assert "unknown task 'depth'" in preview_problem(replace(record, task="depth"))

@@ -242,3 +242,13 @@ def test_the_runs_list_and_the_comparison_name_each_runs_main_score(trainer, tmp
     compare.show_runs([paths["classification"], paths["classification"]])
     assert compare.acc_plot.titleLabel.text == "Validation accuracy"
     assert compare.loss_plot.getAxis("left").labelText == "cross-entropy"
+
+
+def test_a_preview_that_cannot_be_drawn_says_why_instead_of_painting(qtbot):
+    view = PredictionsView()
+    qtbot.addWidget(view)
+    broken = replace(segmentation_preview(epoch=3), true_masks=None)
+    view.show_history(history_of([broken]))
+    assert view.empty and view.record is None
+    assert view.stack.hint.text().startswith("The predictions of epoch 3 cannot be drawn: "
+                                             "true_masks are None")

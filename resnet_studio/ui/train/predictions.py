@@ -15,6 +15,7 @@ from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ...train.history import RunHistory
+from ...train.preview_file import preview_problem
 from ...train.records import PreviewRecord
 from ..widgets.empty_state import EmptyState
 from ..widgets.spin_boxes import DoubleSpinBox
@@ -132,10 +133,12 @@ class PredictionsView(QWidget):
         """Show ``history``'s latest preview, or say why there is none."""
         record = history.preview
         if record is self.record and record is not None:
-            return
-        self.record = record
-        if record is None:
-            self._show_hint(history)
+            return  # drawn already (the per-epoch views follow every epoch)
+        problem = preview_problem(record) if record is not None else ""
+        self.record = None if problem else record
+        if self.record is None:
+            self._show_hint(history, problem and f"The predictions of epoch {record.epoch} "
+                            f"cannot be drawn: {problem}.")
             return
         self.stack.set_empty(False)
         self._show_caption(record)
@@ -146,9 +149,9 @@ class PredictionsView(QWidget):
         self.threshold_label.setVisible(detection)
         self._redraw()
 
-    def _show_hint(self, history: RunHistory) -> None:
-        if history.preview_problem:
-            hint = history.preview_problem
+    def _show_hint(self, history: RunHistory, problem: str = "") -> None:
+        if problem or history.preview_problem:
+            hint = problem or history.preview_problem
         else:
             fresh = not history.data and not len(history)  # no run shown: nothing to say of it
             hint = WAITING_HINT if history.dense or fresh else CLASSIFIER_HINT

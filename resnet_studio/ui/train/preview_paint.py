@@ -10,6 +10,7 @@ the scaled image by the same factor, with no half-pixel shift.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, replace
 
@@ -80,14 +81,20 @@ def rgb_image(pixels: np.ndarray) -> QImage:
     return QImage(pixels.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
-def mask_overlay(mask: np.ndarray) -> QImage:
-    """Class ids as translucent colour (background 0 clear, ignored 255 grey)."""
-    h, w = mask.shape
+@functools.cache
+def _overlay_table() -> np.ndarray:
+    """RGBA by class id: clear for the background, translucent class colours for the rest."""
     table = np.zeros((256, 4), np.uint8)
     for class_id in range(1, 256):
         c = class_colour(class_id)
         table[class_id] = (c.red(), c.green(), c.blue(), OVERLAY_ALPHA)
-    rgba = np.ascontiguousarray(table[mask])
+    return table
+
+
+def mask_overlay(mask: np.ndarray) -> QImage:
+    """Class ids as translucent colour (background 0 clear, ignored 255 grey)."""
+    h, w = mask.shape
+    rgba = np.ascontiguousarray(_overlay_table()[mask])
     return QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
 
 
