@@ -281,7 +281,8 @@ def tensorboard_writer(log_dir: str | Path) -> Any:
 
 class TensorBoardSink:
     """Scalars per step (loss, accuracy, lr, images/s, per-layer gradient norms) and per epoch
-    (validation loss and accuracy). ``writer`` defaults to a ``SummaryWriter`` in ``log_dir``."""
+    (validation loss and accuracy, a dense task's metrics). ``writer`` defaults to a
+    ``SummaryWriter`` in ``log_dir``."""
 
     def __init__(self, log_dir: str | Path, writer: Any = None):
         self.writer = writer if writer is not None else tensorboard_writer(log_dir)
@@ -303,6 +304,8 @@ class TensorBoardSink:
                                ("epoch/train_loss", record.train_loss),
                                ("epoch/train_accuracy", record.train_acc)):
                 w.add_scalar(tag, value, record.step)
+            for key, value in record.metrics.items():  # a dense task's: val/map_50, val/miou
+                w.add_scalar(f"val/{key}", value, record.step)
         elif isinstance(record, RunEndRecord):
             w.flush()
 

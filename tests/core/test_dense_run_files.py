@@ -12,7 +12,7 @@ from dense_records import dense_run, detection_preview, segmentation_preview
 
 from resnet_studio.train.preview_file import preview_problem, read_preview, write_preview
 from resnet_studio.train.rundir import RunReadError, read_metrics
-from resnet_studio.train.sinks import METRIC_COLUMNS, RunDirSink
+from resnet_studio.train.sinks import METRIC_COLUMNS, RunDirSink, TensorBoardSink
 
 
 def write_run(path, records) -> None:
@@ -167,3 +167,26 @@ def test_a_segmentation_preview_needs_both_masks_as_uint8_class_ids():
     wide = replace(record, masks=record.masks.astype(np.int64))
     assert "masks are int64" in preview_problem(wide)
     assert "unknown task 'depth'" in preview_problem(replace(record, task="depth"))
+
+
+def test_tensorboard_gets_a_scalar_per_task_metric():
+    class Writer:
+        def __init__(self):
+            self.scalars = []
+
+        def add_scalar(self, tag, value, step):
+            self.scalars.append((tag, value, step))
+
+        def flush(self):
+            pass
+
+        def close(self):
+            pass
+
+    writer = Writer()
+    sink = TensorBoardSink("unused", writer)
+    for record in dense_run("detection", epochs=2):
+        sink.on_record(record)
+    tags = [(t, v, s) for t, v, s in writer.scalars if t in ("val/map", "val/map_50")]
+    assert tags == [("val/map", pytest.approx(0.1), 2), ("val/map_50", pytest.approx(0.2), 2),
+                    ("val/map", pytest.approx(0.2), 4), ("val/map_50", pytest.approx(0.4), 4)]
