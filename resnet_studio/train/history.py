@@ -29,6 +29,7 @@ from ..compiler.task import CLASSIFICATION, DETECTION, SEGMENTATION
 from .preview_file import PREVIEW, read_preview
 from .records import EpochRecord, PreviewRecord, RunEndRecord, RunStartRecord, StepRecord
 from .rundir import (
+    MAIN_METRIC,
     Confusion,
     RunReadError,
     read_config,
@@ -38,6 +39,7 @@ from .rundir import (
     read_status,
     read_steps,
     require_run_dir,
+    task_of_metrics,
     task_of_project,
 )
 from .sinks import METRIC_COLUMNS
@@ -49,9 +51,7 @@ CSV_COLUMNS = ("step", "loss", "loss_smoothed", "accuracy", "accuracy_smoothed",
 # What the task metrics (``EpochRecord.metrics``) are called where people read them.
 METRIC_LABELS = {"map": "mAP", "map_50": "mAP@0.5", "miou": "mean IoU",
                  "pixel_acc": "pixel accuracy"}
-# The metric a dense run sends as ``val_acc`` (so that "best", studies and comparisons work
-# unchanged), and what its training "accuracy" is (None: it has none).
-MAIN_METRIC = {DETECTION: "map_50", SEGMENTATION: "miou"}
+# What a dense run's training "accuracy" is (None: it has none).
 TRAIN_ACCURACY = {CLASSIFICATION: "accuracy", DETECTION: None, SEGMENTATION: "pixel accuracy"}
 
 
@@ -401,14 +401,6 @@ class RunHistory:
             writer.writerow([int(step), *(_cell(c[i]) for c in columns),
                              *(_cell(v) for v in values)])
         return out.getvalue()
-
-
-def task_of_metrics(metrics: dict[str, Any], default: str) -> str:
-    """The dense task whose main metric ``metrics`` report (a run without a graph)."""
-    for task, key in MAIN_METRIC.items():
-        if key in metrics:
-            return task
-    return default
 
 
 def _column(rows: Sequence[dict[str, Any]], key: str) -> np.ndarray:

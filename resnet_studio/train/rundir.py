@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..compiler.task import CLASSIFICATION, HEAD_TASKS
+from ..compiler.task import CLASSIFICATION, DETECTION, HEAD_TASKS, SEGMENTATION
 from ..data.config import DataError
 from ..data.spec import SPEC_KEY, DataSpec, derive_spec
 
@@ -39,6 +39,9 @@ RUNNING, INCOMPLETE = "running", "incomplete"  # beside records.STATUSES: how a 
 MAX_JSON_BYTES = 64 * 2 ** 20  # config.json, graph.json, status.json, confusion.json
 MAX_LINE_BYTES = 2 ** 20       # one line of steps.jsonl
 MAX_METRICS_BYTES = 256 * 2 ** 20
+# The task metric a dense run sends as ``val_acc`` (so that "best", studies and comparisons
+# work unchanged); its other metrics have columns of their own in metrics.csv.
+MAIN_METRIC = {DETECTION: "map_50", SEGMENTATION: "miou"}
 
 
 class RunReadError(Exception):
@@ -211,6 +214,14 @@ def task_of_project(graph: dict[str, Any] | None) -> str:
     return tasks.pop() if len(tasks) == 1 else CLASSIFICATION
 
 
+def task_of_metrics(metrics: dict[str, Any], default: str) -> str:
+    """The dense task whose main metric ``metrics`` report (a run without a graph)."""
+    for task, key in MAIN_METRIC.items():
+        if key in metrics:
+            return task
+    return default
+
+
 def read_status(run: Path) -> dict[str, Any]:
     """``status.json`` ({} while the run goes on, or when it was killed)."""
     data = read_json(run / STATUS)
@@ -319,4 +330,5 @@ def summarise(run: Path, running: bool = False) -> RunSummary:
         steps=int(status.get("step") or (metrics[-1]["step"] if metrics else 0)),
         best_val_acc=max(accuracies) if accuracies else None,
         duration=float(sum(m.get("duration", 0.0) for m in metrics)),
-        started=_started(run), config=config, task=task_of_project(read_graph(run)))
+        started=_started(run), config=config,
+        task=task_of_metrics(metrics[-1] if metrics else {}, task_of_project(read_graph(run))))

@@ -84,7 +84,7 @@ def test_a_run_without_a_graph_takes_its_task_from_its_metrics(tmp_path):
     write_run(run, records)
     live = RunHistory()
     live.append(records)
-    assert live.task == RunHistory.load(run).task == "segmentation"
+    assert live.task == RunHistory.load(run).task == summarise(run).task == "segmentation"
     assert RunHistory.load(run).preview is None and RunHistory.load(run).preview_problem == ""
 
 
