@@ -24,14 +24,14 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction
 
 from ...graph import Graph
-from ...train.history import MAIN_METRIC, METRIC_LABELS, RunHistory
+from ...train.history import RunHistory
 from ...train.recipe import project_training
 from ...train.records import RunEndRecord, RunStartRecord
 from ..data.wording import app_wording
 from ..shell.features import ActionSpec, Contributions, DockSpec, Feature, FeatureHost
 from .bridge import IDLE, PAUSED, RUNNING, STARTING, STOPPING, RunUpdate
 from .defaults import UNKNOWN_DEVICES, Devices, find_devices
-from .panel import TrainingPanel
+from .panel import TrainingPanel, metric_rows
 from .recipe_sync import TrainingSync
 from .runner import RunQueue
 from .tint import TintLegend, tint_colours
@@ -252,7 +252,7 @@ class TrainingController(QObject, Feature):
         if self.views.plots is None:
             return
         self.views.draw(all_views=not self.bridge.is_active())
-        self.panel.show_metrics(self._metrics())
+        self.panel.show_metrics(metric_rows(self.views.history))
         step, self._latest_step = self._latest_step, None
         if step is None:
             return
@@ -263,28 +263,6 @@ class TrainingController(QObject, Feature):
         summary = self.panel.show_step(step)
         if summary and self.bridge.state == RUNNING and self.current_run is not None:
             self.window.show_message(f"Training {self.current_run.name}: {summary}")
-
-    def _metrics(self) -> list[tuple[str, str]]:
-        """The latest values for the panel: smoothed training loss and accuracy, the last
-        validation and the best so far."""
-        h = self.views.history
-        rows = []
-        if len(h):
-            text = f"loss {h.loss.smooth.y[-1]:.4g}"
-            if h.train_acc_label is not None:  # a detector has no training accuracy
-                text += f" · {h.train_acc_label} {h.accuracy.smooth.y[-1]:.1%}"
-            rows.append(("Training (smoothed)", text))
-        if h.val_loss.size:
-            epoch = h.val_loss.size  # one validation per epoch, earlier ones included on resume
-            parts = [f"loss {h.val_loss.y[-1]:.4g}", f"{h.val_acc_label} {h.val_acc.y[-1]:.1%}"]
-            parts += [f"{METRIC_LABELS.get(k, k)} {s.y[-1]:.1%}"
-                      for k, s in h.task_metrics.items() if k != MAIN_METRIC.get(h.task)]
-            rows.append((f"Validation, epoch {epoch}", " · ".join(parts)))
-            best = h.best_epoch()
-            if best is not None:
-                label = f"{h.val_acc_label} " if h.dense else ""
-                rows.append(("Best validation", f"{label}{best[1]:.1%} at epoch {best[0]}"))
-        return rows
 
     def _tint(self, record: Any) -> None:
         run = self.current_run
