@@ -2,10 +2,12 @@
 
 A ``RunHistory`` holds a run's per-step series (loss, accuracy, learning rate, images/s, the
 epoch of each step), their moving averages, the per-epoch series (training and validation
-loss and accuracy), the per-layer gradient norms as one layers × steps array and the latest
-confusion matrix. It grows from telemetry records while a run trains (``append``) and is
-read from a run directory once it is written (``load``, through ``rundir``) — a run written
-by ``resnet-studio train`` and one written by the app give the same history.
+loss and accuracy; for a dense task also its metrics, ``task_metrics``), the per-layer
+gradient norms as one layers × steps array, the latest confusion matrix and, for a dense task,
+the latest predictions (``preview``). It grows from telemetry records while a run trains
+(``append``) and is read from a run directory once it is written (``load``, through
+``rundir``) — a run written by ``resnet-studio train`` and one written by the app give the
+same history.
 
 Series keep their points in arrays whose capacity doubles when full (amortised O(1) appends,
 memory at most twice the data; a view calls ``setData`` on slices, as pyqtgraph's
@@ -23,21 +25,34 @@ from typing import Any
 
 import numpy as np
 
-from .records import EpochRecord, RunEndRecord, RunStartRecord, StepRecord
+from ..compiler.task import CLASSIFICATION, DETECTION, SEGMENTATION
+from .preview_file import PREVIEW, read_preview
+from .records import EpochRecord, PreviewRecord, RunEndRecord, RunStartRecord, StepRecord
 from .rundir import (
+    MAIN_METRIC,
     Confusion,
+    RunReadError,
     read_config,
     read_confusion,
+    read_graph,
     read_metrics,
     read_status,
     read_steps,
     require_run_dir,
+    task_of_metrics,
+    task_of_project,
 )
+from .sinks import METRIC_COLUMNS
 
 INITIAL_CAPACITY = 1024
 DEFAULT_SMOOTHING = 0.9  # the moving average keeps this share of the past at each step
 CSV_COLUMNS = ("step", "loss", "loss_smoothed", "accuracy", "accuracy_smoothed", "lr",
                "val_loss", "val_acc")
+# What the task metrics (``EpochRecord.metrics``) are called where people read them.
+METRIC_LABELS = {"map": "mAP", "map_50": "mAP@0.5", "miou": "mean IoU",
+                 "pixel_acc": "pixel accuracy"}
+# What a dense run's training "accuracy" is (None: it has none).
+TRAIN_ACCURACY = {CLASSIFICATION: "accuracy", DETECTION: None, SEGMENTATION: "pixel accuracy"}
 
 
 class Series:
@@ -176,6 +191,12 @@ class RunHistory:
         self.data: dict[str, Any] = {}
         self.confusion: Confusion | None = None
         self.status = ""
+        self.task = CLASSIFICATION
+        # Per-epoch task metrics by key, each aligned with ``val_acc`` (x: the step the epoch
+        # ended; NaN for an epoch that did not report the key).
+        self.task_metrics: dict[str, Series] = {}
+        self.preview: PreviewRecord | None = None
+        self.preview_problem = ""  # one line naming a damaged preview.npz
 
     def start(self, layer_names: Sequence[str]) -> None:
         """Name the layers; the gradient norms start afresh (the series are kept)."""
@@ -197,6 +218,20 @@ class RunHistory:
     def __len__(self) -> int:
         return self.loss.raw.size
 
+    @property
+    def dense(self) -> bool:
+        return self.task != CLASSIFICATION
+
+    @property
+    def val_acc_label(self) -> str:
+        """What ``val_acc`` holds: top-1 accuracy, or a dense task's main metric."""
+        return METRIC_LABELS[MAIN_METRIC[self.task]] if self.dense else "accuracy"
+
+    @property
+    def train_acc_label(self) -> str | None:
+        """What the per-step ``accuracy`` holds (None for detection: nothing)."""
+        return TRAIN_ACCURACY.get(self.task, "accuracy")
+
     def set_smoothing(self, smoothing: float) -> None:
         self.smoothing = smoothing
         self.loss.resmooth(self.alpha)
@@ -214,6 +249,9 @@ class RunHistory:
             steps = []
             if isinstance(record, EpochRecord):
                 self._append_epoch(record)
+            elif isinstance(record, PreviewRecord):
+                self.preview, self.preview_problem = record, ""
+                self.task = record.task
             elif isinstance(record, RunStartRecord):
                 self.on_start(record)
             elif isinstance(record, RunEndRecord):
@@ -226,6 +264,7 @@ class RunHistory:
             self.start(record.layer_names)
         self.data = dict(record.data)
         self.class_names = [str(n) for n in record.data.get("class_names") or []]
+        self.task = task_of_project(record.graph)
 
     def _append_steps(self, records: Sequence[StepRecord]) -> None:
         if not records:
@@ -243,7 +282,9 @@ class RunHistory:
     def _append_epoch(self, r: EpochRecord) -> None:
         self.extend_epochs(np.array([r.step], np.float64), np.array([r.val_loss]),
                            np.array([r.val_acc]), np.array([r.train_loss]),
-                           np.array([r.train_acc]))
+                           np.array([r.train_acc]),
+                           {k: np.array([v], np.float64) for k, v in r.metrics.items()})
+        self.task = self.task if self.dense else task_of_metrics(r.metrics, self.task)
         self.confusion = Confusion(np.asarray(r.confusion, np.int64), r.epoch, r.val_acc)
 
     def extend_steps(self, steps: np.ndarray, loss: np.ndarray, accuracy: np.ndarray,
@@ -264,9 +305,19 @@ class RunHistory:
 
     def extend_epochs(self, steps: np.ndarray, val_loss: np.ndarray, val_acc: np.ndarray,
                       train_loss: np.ndarray | None = None,
-                      train_acc: np.ndarray | None = None) -> None:
-        """Append per-epoch values; x is the step each epoch ended at."""
+                      train_acc: np.ndarray | None = None,
+                      task_metrics: dict[str, np.ndarray] | None = None) -> None:
+        """Append per-epoch values; x is the step each epoch ended at. A task metric seen
+        for the first time gets NaN for the epochs before it; one missing here gets NaN."""
         nan = np.full(len(steps), np.nan)
+        task_metrics = task_metrics or {}
+        for key in task_metrics:
+            if key not in self.task_metrics:
+                self.task_metrics[key] = Series()
+                self.task_metrics[key].extend(self.val_acc.x, np.full(self.val_acc.size,
+                                                                      np.nan))
+        for key, series in self.task_metrics.items():
+            series.extend(steps, task_metrics.get(key, nan))
         self.val_loss.extend(steps, val_loss)
         self.val_acc.extend(steps, val_acc)
         self.train_loss.extend(steps, nan if train_loss is None else train_loss)
@@ -298,13 +349,30 @@ class RunHistory:
         self.extend_steps(*(_column(rows, key) for key in ("step", "loss", "accuracy", "lr",
                                                            "images_per_s", "epoch")), norms)
         metrics = read_metrics(run, up_to_step)
+        keys = [k for k in (metrics[0] if metrics else {}) if k not in METRIC_COLUMNS]
         self.extend_epochs(*(_column(metrics, key) for key in ("step", "val_loss", "val_acc",
-                                                               "train_loss", "train_acc")))
+                                                               "train_loss", "train_acc")),
+                           {k: _column(metrics, k) for k in keys})
         confusion = read_confusion(run)
         if confusion is not None and (up_to_step is None or not len(metrics)
                                       or confusion.epoch <= metrics[-1]["epoch"]):
             self.confusion = confusion
         self.status = str(read_status(run).get("status") or "")
+        self.task = task_of_project(read_graph(run))
+        self.task = self.task if self.dense else task_of_metrics(dict.fromkeys(keys), self.task)
+        self._read_preview(run, up_to_step)
+
+    def _read_preview(self, run: Path, up_to_step: int | None) -> None:
+        """The run's latest predictions (those after ``up_to_step`` left out); a damaged
+        file is left out, and ``preview_problem`` says so in one line."""
+        try:
+            preview = read_preview(run / PREVIEW)
+        except RunReadError as exc:
+            self.preview, self.preview_problem = None, str(exc)
+            return
+        if preview is not None and (up_to_step is None or preview.step <= up_to_step):
+            self.preview, self.preview_problem = preview, ""
+            self.task = preview.task
 
     # ----- what views and exports ask -----------------------------------------------------------
     def best_epoch(self) -> tuple[int, float] | None:
@@ -317,18 +385,21 @@ class RunHistory:
 
     def to_csv(self) -> str:
         """One row per step: raw and smoothed training values, the learning rate, and the
-        validation values on the steps where an epoch ended (empty elsewhere)."""
-        val_at = {float(s): (loss, a) for s, loss, a in zip(self.val_loss.x, self.val_loss.y,
-                                                             self.val_acc.y)}
+        validation values (with a dense task's metrics after them) on the steps where an
+        epoch ended (empty elsewhere)."""
+        epoch_series = [self.val_loss, self.val_acc, *self.task_metrics.values()]
+        val_at = {float(s): row for s, *row in zip(self.val_loss.x,
+                                                   *(e.y for e in epoch_series))}
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(CSV_COLUMNS)
+        writer.writerow((*CSV_COLUMNS, *self.task_metrics))
         columns = (self.loss.raw.y, self.loss.smooth.y, self.accuracy.raw.y,
                    self.accuracy.smooth.y, self.lr.y)
+        blank = [""] * len(epoch_series)
         for i, step in enumerate(self.steps):
-            val_loss, val_acc = val_at.get(float(step), ("", ""))
-            writer.writerow([int(step), *(_cell(c[i]) for c in columns), _cell(val_loss),
-                             _cell(val_acc)])
+            values = val_at.get(float(step), blank)
+            writer.writerow([int(step), *(_cell(c[i]) for c in columns),
+                             *(_cell(v) for v in values)])
         return out.getvalue()
 
 

@@ -4,7 +4,8 @@ A run directory is what ``RunDirSink`` writes — from the GUI, ``resnet-studio 
 ``torchrun`` job on another machine alike: ``config.json`` (training configuration, dataset
 description, layer names), ``graph.json`` (the project), ``metrics.csv`` (one row per
 epoch), ``steps.jsonl`` (one object per step), ``confusion.json`` (the latest validation),
-``status.json`` (how the run ended) and the checkpoints ``last.pt`` / ``best.pt``. Any of
+``status.json`` (how the run ended), for a dense task ``preview.npz`` (its latest predictions,
+read by ``preview_file``) and the checkpoints ``last.pt`` / ``best.pt``. Any of
 them may be missing (a run still going, or stopped before its first epoch), and a line being
 written while we read may be cut short; so everything here reads what is there and skips what
 cannot be parsed.
@@ -25,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ..compiler.task import CLASSIFICATION, DETECTION, HEAD_TASKS, SEGMENTATION
 from ..data.config import DataError
 from ..data.spec import SPEC_KEY, DataSpec, derive_spec
 
@@ -37,6 +39,9 @@ RUNNING, INCOMPLETE = "running", "incomplete"  # beside records.STATUSES: how a 
 MAX_JSON_BYTES = 64 * 2 ** 20  # config.json, graph.json, status.json, confusion.json
 MAX_LINE_BYTES = 2 ** 20       # one line of steps.jsonl
 MAX_METRICS_BYTES = 256 * 2 ** 20
+# The task metric a dense run sends as ``val_acc`` (so that "best", studies and comparisons
+# work unchanged); its other metrics have columns of their own in metrics.csv.
+MAIN_METRIC = {DETECTION: "map_50", SEGMENTATION: "miou"}
 
 
 class RunReadError(Exception):
@@ -57,6 +62,7 @@ class RunSummary:
     duration: float = 0.0
     started: float = 0.0   # modification time of config.json (seconds since the epoch)
     config: dict[str, Any] = field(default_factory=dict)
+    task: str = CLASSIFICATION  # a dense run's best_val_acc is its main metric
 
     @property
     def name(self) -> str:
@@ -198,6 +204,24 @@ def read_graph(run: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def task_of_project(graph: dict[str, Any] | None) -> str:
+    """The task of a project written as a dict (graph.json, ``RunStartRecord.graph``): that
+    of its head blocks (``compiler.task``), classification without any or when unreadable."""
+    nodes = (graph or {}).get("nodes")
+    types = [n.get("type") for n in nodes if isinstance(n, dict)] \
+        if isinstance(nodes, list) else []
+    tasks = {HEAD_TASKS[t] for t in types if isinstance(t, str) and t in HEAD_TASKS}
+    return tasks.pop() if len(tasks) == 1 else CLASSIFICATION
+
+
+def task_of_metrics(metrics: dict[str, Any], default: str) -> str:
+    """The dense task whose main metric ``metrics`` report (a run without a graph)."""
+    for task, key in MAIN_METRIC.items():
+        if key in metrics:
+            return task
+    return default
+
+
 def read_status(run: Path) -> dict[str, Any]:
     """``status.json`` ({} while the run goes on, or when it was killed)."""
     data = read_json(run / STATUS)
@@ -220,8 +244,10 @@ def read_confusion(run: Path) -> Confusion | None:
         return None
     data = read_json(path)
     try:
-        return Confusion(np.asarray(data["matrix"], dtype=np.int64), int(data["epoch"]),
-                         float(data["val_acc"]))
+        matrix = np.asarray(data["matrix"], dtype=np.int64)
+        if matrix.size == 0:  # a detector's: it has no confusion matrix (0 × 0)
+            matrix = matrix.reshape(0, 0)
+        return Confusion(matrix, int(data["epoch"]), float(data["val_acc"]))
     except (KeyError, TypeError, ValueError):
         raise RunReadError(f"{path} is damaged: it holds no confusion matrix.") from None
 
@@ -304,4 +330,5 @@ def summarise(run: Path, running: bool = False) -> RunSummary:
         steps=int(status.get("step") or (metrics[-1]["step"] if metrics else 0)),
         best_val_acc=max(accuracies) if accuracies else None,
         duration=float(sum(m.get("duration", 0.0) for m in metrics)),
-        started=_started(run), config=config)
+        started=_started(run), config=config,
+        task=task_of_metrics(metrics[-1] if metrics else {}, task_of_project(read_graph(run))))

@@ -7,7 +7,9 @@ keeps records on disk also has ``sync()``, which the engine calls before each ch
 - ``RunDirSink`` writes the run directory: config.json (with the data spec, see
   ``data/spec.py``), graph.json, metrics.csv (one row per epoch), steps.jsonl (one JSON
   object per step, per-layer arrays as lists), confusion.json (the latest validation
-  confusion matrix) and status.json.
+  confusion matrix), status.json and, for a dense task, preview.npz (the latest
+  ``PreviewRecord``, see ``preview_file.py``). metrics.csv gets one column per key of
+  ``EpochRecord.metrics`` after the fixed ``METRIC_COLUMNS`` (a classifier's has none).
 - ``TensorBoardSink`` logs scalars for TensorBoard when the optional package is installed.
 """
 
@@ -26,7 +28,15 @@ import numpy as np
 
 from ..data.spec import SPEC_KEY
 from ..files import out_of_space, write_text_atomic
-from .records import EpochRecord, Record, RunEndRecord, RunStartRecord, StepRecord
+from .preview_file import PREVIEW, write_preview
+from .records import (
+    EpochRecord,
+    PreviewRecord,
+    Record,
+    RunEndRecord,
+    RunStartRecord,
+    StepRecord,
+)
 
 METRIC_COLUMNS = ("epoch", "step", "train_loss", "train_acc", "val_loss", "val_acc", "lr",
                   "best", "duration")
@@ -101,6 +111,7 @@ class RunDirSink:
         self.run_dir = Path(run_dir)
         self._steps = None
         self._metrics = None
+        self._columns: tuple[str, ...] = METRIC_COLUMNS  # metrics.csv's header
 
     def on_record(self, record: Record) -> None:
         try:
@@ -110,6 +121,8 @@ class RunDirSink:
                 self._write_epoch(record)
             elif isinstance(record, RunStartRecord):
                 self._start(record)
+            elif isinstance(record, PreviewRecord):
+                write_preview(self.run_dir / PREVIEW, record)
             elif isinstance(record, RunEndRecord):
                 self._end(record)
         except OSError as exc:
@@ -139,6 +152,7 @@ class RunDirSink:
         self._steps = open(self.run_dir / "steps.jsonl", "a", encoding="utf-8")  # noqa: SIM115
         metrics = self.run_dir / "metrics.csv"
         fresh = not metrics.exists() or metrics.stat().st_size == 0
+        self._columns = METRIC_COLUMNS if fresh else _header(metrics)
         self._metrics = open(metrics, "a", encoding="utf-8", newline="")  # noqa: SIM115
         if fresh:
             csv.writer(self._metrics).writerow(METRIC_COLUMNS)
@@ -159,7 +173,8 @@ class RunDirSink:
         metrics = self.run_dir / "metrics.csv"
         if metrics.exists():
             rows = list(csv.reader(metrics.read_text(encoding="utf-8").splitlines()))
-            keep_rows = rows[:1] + [r for r in rows[1:] if len(r) == len(METRIC_COLUMNS)
+            width = len(rows[0]) if rows else len(METRIC_COLUMNS)
+            keep_rows = rows[:1] + [r for r in rows[1:] if len(r) == width
                                     and _count(r[0]) <= resumed_epoch
                                     and _count(r[1]) <= resumed_step]
             write_text_atomic(metrics, "".join(",".join(r) + "\n" for r in keep_rows))
@@ -172,13 +187,29 @@ class RunDirSink:
 
     def _write_epoch(self, r: EpochRecord) -> None:
         self._steps.flush()
+        self._add_columns(r.metrics)
         values = [r.epoch, r.step, r.train_loss, r.train_acc, r.val_loss, r.val_acc, r.lr,
                   int(r.best), round(r.duration, 3)]
+        values += [float(r.metrics.get(k, math.nan)) for k in self._columns[len(values):]]
         csv.writer(self._metrics).writerow(values)
         self._metrics.flush()
         confusion = {"epoch": r.epoch, "val_acc": json_value(r.val_acc),
                      "matrix": np.asarray(r.confusion).astype(int).tolist()}
         write_text_atomic(self.run_dir / "confusion.json", json.dumps(confusion) + "\n")
+
+    def _add_columns(self, metrics: dict[str, float]) -> None:
+        """Give metrics.csv a column for each new metric key: the header is rewritten, and
+        rows already written get "nan" in it (once per run, at its first dense epoch)."""
+        new = tuple(k for k in metrics if k not in self._columns)
+        if not new:
+            return
+        path = self.run_dir / "metrics.csv"
+        self._metrics.close()
+        rows = list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
+        self._columns = (*(rows[0] if rows else METRIC_COLUMNS), *new)
+        out = [list(self._columns)] + [r + ["nan"] * len(new) for r in rows[1:]]
+        write_text_atomic(path, "".join(",".join(r) + "\n" for r in out))
+        self._metrics = open(path, "a", encoding="utf-8", newline="")  # noqa: SIM115
 
     def _end(self, record: RunEndRecord) -> None:
         status = {"status": record.status, "message": record.message, "step": record.step,
@@ -204,6 +235,13 @@ class RunDirSink:
             if handle is not None:
                 handle.close()
         self._steps = self._metrics = None
+
+
+def _header(path: Path) -> tuple[str, ...]:
+    """The column names of an existing metrics.csv (the fixed ones if it has no header)."""
+    with open(path, encoding="utf-8", newline="") as stream:
+        header = next(csv.reader(stream), None)
+    return tuple(header) if header else METRIC_COLUMNS
 
 
 _UNREADABLE = 1 << 62  # the count of a torn or foreign row: more than any checkpoint's
@@ -243,7 +281,8 @@ def tensorboard_writer(log_dir: str | Path) -> Any:
 
 class TensorBoardSink:
     """Scalars per step (loss, accuracy, lr, images/s, per-layer gradient norms) and per epoch
-    (validation loss and accuracy). ``writer`` defaults to a ``SummaryWriter`` in ``log_dir``."""
+    (validation loss and accuracy, a dense task's metrics). ``writer`` defaults to a
+    ``SummaryWriter`` in ``log_dir``."""
 
     def __init__(self, log_dir: str | Path, writer: Any = None):
         self.writer = writer if writer is not None else tensorboard_writer(log_dir)
@@ -265,6 +304,8 @@ class TensorBoardSink:
                                ("epoch/train_loss", record.train_loss),
                                ("epoch/train_accuracy", record.train_acc)):
                 w.add_scalar(tag, value, record.step)
+            for key, value in record.metrics.items():  # a dense task's: val/map_50, val/miou
+                w.add_scalar(f"val/{key}", value, record.step)
         elif isinstance(record, RunEndRecord):
             w.flush()
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from training_helpers import configure, wait_finished
 
+from resnet_studio.ui.train.views import TAB_RUNS
+
 
 def legend_and_data_areas(plot):
     return plot.legend.sceneBoundingRect(), plot.vb.sceneBoundingRect()
@@ -20,7 +22,7 @@ def test_no_legend_covers_a_plot_s_data_area(trainer, qtbot):
     for view, plot in ((plots, plots.loss_plot), (plots, plots.acc_plot),
                        (c.views.compare, c.views.compare.loss_plot),
                        (c.views.compare, c.views.compare.acc_plot)):
-        c.views.tabs.setCurrentWidget(view if view is plots else c.views.tabs.widget(3))
+        c.views.tabs.setCurrentWidget(view if view is plots else c.views.tabs.widget(TAB_RUNS))
         qtbot.waitUntil(lambda v=view: v.view.isVisible())
         qtbot.wait(50)  # laid out
         legend, data = legend_and_data_areas(plot)

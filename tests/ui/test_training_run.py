@@ -13,6 +13,7 @@ from resnet_studio.compiler import build
 from resnet_studio.graph import project
 from resnet_studio.ui.design.commands import SetParamsCommand
 from resnet_studio.ui.train.bridge import PAUSED, RUNNING
+from resnet_studio.ui.train.views import TAB_RUNS
 
 LAYERS = ("conv1", "bn1", "conv2", "bn2", "fc")
 
@@ -150,5 +151,5 @@ def test_plain_twin_trains_after_the_network_and_both_are_compared(trainer, qtbo
     assert {n["id"]: n["type"] for n in twin_graph["nodes"]}["add"] == "identity"
     text = c.views.compare.differences.toPlainText()
     assert "add: type add → identity" in text
-    assert c.views.tabs.currentIndex() == 3
+    assert c.views.tabs.currentIndex() == TAB_RUNS
     assert sorted(c.views.runs.selected_paths()) == sorted(runs)

@@ -27,6 +27,7 @@ from ...train.config import TrainConfig
 from ...train.records import (
     DiagnosisRecord,
     EpochRecord,
+    PreviewRecord,
     RunEndRecord,
     RunStartRecord,
     StateRecord,
@@ -51,6 +52,7 @@ class RunUpdate:
     steps: list[StepRecord] = field(default_factory=list)
     epochs: list[EpochRecord] = field(default_factory=list)
     diagnoses: list[DiagnosisRecord] = field(default_factory=list)
+    preview: PreviewRecord | None = None  # the latest only: each replaces the one before
     state: str | None = None
     end: RunEndRecord | None = None
 
@@ -67,10 +69,12 @@ class RunUpdate:
             self.end = record
         elif isinstance(record, DiagnosisRecord):
             self.diagnoses.append(record)
+        elif isinstance(record, PreviewRecord):
+            self.preview = record
 
     def __bool__(self) -> bool:
         return bool(self.start or self.steps or self.epochs or self.state or self.end
-                    or self.diagnoses)
+                    or self.diagnoses or self.preview)
 
 
 class _Worker(QObject):

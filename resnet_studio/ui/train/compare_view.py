@@ -17,6 +17,12 @@ from ..widgets.empty_state import EmptyState
 from . import plotstyle as style
 from .runs import short_name
 
+# What the runs' val_acc holds, by their task ("mixed": runs of several tasks).
+VALIDATION_TITLES = {"classification": ("Validation accuracy", "top-1"),
+                     "detection": ("Validation mAP@0.5", "mAP@0.5"),
+                     "segmentation": ("Validation mean IoU", "mean IoU"),
+                     "mixed": ("Validation score (accuracy, mAP@0.5 or mean IoU)", "score")}
+LOSS_UNITS = {"detection": "sum of losses", "mixed": "loss"}
 COMPARE_HINT = ("Select two or more runs in the list (Ctrl+click or Shift+click) to overlay "
                 "their curves here.")
 
@@ -40,6 +46,7 @@ class CompareView(QWidget):
                                             "(Ctrl+click or Shift+click).")
         self.stack = EmptyState(self.view, COMPARE_HINT, self)
         self.shown: list[Path] = []
+        self.tasks: set[str] = set()  # of the shown runs
         self.names: list[str] = []  # the legend's names of the shown runs
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -49,6 +56,7 @@ class CompareView(QWidget):
         """Overlay ``paths``; ``labels`` (one per path) say what each is ("residual")."""
         self.loss_plot.clear()
         self.acc_plot.clear()
+        self.tasks: set[str] = set()
         self.shown = list(paths)
         self.names = [f"{label}: {short_name(p)}" if label else short_name(p)
                       for p, label in zip(paths, [*labels, *[""] * len(paths)])]
@@ -59,6 +67,8 @@ class CompareView(QWidget):
             except RunReadError:
                 continue  # deleted since it was listed: the differences below say nothing
             self._overlay(self.names[i], history, colour)
+            self.tasks.add(history.task)
+        self._label_axes()
         self.differences.setPlainText(self.describe_differences(paths))
         self.stack.set_empty(not self.shown)
 
@@ -71,6 +81,17 @@ class CompareView(QWidget):
             self.acc_plot.plot(epochs, history.val_acc.y, pen=pg.mkPen(colour, width=2),
                                symbol="o", symbolSize=5, symbolBrush=colour, symbolPen=None,
                                name=name)
+
+    def _label_axes(self) -> None:
+        """Name what the runs' val_acc holds: accuracy, mAP@0.5 or mean IoU (runs of several
+        tasks: each run's own main score)."""
+        mixed = len(self.tasks) > 1
+        task = "mixed" if mixed else next(iter(self.tasks), "classification")
+        title, unit = VALIDATION_TITLES[task]
+        self.acc_plot.setTitle(title, color=style.TEXT.name(), size="10pt")
+        self.acc_plot.getAxis("left").setLabel(unit, color=style.AXIS.name())
+        self.loss_plot.getAxis("left").setLabel(LOSS_UNITS.get(task, "cross-entropy"),
+                                                color=style.AXIS.name())
 
     @staticmethod
     def describe_differences(paths: Sequence[Path]) -> str:

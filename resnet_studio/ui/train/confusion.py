@@ -1,4 +1,5 @@
 """The confusion matrix of the latest validation: rows are true classes, columns predictions.
+A segmentation run's counts pixels (its "accuracy" is the mean IoU; the caption says so).
 
 Cells are coloured by the share of each true class (row-normalised, so rare classes read as
 clearly as common ones) and, for up to ``MAX_LABELLED`` classes, show their counts.
@@ -28,6 +29,7 @@ class ConfusionView(QWidget):
         super().__init__(parent)
         self.matrix: np.ndarray | None = None
         self.class_names: list[str] = []
+        self.pixels = False  # a segmentation run's matrix: pixels, and mean IoU
         self.caption = QLabel("The confusion matrix appears after the first validation.", self)
         self.caption.setStyleSheet("color: #5f6b76; padding: 2px 6px;")
         self.view = pg.GraphicsLayoutWidget(self)
@@ -58,7 +60,8 @@ class ConfusionView(QWidget):
     def show_history(self, history: RunHistory) -> None:
         """The latest confusion matrix of ``history`` (cleared when it has none yet)."""
         self.set_class_names(history.class_names)
-        if history.confusion is None:
+        self.pixels = history.task == "segmentation"
+        if history.confusion is None or not history.confusion.matrix.size:
             self.clear()
         elif history.confusion.matrix is not self.matrix:
             c = history.confusion
@@ -76,9 +79,15 @@ class ConfusionView(QWidget):
         self.plot.getAxis("left").setTicks(ticks)
         self.plot.setRange(xRange=(0, k), yRange=(0, k), padding=0.02)
         self._label_cells(matrix, totals)
+        right = f"{int(np.trace(matrix)):,} of {int(matrix.sum()):,}"
+        if self.pixels:
+            self.caption.setText(f"Pixel confusion after epoch {epoch}: "
+                                 f"mean IoU {accuracy:.1%}, {right} pixels right; rows are "
+                                 "true classes, colour is the share of each row.")
+            return
         self.caption.setText(f"Validation after epoch {epoch}: accuracy {accuracy:.1%} "
-                             f"({int(np.trace(matrix)):,} of {int(matrix.sum()):,} right); "
-                             "rows are true classes, colour is the share of each row.")
+                             f"({right} right); rows are true classes, colour is the share "
+                             "of each row.")
 
     def _label_cells(self, matrix: np.ndarray, totals: np.ndarray) -> None:
         shares = matrix / totals

@@ -31,7 +31,7 @@ from ..data.wording import app_wording
 from ..shell.features import ActionSpec, Contributions, DockSpec, Feature, FeatureHost
 from .bridge import IDLE, PAUSED, RUNNING, STARTING, STOPPING, RunUpdate
 from .defaults import UNKNOWN_DEVICES, Devices, find_devices
-from .panel import TrainingPanel
+from .panel import TrainingPanel, metric_rows
 from .recipe_sync import TrainingSync
 from .runner import RunQueue
 from .tint import TintLegend, tint_colours
@@ -222,8 +222,9 @@ class TrainingController(QObject, Feature):
         if update.diagnoses:
             self.panel.diagnoses.add(update.diagnoses)
             self.window.show_message(f"Training: {update.diagnoses[-1].message}")
-        self.views.history.append([*update.steps, *update.epochs])
-        self.views.history_grew(bool(update.epochs))
+        preview = [update.preview] if update.preview is not None else []
+        self.views.history.append([*update.steps, *update.epochs, *preview])
+        self.views.history_grew(bool(update.epochs or preview))
         if update.steps:
             self._latest_step = update.steps[-1]
         if update.epochs:
@@ -251,7 +252,7 @@ class TrainingController(QObject, Feature):
         if self.views.plots is None:
             return
         self.views.draw(all_views=not self.bridge.is_active())
-        self.panel.show_metrics(self._metrics())
+        self.panel.show_metrics(metric_rows(self.views.history))
         step, self._latest_step = self._latest_step, None
         if step is None:
             return
@@ -262,23 +263,6 @@ class TrainingController(QObject, Feature):
         summary = self.panel.show_step(step)
         if summary and self.bridge.state == RUNNING and self.current_run is not None:
             self.window.show_message(f"Training {self.current_run.name}: {summary}")
-
-    def _metrics(self) -> list[tuple[str, str]]:
-        """The latest values for the panel: smoothed training loss and accuracy, the last
-        validation and the best so far."""
-        h = self.views.history
-        rows = []
-        if len(h):
-            loss, acc = h.loss.smooth.y[-1], h.accuracy.smooth.y[-1]
-            rows.append(("Training (smoothed)", f"loss {loss:.4g} · accuracy {acc:.1%}"))
-        if h.val_loss.size:
-            epoch = h.val_loss.size  # one validation per epoch, earlier ones included on resume
-            loss, acc = h.val_loss.y[-1], h.val_acc.y[-1]
-            rows.append((f"Validation, epoch {epoch}", f"loss {loss:.4g} · accuracy {acc:.1%}"))
-            best = h.best_epoch()
-            if best is not None:
-                rows.append(("Best validation", f"{best[1]:.1%} at epoch {best[0]}"))
-        return rows
 
     def _tint(self, record: Any) -> None:
         run = self.current_run

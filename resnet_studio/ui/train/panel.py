@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...train.history import MAIN_METRIC, METRIC_LABELS, RunHistory
 from ...train.progress import data_lines, format_duration
 from ...train.records import RunStartRecord, StepRecord
 from .defaults import Devices
@@ -174,3 +175,26 @@ class TrainingPanel(QWidget):
         self.settings.setEnabled(editable)
         self.scroll.setVisible(editable)
         self.locked.setVisible(not editable)
+
+
+def metric_rows(h: RunHistory) -> list[tuple[str, str]]:
+    """The latest values for the panel: smoothed training loss and accuracy (a segmenter's
+    pixel accuracy, none for a detector), the last validation (with a dense task's metrics)
+    and the best so far."""
+    rows = []
+    if len(h):
+        text = f"loss {h.loss.smooth.y[-1]:.4g}"
+        if h.train_acc_label is not None:
+            text += f" · {h.train_acc_label} {h.accuracy.smooth.y[-1]:.1%}"
+        rows.append(("Training (smoothed)", text))
+    if h.val_loss.size:
+        epoch = h.val_loss.size  # one validation per epoch, earlier ones included on resume
+        parts = [f"loss {h.val_loss.y[-1]:.4g}", f"{h.val_acc_label} {h.val_acc.y[-1]:.1%}"]
+        parts += [f"{METRIC_LABELS.get(k, k)} {s.y[-1]:.1%}"
+                  for k, s in h.task_metrics.items() if k != MAIN_METRIC.get(h.task)]
+        rows.append((f"Validation, epoch {epoch}", " · ".join(parts)))
+        best = h.best_epoch()
+        if best is not None:
+            label = f"{h.val_acc_label} " if h.dense else ""
+            rows.append(("Best validation", f"{label}{best[1]:.1%} at epoch {best[0]}"))
+    return rows

@@ -6,6 +6,10 @@ markers joined by a line. Every curve is backed by a ``Series`` whose buffers gr
 doubling, and is updated with ``setData`` on slices of them; the plots use peak
 downsampling and clip-to-view so that a hundred thousand steps draw as fast as a thousand.
 ``skipFiniteCheck`` stays off: a diverging run sends NaN and infinities.
+
+For a dense run the accuracy plot shows its task metrics instead: ``val_acc`` holds the main
+one (mAP@0.5, or mean IoU), the others are curves beside it, and the step "accuracy" is a
+segmenter's pixel accuracy (a detector has none, and its training curves go).
 """
 
 from __future__ import annotations
@@ -15,12 +19,25 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from ...train.history import DEFAULT_SMOOTHING, RunHistory, Series, Smoothed
+from ...train.history import (
+    DEFAULT_SMOOTHING,
+    MAIN_METRIC,
+    METRIC_LABELS,
+    RunHistory,
+    Series,
+    Smoothed,
+)
 from ..widgets.empty_state import EmptyState
 from ..widgets.spin_boxes import DoubleSpinBox
 from . import plotstyle as style
 
 CROSSHAIR_HZ = 30
+# The accuracy plot's title and unit, by task: a dense run's val_acc is not an accuracy.
+ACC_TITLES = {"classification": ("Accuracy", "top-1"), "detection": ("mAP", "mAP (COCO)"),
+              "segmentation": ("Mean IoU", "IoU, share of pixels")}
+# A detector's loss is the sum of its head's losses (classifier, box, RPN), not one entropy.
+LOSS_UNITS = {"detection": "sum of losses"}
+METRIC_COLOURS = ("#7b3294", "#1a7f37", "#e69f00")  # further task metrics, in order
 
 
 class MetricCurves:
@@ -80,6 +97,9 @@ class MetricPlots(QWidget):
         self.loss = MetricCurves(self.loss_plot, style.TRAIN)
         self.accuracy = MetricCurves(self.acc_plot, style.TRAIN)
         self.history = RunHistory()
+        self.metric_items: dict[str, pg.PlotDataItem] = {}  # task metrics besides val_acc
+        self._task_key: tuple = ("classification", ())
+        self.loss_unit = "cross-entropy"
         self.dirty = False  # the history holds points the curves do not show yet
         self.lr_item = self.lr_plot.plot(pen=pg.mkPen(style.LR, width=2))
         self.smoothing = DoubleSpinBox(self, minimum=0.0, maximum=0.999, singleStep=0.05,
@@ -139,6 +159,7 @@ class MetricPlots(QWidget):
         self.loss.show(history.loss, history.val_loss)
         self.accuracy.show(history.accuracy, history.val_acc)
         self.readout.setText("")
+        self.fit_task()
         self.changed(draw)
 
     def clear(self) -> None:
@@ -155,18 +176,55 @@ class MetricPlots(QWidget):
     def redraw(self) -> None:
         self.dirty = False
         self.stack.set_empty(len(self.history) == 0)
+        self.fit_task()
         self.loss.redraw()
         self.accuracy.redraw()
+        for key, item in self.metric_items.items():
+            series = self.history.task_metrics[key]
+            item.setData(series.x, series.y)
         self.lr_item.setData(self.lr.x, self.lr.y)
         finite = self.lr.y[np.isfinite(self.lr.y)]
         if finite.size:  # from zero: a constant rate should read as a flat line, not noise
             self.lr_plot.setYRange(0.0, float(finite.max()) * 1.08 or 1.0, padding=0)
         style.settle_ranges(self.loss_plot, self.acc_plot, self.lr_plot)
 
+    def fit_task(self) -> None:
+        """Title, unit, legend and task-metric curves of the accuracy plot for the history's
+        task (its metrics are known after the first epoch, a run without a graph's task too)."""
+        h = self.history
+        key = (h.task, tuple(h.task_metrics))
+        if key == self._task_key:
+            return
+        self._task_key = key
+        self.loss_unit = LOSS_UNITS.get(h.task, "cross-entropy")
+        self.set_log_loss(self.log_loss.isChecked())
+        title, unit = ACC_TITLES.get(h.task, ACC_TITLES["classification"])
+        self.acc_plot.setTitle(title, color=style.TEXT.name(), size="10pt")
+        self.acc_plot.getAxis("left").setLabel(unit, color=style.AXIS.name())
+        for item in self.metric_items.values():
+            self.acc_plot.removeItem(item)
+        legend, curves, train = self.legends[1], self.accuracy, h.train_acc_label
+        legend.clear()
+        if train is not None and h.dense:  # faint and bold: the loss plot's legend says so
+            legend.addItem(curves.smooth_item, f"train {_short(train)}")
+        elif train is not None:
+            legend.addItem(curves.raw_item, "train")
+            legend.addItem(curves.smooth_item, "smoothed")
+        curves.raw_item.setVisible(train is not None)
+        curves.smooth_item.setVisible(train is not None)
+        legend.addItem(curves.val_item, f"val {h.val_acc_label}" if h.dense else "validation")
+        others = [k for k in h.task_metrics if k != MAIN_METRIC.get(h.task)]
+        self.metric_items = {k: self.acc_plot.plot(
+            pen=pg.mkPen(colour, width=2), symbol="s", symbolSize=6, symbolBrush=colour,
+            symbolPen=None, name=f"val {_short(METRIC_LABELS.get(k, k))}")
+            for k, colour in zip(others, METRIC_COLOURS)}
+        style.fit_legends(self.view, self.legends, self.width())
+
     # ----- options ----------------------------------------------------------------------------
     def set_log_loss(self, on: bool) -> None:
         self.loss_plot.setLogMode(y=on)
-        self.loss_plot.getAxis("left").setLabel("cross-entropy (log)" if on else "cross-entropy",
+        unit = self.loss_unit
+        self.loss_plot.getAxis("left").setLabel(f"{unit} (log)" if on else unit,
                                                 color=style.AXIS.name())
 
     def _on_smoothing_changed(self, value: float) -> None:
@@ -191,14 +249,26 @@ class MetricPlots(QWidget):
             line.setPos(x)
             line.setVisible(True)
         parts = [f"<b>step {x:,.0f}</b>"]
-        for name, curves in (("loss", self.loss), ("accuracy", self.accuracy)):
-            raw, smooth = curves.raw.nearest(x), curves.smooth.nearest(x)
-            parts.append(f"{name} {raw[1]:.4g} (smoothed {smooth[1]:.4g})")
+        h = self.history
+        for name, val_name, curves in (("loss", "loss", self.loss),
+                                       (h.train_acc_label, h.val_acc_label, self.accuracy)):
+            if name is not None:
+                raw, smooth = curves.raw.nearest(x), curves.smooth.nearest(x)
+                parts.append(f"{name} {raw[1]:.4g} (smoothed {smooth[1]:.4g})")
             val = curves.val.nearest(x)
             if val is not None:
-                parts.append(f"val {name} {val[1]:.4g} @ {val[0]:,.0f}")
+                parts.append(f"val {val_name} {val[1]:.4g} @ {val[0]:,.0f}")
+        for key in self.metric_items:
+            val = h.task_metrics[key].nearest(x)
+            if val is not None:
+                parts.append(f"val {METRIC_LABELS.get(key, key)} {val[1]:.4g}")
         lr = self.lr.nearest(x)
         parts.append(f"lr {lr[1]:.3g}")
         text = " · ".join(parts)
         self.readout.setText(text)
         return text
+
+
+def _short(label: str) -> str:
+    """A metric's name for a legend under a narrow plot."""
+    return label.replace("accuracy", "acc.")

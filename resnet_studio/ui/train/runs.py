@@ -1,7 +1,8 @@
 """The runs list.
 
 ``RunsPanel`` lists every run directory of the project (and any opened by hand, such as one
-written by ``resnet-studio train``) with its status, best validation accuracy and duration.
+written by ``resnet-studio train``) with its status, best validation score (accuracy, or a
+dense task's main metric) and duration.
 Selecting runs overlays their curves in ``compare_view.CompareView``. The list is made with
 the window; it imports no plotting library (pyqtgraph loads with the plots, on first use).
 """
@@ -26,12 +27,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...train.history import MAIN_METRIC, METRIC_LABELS
 from ...train.progress import format_duration
 from ...train.rundir import RunReadError, RunSummary, list_runs, summarise
 
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 RUN_NAME = re.compile(r"^(.*)-(\d{8})-(\d{6})(.*)$")  # as TrainingController.new_run_dir
-COLUMNS = ("Run", "Status", "Best val. acc.", "Epochs", "Duration")
+COLUMNS = ("Run", "Status", "Best val.", "Epochs", "Duration")
+BEST_TIP = ("The best validation score of the run: top-1 accuracy for a classifier, mAP@0.5 "
+            "for a detector, mean IoU for a segmenter.")
 STATUS_COLOURS = {"failed": "#b42318", "running": "#1a5fb4", "stopped": "#9a6700"}
 
 
@@ -69,6 +73,7 @@ class RunsPanel(QWidget):
         self.summaries: dict[Path, RunSummary] = {}
         self.table = QTableWidget(0, len(COLUMNS), self)
         self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.horizontalHeaderItem(2).setToolTip(BEST_TIP)
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -178,6 +183,8 @@ class RunsPanel(QWidget):
             done = max(done, self.running_epoch)  # the epoch in progress
         epochs = f"{done}/{s.epochs}" if s.epochs else str(done)
         best = f"{s.best_val_acc:.1%}" if s.best_val_acc is not None else "—"
+        if s.best_val_acc is not None and s.task in MAIN_METRIC:
+            best += f" {METRIC_LABELS[MAIN_METRIC[s.task]]}"
         started = datetime.fromtimestamp(s.started).strftime("%Y-%m-%d %H:%M") if s.started else ""
         cells = (short_name(s.path), s.status, best, epochs, format_duration(s.duration))
         tip = "\n".join(filter(None, (str(s.path), f"started {started}" if started else "",

@@ -1,6 +1,6 @@
-"""The training views in one tab widget: curves, gradients, confusion and the runs list with
-the comparison. They render a ``RunHistory`` (and run directories, for the comparison); they
-never read the engine.
+"""The training views in one tab widget: curves, gradients, confusion, a dense run's
+predictions and the runs list with the comparison. They render a ``RunHistory`` (and run
+directories, for the comparison); they never read the engine.
 
 The plots are made on first use: they take a while to build, and most editing sessions never
 train.
@@ -23,7 +23,8 @@ from .runs import RunsPanel
 if TYPE_CHECKING:  # pyqtgraph comes with the plots, on first use, not with the window
     from .plots import MetricPlots
 
-TAB_CURVES, TAB_GRADIENTS, TAB_CONFUSION, TAB_RUNS = range(4)
+TAB_CURVES, TAB_GRADIENTS, TAB_CONFUSION, TAB_PREDICTIONS, TAB_RUNS = range(5)
+CONFUSION_TITLES = {"segmentation": "Pixel Confusion"}  # others: "Confusion"
 # While a run streams, the heatmap is redrawn at most this often: each redraw recolours the
 # whole layers × columns image (as long as a redraw of the curves), and a column a step
 # cannot be read at ten frames a second anyway. The curves follow every render.
@@ -51,11 +52,13 @@ class TrainingViews:
         from .confusion import ConfusionView
         from .heatmap import GradientView
         from .plots import MetricPlots
+        from .predictions import PredictionsView
 
         p = self.parent
         self.plots = MetricPlots(p)
         self.gradients = GradientView(p)
         self.confusion = ConfusionView(p)
+        self.predictions = PredictionsView(p)
         self.compare = CompareView(p)
         # The list with the differences of the selected runs below it; their curves beside.
         left = QSplitter(Qt.Orientation.Vertical, p)
@@ -67,7 +70,8 @@ class TrainingViews:
         runs_tab.addWidget(self.compare)
         runs_tab.setSizes([470, 830])
         for widget, title in ((self.plots, "Curves"), (self.gradients, "Gradients"),
-                              (self.confusion, "Confusion"), (runs_tab, "Runs")):
+                              (self.confusion, "Confusion"),
+                              (self.predictions, "Predictions"), (runs_tab, "Runs")):
             self.tabs.addTab(widget, title)
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.show_history(self.history)
@@ -79,6 +83,8 @@ class TrainingViews:
         self.plots.show_history(history)
         self.gradients.follow(history)
         self.confusion.show_history(history)
+        self.predictions.show_history(history)
+        self._fit_task(history)
 
     def clear(self) -> None:
         """Show nothing: an empty history, no comparison, no run selected."""
@@ -90,12 +96,23 @@ class TrainingViews:
         self.runs.table.clearSelection()
 
     def history_grew(self, epochs: bool) -> None:
-        """Records went into the history: take them in; drawing waits for ``draw``."""
+        """Records went into the history: take them in; drawing waits for ``draw``.
+        ``epochs``: an epoch ended or a preview came (the per-epoch views follow)."""
         self.ensure()
         self.plots.changed(draw=False)
         self.gradients.follow(self.history, draw=False)
         if epochs:
             self.confusion.show_history(self.history)
+            self.predictions.show_history(self.history)
+            self._fit_task(self.history)
+
+    def _fit_task(self, history: RunHistory) -> None:
+        """A detector has no confusion matrix (its tab goes); a segmenter's counts pixels."""
+        detection = history.task == "detection"
+        if detection and self.tabs.currentIndex() == TAB_CONFUSION:
+            self.tabs.setCurrentIndex(TAB_CURVES)
+        self.tabs.setTabVisible(TAB_CONFUSION, not detection)
+        self.tabs.setTabText(TAB_CONFUSION, CONFUSION_TITLES.get(history.task, "Confusion"))
 
     def draw(self, all_views: bool) -> None:
         """Draw what the history gained: the view on show, or every view (``all_views``, at
