@@ -4,7 +4,9 @@ executor and is remembered, and two trials stream their curves into the view tog
 from __future__ import annotations
 
 import functools
+import json
 
+import numpy as np
 import pytest
 from parallel_hold import hold_at
 from study_helpers import StudyPrompts, budget, staged_net
@@ -81,3 +83,41 @@ def test_run_at_once_goes_to_the_worker_and_is_remembered_per_project(studio, qt
     with qtbot.waitSignal(studio.worker.finished, timeout=120_000):
         assert studio.resume()
     assert asked == [3, 2]
+
+
+def _start(resumed: int, run_dir) -> object:
+    from resnet_studio.train.records import RunStartRecord
+
+    return RunStartRecord((), (), (), {}, {}, None, "cpu", 1, 3, 6, resumed, str(run_dir))
+
+
+def _steps(first: int, last: int, accuracy: float) -> list:
+    from resnet_studio.train.records import StepRecord
+
+    return [StepRecord(s, 1, 1.0, accuracy, 0.1, 100.0, np.zeros(0))
+            for s in range(first, last + 1)]
+
+
+def test_a_restarted_runs_live_line_drops_the_steps_trained_again(qtbot, tmp_path):
+    from dataclasses import replace
+
+    from study_helpers import finished_sweep_results
+
+    from resnet_studio.ui.experiments.view import StudyView
+
+    view = StudyView()
+    qtbot.addWidget(view)
+    finished = finished_sweep_results()
+    view.show_results(replace(finished, curves={**finished.curves, "seed-1": replace(
+        finished.curves["seed-1"], status="running")}))
+    run = tmp_path / "seed-1"  # what the killed child had made durable: its last.pt's steps
+    run.mkdir()
+    (run / "steps.jsonl").write_text("".join(
+        json.dumps({"step": s, "loss": 1.0, "accuracy": 0.5}) + "\n" for s in range(1, 5)))
+    view.live.add("seed-1", [_start(0, run), *_steps(1, 5, 0.5)])
+    # The child died after step 5; the new one goes on from step 4 (its last.pt).
+    view.live.add("seed-1", [*_steps(5, 5, 0.5), _start(4, run), *_steps(5, 6, 0.75)])
+    train, _ = view.live.items["seed-1"]
+    assert list(train.xData) == [1, 2, 3, 4, 5, 6]
+    history = view.live.histories["seed-1"]
+    assert list(history.accuracy.raw.y) == [0.5] * 4 + [0.75] * 2
