@@ -172,8 +172,11 @@ class _Worker:
                  train: Callable[..., TrialEnd]):
         self.slot = slot
         self.conn, child = context.Pipe()
+        # Not a daemon: a run streaming an image folder decodes in DataLoader processes of
+        # its own, which a daemon may not start. A child whose driver is gone sees its pipe
+        # close and stops after its step (keeping last.pt), so none outlives it for long.
         self.process = context.Process(target=child_main, args=(child, share, train),
-                                       name=f"trial-slot-{slot}", daemon=True)
+                                       name=f"trial-slot-{slot}", daemon=False)
         self.process.start()
         child.close()
         self.trial: Trial | None = None

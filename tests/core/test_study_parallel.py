@@ -117,6 +117,24 @@ def test_cancel_stops_every_child_and_a_parallel_resume_finishes_every_run(tmp_p
         assert _steps(tmp_path / "runs" / spec.name) == [1, 2, 3, 4, 5, 6], spec.name
 
 
+def test_a_run_streaming_an_image_folder_decodes_in_processes_of_its_own(tmp_path):
+    from test_analysis_support import image_folder, tiny_net
+
+    from resnet_studio.data import DataConfig
+
+    images = image_folder(tmp_path / "images", 3, 8, (6, 6, 6))
+    data = DataConfig(dataset=f"folder:{images}", image_size=8, val_fraction=0.34,
+                      in_memory=False, workers=1)
+    study = plan_sweep(tiny_net(3, 8), budget(epochs=1, batch_size=4, data=data),
+                       {"seed": [1]})
+    events = []
+    outcome = StudyQueue(study, tmp_path / "s", on_progress=events.append,
+                         executor=Parallel(1, threads_per_trial=1)).run()
+    end = next(e for e in events if e.event == "end")
+    assert outcome.statuses == {"seed-1": "finished"}, end.message
+    assert _steps(tmp_path / "s" / "runs" / "seed-1") == [1, 2, 3]
+
+
 @pytest.mark.parametrize(("slots", "fraction", "gpus", "wanted"), [
     (0, None, 0, "--parallel must be at least 1 (got 0)."),
     (2, 0.0, 1, "--gpus-per-trial must be a fraction in (0, 1] or a whole number (got 0)."),
