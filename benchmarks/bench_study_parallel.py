@@ -55,11 +55,15 @@ def gpu_study(epochs: int):
     return plan_sweep(create("resnet20", InputSpec(3, 32, 32, 10)), config, {"seed": SEEDS})
 
 
+STARTUPS: list[float] = []  # seconds from a child's spawn to its torch being ready
+
+
 def timed(study, executor) -> float:
     with tempfile.TemporaryDirectory() as folder:
         began = time.perf_counter()
         outcome = StudyQueue(study, folder, executor=executor).run()
         seconds = time.perf_counter() - began
+    STARTUPS.extend(c["startup_seconds"] for c in getattr(executor, "children", ()))
     if set(outcome.statuses.values()) != {"finished"}:
         raise SystemExit(f"a run did not finish: {outcome.statuses}")
     return seconds
@@ -90,6 +94,7 @@ def cpu(args: argparse.Namespace) -> None:
     print(f"{len(SEEDS)} runs of the small ResNet on {cpus} CPUs, {args.epochs} epochs each")
     for name, values in times.items():
         print(f"{name:<32} {spread(values)}")
+    print(f"child start-up (spawn to torch ready) {spread(STARTUPS)}")
     best = min(statistics.median(v) for n, v in times.items() if n.startswith("sequential"))
     par = statistics.median(times[f"parallel {args.parallel}, {share} threads each"])
     print(f"speed-up (best sequential median / parallel median): {best / par:.2f}×")

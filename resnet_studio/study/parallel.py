@@ -30,6 +30,7 @@ import queue
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
@@ -172,6 +173,7 @@ class _Worker:
                  train: Callable[..., TrialEnd]):
         self.slot = slot
         self.conn, child = context.Pipe()
+        self.began = time.monotonic()
         # Not a daemon: a run streaming an image folder decodes in DataLoader processes of
         # its own, which a daemon may not start. A child whose driver is gone sees its pipe
         # close and stops after its step (keeping last.pt), so none outlives it for long.
@@ -206,7 +208,7 @@ class Parallel:
     is what each child trains a trial with (``trial.run_trial``; another function of its
     signature, picklable, to inject faults in tests). ``children`` collects what each child
     said when it started: its pid, its torch threads, whether torch was loaded before its
-    devices were set (it must not be)."""
+    devices were set (it must not be), and the seconds from its spawn to then."""
 
     def __init__(self, slots: int, *, gpus_per_trial: float | None = None,
                  threads_per_trial: int | None = None, restarts: int = RESTARTS,
@@ -301,8 +303,8 @@ class Parallel:
 
     def _on_message(self, worker: _Worker, kind: str, value: Any, events: TrialEvents) -> None:
         if kind == "ready":
-            worker.info = value
-            self.children.append(value)
+            worker.info = {**value, "startup_seconds": time.monotonic() - worker.began}
+            self.children.append(worker.info)
         elif kind == "record" and worker.trial is not None:
             events.record(worker.trial, value)
         elif kind == "end" and worker.trial is not None:
