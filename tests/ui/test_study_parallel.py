@@ -121,3 +121,13 @@ def test_a_restarted_runs_live_line_drops_the_steps_trained_again(qtbot, tmp_pat
     assert list(train.xData) == [1, 2, 3, 4, 5, 6]
     history = view.live.histories["seed-1"]
     assert list(history.accuracy.raw.y) == [0.5] * 4 + [0.75] * 2
+
+
+def test_the_dialogs_run_at_once_goes_to_the_worker(studio, qtbot, monkeypatch):
+    asked = []
+    monkeypatch.setattr(worker_module, "make_executor", lambda at_once: asked.append(at_once))
+    dialog = studio.open_dialog("sweep")
+    dialog.form.at_once.setValue(4)
+    with qtbot.waitSignal(studio.worker.finished, timeout=120_000):
+        dialog.accept()
+    assert asked == [4]

@@ -159,7 +159,8 @@ class StudyFeature(QObject, Feature):
     def _on_dialog_accepted(self) -> None:
         dialog = self.dialog
         if dialog is not None and dialog.study is not None:
-            self.start_study(dialog.study, estimates=dialog.estimates())
+            self.start_study(dialog.study, estimates=dialog.estimates(),
+                             at_once=dialog.form.at_once.value())
 
     def start_study(self, study: Study, directory: Path | None = None,
                     estimates: dict[str, Any] | None = None, at_once: int | None = None
