@@ -26,6 +26,7 @@ from typing import Any
 
 from ..locks import hold
 from ..train.command import OPTIONS, PRESET_PREFIX, CommandError, add_options, reported
+from . import console
 from .queue import LOCK_HINT
 
 EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -128,6 +129,7 @@ def _queue_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--retry-failed", action="store_true", help="train failed runs again")
     p.add_argument("--no-estimate", action="store_true",
                    help="skip the short timing that estimates the study's duration")
+    console.add_options(p)
 
 
 # ----- planning -------------------------------------------------------------------------------
@@ -152,7 +154,8 @@ def _start(study: Any, directory: Path, args: argparse.Namespace) -> int:
             print(f"{directory} holds this study already: going on where it stopped.")
     study.save(directory)
     if args.plan_only:
-        _print_plan(study, _estimate(study, args))
+        executor = console.executor(args)
+        _print_plan(study, _estimate(study, args, executor), getattr(executor, "slots", 1))
         return EXIT_OK
     return _execute(study, directory, args)
 
@@ -291,16 +294,17 @@ def _clear(directory: Path) -> None:
 
 
 # ----- running --------------------------------------------------------------------------------
-def _estimate(study: Any, args: argparse.Namespace) -> Any:
+def _estimate(study: Any, args: argparse.Namespace, executor: Any = None) -> Any:
     if args.no_estimate:
         return None
     from .estimate import estimate
 
     print("timing a few training steps to estimate the study's duration …", file=sys.stderr)
-    return estimate(study)
+    with console.timing_threads(executor):
+        return estimate(study)
 
 
-def _print_plan(study: Any, estimate: Any) -> None:
+def _print_plan(study: Any, estimate: Any, slots: int = 1) -> None:
     from ..train.progress import format_duration
     from .estimate import budget_warning
 
@@ -317,8 +321,11 @@ def _print_plan(study: Any, estimate: Any) -> None:
                 f"about {format_duration(seconds)}" if seconds is not None else "time unknown")
         print(f"  [{i}/{len(study.runs)}] {spec.label:<32} {when}")
     if estimate and estimate.total is not None:
+        at_once = (f"; {slots} at once: about {format_duration(estimate.wall(slots))}"
+                   if slots > 1 else "")
         print(f"estimated total: {format_duration(estimate.total)} "
-              f"({estimate.step_seconds * 1000:.0f} ms per step of {estimate.timed_run})")
+              f"({estimate.step_seconds * 1000:.0f} ms per step of {estimate.timed_run}"
+              f"{at_once})")
     warning = budget_warning(study)
     if warning:
         print(warning)
@@ -327,12 +334,13 @@ def _print_plan(study: Any, estimate: Any) -> None:
 def _execute(study: Any, directory: Path, args: argparse.Namespace) -> int:
     from .queue import StudyQueue
 
-    estimate = _estimate(study, args)
-    _print_plan(study, estimate)
-    printer = ProgressPrinter()
+    executor = console.executor(args)
+    estimate = _estimate(study, args, executor)
+    _print_plan(study, estimate, getattr(executor, "slots", 1))
+    printer = ProgressPrinter() if executor is None else console.TrialLines(study)
     queue = StudyQueue(study, directory, on_progress=printer,
                        estimates=estimate.seconds if estimate else None,
-                       retry_failed=args.retry_failed, sinks=printer.sinks)
+                       retry_failed=args.retry_failed, sinks=printer.sinks, executor=executor)
     with _cancel_on_interrupt(queue):
         outcome = queue.run()
     _report(study, directory)

@@ -49,6 +49,17 @@ class Estimate:
         values = list(self.seconds.values())
         return None if any(v is None for v in values) else float(sum(values))
 
+    def wall(self, slots: int = 1) -> float | None:
+        """Seconds from start to end with ``slots`` runs training at once, each run (in plan
+        order) taking the slot that frees first; the step time is the one measured, so time
+        it with one trial's share of the machine (``step_seconds`` under the slot's threads)."""
+        from .progress import makespan
+
+        values = list(self.seconds.values())
+        if any(v is None for v in values):
+            return None
+        return makespan([], [v for v in values if v], slots)
+
 
 def data_sizes(config: dict[str, Any]) -> tuple[int, int] | None:
     """(training, validation) images a configuration trains and validates on, if known."""

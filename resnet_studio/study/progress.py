@@ -17,12 +17,18 @@ set-up (from a run's start to its first step: loading data, building the network
 run not started yet; before anything is measured, the plan's estimate (``study.estimate``)
 of what is left. Work is timed between step reports of one run, so set-up does not inflate
 the pace, and a stopped study's idle time never counts.
+
+With ``slots`` runs training at once (``study.parallel``) each run's pace is measured while
+it shares the machine, and the study's time left is that of the runs laid out over the
+slots: the runs in progress keep theirs, each run still to start takes the first slot that
+frees (``makespan``).
 """
 
 from __future__ import annotations
 
+import heapq
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,12 +51,13 @@ class RunWork:
 class StudyProgress:
     """Progress and time left of ``study``; fed by the queue (``started``, ``stepped``,
     ``ended``) on whichever thread runs it. ``estimates`` are the plan's seconds per run;
-    ``measured`` what a previous session measured (``measured()``); ``clock`` is for tests."""
+    ``measured`` what a previous session measured (``measured()``); ``slots`` the runs that
+    train at once; ``clock`` is for tests."""
 
     def __init__(self, runs: dict[str, RunWork], estimates: dict[str, float | None] | None = None,
                  measured: dict[str, float] | None = None,
-                 clock: Callable[[], float] = time.monotonic):
-        self.runs, self.estimates = runs, dict(estimates or {})
+                 clock: Callable[[], float] = time.monotonic, slots: int = 1):
+        self.runs, self.estimates, self.slots = runs, dict(estimates or {}), max(1, slots)
         measured = measured or {}
         self.timed: dict[str, list[float]] = {  # run → [seconds, steps] timed
             name: [float(v[0]), float(v[1])] for name, v in (measured.get("runs") or {}).items()
@@ -58,8 +65,9 @@ class StudyProgress:
         self.setup_seconds = float(measured.get("setup_seconds") or 0.0)
         self.setups = int(measured.get("setups") or 0)
         self.clock = clock
-        self._last: tuple[str, int, float] | None = None
-        self._setup: tuple[str, float] | None = None  # the run being set up, since when
+        self._last: dict[str, tuple[int, float]] = {}  # run → its last step report, when
+        self._setup: dict[str, float] = {}  # the runs being set up, since when
+        self.running: set[str] = set()
 
     # ----- building -----------------------------------------------------------------------------
     @classmethod
@@ -88,7 +96,8 @@ class StudyProgress:
     # ----- events -------------------------------------------------------------------------------
     def began(self, name: str) -> None:
         """The queue starts run ``name``: its set-up is timed until its first step report."""
-        self._setup = (name, self.clock())
+        self._setup[name] = self.clock()
+        self.running.add(name)
 
     def started(self, name: str, first_step: int, total_steps: int) -> None:
         """A run's engine starts (``first_step`` steps already trained, ``total_steps`` in
@@ -96,21 +105,21 @@ class StudyProgress:
         failed run retried with ``retry_failed`` starts again from nothing.)"""
         run = self.runs[name]
         run.planned, run.done, run.complete = total_steps, first_step, False
-        self._last = None
+        self._last.pop(name, None)
 
     def stepped(self, name: str, step: int) -> None:
         """A run reports ``step``; the time since its previous report is measured work."""
         now, run = self.clock(), self.runs[name]
-        if self._setup is not None and self._setup[0] == name:
-            self.setup_seconds += now - self._setup[1]
+        began = self._setup.pop(name, None)
+        if began is not None:
+            self.setup_seconds += now - began
             self.setups += 1
-            self._setup = None
-        last = self._last
-        if last is not None and last[0] == name and step > last[1]:
+        last = self._last.get(name)
+        if last is not None and step > last[0]:
             timed = self.timed.setdefault(name, [0.0, 0.0])
-            timed[0] += now - last[2]
-            timed[1] += step - last[1]
-        self._last = (name, step, now)
+            timed[0] += now - last[1]
+            timed[1] += step - last[0]
+        self._last[name] = (step, now)
         run.done = max(run.done, step)
 
     def ended(self, name: str, status: str, step: int | None = None) -> None:
@@ -119,7 +128,9 @@ class StudyProgress:
         run.complete = status in COMPLETE
         if step is not None:
             run.done = max(run.done, step)
-        self._last = None
+        self._last.pop(name, None)
+        self._setup.pop(name, None)
+        self.running.discard(name)
 
     # ----- the numbers --------------------------------------------------------------------------
     @property
@@ -133,30 +144,37 @@ class StudyProgress:
         return done / planned if planned else 1.0
 
     def study_eta(self) -> float | None:
-        """Seconds left for the whole study (None while neither measured nor estimated)."""
-        return self._eta(list(self.runs))
+        """Seconds left for the whole study (None while neither measured nor estimated): the
+        runs left laid out over the slots, those in progress first."""
+        left = self._eta(list(self.runs))
+        if left is None:
+            return None
+        return makespan([s for n, s in left if n in self.running],
+                        [s for n, s in left if n not in self.running], self.slots)
 
     def run_eta(self, name: str) -> float | None:
-        return self._eta([name])
+        left = self._eta([name])
+        return None if left is None else sum(s for _, s in left)
 
     def measured(self) -> dict[str, float]:
         """What ``state.json`` keeps so that a resumed study knows its pace at once."""
         return {"runs": {name: list(v) for name, v in self.timed.items()},
                 "setup_seconds": self.setup_seconds, "setups": self.setups}
 
-    def _eta(self, names: list[str]) -> float | None:
+    def _eta(self, names: list[str]) -> list[tuple[str, float]] | None:
+        """Seconds left of each unfinished run of ``names``, in plan order."""
         left = [(name, run) for name, run in self.runs.items()
                 if name in names and not run.complete]
         pace = self._pace()
         if pace is not None:
             setup = self.setup_seconds / self.setups if self.setups else 0.0
-            return sum(pace(name, run.weight) * self._left(run)
-                       + (setup if run.done == 0 else 0.0) for name, run in left)
+            return [(name, pace(name, run.weight) * self._left(run)
+                     + (setup if run.done == 0 else 0.0)) for name, run in left]
         estimates = [self.estimates.get(name) for name, _ in left]
         if any(e is None for e in estimates):
             return None
-        return sum(e * self._left(run) / max(self._planned(run), 1)
-                   for e, (_, run) in zip(estimates, left))
+        return [(name, e * self._left(run) / max(self._planned(run), 1))
+                for e, (name, run) in zip(estimates, left)]
 
     def _pace(self) -> Callable[[str, float], float] | None:
         """Seconds per step of a run (by name and step cost); None while nothing is timed."""
@@ -177,6 +195,18 @@ class StudyProgress:
             return run.planned
         known = [r.planned for r in self.runs.values() if r.planned is not None]
         return round(sum(known) / len(known)) if known else 1
+
+
+def makespan(running: Iterable[float], waiting: Iterable[float], slots: int) -> float:
+    """Seconds until every run is done when ``slots`` train at once: each of the
+    ``running`` keeps a slot for its seconds, each of the ``waiting`` (in order) takes the
+    slot that frees first. With one slot, the sum."""
+    ends = sorted(running)
+    free = [0.0] * max(slots - len(ends), 0) + ends
+    heapq.heapify(free)
+    for seconds in waiting:
+        heapq.heappush(free, heapq.heappop(free) + seconds)
+    return max(free, default=0.0)
 
 
 def _fit(points: list[tuple[float, float, float]]) -> tuple[float, float]:

@@ -1,4 +1,5 @@
-"""The study queue: trains a study's runs one after another with the training engine.
+"""The study queue: trains a study's runs with the training engine, one after another or,
+with another executor (``trial``), several at once.
 
     queue = StudyQueue(study, "studies/degradation", on_progress=print)
     outcome = queue.run()           # blocks; queue.cancel() from another thread stops it
@@ -134,7 +135,7 @@ class StudyQueue:
             self.state = self._read_state()  # as the previous holder left it
             self.progress = StudyProgress.of(
                 self.study, self.state, {s.name: self.status(s) for s in self.study.runs},
-                self.directory, estimates=self.estimates)
+                self.directory, estimates=self.estimates, slots=self.executor.slots)
             return self._run_all()
 
     def _run_all(self) -> Outcome:

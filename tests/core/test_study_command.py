@@ -108,6 +108,13 @@ def test_a_different_study_in_the_directory_needs_force(project_file, capsys):
     (["twin", "{p}", "--run", "{d}/none"], "graph.json is missing"),
     (["twin", "{d}/missing.json"], "missing.json"),
     (["resume", "{d}"], "holds no study"),
+    (["twin", "{p}", "--parallel", "0"], "--parallel must be at least 1 (got 0)."),
+    (["twin", "{p}", "--parallel", "two"], "--parallel ‘two’ is not a whole number."),
+    (["twin", "{p}", "--gpus-per-trial", "nan"], "--gpus-per-trial ‘nan’ is not a finite"),
+    (["twin", "{p}", "--parallel", "2", "--gpus-per-trial", "1.5"],
+     "--gpus-per-trial must be a fraction in (0, 1] or a whole number (got 1.5)."),
+    (["twin", "{p}", "--parallel", "64", "--gpus-per-trial", "1"],
+     "--gpus-per-trial 1 with --parallel 64 needs 64 GPUs; this machine has"),
     (["report", "{d}"], "holds no study"),
 ])
 def test_bad_input_is_one_line_and_exit_2(project_file, capsys, args, message):
@@ -187,3 +194,47 @@ def test_every_kind_of_study_says_what_it_does_and_each_option_its_default():
             if isinstance(action.default, (int, float)) and action.option_strings \
                     and not isinstance(action.default, bool):
                 assert f"default {action.default:g}" in action.help, (name, action.dest)
+
+
+def test_with_parallel_each_run_prints_whole_lines_of_its_own(project_file, capsys):
+    out = project_file.parent / "study"
+    code = main(["experiment", "twin", str(project_file), "--out", str(out), "--no-estimate",
+                 "--parallel", "2", *DATA])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    lines = [line for line in captured.err.splitlines() if line.startswith("[")]
+    for tag in ("[1/2] tiny (residual)", "[2/2] tiny plain twin (no skips)"):
+        mine = [line[len(tag) + 2:] for line in lines if line.startswith(tag + ": ")]
+        assert mine[0].startswith("training; study ")
+        assert [m.split(" (")[0] for m in mine if m.startswith("step")] == [
+            "step 1/3", "step 2/3", "step 3/3"]
+        assert re.fullmatch(r"step 3/3 \(100%, ETA [^)]*\); study \d+%(, ETA .*)?", mine[3])
+        assert mine[4].startswith("epoch 1: train loss")
+        assert re.fullmatch(r"finished — .*; study \d+%(, ETA .*)?", mine[5])
+        assert len(mine) == 6
+    # No redrawn progress line (it would mix the runs): every line is whole.
+    assert "\r" not in captured.err and len(lines) == 12
+    assert (out / "runs" / "plain" / "last.pt").is_file()
+
+
+def test_the_plan_says_how_long_the_study_takes_with_runs_at_once(project_file, capsys,
+                                                                   monkeypatch):
+    import torch
+
+    from resnet_studio.study import estimate as estimate_module
+
+    timed_with = []
+
+    def fake_estimate(study):
+        timed_with.append(torch.get_num_threads())
+        return estimate_module.Estimate({"residual": 100.0, "plain": 60.0}, 0.01, "residual")
+
+    monkeypatch.setattr(estimate_module, "estimate", fake_estimate)
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    before = torch.get_num_threads()
+    code = main(["experiment", "twin", str(project_file), "--plan-only", "--parallel", "2",
+                 "--out", str(project_file.parent / "s"), *DATA])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "estimated total: 2:40 (10 ms per step of residual; 2 at once: about 1:40)" in out
+    assert timed_with == [4] and torch.get_num_threads() == before  # one trial's threads

@@ -37,6 +37,11 @@ def test_estimate_times_one_network_and_scales_the_others_by_macs():
     assert seconds["residual-6"] == seconds["plain-6"] > 0
     assert seconds["residual-14"] > seconds["residual-6"]
     assert result.total == sum(seconds.values())
+    # Two at once: the shallow pair (plan order) takes both slots, the deep pair follows.
+    deep, shallow = seconds["residual-14"], seconds["residual-6"]
+    assert result.wall(1) == pytest.approx(result.total)
+    assert result.wall(2) == pytest.approx(shallow + deep)
+    assert result.wall(2) < result.total
 
 
 def test_an_existing_run_costs_nothing_and_an_unknown_size_makes_the_total_unknown():

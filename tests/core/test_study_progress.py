@@ -8,7 +8,7 @@ import pytest
 from test_study_support import budget, staged_graph
 
 from resnet_studio.study.kinds import plan_sweep
-from resnet_studio.study.progress import RunWork, StudyProgress, step_weights
+from resnet_studio.study.progress import RunWork, StudyProgress, makespan, step_weights
 
 SECONDS_PER_STEP = 2.0
 
@@ -160,3 +160,32 @@ def test_step_weights_follow_macs_and_batch_size():
     shallow = plan_sweep(staged_graph(blocks=1), budget(), {"seed": [2]}).runs[0]
     weights = step_weights([deep, shallow])
     assert weights[deep.name] > 1.5 * weights[shallow.name]
+
+
+def test_runs_training_at_once_are_each_timed_and_the_eta_lays_them_out_over_the_slots():
+    clock = Clock()
+    runs = {name: RunWork(10) for name in ("a", "b", "c")}
+    progress = StudyProgress(runs, clock=clock, slots=2)
+    for name in ("a", "b"):
+        progress.began(name)
+        progress.started(name, 0, 10)
+    for step in range(1, 6):  # a and b report in turn, each a step every 4 s
+        for name in ("a", "b"):
+            clock.now += 2.0
+            progress.stepped(name, step)
+    # Interleaved reports time each run on its own: 4 steps of 4 s each.
+    assert progress.timed == {"a": [16.0, 4.0], "b": [16.0, 4.0]}
+    assert progress.run_eta("a") == pytest.approx(5 * 4.0)
+    # a and b hold the two slots for 20 s; c (10 steps at 4 s, plus the set-up the first
+    # steps measured: 2 s and 4 s) follows in the first slot to free.
+    assert progress.study_eta() == pytest.approx(20.0 + 3.0 + 40.0)
+    progress.slots = 3  # c would start at once
+    assert progress.study_eta() == pytest.approx(3.0 + 40.0)
+
+
+def test_makespan_gives_each_waiting_run_the_slot_that_frees_first():
+    assert makespan([], [5.0, 3.0, 4.0], 1) == 12.0
+    assert makespan([], [5.0, 3.0, 4.0], 2) == 7.0  # 5 | 3 + 4
+    assert makespan([1.0], [5.0, 3.0], 2) == 5.0  # 1 + 3 | 5
+    assert makespan([6.0, 2.0], [1.0], 4) == 6.0
+    assert makespan([], [], 3) == 0.0

@@ -159,17 +159,21 @@ class StudyFeature(QObject, Feature):
     def _on_dialog_accepted(self) -> None:
         dialog = self.dialog
         if dialog is not None and dialog.study is not None:
-            self.start_study(dialog.study, estimates=dialog.estimates())
+            self.start_study(dialog.study, estimates=dialog.estimates(),
+                             at_once=dialog.form.at_once.value())
 
     def start_study(self, study: Study, directory: Path | None = None,
-                    estimates: dict[str, Any] | None = None) -> bool:
+                    estimates: dict[str, Any] | None = None, at_once: int | None = None
+                    ) -> bool:
         """Run ``study`` in ``directory`` (default: beside the project); a directory that
-        holds the same plan goes on where it stopped."""
+        holds the same plan goes on where it stopped. ``at_once`` runs train at the same
+        time (default: the set-up's "Run at once")."""
         if self.worker.is_active():
             return False
         directory = directory or self.study_directory(study)
+        at_once = at_once or self.setup.at_once()
         try:
-            self.worker.start(study, directory, estimates)
+            self.worker.start(study, directory, estimates, at_once=at_once)
         except (OSError, StudyError) as exc:
             self.window.prompts.show_error("Cannot start the study", str(exc))
             return False

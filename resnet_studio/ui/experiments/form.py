@@ -57,6 +57,7 @@ BUDGET_TITLES = {None: "The project's training settings",
                  "cpu": "CPU demo: MNIST, 3 epochs, depths 8, 20, 44",
                  "paper": "He et al. 2016: 164 epochs, ×0.1 at 50 % and 75 %"}
 REPLAN_MS = 150
+MAX_AT_ONCE = 64
 MIN_COMBO_CHARS = 14
 
 
@@ -123,6 +124,12 @@ class StudyForm(QWidget):
         form.addRow("Dataset", self.dataset)
         form.addRow("Training images", self.train_size)
         form.addRow("Repeats", self.repeats)
+        self.at_once = QSpinBox(box, minimum=1, maximum=MAX_AT_ONCE, value=1)
+        self.at_once.setToolTip("Runs trained at the same time, each in a process of its own "
+                                "with its share of the CPU threads (on a GPU they share it); "
+                                "1 trains them one after another. The results are the same.")
+        self.at_once.valueChanged.connect(self._show_total)
+        form.addRow("Run at once", self.at_once)
         return box
 
     def _budget_chosen(self) -> None:
@@ -352,13 +359,23 @@ class StudyForm(QWidget):
         if self.study is None or not study.same_plan(self.study):
             return  # the form changed while timing: this estimate is of another plan
         self.estimate = estimate
-        total = estimate.total
+        self._show_total()
+        self._fill_table()
+        self.estimated.emit(estimate)
+
+    def _show_total(self) -> None:
+        """The estimate's total, and how long with the runs trained at once."""
+        estimate = self.estimate
+        if estimate is None:
+            return
+        total, slots = estimate.total, self.at_once.value()
+        at_once = (f"; {slots} at once: about {format_duration(estimate.wall(slots))}"
+                   if slots > 1 and total is not None else "")
         self.total.setText("Estimate: " + ("unknown (the dataset's size is known only once "
                                            "loaded)" if total is None else
                                            f"about {format_duration(total)} in all "
-                                           f"({estimate.step_seconds * 1000:.0f} ms per step)"))
-        self._fill_table()
-        self.estimated.emit(estimate)
+                                           f"({estimate.step_seconds * 1000:.0f} ms per step"
+                                           f"{at_once})"))
 
     def _estimate_failed(self, exc: BaseException) -> None:
         self.total.setText(f"Cannot estimate: {exc}")

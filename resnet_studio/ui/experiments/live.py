@@ -5,11 +5,15 @@ again when a run ends; until then, the running run's records (drained from the q
 sink on a timer by ``StudyWorker``, as the training views are fed) grow a ``RunHistory``
 here, and its two lines — training error (moving average) and validation error — are set
 on the view's plots in the run's own colour. When the results are read again the live lines
-go: the run directory then holds the same points.
+go: the run directory then holds the same points. Several runs may train at once, each with
+its own lines. A run whose process died goes on from its checkpoint: its new start record
+says from which step, and the line drops what came after it (those steps are trained again)
+by reading the run directory up to that step.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,6 +21,7 @@ import numpy as np
 from ...study import figures
 from ...study.results import StudyResults
 from ...train.history import RunHistory
+from ...train.records import RunStartRecord
 
 ON_DISK = ("finished", "failed", "existing")
 
@@ -51,9 +56,26 @@ class LiveCurves:
         history = self.histories.get(name)
         if history is None:
             history = self.histories[name] = RunHistory(smoothing=0.0)
-        history.append(records)
+        part: list[Any] = []
+        for record in records:
+            if _goes_back(record, history):
+                history.append(part)
+                part, history = [], self._cut(name, record)
+            part.append(record)
+        history.append(part)
         if results is not None:
             self._draw(name, history)
+
+    def _cut(self, name: str, start: Any) -> RunHistory:
+        """The line of ``name`` up to the step its restart goes on from."""
+        from ...train.rundir import RunReadError
+
+        try:
+            history = RunHistory.load(Path(start.run_dir), start.resumed_step, smoothing=0.0)
+        except (RunReadError, OSError, TypeError):
+            history = RunHistory(smoothing=0.0)
+        self.histories[name] = history
+        return history
 
     def points(self, name: str) -> int:
         """Points of the live training line of ``name`` (0: none drawn)."""
@@ -86,3 +108,9 @@ class LiveCurves:
             curves.labels.append(label)
         self.items[name] = (train, val)
         return train, val
+
+
+def _goes_back(record: Any, history: RunHistory) -> bool:
+    """A start record going on from before the last step the line holds (a restart)."""
+    return (isinstance(record, RunStartRecord) and len(history) > 0
+            and record.resumed_step < history.steps[-1])

@@ -2,7 +2,7 @@
 
 A saved project's study forms (the dialog's and the workspace's set-up column) open with
 what was last set for that project: the budget
-(epochs, dataset, training images, repeats) is shared by every kind of study, the rest
+(epochs, dataset, training images, repeats, runs at once) is shared by every kind of study, the rest
 (depths, block types and target, swept settings, existing run, named budget) is kept per
 kind. Keys are a digest of the project's path, so that any path makes a valid key; an
 unsaved project starts from its training settings every time. What no longer fits the form
@@ -62,6 +62,13 @@ def recall(settings: QSettings, project: Path | None, form: Any) -> bool:
     return True
 
 
+def recall_at_once(settings: QSettings, project: Path | None) -> int:
+    """The runs at once last set for ``project`` (1 when none were)."""
+    budget = _load(settings.value(_key(project, "budget"))) if project is not None else None
+    value = (budget or {}).get("at_once")
+    return value if isinstance(value, int) and value >= 1 else 1
+
+
 def _load(text: Any) -> dict[str, Any] | None:
     try:
         value = json.loads(text) if isinstance(text, str) else None
@@ -74,7 +81,8 @@ def _load(text: Any) -> dict[str, Any] | None:
 def read_form(form: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """(budget, kind fields) of ``form``."""
     budget = {"epochs": form.epochs.value(), "dataset": form.dataset.currentData(),
-              "train_size": form.train_size.value(), "repeats": form.repeats.value()}
+              "train_size": form.train_size.value(), "repeats": form.repeats.value(),
+              "at_once": form.at_once.value()}
     fields: dict[str, Any] = {"budget_choice": form.budget_choice.currentData()}
     if form.kind == "degradation":
         fields["depths"] = form.depths.text()
@@ -92,7 +100,7 @@ def read_form(form: Any) -> tuple[dict[str, Any], dict[str, Any]]:
 def apply_form(form: Any, budget: dict[str, Any], fields: dict[str, Any]) -> None:
     """Set the form from ``read_form``'s values (what does not fit is skipped)."""
     _choose(form.budget_choice, fields.get("budget_choice"))
-    for name in ("epochs", "train_size", "repeats"):
+    for name in ("epochs", "train_size", "repeats", "at_once"):
         if isinstance(budget.get(name), int):
             getattr(form, name).setValue(budget[name])
     _choose(form.dataset, budget.get("dataset"))

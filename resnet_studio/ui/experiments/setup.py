@@ -240,6 +240,12 @@ class StudySetup(QWidget):
         self.started.emit(study, form.estimates())
         return study
 
+    def at_once(self) -> int:
+        """Runs to train at once: the form's, else what was last set for the project."""
+        if self.form is not None:
+            return self.form.at_once.value()
+        return memory.recall_at_once(self.settings, self.project)
+
     def set_running(self, running: bool) -> None:
         """While a study runs the form cannot change (Stop and Resume are the view's)."""
         self.setEnabled(not running)

@@ -227,6 +227,7 @@ class StudyView(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.results: StudyResults | None = None
+        self._lines: dict[int, str] = {}  # the runs in progress: index → their line
         self.title = QLabel(NO_STUDY, self)
         self.title.setStyleSheet("font-weight: 600;")
         self.progress = QProgressBar(self, maximum=PROGRESS_STEPS, textVisible=True)
@@ -292,6 +293,7 @@ class StudyView(QWidget):
     def clear(self) -> None:
         """No study on show (another project is open)."""
         self.results = None
+        self._lines = {}
         self.title.setText(NO_STUDY)
         self.progress.setValue(0)
         self.progress.hide()
@@ -327,12 +329,27 @@ class StudyView(QWidget):
         self.progress.setValue(round(PROGRESS_STEPS * fraction))
 
     def set_running(self, running: bool, resumable: bool = False) -> None:
+        if not running:
+            self._lines = {}
         self.cancel_button.setEnabled(running)
         self.resume_button.setEnabled(not running and resumable)
 
     def show_progress(self, p: Progress) -> str:
-        """Move the bar (the whole study) and say which run trains; returns the text."""
+        """Move the bar (the whole study) and say which runs train, a line each (several
+        train at once with "Run at once"); returns the line of this report."""
         self.set_fraction(p.fraction)
+        line = self._run_line(p)
+        if p.event in ("start", "step"):
+            self._lines[p.index] = line
+        else:
+            self._lines.pop(p.index, None)
+        eta = "" if p.study_eta is None else f" · study ETA {format_duration(p.study_eta)}"
+        shown = [self._lines[i] for i in sorted(self._lines)] or [line]
+        self.status.setText("\n".join(shown) + eta)
+        return line + eta
+
+    @staticmethod
+    def _run_line(p: Progress) -> str:
         where = f"Run {p.index + 1} of {p.count}: {p.label}"
         if p.event == "step":
             text = f"{where} · step {p.step:,} of {p.total_steps:,}"
@@ -344,9 +361,6 @@ class StudyView(QWidget):
             text = f"{where} · {p.status}" + (f": {p.message}" if p.message else "")
         else:
             text = f"{where} · {p.status}, skipped"
-        if p.study_eta is not None:
-            text += f" · study ETA {format_duration(p.study_eta)}"
-        self.status.setText(text)
         return text
 
     def show_status(self, text: str) -> None:

@@ -6,7 +6,9 @@ The queue is a plain object; here a small ``QObject`` is moved to a ``QThread`` 
 does). The queue's progress callback runs on the worker thread and only emits a signal, which
 Qt queues to the GUI thread. The running run's telemetry records go into a thread-safe queue
 that the GUI thread drains on a timer (as ``training.bridge`` does, never one signal per
-record) and hands on as ``recorded(name, records)``, for the view's live curves.
+record) and hands on as ``recorded(name, records)``, for the view's live curves. With
+several runs at once (``start(..., at_once=N)``) the records of each come, tagged with its
+name, through the same queue.
 """
 
 from __future__ import annotations
@@ -24,6 +26,15 @@ from ...train.sinks import CallbackSink
 from ..train.bridge import describe_exception
 
 DRAIN_MS = 100
+
+
+def make_executor(at_once: int) -> Any:
+    """In-process for one run at a time, else child processes (``study.parallel``)."""
+    if at_once <= 1:
+        return None
+    from ...study.parallel import Parallel
+
+    return Parallel(at_once)
 
 
 class _Runner(QObject):
@@ -83,14 +94,17 @@ class StudyWorker(QObject):
         return self._thread is not None
 
     def start(self, study: Study, directory: Path, estimates: dict[str, Any] | None = None,
-              retry_failed: bool = False) -> None:
+              retry_failed: bool = False, at_once: int = 1) -> None:
+        """Run ``study`` in ``directory``, ``at_once`` runs at the same time (each then in a
+        process of its own, ``study.parallel``)."""
         if self.is_active():
             raise RuntimeError("a study is already running")
         self.directory = Path(directory)
         with hold(self.directory, hint=LOCK_HINT):  # LockBusy: another process runs it
             study.save(self.directory)
         self.queue = StudyQueue(study, self.directory, estimates=estimates,
-                                retry_failed=retry_failed, sinks=self._sinks)
+                                retry_failed=retry_failed, sinks=self._sinks,
+                                executor=make_executor(at_once))
         self._runner = _Runner(self.queue)
         self._thread = QThread(self)
         self._thread.setObjectName("study")
