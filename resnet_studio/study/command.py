@@ -128,6 +128,7 @@ def _queue_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--retry-failed", action="store_true", help="train failed runs again")
     p.add_argument("--no-estimate", action="store_true",
                    help="skip the short timing that estimates the study's duration")
+    add_cluster_options(p)
 
 
 # ----- planning -------------------------------------------------------------------------------
@@ -332,7 +333,8 @@ def _execute(study: Any, directory: Path, args: argparse.Namespace) -> int:
     printer = ProgressPrinter()
     queue = StudyQueue(study, directory, on_progress=printer,
                        estimates=estimate.seconds if estimate else None,
-                       retry_failed=args.retry_failed, sinks=printer.sinks)
+                       retry_failed=args.retry_failed, sinks=printer.sinks,
+                       executor=cluster_executor(args))
     with _cancel_on_interrupt(queue):
         outcome = queue.run()
     _report(study, directory)
@@ -355,6 +357,44 @@ def _report(study: Any, directory: Path) -> int:
     print(terminal_text(results))
     print(f"wrote {', '.join(p.name for p in files)} to {directory}")
     return EXIT_OK
+
+
+# ----- on a Ray cluster (study.cluster) ------------------------------------------------------
+def add_cluster_options(p: argparse.ArgumentParser) -> None:
+    group = p.add_argument_group("on a Ray cluster (pip install 'resnet-studio[cluster]')")
+    group.add_argument(
+        "--cluster", metavar="ADDR",
+        help="train the runs as a Ray Tune experiment on a Ray cluster: auto (the cluster "
+             "this machine belongs to), HOST:PORT of its head, ray://HOST:PORT (Ray Client), "
+             "or local (start one on this machine). The study directory must be on storage "
+             "every node sees at the same path")
+    group.add_argument("--cpus-per-trial", type=float, default=1.0, metavar="N",
+                       help="CPUs each run holds on the cluster (default 1)")
+    if "--gpus-per-trial" not in p._option_string_actions:  # also --parallel's
+        group.add_argument("--gpus-per-trial", type=float, default=0.0, metavar="G",
+                           help="GPUs each run holds, a fraction to share one (default 0)")
+    group.add_argument("--max-failures", type=int, default=3, metavar="N",
+                       help="times a run whose worker or node died starts again from its "
+                            "last checkpoint (default 3)")
+
+
+def cluster_executor(args: argparse.Namespace) -> Any:
+    """The ``--cluster`` executor, or None to train here."""
+    address = getattr(args, "cluster", None)
+    if address is None:
+        return None
+    cpus, gpus = args.cpus_per_trial, getattr(args, "gpus_per_trial", None) or 0.0
+    if cpus <= 0 or gpus < 0 or args.max_failures < 0:
+        raise CommandError("--cpus-per-trial must be above 0, --gpus-per-trial and "
+                           "--max-failures 0 or more.")
+    try:
+        from .cluster import RayTune
+    except ImportError as exc:
+        if (exc.name or "").split(".")[0] not in ("ray", "optuna"):
+            raise
+        raise CommandError("--cluster needs Ray: pip install 'resnet-studio[cluster]'") from None
+    return RayTune(address, cpus=cpus, gpus=gpus, slots=getattr(args, "parallel", None) or 0,
+                   max_failures=args.max_failures)
 
 
 class ProgressPrinter:
