@@ -34,6 +34,7 @@ from typing import Any
 import ray
 from ray import tune
 from ray.tune.progress_reporter import TrialProgressCallback
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from .plan import StudyError
 from .trial import FAILED, Trial, TrialEnd, TrialEvents, run_trial
@@ -41,6 +42,7 @@ from .trial import FAILED, Trial, TrialEnd, TrialEvents, run_trial
 INSTALL_HINT = "pip install 'resnet-studio[cluster]'"
 LOCAL = "local"
 TAKE_SECONDS = 0.2  # how long the driver waits for records before it looks at the experiment
+LOCK_WAIT_SECONDS = 60.0
 
 
 @ray.remote(num_cpus=0)
@@ -89,6 +91,7 @@ def train_trial(config: dict[str, Any], trials: dict[int, Trial], channel: Any,
     if ray.get(channel.cancelled.remote()):
         return
     torch.set_num_threads(threads)
+    await_writer(Path(trial.folder))
     trial = dataclasses.replace(trial, resume=Path(trial.folder, "last.pt").exists())
     ray.get(channel.put.remote(("start", trial.index, trial.resume)))
     held: dict[str, Any] = {}
@@ -100,6 +103,23 @@ def train_trial(config: dict[str, Any], trials: dict[int, Trial], channel: Any,
     end = run_trial(trial, emit, lambda: ray.get(channel.cancelled.remote()),
                     lambda engine: held.update(engine=engine))
     ray.get(channel.put.remote(("end", trial.index, end)))
+
+
+def await_writer(folder: Path, seconds: float = LOCK_WAIT_SECONDS) -> None:
+    """Wait (at most ``seconds``) while another process still writes ``folder``: the trial
+    of a driver that was just killed, which Ray is still stopping. Past that, the engine
+    refuses the run directory and says who holds it."""
+    from ..locks import LockBusy, hold
+
+    deadline = time.monotonic() + seconds
+    while folder.is_dir():
+        try:
+            with hold(folder):
+                return
+        except LockBusy:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.5)
 
 
 class RayTune:
@@ -137,7 +157,9 @@ class RayTune:
             self._experiment(todo, events)
 
     def _experiment(self, todo: dict[int, Trial], events: TrialEvents) -> None:
-        channel = Channel.remote(self.buffer)
+        # on the driver's node: the channel must outlive any other node that leaves
+        here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), False)
+        channel = Channel.options(scheduling_strategy=here).remote(self.buffer)
         with self._lock:
             self._channel = channel
         if self._cancelled:

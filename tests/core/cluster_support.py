@@ -73,3 +73,73 @@ def reference(study: Study, folder: Path) -> Path:
         torch.set_num_threads(threads)
     assert set(outcome.statuses.values()) == {"finished"}
     return folder
+
+
+# ----- a Ray cluster of local nodes -----------------------------------------------------------
+# Loopback only; every node in a temporary directory of its own. Token authentication is off
+# (the nodes and drivers are this machine's processes), so that no token file is needed.
+RAY_ENV = {"RAY_AUTH_MODE": "disabled"}
+START_SECONDS = 90  # a node that has not started by then fails the fixture
+
+
+class Node:
+    """One ``ray start --block`` process: ending it (``stop``) ends that node's processes,
+    and only those (``ray stop`` would end every Ray process on the machine)."""
+
+    def __init__(self, arguments: list[str], folder: Path):
+        import os
+        import subprocess
+        import sys
+
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder, self.log = folder, folder / "node.log"
+        ray = Path(sys.executable).with_name("ray")
+        with open(self.log, "w") as log:
+            self.process = subprocess.Popen(
+                [str(ray), "start", "--block", "--num-cpus", "1", "--node-ip-address",
+                 "127.0.0.1", "--temp-dir", str(folder / "ray"), *arguments],
+                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **RAY_ENV})
+
+    def wait_started(self) -> None:
+        import time
+
+        deadline = time.monotonic() + START_SECONDS
+        while "Ray runtime started" not in self.log.read_text():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the Ray node did not start:\n{self.log.read_text()}")
+            time.sleep(0.3)
+
+    def ran_a_trial(self) -> bool:
+        """Whether a trial's worker ran on this node (Ray's log of each worker names the
+        actor it held)."""
+        logs = (self.folder / "ray").glob("session_*/logs/worker-*.out")
+        return any(":actor_name:train_trial" in log.read_text() for log in logs)
+
+    def holds(self, pid: int) -> bool:
+        """Whether process ``pid`` is one of this node's (a descendant of ``ray start``)."""
+        while pid > 1:
+            if pid == self.process.pid:
+                return True
+            status = Path(f"/proc/{pid}/status").read_text()
+            pid = int(next(line.split()[1] for line in status.splitlines()
+                           if line.startswith("PPid:")))
+        return False
+
+    def stop(self) -> None:
+        import subprocess
+
+        if self.process.poll() is None:
+            self.process.terminate()
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
