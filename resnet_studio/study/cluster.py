@@ -45,10 +45,9 @@ TAKE_SECONDS = 0.2  # how long the driver waits for records before it looks at t
 LOCK_WAIT_SECONDS = 60.0
 
 
-@ray.remote(num_cpus=0)
 class Channel:
     """The trials' way back to the driver: a bounded queue of (kind, index, value) items, and
-    the study's cancel flag, which every ``put`` answers with."""
+    the study's cancel flag, which every ``put`` answers with. An actor (``channel``)."""
 
     def __init__(self, size: int):
         self._items: asyncio.Queue = asyncio.Queue(size)
@@ -159,7 +158,7 @@ class RayTune:
     def _experiment(self, todo: dict[int, Trial], events: TrialEvents) -> None:
         # on the driver's node: the channel must outlive any other node that leaves
         here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), False)
-        channel = Channel.options(scheduling_strategy=here).remote(self.buffer)
+        channel = ray.remote(num_cpus=0, scheduling_strategy=here)(Channel).remote(self.buffer)
         with self._lock:
             self._channel = channel
         if self._cancelled:

@@ -3,6 +3,7 @@ progress events gathered on the driver. Holds no tests."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from pathlib import Path
@@ -86,7 +87,7 @@ class Node:
     """One ``ray start --block`` process: ending it (``stop``) ends that node's processes,
     and only those (``ray stop`` would end every Ray process on the machine)."""
 
-    def __init__(self, arguments: list[str], folder: Path):
+    def __init__(self, arguments: list[str], folder: Path, cpus: int = 1):
         import os
         import subprocess
         import sys
@@ -96,9 +97,10 @@ class Node:
         ray = Path(sys.executable).with_name("ray")
         with open(self.log, "w") as log:
             self.process = subprocess.Popen(
-                [str(ray), "start", "--block", "--num-cpus", "1", "--node-ip-address",
+                [str(ray), "start", "--block", "--num-cpus", str(cpus), "--node-ip-address",
                  "127.0.0.1", "--temp-dir", str(folder / "ray"), *arguments],
-                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **RAY_ENV})
+                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **RAY_ENV},
+                start_new_session=True)  # the node's processes: one group of their own
 
     def wait_started(self) -> None:
         import time
@@ -117,13 +119,18 @@ class Node:
 
     def holds(self, pid: int) -> bool:
         """Whether process ``pid`` is one of this node's (a descendant of ``ray start``)."""
-        while pid > 1:
-            if pid == self.process.pid:
-                return True
-            status = Path(f"/proc/{pid}/status").read_text()
-            pid = int(next(line.split()[1] for line in status.splitlines()
-                           if line.startswith("PPid:")))
-        return False
+        return pid in _descendants(self.process.pid)
+
+    def fail(self) -> None:
+        """The node fails at once, as a machine that loses power: ``ray start`` and every
+        process it started (the raylet starts workers in sessions of their own) are killed."""
+        import os
+        import signal
+
+        for pid in [self.process.pid, *_descendants(self.process.pid)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.process.wait()
 
     def stop(self) -> None:
         import subprocess
@@ -143,3 +150,20 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _descendants(root: int) -> list[int]:
+    """The processes descending from ``root``, read from /proc (Linux)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError, StopIteration, ValueError):
+            status = (entry / "status").read_text()
+            parent = int(next(line.split()[1] for line in status.splitlines()
+                              if line.startswith("PPid:")))
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            found.append(child)
+            todo.append(child)
+    return found

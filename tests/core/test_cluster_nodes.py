@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from cluster_support import (
     RAY_ENV,
+    START_SECONDS,
     STEPS,
     Node,
     Watch,
@@ -54,11 +55,26 @@ def cluster():
         nodes[0].wait_started()
         nodes.append(Node(["--address", f"127.0.0.1:{port}"], base / "worker"))
         nodes[1].wait_started()
-        yield f"127.0.0.1:{port}", nodes
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("RAY_AUTH_MODE", RAY_ENV["RAY_AUTH_MODE"])
+            _await_cpus(f"127.0.0.1:{port}", 2)
+            yield f"127.0.0.1:{port}", nodes
     finally:
         for node in reversed(nodes):
             node.stop()
         shutil.rmtree(base, ignore_errors=True)
+
+
+def _await_cpus(address, count):
+    """Until the cluster's scheduler sees ``count`` CPUs (both nodes)."""
+    ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+    try:
+        deadline = time.monotonic() + START_SECONDS
+        while ray.cluster_resources().get("CPU", 0) < count:
+            assert time.monotonic() < deadline, f"the cluster has not {count} CPUs"
+            time.sleep(0.2)
+    finally:
+        ray.shutdown()
 
 
 def _command(project_file, out, address, epochs):
@@ -111,7 +127,7 @@ def test_a_killed_driver_is_resumed_by_the_same_command_on_both_nodes(cluster, t
     assert all(node.ran_a_trial() for node in nodes)
 
 
-def test_a_node_that_leaves_costs_only_its_trial(cluster, tmp_path, monkeypatch):
+def test_a_node_that_leaves_costs_only_its_trial(cluster, tmp_path):
     address, (head, worker) = cluster
     straight = reference(sweep(), tmp_path / "in-process")
     study_dir = tmp_path / "study"
@@ -121,11 +137,10 @@ def test_a_node_that_leaves_costs_only_its_trial(cluster, tmp_path, monkeypatch)
         if report.event == "step" and report.step == 3 and not left:
             lock = study_dir / "runs" / report.name / ".lock"
             if worker.holds(json.loads(lock.read_text())["pid"]):
-                worker.stop()  # its trial's worker ends with it
+                worker.fail()  # its trial's worker ends with it
                 left.append(report.name)
 
     watch = Watch(leave)
-    monkeypatch.setenv("RAY_AUTH_MODE", RAY_ENV["RAY_AUTH_MODE"])
     ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
     try:
         outcome = StudyQueue(sweep(), study_dir, on_progress=watch,
