@@ -43,6 +43,7 @@ INSTALL_HINT = "pip install 'resnet-studio[cluster]'"
 LOCAL = "local"
 TAKE_SECONDS = 0.2  # how long the driver waits for records before it looks at the experiment
 LOCK_WAIT_SECONDS = 60.0
+CONNECT_SECONDS = 10.0
 
 
 class Channel:
@@ -283,6 +284,8 @@ def connected(address: str) -> Iterator[None]:
         return
     import logging
 
+    if address not in (LOCAL, "auto"):
+        answering(address)
     try:
         ray.init(address=None if address == LOCAL else address, log_to_driver=False,
                  logging_level=logging.WARNING)
@@ -293,3 +296,20 @@ def connected(address: str) -> Iterator[None]:
         yield
     finally:
         ray.shutdown()
+
+
+def answering(address: str) -> None:
+    """Refuse at once an address that is malformed or where nothing listens (``ray.init``
+    would retry for minutes)."""
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise StudyError(f"--cluster {address}: write auto, local, HOST:PORT or "
+                         "ray://HOST:PORT.")
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_SECONDS).close()
+    except OSError as exc:
+        raise StudyError(f"--cluster {address}: no Ray head answers there "
+                         f"({exc.strerror or exc}); start one with `ray start --head "
+                         f"--port {port}`.") from None

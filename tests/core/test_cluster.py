@@ -168,6 +168,27 @@ def test_without_ray_the_cluster_option_names_the_extra(monkeypatch, tmp_path, c
         "resnet-studio: error: --cluster needs Ray: pip install 'resnet-studio[cluster]'")
 
 
+@pytest.mark.parametrize("address, why", [
+    ("127.0.0.1:{port}", "no Ray head answers there"),
+    ("ray://127.0.0.1:{port}", "no Ray head answers there"),
+    ("headnode", "write auto, local, HOST:PORT or ray://HOST:PORT")])
+def test_a_cluster_address_where_no_head_answers_is_refused_in_one_line(address, why,
+                                                                       tmp_path, capsys):
+    from test_study_support import staged_graph
+
+    from resnet_studio.graph import project
+    project_file = tmp_path / "p.rstudio.json"
+    project.save(staged_graph(), project_file)
+    address = address.format(port=free_port())  # nothing listens on it
+    code = main(["experiment", "sweep", str(project_file), "--vary", "seed=1,2", "--out",
+                 str(tmp_path / "s"), "--no-estimate", "--cluster", address])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err[-1].startswith(f"resnet-studio: error: --cluster {address}: {why}")
+    assert "Traceback" not in "\n".join(err)
+    assert not (tmp_path / "s" / "runs").exists()
+
+
 def test_the_help_and_a_study_without_cluster_load_no_ray():
     import subprocess
 
