@@ -134,16 +134,12 @@ class RayTune:
                  slots: int = 0, max_failures: int = 3, buffer: int = 256):
         self.address, self.cpus, self.gpus = address, cpus, gpus
         self.slots, self.max_failures, self.buffer = slots, max_failures, buffer
-        self._lock = threading.Lock()
         self._cancelled = False
-        self._channel: Any = None
 
     def cancel(self) -> None:
-        with self._lock:
-            self._cancelled = True
-            channel = self._channel
-        if channel is not None:
-            ray.get(channel.cancel.remote())
+        """Only a flag (safe in a signal handler, on any thread): the thread running the
+        experiment passes it on to the trials before it takes their next records."""
+        self._cancelled = True
 
     def run(self, trials: Iterator[Trial], events: TrialEvents) -> None:
         todo = {}
@@ -160,21 +156,19 @@ class RayTune:
         # on the driver's node: the channel must outlive any other node that leaves
         here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), False)
         channel = ray.remote(num_cpus=0, scheduling_strategy=here)(Channel).remote(self.buffer)
-        with self._lock:
-            self._channel = channel
-        if self._cancelled:
-            ray.get(channel.cancel.remote())
         storage = Path(tempfile.mkdtemp(prefix="resnet-studio-tune-"))
         relay = Relay(todo, events)
         try:
             fitting = Fitting(self._tuner(todo, channel, storage))
+            told = False
             while fitting.is_alive():
+                if self._cancelled and not told:  # set before the next take, so that
+                    ray.get(channel.cancel.remote())  # no trial gets far past what was seen
+                    told = True
                 relay.pass_on(ray.get(channel.take.remote(TAKE_SECONDS)))
             relay.pass_on(ray.get(channel.take.remote(0)))
             relay.end_the_lost(fitting.outcome())
         finally:
-            with self._lock:
-                self._channel = None
             ray.kill(channel)
             shutil.rmtree(storage, ignore_errors=True)
 
@@ -279,13 +273,13 @@ class Fitting(threading.Thread):
 def connected(address: str) -> Iterator[None]:
     """Connected to the cluster at ``address`` meanwhile; an existing connection is used and
     kept, one made here is closed at the end."""
+    if address not in (LOCAL, "auto"):
+        answering(address)
     if ray.is_initialized():
         yield
         return
     import logging
 
-    if address not in (LOCAL, "auto"):
-        answering(address)
     try:
         ray.init(address=None if address == LOCAL else address, log_to_driver=False,
                  logging_level=logging.WARNING)
