@@ -39,7 +39,6 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from .plan import StudyError
 from .trial import FAILED, Trial, TrialEnd, TrialEvents, run_trial
 
-INSTALL_HINT = "pip install 'resnet-studio[cluster]'"
 LOCAL = "local"
 TAKE_SECONDS = 0.2  # how long the driver waits for records before it looks at the experiment
 LOCK_WAIT_SECONDS = 60.0
@@ -48,7 +47,8 @@ CONNECT_SECONDS = 10.0
 
 class Channel:
     """The trials' way back to the driver: a bounded queue of (kind, index, value) items, and
-    the study's cancel flag, which every ``put`` answers with. An actor (``channel``)."""
+    the study's cancel flag, which every ``put`` answers with. Made an actor on the driver's
+    node for each experiment."""
 
     def __init__(self, size: int):
         self._items: asyncio.Queue = asyncio.Queue(size)

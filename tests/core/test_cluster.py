@@ -204,3 +204,20 @@ def test_the_help_and_a_study_without_cluster_load_no_ray():
     assert result.returncode == 0, result.stderr
     assert "--cluster ADDR" in result.stdout and "--max-failures N" in result.stdout
     assert result.stdout.strip().splitlines()[-1] == "ray loaded: False"
+
+
+def test_a_trial_goes_to_the_workers_with_absolute_paths(tmp_path, monkeypatch):
+    """A worker's current directory is not the driver's: the run directory and the data
+    folder go as absolute paths, the rest of the trial unchanged."""
+    from resnet_studio.study.cluster import portable
+    from resnet_studio.study.trial import Trial
+
+    monkeypatch.chdir(tmp_path)
+    config = {"epochs": 2, "data": {"dataset": "cifar10", "root": "data"}}
+    trial = Trial(3, "seed-1", "seed=1", {"nodes": []}, config, "studies/s/runs/seed-1", True)
+    sent = portable(trial)
+    assert sent.folder == str(tmp_path / "studies" / "s" / "runs" / "seed-1")
+    assert sent.config == {"epochs": 2, "data": {"dataset": "cifar10",
+                                                 "root": str(tmp_path / "data")}}
+    assert (sent.index, sent.name, sent.graph, sent.resume) == (3, "seed-1", {"nodes": []}, True)
+    assert trial.config["data"]["root"] == "data"  # the driver's own trial is left as it was
