@@ -128,12 +128,16 @@ class RayTune:
     here); when this process is already connected to Ray, on that connection. Each trial gets
     ``cpus`` CPUs and ``gpus`` GPUs (a fraction packs several on one GPU); ``slots`` caps the
     trials at once (0: as many as the cluster holds); a trial whose worker or node dies is
-    started again up to ``max_failures`` times; ``buffer`` records may wait for the driver."""
+    started again up to ``max_failures`` times; ``buffer`` records may wait for the driver.
+    ``storage`` is where Tune keeps its own files meanwhile (emptied first: a killed driver's
+    are left; removed at the end); by default a temporary directory."""
 
     def __init__(self, address: str = "auto", *, cpus: float = 1.0, gpus: float = 0.0,
-                 slots: int = 0, max_failures: int = 3, buffer: int = 256):
+                 slots: int = 0, max_failures: int = 3, buffer: int = 256,
+                 storage: str | Path | None = None):
         self.address, self.cpus, self.gpus = address, cpus, gpus
         self.slots, self.max_failures, self.buffer = slots, max_failures, buffer
+        self.storage = storage
         self._cancelled = False
 
     def cancel(self) -> None:
@@ -156,7 +160,7 @@ class RayTune:
         # on the driver's node: the channel must outlive any other node that leaves
         here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), False)
         channel = ray.remote(num_cpus=0, scheduling_strategy=here)(Channel).remote(self.buffer)
-        storage = Path(tempfile.mkdtemp(prefix="resnet-studio-tune-"))
+        storage = self._storage()
         relay = Relay(todo, events)
         try:
             fitting = Fitting(self._tuner(todo, channel, storage))
@@ -171,6 +175,14 @@ class RayTune:
         finally:
             ray.kill(channel)
             shutil.rmtree(storage, ignore_errors=True)
+
+    def _storage(self) -> Path:
+        if self.storage is None:
+            return Path(tempfile.mkdtemp(prefix="resnet-studio-tune-"))
+        storage = Path(self.storage).absolute()
+        shutil.rmtree(storage, ignore_errors=True)
+        storage.mkdir(parents=True)
+        return storage
 
     def _tuner(self, todo: dict[int, Trial], channel: Any, storage: Path) -> Any:
         sent = {index: portable(trial) for index, trial in todo.items()}

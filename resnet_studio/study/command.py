@@ -334,7 +334,7 @@ def _execute(study: Any, directory: Path, args: argparse.Namespace) -> int:
     queue = StudyQueue(study, directory, on_progress=printer,
                        estimates=estimate.seconds if estimate else None,
                        retry_failed=args.retry_failed, sinks=printer.sinks,
-                       executor=cluster_executor(args))
+                       executor=cluster_executor(args, directory))
     with _cancel_on_interrupt(queue):
         outcome = queue.run()
     _report(study, directory)
@@ -378,8 +378,9 @@ def add_cluster_options(p: argparse.ArgumentParser) -> None:
                             "last checkpoint (default 3)")
 
 
-def cluster_executor(args: argparse.Namespace) -> Any:
-    """The ``--cluster`` executor, or None to train here."""
+def cluster_executor(args: argparse.Namespace, directory: Path) -> Any:
+    """The ``--cluster`` executor, or None to train here; Tune's own files go to the study
+    directory's ``.tune`` meanwhile (storage every node sees)."""
     address = getattr(args, "cluster", None)
     if address is None:
         return None
@@ -394,7 +395,7 @@ def cluster_executor(args: argparse.Namespace) -> Any:
             raise
         raise CommandError("--cluster needs Ray: pip install 'resnet-studio[cluster]'") from None
     return RayTune(address, cpus=cpus, gpus=gpus, slots=getattr(args, "parallel", None) or 0,
-                   max_failures=args.max_failures)
+                   max_failures=args.max_failures, storage=directory / ".tune")
 
 
 class ProgressPrinter:

@@ -110,6 +110,7 @@ def test_a_killed_driver_is_resumed_by_the_same_command_on_both_nodes(cluster, t
                   if (out / "runs" / f"seed-{i}" / "last.pt").exists()
                   and state["runs"].get(f"seed-{i}", {}).get("status") != "finished"]
     assert unfinished  # the kill left a run to resume
+    assert (out / ".tune").is_dir()  # and Tune's files
 
     again = subprocess.run(command, capture_output=True, text=True, env=env,
                            timeout=CLI_SECONDS)
@@ -125,6 +126,7 @@ def test_a_killed_driver_is_resumed_by_the_same_command_on_both_nodes(cluster, t
             "finished"
         assert step_rows(out / "runs" / name) == list(range(1, STEPS + 1))
     assert all(node.ran_a_trial() for node in nodes)
+    assert not (out / ".tune").exists()  # Tune's files, the killed driver's too, are gone
 
 
 def test_a_node_that_leaves_costs_only_its_trial(cluster, tmp_path):
