@@ -22,9 +22,10 @@ TENTHS = 10
 
 
 def add_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--parallel", metavar="N", default="1",
+    p.add_argument("--parallel", metavar="N",
                    help="train up to N runs at once, each in a process of its own with its "
-                        "share of the CPU threads (default 1: one after another)")
+                        "share of the CPU threads (default 1: one after another; with "
+                        "--cluster: as many as the cluster holds)")
     p.add_argument("--gpus-per-trial", metavar="F",
                    help="GPUs per run: a fraction in (0, 1] packs several runs on one GPU "
                         "(0.25: four), a whole number gives each run that many")
@@ -33,9 +34,9 @@ def add_options(p: argparse.ArgumentParser) -> None:
 def executor(args: argparse.Namespace) -> Any:
     """The executor ``--parallel`` and ``--gpus-per-trial`` ask for (None: in-process);
     CommandError, one line naming the flag, for values that cannot be used."""
-    slots = _number(args.parallel, "--parallel", int)
-    gpus = None if args.gpus_per_trial is None else _number(args.gpus_per_trial,
-                                                              "--gpus-per-trial", float)
+    slots = number(args.parallel or "1", "--parallel", int)
+    gpus = None if args.gpus_per_trial is None else number(args.gpus_per_trial,
+                                                             "--gpus-per-trial", float)
     if slots == 1 and gpus is None:
         return None
     from .parallel import Parallel, ParallelError
@@ -46,7 +47,8 @@ def executor(args: argparse.Namespace) -> Any:
         raise CommandError(str(exc)) from None
 
 
-def _number(text: str, flag: str, kind: type) -> Any:
+def number(text: str, flag: str, kind: type) -> Any:
+    """``text`` as an int or float; CommandError naming ``flag`` when it is not one."""
     try:
         value = kind(text)
     except ValueError:

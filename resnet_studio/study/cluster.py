@@ -1,0 +1,321 @@
+"""Studies on a Ray cluster: ``RayTune`` runs a study's trials as a Ray Tune experiment.
+
+    queue = StudyQueue(study, directory, executor=RayTune("127.0.0.1:6379", cpus=1))
+    queue.run()     # blocks; queue.cancel() from any thread stops every trial
+
+Each Tune trial is one of our engine's runs (``trial.run_trial`` in ``train_trial``), writing
+its normal run directory under the study directory: an absolute path, on the driver's disk
+(one machine) or on storage every node mounts at the same path. Its records come back through
+one ``Channel`` actor, bounded, so a driver that falls behind slows the trials instead of
+filling memory; the executor hands them to the events on the thread that called ``run``.
+
+Faults: a trial whose worker process or node dies is started again by Tune (``FailureConfig``,
+``max_failures`` times) and goes on from its ``last.pt`` (the engine then drops the rows after
+that checkpoint, so the run's files read as one run); a driver that dies leaves the study's
+``state.json`` and run directories, and the same command resumes it. Cancel reaches every
+trial at its next record (a flag the channel answers with), and each stops after its current
+step keeping ``last.pt``; a trial not started yet does not start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import ray
+from ray import tune
+from ray.tune.progress_reporter import TrialProgressCallback
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+from .plan import StudyError
+from .trial import FAILED, Trial, TrialEnd, TrialEvents, run_trial
+
+LOCAL = "local"
+TAKE_SECONDS = 0.2  # how long the driver waits for records before it looks at the experiment
+LOCK_WAIT_SECONDS = 60.0
+CONNECT_SECONDS = 10.0
+
+
+class Channel:
+    """The trials' way back to the driver: a bounded queue of (kind, index, value) items, and
+    the study's cancel flag, which every ``put`` answers with. Made an actor on the driver's
+    node for each experiment."""
+
+    def __init__(self, size: int):
+        self._items: asyncio.Queue = asyncio.Queue(size)
+        self._arrived = asyncio.Event()
+        self._cancelled = False
+
+    async def put(self, item: tuple[str, int, Any]) -> bool:
+        await self._items.put(item)
+        self._arrived.set()
+        return self._cancelled
+
+    async def take(self, timeout: float) -> list[tuple[str, int, Any]]:
+        """Everything waiting, in order of arrival, after waiting up to ``timeout`` seconds
+        for the first item."""
+        if self._items.empty():
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), timeout)
+            except asyncio.TimeoutError:
+                return []
+        items = []
+        while not self._items.empty():
+            items.append(self._items.get_nowait())
+        return items
+
+    async def cancel(self) -> None:
+        self._cancelled = True
+
+    async def cancelled(self) -> bool:
+        return self._cancelled
+
+
+def train_trial(config: dict[str, Any], trials: dict[int, Trial], channel: Any,
+                threads: int) -> None:
+    """Tune's function for one trial (runs on a worker): train it from its ``last.pt`` when
+    there is one (a stopped run, or this trial's earlier attempt on a worker that died)."""
+    import torch
+
+    trial = trials[config["index"]]
+    if ray.get(channel.cancelled.remote()):
+        return
+    torch.set_num_threads(threads)
+    await_writer(Path(trial.folder))
+    trial = dataclasses.replace(trial, resume=Path(trial.folder, "last.pt").exists())
+    ray.get(channel.put.remote(("start", trial.index, trial.resume)))
+    held: dict[str, Any] = {}
+
+    def emit(record: Any) -> None:
+        if ray.get(channel.put.remote(("record", trial.index, record))) and held:
+            held["engine"].stop()
+
+    end = run_trial(trial, emit, lambda: ray.get(channel.cancelled.remote()),
+                    lambda engine: held.update(engine=engine))
+    ray.get(channel.put.remote(("end", trial.index, end)))
+
+
+def await_writer(folder: Path, seconds: float = LOCK_WAIT_SECONDS) -> None:
+    """Wait (at most ``seconds``) while another process still writes ``folder``: the trial
+    of a driver that was just killed, which Ray is still stopping. Past that, the engine
+    refuses the run directory and says who holds it."""
+    from ..locks import LockBusy, hold
+
+    deadline = time.monotonic() + seconds
+    while folder.is_dir():
+        try:
+            with hold(folder):
+                return
+        except LockBusy:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.5)
+
+
+class RayTune:
+    """Runs trials as one Ray Tune experiment on the cluster at ``address`` (``auto``,
+    ``HOST:PORT``, ``ray://HOST:PORT`` as ``ray.init`` takes it, or ``local`` to start one
+    here); when this process is already connected to Ray, on that connection. Each trial gets
+    ``cpus`` CPUs and ``gpus`` GPUs (a fraction packs several on one GPU); ``slots`` caps the
+    trials at once (0: as many as the cluster holds); a trial whose worker or node dies is
+    started again up to ``max_failures`` times; ``buffer`` records may wait for the driver.
+    ``storage`` is where Tune keeps its own files meanwhile (emptied first: a killed driver's
+    are left; removed at the end); by default a temporary directory."""
+
+    def __init__(self, address: str = "auto", *, cpus: float = 1.0, gpus: float = 0.0,
+                 slots: int = 0, max_failures: int = 3, buffer: int = 256,
+                 storage: str | Path | None = None):
+        self.address, self.cpus, self.gpus = address, cpus, gpus
+        self.slots, self.max_failures, self.buffer = slots, max_failures, buffer
+        self.storage = storage
+        self._cancelled = False
+
+    def cancel(self) -> None:
+        """Only a flag (safe in a signal handler, on any thread): the thread running the
+        experiment passes it on to the trials before it takes their next records."""
+        self._cancelled = True
+
+    def run(self, trials: Iterator[Trial], events: TrialEvents) -> None:
+        todo = {}
+        for trial in trials:
+            if self._cancelled:
+                return
+            todo[trial.index] = trial
+        if not todo:
+            return
+        with connected(self.address):
+            self._experiment(todo, events)
+
+    def _experiment(self, todo: dict[int, Trial], events: TrialEvents) -> None:
+        # on the driver's node: the channel must outlive any other node that leaves
+        here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), False)
+        channel = ray.remote(num_cpus=0, scheduling_strategy=here)(Channel).remote(self.buffer)
+        storage = self._storage()
+        relay = Relay(todo, events)
+        try:
+            fitting = Fitting(self._tuner(todo, channel, storage))
+            told = False
+            while fitting.is_alive():
+                if self._cancelled and not told:  # set before the next take, so that
+                    ray.get(channel.cancel.remote())  # no trial gets far past what was seen
+                    told = True
+                relay.pass_on(ray.get(channel.take.remote(TAKE_SECONDS)))
+            relay.pass_on(ray.get(channel.take.remote(0)))
+            relay.end_the_lost(fitting.outcome())
+        finally:
+            ray.kill(channel)
+            shutil.rmtree(storage, ignore_errors=True)
+
+    def _storage(self) -> Path:
+        if self.storage is None:
+            return Path(tempfile.mkdtemp(prefix="resnet-studio-tune-"))
+        storage = Path(self.storage).absolute()
+        shutil.rmtree(storage, ignore_errors=True)
+        storage.mkdir(parents=True)
+        return storage
+
+    def _tuner(self, todo: dict[int, Trial], channel: Any, storage: Path) -> Any:
+        sent = {index: portable(trial) for index, trial in todo.items()}
+        function = tune.with_parameters(train_trial, trials=sent, channel=channel,
+                                        threads=max(1, int(self.cpus)))
+        function = tune.with_resources(function, {"cpu": self.cpus, "gpu": self.gpus})
+        # Tune's own console output (a table, then a line per trial) would interleave with the
+        # study's progress lines, which already say everything: its older reporter, silenced.
+        os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+        return tune.Tuner(
+            function, param_space={"index": tune.grid_search(sorted(todo))},
+            tune_config=tune.TuneConfig(max_concurrent_trials=self.slots or None),
+            run_config=tune.RunConfig(
+                name=f"study-{time.strftime('%Y%m%d-%H%M%S')}", storage_path=str(storage),
+                failure_config=tune.FailureConfig(max_failures=self.max_failures),
+                callbacks=[Silent()], verbose=0))
+
+
+class Silent(TrialProgressCallback):
+    """Tune's per-trial console lines, not printed."""
+
+    def _print(self, msg: str) -> None:
+        pass
+
+
+def portable(trial: Trial) -> Trial:
+    """``trial`` with absolute paths (its run directory, the data folder): a worker's current
+    directory is not the driver's."""
+    config = dict(trial.config)
+    data = config.get("data")
+    if isinstance(data, dict) and isinstance(data.get("root"), str):
+        config["data"] = {**data, "root": str(Path(data["root"]).absolute())}
+    return dataclasses.replace(trial, folder=str(Path(trial.folder).absolute()), config=config)
+
+
+class Relay:
+    """Hands the channel's items to the events: a trial is started once however often Tune
+    starts it again, and its records go on from where the new attempt resumed."""
+
+    def __init__(self, todo: dict[int, Trial], events: TrialEvents):
+        self.todo, self.events = todo, events
+        self.started: set[int] = set()
+        self.ended: set[int] = set()
+
+    def pass_on(self, items: list[tuple[str, int, Any]]) -> None:
+        for kind, index, value in items:
+            trial = self.todo[index]
+            if kind == "start" and index not in self.started:
+                self.started.add(index)
+                self.events.started(dataclasses.replace(trial, resume=value))
+            elif kind == "record":
+                self.events.record(trial, value)
+            elif kind == "end":
+                self.ended.add(index)
+                self.events.ended(trial, value)
+
+    def end_the_lost(self, outcome: Any) -> None:
+        """Trials that started but never ended: Tune gave up on them (their workers or nodes
+        died ``max_failures`` + 1 times), or the experiment itself failed."""
+        errors = _errors(outcome)
+        for index in sorted(self.started - self.ended):
+            why = (_first_line(outcome) if isinstance(outcome, BaseException)
+                   else errors.get(index, "it ended without a result"))
+            self.events.ended(self.todo[index], TrialEnd(FAILED, f"on the cluster: {why}"))
+
+
+def _errors(outcome: Any) -> dict[int, str]:
+    if isinstance(outcome, BaseException):
+        return {}
+    return {result.config["index"]: _first_line(result.error)
+            for result in outcome if result.error is not None}
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[-1] if text else ''}".rstrip(": ")
+
+
+class Fitting(threading.Thread):
+    """``tuner.fit()`` on a thread of its own, so that the caller's thread is free to hand
+    records to the events; its ResultGrid, or what it raised, is ``outcome()``."""
+
+    def __init__(self, tuner: Any):
+        super().__init__(name="ray-tune-fit", daemon=True)
+        self._tuner, self._outcome = tuner, None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self._outcome = self._tuner.fit()
+        except Exception as exc:  # reported for each trial it leaves unfinished
+            self._outcome = exc
+
+    def outcome(self) -> Any:
+        self.join()
+        return self._outcome
+
+
+@contextmanager
+def connected(address: str) -> Iterator[None]:
+    """Connected to the cluster at ``address`` meanwhile; an existing connection is used and
+    kept, one made here is closed at the end."""
+    if address not in (LOCAL, "auto"):
+        answering(address)
+    if ray.is_initialized():
+        yield
+        return
+    import logging
+
+    try:
+        ray.init(address=None if address == LOCAL else address, log_to_driver=False,
+                 logging_level=logging.WARNING)
+    except Exception as exc:  # ConnectionError, ValueError, RuntimeError: a bad address
+        raise StudyError(f"--cluster {address}: cannot connect to a Ray cluster there "
+                         f"({_first_line(exc)}).") from None
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+def answering(address: str) -> None:
+    """Refuse at once an address that is malformed or where nothing listens (``ray.init``
+    would retry for minutes)."""
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise StudyError(f"--cluster {address}: write auto, local, HOST:PORT or "
+                         "ray://HOST:PORT.")
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_SECONDS).close()
+    except OSError as exc:
+        raise StudyError(f"--cluster {address}: no Ray head answers there "
+                         f"({exc.strerror or exc}); start one with `ray start --head "
+                         f"--port {port}`.") from None
