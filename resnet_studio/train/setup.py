@@ -104,6 +104,7 @@ def _prepare(network: Network, config: TrainConfig, env: DistEnv, device: torch.
     spec = None
     check_training(network, config, device)
     if bundle is None:
+        _check_task_first(network, config)
         target = target_shape(network)
         bundle = data_pkg.load_data(config.data, config.batch_size, device, rank=env.rank,
                                     world_size=env.world_size, target=target)
@@ -134,6 +135,18 @@ def _prepare(network: Network, config: TrainConfig, env: DistEnv, device: torch.
     stats = StepStats(layers, config.telemetry_every, device)
     return Session(env, device, created, bundle, graph, model, train_model, layers, stats,
                    optimizer, plan, scheduler, scaler, spec, task)
+
+
+def _check_task_first(network: Network, config: TrainConfig) -> None:
+    """A graph whose task the configured dataset does not serve is refused before the data
+    is loaded (which may take a while, or fail for reasons that do not matter then)."""
+    from .task import check_task
+
+    if isinstance(network, Graph):
+        try:
+            check_task(task_of(network), config.data.task, config.data.dataset)
+        except TaskError as exc:
+            raise EngineError(str(exc)) from None
 
 
 def _task(graph_task: str | None, info: Any) -> Any:

@@ -125,12 +125,17 @@ def make_task(name: str) -> Task:
 def task_for(graph_task: str | None, data_task: str, dataset: str) -> Task:
     """The run's task: the network's (from its head blocks; None for a plain module, which
     takes the data's), which the dataset must serve."""
+    check_task(graph_task, data_task, dataset)
+    return make_task(data_task)
+
+
+def check_task(graph_task: str | None, data_task: str, dataset: str) -> None:
+    """EngineError when the network's task is not the dataset's, naming both."""
     if graph_task is not None and graph_task != data_task:
         raise EngineError(
             f"the network is a {graph_task} network but dataset ‘{dataset}’ is a {data_task} "
             f"set; choose a {graph_task} dataset ({_datasets(graph_task)}) or change the "
             "network's head")
-    return make_task(data_task)
 
 
 def _datasets(task: str) -> str:
