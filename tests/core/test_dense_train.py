@@ -151,3 +151,17 @@ def test_a_coco_folder_trains_at_the_networks_input(tmp_path):
     assert start.data["class_names"] == ["background", "thing"]
     assert (start.data["height"], start.data["width"]) == (32, 32)
     assert start.data["train_size"] == 2 and start.data["val_size"] == 1
+
+
+def test_overfitting_one_batch_uses_the_tasks_loss():
+    from resnet_studio.train.sanity import overfit_batch
+
+    cfg = config("shapes-segmentation").replace(lr=3e-3)
+    torch.manual_seed(0)
+    result = overfit_batch(segmenter(), cfg, steps=25)
+    assert result.losses[-1] < 0.8 * result.losses[0]  # the pixel loss falls
+    assert 0.0 <= result.accuracy <= 1.0
+    torch.manual_seed(0)
+    found = overfit_batch(detector(32), config("shapes-detection"), steps=3)
+    assert all(math.isfinite(v) for v in found.losses) and math.isnan(found.accuracy)
+    assert "nan" not in found.verdict()
