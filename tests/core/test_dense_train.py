@@ -165,3 +165,26 @@ def test_overfitting_one_batch_uses_the_tasks_loss():
     found = overfit_batch(detector(32), config("shapes-detection"), steps=3)
     assert all(math.isfinite(v) for v in found.losses) and math.isnan(found.accuracy)
     assert "nan" not in found.verdict()
+
+
+def test_a_dense_run_writes_its_run_directory_and_resumes(tmp_path):
+    cfg = config("shapes-segmentation")
+    torch.manual_seed(0)
+    first = Engine(segmenter(), cfg, run_dir=tmp_path / "run").run()
+    assert first.status == "finished", first.message
+    spec = json.loads((tmp_path / "run" / "config.json").read_text())["data_spec"]
+    assert spec["task"] == "segmentation" and spec["version"] == 2
+    sink = Collect()
+    again = Engine(segmenter(), cfg.replace(epochs=2), sinks=[sink], run_dir=tmp_path / "run",
+                   resume_from=tmp_path / "run" / "last.pt")
+    end = again.run()
+    assert end.status == "finished", end.message
+    assert [r.epoch for r in sink.of(EpochRecord)] == [2]
+    assert [r.epoch for r in sink.of(PreviewRecord)] == [2]
+
+
+def test_an_fcns_layers_are_its_backbone_stages_and_classifier():
+    from resnet_studio.train.telemetry import Layers
+
+    assert Layers.of(segmenter()).names == ("backbone.conv1", "backbone.bn1", "backbone.layer1",
+                                            "backbone.layer2", "classifier")
