@@ -57,6 +57,9 @@ class Engine(TelemetryWindows, CheckpointWriting):
     receives the checkpoints and, through a ``RunDirSink`` the engine adds itself, the run
     files. ``data`` may be a ready DataBundle; ``resume_from`` a checkpoint path or dict;
     ``suggested_lr`` the LR finder's suggestion, if known (a rate far from it is diagnosed).
+    The task (classification, detection, segmentation; ``task.py``) is the graph's, from its
+    head blocks, and its dataset must serve it; a plain module trains for its dataset's task
+    (``config.data.task``), so a torchvision detector trains on ``shapes-detection`` as is.
     The constructor raises ``ConfigError`` for an invalid configuration; everything that goes
     wrong later (data, device, divergence, memory) ends ``run()`` with a "failed" record.
     """
