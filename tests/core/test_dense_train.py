@@ -188,3 +188,19 @@ def test_an_fcns_layers_are_its_backbone_stages_and_classifier():
 
     assert Layers.of(segmenter()).names == ("backbone.conv1", "backbone.bn1", "backbone.layer1",
                                             "backbone.layer2", "classifier")
+
+
+def test_a_classifier_keeps_its_records_without_metrics_or_previews():
+    from torch import nn
+
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                          nn.Linear(4, 3))
+    cfg = TrainConfig(epochs=1, batch_size=8, device="cpu", data=DataConfig(
+        train_size=16, val_size=8, image_size=16, classes=3, fit="none"))
+    sink = run(model, cfg)
+    epoch = sink.of(EpochRecord)[0]
+    assert epoch.metrics == {} and sink.of(PreviewRecord) == []
+    assert epoch.confusion.shape == (3, 3) and epoch.confusion.sum() == 8
+    assert epoch.val_acc == pytest.approx(np.trace(epoch.confusion) / 8)
+    assert 0.0 <= epoch.train_acc <= 1.0
+    assert "validation accuracy" in sink.of(RunEndRecord)[-1].message
