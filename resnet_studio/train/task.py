@@ -79,13 +79,19 @@ class Task:
         loss_sum = torch.zeros((), device=device)  # float32: MPS has no float64
         confusion = torch.zeros(classes * classes, device=device, dtype=torch.long)
         seen = 0
-        for x, y in evaluating(model, data.val, ctx):
-            with ctx.autocast():
-                logits = model(x)
-            loss_sum += F.cross_entropy(logits.float(), y, reduction="sum")
-            confusion += torch.bincount(y * classes + logits.argmax(1),
-                                        minlength=classes * classes)
-            seen += y.shape[0]
+        model.eval()
+        try:
+            for x, y in data.val.epoch(0):
+                if ctx.channels_last:
+                    x = x.contiguous(memory_format=torch.channels_last)
+                with ctx.autocast():
+                    logits = model(x)
+                loss_sum += F.cross_entropy(logits.float(), y, reduction="sum")
+                confusion += torch.bincount(y * classes + logits.argmax(1),
+                                            minlength=classes * classes)
+                seen += y.shape[0]
+        finally:
+            model.train()
         if ctx.env.enabled and seen < data.info.val_size:  # each rank saw only its share
             distributed.all_reduce_sum(loss_sum, ctx.env)
             distributed.all_reduce_sum(confusion, ctx.env)
@@ -93,18 +99,6 @@ class Task:
         count = max(int(matrix.sum()), 1)
         return Validation(float(loss_sum.item() / count), float(np.trace(matrix) / count),
                           matrix)
-
-
-def evaluating(model: nn.Module, batches: Any, ctx: Context):
-    """The validation batches with ``model`` in eval mode (train mode again afterwards)."""
-    model.eval()
-    try:
-        for x, y in batches.epoch(0):
-            if ctx.channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
-            yield x, y
-    finally:
-        model.train()
 
 
 def make_task(name: str) -> Task:
