@@ -13,6 +13,12 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 FOLDER_PREFIX = "folder:"
+COCO_PREFIX = "coco:"
+MASKS_PREFIX = "masks:"
+SHAPES_DETECTION, SHAPES_SEGMENTATION = "shapes-detection", "shapes-segmentation"
+#: The dense sets: name (or folder prefix) → the task it trains. Everything else classifies.
+DENSE_TASKS = {SHAPES_DETECTION: "detection", SHAPES_SEGMENTATION: "segmentation",
+               COCO_PREFIX: "detection", MASKS_PREFIX: "segmentation"}
 
 #: Dataset name → one-line description (for combo boxes and ``--help``). ``folder:PATH`` is a
 #: template: the dataset is any image folder, named by its path after the prefix.
@@ -24,6 +30,14 @@ DATASETS: dict[str, str] = {
     "cifar100": "CIFAR-100 objects, 32×32 colour, 100 classes (torchvision)",
     "svhn": "SVHN street-view house numbers, 32×32 colour, 10 classes (torchvision, needs scipy)",
     FOLDER_PREFIX + "PATH": "any image folder laid out PATH/<class>/<image>.png (ImageFolder)",
+    SHAPES_DETECTION: "built-in shapes with boxes (square, disc, triangle) for detection; "
+                      "offline, any size",
+    SHAPES_SEGMENTATION: "built-in shapes with masks (square, disc, triangle) for "
+                         "segmentation; offline, any size",
+    COCO_PREFIX + "PATH": "a COCO-style detection folder: PATH/images/ and "
+                          "PATH/annotations.json (instances format)",
+    MASKS_PREFIX + "PATH": "an image + mask segmentation folder: PATH/images/, PATH/masks/ "
+                           "(palette or grey PNGs of class ids), optional PATH/classes.txt",
 }
 
 #: How images that differ from the network's input are treated: converted to its size and
@@ -52,6 +66,12 @@ class DataConfig:
     ``in_memory=None`` decides by size: image folders whose decoded pixels take less than
     ``memory_limit_gib`` are held as tensors on the training device, larger ones are streamed
     through a ``DataLoader`` with ``workers`` processes (``None``: a few, by CPU count).
+
+    Dense sets (``task`` detection or segmentation): the built-in shapes take ``train_size``
+    and ``val_size``; a ``coco:PATH`` or ``masks:PATH`` folder splits off ``val_fraction``
+    (or reads ``val_folder``, a folder of the same kind). Their augmentation is a random crop
+    of ``crop_padding`` and a horizontal flip (``flip``, on unless set off) that move boxes and
+    masks with the image; cutout, colour jitter and ``subset`` are classification-only.
     """
 
     dataset: str = "synthetic"
@@ -85,6 +105,24 @@ class DataConfig:
     def folder(self) -> str:
         """The image folder path of a ``folder:PATH`` dataset."""
         return self.dataset[len(FOLDER_PREFIX):] if self.is_folder else ""
+
+    @property
+    def task(self) -> str:
+        """What the dataset trains: "classification", "detection" or "segmentation"."""
+        return DENSE_TASKS.get(self._kind(), "classification")
+
+    @property
+    def dense_folder(self) -> str:
+        """The folder path of a ``coco:PATH`` or ``masks:PATH`` dataset ("" otherwise)."""
+        kind = self._kind()
+        return self.dataset[len(kind):] if kind in (COCO_PREFIX, MASKS_PREFIX) else ""
+
+    def _kind(self) -> str:
+        """The dataset's name, or its prefix for a set named by a path."""
+        for prefix in (FOLDER_PREFIX, COCO_PREFIX, MASKS_PREFIX):
+            if isinstance(self.dataset, str) and self.dataset.startswith(prefix):
+                return prefix
+        return self.dataset
 
     # ----- serialisation ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -133,9 +171,22 @@ class DataConfig:
             if not self.folder.strip():
                 raise DataError("dataset 'folder:' needs a path after the colon, "
                                 "e.g. 'folder:/data/flowers'")
+        elif self._kind() in (COCO_PREFIX, MASKS_PREFIX):
+            if not self.dense_folder.strip():
+                raise DataError(f"dataset '{self._kind()}' needs a path after the colon, "
+                                f"e.g. '{self._kind()}/data/shapes'")
         elif self.dataset not in DATASETS:
             names = ", ".join(n for n in DATASETS)
             raise DataError(f"dataset '{self.dataset}' is unknown; choose one of {names}")
+        if self.task != "classification":
+            self._check_dense()
+
+    def _check_dense(self) -> None:
+        """Settings a dense set cannot honour are refused rather than silently ignored."""
+        for name, off in (("cutout", 0), ("color_jitter", 0.0), ("subset", None)):
+            if getattr(self, name) != off:
+                raise DataError(f"{name} is not available for the {self.task} dataset "
+                                f"'{self.dataset}'; set it to {off if off is not None else 'null'}")
 
     def _check_sizes(self) -> None:
         _check_int("train_size", self.train_size, 1, 10_000_000)

@@ -39,6 +39,7 @@ class DataInfo:
     train_counts: list[int] = field(default_factory=list)  # images per class
     val_counts: list[int] = field(default_factory=list)
     augmentation: dict[str, Any] = field(default_factory=dict)  # what training applies
+    task: str = "classification"      # or "detection", "segmentation" (data.dense)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -59,10 +60,16 @@ def load_data(cfg: DataConfig, batch_size: int, device: torch.device | str = "cp
     rank gets a disjoint share of each epoch's permutation and the same number of batches.
     The validation split is not sharded. ``target`` is the network's input (C, H, W) when it
     is known: with ``cfg.fit == "network"`` the images are served at it (see ``fit.py``).
+    A dense set (``cfg.task`` detection or segmentation) is served by ``dense.loading``.
     Raises ``DataError`` for every user-facing problem.
     """
     cfg.validate()
     _check_run(batch_size, rank, world_size)
+    if cfg.task != "classification":
+        from .dense.loading import load_dense
+
+        return load_dense(cfg, batch_size, device, rank=rank, world_size=world_size,
+                          target=target)
     source, note = _load_source(cfg, target)
     bundle = serve(source, cfg, batch_size, device, rank=rank, world_size=world_size)
     bundle.info.fit = note

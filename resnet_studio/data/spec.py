@@ -4,7 +4,8 @@ Training writes one into ``config.json`` (key ``data_spec``); every consumer of 
 the analyses, Check an Image, exports — rebuilds the data through ``load_spec`` and nothing
 else, so they see exactly the images (and the normalisation) that training saw. Its JSON::
 
-    {"version": 1,
+    {"version": 2,
+     "task": "classification" | "detection" | "segmentation",
      "data": {...},                      # DataConfig.to_dict(): dataset, fit, sizes, channels,
                                          #   split (val_fraction / val_folder, seed), augmentation
      "target": [C, H, W] | null,         # the network input the data was fitted to
@@ -13,6 +14,9 @@ else, so they see exactly the images (and the normalisation) that training saw. 
      "class_names": [...],
      "augmentation": {"crop_padding": 4, "flip": false, "cutout": 0, "color_jitter": 0.0},
      "class_counts": {"train": [...], "val": [...]} | null}
+
+Version 1 (before dense tasks) had no ``task``: it reads as classification. The task is the
+dataset's (``DataConfig.task``); a spec whose task and dataset disagree is refused.
 
 Importing this module needs neither torch nor torchvision; ``load_spec`` loads them.
 """
@@ -29,7 +33,9 @@ from .config import DataConfig, DataError
 if TYPE_CHECKING:
     from .loading import DataBundle
 
-SPEC_VERSION = 1
+SPEC_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+TASKS = ("classification", "detection", "segmentation")
 SPEC_KEY = "data_spec"
 #: Two runs of the statistics over the same images agree to the 4 decimals they are kept at;
 #: a larger difference means the images are not the ones the run was trained on.
@@ -53,11 +59,12 @@ class DataSpec:
     augmentation: dict[str, Any]
     counts: tuple[tuple[int, ...], tuple[int, ...]] | None = None
     version: int = SPEC_VERSION
+    task: str = "classification"
 
     def to_dict(self) -> dict[str, Any]:
         counts = None if self.counts is None else {"train": list(self.counts[0]),
                                                     "val": list(self.counts[1])}
-        return {"version": self.version, "data": self.config.to_dict(),
+        return {"version": self.version, "task": self.task, "data": self.config.to_dict(),
                 "target": None if self.target is None else list(self.target),
                 "shape": list(self.shape),
                 "normalisation": {"mean": list(self.mean), "std": list(self.std)},
@@ -70,23 +77,37 @@ class DataSpec:
         if not isinstance(data, dict):
             raise DataError("the data spec must be a JSON object")
         version = data.get("version")
-        if version != SPEC_VERSION:
+        if version not in READABLE_VERSIONS or isinstance(version, bool):
             raise DataError(f"data spec version {version!r} is not one this program reads "
-                            f"(it reads version {SPEC_VERSION})")
+                            f"(it reads versions {', '.join(map(str, READABLE_VERSIONS))})")
         norm = _field(data, "normalisation", dict)
         counts = data.get("class_counts")
-        return cls(DataConfig.from_dict(_field(data, "data", dict)),
+        config = DataConfig.from_dict(_field(data, "data", dict))
+        task = _task(data, version, config)
+        return cls(config,
                    _shape(data.get("target"), "target", optional=True),
                    _shape(data.get("shape"), "shape"),
                    _numbers(norm.get("mean"), "normalisation.mean"),
                    _numbers(norm.get("std"), "normalisation.std"),
                    tuple(str(n) for n in _field(data, "class_names", list)),
                    dict(_field(data, "augmentation", dict)),
-                   None if counts is None else _counts(counts))
+                   None if counts is None else _counts(counts), SPEC_VERSION, task)
 
     @property
     def val_counts(self) -> tuple[int, ...] | None:
         return None if self.counts is None else self.counts[1]
+
+
+def _task(data: dict[str, Any], version: int, config: DataConfig) -> str:
+    """The spec's task (version 1: classification), which must be its dataset's."""
+    task = data.get("task", "classification") if version == 1 else data.get("task")
+    if task not in TASKS:
+        raise DataError(f"the data spec's ‘task’ must be one of {', '.join(TASKS)}, "
+                        f"not {task!r}")
+    if task != config.task:
+        raise DataError(f"the data spec's ‘task’ is {task} but its dataset "
+                        f"‘{config.dataset}’ is a {config.task} set")
+    return task
 
 
 def _field(data: dict[str, Any], name: str, kind: type) -> Any:
@@ -130,7 +151,7 @@ def make_spec(cfg: DataConfig, target: Shape | None, info: Any) -> DataSpec:
     counts = (tuple(info.train_counts), tuple(info.val_counts)) if info.val_counts else None
     return DataSpec(cfg, None if target is None else tuple(target),
                     (info.channels, info.height, info.width), tuple(info.mean), tuple(info.std),
-                    tuple(info.class_names), dict(info.augmentation), counts)
+                    tuple(info.class_names), dict(info.augmentation), counts, task=cfg.task)
 
 
 def derive_spec(config: dict[str, Any], graph_input: Shape | None,
@@ -154,7 +175,8 @@ def derive_spec(config: dict[str, Any], graph_input: Shape | None,
                     "cutout": cfg.cutout,
                     "color_jitter": cfg.color_jitter}
     return DataSpec(cfg, target, shape, _numbers(info.get("mean"), "mean"),
-                    _numbers(info.get("std"), "std"), tuple(str(n) for n in names), augmentation)
+                    _numbers(info.get("std"), "std"), tuple(str(n) for n in names), augmentation,
+                    task=cfg.task)
 
 
 def _described_shape(info: dict[str, Any]) -> Shape | None:

@@ -105,8 +105,39 @@ SCRATCH = Recipe(
      "warmup_epochs": 0.5, "grad_clip": 5.0, "epochs": 10, "batch_size": 64,
      "init": "pytorch"})
 
+# Dense tasks: torchvision's references, scaled for small data and a CPU. Trained from scratch
+# on the built-in shapes, SGD at the references' (linearly scaled) rates left the networks
+# predicting background for epochs; AdamW (as for a network drawn from scratch) gets going at
+# once. benchmarks/bench_dense_shapes.py measures them (the figures are in its docstring).
+SHAPES_DETECTION = Recipe(
+    "torchvision_detection_shapes", "torchvision detection reference, scaled to the shapes",
+    "torchvision's detection reference (github.com/pytorch/vision, references/detection; Ren "
+    "et al. 2015, arXiv:1506.01497, with an FPN, Lin et al. 2017, arXiv:1612.03144): linear "
+    "warm-up, ×0.1 at 16/26 and 22/26 of training, horizontal flip, weight decay on every "
+    "parameter; its SGD 0.02 for 16 images becomes AdamW 1e-3 (weight decay 0.01) "
+    "for batch 8 from scratch, and 26 epochs of COCO's 118k images 4 of 500 built-in shapes.",
+    {"optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.01, "decay_norm_and_bias": True,
+     "schedule": "multistep", "milestones": [], "milestone_fractions": [0.62, 0.85],
+     "warmup_epochs": 1.0, "epochs": 4, "batch_size": 8, "init": "he_fan_out",
+     "data": {"dataset": "shapes-detection", "train_size": 500, "val_size": 100,
+              "augment": True, "crop_padding": 0, "flip": True}})
+
+SHAPES_SEGMENTATION = Recipe(
+    "torchvision_segmentation_shapes", "torchvision segmentation reference, scaled to the shapes",
+    "torchvision's segmentation reference (github.com/pytorch/vision, references/segmentation; "
+    "Long et al. 2015, arXiv:1411.4038): cross-entropy ignoring 255 plus 0.5 × the auxiliary "
+    "loss, a decaying rate (polynomial there, cosine here), random crop and flip; its SGD 0.02 "
+    "for 32 images becomes AdamW 2e-3 (weight decay 0.01) for batch 8 from scratch, after half "
+    "an epoch of warm-up, and 30 epochs of COCO 8 of 500 built-in shapes.",
+    {"optimizer": "adamw", "lr": 2e-3, "weight_decay": 0.01, "decay_norm_and_bias": True,
+     "schedule": "cosine", "warmup_epochs": 0.5, "epochs": 8, "batch_size": 8,
+     "init": "he_fan_out",
+     "data": {"dataset": "shapes-segmentation", "train_size": 500, "val_size": 100,
+              "augment": True, "crop_padding": 4, "flip": True}})
+
 RECIPES: dict[str, Recipe] = {r.name: r for r in (
-    DIGITS, STARTER, HE_2016_CIFAR, WRN_2016, TORCHVISION_IMAGENET, CONVNEXT, SCRATCH)}
+    DIGITS, STARTER, HE_2016_CIFAR, WRN_2016, TORCHVISION_IMAGENET, CONVNEXT, SCRATCH,
+    SHAPES_DETECTION, SHAPES_SEGMENTATION)}
 
 # Preset family → recipe; families not listed (and graphs drawn from scratch) get SCRATCH.
 FAMILY_RECIPES: dict[str, Recipe] = {

@@ -66,7 +66,9 @@ def reported(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse
 OPTIONS: tuple[tuple[str, str, Any, str | None, str], ...] = (
     ("--dataset", "data.dataset", str, "NAME",
      ("synthetic (default, offline), mnist, fashion_mnist, cifar10, cifar100, svhn, or "
-      "folder:PATH for an image folder (PATH/<class>/<image>)")),
+      "folder:PATH for an image folder (PATH/<class>/<image>); for detectors "
+      "shapes-detection (offline) or coco:PATH (PATH/images/, PATH/annotations.json), for "
+      "segmenters shapes-segmentation (offline) or masks:PATH (PATH/images/, PATH/masks/)")),
     ("--data-root", "data.root", str, "DIR", "folder holding downloaded datasets (default: data)"),
     ("--download", "data.download", bool, None, "download a torchvision dataset if missing"),
     ("--val-fraction", "data.val_fraction", float, "F", "share of the training set held out"),
@@ -117,6 +119,12 @@ OPTIONS: tuple[tuple[str, str, Any, str | None, str], ...] = (
      "start every residual block as the identity"),
     ("--telemetry-every", "telemetry_every", int, "N", "steps between telemetry flushes"),
     ("--checkpoint-every", "checkpoint_every", int, "N", "also save last.pt every N steps"),
+    ("--freeze-stages", "freeze_stages", int, "N",
+     "freeze the stem and the first stages: N=2 freezes conv1 and layer1 (default 0)"),
+    ("--frozen-bn", "frozen_bn", bool, None,
+     "turn the backbone's batch norms into FrozenBatchNorm2d (fine-tuning pretrained weights)"),
+    ("--stage-lr-mult", "stage_lr_mult", "floats", "M0,M1,…",
+     "learning-rate multipliers of the stem, layer1, layer2, … (unlisted stages: 1)"),
 )
 
 TRAIN_EXAMPLES = """\
@@ -174,7 +182,7 @@ def add_options(parser: argparse.ArgumentParser, options) -> None:
         elif isinstance(kind, tuple):
             group.add_argument(flag, dest=name, choices=kind, default=None, help=text)
         else:
-            convert = _int_list if kind == "ints" else kind
+            convert = {"ints": _int_list, "floats": _float_list}.get(kind, kind)
             group.add_argument(flag, dest=name, type=convert, metavar=metavar, default=None,
                                help=text)
 
@@ -185,6 +193,14 @@ def _int_list(text: str) -> tuple[int, ...]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"‘{text}’ is not a comma-separated list of "
                                          "whole numbers") from None
+
+
+def _float_list(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"‘{text}’ is not a comma-separated list of "
+                                         "numbers") from None
 
 
 def settings(args: argparse.Namespace, base: Any) -> Any:

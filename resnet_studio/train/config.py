@@ -54,6 +54,11 @@ class TrainConfig:
     ``compile`` apply to CUDA; ``telemetry_every`` is the number of steps between telemetry
     flushes (the only host synchronisations of the loop); ``checkpoint_every`` writes
     ``last.pt`` every so many steps besides at each epoch's end (0: epoch ends only).
+
+    Transfer learning (see ``transfer.py``): ``freeze_stages`` freezes the stem and the first
+    stages (N = 2: conv1 and layer1, torchvision's ``trainable_backbone_layers=3``);
+    ``frozen_bn`` turns the backbone's batch norms into ``FrozenBatchNorm2d``;
+    ``stage_lr_mult`` multiplies the learning rate of the stem, layer1, layer2, … in turn.
     """
 
     optimizer: str = "sgd"
@@ -87,6 +92,9 @@ class TrainConfig:
     zero_init_residual: bool = False
     telemetry_every: int = 10
     checkpoint_every: int = 0
+    freeze_stages: int = 0
+    frozen_bn: bool = False
+    stage_lr_mult: tuple[float, ...] = ()
     data: DataConfig = field(default_factory=DataConfig)
 
     # ----- serialisation ----------------------------------------------------------------------
@@ -112,7 +120,7 @@ class TrainConfig:
         values = dict(data)
         if "data" in values:
             values["data"] = _data_config(values["data"])
-        for name in ("betas", "milestones", "milestone_fractions"):
+        for name in ("betas", "milestones", "milestone_fractions", "stage_lr_mult"):
             if isinstance(values.get(name), list):
                 values[name] = tuple(values[name])
         return cls(**values).validate()
@@ -129,8 +137,9 @@ class TrainConfig:
         _choice("amp", self.amp, AMP_MODES)
         _choice("init", self.init, INITS)
         for name in ("nesterov", "decay_norm_and_bias", "channels_last", "compile",
-                     "zero_init_residual"):
+                     "zero_init_residual", "frozen_bn"):
             _boolean(name, getattr(self, name))
+        self._check_transfer()
         self._check_optimizer()
         self._check_schedule()
         self._check_loop()
@@ -189,6 +198,16 @@ class TrainConfig:
             raise ConfigError(name, "fractions must be increasing, without repeats.")
         if self.milestones and self.milestone_fractions:
             raise ConfigError(name, "set milestones or milestone_fractions, not both.")
+
+    def _check_transfer(self) -> None:
+        _integer("freeze_stages", self.freeze_stages, 0, 64)
+        if not isinstance(self.stage_lr_mult, tuple):
+            raise ConfigError("stage_lr_mult", f"expected a list of multipliers, found "
+                                               f"{self.stage_lr_mult!r}.")
+        if len(self.stage_lr_mult) > 64:
+            raise ConfigError("stage_lr_mult", "at most 64 stages.")
+        for i, mult in enumerate(self.stage_lr_mult):
+            _number(f"stage_lr_mult[{i}]", mult, 0.0, 100.0, low_open=True)
 
     def _check_loop(self) -> None:
         for name in LOOP_LIMITS:

@@ -57,6 +57,8 @@ class Diagnoser:
         self._names = tuple(r.layer_names)
         self._classes = len((r.data or {}).get("class_names") or ()) or \
             int((r.data or {}).get("classes") or 0)
+        if (r.data or {}).get("task", "classification") != "classification":
+            self._classes = 0  # a dense task's loss has no chance level of ln(classes)
         self._lr = float(r.config.get("lr", 0.0))
         first = r.resumed_step + 1
         if not self.suggested_lr or self._lr <= 0:

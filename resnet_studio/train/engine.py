@@ -23,9 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..budget import BudgetError
@@ -42,6 +40,7 @@ from .records import EpochRecord, RunEndRecord, RunStartRecord, StateRecord
 from .runlock import LockBusy, hold_run_dir
 from .setup import EngineError, Network, RunFailure, Session, data_info_dict, prepare
 from .sinks import RunDirSink, SinkError
+from .task import Context, Validation
 
 __all__ = ["FLUSH_SECONDS", "USER_ERRORS", "Engine"]
 
@@ -58,6 +57,9 @@ class Engine(TelemetryWindows, CheckpointWriting):
     receives the checkpoints and, through a ``RunDirSink`` the engine adds itself, the run
     files. ``data`` may be a ready DataBundle; ``resume_from`` a checkpoint path or dict;
     ``suggested_lr`` the LR finder's suggestion, if known (a rate far from it is diagnosed).
+    The task (classification, detection, segmentation; ``task.py``) is the graph's, from its
+    head blocks, and its dataset must serve it; a plain module trains for its dataset's task
+    (``config.data.task``), so a torchvision detector trains on ``shapes-detection`` as is.
     The constructor raises ``ConfigError`` for an invalid configuration; everything that goes
     wrong later (data, device, divergence, memory) ends ``run()`` with a "failed" record.
     """
@@ -256,8 +258,7 @@ class Engine(TelemetryWindows, CheckpointWriting):
                 x = x.contiguous(memory_format=torch.channels_last)
             s.optimizer.zero_grad(set_to_none=True)
             with self._autocast():
-                logits = s.train_model(x)
-                loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
+                loss, correct, count = s.task.step(s.train_model, x, y, cfg)
             self._backward(loss, measure)
         except torch.cuda.OutOfMemoryError:
             raise self._out_of_memory() from None
@@ -265,16 +266,15 @@ class Engine(TelemetryWindows, CheckpointWriting):
             if "can't allocate memory" in str(exc) or "out of memory" in str(exc):
                 raise self._out_of_memory() from None
             raise
-        with torch.no_grad():
-            correct = (logits.argmax(1) == y).sum()
-        s.stats.record_batch(self._slot, loss, correct, y.shape[0])
+        s.stats.record_batch(self._slot, loss, correct, count)
         self._slot += 1
         self.batch += 1
         self.step += 1
 
     def _backward(self, loss: torch.Tensor, measure: bool) -> None:
         s, cfg = self.session, self.config
-        self._lrs.append(s.optimizer.param_groups[0]["lr"])
+        group = s.optimizer.param_groups[0]  # the base rate, whatever a stage multiplies it by
+        self._lrs.append(group["lr"] / group.get("lr_mult", 1.0))
         if s.scaler is not None:
             s.scaler.scale(loss).backward()
             s.scaler.unscale_(s.optimizer)
@@ -315,39 +315,18 @@ class Engine(TelemetryWindows, CheckpointWriting):
             "a smaller network. The engine is unchanged: run again to go on.")
 
     # ----- validation and epoch end -----------------------------------------------------------
-    @torch.no_grad()
-    def _validate(self) -> tuple[float, float, np.ndarray]:
-        """Loss, top-1 accuracy and confusion matrix on the validation split, summed on the
-        device and copied to the host once."""
+    def _validate(self) -> Validation:
+        """The task's validation pass (loss, main metric, confusion, metrics, preview)."""
         s = self.session
-        classes = s.data.info.classes
-        loss_sum = torch.zeros((), device=s.device)  # float32: MPS has no float64
-        confusion = torch.zeros(classes * classes, device=s.device, dtype=torch.long)
-        seen = 0
-        s.model.eval()
-        try:
-            for x, y in s.data.val.epoch(0):
-                if self.config.channels_last:
-                    x = x.contiguous(memory_format=torch.channels_last)
-                with self._autocast():
-                    logits = s.model(x)
-                loss_sum += F.cross_entropy(logits.float(), y, reduction="sum")
-                confusion += torch.bincount(y * classes + logits.argmax(1),
-                                            minlength=classes * classes)
-                seen += y.shape[0]
-        finally:
-            s.model.train()
-        if s.env.enabled and seen < s.data.info.val_size:  # each rank saw only its share
-            distributed.all_reduce_sum(loss_sum, s.env)
-            distributed.all_reduce_sum(confusion, s.env)
-        matrix = confusion.cpu().numpy().reshape(classes, classes)
-        count = max(int(matrix.sum()), 1)
-        return float(loss_sum.item() / count), float(np.trace(matrix) / count), matrix
+        ctx = Context(s.env, self.config.channels_last, self._autocast, self.epoch + 1,
+                      self.step)
+        return s.task.validate(s.model, s.data, s.device, ctx)
 
     def _end_epoch(self) -> None:
         began = time.perf_counter()
         self._check_weights()
-        val_loss, val_acc, confusion = self._validate()
+        result = self._validate()
+        val_acc = result.main
         loss_n, correct, count = self._epoch_sums
         best = self.best_val_acc is None or val_acc > self.best_val_acc
         if best:
@@ -355,13 +334,16 @@ class Engine(TelemetryWindows, CheckpointWriting):
         lr = self._last_lr
         duration = self._epoch_time + time.perf_counter() - began
         record = EpochRecord(self.epoch + 1, self.step, loss_n / max(count, 1),
-                             correct / max(count, 1), val_loss, val_acc, confusion, best,
-                             duration, lr)
-        self.history.append({k: getattr(record, k) for k in (
-            "epoch", "step", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "duration")})
+                             correct / max(count, 1), result.loss, val_acc, result.confusion,
+                             best, duration, lr, dict(result.metrics))
+        self.history.append({**{k: getattr(record, k) for k in (
+            "epoch", "step", "train_loss", "train_acc", "val_loss", "val_acc", "lr",
+            "duration")}, **record.metrics})
         self.epoch, self.batch = self.epoch + 1, 0
         self._epoch_sums, self._epoch_time = [0.0, 0.0, 0.0], 0.0
         self._emit(record)
+        if result.preview is not None:
+            self._emit(result.preview)
         self._save_last(best=best)
 
     def _check_weights(self) -> None:
@@ -377,8 +359,8 @@ class Engine(TelemetryWindows, CheckpointWriting):
         epochs = self.config.epochs
         text = f"Finished {epochs} epoch{'s' if epochs != 1 else ''} ({self.step} steps)"
         if self.best_epoch is not None:
-            text += (f"; best validation accuracy {self.best_val_acc:.1%} at epoch "
-                     f"{self.best_epoch}")
+            label = self.session.task.main_label if self.session else "validation accuracy"
+            text += f"; best {label} {self.best_val_acc:.1%} at epoch {self.best_epoch}"
         return text + "."
 
     def _stopped_message(self) -> str:

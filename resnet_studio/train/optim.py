@@ -29,19 +29,33 @@ def no_decay_names(model: nn.Module) -> set[str]:
 
 
 def parameter_groups(model: nn.Module, config: TrainConfig) -> list[dict]:
-    """One group with weight decay and, unless ``decay_norm_and_bias``, one without.
-    Groups keep ``named_parameters`` order, so a rebuilt optimiser matches a saved state."""
+    """One group with weight decay and, unless ``decay_norm_and_bias``, one without; with
+    ``stage_lr_mult`` each of them split by learning-rate multiplier (key ``lr_mult``, full
+    rate first). Groups keep ``named_parameters`` order, so a rebuilt optimiser matches a
+    saved state."""
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     if not trainable:
         raise ValueError("The network has no trainable parameters.")
     if config.decay_norm_and_bias or config.weight_decay == 0:
-        return [{"params": [p for _, p in trainable], "weight_decay": config.weight_decay}]
-    skip = no_decay_names(model)
-    decay = [p for n, p in trainable if n not in skip]
-    plain = [p for n, p in trainable if n in skip]
-    groups = [{"params": decay, "weight_decay": config.weight_decay},
-              {"params": plain, "weight_decay": 0.0}]
-    return [g for g in groups if g["params"]]
+        groups = [{"params": trainable, "weight_decay": config.weight_decay}]
+    else:
+        skip = no_decay_names(model)
+        groups = [{"params": [(n, p) for n, p in trainable if n not in skip],
+                   "weight_decay": config.weight_decay},
+                  {"params": [(n, p) for n, p in trainable if n in skip], "weight_decay": 0.0}]
+    if config.stage_lr_mult:
+        groups = _split_by_rate(model, groups, config)
+    return [{**g, "params": [p for _, p in g["params"]]} for g in groups if g["params"]]
+
+
+def _split_by_rate(model: nn.Module, groups: list[dict], config: TrainConfig) -> list[dict]:
+    from .transfer import lr_multipliers
+
+    mult = lr_multipliers(model, config.stage_lr_mult)
+    rates = sorted({mult[n] for g in groups for n, _ in g["params"]}, key=lambda m: m != 1.0)
+    return [{"params": [(n, p) for n, p in g["params"] if mult[n] == rate],
+             "weight_decay": g["weight_decay"], "lr": config.lr * rate, "lr_mult": rate}
+            for rate in rates for g in groups]
 
 
 def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:

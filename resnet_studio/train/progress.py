@@ -8,6 +8,7 @@ ends with a line of validation results either way.
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from typing import TextIO
@@ -82,15 +83,22 @@ class ProgressSink:
         filled = BAR * in_epoch // per_epoch
         done = r.step - start.resumed_step
         left = (now - self._began) / done * (start.total_steps - r.step) if done > 0 else 0.0
+        accuracy = f"acc {r.accuracy:6.1%}  " if math.isfinite(r.accuracy) else ""
         return (f"epoch {r.epoch}/{epochs} [{'#' * filled}{'.' * (BAR - filled)}] "
-                f"step {r.step}/{start.total_steps}  loss {r.loss:.4f}  acc {r.accuracy:6.1%}  "
+                f"step {r.step}/{start.total_steps}  loss {r.loss:.4f}  {accuracy}"
                 f"{r.images_per_s:,.0f} img/s  ETA {format_duration(left)}")
 
     @staticmethod
     def epoch_line(r: EpochRecord) -> str:
-        return (f"epoch {r.epoch}: train loss {r.train_loss:.4f} acc {r.train_acc:.1%} | "
-                f"val loss {r.val_loss:.4f} acc {r.val_acc:.1%}{'  (best)' if r.best else ''}"
-                f"  [{format_duration(r.duration)}]")
+        """Loss and accuracy; a dense task's metrics in place of validation accuracy, and no
+        training accuracy where the task has none (detection)."""
+        train = f"train loss {r.train_loss:.4f}" + (
+            f" {_TRAIN_ACC.get(_task_of(r), 'acc')} {r.train_acc:.1%}"
+            if math.isfinite(r.train_acc) else "")
+        val = (" ".join(f"{METRIC_NAMES.get(k, k)} {v:.3f}" for k, v in r.metrics.items())
+               if r.metrics else f"acc {r.val_acc:.1%}")
+        return (f"epoch {r.epoch}: {train} | val loss {r.val_loss:.4f} {val}"
+                f"{'  (best)' if r.best else ''}  [{format_duration(r.duration)}]")
 
     def _draw(self, line: str) -> None:
         if self.tty:
@@ -112,6 +120,15 @@ class ProgressSink:
             self.stream.write("\n")
             self.stream.flush()
             self._open_line = False
+
+
+#: How the epoch line names a dense task's metrics.
+METRIC_NAMES = {"map": "mAP", "map_50": "mAP@0.5", "miou": "mIoU", "pixel_acc": "pixel acc"}
+_TRAIN_ACC = {"segmentation": "pixel acc"}
+
+
+def _task_of(r: EpochRecord) -> str:
+    return "segmentation" if "miou" in r.metrics else ""
 
 
 def data_lines(data: dict) -> list[str]:

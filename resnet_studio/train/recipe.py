@@ -20,7 +20,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..graph import Graph
-from ..presets.recipes import RECIPES, Recipe, graph_recipe, preset_recipe
+from ..presets.recipes import (
+    RECIPES,
+    SHAPES_DETECTION,
+    SHAPES_SEGMENTATION,
+    Recipe,
+    graph_recipe,
+    preset_recipe,
+)
 from .config import ConfigError, TrainConfig
 
 TRAINING_VERSION = 1
@@ -76,7 +83,7 @@ def project_training(graph: Graph) -> ProjectTraining:
     """The training settings of ``graph``: its saved ones, else its recipe's."""
     section = graph.training
     if section is None:
-        recipe = graph_recipe(graph)
+        recipe = task_recipe(graph) or graph_recipe(graph)
         return ProjectTraining(recipe_config(recipe), recipe)
     if not isinstance(section, dict):
         raise ConfigError("training", f"expected an object, found {type(section).__name__}.")
@@ -88,6 +95,18 @@ def project_training(graph: Graph) -> ProjectTraining:
     recipe = _recipe(section.get("recipe"))
     base = recipe_config(recipe) if recipe is not None else TrainConfig()
     return ProjectTraining(merge(base, section.get("config", {}), "training.config"), recipe)
+
+
+def task_recipe(graph: Graph) -> Recipe | None:
+    """The recipe of a detector's or segmenter's heads (None for a classifier, or a graph
+    whose heads disagree: building it says why)."""
+    from ..compiler.task import DETECTION, SEGMENTATION, TaskError, task_of
+
+    try:
+        task = task_of(graph)
+    except TaskError:
+        return None
+    return {DETECTION: SHAPES_DETECTION, SEGMENTATION: SHAPES_SEGMENTATION}.get(task)
 
 
 def _check_version(version: Any) -> None:
@@ -135,4 +154,13 @@ def describe(training: ProjectTraining) -> list[str]:
         f"data {data.dataset}, {augment}, images fitted to the network: "
         f"{'yes' if data.fit == 'network' else 'no'}, validation {data.val_fraction:g}"),
     ]
-    return lines
+    transfer = _transfer_text(c)
+    return lines + ([f"  transfer: {transfer}"] if transfer else [])
+
+
+def _transfer_text(c: TrainConfig) -> str:
+    parts = [f"first {c.freeze_stages} stage(s) frozen" if c.freeze_stages else "",
+             "batch norms frozen" if c.frozen_bn else "",
+             ("stage lr × " + ", ".join(f"{m:g}" for m in c.stage_lr_mult))
+             if c.stage_lr_mult else ""]
+    return "; ".join(p for p in parts if p)

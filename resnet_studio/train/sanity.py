@@ -11,14 +11,16 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .config import TrainConfig
 from .setup import Network, Session, prepare
+
+# The sanity tools' loss is the task's, without label smoothing.
+_PLAIN = TrainConfig()
 
 
 @dataclass(frozen=True)
@@ -101,8 +103,9 @@ class Overfit:
     def verdict(self) -> str:
         first, last = self.losses[0], self.losses[-1]
         if self.learned:
+            right = f" ({self.accuracy:.0%} right)" if math.isfinite(self.accuracy) else ""
             return (f"the network can learn: one batch's loss fell from {first:.4f} to "
-                    f"{last:.4f} in {len(self.losses)} steps ({self.accuracy:.0%} right)")
+                    f"{last:.4f} in {len(self.losses)} steps{right}")
         return (f"the network could not fit one batch: its loss went from {first:.4f} to "
                 f"{last:.4f} in {len(self.losses)} steps — check the learning rate, the init "
                 "and the labels")
@@ -123,7 +126,8 @@ def overfit_batch(network: Network, config: TrainConfig, steps: int = 100,
         losses.append(_step(session, x, y))
         _report(progress, i + 1, steps)
     with torch.no_grad():
-        accuracy = float((session.model(x).argmax(1) == y).float().mean())
+        _, correct, count = session.task.step(session.model, x, y, _PLAIN)
+        accuracy = float(correct) / count
     learned = losses[-1] < 0.05 * losses[0] or losses[-1] < 0.05
     return Overfit(tuple(losses), accuracy, bool(learned))
 
@@ -182,9 +186,11 @@ def _report(progress: StepProgress | None, done: int, total: int) -> None:
         progress(done, total)
 
 
-def _step(session: Session, x: torch.Tensor, y: torch.Tensor) -> float:
+def _step(session: Session, x: torch.Tensor, y: Any) -> float:
+    """One step on the task's loss (cross-entropy without label smoothing for a classifier,
+    a detector's summed losses, a segmenter's pixel cross-entropy)."""
     session.optimizer.zero_grad(set_to_none=True)
-    loss = F.cross_entropy(session.train_model(x), y)
+    loss, _, _ = session.task.step(session.train_model, x, y, _PLAIN)
     loss.backward()
     session.optimizer.step()
     return float(loss.detach())

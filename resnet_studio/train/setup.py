@@ -16,6 +16,7 @@ from torch import nn
 
 from .. import data as data_pkg
 from ..compiler import build
+from ..compiler.task import TaskError, task_of
 from ..data.spec import make_spec
 from ..graph import Graph, InputSpec, project
 from . import distributed
@@ -56,6 +57,7 @@ class Session:
     scheduler: torch.optim.lr_scheduler.LRScheduler
     scaler: torch.amp.GradScaler | None
     spec: dict[str, Any] | None = None  # the data spec (None: data handed in ready-made)
+    task: Any = None  # the task object (task.Task): loss, validation, records
 
 
 def resolve_device(name: str, env: DistEnv) -> torch.device:
@@ -102,6 +104,7 @@ def _prepare(network: Network, config: TrainConfig, env: DistEnv, device: torch.
     spec = None
     check_training(network, config, device)
     if bundle is None:
+        _check_task_first(network, config)
         target = target_shape(network)
         bundle = data_pkg.load_data(config.data, config.batch_size, device, rank=env.rank,
                                     world_size=env.world_size, target=target)
@@ -110,7 +113,8 @@ def _prepare(network: Network, config: TrainConfig, env: DistEnv, device: torch.
         raise EngineError(f"an epoch has no training batches: {bundle.info.train_size} training "
                           f"images do not fill one batch of {config.batch_size} per process; "
                           "lower the batch size.")
-    model, graph = _model(network, config, bundle.info)
+    model, graph, task = _model(network, config, bundle.info)
+    _transfer(model, config)
     model.to(device)
     if config.channels_last:
         model.to(memory_format=torch.channels_last)
@@ -130,7 +134,36 @@ def _prepare(network: Network, config: TrainConfig, env: DistEnv, device: torch.
         train_model = torch.compile(train_model)
     stats = StepStats(layers, config.telemetry_every, device)
     return Session(env, device, created, bundle, graph, model, train_model, layers, stats,
-                   optimizer, plan, scheduler, scaler, spec)
+                   optimizer, plan, scheduler, scaler, spec, task)
+
+
+def _check_task_first(network: Network, config: TrainConfig) -> None:
+    """A graph whose task the configured dataset does not serve is refused before the data
+    is loaded (which may take a while, or fail for reasons that do not matter then)."""
+    from .task import check_task
+
+    if isinstance(network, Graph):
+        try:
+            check_task(task_of(network), config.data.task, config.data.dataset)
+        except TaskError as exc:
+            raise EngineError(str(exc)) from None
+
+
+def _task(graph_task: str | None, info: Any) -> Any:
+    """The run's task object: the network's task, which the data must serve (a plain module
+    takes the data's)."""
+    from .task import task_for
+
+    return task_for(graph_task, getattr(info, "task", "classification"), info.name)
+
+
+def _transfer(model: nn.Module, config: TrainConfig) -> None:
+    from .transfer import apply_transfer
+
+    try:
+        apply_transfer(model, config)
+    except ValueError as exc:
+        raise EngineError(str(exc)) from None
 
 
 def target_shape(network: Network) -> tuple[int, int, int] | None:
@@ -142,19 +175,24 @@ def target_shape(network: Network) -> tuple[int, int, int] | None:
     return spec.channels, spec.height, spec.width
 
 
-def _model(network: Network, config: TrainConfig, info: Any) -> tuple[nn.Module, dict | None]:
-    """The module to train and the project dict saved with it. Graph weights are initialised
-    from ``config.seed``, so one seed gives one starting network."""
+def _model(network: Network, config: TrainConfig, info: Any
+           ) -> tuple[nn.Module, dict | None, Any]:
+    """The module to train, the project dict saved with it and the task object. Graph
+    weights are initialised from ``config.seed``, so one seed gives one starting network."""
     if isinstance(network, nn.Module):
-        return network, None
+        return network, None, _task(None, info)
     spec = InputSpec(info.channels, info.height, info.width, info.classes)
     graph = network(spec) if callable(network) and not isinstance(network, Graph) else network
     if not isinstance(graph, Graph):
         raise TypeError("network must be a Graph, an nn.Module or a function returning a Graph")
+    try:
+        task = _task(task_of(graph), info)
+    except TaskError as exc:
+        raise EngineError(str(exc)) from None
     _check_input(graph.input_spec, spec, info)
     torch.manual_seed(config.seed)
     model = build(graph, zero_init_residual=config.zero_init_residual, init=config.init)
-    return model, project.to_dict(graph)
+    return model, project.to_dict(graph), task
 
 
 def _check_input(have: InputSpec, need: InputSpec, info: Any) -> None:
@@ -217,8 +255,9 @@ def apply_settings(optimizer: torch.optim.Optimizer, scheduler: Any, plan: Sched
     step uses — and logs — the new value."""
     factor = plan.factor(scheduler.last_epoch)
     for group in optimizer.param_groups:
-        group["initial_lr"] = config.lr
-        group["lr"] = config.lr * factor
+        rate = config.lr * group.get("lr_mult", 1.0)
+        group["initial_lr"] = rate
+        group["lr"] = rate * factor
         if group["weight_decay"] != 0.0 or config.decay_norm_and_bias:
             group["weight_decay"] = config.weight_decay
         if "momentum" in group:
@@ -226,7 +265,7 @@ def apply_settings(optimizer: torch.optim.Optimizer, scheduler: Any, plan: Sched
             group["nesterov"] = config.nesterov
         if "betas" in group:
             group["betas"] = tuple(config.betas)
-    scheduler.base_lrs = [config.lr] * len(optimizer.param_groups)
+    scheduler.base_lrs = [g["initial_lr"] for g in optimizer.param_groups]
     scheduler._last_lr = [g["lr"] for g in optimizer.param_groups]
 
 

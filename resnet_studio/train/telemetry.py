@@ -27,7 +27,10 @@ class Layers:
     """The model's layers and, for every trainable parameter in ``named_parameters`` order,
     the index of its layer. A network built from a graph has one layer per node with
     parameters, named by node id wherever its module sits (a ConvNeXt's nodes live inside
-    ``features.…`` containers); any other module has one per top-level child."""
+    ``features.…`` containers); any other module has one per top-level child, except that a
+    torchvision detector or segmenter is opened up to its backbone's stages (``backbone.body.
+    layer1`` … , ``backbone.fpn``, ``rpn``, ``roi_heads``; an FCN's ``backbone.layer1`` …,
+    ``classifier``), so the backbone's gradients show stage by stage beside the head's."""
 
     names: tuple[str, ...]
     types: tuple[str, ...]
@@ -64,15 +67,29 @@ def _owners(model: nn.Module) -> tuple[Callable[[str], str], dict[str, str]]:
     paths: dict[str, str] = node_paths() if callable(node_paths) else {}
     node_at = {path: node for node, path in paths.items()}
 
+    opened = _OPENED if not paths and _is_dense_model(model) else ()
+
     def owner(name: str) -> str:
         parts = name.split(".")
         for end in range(len(parts) - 1, 0, -1):  # longest enclosing module path first
             node = node_at.get(".".join(parts[:end]))
             if node is not None:
                 return node
-        return parts[0]
+        end = 1
+        while ".".join(parts[:end]) in opened and end < len(parts) - 1:
+            end += 1
+        return ".".join(parts[:end])
 
     return owner, paths
+
+
+# Containers of torchvision's dense models whose children are layers of their own.
+_OPENED = ("backbone", "backbone.body")
+_DENSE_MODELS = {"GeneralizedRCNN", "RetinaNet", "FCOS", "_SimpleSegmentationModel"}
+
+
+def _is_dense_model(model: nn.Module) -> bool:
+    return any(cls.__name__ in _DENSE_MODELS for cls in type(model).__mro__)
 
 
 def _type_name(model: nn.Module, path: str) -> str:

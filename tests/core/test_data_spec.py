@@ -27,12 +27,14 @@ SPEC = DataSpec(DataConfig(dataset="folder:/tmp/digits", fit="network", flip=Fal
 def test_a_spec_reads_back_as_written_through_json():
     text = json.dumps(SPEC.to_dict())
     assert DataSpec.from_dict(json.loads(text)) == SPEC
-    assert json.loads(text)["version"] == 1
+    assert json.loads(text)["version"] == 2
+    assert json.loads(text)["task"] == "classification"
     assert json.loads(text)["class_counts"] == {"train": [10, 12], "val": [2, 3]}
 
 
 @pytest.mark.parametrize("change, named", [
-    ({"version": 2}, "version 2"),
+    ({"version": 3}, "version 3"),
+    ({"task": "detection"}, "task"),
     ({"shape": [1, 28]}, "shape"),
     ({"normalisation": {"mean": [0.1]}}, "normalisation.std"),
     ({"class_counts": {"train": [1]}}, "class_counts.val"),

@@ -1,0 +1,148 @@
+"""What a run trains for: the task object that gives the engine its loss, its validation
+metrics and its records, so that one loop trains classifiers, detectors and segmenters.
+
+    task = make_task("detection")             # or task_for(network, data_info)
+    loss, correct, count = task.step(model, x, y, config)     # inside the training step
+    result = task.validate(model, data, device, context)      # after each epoch
+
+``step`` returns device tensors only (no host synchronisation): the loss to back-propagate,
+the batch's "correct" count (classification: right predictions; segmentation: the batch's
+pixel accuracy × its images; detection: NaN, as a detector has no training accuracy) and its
+number of images. ``validate`` returns a ``Validation``: the loss, the task's main metric
+(``EpochRecord.val_acc``: top-1 accuracy, mAP@0.5 or mean IoU), the confusion matrix, the
+named metrics and, for a dense task, a ``PreviewRecord``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from . import distributed
+from .records import PreviewRecord
+from .setup import EngineError
+
+CLASSIFICATION, DETECTION, SEGMENTATION = "classification", "detection", "segmentation"
+TASKS = (CLASSIFICATION, DETECTION, SEGMENTATION)
+PREVIEW_IMAGES = 8
+
+
+@dataclass(frozen=True)
+class Validation:
+    """One validation pass: ``main`` is what ``EpochRecord.val_acc`` holds."""
+
+    loss: float
+    main: float
+    confusion: np.ndarray
+    metrics: dict[str, float] = field(default_factory=dict)
+    preview: PreviewRecord | None = None
+
+
+@dataclass(frozen=True)
+class Context:
+    """What validation needs from the engine besides the model and the data."""
+
+    env: Any                      # distributed.DistEnv
+    channels_last: bool = False
+    autocast: Any = contextlib.nullcontext
+    epoch: int = 0                # the epoch just finished (1-based), for the preview
+    step: int = 0
+
+
+class Task:
+    """The classification task: cross-entropy, top-1 accuracy and the class confusion."""
+
+    name = CLASSIFICATION
+    main_metric = "accuracy"      # what val_acc holds, in words
+    main_label = "validation accuracy"
+
+    def step(self, model: nn.Module, x: Tensor, y: Any, config: Any
+             ) -> tuple[Tensor, Tensor, int]:
+        logits = model(x)
+        loss = F.cross_entropy(logits, y, label_smoothing=config.label_smoothing)
+        with torch.no_grad():
+            correct = (logits.argmax(1) == y).sum()
+        return loss, correct, y.shape[0]
+
+    @torch.no_grad()
+    def validate(self, model: nn.Module, data: Any, device: torch.device, ctx: Context
+                 ) -> Validation:
+        """Loss (plain cross-entropy), top-1 accuracy and confusion matrix on the validation
+        split, summed on the device and copied to the host once."""
+        classes = data.info.classes
+        loss_sum = torch.zeros((), device=device)  # float32: MPS has no float64
+        confusion = torch.zeros(classes * classes, device=device, dtype=torch.long)
+        seen = 0
+        model.eval()
+        try:
+            for x, y in data.val.epoch(0):
+                if ctx.channels_last:
+                    x = x.contiguous(memory_format=torch.channels_last)
+                with ctx.autocast():
+                    logits = model(x)
+                loss_sum += F.cross_entropy(logits.float(), y, reduction="sum")
+                confusion += torch.bincount(y * classes + logits.argmax(1),
+                                            minlength=classes * classes)
+                seen += y.shape[0]
+        finally:
+            model.train()
+        if ctx.env.enabled and seen < data.info.val_size:  # each rank saw only its share
+            distributed.all_reduce_sum(loss_sum, ctx.env)
+            distributed.all_reduce_sum(confusion, ctx.env)
+        matrix = confusion.cpu().numpy().reshape(classes, classes)
+        count = max(int(matrix.sum()), 1)
+        return Validation(float(loss_sum.item() / count), float(np.trace(matrix) / count),
+                          matrix)
+
+
+def make_task(name: str) -> Task:
+    """The task object of ``name``; a dense task checks its extras are installed."""
+    if name == CLASSIFICATION:
+        return Task()
+    if name == DETECTION:
+        from .task_detection import DetectionTask
+
+        return DetectionTask()
+    if name == SEGMENTATION:
+        from .task_segmentation import SegmentationTask
+
+        return SegmentationTask()
+    raise EngineError(f"unknown task ‘{name}’; tasks are {', '.join(TASKS)}")
+
+
+def task_for(graph_task: str | None, data_task: str, dataset: str) -> Task:
+    """The run's task: the network's (from its head blocks; None for a plain module, which
+    takes the data's), which the dataset must serve."""
+    check_task(graph_task, data_task, dataset)
+    return make_task(data_task)
+
+
+def check_task(graph_task: str | None, data_task: str, dataset: str) -> None:
+    """EngineError when the network's task is not the dataset's, naming both."""
+    if graph_task is not None and graph_task != data_task:
+        raise EngineError(
+            f"the network is a {graph_task} network but dataset ‘{dataset}’ is a {data_task} "
+            f"set; choose a {graph_task} dataset ({_datasets(graph_task)}) or change the "
+            "network's head")
+
+
+def _datasets(task: str) -> str:
+    return {CLASSIFICATION: "synthetic, cifar10, folder:PATH, …",
+            DETECTION: "shapes-detection or coco:PATH",
+            SEGMENTATION: "shapes-segmentation or masks:PATH"}[task]
+
+
+def display_images(x: Tensor, mean: Any, std: Any) -> np.ndarray:
+    """Normalised N×C×H×W images as display-ready uint8 N×H×W×3 (grey repeated)."""
+    m = torch.tensor(tuple(mean), dtype=torch.float32).view(1, -1, 1, 1)
+    s = torch.tensor(tuple(std), dtype=torch.float32).view(1, -1, 1, 1)
+    pixels = ((x.detach().float().cpu() * s + m) * 255.0).round().clamp(0, 255).to(torch.uint8)
+    if pixels.shape[1] == 1:
+        pixels = pixels.expand(-1, 3, -1, -1)
+    return np.ascontiguousarray(pixels.permute(0, 2, 3, 1).numpy())
