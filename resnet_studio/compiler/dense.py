@@ -57,6 +57,9 @@ class GraphDeepLabV3(NodePaths, DeepLabV3):
     """torchvision's DeepLabV3, knowing its graph's node paths."""
 
 
+# torchvision's model class for each head, and ours that also names the graph's node paths.
+TORCHVISION_MODELS = {"faster_rcnn": FasterRCNN, "retinanet": RetinaNet, "fcn_head": FCN,
+                      "deeplabv3_head": DeepLabV3}
 _MODELS = {"faster_rcnn": GraphFasterRCNN, "retinanet": GraphRetinaNet, "fcn_head": GraphFCN,
            "deeplabv3_head": GraphDeepLabV3}
 # The module of the head node: the part of torchvision's model that the head block adds.
