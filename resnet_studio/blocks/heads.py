@@ -173,13 +173,13 @@ def register_heads(cat: Catalogue) -> None:
                        int_param("out_channels", 256, 8, 4096, "Channels of every pyramid map."),
                        inputs=(PortSpec("in", FMAP, multi=True),),
                        outputs=(PortSpec("out", PYRAMID),)), _fpn, _fpn_check),
-        BlockType(spec("faster_rcnn", "Faster R-CNN", HEADS, "Two-stage detector (Ren et al. "
-                       "2015): region proposals from the pyramid, then a box classifier; "
+        BlockType(spec("faster_rcnn", "Faster R-CNN", HEADS, "Two-stage detection head (Ren et "
+                       "al. 2015): region proposals from the pyramid, then a box classifier; "
                        "torchvision's FasterRCNN. Classes: the project's, background included.",
                        *_detector_params(100), **_head_ports(PYRAMID, DETECTIONS)),
                   _faster_rcnn, **detect),
-        BlockType(spec("retinanet", "RetinaNet", HEADS, "One-stage detector with the focal loss "
-                       "(Lin et al. 2017); torchvision's RetinaNet.",
+        BlockType(spec("retinanet", "RetinaNet", HEADS, "One-stage detection head with the "
+                       "focal loss (Lin et al. 2017); torchvision's RetinaNet.",
                        *_detector_params(300), **_head_ports(PYRAMID, DETECTIONS)),
                   _retinanet, **detect),
         BlockType(spec("fcn_head", "FCN head", HEADS, "Per-pixel class scores from one feature "
