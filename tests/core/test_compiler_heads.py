@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from heads_graphs import backbone, detector, errors, segmenter
 
+from resnet_studio import cli
 from resnet_studio.blocks import CATALOGUE, Pyramid
 from resnet_studio.compiler import Analyzer
-from resnet_studio.graph import IncompatiblePortsError
+from resnet_studio.graph import IncompatiblePortsError, InputSpec, collapse, project
 
 
 def _refusals(graph) -> list[tuple[str | None, str]]:
@@ -127,3 +128,27 @@ def test_a_detector_needs_a_class_besides_the_background():
     graph.set_input_spec(graph.input_spec.__class__(3, 64, 64, 1))
     ((node, message),) = _refusals(graph)
     assert node == "det" and "at least 2 classes" in message
+
+
+def test_a_head_inside_a_custom_block_is_refused_naming_what_it_lacks():
+    graph = segmenter()
+    _, node_id = collapse(graph, ["seg"], "Segmentation part", {})
+    found = _refusals(graph)
+    assert any(node == node_id and "needs the project's channels, height, width, classes" in m
+               for node, m in found), found
+
+
+def test_one_analyser_follows_the_class_count_and_size_of_the_input_spec():
+    analyzer, graph = Analyzer(), segmenter()
+    assert analyzer.analyze(graph).nodes["seg"].out_shape == (4, 64, 64)
+    graph.set_input_spec(InputSpec(3, 64, 64, 6))  # the head's input is as before
+    info = analyzer.analyze(graph).nodes["seg"]
+    assert info.out_shape == (6, 64, 64) and info.op.args == (512, 6)
+
+
+def test_validate_describes_a_detectors_output(tmp_path, capsys):
+    path = tmp_path / "det.rstudio.json"
+    project.save(detector(), path)
+    assert cli.main(["validate", str(path)]) == 0
+    assert "output boxes, labels, scores per image (4 classes incl. background)" in \
+        capsys.readouterr().out
