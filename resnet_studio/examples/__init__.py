@@ -61,9 +61,10 @@ EXAMPLES: tuple[Example, ...] = (
             "(FPN) and torchvision's Faster R-CNN: boxes around squares, discs and triangles "
             "in 64×64 images (4 classes with the background)."),
     Example("shapes_segmenter", "Shape segmenter: ResNet-18 + FCN head",
-            "The same ResNet-18-style backbone with an FCN head on layer4, its class scores "
-            "upsampled to the 64×64 input: a class (background, square, disc, triangle) for "
-            "every pixel."),
+            "The same ResNet-18-style backbone, layer3 and layer4 at stride 1 (output "
+            "stride 8, as torchvision's segmentation ResNets), with an FCN head on layer4 "
+            "whose scores are upsampled to the 64×64 input: a class (background, square, "
+            "disc, triangle) for every pixel."),
 )
 
 BY_NAME = {example.name: example for example in EXAMPLES}

@@ -142,7 +142,12 @@ def shapes_detector() -> Graph:
 
 
 def shapes_segmenter() -> Graph:
+    """layer3 and layer4 keep stride 1, so the head sees 8×8 maps (output stride 8) rather
+    than 2×2: torchvision's segmentation ResNets keep that resolution too (with dilation,
+    which Stage lacks). The weights are ResNet-18's all the same."""
     graph = _resnet18_backbone()
+    for stage in ("layer3", "layer4"):
+        graph.set_params(stage, {"stride": 1})
     _then(graph, "layer4", "segmenter", "fcn_head")
     return _dense(graph, "segmenter")
 

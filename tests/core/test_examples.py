@@ -106,6 +106,8 @@ def test_a_dense_example_is_a_resnet18_with_its_head_and_takes_a_step(name):
     assert (graph.input_spec.height, graph.input_spec.width, graph.input_spec.classes) == \
         (64, 64, 4)
     assert [graph.node(f"layer{i}").params["blocks"] for i in (1, 2, 3, 4)] == [2, 2, 2, 2]
+    stride = 8 if DENSE[name] == "segmentation" else 32  # the head's map: 8×8 or 2×2
+    assert analysis.nodes["layer4"].out_shape == (512, 64 // stride, 64 // stride)
     torch.manual_seed(0)
     model = build(graph).train()
     images = torch.rand(2, 3, 64, 64)
