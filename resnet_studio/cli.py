@@ -359,6 +359,7 @@ def _add_validate(commands: argparse._SubParsersAction) -> None:
 
 def run_validate(args: argparse.Namespace) -> int:
     from .api import analyze, load_project
+    from .summary import shape_text
 
     graph = load_project(args.file)
     analysis = analyze(graph)
@@ -370,7 +371,7 @@ def run_validate(args: argparse.Namespace) -> int:
     if errors:
         print(f"{args.file}: {errors} error(s), {warnings} warning(s).")
         return EXIT_PROBLEMS
-    shape = "×".join(map(str, analysis.output_shape() or ())) or "?"
+    shape = shape_text(analysis.output_shape())  # a detector's output in words
     print(f"{args.file}: OK — {len(graph)} nodes, {analysis.total_params:,} parameters, "
           f"input {_input(graph)} classes, output {shape}, {warnings} warning(s).")
     return EXIT_OK

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from .blocks.base import Detections, Pyramid
 from .graph import OUTPUT_TYPE, Graph, InputSpec
 from .graph.text import visible
 
@@ -50,9 +51,12 @@ def human_count(value: float) -> str:
 
 
 def shape_text(shape: Sequence[int] | None, batch_size: int | None = None) -> str:
-    """``8×64×56×56`` (batch first when given); ``?`` when the shape is unknown."""
+    """``8×64×56×56`` (batch first when given); ``?`` when the shape is unknown; a head's
+    pyramid or detections in words (per image)."""
     if shape is None:
         return "?"
+    if isinstance(shape, (Pyramid, Detections)):
+        return shape.text()
     dims = ([batch_size] if batch_size is not None else []) + list(shape)
     return "×".join(str(d) for d in dims)
 

@@ -66,6 +66,10 @@ class BlockType:
         Our own classes and functions that generated source must define for ``make``'s target:
         a tuple, or a function giving one, so that a catalogue entry can name classes of a
         module that imports torch without importing it (see ``source_deps``).
+    context
+        Names from the project's input specification (``classes``, ``height`` …) that the
+        compiler adds to the parameters ``make`` and ``check`` receive: a head predicts the
+        project's classes at the input's size without asking the user to repeat them.
     """
 
     spec: BlockSpec
@@ -73,6 +77,7 @@ class BlockType:
     check: Callable[[Params, Sequence[Shape]], str | None] | None = None
     expand: Callable[[Params, Sequence[Shape]], Subgraph] | None = None
     deps: tuple[Any, ...] | Callable[[], tuple[Any, ...]] = ()
+    context: tuple[str, ...] = ()
 
     @property
     def type_id(self) -> str:
@@ -116,6 +121,48 @@ class Catalogue:
         return result
 
 
+class Pyramid(tuple):
+    """What a feature pyramid (FPN) gives: its maps' shapes (each C×H×W), finest first.
+
+    A tuple of shapes rather than one shape, so that blocks checking for a feature map or a
+    vector by its length refuse it, and only the detection heads that know it accept it.
+    ``taps`` is how many of the maps come from the network (the rest are max-pooled from the
+    last of them); it takes part in equality, since the heads pool regions from those only."""
+
+    def __new__(cls, levels, taps: int):
+        pyramid = super().__new__(cls, levels)
+        pyramid.taps = taps
+        return pyramid
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Pyramid) and other.taps == self.taps
+                and tuple(self) == tuple(other))
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash((tuple(self), self.taps))
+
+    def __reduce__(self):
+        return Pyramid, (tuple(self), self.taps)
+
+    def text(self) -> str:
+        return (f"pyramid of {len(self)} maps "
+                + ", ".join("×".join(str(d) for d in level) for level in self))
+
+
+class Detections(tuple):
+    """What a detection head gives: per image, boxes (M×4), labels and scores for ``classes``
+    classes (the background included); held as ``(classes,)``."""
+
+    def text(self) -> str:
+        return f"boxes, labels, scores per image ({self[0]} classes incl. background)"
+
+
 def shape_text(shape: Shape) -> str:
-    """``64×56×56`` for a feature map, ``1000`` for a vector."""
+    """``64×56×56`` for a feature map, ``1000`` for a vector; a pyramid or a detector's output
+    in words."""
+    if isinstance(shape, (Pyramid, Detections)):
+        return shape.text()
     return "×".join(str(d) for d in shape)

@@ -67,6 +67,16 @@ BAG_OF_TRICKS = _arxiv("Bag of Tricks for Image Classification with Convolutiona
 RESNET_RS = _arxiv("Revisiting ResNets: Improved Training and Scaling Strategies",
                    "Bello, Fedus, Du, Cubuk, Srinivas, Lin, Shlens and Zoph", 2021, "2103.07579")
 NIN = _arxiv("Network In Network", "Lin, Chen and Yan", 2013, "1312.4400")
+FPN = _arxiv("Feature Pyramid Networks for Object Detection",
+             "Lin, Dollár, Girshick, He, Hariharan and Belongie", 2017, "1612.03144")
+FASTER_RCNN = _arxiv("Faster R-CNN: Towards Real-Time Object Detection with Region Proposal "
+                     "Networks", "Ren, He, Girshick and Sun", 2015, "1506.01497")
+FOCAL_LOSS = _arxiv("Focal Loss for Dense Object Detection",
+                    "Lin, Goyal, Girshick, He and Dollár", 2017, "1708.02002")
+FCN = _arxiv("Fully Convolutional Networks for Semantic Segmentation",
+             "Long, Shelhamer and Darrell", 2015, "1411.4038")
+DEEPLABV3 = _arxiv("Rethinking Atrous Convolution for Semantic Image Segmentation",
+                   "Chen, Papandreou, Schroff and Adam", 2017, "1706.05587")
 
 # The first paper of each entry is the block's own; the others are cited by its module for a
 # part of it (ResNeXt's groups in the bottleneck, Wide ResNets' dropout in PreActBlock).
@@ -97,6 +107,11 @@ PAPERS: dict[str, tuple[Paper, ...]] = {
     "stage": (RESNET,),
     "deepstem": (BAG_OF_TRICKS,),
     "convbnrelu": (RESNET_RS,),
+    "fpn": (FPN,),
+    "faster_rcnn": (FASTER_RCNN, FPN),
+    "retinanet": (FOCAL_LOSS, FPN),
+    "fcn_head": (FCN,),
+    "deeplabv3_head": (DEEPLABV3,),
 }
 
 

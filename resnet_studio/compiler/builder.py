@@ -7,8 +7,9 @@ import os
 from torch import nn
 
 from ..graph import Graph
+from .dense import assemble_dense, backbone_body, dense_plan
 from .infer import Analysis, Analyzer
-from .module import GraphNet, assemble, operand_sources
+from .module import assemble, operand_sources
 
 __all__ = ["INITS", "BuildError", "build", "initialise_weights", "operand_sources",
            "parameter_limit"]
@@ -49,8 +50,10 @@ def parameter_limit() -> int:
 
 def build(graph: Graph, analysis: Analysis | None = None, *, zero_init_residual: bool = False,
           initialise: bool = True, init: str = "he_fan_out",
-          max_param_bytes: int | None = None) -> GraphNet:
-    """Build the network and initialise it with ``init`` (one of ``INITS``).
+          max_param_bytes: int | None = None) -> nn.Module:
+    """Build the network and initialise it with ``init`` (one of ``INITS``): a GraphNet, or
+    for a graph with a task head torchvision's detector or segmenter around it (see
+    ``dense``), whose head keeps torchvision's own initialisation.
     ``zero_init_residual`` zeroes the last norm layer of every residual branch so each block
     starts as the identity (Goyal et al. 2017, https://arxiv.org/abs/1706.02677), as
     torchvision's option of the same name does.
@@ -64,9 +67,10 @@ def build(graph: Graph, analysis: Analysis | None = None, *, zero_init_residual:
     if not analysis.ok:
         raise BuildError(analysis)
     _check_size(analysis, parameter_limit() if max_param_bytes is None else max_param_bytes)
-    net = assemble(graph, analysis)
+    plan = dense_plan(graph, analysis)
+    net = assemble(graph, analysis) if plan is None else assemble_dense(graph, plan, analysis)
     if initialise:
-        initialise_weights(net, zero_init_residual, init)
+        initialise_weights(net if plan is None else backbone_body(net), zero_init_residual, init)
     return net
 
 

@@ -17,6 +17,7 @@ import torch
 
 from ..blocks import BlockType, Call, Functional
 from ..graph import INPUT_TYPE, OUTPUT_TYPE, Graph, GraphError, resolve_params
+from . import heads
 from .counting import CostCounter
 from .resolve import block_for, root_of
 
@@ -122,6 +123,8 @@ class Analyzer:
             infos[node_id] = info
             if info.problem:
                 diagnostics.append(Diagnostic(node_id, info.problem))
+        diagnostics += [Diagnostic(node_id, message)
+                        for node_id, message in heads.wiring_problems(graph)]
         return Analysis(infos, diagnostics, order)
 
     def _node(self, graph: Graph, node_id: str, infos: dict[str, NodeInfo],
@@ -142,6 +145,9 @@ class Analyzer:
             info.problem = f"{title}: {shapes}" if shapes else None
             return info
         info.in_shapes = shapes
+        info.problem = heads.input_problem(graph, node_id, _sources(graph, node_id, spec, infos))
+        if info.problem:
+            return info
         try:
             info.resolved = resolve_params(node.params, env, spec, title)
         except GraphError as exc:
@@ -153,14 +159,22 @@ class Analyzer:
         elif node.type_id == OUTPUT_TYPE:
             info.problem = _output_problem(graph, block_for(graph, node.type_id), info, env, title)
         else:
-            self._evaluate(block_for(graph, node.type_id), info, title)
+            self._evaluate(block_for(graph, node.type_id), info, title, env)
         return info
 
-    def _evaluate(self, block: BlockType, info: NodeInfo, title: str) -> None:
+    def _evaluate(self, block: BlockType, info: NodeInfo, title: str,
+                  env: dict[str, Any]) -> None:
+        missing = [name for name in block.context if name not in env]
+        if missing:
+            info.problem = (f"{title}: needs the project's {', '.join(missing)}, which a custom "
+                            "block does not have; put it in the network itself.")
+            return
+        info.resolved.update({name: env[name] for name in block.context})
         key = (info.type_id, _freeze(info.resolved), info.in_shapes)
         cached = self._cache.get(key)
         if cached is None:
-            cached = self._cache[key] = _run_on_meta(block, info.resolved, info.in_shapes)
+            run = _measure_head if heads.is_head(block.type_id) else _run_on_meta
+            cached = self._cache[key] = run(block, info.resolved, info.in_shapes)
         info.out_shape, info.params, info.flops, info.activation_bytes, problem, info.op = cached
         if problem:
             info.problem = f"{title}: {problem}"
@@ -217,8 +231,9 @@ def definition_digest(root: Graph, type_id: str, digests: dict[str, str]) -> str
 
 def _output_problem(graph: Graph, block: BlockType, info: NodeInfo, env: dict[str, Any],
                     title: str) -> str | None:
-    """The Output node checks the scores only at the top level (a block's output is free)."""
-    if graph.is_block_body():
+    """The Output node checks the scores only at the top level (a block's output is free) and
+    of a classifier (``heads.wiring_problems`` checks what a head's Output takes)."""
+    if graph.is_block_body() or any(heads.is_task_head(n.type_id) for n in graph):
         return None
     problem = block.check(info.resolved, info.in_shapes) if block.check else None
     problem = problem or _class_count_problem(info.in_shapes[0], env["classes"])
@@ -243,6 +258,19 @@ def _run_on_meta(block: BlockType, params: dict, shapes: tuple[Shape, ...]) -> t
     if not isinstance(out, torch.Tensor):
         return None, 0, 0, 0, "does not produce a single tensor.", None
     return tuple(out.shape[1:]), count, counter.flops, counter.activation_bytes, None, op
+
+
+def _measure_head(block: BlockType, params: dict, shapes: tuple[Shape, ...]) -> tuple:
+    try:
+        return heads.measure(block, params, shapes)
+    except Exception as exc:  # a torch error message is still better than none
+        return None, 0, 0, 0, _clean_error(exc), None
+
+
+def _sources(graph: Graph, node_id: str, spec, infos) -> list[tuple[str, Any]]:
+    """(source node id, its output shape) for each of the node's inputs, in port order."""
+    return [(e.src, infos[e.src].out_shape) for port in spec.inputs
+            for e in graph.incoming(node_id, port.name)]
 
 
 def _input_shapes(graph: Graph, node_id: str, spec, infos) -> tuple[Shape, ...] | str:

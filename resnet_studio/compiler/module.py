@@ -9,6 +9,7 @@ parameter-free operations (Flatten, Add, Concat) are applied in ``forward`` like
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -32,10 +33,14 @@ class Step:
 
 
 class GraphNet(nn.Module):
-    """Runs ``steps`` in order; ``inputs`` are the node ids fed by ``forward``'s arguments."""
+    """Runs ``steps`` in order; ``inputs`` are the node ids fed by ``forward``'s arguments.
+    It returns the ``output`` node's value or, given ``returns`` ((key, node id) pairs), an
+    ``OrderedDict`` of those nodes' values under those keys: a backbone's features, as
+    torchvision's detection and segmentation models take them."""
 
     def __init__(self, steps: list[Step], modules: dict[str, nn.Module],
-                 inputs: tuple[str, ...], output: str):
+                 inputs: tuple[str, ...], output: str | None,
+                 returns: tuple[tuple[str, str], ...] = ()):
         super().__init__()
         for step in steps:
             if step.node_id in modules:
@@ -43,12 +48,15 @@ class GraphNet(nn.Module):
         self._steps = tuple(steps)
         self._inputs = inputs
         self._output = output
+        self._returns = returns
 
     def forward(self, *xs):
         values = dict(zip(self._inputs, xs))
         for step in self._steps:
             fn = step.fn if step.fn is not None else self._module_at(step.path)
             values[step.node_id] = fn(*[values[s] for s in step.sources])
+        if self._returns:
+            return OrderedDict((key, values[node]) for key, node in self._returns)
         return values[self._output]
 
     def node_values(self, *xs, nodes: tuple[str, ...]) -> dict[str, Any]:
@@ -88,16 +96,20 @@ def _place(net: nn.Module, path: tuple[str, ...], module: nn.Module) -> None:
     parent.add_module(path[-1], module)
 
 
-def assemble(graph: Graph, analysis: Analysis) -> GraphNet:
+def assemble(graph: Graph, analysis: Analysis,
+             returns: tuple[tuple[str, str], ...] = ()) -> GraphNet:
     """The module computing ``graph`` from an error-free ``analysis`` of it (or of a graph with
     identical contents). A custom block node is assembled from its body's analysis and the
-    body ``graph`` holds, so a build only ever reads the graph it is given."""
+    body ``graph`` holds, so a build only ever reads the graph it is given. With ``returns``
+    ((key, node id) pairs) it holds only the nodes those depend on and returns their values
+    (see GraphNet)."""
     steps, modules = [], {}
     inputs = tuple(n.id for n in graph.nodes_of_type(INPUT_TYPE))
+    needed = upstream(graph, [node for _, node in returns]) if returns else None
     output = None
     for node_id in analysis.order:
         node = graph.node(node_id)
-        if node.type_id == INPUT_TYPE:
+        if node.type_id == INPUT_TYPE or (needed is not None and node_id not in needed):
             continue
         sources = operand_sources(graph, node_id)
         if node.type_id == OUTPUT_TYPE:
@@ -113,7 +125,7 @@ def assemble(graph: Graph, analysis: Analysis) -> GraphNet:
             steps.append(Step(node_id, sources, path=module_path(node)))
         else:
             steps.append(Step(node_id, sources, info.op.fn))
-    return GraphNet(steps, modules, inputs, output)
+    return GraphNet(steps, modules, inputs, output, returns)
 
 
 def module_path(node: Node) -> tuple[str, ...]:

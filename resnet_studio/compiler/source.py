@@ -16,6 +16,7 @@ matching part of the full network's, and ``forward`` returns an ``OrderedDict`` 
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,7 @@ from ..blocks import Call, Functional, shape_text
 from ..graph import INPUT_TYPE, OUTPUT_TYPE, Graph
 from ..graph.text import visible
 from .builder import BuildError
+from .dense import dense_plan
 from .infer import Analysis, Analyzer, NodeInfo
 from .module import module_path, operand_sources, upstream
 from .resolve import block_for, root_of
@@ -65,7 +67,9 @@ _INIT_WEIGHTS = '''\
 
 def generate_source(graph: Graph, class_name: str = "Net", *,
                     analysis: Analysis | None = None, features: Sequence[str] = (),
-                    trailer: str = "", imports: Sequence[str] = ()) -> str:
+                    trailer: str = "", imports: Sequence[str] = (),
+                    feature_keys: Sequence[str] = (),
+                    about: tuple[str, str] | None = None) -> str:
     """The network as the text of a standalone Python module defining ``class_name``.
 
     ``analysis`` may be passed when the caller has one of this graph already (as for
@@ -73,19 +77,27 @@ def generate_source(graph: Graph, class_name: str = "Net", *,
     values as an ``OrderedDict`` keyed by node id, leaving out every node they do not depend
     on; it then has an ``out_channels`` attribute, the last feature's channels. ``trailer`` is
     code placed after the network class, before the ``__main__`` block, and ``imports`` are the
-    import lines it needs. Raises BuildError when the graph has errors, and ValueError (a
-    SourceError naming the node or class) when part of it cannot be written as source.
+    import lines it needs; ``feature_keys`` (one per feature) key the features instead of their
+    node ids, and ``about`` replaces the module docstring's summary and the ``__main__`` block.
+    A graph with a task head gives its detector or segmenter (``source_heads``): ``class_name``
+    is then torchvision's model around the backbone. Raises BuildError when the graph has
+    errors, and ValueError (a SourceError naming the node or class) when part of it cannot be
+    written as source.
     """
     if not is_identifier(class_name):
         raise SourceError(f"‘{class_name}’ is not a valid Python class name")
     analysis = analysis or Analyzer().analyze(graph)
     if not analysis.ok:
         raise BuildError(analysis)
+    plan = None if features else dense_plan(graph, analysis)
+    if plan is not None:
+        from .source_heads import dense_source  # it writes the backbone through this function
+        return dense_source(graph, class_name, analysis, plan)
     writer = _Writer()
     needs = "PyTorch and torchvision" if any("torchvision" in i for i in imports) else "PyTorch"
-    outline = _Outline(graph, analysis, tuple(features), needs)
+    outline = _Outline(graph, analysis, tuple(features), needs, about)
     network = writer.plan(graph, analysis, ClassRef(class_name, class_name),
-                          outline.network_doc(), outline.features)
+                          outline.network_doc(), outline.features, tuple(feature_keys))
     if outline.features:
         network.attributes.append(f"self.out_channels = {outline.channels[-1]}")
     writer.name_classes(class_name)
@@ -114,7 +126,7 @@ class _Writer:
 
     # ----- planning ---------------------------------------------------------------------------
     def plan(self, graph: Graph, analysis: Analysis, ref: ClassRef, doc: str,
-             features: tuple[str, ...] = ()) -> _ClassPlan:
+             features: tuple[str, ...] = (), keys: tuple[str, ...] = ()) -> _ClassPlan:
         """The class computing ``graph``, whose nodes ``analysis`` describes (returning the
         values of ``features`` when given)."""
         plan = _ClassPlan(ref, doc)
@@ -139,7 +151,8 @@ class _Writer:
         for step in steps:
             expression = calls[step.node_id]([names[s] for s in step.sources])
             plan.statements.append(f"{names[step.node_id]} = {expression}")
-        plan.result = _feature_dict(features, names) if features else names[plan.result]
+        plan.result = (_feature_dict(features, keys or features, names) if features
+                       else names[plan.result])
         return plan
 
     def _node_op(self, graph: Graph, analysis: Analysis, node_id: str,
@@ -223,8 +236,9 @@ def _isort(lines: list[str]) -> list[str]:
     return sorted(lines, key=lambda line: (line.startswith("from "), line.split()[1]))
 
 
-def _feature_dict(features: Sequence[str], names: dict[str, str]) -> str:
-    items = "".join(f"\n{_BODY}    ({string_literal(f)}, {names[f]})," for f in features)
+def _feature_dict(features: Sequence[str], keys: Sequence[str], names: dict[str, str]) -> str:
+    items = "".join(f"\n{_BODY}    ({string_literal(k)}, {names[f]}),"
+                    for f, k in zip(features, keys))
     return f"OrderedDict([{items}\n{_BODY}])"
 
 
@@ -236,7 +250,7 @@ def _input_names(graph: Graph) -> dict[str, str]:
 
 
 def _class_text(plan: _ClassPlan, network: bool = False) -> str:
-    lines = [f"class {plan.ref.name}(nn.Module):", f'    """{_doc_text(plan.doc)}"""', "",
+    lines = [f"class {plan.ref.name}(nn.Module):", f'    """{_wrapped(_doc_text(plan.doc))}"""', "",
              f"    def __init__(self{', zero_init_residual=False' if network else ''}):",
              f"{_BODY}super().__init__()"]
     # The graph guarantees node ids are identifiers that no nn.Module attribute uses.
@@ -251,6 +265,14 @@ def _class_text(plan: _ClassPlan, network: bool = False) -> str:
     if network:
         lines += ["", _INIT_WEIGHTS]
     return "\n".join(lines)
+
+
+def _wrapped(doc: str) -> str:
+    """A one-paragraph class docstring broken to fit the line length."""
+    if "\n" in doc or len(doc) <= 88:
+        return doc
+    return textwrap.fill(doc, 92, subsequent_indent="    ", break_long_words=False,
+                         break_on_hyphens=False)
 
 
 def _attribute(path: tuple[str, ...]) -> str:
@@ -286,6 +308,7 @@ class _Outline:
     analysis: Analysis
     features: tuple[str, ...] = ()
     needs: str = "PyTorch"
+    about: tuple[str, str] | None = None  # the summary and the __main__ block, when given
 
     @property
     def channels(self) -> list[int]:
@@ -302,7 +325,9 @@ class _Outline:
         return ", ".join(f"{f} ({shape_text(self._shape(f))})" for f in self.features)
 
     def header(self) -> str:
-        if self.features:
+        if self.about:
+            body = self.about[0]
+        elif self.features:
             needed = upstream(self.graph, self.features)
             params = sum(self.analysis.nodes[n].params for n in needed if n in self.analysis.nodes)
             body = (f"Feature maps for {self._images()} images (channels × height × width; "
@@ -325,6 +350,8 @@ class _Outline:
         return f"{start}{scores} scores out."
 
     def main(self, class_name: str) -> str:
+        if self.about:
+            return self.about[1]
         spec = self.graph.input_spec
         lines = ['if __name__ == "__main__":', f"    net = {class_name}().eval()",
                  f"    images = torch.randn(2, {spec.channels}, {spec.height}, {spec.width})",

@@ -56,6 +56,15 @@ EXAMPLES: tuple[Example, ...] = (
             "stages of 2 ConvNeXt blocks at 32/64/128 channels with LayerNorm and 2×2 "
             "down-sampling between them; the ConvNeXt AdamW recipe shortened to 30 epochs on "
             "the built-in synthetic set."),
+    Example("shapes_detector", "Shape detector: ResNet-18 + FPN + Faster R-CNN",
+            "A ResNet-18-style backbone whose layer2, layer3 and layer4 feed a feature pyramid "
+            "(FPN) and torchvision's Faster R-CNN: boxes around squares, discs and triangles "
+            "in 64×64 images (4 classes with the background)."),
+    Example("shapes_segmenter", "Shape segmenter: ResNet-18 + FCN head",
+            "The same ResNet-18-style backbone, layer3 and layer4 at stride 1 (output "
+            "stride 8, as torchvision's segmentation ResNets), with an FCN head on layer4 "
+            "whose scores are upsampled to the 64×64 input: a class (background, square, "
+            "disc, triangle) for every pixel."),
 )
 
 BY_NAME = {example.name: example for example in EXAMPLES}

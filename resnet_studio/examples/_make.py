@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from ..graph import Graph, collapse, project
+from ..graph import Graph, InputSpec, collapse, project
 from ..graph.layout import READING_ASPECT, auto_layout
 from ..presets import create, families
 from ..presets.base import Chain
@@ -114,6 +114,44 @@ def small_convnext() -> Graph:
     return _with_recipe(build(CIFAR), CONVNEXT, epochs=30, warmup_epochs=2.0)
 
 
+SHAPES = InputSpec(channels=3, height=64, width=64, classes=4)  # background + 3 shapes
+
+
+def _resnet18_backbone() -> Graph:
+    """ResNet-18 at the shapes' size without its classifier (global pooling, flatten, fc)."""
+    graph = create("resnet18", SHAPES)
+    for node_id in ("avgpool", "flatten", "fc"):
+        graph.remove_node(node_id)
+    return graph
+
+
+def _dense(graph: Graph, head: str) -> Graph:
+    """``head`` feeds the Output; laid out, with the starter recipe (the shapes dataset's
+    training settings come with dense training)."""
+    graph.connect(head, "out", "output", "in")
+    return _with_recipe(graph, STARTER)
+
+
+def shapes_detector() -> Graph:
+    graph = _resnet18_backbone()
+    graph.add_node("fpn", {}, node_id="fpn")
+    for stage in ("layer2", "layer3", "layer4"):
+        graph.connect(stage, "out", "fpn", "in")
+    _then(graph, "fpn", "detector", "faster_rcnn")
+    return _dense(graph, "detector")
+
+
+def shapes_segmenter() -> Graph:
+    """layer3 and layer4 keep stride 1, so the head sees 8×8 maps (output stride 8) rather
+    than 2×2: torchvision's segmentation ResNets keep that resolution too (with dilation,
+    which Stage lacks). The weights are ResNet-18's all the same."""
+    graph = _resnet18_backbone()
+    for stage in ("layer3", "layer4"):
+        graph.set_params(stage, {"stride": 1})
+    _then(graph, "layer4", "segmenter", "fcn_head")
+    return _dense(graph, "segmenter")
+
+
 BUILDERS: dict[str, Callable[[], Graph]] = {
     "mnist_small_resnet": _from_preset("mnist_small_resnet"),
     "mnist_plain_cnn": _from_preset("mnist_plain_cnn"),
@@ -121,6 +159,8 @@ BUILDERS: dict[str, Callable[[], Graph]] = {
     "custom_residual_block": custom_residual_block,
     "cifar_se_resnext": cifar_se_resnext,
     "small_convnext": small_convnext,
+    "shapes_detector": shapes_detector,
+    "shapes_segmenter": shapes_segmenter,
 }
 
 

@@ -20,11 +20,13 @@ pretrained backbones.
 from __future__ import annotations
 
 import ast
+import inspect
 import json
 from pathlib import Path
 
 import torch
 
+from ..blocks.heads_modules import MaxPoolLevels
 from ..compiler import Analyzer, generate_source
 from ..compiler.module import upstream
 from ..graph import Graph
@@ -50,20 +52,7 @@ IMAGE_MEAN, IMAGE_STD = {mean}, {std}
 FPN_LEVELS = 4  # the features a pyramid takes: the last four, as torchvision's ResNets give
 
 
-class MaxPoolLevels(ExtraFPNBlock):
-    """torchvision's LastLevelMaxPool, repeated: ``count`` more levels ("pool", "pool2", …), each
-    the one before max-pooled with stride 2, so that a pyramid over fewer than four features
-    still has the five levels torchvision's default anchor generator expects."""
-
-    def __init__(self, count):
-        super().__init__()
-        self.count = count
-
-    def forward(self, results, x, names):
-        for i in range(self.count):
-            names.append("pool" if i == 0 else f"pool{{i + 1}}")
-            results.append(F.max_pool2d(results[-1], kernel_size=1, stride=2, padding=0))
-        return results, names
+{max_pool_levels}
 
 
 class BackboneWithFPN(nn.Module):
@@ -142,7 +131,8 @@ def write_backbone(graph: Graph, state: dict[str, torch.Tensor], folder: Path,
     features = backbone_features(graph, analysis)
     channels = {f: analysis.nodes[f].out_shape[0] for f in features}
     builder = _BUILDER.format(features=json.dumps(channels), weights=WEIGHTS, name=CLASS_NAME,
-                              mean=_floats(mean), std=_floats(std))
+                              mean=_floats(mean), std=_floats(std),
+                              max_pool_levels=inspect.getsource(MaxPoolLevels).strip())
     source = generate_source(graph, CLASS_NAME, analysis=analysis, features=features,
                              trailer=builder, imports=_IMPORTS)
     check_imports(source, folder / SOURCE)

@@ -8,7 +8,8 @@ only a file that agrees is renamed into place (see ``staging.py``).
 ONNX uses PyTorch's TorchScript-based exporter (``dynamo=False``). The newer exporter built
 on ``torch.export`` needs the ``onnxscript`` package, which the ``onnx`` extra does not
 install; the TorchScript one works offline with only ``onnx`` and gives the same numbers.
-The batch dimension is dynamic (named ``batch``); inputs are ``images``, outputs ``logits``.
+The batch dimension is dynamic (named ``batch``); inputs are ``images``, outputs ``logits``
+(a segmenter's per-pixel scores, B×K×H×W; detectors are refused, see ``export_onnx``).
 
 A ``.pt2`` file, like any pickle-based file, can run code when loaded: load only those from a
 source you trust. safetensors files hold only tensors and text and are safe to load.
@@ -26,6 +27,7 @@ from torch import nn
 
 from .. import __version__
 from ..blocks import CATALOGUE
+from ..compiler.task import DETECTION, SEGMENTATION, task_of
 from ..graph import Graph, GraphError, project
 from .errors import ExportError, require
 from .staging import (
@@ -44,10 +46,40 @@ META_PROJECT, META_INPUT, META_CLASSES, META_NORMALISATION = (
     "resnet_studio_project", "input_spec", "class_names", "normalisation")
 
 
+class ClassScores(nn.Module):
+    """A segmenter's per-pixel class scores (its ``"out"``) as one tensor, B×K×H×W: what an
+    ONNX file gives as ``logits``."""
+
+    def __init__(self, segmenter: nn.Module):
+        super().__init__()
+        self.segmenter = segmenter
+
+    def forward(self, x):
+        return self.segmenter(x)["out"]
+
+
+def scores_model(trained: Trained) -> nn.Module:
+    """The network as the single-tensor exports take it: a classifier as it is, a segmenter's
+    per-pixel scores."""
+    segmenter = task_of(trained.graph) == SEGMENTATION
+    return ClassScores(trained.model()).eval() if segmenter else trained.model()
+
+
+def onnx_model(trained: Trained, out: Path) -> nn.Module:
+    """``scores_model``; a detector is refused in one line (see ``export_onnx``)."""
+    if task_of(trained.graph) == DETECTION:
+        raise ExportError(
+            f"{out}: a detector cannot be exported to ONNX here: torchvision's detectors trace "
+            "to a graph fixed at one image, whose boxes and scores after non-maximum "
+            "suppression have no fixed shape; export the checkpoint, model.py or the backbone "
+            "instead.")
+    return scores_model(trained)
+
+
 def _check(trained: Trained, what: str, run) -> tuple[float, int]:
     """Run ``run(x)`` on a random batch and compare it with the trained network."""
     x = random_batch(trained.image_shape, CHECK_BATCH, seed=2)
-    want = reference_outputs(trained.model(), x)
+    want = reference_outputs(scores_model(trained), x)
     with torch.no_grad():
         got = run(x)
     return compare(what, torch.as_tensor(got), want), CHECK_BATCH
@@ -59,6 +91,11 @@ def _example(trained: Trained) -> torch.Tensor:
 
 # ----- ONNX -----------------------------------------------------------------------------------
 def export_onnx(trained: Trained, out: Path, overwrite: bool = False) -> ExportResult:
+    """A classifier's scores or a segmenter's per-pixel scores (``logits``, B×K×H×W, the
+    batch dynamic), checked with onnxruntime. A detector is refused: torchvision's detectors
+    export only at a fixed batch of one image (tried with torch 2.14, torchvision 0.29), which
+    does not meet this format's dynamic batch."""
+    onnx_model(trained, out)  # refuses a detector before anything is written
     onnx = require("onnx", "onnx", "ONNX export")
     ort = require("onnxruntime", "onnx", "Checking an ONNX export")
     with staged_file(out, overwrite) as tmp:
@@ -85,7 +122,8 @@ def _write_onnx(trained: Trained, tmp: Path, out: Path) -> None:
             warnings.simplefilter("ignore", DeprecationWarning)
             # Strided slices (option A shortcuts) are left unfolded; the graph is still right.
             warnings.filterwarnings("ignore", "Constant folding", UserWarning)
-            torch.onnx.export(trained.model(), (_example(trained),), str(tmp), dynamo=False,
+            torch.onnx.export(onnx_model(trained, out), (_example(trained),), str(tmp),
+                              dynamo=False,
                               input_names=["images"], output_names=["logits"],
                               dynamic_axes=axes, opset_version=ONNX_OPSET)
     except (RuntimeError, TypeError, ValueError) as exc:

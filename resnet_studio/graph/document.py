@@ -451,9 +451,12 @@ def _rename_edge(e: Edge, old: str, new: str) -> Edge:
 def _check_kinds(src: str, src_kind: str, dst: str, dst_kind: str) -> None:
     if "any" in (src_kind, dst_kind) or src_kind == dst_kind:
         return
-    names = {"feature_map": "a feature map (C×H×W)", "features": "a feature vector"}
-    hint = (" — insert Flatten or global average pooling between them"
-            if dst_kind == "features" else "")
+    names = {"feature_map": "a feature map (C×H×W)", "features": "a feature vector",
+             "pyramid": "a feature pyramid (an FPN block's output)",
+             "detections": "a detector's boxes", "class_maps": "per-pixel class scores"}
+    hints = {"features": " — insert Flatten or global average pooling between them",
+             "pyramid": " — wire two or more stages into an FPN and the FPN into it"}
+    hint = hints.get(dst_kind, "")
     raise IncompatiblePortsError(f"‘{dst}’ expects {names.get(dst_kind, dst_kind)} but ‘{src}’ "
                                  f"gives {names.get(src_kind, src_kind)}{hint}.")
 

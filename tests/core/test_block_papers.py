@@ -15,8 +15,8 @@ ARXIV = re.compile(r"arxiv\.org/abs/(\d{4}\.\d{4,5})")
 
 def _own_module(block) -> type | None:
     """The class of ours the block builds with default parameters, if any."""
-    if block.type_id in ("input", "output"):
-        return None
+    if block.type_id in ("input", "output") or block.spec.category == "Heads":
+        return None  # the heads build torchvision's modules around the whole network
     made = block.make(block.spec.defaults(), [(16, 8, 8)] * len(block.spec.inputs))
     target = made.target if isinstance(made, Call) else None
     if target is None or not target.__module__.startswith("resnet_studio."):

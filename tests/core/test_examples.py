@@ -11,21 +11,27 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
+from torch.nn import functional as F
 
 from resnet_studio import cli
 from resnet_studio.api import analyze, load_project
+from resnet_studio.compiler import build
+from resnet_studio.compiler.task import task_of
 from resnet_studio.examples import EXAMPLES, SUFFIX, UnknownExampleError, _make, example
 from resnet_studio.train import Engine
 from resnet_studio.train.recipe import project_training
 
 ROOT = Path(__file__).resolve().parents[2]
 NAMES = [e.name for e in EXAMPLES]
+DENSE = {"shapes_detector": "detection", "shapes_segmenter": "segmentation"}
+CLASSIFIERS = [name for name in NAMES if name not in DENSE]
 
 
 def test_the_list_names_titles_describes_and_finds_every_shipped_file():
     folder = ROOT / "resnet_studio" / "examples"
     assert sorted(p.name for p in folder.glob("*" + SUFFIX)) == sorted(n + SUFFIX for n in NAMES)
-    assert 4 <= len(EXAMPLES) <= 6 and len(set(NAMES)) == len(NAMES)
+    assert 4 <= len(EXAMPLES) <= 8 and len(set(NAMES)) == len(NAMES)
     for entry in EXAMPLES:
         assert entry.path.resolve() == (folder / (entry.name + SUFFIX)).resolve()
         assert entry.title and len(entry.description) > 60
@@ -70,7 +76,7 @@ def test_the_shipped_files_are_what_the_generator_makes():
     assert _make.main(["--check"]) == 0
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", CLASSIFIERS)
 def test_an_example_loads_analyses_and_trains_one_step(name, tmp_path):
     graph = load_project(example(name).path)
     assert graph.name == name
@@ -89,6 +95,31 @@ def test_an_example_loads_analyses_and_trains_one_step(name, tmp_path):
     end = engine.run()
     assert end.status == "finished", end.message
     assert end.step == 1 and math.isfinite(engine.history[-1]["train_loss"])
+
+
+@pytest.mark.parametrize("name", sorted(DENSE))
+def test_a_dense_example_is_a_resnet18_with_its_head_and_takes_a_step(name):
+    graph = load_project(example(name).path)
+    analysis = analyze(graph)
+    assert analysis.ok and not analysis.diagnostics, analysis.diagnostics
+    assert task_of(graph) == DENSE[name]
+    assert (graph.input_spec.height, graph.input_spec.width, graph.input_spec.classes) == \
+        (64, 64, 4)
+    assert [graph.node(f"layer{i}").params["blocks"] for i in (1, 2, 3, 4)] == [2, 2, 2, 2]
+    stride = 8 if DENSE[name] == "segmentation" else 32  # the head's map: 8×8 or 2×2
+    assert analysis.nodes["layer4"].out_shape == (512, 64 // stride, 64 // stride)
+    torch.manual_seed(0)
+    model = build(graph).train()
+    images = torch.rand(2, 3, 64, 64)
+    if DENSE[name] == "detection":
+        targets = [{"boxes": torch.tensor([[8.0, 8.0, 40.0, 40.0]]),
+                    "labels": torch.tensor([k])} for k in (1, 3)]
+        loss = sum(model(images, targets).values())
+    else:
+        loss = F.cross_entropy(model(images)["out"], torch.randint(0, 4, (2, 64, 64)))
+    loss.backward()
+    assert math.isfinite(loss.item()) and model.backbone.get_parameter(
+        "body.conv1.weight" if DENSE[name] == "detection" else "conv1.weight").grad.abs().sum() > 0
 
 
 def test_the_custom_block_project_uses_its_block_four_times():

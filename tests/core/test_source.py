@@ -178,7 +178,8 @@ PRIMITIVE_CASES = {
 
 
 def test_the_cases_cover_every_primitive_block_type():
-    primitives = {b.type_id for b in CATALOGUE if b.spec.category not in (RESIDUAL, STAGES, IO)}
+    primitives = {b.type_id for b in CATALOGUE
+                  if b.spec.category not in (RESIDUAL, STAGES, IO, "Heads")}  # test_source_heads
     covered = {type_id for nodes in PRIMITIVE_CASES.values() for _, type_id, _, _ in nodes}
     assert primitives - covered == set()
     residual = {case.values[0] for case in residual_cases()}

@@ -38,6 +38,7 @@ CATEGORY_COLOURS = {
     "Residual blocks": "#1a7f37",
     "Stages": "#116329",
     "Custom blocks": "#9a6700",
+    "Heads": "#8250df",
 }
 DEFAULT_ACCENT = "#57606a"
 

@@ -1,0 +1,103 @@
+"""Head blocks (blocks.heads): the palette entries, their shapes, parameters and MACs, each
+checked against torchvision's modules or the layers' own formulas."""
+
+from __future__ import annotations
+
+import pytest
+from heads_graphs import SPEC, detector, errors, segmenter
+from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
+from torchvision.models.detection.retinanet import RetinaNetHead
+from torchvision.models.detection.rpn import RPNHead
+from torchvision.models.segmentation.deeplabv3 import DeepLabHead
+from torchvision.models.segmentation.fcn import FCNHead
+
+from resnet_studio.blocks import CATALOGUE, Detections, Pyramid, shape_text
+from resnet_studio.blocks.heads import anchor_sizes
+from resnet_studio.compiler import Analyzer
+from resnet_studio.compiler.task import HEAD_TASKS
+
+CONV3 = 256 * 256 * 9  # a 3×3 convolution of the pyramid's width, per position
+POSITIONS = 8 * 8 + 4 * 4 + 2 * 2 + 1 + 1  # the five levels of a 64×64 image's pyramid
+
+
+def _params(module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_the_palette_lists_the_heads_in_their_own_category():
+    heads = [b.type_id for b in CATALOGUE.categories()["Heads"]]
+    assert heads == ["fpn", "faster_rcnn", "retinanet", "fcn_head", "deeplabv3_head"]
+    assert set(heads) - {"fpn"} <= set(HEAD_TASKS)  # each makes the task compiler.task names
+    fpn = CATALOGUE.spec("fpn")
+    assert fpn.inputs[0].multi and fpn.param("out_channels").default == 256
+
+
+def test_anchor_sizes_double_from_an_eighth_of_the_image():
+    assert anchor_sizes(64, 64) == ((8,), (16,), (32,), (64,), (128,))
+    assert anchor_sizes(96, 200, 3) == ((12,), (24,), (48,))
+    assert anchor_sizes(16, 16, 2) == ((4,), (8,))  # never below 4 pixels
+
+
+@pytest.mark.parametrize("taps, levels", [
+    (("layer2", "layer3", "layer4"), [8, 4, 2, 1, 1]),
+    (("layer1", "layer2", "layer3", "layer4"), [16, 8, 4, 2, 1]),
+    (("layer3", "layer4"), [4, 2, 1, 1, 1]),
+])
+def test_the_pyramid_has_five_maps_the_missing_ones_max_pooled(taps, levels):
+    info = Analyzer().analyze(detector(taps=taps)).nodes["fpn"]
+    assert isinstance(info.out_shape, Pyramid) and info.out_shape.taps == len(taps)
+    assert list(info.out_shape) == [(256, s, s) for s in levels]
+    assert shape_text(info.out_shape).startswith("pyramid of 5 maps 256×")
+
+
+def test_fpn_parameters_and_macs_follow_its_convolutions():
+    info = Analyzer().analyze(detector()).nodes["fpn"]
+    taps = [(128, 8), (256, 4), (512, 2)]  # channels and size of layer2 … layer4
+    inner = sum(c * 256 + 256 for c, _ in taps)  # the 1×1 lateral convolutions
+    assert info.params == inner + 3 * (CONV3 + 256)
+    assert info.macs == sum(c * 256 * s * s + CONV3 * s * s for c, s in taps)
+
+
+def test_faster_rcnn_counts_torchvisions_rpn_box_head_and_predictor():
+    info = Analyzer().analyze(detector()).nodes["det"]
+    modules = (RPNHead(256, 3), TwoMLPHead(256 * 7 * 7, 1024), FastRCNNPredictor(1024, 4))
+    assert info.params == sum(_params(m) for m in modules)
+    assert info.out_shape == Detections((4,)) and "4 classes" in shape_text(info.out_shape)
+    proposals = 3 * POSITIONS  # fewer anchors than the 1000 proposals kept at test time
+    rpn = POSITIONS * (CONV3 + 256 * (3 + 12))
+    boxes = proposals * (256 * 49 * 1024 + 1024 * 1024 + 1024 * (4 + 16))
+    assert info.macs == rpn + boxes
+
+
+def test_retinanet_counts_torchvisions_head_on_every_level():
+    info = Analyzer().analyze(detector("retinanet")).nodes["det"]
+    assert info.params == _params(RetinaNetHead(256, 3, 4))
+    per_position = 8 * CONV3 + 256 * 9 * (3 * 4 + 3 * 4)  # two towers, two predictions
+    assert info.macs == POSITIONS * per_position
+
+
+def test_segmentation_heads_give_class_scores_at_the_input_size():
+    fcn = Analyzer().analyze(segmenter()).nodes["seg"]
+    assert fcn.out_shape == (4, 64, 64)
+    assert fcn.params == _params(FCNHead(512, 4))
+    assert fcn.macs == (512 * 128 * 9 + 128 * 4) * 2 * 2  # on layer4's 2×2 map
+    deeplab = Analyzer().analyze(segmenter("deeplabv3_head")).nodes["seg"]
+    assert deeplab.params == _params(DeepLabHead(512, 4, (12, 24, 36)))
+    assert deeplab.out_shape == (4, 64, 64)
+
+
+def test_the_class_count_and_size_follow_the_input_specification():
+    spec = SPEC.__class__(channels=1, height=96, width=128, classes=7)
+    analysis = Analyzer().analyze(segmenter(spec=spec))
+    assert not errors(analysis)
+    assert analysis.nodes["seg"].out_shape == (7, 96, 128)
+    det = Analyzer().analyze(detector(spec=spec)).nodes["det"]
+    assert det.out_shape == Detections((7,)) and det.op.kwargs["num_classes"] == 7
+    assert det.op.kwargs["image_mean"] == [0.0] and det.op.kwargs["min_size"] == 96
+
+
+def test_pyramids_differing_only_in_their_taps_are_different_shapes():
+    levels = ((256, 4, 4), (256, 2, 2), (256, 1, 1))
+    assert Pyramid(levels, 2) != Pyramid(levels, 3) and Pyramid(levels, 2) == Pyramid(levels, 2)
+    assert hash(Pyramid(levels, 2)) != hash(Pyramid(levels, 3))
+    assert Pyramid(levels, 3) != levels
