@@ -20,7 +20,13 @@ from ..presets import create, families
 from ..presets.base import Chain
 from ..presets.catalogue import CIFAR
 from ..presets.recipes import CONVNEXT, STARTER, Recipe
-from ..train.recipe import merge, preset_training, recipe_config, training_section
+from ..train.recipe import (
+    merge,
+    preset_training,
+    recipe_config,
+    task_recipe,
+    training_section,
+)
 from . import BY_NAME, SUFFIX
 
 
@@ -126,10 +132,11 @@ def _resnet18_backbone() -> Graph:
 
 
 def _dense(graph: Graph, head: str) -> Graph:
-    """``head`` feeds the Output; laid out, with the starter recipe (the shapes dataset's
-    training settings come with dense training)."""
+    """``head`` feeds the Output; laid out, with its task's recipe on the built-in shapes."""
     graph.connect(head, "out", "output", "in")
-    return _with_recipe(graph, STARTER)
+    recipe = task_recipe(graph)
+    assert recipe is not None, head
+    return _with_recipe(graph, recipe)
 
 
 def shapes_detector() -> Graph:

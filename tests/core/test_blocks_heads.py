@@ -58,15 +58,32 @@ def test_fpn_parameters_and_macs_follow_its_convolutions():
     assert info.macs == sum(c * 256 * s * s + CONV3 * s * s for c, s in taps)
 
 
-def test_faster_rcnn_counts_torchvisions_rpn_box_head_and_predictor():
-    info = Analyzer().analyze(detector()).nodes["det"]
-    modules = (RPNHead(256, 3), TwoMLPHead(256 * 7 * 7, 1024), FastRCNNPredictor(1024, 4))
+@pytest.mark.parametrize("width, kept", [(128, 100), (1024, 1000)])
+def test_faster_rcnn_counts_torchvisions_rpn_box_head_and_predictor(width, kept):
+    graph = detector()
+    graph.set_params("det", {"box_head_width": width, "proposals_test": kept})
+    info = Analyzer().analyze(graph).nodes["det"]
+    modules = (RPNHead(256, 3), TwoMLPHead(256 * 7 * 7, width), FastRCNNPredictor(width, 4))
     assert info.params == sum(_params(m) for m in modules)
     assert info.out_shape == Detections((4,)) and "4 classes" in shape_text(info.out_shape)
-    proposals = 3 * POSITIONS  # fewer anchors than the 1000 proposals kept at test time
+    proposals = min(kept, 3 * POSITIONS)  # kept at test time, at most one per anchor
     rpn = POSITIONS * (CONV3 + 256 * (3 + 12))
-    boxes = proposals * (256 * 49 * 1024 + 1024 * 1024 + 1024 * (4 + 16))
+    boxes = proposals * (256 * 49 * width + width * width + width * (4 + 16))
     assert info.macs == rpn + boxes
+
+
+def test_faster_rcnn_settings_reach_torchvisions_model():
+    from resnet_studio.compiler import build
+
+    graph = detector()
+    graph.set_params("det", {"sampled_regions": 32, "proposals_train": 200,
+                             "proposals_test": 50, "box_head_width": 64})
+    model = build(graph)
+    assert model.roi_heads.fg_bg_sampler.batch_size_per_image == 32
+    assert model.rpn._post_nms_top_n == {"training": 200, "testing": 50}
+    assert model.rpn._pre_nms_top_n == {"training": 400, "testing": 150}
+    assert model.roi_heads.box_head.fc7.out_features == 64
+    assert model.roi_heads.box_predictor.cls_score.out_features == 4
 
 
 def test_retinanet_counts_torchvisions_head_on_every_level():
@@ -92,7 +109,8 @@ def test_the_class_count_and_size_follow_the_input_specification():
     assert not errors(analysis)
     assert analysis.nodes["seg"].out_shape == (7, 96, 128)
     det = Analyzer().analyze(detector(spec=spec)).nodes["det"]
-    assert det.out_shape == Detections((7,)) and det.op.kwargs["num_classes"] == 7
+    assert det.out_shape == Detections((7,))
+    assert det.op.kwargs["box_predictor"].args == (128, 7)  # the classes, background included
     assert det.op.kwargs["image_mean"] == [0.0] and det.op.kwargs["min_size"] == 96
 
 

@@ -57,7 +57,7 @@ def test_a_detector_is_torchvisions_faster_rcnn_with_the_graphs_resnet_inside(fa
 
 def test_the_detectors_parameters_are_torchvisions_modules(faster_rcnn):
     heads = (FeaturePyramidNetwork([128, 256, 512], 256), RPNHead(256, 3),
-             TwoMLPHead(256 * 7 * 7, 1024), FastRCNNPredictor(1024, 4))
+             TwoMLPHead(256 * 7 * 7, 128), FastRCNNPredictor(128, 4))  # the block's width
     expected = _backbone_params() + _count(*heads)
     assert _count(faster_rcnn) == expected
     assert Analyzer().analyze(detector()).total_params == expected

@@ -141,6 +141,13 @@ def test_the_recipes_are_the_cited_ones():
     assert recipes["small_convnext"] == "convnext_adamw"
     config = project_training(load_project(example("cifar_resnet20").path)).config
     assert (config.lr, config.epochs, config.milestone_fractions) == (0.1, 164, (0.5, 0.75))
+    for name, recipe, dataset in (
+            ("shapes_detector", "torchvision_detection_shapes", "shapes-detection"),
+            ("shapes_segmenter", "torchvision_segmentation_shapes", "shapes-segmentation")):
+        assert recipes[name] == recipe  # its head's recipe, on the shapes that serve its task
+        training = project_training(load_project(example(name).path))
+        assert training.config.data.dataset == dataset
+        assert training.config.data.task == DENSE[name]
 
 
 # ----- the command line -------------------------------------------------------------------

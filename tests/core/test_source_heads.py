@@ -99,4 +99,6 @@ def test_the_detector_file_spells_out_its_head():
     assert "backbone = BackboneWithFPN(Backbone(zero_init_residual), fpn, 256)" in source
     assert 'box_roi_pool=MultiScaleRoIAlign(["0", "1", "2"], output_size=7, sampling_ratio=2)' \
         in source
-    assert "((8,), (16,), (32,), (64,), (128,))" in source and "num_classes=4," in source
+    assert "((8,), (16,), (32,), (64,), (128,))" in source
+    assert "box_head=TwoMLPHead(12544, 128)" in source
+    assert "box_predictor=FastRCNNPredictor(128, 4)" in source  # 4 classes
