@@ -377,7 +377,9 @@ def _report(engine: Any, end: Any, elapsed: float, interrupted: bool) -> int:
         return EXIT_OK
     print(summary(end, elapsed))
     if end.status == "stopped" and end.checkpoint:
-        print(f"resume with: resnet-studio train --resume {end.checkpoint}")
+        again = getattr(engine, "resume_hint", None) or \
+            f"resnet-studio train --resume {end.checkpoint}"
+        print(f"resume with: {again}")
     return EXIT_INTERRUPTED if interrupted and end.status == "stopped" else EXIT_OK
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 EXTRA = "pip install 'resnet-studio[cluster]'"
+CONNECT_SECONDS = 10.0
 
 
 def add_cluster_options(p: argparse.ArgumentParser) -> None:
@@ -29,10 +30,13 @@ def add_cluster_options(p: argparse.ArgumentParser) -> None:
 
 
 def cluster_requested(args: argparse.Namespace) -> bool:
-    """Whether ``--cluster`` was given; its companions without it are an error."""
+    """Whether ``--cluster`` was given (at an address where a Ray head answers); its
+    companions without it are an error."""
     from .command import CommandError
 
     if getattr(args, "cluster", None) is not None:
+        if args.cluster != "auto":
+            answering(args.cluster)
         return True
     for flag in ("workers", "cpus_per_worker", "gpus_per_worker"):
         if getattr(args, flag, None) is not None:
@@ -83,3 +87,21 @@ def cluster_run(args: argparse.Namespace, network: Any, config: Any, run_dir: Pa
                     resume=str(args.resume) if args.resume else None)
     return ClusterRun(launch, args.cluster, sinks)
 
+
+
+def answering(address: str) -> None:
+    """Refuse at once an address that is malformed or where nothing listens (``ray.init``
+    would retry for minutes)."""
+    import socket
+
+    from .command import CommandError
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise CommandError(f"--cluster {address}: write auto, HOST:PORT or ray://HOST:PORT.")
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_SECONDS).close()
+    except OSError as exc:
+        raise CommandError(f"--cluster {address}: no Ray head answers there "
+                           f"({exc.strerror or exc}); start one with `ray start --head "
+                           f"--port {port}`.") from None

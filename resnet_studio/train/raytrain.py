@@ -23,7 +23,6 @@ import asyncio
 import logging
 import os
 import shutil
-import socket
 import tempfile
 import threading
 import time
@@ -37,11 +36,11 @@ import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from .command import PRESET_PREFIX, CommandError
+from .command_cluster import answering
 from .records import RunEndRecord, RunStartRecord
 from .rundir import LAST
 
 TAKE_SECONDS = 0.2  # how long the driver waits for records before it looks at the trainer
-CONNECT_SECONDS = 10.0
 
 
 class ClusterError(CommandError):
@@ -169,6 +168,7 @@ class ClusterRun:
     ``close``, ``is_main``, ``session``: not None once the run has started)."""
 
     is_main = True
+    resume_hint = "the same command (it goes on from last.pt on the cluster)"
 
     def __init__(self, launch: Launch, address: str, sinks: Iterable[Any],
                  storage: str | Path | None = None):
@@ -293,16 +293,3 @@ def connected(address: str) -> Iterator[None]:
     finally:
         ray.shutdown()
 
-
-def answering(address: str) -> None:
-    """Refuse at once an address that is malformed or where nothing listens (``ray.init``
-    would retry for minutes)."""
-    host, _, port = address.removeprefix("ray://").rpartition(":")
-    if not host or not port.isdigit():
-        raise ClusterError(f"--cluster {address}: write auto, HOST:PORT or ray://HOST:PORT.")
-    try:
-        socket.create_connection((host, int(port)), timeout=CONNECT_SECONDS).close()
-    except OSError as exc:
-        raise ClusterError(f"--cluster {address}: no Ray head answers there "
-                           f"({exc.strerror or exc}); start one with `ray start --head "
-                           f"--port {port}`.") from None

@@ -1,0 +1,70 @@
+"""``train --cluster``'s command line, without a cluster: --help loads nothing of Ray, and an
+address that is malformed or silent, a missing Ray, or a cluster option without --cluster is
+one line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from cluster_support import free_port
+from test_train_support import CLI_DATA, child_env, tiny_project
+
+from resnet_studio.cli import main
+
+HELP = """
+import sys
+from resnet_studio.cli import main
+try:
+    main(["train", "--help"])
+except SystemExit:
+    pass
+print("ray loaded" if "ray" in sys.modules else "no ray")
+"""
+
+
+def test_help_names_the_cluster_options_and_loads_no_ray():
+    result = subprocess.run([sys.executable, "-c", HELP], env=child_env(), capture_output=True,
+                            text=True, timeout=120, check=True)
+    assert "--cluster ADDR" in result.stdout and "--workers N" in result.stdout
+    assert result.stdout.strip().endswith("no ray")
+
+
+def train(tmp_path, *extra: str) -> list[str]:
+    project = tiny_project(tmp_path)
+    return ["train", str(project), *CLI_DATA, "--out", str(tmp_path / "run"), *extra]
+
+
+@pytest.mark.parametrize(("address", "expected"), [
+    ("nowhere", "--cluster nowhere: write auto, HOST:PORT or ray://HOST:PORT."),
+    ("127.0.0.1:{port}", "--cluster 127.0.0.1:{port}: no Ray head answers there"),
+])
+def test_a_bad_or_silent_address_is_one_line(tmp_path, capsys, address, expected):
+    pytest.importorskip("ray.train.torch")
+    port = str(free_port())  # nothing listens on it
+    address, expected = address.format(port=port), expected.format(port=port)
+    assert main(train(tmp_path, "--cluster", address)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"resnet-studio: error: {expected}") and err.count("\n") == 1
+    assert not (tmp_path / "run").exists()
+
+
+def test_without_ray_one_line_names_the_extra(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray fails as where it is missing
+    monkeypatch.delitem(sys.modules, "resnet_studio.train.raytrain", raising=False)
+    assert main(train(tmp_path, "--cluster", "auto")) == 2
+    assert capsys.readouterr().err == ("resnet-studio: error: --cluster needs Ray: pip install "
+                                       "'resnet-studio[cluster]'\n")
+
+
+@pytest.mark.parametrize("option", [("--workers", "2"), ("--cpus-per-worker", "1"),
+                                    ("--gpus-per-worker", "1")])
+def test_a_cluster_option_without_cluster_is_refused(tmp_path, capsys, option):
+    assert main(train(tmp_path, *option)) == 2
+    assert capsys.readouterr().err == f"resnet-studio: error: {option[0]} needs --cluster ADDR.\n"
+
+
+def test_workers_must_be_one_or_more(tmp_path, capsys):
+    assert main(train(tmp_path, "--cluster", "auto", "--workers", "0")) == 2
+    assert "--workers must be 1 or more" in capsys.readouterr().err
