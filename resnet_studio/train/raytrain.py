@@ -23,7 +23,6 @@ import asyncio
 import logging
 import os
 import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -165,7 +164,8 @@ def train_worker(config: dict[str, Any]) -> None:
 class ClusterRun:
     """Drives a ``Launch`` on the cluster at ``address`` and hands rank 0's records to
     ``sinks``; shaped like the ``Engine`` for the ``train`` command (``run``, ``stop``,
-    ``close``, ``is_main``, ``session``: not None once the run has started)."""
+    ``close``, ``is_main``, ``session``: not None once the run has started). ``storage`` is
+    where Ray Train keeps its files meanwhile (default: the run directory's ``.ray-train``)."""
 
     is_main = True
     resume_hint = "the same command (it goes on from last.pt on the cluster)"
@@ -191,12 +191,21 @@ class ClusterRun:
             here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), False)
             channel = ray.remote(num_cpus=0, scheduling_strategy=here)(Channel).remote(
                 self.launch.buffer)
-            storage = Path(self.storage or tempfile.mkdtemp(prefix="resnet-studio-train-"))
+            storage = self._storage()
             try:
                 return self._drive(channel, storage)
             finally:
                 ray.kill(channel)
                 shutil.rmtree(storage, ignore_errors=True)
+
+    def _storage(self) -> Path:
+        """Where Ray Train keeps its own files meanwhile: by default the run directory's
+        ``.ray-train``, on storage every node sees (emptied first: a killed driver's are left;
+        removed at the end)."""
+        storage = Path(self.storage or Path(self.launch.run_dir, ".ray-train")).absolute()
+        shutil.rmtree(storage, ignore_errors=True)
+        storage.mkdir(parents=True)
+        return storage
 
     def _drive(self, channel: Any, storage: Path) -> RunEndRecord:
         fitting = Fitting(self._trainer(channel, storage))
