@@ -26,7 +26,8 @@ def add_cluster_options(p: argparse.ArgumentParser) -> None:
     group.add_argument("--cpus-per-worker", type=float, default=None, metavar="C",
                        help="CPUs each worker holds (default 1)")
     group.add_argument("--gpus-per-worker", type=float, default=None, metavar="G",
-                       help="GPUs each worker holds (default 0: gloo on the CPU)")
+                       help="whole GPUs each worker holds (default 0: gloo on the CPU; "
+                            "1: NCCL on a GPU per rank)")
 
 
 def cluster_requested(args: argparse.Namespace) -> bool:
@@ -75,6 +76,9 @@ def cluster_run(args: argparse.Namespace, network: Any, config: Any, run_dir: Pa
     if workers < 1 or cpus <= 0 or gpus < 0:
         raise CommandError("--workers must be 1 or more, --cpus-per-worker above 0 and "
                            "--gpus-per-worker 0 or more.")
+    if gpus != int(gpus):
+        raise CommandError(f"--gpus-per-worker {gpus:g}: give whole GPUs (NCCL cannot put two "
+                           "ranks on one GPU).")
     try:
         from .raytrain import ClusterRun, Launch
     except ImportError as exc:

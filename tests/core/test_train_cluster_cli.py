@@ -65,6 +65,12 @@ def test_a_cluster_option_without_cluster_is_refused(tmp_path, capsys, option):
     assert capsys.readouterr().err == f"resnet-studio: error: {option[0]} needs --cluster ADDR.\n"
 
 
-def test_workers_must_be_one_or_more(tmp_path, capsys):
-    assert main(train(tmp_path, "--cluster", "auto", "--workers", "0")) == 2
-    assert "--workers must be 1 or more" in capsys.readouterr().err
+@pytest.mark.parametrize(("option", "expected"), [
+    (("--workers", "0"), "--workers must be 1 or more"),
+    (("--cpus-per-worker", "0"), "--cpus-per-worker above 0"),
+    (("--gpus-per-worker", "0.5"), "--gpus-per-worker 0.5: give whole GPUs"),
+])
+def test_a_worker_shape_that_cannot_be_is_one_line(tmp_path, capsys, option, expected):
+    assert main(train(tmp_path, "--cluster", "auto", *option)) == 2
+    err = capsys.readouterr().err
+    assert expected in err and err.count("\n") == 1
