@@ -34,6 +34,7 @@ from typing import Any
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+from ..data.config import FOLDER_PREFIX
 from .command import PRESET_PREFIX, CommandError
 from .command_cluster import answering
 from .records import RunEndRecord, RunStartRecord
@@ -63,11 +64,14 @@ class Launch:
     buffer: int = 256  # records that may wait for the driver
 
     def portable(self) -> Launch:
-        """Absolute paths (run directory, data folder): a worker's current directory is not
-        the driver's."""
+        """Absolute paths (run directory, checkpoint, data folders): a worker's current
+        directory is not the driver's."""
         data = self.config.data
-        if isinstance(data.root, str):
-            data = data.replace(root=str(Path(data.root).absolute()))
+        data = data.replace(root=str(Path(data.root).absolute()))
+        if data.is_folder:
+            data = data.replace(dataset=FOLDER_PREFIX + str(Path(data.folder).absolute()))
+        if data.val_folder:
+            data = data.replace(val_folder=str(Path(data.val_folder).absolute()))
         resume = str(Path(self.resume).absolute()) if self.resume else None
         network = self.network
         if not isinstance(network, str):

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 from cluster_support import free_port
-from test_train_support import CLI_DATA, child_env, tiny_project
+from test_train_support import CLI_DATA, child_env, tiny_graph, tiny_project
 
 from resnet_studio.cli import main
 
@@ -74,3 +74,21 @@ def test_a_worker_shape_that_cannot_be_is_one_line(tmp_path, capsys, option, exp
     assert main(train(tmp_path, "--cluster", "auto", *option)) == 2
     err = capsys.readouterr().err
     assert expected in err and err.count("\n") == 1
+
+
+def test_a_launch_travels_with_absolute_paths_and_its_project(tmp_path, monkeypatch):
+    pytest.importorskip("ray.train.torch")
+    from resnet_studio.graph import project
+    from resnet_studio.train import TrainConfig
+    from resnet_studio.train.raytrain import Launch
+
+    monkeypatch.chdir(tmp_path)
+    data = TrainConfig().data.replace(dataset="folder:images", val_folder="held", root="d")
+    launch = Launch(tiny_graph(), TrainConfig(data=data), "runs/a", resume="old/last.pt")
+    sent = launch.portable()
+    assert (sent.run_dir, sent.resume) == (str(tmp_path / "runs/a"), str(tmp_path / "old/last.pt"))
+    assert sent.config.data.dataset == f"folder:{tmp_path / 'images'}"
+    assert (sent.config.data.val_folder, sent.config.data.root) == (str(tmp_path / "held"),
+                                                                    str(tmp_path / "d"))
+    assert project.to_dict(sent.network_of()) == project.to_dict(tiny_graph())
+    assert Launch("preset:resnet20", TrainConfig(), "r").portable().network == "preset:resnet20"
