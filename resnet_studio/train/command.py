@@ -21,6 +21,14 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+from .command_cluster import (
+    add_cluster_options,
+    cluster_requested,
+    cluster_run,
+    drop_last,
+    resume_on_rerun,
+)
+
 EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE, EXIT_INTERRUPTED = 0, 1, 2, 130
 PRESET_PREFIX = "preset:"
 PROG = "resnet-studio"
@@ -134,6 +142,7 @@ examples:
   resnet-studio train --resume runs/first/last.pt            # after Ctrl-C: go on
   resnet-studio train --resume runs/first/last.pt --epochs 20  # train longer
   torchrun --nproc-per-node 4 -m resnet_studio train preset:resnet20 --out runs/ddp
+  resnet-studio train preset:resnet20 --out /shared/runs/big --cluster HEAD:6379 --workers 4
 
 exit status: 0 finished, 1 training failed (diverged, out of memory), 2 could not start,
 130 stopped with Ctrl-C (last.pt is resumable)."""
@@ -165,6 +174,7 @@ def _add_train(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--tensorboard", action="store_true",
                    help="also log to DIR/tensorboard (needs the tensorboard package)")
     add_options(p, OPTIONS)
+    add_cluster_options(p)
     p.set_defaults(handler=reported(run_train))
 
 
@@ -237,6 +247,9 @@ def _engine(args: argparse.Namespace, held: ExitStack) -> Any:
     from .engine import Engine
     from .runlock import hold_run_dir
 
+    cluster = cluster_requested(args)
+    if cluster:
+        resume_on_rerun(args)
     checkpoint = load_checkpoint(args.resume) if args.resume else None
     network = _network(args.project, checkpoint)
     if checkpoint:
@@ -245,10 +258,17 @@ def _engine(args: argparse.Namespace, held: ExitStack) -> Any:
     else:
         config, origin = train_settings(args, network)
     run_dir = _run_dir(args, checkpoint)
-    held.enter_context(hold_run_dir(run_dir, hint="wait for it or choose another --out"))
-    _refuse_a_finished_run(args, checkpoint)
-    return Engine(network, config, _sinks(args, run_dir, f"training with {origin}"), run_dir,
-                  resume_from=checkpoint)
+    # a cluster run's rank 0 takes the lock itself, in another process: held for the check
+    with ExitStack() as checking:
+        (checking if cluster else held).enter_context(
+            hold_run_dir(run_dir, hint="wait for it or choose another --out"))
+        _refuse_a_finished_run(args, checkpoint)
+        if cluster:
+            drop_last(args, run_dir)
+    sinks = _sinks(args, run_dir, f"training with {origin}")
+    if cluster:
+        return cluster_run(args, network, config, run_dir, sinks)
+    return Engine(network, config, sinks, run_dir, resume_from=checkpoint)
 
 
 def train_settings(args: argparse.Namespace, network: Any) -> tuple[Any, str]:
@@ -373,7 +393,9 @@ def _report(engine: Any, end: Any, elapsed: float, interrupted: bool) -> int:
         return EXIT_OK
     print(summary(end, elapsed))
     if end.status == "stopped" and end.checkpoint:
-        print(f"resume with: resnet-studio train --resume {end.checkpoint}")
+        again = getattr(engine, "resume_hint", None) or \
+            f"resnet-studio train --resume {end.checkpoint}"
+        print(f"resume with: {again}")
     return EXIT_INTERRUPTED if interrupted and end.status == "stopped" else EXIT_OK
 
 

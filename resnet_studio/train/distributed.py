@@ -4,6 +4,9 @@
 ``RANK``, ``WORLD_SIZE`` and ``LOCAL_RANK``. The engine then joins the process group (gloo on
 CPU, NCCL on CUDA), wraps the model in DDP, shards the training data by rank, and lets only
 rank 0 write files or print. Outside torchrun everything here reduces to a single process.
+
+Ray Train (``train --cluster``, ``raytrain``) sets the same variables and makes the process
+group itself: ``join`` then uses that group and ``leave`` leaves it to its maker.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ def detect() -> DistEnv:
 
 def join(env: DistEnv, device: torch.device) -> bool:
     """Join the process group if torchrun asked for one; True when this call created it (and
-    so must destroy it)."""
+    so must destroy it). A group already made (by Ray Train) is used as it is: False."""
     if not env.enabled or dist.is_initialized():
         return False
     backend = "nccl" if device.type == "cuda" else "gloo"
