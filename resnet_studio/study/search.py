@@ -59,10 +59,7 @@ class AmongPlanned(OptunaSearch):
     ``runs`` gives each run's index its swept values (plan order)."""
 
     def __init__(self, runs: dict[int, dict[str, Any]], seed: int | None = None):
-        import optuna
-
-        super().__init__(metric=METRIC, mode="max", seed=seed,
-                         sampler=optuna.samplers.TPESampler(seed=seed))
+        super().__init__(metric=METRIC, mode="max", seed=seed)  # its sampler: TPE
         self._free = dict(runs)
         self._picked: dict[str, str] = {}  # trial id -> its values (``_key``)
         self._scores: dict[str, float] = {}  # values -> best result of their runs so far

@@ -107,3 +107,16 @@ def test_an_address_where_no_head_answers_shows_the_commands_message(studio, qtb
     assert outcome is None and error == str(refused.value)
     assert studio.window.prompts.errors == [("The study stopped", str(refused.value))]
     assert not studio.worker.is_active() and studio.view.isEnabled()
+
+
+def test_runs_stopped_early_or_not_searched_leave_nothing_to_resume(tmp_path):
+    import json
+
+    from resnet_studio.ui.experiments.feature import _unfinished
+
+    study = plan_sweep(staged_net(), budget(), {"seed": [1, 2, 3]})
+    study.save(tmp_path)
+    runs = {"seed-1": {"status": "stopped early"}, "seed-2": {"status": "not searched"},
+            "seed-3": {"status": "stopped"}}
+    (tmp_path / "state.json").write_text(json.dumps({"runs": runs}))
+    assert _unfinished(study, tmp_path) == ["seed-3"]

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QApplication
 from ...graph import Graph
 from ...study.plan import KINDS, Study, StudyError
 from ...study.queue import DONE, FAILED, SKIPPED, Outcome, Progress, StudyQueue, progress_of
+from ...study.trial import FINAL
 from ...train import TrainConfig
 from ..shell.features import ActionSpec, Contributions, DockSpec, Feature, FeatureHost, MenuSpec
 from ..shell.recovery import default_directory
@@ -420,6 +421,8 @@ def _written(directory: Path) -> float:
 
 
 def _unfinished(study: Study, directory: Path) -> list[str]:
-    """Runs a resume would train: pending or stopped (failed ones wait for a retry)."""
+    """Runs a resume would train: pending or stopped (failed ones wait for a retry; a
+    sweep's runs stopped early or not searched on a cluster are not trained further)."""
     queue = StudyQueue(study, directory)
-    return [s.name for s in study.runs if queue.status(s) not in (DONE, SKIPPED, FAILED)]
+    return [s.name for s in study.runs
+            if queue.status(s) not in (DONE, SKIPPED, FAILED, *FINAL)]
