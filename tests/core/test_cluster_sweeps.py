@@ -160,3 +160,18 @@ def test_sweep_flags_that_cannot_work_are_refused_in_one_line(flags, message, tm
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"resnet-studio: error: {message}"]
     assert not (tmp_path / "s" / "runs").exists()
+
+
+def test_the_estimate_of_a_cluster_study_is_timed_with_one_trials_cpus(tmp_path):
+    """(The timing once asked a cluster executor for a local trial's thread share.)"""
+    import torch
+
+    from resnet_studio.cli import build_parser
+    from resnet_studio.study import console
+    from resnet_studio.study.cluster_options import cluster_executor
+
+    args = build_parser().parse_args(_sweep_args("--cluster", "auto", "--cpus-per-trial", "3"))
+    before = torch.get_num_threads()
+    with console.timing_threads(cluster_executor(args, tmp_path)):
+        assert torch.get_num_threads() == 3
+    assert torch.get_num_threads() == before
