@@ -120,3 +120,20 @@ def test_runs_stopped_early_or_not_searched_leave_nothing_to_resume(tmp_path):
             "seed-3": {"status": "stopped"}}
     (tmp_path / "state.json").write_text(json.dumps({"runs": runs}))
     assert _unfinished(study, tmp_path) == ["seed-3"]
+
+
+def test_choosing_a_cluster_loads_no_ray_on_the_gui_thread(tmp_path):
+    """``make_executor`` runs on the GUI thread: Ray (seconds to import) waits for the
+    study's own thread."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom pathlib import Path\n"
+            "from resnet_studio.ui.experiments.worker import make_executor\n"
+            "executor = make_executor(2, 'auto', Path('s'))\n"
+            "print(type(executor).__name__, executor.slots, executor.storage,"
+            " 'ray' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["OnCluster", "2", "s/.tune", "False"]
