@@ -15,6 +15,8 @@ that checkpoint, so the run's files read as one run); a driver that dies leaves 
 ``state.json`` and run directories, and the same command resumes it. Cancel reaches every
 trial at its next record (a flag the channel answers with), and each stops after its current
 step keeping ``last.pt``; a trial not started yet does not start.
+
+A sweep may also be searched (TPE) and its hopeless runs stopped early (ASHA): ``search``.
 """
 
 from __future__ import annotations
@@ -36,8 +38,9 @@ from ray import tune
 from ray.tune.progress_reporter import TrialProgressCallback
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+from .cluster_options import EARLY_STOPS, SEARCHES
 from .plan import StudyError
-from .search import EARLY_STOPS, EPOCH, METRIC, SEARCHES, AmongPlanned, GentleASHA, search_space
+from .search import EPOCH, METRIC, AmongPlanned, GentleASHA, search_space
 from .trial import EARLY, FAILED, STOPPED, UNSEARCHED, Trial, TrialEnd, TrialEvents, run_trial
 
 LOCAL = "local"

@@ -27,8 +27,6 @@ from ray.tune.schedulers import ASHAScheduler, TrialScheduler
 from ray.tune.search import Searcher
 from ray.tune.search.optuna import OptunaSearch
 
-from .cluster_options import EARLY_STOPS, SEARCHES  # noqa: F401  (RayTune checks them)
-
 METRIC, EPOCH = "val_accuracy", "epoch"
 REDUCTION = 2  # ASHA keeps the best half of the runs at each rung
 ASKS = 50  # picks of runs already taken, told their result, before a suggestion waits
