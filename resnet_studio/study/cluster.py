@@ -15,6 +15,8 @@ that checkpoint, so the run's files read as one run); a driver that dies leaves 
 ``state.json`` and run directories, and the same command resumes it. Cancel reaches every
 trial at its next record (a flag the channel answers with), and each stops after its current
 step keeping ``last.pt``; a trial not started yet does not start.
+
+A sweep may also be searched (TPE) and its hopeless runs stopped early (ASHA): ``search``.
 """
 
 from __future__ import annotations
@@ -36,8 +38,10 @@ from ray import tune
 from ray.tune.progress_reporter import TrialProgressCallback
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+from .cluster_options import EARLY_STOPS, SEARCHES
 from .plan import StudyError
-from .trial import FAILED, Trial, TrialEnd, TrialEvents, run_trial
+from .search import EPOCH, METRIC, AmongPlanned, GentleASHA, search_space
+from .trial import EARLY, FAILED, STOPPED, UNSEARCHED, Trial, TrialEnd, TrialEvents, run_trial
 
 LOCAL = "local"
 TAKE_SECONDS = 0.2  # how long the driver waits for records before it looks at the experiment
@@ -54,11 +58,19 @@ class Channel:
         self._items: asyncio.Queue = asyncio.Queue(size)
         self._arrived = asyncio.Event()
         self._cancelled = False
+        self._stopping: set[int] = set()
 
     async def put(self, item: tuple[str, int, Any]) -> bool:
+        """Whether trial ``item[1]`` is to stop: the study was cancelled, or ASHA stops it."""
         await self._items.put(item)
         self._arrived.set()
-        return self._cancelled
+        return self._cancelled or item[1] in self._stopping
+
+    async def stop_early(self, index: int) -> None:
+        self._stopping.add(index)
+
+    async def stopped_early(self, index: int) -> bool:
+        return index in self._stopping
 
     async def take(self, timeout: float) -> list[tuple[str, int, Any]]:
         """Everything waiting, in order of arrival, after waiting up to ``timeout`` seconds
@@ -82,10 +94,14 @@ class Channel:
 
 
 def train_trial(config: dict[str, Any], trials: dict[int, Trial], channel: Any,
-                threads: int) -> None:
+                threads: int, report: bool = False) -> None:
     """Tune's function for one trial (runs on a worker): train it from its ``last.pt`` when
-    there is one (a stopped run, or this trial's earlier attempt on a worker that died)."""
+    there is one (a stopped run, or this trial's earlier attempt on a worker that died);
+    with ``report``, its validation accuracy goes to Tune after every epoch (for ASHA and
+    TPE), and a run that ASHA stopped ends "stopped early"."""
     import torch
+
+    from ..train.records import EpochRecord
 
     trial = trials[config["index"]]
     if ray.get(channel.cancelled.remote()):
@@ -99,9 +115,15 @@ def train_trial(config: dict[str, Any], trials: dict[int, Trial], channel: Any,
     def emit(record: Any) -> None:
         if ray.get(channel.put.remote(("record", trial.index, record))) and held:
             held["engine"].stop()
+        if report and isinstance(record, EpochRecord):
+            held["epoch"] = record.epoch
+            tune.report({METRIC: float(record.val_acc), EPOCH: record.epoch})
 
     end = run_trial(trial, emit, lambda: ray.get(channel.cancelled.remote()),
                     lambda engine: held.update(engine=engine))
+    if end.status == STOPPED and ray.get(channel.stopped_early.remote(trial.index)):
+        end = TrialEnd(EARLY, f"stopped early by ASHA after epoch {held.get('epoch', 0)}",
+                       end.step)
     ray.get(channel.put.remote(("end", trial.index, end)))
 
 
@@ -130,14 +152,20 @@ class RayTune:
     trials at once (0: as many as the cluster holds); a trial whose worker or node dies is
     started again up to ``max_failures`` times; ``buffer`` records may wait for the driver.
     ``storage`` is where Tune keeps its own files meanwhile (emptied first: a killed driver's
-    are left; removed at the end); by default a temporary directory."""
+    are left; removed at the end); by default a temporary directory. A sweep's runs may be
+    stopped early (``early_stop="asha"``) or searched (``search="tpe"``, ``samples`` trials,
+    0: every run; ``seed`` TPE's): see ``study.search``."""
 
     def __init__(self, address: str = "auto", *, cpus: float = 1.0, gpus: float = 0.0,
                  slots: int = 0, max_failures: int = 3, buffer: int = 256,
-                 storage: str | Path | None = None):
+                 storage: str | Path | None = None, early_stop: str | None = None,
+                 search: str | None = None, samples: int = 0, seed: int = 0):
         self.address, self.cpus, self.gpus = address, cpus, gpus
         self.slots, self.max_failures, self.buffer = slots, max_failures, buffer
         self.storage = storage
+        if early_stop not in (None, *EARLY_STOPS) or search not in (None, *SEARCHES):
+            raise ValueError(f"early_stop {early_stop!r} or search {search!r} is unknown")
+        self.early_stop, self.search, self.samples, self.seed = early_stop, search, samples, seed
         self._cancelled = False
 
     def cancel(self) -> None:
@@ -172,6 +200,8 @@ class RayTune:
                 relay.pass_on(ray.get(channel.take.remote(TAKE_SECONDS)))
             relay.pass_on(ray.get(channel.take.remote(0)))
             relay.end_the_lost(fitting.outcome())
+            if self.search and not self._cancelled:
+                relay.end_the_unsearched()
         finally:
             ray.kill(channel)
             shutil.rmtree(storage, ignore_errors=True)
@@ -187,18 +217,41 @@ class RayTune:
     def _tuner(self, todo: dict[int, Trial], channel: Any, storage: Path) -> Any:
         sent = {index: portable(trial) for index, trial in todo.items()}
         function = tune.with_parameters(train_trial, trials=sent, channel=channel,
-                                        threads=max(1, int(self.cpus)))
+                                        threads=max(1, int(self.cpus)),
+                                        report=bool(self.early_stop or self.search))
+        space, strategy = self._strategy(todo, channel)
         function = tune.with_resources(function, {"cpu": self.cpus, "gpu": self.gpus})
         # Tune's own console output (a table, then a line per trial) would interleave with the
         # study's progress lines, which already say everything: its older reporter, silenced.
         os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
         return tune.Tuner(
-            function, param_space={"index": tune.grid_search(sorted(todo))},
-            tune_config=tune.TuneConfig(max_concurrent_trials=self.slots or None),
+            function, param_space=space,
+            tune_config=tune.TuneConfig(max_concurrent_trials=self.slots or None, **strategy),
             run_config=tune.RunConfig(
                 name=f"study-{time.strftime('%Y%m%d-%H%M%S')}", storage_path=str(storage),
                 failure_config=tune.FailureConfig(max_failures=self.max_failures),
                 callbacks=[Silent()], verbose=0))
+
+
+    def _strategy(self, todo: dict[int, Trial], channel: Any) -> tuple[dict, dict]:
+        """The tuner's search space and ``TuneConfig`` options: a grid of every run, or TPE
+        among them; with ASHA as the scheduler when asked."""
+        options: dict[str, Any] = {}
+        if self.search == "tpe":
+            runs = {index: trial.values for index, trial in todo.items()}
+            if not all(runs.values()):
+                raise StudyError("--search tpe: the study's runs vary no setting to search "
+                                 "(a sweep's do).")
+            space = search_space(runs)
+            options.update(search_alg=AmongPlanned(runs, self.seed),
+                           num_samples=min(self.samples or len(todo), len(todo)))
+        else:
+            space = {"index": tune.grid_search(sorted(todo))}
+        if self.early_stop == "asha":
+            epochs = max(int(trial.config.get("epochs", 1)) for trial in todo.values())
+            options["scheduler"] = GentleASHA(
+                lambda index: ray.get(channel.stop_early.remote(index)), epochs)
+        return space, options
 
 
 class Silent(TrialProgressCallback):
@@ -247,6 +300,13 @@ class Relay:
             why = (_first_line(outcome) if isinstance(outcome, BaseException)
                    else errors.get(index, "it ended without a result"))
             self.events.ended(self.todo[index], TrialEnd(FAILED, f"on the cluster: {why}"))
+
+
+    def end_the_unsearched(self) -> None:
+        """The runs that no trial of a finished search took."""
+        for index in sorted(set(self.todo) - self.started):
+            self.events.ended(self.todo[index],
+                              TrialEnd(UNSEARCHED, "no trial of the TPE search took it"))
 
 
 def _errors(outcome: Any) -> dict[int, str]:

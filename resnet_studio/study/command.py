@@ -27,6 +27,7 @@ from typing import Any
 from ..locks import hold
 from ..train.command import OPTIONS, PRESET_PREFIX, CommandError, add_options, reported
 from . import console
+from .cluster_options import add_cluster_options, cluster_executor, plan_notes
 from .queue import LOCK_HINT
 
 EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -335,9 +336,11 @@ def _print_plan(study: Any, estimate: Any, slots: int = 1) -> None:
 def _execute(study: Any, directory: Path, args: argparse.Namespace) -> int:
     from .queue import StudyQueue
 
-    executor = cluster_executor(args, directory) or console.executor(args)
+    executor = cluster_executor(args, directory, study) or console.executor(args)
     estimate = _estimate(study, args, executor)
     _print_plan(study, estimate, getattr(executor, "slots", 1))
+    for note in plan_notes(executor, study):
+        print(note)
     printer = ProgressPrinter() if executor is None else console.TrialLines(study)
     queue = StudyQueue(study, directory, on_progress=printer,
                        estimates=estimate.seconds if estimate else None,
@@ -364,47 +367,6 @@ def _report(study: Any, directory: Path) -> int:
     print(terminal_text(results))
     print(f"wrote {', '.join(p.name for p in files)} to {directory}")
     return EXIT_OK
-
-
-# ----- on a Ray cluster (study.cluster) ------------------------------------------------------
-def add_cluster_options(p: argparse.ArgumentParser) -> None:
-    group = p.add_argument_group("on a Ray cluster (pip install 'resnet-studio[cluster]')")
-    group.add_argument(
-        "--cluster", metavar="ADDR",
-        help="train the runs as a Ray Tune experiment on a Ray cluster: auto (the cluster "
-             "this machine belongs to), HOST:PORT of its head, ray://HOST:PORT (Ray Client), "
-             "or local (start one on this machine). The study directory must be on storage "
-             "every node sees at the same path")
-    group.add_argument("--cpus-per-trial", type=float, default=1.0, metavar="N",
-                       help="CPUs each run holds on the cluster (default 1)")
-    if "--gpus-per-trial" not in p._option_string_actions:  # also --parallel's
-        group.add_argument("--gpus-per-trial", type=float, default=0.0, metavar="G",
-                           help="GPUs each run holds, a fraction to share one (default 0)")
-    group.add_argument("--max-failures", type=int, default=3, metavar="N",
-                       help="times a run whose worker or node died starts again from its "
-                            "last checkpoint (default 3)")
-
-
-def cluster_executor(args: argparse.Namespace, directory: Path) -> Any:
-    """The ``--cluster`` executor, or None to train here; Tune's own files go to the study
-    directory's ``.tune`` meanwhile (storage every node sees)."""
-    address = getattr(args, "cluster", None)
-    if address is None:
-        return None
-    cpus = args.cpus_per_trial
-    gpus = console.number(args.gpus_per_trial or "0", "--gpus-per-trial", float)
-    slots = console.number(args.parallel or "0", "--parallel", int)
-    if cpus <= 0 or slots < 0 or gpus < 0 or args.max_failures < 0:
-        raise CommandError("--cpus-per-trial must be above 0, --parallel, --gpus-per-trial "
-                           "and --max-failures 0 or more.")
-    try:
-        from .cluster import RayTune
-    except ImportError as exc:
-        if (exc.name or "").split(".")[0] not in ("ray", "optuna"):
-            raise
-        raise CommandError("--cluster needs Ray: pip install 'resnet-studio[cluster]'") from None
-    return RayTune(address, cpus=cpus, gpus=gpus, slots=slots,
-                   max_failures=args.max_failures, storage=directory / ".tune")
 
 
 class ProgressPrinter:

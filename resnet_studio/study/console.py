@@ -61,14 +61,18 @@ def number(text: str, flag: str, kind: type) -> Any:
 
 @contextmanager
 def timing_threads(executor: Any) -> Iterator[None]:
-    """While the estimate times its steps: the CPU threads one trial will have."""
-    if executor is None:
+    """While the estimate times its steps: the CPU threads one trial will have (a
+    ``Parallel`` trial's share, a cluster trial's ``cpus``)."""
+    shares = getattr(executor, "shares", None)
+    threads = (shares[0].threads if shares else
+               max(1, int(executor.cpus)) if hasattr(executor, "cpus") else None)
+    if threads is None:
         yield
         return
     import torch
 
     before = torch.get_num_threads()
-    torch.set_num_threads(executor.shares[0].threads)
+    torch.set_num_threads(threads)
     try:
         yield
     finally:

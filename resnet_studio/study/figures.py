@@ -25,6 +25,7 @@ from .aggregate import NOTHING_LEARNED
 from .report import write_markdown
 from .results import StudyResults, pareto_front
 from .stats import Estimate
+from .trial import EARLY
 
 SMOOTH = 0.1  # moving-average window as a share of the run's steps (training curves are noisy)
 LOG_SETTINGS = ("lr", "weight_decay")
@@ -122,10 +123,11 @@ def draw_curves(results: StudyResults) -> Any:
     for config, specs in _groups(results):
         runs = [results.curves[spec.name] for spec in specs]
         style = styles[specs[0].name]
+        label = config.label + (f" ({EARLY})" if any(r.status == EARLY for r in runs) else "")
         _draw_repeats(train_ax, [(r.step, 100 * smooth(1 - np.nan_to_num(r.accuracy)))
-                                 for r in runs if len(r.step)], config.label, style, {})
+                                 for r in runs if len(r.step)], label, style, {})
         _draw_repeats(val_ax, [(r.epoch_step, 100 * (1 - r.val_acc)) for r in runs
-                               if len(r.epoch_step)], config.label, style,
+                               if len(r.epoch_step)], label, style,
                       {"marker": "o", "ms": 3})
     for ax, title in ((train_ax, "Training error (moving average)"),
                       (val_ax, "Validation error (each epoch)")):

@@ -35,7 +35,7 @@ from typing import Any
 
 from .plan import RunSpec, Study, run_dir
 
-COMPLETE = frozenset({"finished", "failed", "existing"})
+COMPLETE = frozenset({"finished", "failed", "existing", "stopped early", "not searched"})
 
 
 @dataclass

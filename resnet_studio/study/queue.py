@@ -26,7 +26,7 @@ from ..files import write_text_atomic
 from ..locks import hold
 from .plan import STATE_FILE, RunSpec, Study, run_dir
 from .progress import StudyProgress
-from .trial import FAILED, STOPPED, Executor, InProcess, Trial, TrialEnd
+from .trial import FAILED, FINAL, STOPPED, Executor, InProcess, Trial, TrialEnd
 
 DONE, SKIPPED = "finished", "existing"
 LOCK_HINT = "wait for it, or give the study another directory (--out)"
@@ -114,10 +114,13 @@ class StudyQueue:
         write_text_atomic(self.directory / STATE_FILE, json.dumps(self.state, indent=1) + "\n")
 
     def status(self, spec: RunSpec) -> str:
-        """pending, existing, finished, failed or stopped (resumable) for one run."""
+        """pending, existing, finished, failed, stopped (resumable), or stopped early / not
+        searched (a sweep's on a cluster: final) for one run."""
         if spec.existing:
             return SKIPPED
         recorded = self.state["runs"].get(spec.name, {}).get("status")
+        if recorded in FINAL:
+            return recorded
         folder = run_dir(self.directory, spec)
         if recorded == DONE and _run_status(folder) == DONE:
             return DONE
@@ -159,13 +162,15 @@ class StudyQueue:
             if self.cancelled:
                 return
             status = self.status(spec)
-            if status in (DONE, SKIPPED) or (status == FAILED and not self.retry_failed):
+            if status in (DONE, SKIPPED, *FINAL) or (status == FAILED
+                                                      and not self.retry_failed):
                 statuses[spec.name] = status
                 self._report("skip", index, spec, status=status,
                              message=self.state["runs"].get(spec.name, {}).get("error", ""))
                 continue
             yield Trial(index, spec.name, spec.label, spec.graph, spec.config,
-                        str(run_dir(self.directory, spec)), resume=status == STOPPED)
+                        str(run_dir(self.directory, spec)), resume=status == STOPPED,
+                        values=dict(spec.values))
 
     # ----- the executor's events (on the thread running the queue) ----------------------------
     def started(self, trial: Trial) -> None:

@@ -24,6 +24,7 @@ from ..train.history import RunHistory
 from ..train.rundir import LAST, is_run_dir, read_json, read_metrics, read_status
 from . import aggregate
 from .plan import STATE_FILE, RunSpec, Study, run_dir
+from .trial import FINAL
 
 COLUMNS = ("label", "status", "params", "macs", "steps", "final_train_error",
            "final_val_error", "final_val_acc", "best_val_acc", "steps_to_target", "seconds",
@@ -141,6 +142,8 @@ def collect(study: Study, directory: str | Path) -> StudyResults:
         recorded = state.get("runs", {}).get(spec.name, {})
         if recorded.get("status") == "failed" and run.status != "finished":
             run.status, run.message = "failed", recorded.get("error", run.message)
+        elif recorded.get("status") in FINAL and run.status in ("stopped", "pending"):
+            run.status = recorded["status"]  # by the sweep's ASHA or TPE: not resumed
         curves[spec.name] = run
         rows.append(table_row(spec, run, costs[spec.name], target))
     return StudyResults(study, curves, rows)

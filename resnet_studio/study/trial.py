@@ -20,17 +20,21 @@ free slot and reports back through the events, always from the thread that calle
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 FINISHED, FAILED, STOPPED = "finished", "failed", "stopped"
+# A sweep's runs on a cluster (``study.search``): ended by ASHA before their last epoch, or
+# taken by no trial of a TPE search. Both are final: a resumed study does not train them.
+EARLY, UNSEARCHED = "stopped early", "not searched"
+FINAL = (EARLY, UNSEARCHED)
 
 
 @dataclass(frozen=True)
 class Trial:
     """One run of a study: ``graph`` and ``config`` as project JSON, ``folder`` its run
     directory, ``resume`` whether to go on from ``folder/last.pt``; ``index`` its place in
-    the plan."""
+    the plan, ``values`` the settings it varies (a sweep's, for a search among its runs)."""
 
     index: int
     name: str
@@ -39,6 +43,7 @@ class Trial:
     config: dict[str, Any]
     folder: str
     resume: bool = False
+    values: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

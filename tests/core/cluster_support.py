@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
 import torch
 from test_study_support import budget, staged_graph
 
@@ -167,3 +168,34 @@ def _descendants(root: int) -> list[int]:
             found.append(child)
             todo.append(child)
     return found
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    """A Ray instance of 2 CPUs on this machine (``ray start --head``, in a temporary
+    directory of its own), this process connected to it; stopped at the end. (A second Ray
+    instance that this process itself started and shut down, then a connection to another
+    cluster, gave actors that died before they started: Ray 2.60.)"""
+    import logging
+    import shutil
+    import tempfile
+
+    import pytest
+    import ray
+
+    base = Path(tempfile.mkdtemp(prefix="rs-ray-"))  # short: Ray's sockets live in it
+    port = free_port()
+    head = Node(["--head", "--port", str(port), "--include-dashboard=false"], base, cpus=2)
+    try:
+        head.wait_started()
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("RAY_AUTH_MODE", RAY_ENV["RAY_AUTH_MODE"])
+            ray.init(address=f"127.0.0.1:{port}", log_to_driver=False,
+                     logging_level=logging.WARNING)
+            try:
+                yield
+            finally:
+                ray.shutdown()
+    finally:
+        head.stop()
+        shutil.rmtree(base, ignore_errors=True)

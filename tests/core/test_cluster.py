@@ -9,20 +9,15 @@ step 3 reaches a run of 12 steps before it ends, whatever the machine's speed.
 from __future__ import annotations
 
 import json
-import logging
 import os
-import shutil
 import signal
 import sys
-import tempfile
 import threading
-from pathlib import Path
 
+import cluster_support
 import pytest
 from cluster_support import (
-    RAY_ENV,
     STEPS,
-    Node,
     Watch,
     free_port,
     reference,
@@ -39,30 +34,7 @@ ray = pytest.importorskip("ray")
 from resnet_studio.study.cluster import RayTune  # noqa: E402  (after the skip: needs Ray)
 
 ALL = list(range(1, STEPS + 1))
-
-
-@pytest.fixture(scope="module")
-def local_ray():
-    """A Ray instance of 2 CPUs on this machine (``ray start --head``, in a temporary
-    directory of its own), this process connected to it; stopped at the end. (A second Ray
-    instance that this process itself started and shut down, then a connection to another
-    cluster, gave actors that died before they started: Ray 2.60.)"""
-    base = Path(tempfile.mkdtemp(prefix="rs-ray-"))  # short: Ray's sockets live in it
-    port = free_port()
-    head = Node(["--head", "--port", str(port), "--include-dashboard=false"], base, cpus=2)
-    try:
-        head.wait_started()
-        with pytest.MonkeyPatch.context() as env:
-            env.setenv("RAY_AUTH_MODE", RAY_ENV["RAY_AUTH_MODE"])
-            ray.init(address=f"127.0.0.1:{port}", log_to_driver=False,
-                     logging_level=logging.WARNING)
-            try:
-                yield
-            finally:
-                ray.shutdown()
-    finally:
-        head.stop()
-        shutil.rmtree(base, ignore_errors=True)
+local_ray = cluster_support.local_ray  # a Ray instance of 2 CPUs for this module
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,7 @@ def studio(make_window, tmp_path):
 def test_two_trials_stream_their_curves_at_the_same_time(studio, qtbot, monkeypatch):
     asked = []
 
-    def holding(at_once):
+    def holding(at_once, cluster=None, directory=None):
         asked.append(at_once)
         return Parallel(at_once, threads_per_trial=1,
                         train=functools.partial(hold_at, step=HOLD_AT))
@@ -64,7 +64,7 @@ def test_run_at_once_goes_to_the_worker_and_is_remembered_per_project(studio, qt
                                                                       monkeypatch, tmp_path):
     asked = []
     monkeypatch.setattr(worker_module, "make_executor",
-                        lambda at_once: asked.append(at_once))  # None: trained in-process
+                        lambda at_once, *_: asked.append(at_once))  # None: trained in-process
     first, second = tmp_path / "a" / "net.rstudio.json", tmp_path / "b" / "net.rstudio.json"
     for path in (first, second):
         path.parent.mkdir()
@@ -125,7 +125,8 @@ def test_a_restarted_runs_live_line_drops_the_steps_trained_again(qtbot, tmp_pat
 
 def test_the_dialogs_run_at_once_goes_to_the_worker(studio, qtbot, monkeypatch):
     asked = []
-    monkeypatch.setattr(worker_module, "make_executor", lambda at_once: asked.append(at_once))
+    monkeypatch.setattr(worker_module, "make_executor",
+                        lambda at_once, *_: asked.append(at_once))
     dialog = studio.open_dialog("sweep")
     dialog.form.at_once.setValue(4)
     with qtbot.waitSignal(studio.worker.finished, timeout=120_000):

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QApplication
 from ...graph import Graph
 from ...study.plan import KINDS, Study, StudyError
 from ...study.queue import DONE, FAILED, SKIPPED, Outcome, Progress, StudyQueue, progress_of
+from ...study.trial import FINAL
 from ...train import TrainConfig
 from ..shell.features import ActionSpec, Contributions, DockSpec, Feature, FeatureHost, MenuSpec
 from ..shell.recovery import default_directory
@@ -39,6 +40,7 @@ MENU = "experiments"
 STUDIES = "studies"
 CSV_FILTER = "CSV files (*.csv)"
 SETUP_WIDTH = 400  # the set-up column's first width: its fields and the plan's run names
+FROM_SETUP: Any = object()  # start_study's cluster: the set-up's "Run on"
 
 
 class StudyFeature(QObject, Feature):
@@ -160,20 +162,23 @@ class StudyFeature(QObject, Feature):
         dialog = self.dialog
         if dialog is not None and dialog.study is not None:
             self.start_study(dialog.study, estimates=dialog.estimates(),
-                             at_once=dialog.form.at_once.value())
+                             at_once=dialog.form.at_once.value(),
+                             cluster=dialog.form.run_on.cluster())
 
     def start_study(self, study: Study, directory: Path | None = None,
-                    estimates: dict[str, Any] | None = None, at_once: int | None = None
-                    ) -> bool:
+                    estimates: dict[str, Any] | None = None, at_once: int | None = None,
+                    cluster: Any = FROM_SETUP) -> bool:
         """Run ``study`` in ``directory`` (default: beside the project); a directory that
         holds the same plan goes on where it stopped. ``at_once`` runs train at the same
-        time (default: the set-up's "Run at once")."""
+        time (default: the set-up's "Run at once"); ``cluster`` is the Ray cluster's
+        address to run on, None for this machine (default: the set-up's "Run on")."""
         if self.worker.is_active():
             return False
         directory = directory or self.study_directory(study)
         at_once = at_once or self.setup.at_once()
+        address = self.setup.cluster() if cluster is FROM_SETUP else cluster
         try:
-            self.worker.start(study, directory, estimates, at_once=at_once)
+            self.worker.start(study, directory, estimates, at_once=at_once, cluster=address)
         except (OSError, StudyError) as exc:
             self.window.prompts.show_error("Cannot start the study", str(exc))
             return False
@@ -416,6 +421,8 @@ def _written(directory: Path) -> float:
 
 
 def _unfinished(study: Study, directory: Path) -> list[str]:
-    """Runs a resume would train: pending or stopped (failed ones wait for a retry)."""
+    """Runs a resume would train: pending or stopped (failed ones wait for a retry; a
+    sweep's runs stopped early or not searched on a cluster are not trained further)."""
     queue = StudyQueue(study, directory)
-    return [s.name for s in study.runs if queue.status(s) not in (DONE, SKIPPED, FAILED)]
+    return [s.name for s in study.runs
+            if queue.status(s) not in (DONE, SKIPPED, FAILED, *FINAL)]

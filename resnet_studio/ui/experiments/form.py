@@ -49,6 +49,7 @@ from ..data.wording import app_wording
 from ..shell.busy import ProgressTask
 from ..train.defaults import synthetic_for
 from ..train.settings import DATASET_TITLES
+from .run_on import RunOnField
 
 TITLES = {"degradation": "Degradation study", "variants": "Block variants",
           "sweep": "Sweep", "twin": "Plain twin"}
@@ -130,6 +131,8 @@ class StudyForm(QWidget):
                                 "1 trains them one after another. The results are the same.")
         self.at_once.valueChanged.connect(self._show_total)
         form.addRow("Run at once", self.at_once)
+        self.run_on = RunOnField(box)
+        form.addRow("Run on", self.run_on)
         return box
 
     def _budget_chosen(self) -> None:

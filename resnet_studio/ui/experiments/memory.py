@@ -1,8 +1,8 @@
 """The study form remembers its last settings per project, in the app's ``QSettings``.
 
 A saved project's study forms (the dialog's and the workspace's set-up column) open with
-what was last set for that project: the budget
-(epochs, dataset, training images, repeats, runs at once) is shared by every kind of study, the rest
+what was last set for that project: the budget (epochs, dataset, training images,
+repeats, runs at once, where they run) is shared by every kind of study, the rest
 (depths, block types and target, swept settings, existing run, named budget) is kept per
 kind. Keys are a digest of the project's path, so that any path makes a valid key; an
 unsaved project starts from its training settings every time. What no longer fits the form
@@ -69,6 +69,14 @@ def recall_at_once(settings: QSettings, project: Path | None) -> int:
     return value if isinstance(value, int) and value >= 1 else 1
 
 
+def recall_cluster(settings: QSettings, project: Path | None) -> str | None:
+    """The Ray cluster's address last chosen to run on for ``project``; None for this
+    machine (also when nothing was set)."""
+    budget = _load(settings.value(_key(project, "budget"))) if project is not None else None
+    value = (budget or {}).get("cluster")
+    return value if isinstance(value, str) else None
+
+
 def _load(text: Any) -> dict[str, Any] | None:
     try:
         value = json.loads(text) if isinstance(text, str) else None
@@ -82,7 +90,8 @@ def read_form(form: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """(budget, kind fields) of ``form``."""
     budget = {"epochs": form.epochs.value(), "dataset": form.dataset.currentData(),
               "train_size": form.train_size.value(), "repeats": form.repeats.value(),
-              "at_once": form.at_once.value()}
+              "at_once": form.at_once.value(), "cluster": form.run_on.cluster(),
+              "cluster_address": form.run_on.address.text()}
     fields: dict[str, Any] = {"budget_choice": form.budget_choice.currentData()}
     if form.kind == "degradation":
         fields["depths"] = form.depths.text()
@@ -104,6 +113,10 @@ def apply_form(form: Any, budget: dict[str, Any], fields: dict[str, Any]) -> Non
         if isinstance(budget.get(name), int):
             getattr(form, name).setValue(budget[name])
     _choose(form.dataset, budget.get("dataset"))
+    if isinstance(budget.get("cluster_address"), str):
+        form.run_on.address.setText(budget["cluster_address"])
+    if "cluster" in budget and isinstance(budget["cluster"], (str, type(None))):
+        form.run_on.set_cluster(budget["cluster"])
     if form.kind == "degradation" and isinstance(fields.get("depths"), str):
         form.depths.setText(fields["depths"])
     elif form.kind == "variants":

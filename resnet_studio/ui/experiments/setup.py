@@ -246,6 +246,13 @@ class StudySetup(QWidget):
             return self.form.at_once.value()
         return memory.recall_at_once(self.settings, self.project)
 
+    def cluster(self) -> str | None:
+        """The Ray cluster to run on (its address), or None for this machine: the form's,
+        else what was last set for the project."""
+        if self.form is not None:
+            return self.form.run_on.cluster()
+        return memory.recall_cluster(self.settings, self.project)
+
     def set_running(self, running: bool) -> None:
         """While a study runs the form cannot change (Stop and Resume are the view's)."""
         self.setEnabled(not running)

@@ -8,7 +8,7 @@ Qt queues to the GUI thread. The running run's telemetry records go into a threa
 that the GUI thread drains on a timer (as ``training.bridge`` does, never one signal per
 record) and hands on as ``recorded(name, records)``, for the view's live curves. With
 several runs at once (``start(..., at_once=N)``) the records of each come, tagged with its
-name, through the same queue.
+name, through the same queue; so do a Ray cluster's (``start(..., cluster=ADDRESS)``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from ...locks import LockBusy, hold
-from ...study.plan import RunSpec, Study
+from ...study.plan import RunSpec, Study, StudyError
 from ...study.queue import LOCK_HINT, Outcome, StudyQueue
 from ...train.sinks import CallbackSink
 from ..train.bridge import describe_exception
@@ -28,13 +28,48 @@ from ..train.bridge import describe_exception
 DRAIN_MS = 100
 
 
-def make_executor(at_once: int) -> Any:
-    """In-process for one run at a time, else child processes (``study.parallel``)."""
+def make_executor(at_once: int, cluster: str | None = None,
+                  directory: Path | None = None) -> Any:
+    """In-process for one run at a time, else child processes (``study.parallel``); on the
+    Ray cluster at address ``cluster`` (``at_once`` then caps the runs training together),
+    a Ray Tune experiment whose own files go to ``directory/.tune`` meanwhile."""
+    if cluster is not None:
+        return OnCluster(cluster, at_once, None if directory is None else directory / ".tune")
     if at_once <= 1:
         return None
     from ...study.parallel import Parallel
 
     return Parallel(at_once)
+
+
+class OnCluster:
+    """``study.cluster.RayTune``, made on the thread that runs the study: importing Ray
+    takes seconds and connecting to a cluster more (a silent address up to
+    ``cluster.CONNECT_SECONDS``), and neither may hold the GUI thread. A bad address, or
+    Ray missing, ends the study with a ``StudyError`` of one line."""
+
+    def __init__(self, address: str, slots: int, storage: Path | None):
+        self.address, self.slots, self.storage = address, slots, storage
+        self._executor: Any = None
+        self._cancelled = False
+
+    def run(self, trials: Any, events: Any) -> None:
+        try:
+            from ...study.cluster import RayTune
+        except ImportError as exc:
+            if (exc.name or "").split(".")[0] not in ("ray", "optuna"):
+                raise
+            raise StudyError("Running on a Ray cluster needs Ray: "
+                             "pip install 'resnet-studio[cluster]'") from None
+        self._executor = RayTune(self.address, slots=self.slots, storage=self.storage)
+        if self._cancelled:
+            self._executor.cancel()
+        self._executor.run(trials, events)
+
+    def cancel(self) -> None:
+        self._cancelled = True
+        if self._executor is not None:
+            self._executor.cancel()
 
 
 class _Runner(QObject):
@@ -54,8 +89,8 @@ class _Runner(QObject):
     def run(self) -> None:
         try:
             self.outcome = self.queue.run()
-        except LockBusy as exc:  # another process runs this study
-            self.error = str(exc)
+        except (LockBusy, StudyError) as exc:  # another process runs this study; a
+            self.error = str(exc)                 # cluster that cannot be reached
         except Exception as exc:  # the queue itself broke; tell the GUI
             self.error = describe_exception(exc)
         QThread.currentThread().quit()
@@ -94,9 +129,10 @@ class StudyWorker(QObject):
         return self._thread is not None
 
     def start(self, study: Study, directory: Path, estimates: dict[str, Any] | None = None,
-              retry_failed: bool = False, at_once: int = 1) -> None:
+              retry_failed: bool = False, at_once: int = 1, cluster: str | None = None
+              ) -> None:
         """Run ``study`` in ``directory``, ``at_once`` runs at the same time (each then in a
-        process of its own, ``study.parallel``)."""
+        process of its own, ``study.parallel``), or on the Ray cluster at ``cluster``."""
         if self.is_active():
             raise RuntimeError("a study is already running")
         self.directory = Path(directory)
@@ -104,7 +140,7 @@ class StudyWorker(QObject):
             study.save(self.directory)
         self.queue = StudyQueue(study, self.directory, estimates=estimates,
                                 retry_failed=retry_failed, sinks=self._sinks,
-                                executor=make_executor(at_once))
+                                executor=make_executor(at_once, cluster, self.directory))
         self._runner = _Runner(self.queue)
         self._thread = QThread(self)
         self._thread.setObjectName("study")
