@@ -47,7 +47,7 @@ def _parse(*argv: str):
 def _train_config(project_arg: str, flags: list[str]) -> dict:
     """What ``train PROJECT FLAGS`` trains with, by the function ``train`` itself uses."""
     args = _parse("train", project_arg, *flags)
-    network = train_command._network(project_arg, None)
+    network = train_command.load_network(project_arg, None)
     return train_command.train_settings(args, network)[0].to_dict()
 
 
