@@ -3,6 +3,11 @@ tooltips, in the inspector and in the summary table, never as a tuple of shapes.
 
 from __future__ import annotations
 
+from PySide6.QtCore import QPoint
+from test_canvas import drop_block
+from ui_helpers import drag
+
+from resnet_studio.compiler.task import task_of
 from resnet_studio.ui.design.node_item import INPUT, OUTPUT
 from resnet_studio.ui.shell.examples_menu import action_key
 from resnet_studio.ui.widgets import format as fmt
@@ -66,3 +71,48 @@ def test_edge_labels_use_the_short_words(window):
     labels = {(e.src, e.dst): item.label for e, item in window.editor.scene.edge_items.items()}
     assert labels[("fpn", "detector")] == "pyramid 5 × 256 ch"
     assert labels[("layer4", "fpn")] == "512×2×2"
+
+
+def _port(window, node_id: str, direction: str):
+    item = window.editor.scene.node_items[node_id]
+    return next(iter((item.inputs if direction == INPUT else item.outputs).values())).anchor()
+
+
+def _dropped(window, type_id: str, at: QPoint) -> str:
+    graph = window.document.graph
+    before = set(graph.nodes)
+    assert drop_block(window.editor.view, type_id, at)
+    (new_id,) = set(graph.nodes) - before
+    return new_id
+
+
+def test_a_backbone_is_wired_into_an_fpn_and_faster_rcnn_from_the_palette(window):
+    _open(window, "shapes_detector")
+    graph, view = window.document.graph, window.editor.view
+    window.editor.select_nodes(["fpn", "detector"])
+    window.actions["delete"].trigger()
+    assert not {"fpn", "detector"} & set(graph.nodes)
+    fpn = _dropped(window, "fpn", QPoint(60, 300))
+    head = _dropped(window, "faster_rcnn", QPoint(60, 420))
+    for stage in ("layer2", "layer3", "layer4"):  # the FPN's input takes several edges
+        drag(view, _port(window, stage, OUTPUT), _port(window, fpn, INPUT))
+    drag(view, _port(window, fpn, OUTPUT), _port(window, head, INPUT))
+    drag(view, _port(window, head, OUTPUT), _port(window, "output", INPUT))
+    assert [e.src for e in graph.incoming(fpn)] == ["layer2", "layer3", "layer4"]
+    assert [e.src for e in graph.incoming(head)] == [fpn]
+    assert [e.src for e in graph.incoming("output")] == [head]
+    analysis = window.document.current_analysis()
+    assert analysis.ok, [d.message for d in analysis.diagnostics]
+    items = window.editor.scene.node_items
+    assert items[fpn].shape_text == "pyramid 5 × 256 ch"
+    assert items["output"].shape_text == "boxes · 4 classes"
+    assert task_of(graph) == "detection"
+
+
+def test_a_pyramid_wired_into_a_segmentation_head_is_refused_with_the_reason(window):
+    _open(window, "shapes_detector")
+    view = window.editor.view
+    head = _dropped(window, "fcn_head", QPoint(60, 420))
+    drag(view, _port(window, "fpn", OUTPUT), _port(window, head, INPUT))
+    assert window.document.graph.incoming(head) == []
+    assert "feature pyramid" in view.toast.text()
