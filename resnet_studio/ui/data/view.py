@@ -145,9 +145,10 @@ class DataView(QScrollArea):
         table = self.counts
         table.setRowCount(len(samples.class_names))
         for row, name in enumerate(samples.class_names):
-            train = samples.train_counts[row] if row < len(samples.train_counts) else 0
-            val = samples.val_counts[row] if row < len(samples.val_counts) else 0
-            for col, text in enumerate((name, f"{train:,}", f"{val:,}")):
+            # a dense set counts no images per class (an image shows several): "—"
+            train = f"{samples.train_counts[row]:,}" if row < len(samples.train_counts) else "—"
+            val = f"{samples.val_counts[row]:,}" if row < len(samples.val_counts) else "—"
+            for col, text in enumerate((name, train, val)):
                 item = QTableWidgetItem(text)
                 if col:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight
