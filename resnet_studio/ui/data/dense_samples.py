@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..train.preview_paint import CLASS_COLOURS
+from ..widgets.class_colours import class_hex
 
 GRID = 16        # validation images shown
 AUGMENTED = 8    # images of the augmented batch shown
@@ -22,7 +22,7 @@ MASK_ALPHA = 0.45
 
 
 def _rgb(class_id: int) -> np.ndarray:
-    code = CLASS_COLOURS[(class_id - 1) % len(CLASS_COLOURS)].lstrip("#")
+    code = class_hex(class_id).lstrip("#")
     return np.array([int(code[i:i + 2], 16) / 255.0 for i in (0, 2, 4)])
 
 

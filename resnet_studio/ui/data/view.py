@@ -137,6 +137,7 @@ class DataView(QScrollArea):
             caption = QLabel(label, cell)
             caption.setAlignment(Qt.AlignmentFlag.AlignHCenter)
             caption.setMaximumWidth(THUMB + 16)
+            caption.setToolTip(label)  # a dense image's classes may not fit under it
             box.addWidget(picture, 0, Qt.AlignmentFlag.AlignHCenter)
             box.addWidget(caption)
             self.grid.addWidget(cell, i // columns, i % columns)
