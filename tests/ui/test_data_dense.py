@@ -148,3 +148,31 @@ def test_a_mask_folder_without_a_folder_says_what_to_choose(make_window):
     s.dataset.setCurrentIndex(s.dataset.findData("masks"))
     with pytest.raises(ConfigError, match="images/ and masks/"):
         s.config(window.document.graph)
+
+
+def _mask_folder(root, images=10):
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    for i in range(images):
+        Image.new("RGB", (24, 24), (200, 200, 200)).save(root / "images" / f"{i}.png")
+        ids = np.zeros((24, 24), np.uint8)
+        ids[4:12, 6:18] = 1
+        Image.fromarray(ids, mode="L").save(root / "masks" / f"{i}.png")
+    (root / "classes.txt").write_text("background\ncrack\n")
+    return root
+
+
+def test_a_mask_folder_is_picked_and_its_masks_shown(make_window, qtbot, tmp_path):
+    folder = _mask_folder(tmp_path / "walls")
+    window, s = _example(make_window, "shapes_segmenter", FolderPrompts(str(folder)))
+    window.show_workspace("data")
+    index = s.dataset.findData("masks")
+    s.dataset.setCurrentIndex(index)
+    s.dataset.activated.emit(index)
+    assert s.data_config(window.document.graph).dataset == "masks:" + str(folder)
+    samples = _loaded(window, qtbot)
+    assert samples.class_names == ["background", "crack"]
+    for image, caption in samples.grid:  # fitted to 64×64: the crack's rows 4…11 → 10…31
+        assert caption == "crack"
+        assert not np.allclose(image[16, 32], image[48, 32])  # tinted inside, plain outside
+        assert np.allclose(image[48, 32], image[60, 4])
