@@ -55,6 +55,8 @@ def load_samples(config: Any, target: tuple[int, int, int] | None) -> Samples:
         pictures = (x.float() * std + mean).clamp(0, 1).permute(0, 2, 3, 1)
         return list(pictures.numpy())
 
+    if getattr(info, "task", "classification") != "classification":
+        return _dense_samples(bundle, config, shown)
     x, y = _per_class(bundle.val, info.classes)
     augmented = torch.cat([x for x, _ in islice(bundle.train.epoch(0), AUGMENTED)])
     return Samples(info.name, (info.channels, info.height, info.width), list(info.class_names),
@@ -62,6 +64,21 @@ def load_samples(config: Any, target: tuple[int, int, int] | None) -> Samples:
                    list(zip(shown(x), (info.class_names[int(c)] for c in y))),
                    shown(augmented), dict(info.augmentation),
                    bool(config.augment), list(info.notes))
+
+
+def _dense_samples(bundle: Any, config: Any, shown: Any) -> Samples:
+    """A dense set: validation images with their boxes or masks drawn, captioned with the
+    classes they show (no per-class counts: an image holds several objects)."""
+    from .dense_samples import dense_pictures
+
+    info = bundle.info
+    grid, augmented = dense_pictures(bundle, shown)
+    drawn = "boxes" if info.task == "detection" else "masks"
+    note = (f"· {info.train_size:,} training and {info.val_size:,} validation images; their "
+            f"{drawn} drawn in each class's colour.")
+    return Samples(info.name, (info.channels, info.height, info.width), list(info.class_names),
+                   [], [], info.fit, grid, augmented, dict(info.augmentation),
+                   bool(config.augment), [*info.notes, note])
 
 
 def _per_class(batches: Any, classes: int) -> tuple[Any, Any]:

@@ -137,6 +137,7 @@ class DataView(QScrollArea):
             caption = QLabel(label, cell)
             caption.setAlignment(Qt.AlignmentFlag.AlignHCenter)
             caption.setMaximumWidth(THUMB + 16)
+            caption.setToolTip(label)  # a dense image's classes may not fit under it
             box.addWidget(picture, 0, Qt.AlignmentFlag.AlignHCenter)
             box.addWidget(caption)
             self.grid.addWidget(cell, i // columns, i % columns)
@@ -145,9 +146,10 @@ class DataView(QScrollArea):
         table = self.counts
         table.setRowCount(len(samples.class_names))
         for row, name in enumerate(samples.class_names):
-            train = samples.train_counts[row] if row < len(samples.train_counts) else 0
-            val = samples.val_counts[row] if row < len(samples.val_counts) else 0
-            for col, text in enumerate((name, f"{train:,}", f"{val:,}")):
+            # a dense set counts no images per class (an image shows several): "—"
+            train = f"{samples.train_counts[row]:,}" if row < len(samples.train_counts) else "—"
+            val = f"{samples.val_counts[row]:,}" if row < len(samples.val_counts) else "—"
+            for col, text in enumerate((name, train, val)):
                 item = QTableWidgetItem(text)
                 if col:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight

@@ -185,7 +185,8 @@ class Inspector(QScrollArea):
                 labels[key].setText("—")
             return
         labels["inputs"].setText(", ".join(fmt.shape(s) for s in info.in_shapes) or "—")
-        labels["output"].setText(fmt.shape(info.out_shape))
+        outputs = self.document.graph.node_spec(self.node_ids[0]).outputs
+        labels["output"].setText(fmt.shape(info.out_shape, outputs[0].kind if outputs else ""))
         labels["params"].setText(f"{info.params:,} ({fmt.count(info.params)})")
         labels["macs"].setText(f"{fmt.count(info.macs)}  (FLOPs {fmt.count(info.flops)})")
         labels["memory"].setText(f"{fmt.bytes_text(info.activation_bytes)} per image (float32)")

@@ -34,7 +34,7 @@ class PortItem(QGraphicsItem):
         self.highlight: Any = None  # None, or the QColor of a link being dragged over it
         self.show_label = False
         self.setAcceptHoverEvents(True)
-        kind = {"feature_map": "feature map", "features": "feature vector"}.get(port.kind, "any")
+        kind = fmt.port_kind(port.kind)
         many = " — accepts several connections" if port.multi else ""
         self.setToolTip(f"{direction} ‘{port.name}’: {kind}{many}")
         self.setZValue(1)
@@ -85,6 +85,7 @@ class NodeItem(QGraphicsItem):
         self.edges: set[EdgeItem] = set()
         self.title = self.subtitle = self.type_title = ""
         self.shape_text = "…"  # until the first analysis (the compiler may still be loading)
+        self._shape_line = ""  # the whole output shape, for the tooltip
         self.problem: str | None = None
         self.severity = ""
         self.tint: QColor | None = None  # a training view's colour for this node, or None
@@ -108,9 +109,14 @@ class NodeItem(QGraphicsItem):
         self._update_tooltip(node.params)
         self.update()
 
-    def set_analysis(self, out_shape: Any, problems: list[tuple[str, str]]) -> None:
-        """Show the inferred output shape and the node's diagnostics (severity, message)."""
-        self.shape_text = fmt.shape(out_shape) if out_shape is not None else "?"
+    def set_analysis(self, out_shape: Any, problems: list[tuple[str, str]],
+                     kind: str = "") -> None:
+        """Show the inferred output shape (of port kind ``kind``: a segmentation head's
+        "class_maps" reads as such) and the node's diagnostics (severity, message). The card
+        has room for a few words; the tooltip gives the whole shape."""
+        self.shape_text = fmt.short_shape(out_shape, kind) if out_shape is not None else "?"
+        self._shape_line = "" if out_shape is None else f"output: {fmt.shape(out_shape, kind)}"
+        self._update_tooltip(self._params)
         errors = [m for s, m in problems if s == "error"]
         messages = [m for _, m in problems]
         self.severity = "error" if errors else ("warning" if problems else "")
@@ -130,8 +136,10 @@ class NodeItem(QGraphicsItem):
         self.update()
 
     def _update_tooltip(self, params: dict[str, Any]) -> None:
+        self._params = params
         lines = [f"<b>{self.title}</b> — {self.spec.title}"]
         lines += [f"{name} = {fmt.value(value)}" for name, value in params.items()]
+        lines += [self._shape_line] if self._shape_line else []
         self._params_tooltip = "<br>".join(lines)
         if self.problem is None:
             self.setToolTip(self._params_tooltip)

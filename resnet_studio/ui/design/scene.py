@@ -157,11 +157,23 @@ class GraphScene(QGraphicsScene):
             # an output shape failed (a conv with groups=5 on 3 channels): "?", not its input.
             if not item.spec.outputs and info.in_shapes:
                 shape = info.in_shapes[0]
-        item.set_analysis(shape, problems)
+        item.set_analysis(shape, problems, self._kind_of(item))
+
+    def _kind_of(self, item: NodeItem) -> str:
+        """The port kind of what the node shows: its output's, or for the Output node the
+        kind of the port that feeds it."""
+        if item.spec.outputs:
+            return item.spec.outputs[0].kind
+        for edge in self.graph.incoming(item.node_id)[:1]:
+            ports = {p.name: p.kind for p in self.graph.node_spec(edge.src).outputs}
+            return ports.get(edge.src_port, "")
+        return ""
 
     def _label_edge(self, item: EdgeItem) -> None:
         info = self.analysis.nodes.get(item.edge.src) if self.analysis else None
-        item.set_label(fmt.shape(info.out_shape) if info and info.out_shape else "")
+        kind = self._kind_of(self.node_items[item.edge.src]) if item.edge.src in \
+            self.node_items else ""
+        item.set_label(fmt.short_shape(info.out_shape, kind) if info and info.out_shape else "")
 
     # ----- tints (training views colour nodes by a per-node value) ---------------------------
     def set_tints(self, tints: dict[str, tuple[QColor, str]]) -> None:

@@ -151,7 +151,16 @@ class SummaryPanel(QWidget):
         t["flops"].setText(f"{fmt.count(a.total_flops)}  (2 × MACs)")
         batch = self.batch.value()
         t["memory"].setText(f"{fmt.bytes_text(a.activation_bytes(batch))} forward, float32")
-        t["output"].setText(fmt.shape(a.output_shape()))
+        t["output"].setText(fmt.shape(a.output_shape(), self._output_kind()))
+
+    def _output_kind(self) -> str:
+        """The port kind feeding the Output node ("class_maps" for a segmenter)."""
+        for node_id, node in self.graph.nodes.items():
+            if node.type_id == "output":
+                for edge in self.graph.incoming(node_id)[:1]:
+                    ports = self.graph.node_spec(edge.src).outputs
+                    return next((p.kind for p in ports if p.name == edge.src_port), "")
+        return ""
 
     def _show_problems(self) -> None:
         self.problems.clear()
@@ -178,8 +187,8 @@ class SummaryPanel(QWidget):
         for r, info in enumerate(rows):
             spec = self.graph.spec(info.type_id)
             cells = (info.node_id, spec.title if spec else info.type_id,
-                     fmt.shape(info.out_shape), f"{info.params:,}", fmt.count(info.macs),
-                     fmt.bytes_text(info.activation_bytes))
+                     fmt.shape(info.out_shape, _kind(spec)), f"{info.params:,}",
+                     fmt.count(info.macs), fmt.bytes_text(info.activation_bytes))
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if c >= 3:
@@ -212,3 +221,7 @@ class SummaryPanel(QWidget):
         item = self.table.item(row, 0)
         if item is not None and item.data(NODE_ROLE) in self.graph.nodes:
             self.node_activated.emit(item.data(NODE_ROLE))
+
+
+def _kind(spec) -> str:
+    return spec.outputs[0].kind if spec and spec.outputs else ""

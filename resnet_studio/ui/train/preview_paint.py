@@ -18,8 +18,8 @@ import numpy as np
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
 
-# Class colours (Okabe & Ito, black left out: it is the outline), by class id 1, 2, …
-CLASS_COLOURS = ("#e69f00", "#56b4e9", "#009e73", "#f0e442", "#0072b2", "#d55e00", "#cc79a7")
+from ..widgets.class_colours import class_hex
+
 IGNORED_COLOUR = "#9aa4ad"
 OVERLAY_ALPHA = 185  # of 255: the (greyed) image stays readable under the mask
 IGNORE = 255
@@ -33,7 +33,7 @@ DASH, GAP_DASH = 6.0, 4.0  # a true box's dashes and gaps, in pixels
 def class_colour(class_id: int) -> QColor:
     if class_id == IGNORE:
         return QColor(IGNORED_COLOUR)
-    return QColor(CLASS_COLOURS[(class_id - 1) % len(CLASS_COLOURS)])
+    return QColor(class_hex(class_id))
 
 
 @dataclass(frozen=True)

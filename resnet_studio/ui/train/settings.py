@@ -28,7 +28,14 @@ from PySide6.QtWidgets import (
 )
 
 from ...data import DataConfig
-from ...data.config import FOLDER_PREFIX, TORCHVISION_SETS
+from ...data.config import (
+    COCO_PREFIX,
+    FOLDER_PREFIX,
+    MASKS_PREFIX,
+    SHAPES_DETECTION,
+    SHAPES_SEGMENTATION,
+    TORCHVISION_SETS,
+)
 from ...graph import Graph
 from ...presets.recipes import Recipe
 from ...train import TrainConfig
@@ -38,7 +45,16 @@ from .defaults import Devices, synthetic_for
 
 DATASET_TITLES = {"synthetic": "Built-in synthetic shapes", "mnist": "MNIST",
                   "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10",
-                  "cifar100": "CIFAR-100", "svhn": "SVHN", "folder": "Image folder…"}
+                  "cifar100": "CIFAR-100", "svhn": "SVHN", "folder": "Image folder…",
+                  SHAPES_DETECTION: "Shapes — detection (built-in)",
+                  SHAPES_SEGMENTATION: "Shapes — segmentation (built-in)",
+                  "coco": "COCO detection folder…", "masks": "Image + mask folder…"}
+#: The datasets named by a folder: the combo's key → the dataset's prefix.
+FOLDER_SETS = {"folder": FOLDER_PREFIX, "coco": COCO_PREFIX, "masks": MASKS_PREFIX}
+FOLDER_HINTS = {"folder": "folder with one sub-folder per class",
+                "coco": "folder with images/ and annotations.json",
+                "masks": "folder with images/ and masks/"}
+SHAPES_SETS = ("synthetic", SHAPES_DETECTION, SHAPES_SEGMENTATION)
 INIT_TITLES = {"he_fan_out": "He (Kaiming) fan-out", "he_fan_in": "He (Kaiming) fan-in",
                "xavier": "Xavier (Glorot)", "pytorch": "PyTorch default"}
 FIT_TITLES = {"network": "Fit to the network's input", "none": "Use as they are"}
@@ -240,9 +256,9 @@ class TrainingSettings(QWidget):
     def _update_data_summary(self) -> None:
         key = self.dataset.currentData()
         folder = self.folder.text().strip()
-        name = (f"Image folder {folder}" if key == "folder" and folder
-                else "Image folder (none chosen)" if key == "folder"
-                else self.dataset.currentText())
+        title = self.dataset.currentText().rstrip("…")
+        name = (f"{title} {folder}" if key in FOLDER_SETS and folder
+                else f"{title} (none chosen)" if key in FOLDER_SETS else title)
         self.data_summary.setText(f"{name} · {self.fit_note.text()} "
                                   "Change it in the Data workspace (Ctrl+2).")
 
@@ -256,14 +272,18 @@ class TrainingSettings(QWidget):
     # ----- behaviour --------------------------------------------------------------------------
     def _on_dataset_changed(self) -> None:
         key = self.dataset.currentData()
-        self.pages.setCurrentIndex(SYNTHETIC if key == "synthetic" else
-                                   FOLDER if key == "folder" else TORCHVISION)
+        self.pages.setCurrentIndex(SYNTHETIC if key in SHAPES_SETS else
+                                   FOLDER if key in FOLDER_SETS else TORCHVISION)
+        if key in FOLDER_SETS:
+            self.folder.setPlaceholderText(FOLDER_HINTS[key])
         self._update_data_summary()
 
     def _on_dataset_picked(self) -> None:
         """Picking "Image folder…" with no folder yet asks for one at once."""
-        if self.dataset.currentData() == "folder" and not self.folder.text().strip():
-            self._browse(self.folder, "Choose the image folder")
+        key = self.dataset.currentData()
+        if key in FOLDER_SETS and not self.folder.text().strip():
+            self._browse(self.folder, "Choose the image folder" if key == "folder" else
+                         "Choose the dataset folder")
 
     def _on_fit_changed(self) -> None:
         """Image size and channels (and adapting the network) apply only to images used as
@@ -327,10 +347,14 @@ class TrainingSettings(QWidget):
             # images used as they are: drawn at the size the panel asks for
             return drawn if base.fit == "network" else drawn.replace(
                 image_size=base.image_size, channels=base.channels)
-        if key == "folder":
+        if key in (SHAPES_DETECTION, SHAPES_SEGMENTATION):
+            return base.replace(dataset=key, train_size=self.train_size.value(),
+                                val_size=self.val_size.value())
+        if key in FOLDER_SETS:
             if not self.folder.text().strip():
-                raise ConfigError("data.dataset", NO_FOLDER)
-            return base.replace(dataset=FOLDER_PREFIX + self.folder.text().strip(),
+                raise ConfigError("data.dataset", NO_FOLDER if key == "folder" else
+                                  f"choose the dataset folder (Browse…): a {FOLDER_HINTS[key]}")
+            return base.replace(dataset=FOLDER_SETS[key] + self.folder.text().strip(),
                                 val_fraction=self.val_fraction.value())
         return base.replace(dataset=key, root=self.data_root.text().strip() or "data",
                             download=self.download.isChecked())
@@ -344,7 +368,21 @@ class TrainingSettings(QWidget):
             epochs=self.epochs.value(), batch_size=self.batch_size.value(),
             label_smoothing=self.label_smoothing.value(), seed=self.seed.value(),
             init=self.init.currentData(), zero_init_residual=self.zero_init_residual.isChecked(),
-            device=self.device.currentData(), data=self.data_config(graph)).validate()
+            device=self.device.currentData(), data=self._checked_data(graph)).validate()
+
+    def _checked_data(self, graph: Graph) -> DataConfig:
+        """The data settings, refused (with the engine's words) when the dataset does not
+        serve the network's task: a detector needs boxes, a segmenter masks."""
+        from ...compiler.task import TaskError, task_of
+        from ...train.setup import EngineError
+        from ...train.task import check_task
+
+        data = self.data_config(graph)
+        try:
+            check_task(task_of(graph), data.task, data.dataset)
+        except (TaskError, EngineError) as exc:
+            raise ConfigError("data.dataset", str(exc)) from None
+        return data
 
     def set_config(self, config: TrainConfig) -> None:
         """Show ``config``; settings the form has no widget for are kept and given back."""
@@ -366,18 +404,19 @@ class TrainingSettings(QWidget):
 
     def _set_data(self, data: DataConfig) -> None:
         self._data = data
-        key = "folder" if data.is_folder else data.dataset
+        key = next((k for k, prefix in FOLDER_SETS.items()
+                    if data.dataset.startswith(prefix)), data.dataset)
         _select(self.dataset, key)
         _select(self.fit, data.fit)
         self.augment.setChecked(data.augment)
         _select(self.flip, next(k for k, v in FLIP_VALUES.items() if v is data.flip))
         self.image_size.setValue(data.image_size)
         _select(self.channels, data.channels)
-        if key == "synthetic":
+        if key in SHAPES_SETS:
             self.train_size.setValue(data.train_size)
             self.val_size.setValue(data.val_size)
-        elif key == "folder":
-            self.folder.setText(data.folder)
+        elif key in FOLDER_SETS:
+            self.folder.setText(data.dataset[len(FOLDER_SETS[key]):])
             self.val_fraction.setValue(data.val_fraction)
         elif key in TORCHVISION_SETS:
             self.data_root.setText(data.root)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ...blocks import Detections, Pyramid, shape_text
+
 _SI = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
 _BINARY = ((2 ** 40, "TiB"), (2 ** 30, "GiB"), (2 ** 20, "MiB"), (2 ** 10, "KiB"))
 
@@ -49,11 +51,36 @@ def _three(number: float) -> str:
     return f"{number:.0f}" if abs(number) >= 999.5 else f"{number:.3g}"
 
 
-def shape(dims: Sequence[int] | None) -> str:
-    """``64×56×56`` for a feature map, ``1000`` for a vector, ``?`` while unknown."""
+def shape(dims: Sequence[int] | None, kind: str = "") -> str:
+    """``64×56×56`` for a feature map, ``1000`` for a vector, ``?`` while unknown; a pyramid
+    and a detector's output in words (``blocks.shape_text``), and a segmentation head's
+    output (``kind`` "class_maps") as ``4 class maps 64×64``."""
     if dims is None:
         return "?"
-    return "×".join(str(d) for d in dims)
+    if kind == "class_maps" and len(dims) == 3:
+        return f"{dims[0]} class maps {dims[1]}×{dims[2]}"
+    return shape_text(dims)
+
+
+def short_shape(dims: Sequence[int] | None, kind: str = "") -> str:
+    """``shape`` in the few words a node card has room for: ``pyramid 5 × 256 ch``,
+    ``boxes · 4 classes``."""
+    if isinstance(dims, Pyramid):
+        return f"pyramid {len(dims)} × {dims[0][0]} ch" if len(dims) else "pyramid"
+    if isinstance(dims, Detections):
+        return f"boxes · {dims[0]} classes"
+    return shape(dims, kind)
+
+
+#: How a port's kind reads in tooltips.
+PORT_KINDS = {"feature_map": "feature map (C×H×W)", "features": "feature vector",
+              "pyramid": "feature pyramid (an FPN's maps)",
+              "detections": "detections (boxes, labels, scores)",
+              "class_maps": "class maps (per-pixel class scores)"}
+
+
+def port_kind(kind: str) -> str:
+    return PORT_KINDS.get(kind, "any")
 
 
 def value(value: Any) -> str:
