@@ -149,3 +149,33 @@ def test_data_that_cannot_fit_names_the_apps_setting(trainer, qtbot):
     assert "Fit to the network's input" in message and "Image size" in message
     assert "--fit" not in message and "--image-size" not in message
     assert prompts.errors and "--" not in prompts.errors[-1][1]
+
+
+def test_a_network_given_a_detection_head_is_offered_its_tasks_recipe(make_window):
+    from resnet_studio.api import load_project
+    from resnet_studio.examples import example
+    from resnet_studio.presets.recipes import SHAPES_DETECTION, STARTER
+    from resnet_studio.train.recipe import recipe_config, training_section
+
+    graph = load_project(example("shapes_detector").path)
+    graph.training = training_section(recipe_config(STARTER), STARTER)  # a classifier's
+    window = make_window(graph)
+    s, doc = _settings(window), window.document
+    assert not s.task_recipe.isHidden()
+    assert s.task_recipe.text() == f"Use {SHAPES_DETECTION.title}"
+    s.task_recipe.click()
+    training = project_training(doc.graph)
+    assert training.recipe.name == SHAPES_DETECTION.name
+    assert training.config.data.dataset == "shapes-detection"
+    assert s.optimizer.currentData() == "adamw" and s.task_recipe.isHidden()
+    assert doc.undo_stack.undoText() == f"Change Recipe: {SHAPES_DETECTION.title}"
+    doc.undo_stack.undo()
+    assert project_training(doc.graph).recipe.name == STARTER.name
+    assert not s.task_recipe.isHidden()
+    doc.graph.remove_node("detector")  # no head: a classifier again, nothing to offer
+    assert s.task_recipe.isHidden()
+
+
+def test_a_classifier_is_offered_no_other_recipe(make_window):
+    window = make_window(tiny_net())
+    assert _settings(window).task_recipe.isHidden()

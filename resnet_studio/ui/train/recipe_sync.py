@@ -16,7 +16,13 @@ from PySide6.QtCore import QObject, Signal
 from ...graph import events
 from ...presets.recipes import Recipe, graph_recipe
 from ...train.config import ConfigError
-from ...train.recipe import ProjectTraining, project_training, recipe_config, training_section
+from ...train.recipe import (
+    ProjectTraining,
+    project_training,
+    recipe_config,
+    task_recipe,
+    training_section,
+)
 from ..design.commands import GraphCommand
 from .settings import TrainingSettings
 
@@ -42,7 +48,7 @@ class SetTrainingCommand(GraphCommand):
 
     def mergeWith(self, other: Any) -> bool:
         if not isinstance(other, SetTrainingCommand) or other.what != self.what \
-                or self.what == "Reset to Recipe":
+                or self.what == "Reset to Recipe" or self.what.startswith("Recipe: "):
             return False
         self.after = other.after
         return True
@@ -66,6 +72,7 @@ class TrainingSync(QObject):
         self._shown: dict | None = None  # the panel's settings as last shown or pushed
         settings.changed.connect(self._on_settings_changed)
         settings.reset_recipe.clicked.connect(self.reset_to_recipe)
+        settings.task_recipe.clicked.connect(self.use_task_recipe)
         document.graph.events.subscribe(self._on_graph_event)
 
     def close(self) -> None:
@@ -98,6 +105,15 @@ class TrainingSync(QObject):
             self._showing = False
         self._shown = self._panel_section()
         self.settings.show_fit(self.document.graph)
+        self._offer_task_recipe()
+
+    def _offer_task_recipe(self) -> None:
+        """A network whose heads make it a detector or a segmenter, trained by another
+        recipe (a classifier's it was built from), is offered its task's recipe."""
+        offer = task_recipe(self.document.graph)
+        if offer is not None and self.recipe is not None and offer.name == self.recipe.name:
+            offer = None
+        self.settings.offer_recipe(offer)
 
     def _panel_section(self) -> dict | None:
         try:
@@ -120,6 +136,8 @@ class TrainingSync(QObject):
             self.show()
         elif isinstance(event, events.InputSpecChanged):
             self.settings.show_fit(self.document.graph)
+        else:  # a head added or removed may change the task
+            self._offer_task_recipe()
 
     # ----- panel → project --------------------------------------------------------------------
     def _on_settings_changed(self) -> None:
@@ -159,6 +177,16 @@ class TrainingSync(QObject):
         if after != graph.training:
             self.document.push(SetTrainingCommand(graph, graph.training, after,
                                                   "Reset to Recipe"))
+
+    def use_task_recipe(self) -> None:
+        """Every setting to the recipe of the heads' task, as one undoable edit."""
+        graph = self.document.graph
+        recipe = task_recipe(graph)
+        if recipe is None:
+            return
+        after = training_section(recipe_config(recipe), recipe)
+        self.document.push(SetTrainingCommand(graph, graph.training, after,
+                                              f"Recipe: {recipe.title}"))
 
     def apply_lr(self, lr: float) -> None:
         """Set the learning rate (the LR finder's suggestion) as an undoable edit."""

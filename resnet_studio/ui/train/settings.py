@@ -186,6 +186,8 @@ class TrainingSettings(QWidget):
         self.recipe.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.reset_recipe = QPushButton("Reset to Recipe", self)
         self.reset_recipe.setToolTip("Give every setting the value of the project's recipe")
+        self.task_recipe = QPushButton("", self)  # offered when the heads ask for another
+        self.task_recipe.hide()
         self.device = _combo(self, DEVICE_TITLES)
         self.device_info = QLabel("", self, wordWrap=True)
         self.device_info.setStyleSheet("color: #5f6b76; font-size: 8pt;")
@@ -221,6 +223,7 @@ class TrainingSettings(QWidget):
         form.addRow(_heading("Recipe", self))
         form.addRow(self.recipe)
         form.addRow(self.reset_recipe)
+        form.addRow(self.task_recipe)
         form.addRow(_heading("Data", self))
         form.addRow(self.data_summary)
         self._lay_out_data()
@@ -321,6 +324,13 @@ class TrainingSettings(QWidget):
         self.recipe.setText(f"<b>{escape(recipe.title)}</b>{note}<br><span style='color:#5f6b76; "
                             f"font-size:8pt'>{escape(recipe.citation)}</span>")
         self.recipe.setToolTip(recipe.citation)
+
+    def offer_recipe(self, recipe: Recipe | None) -> None:
+        """Offer ``recipe`` (the heads' task's, when the settings follow another), or hide."""
+        self.task_recipe.setVisible(recipe is not None)
+        if recipe is not None:
+            self.task_recipe.setText(f"Use {recipe.title}")
+            self.task_recipe.setToolTip(recipe.citation)
 
     def _on_optimizer_changed(self) -> None:
         self.momentum.setEnabled(self.optimizer.currentData() == "sgd")
