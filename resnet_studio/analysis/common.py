@@ -112,6 +112,7 @@ def load_run(path: str | Path) -> Run:
         raise AnalysisError(f"{ckpt}: the checkpoint holds no project (trained from a plain "
                             "module), so its network cannot be rebuilt.")
     graph = project.from_dict(state["graph"], CATALOGUE, f"the project in {ckpt}")
+    classifier_only(graph, f"{folder}")
     return Run(folder, graph, TrainConfig.from_dict(state["config"]), run_spec(folder), ckpt,
                state["model"])
 
@@ -211,3 +212,20 @@ def write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
 
 def _cell(value: Any) -> Any:
     return f"{value:.6g}" if isinstance(value, float) else value
+
+
+def classifier_only(graph: Any, where: str) -> None:
+    """The analyses measure class scores; a detector's or segmenter's network (its heads make
+    it one) is refused in one line that says where its per-layer gradients are."""
+    from ..compiler.task import CLASSIFICATION, TaskError, task_of
+
+    try:
+        task = task_of(graph)
+    except TaskError as exc:
+        raise AnalysisError(f"{where}: {exc}") from None
+    if task != CLASSIFICATION:
+        raise AnalysisError(
+            f"{where}: a {task} network; the analyses (signal, lesion, landscape, explain) "
+            "measure a classifier's class scores and do not apply to its boxes or masks. Its "
+            "per-layer gradient norms are in the run's steps.jsonl and the Train workspace's "
+            "Gradients tab.")

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .common import AnalysisError, CancelFlag, Progress, check_cancel, no_progress
+from .common import AnalysisError, CancelFlag, Progress, check_cancel, classifier_only, no_progress
 from .limits import check_evaluation, check_signal
 
 WEIGHT_LAYERS = (nn.Conv2d, nn.Linear)
@@ -85,6 +85,7 @@ def signal_propagation(graph: Any, *, batch: tuple[Tensor, Tensor] | None = None
     from ..presets import plain_twin
 
     options = _checked_options(build_options or {})
+    classifier_only(graph, f"‘{graph.name or 'the network'}’")
     check_signal(graph, batch_size if batch is None else len(batch[0]))
     x, y = batch if batch is not None else project_batch(graph.input_spec, batch_size, seed)
     networks = [(graph.name or "network", graph)]
