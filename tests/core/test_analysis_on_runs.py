@@ -71,7 +71,8 @@ def test_the_run_records_its_data_spec(trained):
     spec = json.loads((trained.path / "config.json").read_text())["data_spec"]
     spec_input = trained.graph.input_spec
     shape = [spec_input.channels, spec_input.height, spec_input.width]
-    assert spec["version"] == 1 and spec["target"] == shape and spec["shape"] == shape
+    assert spec["version"] == 2 and spec["task"] == "classification"
+    assert spec["target"] == shape and spec["shape"] == shape
     assert spec["normalisation"] == {"mean": list(trained.info.mean),
                                      "std": list(trained.info.std)}
     assert spec["class_counts"]["val"] == torch.bincount(trained.y, minlength=3).tolist()
