@@ -204,9 +204,28 @@ def test_docks_are_restored_from_settings(make_window, settings):
     assert settings.value("window/state") is not None
     assert settings.value("workspace/design/state") is not None
     second = make_window()
+    assert second.current_workspace == "train"  # the last workspace used comes back
+    second.show_workspace("design")
     assert second.workspace("design").dockWidgetArea(second.docks["palette"]) == (
         Qt.DockWidgetArea.RightDockWidgetArea)
-    assert second.current_workspace == "train"  # the last workspace used comes back
+
+
+def test_a_workspace_hidden_at_quit_comes_back_with_its_dock_widths(make_window, settings):
+    first = make_window()
+    widths = (first.docks["palette"].width(), first.docks["inspector"].width())
+    assert min(widths) > 150
+    first.show_workspace("train")
+    assert first.close()
+    second = make_window()  # restored while Design is hidden, before the window has its size
+    second.show_workspace("design")
+    again = (second.docks["palette"].width(), second.docks["inspector"].width())
+    assert all(abs(a - b) <= 4 for a, b in zip(again, widths)), (widths, again)
+    second.show_workspace("train")
+    assert second.close()  # saved again without Design's layout being lost or squeezed
+    third = make_window()
+    third.show_workspace("design")
+    assert all(abs(third.docks[k].width() - w) <= 4
+               for k, w in zip(("palette", "inspector"), widths))
 
 
 def test_clicking_a_diagnostic_selects_and_centres_its_node(window, qtbot):

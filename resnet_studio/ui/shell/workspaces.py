@@ -53,16 +53,25 @@ class Workspace(QMainWindow):
         self.setDockNestingEnabled(True)
         self.first_shown: Callable[[], None] | None = None
         self._restored = False
+        self._pending: QByteArray | None = None
 
-    def restore(self, state: QByteArray | None) -> bool:
-        self._restored = state is not None and self.restoreState(state)
-        return self._restored
+    def restore(self, state: QByteArray | None) -> None:
+        """Keep ``state`` (a saved layout) to apply when the page is first shown: a page
+        restored while hidden has no size of its own yet, and Qt squeezes its docks to fit."""
+        self._pending = state
 
     def lay_out(self) -> None:
-        """Size the docks for the window unless a saved layout (or an earlier call) did."""
+        """Apply the saved layout, or size the docks for the window (once)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self._restored = self.restoreState(pending)
         if not self._restored and self.first_shown is not None:
             self._restored = True
             self.first_shown()
+
+    def layout_state(self) -> QByteArray:
+        """The layout to save: a page never shown since its restore keeps the saved one."""
+        return self._pending if self._pending is not None else self.saveState()
 
     def showEvent(self, event) -> None:
         self.lay_out()
@@ -109,7 +118,7 @@ class WorkspaceStack(QWidget):
 
     def save(self, settings: QSettings) -> None:
         for key, page in self.pages.items():
-            settings.setValue(state_key(key), page.saveState())
+            settings.setValue(state_key(key), page.layout_state())
         settings.setValue(LAST_KEY, self.current)
 
     def restore(self, settings: QSettings) -> None:
