@@ -115,10 +115,10 @@ SHAPES_DETECTION = Recipe(
     "et al. 2015, arXiv:1506.01497, with an FPN, Lin et al. 2017, arXiv:1612.03144): linear "
     "warm-up, ×0.1 at 16/26 and 22/26 of training, horizontal flip, weight decay on every "
     "parameter; its SGD 0.02 for 16 images becomes AdamW 1e-3 (weight decay 0.01) "
-    "for batch 8 from scratch, and 26 epochs of COCO's 118k images 4 of 500 built-in shapes.",
+    "for batch 8 from scratch, and 26 epochs of COCO's 118k images 8 of 500 built-in shapes.",
     {"optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.01, "decay_norm_and_bias": True,
      "schedule": "multistep", "milestones": [], "milestone_fractions": [0.62, 0.85],
-     "warmup_epochs": 1.0, "epochs": 4, "batch_size": 8, "init": "he_fan_out",
+     "warmup_epochs": 1.0, "epochs": 8, "batch_size": 8, "init": "he_fan_out",
      "data": {"dataset": "shapes-detection", "train_size": 500, "val_size": 100,
               "augment": True, "crop_padding": 0, "flip": True}})
 

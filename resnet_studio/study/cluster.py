@@ -21,15 +21,12 @@ A sweep may also be searched (TPE) and its hopeless runs stopped early (ASHA): `
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import os
 import shutil
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +35,8 @@ from ray import tune
 from ray.tune.progress_reporter import TrialProgressCallback
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+from ..train.ray_support import BoundedChannel, Fitting, address_problem, first_line
+from ..train.ray_support import connected as ray_connected
 from .cluster_options import EARLY_STOPS, SEARCHES
 from .plan import StudyError
 from .search import EPOCH, METRIC, AmongPlanned, GentleASHA, search_space
@@ -46,24 +45,20 @@ from .trial import EARLY, FAILED, STOPPED, UNSEARCHED, Trial, TrialEnd, TrialEve
 LOCAL = "local"
 TAKE_SECONDS = 0.2  # how long the driver waits for records before it looks at the experiment
 LOCK_WAIT_SECONDS = 60.0
-CONNECT_SECONDS = 10.0
 
 
-class Channel:
-    """The trials' way back to the driver: a bounded queue of (kind, index, value) items, and
-    the study's cancel flag, which every ``put`` answers with. Made an actor on the driver's
+class Channel(BoundedChannel):
+    """The trials' way back to the driver: (kind, index, value) items, and the study's cancel
+    flag and ASHA's stops, which every ``put`` answers with. Made an actor on the driver's
     node for each experiment."""
 
     def __init__(self, size: int):
-        self._items: asyncio.Queue = asyncio.Queue(size)
-        self._arrived = asyncio.Event()
+        super().__init__(size)
         self._cancelled = False
         self._stopping: set[int] = set()
 
-    async def put(self, item: tuple[str, int, Any]) -> bool:
+    def answer(self, item: tuple[str, int, Any]) -> bool:
         """Whether trial ``item[1]`` is to stop: the study was cancelled, or ASHA stops it."""
-        await self._items.put(item)
-        self._arrived.set()
         return self._cancelled or item[1] in self._stopping
 
     async def stop_early(self, index: int) -> None:
@@ -71,20 +66,6 @@ class Channel:
 
     async def stopped_early(self, index: int) -> bool:
         return index in self._stopping
-
-    async def take(self, timeout: float) -> list[tuple[str, int, Any]]:
-        """Everything waiting, in order of arrival, after waiting up to ``timeout`` seconds
-        for the first item."""
-        if self._items.empty():
-            self._arrived.clear()
-            try:
-                await asyncio.wait_for(self._arrived.wait(), timeout)
-            except asyncio.TimeoutError:
-                return []
-        items = []
-        while not self._items.empty():
-            items.append(self._items.get_nowait())
-        return items
 
     async def cancel(self) -> None:
         self._cancelled = True
@@ -191,7 +172,7 @@ class RayTune:
         storage = self._storage()
         relay = Relay(todo, events)
         try:
-            fitting = Fitting(self._tuner(todo, channel, storage))
+            fitting = Fitting(self._tuner(todo, channel, storage), "ray-tune-fit")
             told = False
             while fitting.is_alive():
                 if self._cancelled and not told:  # set before the next take, so that
@@ -297,7 +278,7 @@ class Relay:
         died ``max_failures`` + 1 times), or the experiment itself failed."""
         errors = _errors(outcome)
         for index in sorted(self.started - self.ended):
-            why = (_first_line(outcome) if isinstance(outcome, BaseException)
+            why = (first_line(outcome) if isinstance(outcome, BaseException)
                    else errors.get(index, "it ended without a result"))
             self.events.ended(self.todo[index], TrialEnd(FAILED, f"on the cluster: {why}"))
 
@@ -312,70 +293,20 @@ class Relay:
 def _errors(outcome: Any) -> dict[int, str]:
     if isinstance(outcome, BaseException):
         return {}
-    return {result.config["index"]: _first_line(result.error)
+    return {result.config["index"]: first_line(result.error)
             for result in outcome if result.error is not None}
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[-1] if text else ''}".rstrip(": ")
-
-
-class Fitting(threading.Thread):
-    """``tuner.fit()`` on a thread of its own, so that the caller's thread is free to hand
-    records to the events; its ResultGrid, or what it raised, is ``outcome()``."""
-
-    def __init__(self, tuner: Any):
-        super().__init__(name="ray-tune-fit", daemon=True)
-        self._tuner, self._outcome = tuner, None
-        self.start()
-
-    def run(self) -> None:
-        try:
-            self._outcome = self._tuner.fit()
-        except Exception as exc:  # reported for each trial it leaves unfinished
-            self._outcome = exc
-
-    def outcome(self) -> Any:
-        self.join()
-        return self._outcome
-
-
-@contextmanager
-def connected(address: str) -> Iterator[None]:
-    """Connected to the cluster at ``address`` meanwhile; an existing connection is used and
-    kept, one made here is closed at the end."""
+def connected(address: str) -> Any:
+    """Connected to the cluster at ``address`` meanwhile (``local``: one started here); an
+    existing connection is used and kept, one made here is closed at the end."""
     if address not in (LOCAL, "auto"):
         answering(address)
-    if ray.is_initialized():
-        yield
-        return
-    import logging
-
-    try:
-        ray.init(address=None if address == LOCAL else address, log_to_driver=False,
-                 logging_level=logging.WARNING)
-    except Exception as exc:  # ConnectionError, ValueError, RuntimeError: a bad address
-        raise StudyError(f"--cluster {address}: cannot connect to a Ray cluster there "
-                         f"({_first_line(exc)}).") from None
-    try:
-        yield
-    finally:
-        ray.shutdown()
+    return ray_connected(None if address == LOCAL else address, StudyError)
 
 
 def answering(address: str) -> None:
-    """Refuse at once an address that is malformed or where nothing listens (``ray.init``
-    would retry for minutes)."""
-    import socket
-
-    host, _, port = address.removeprefix("ray://").rpartition(":")
-    if not host or not port.isdigit():
-        raise StudyError(f"--cluster {address}: write auto, local, HOST:PORT or "
-                         "ray://HOST:PORT.")
-    try:
-        socket.create_connection((host, int(port)), timeout=CONNECT_SECONDS).close()
-    except OSError as exc:
-        raise StudyError(f"--cluster {address}: no Ray head answers there "
-                         f"({exc.strerror or exc}); start one with `ray start --head "
-                         f"--port {port}`.") from None
+    """Refuse at once an address that is malformed or where nothing listens."""
+    problem = address_problem(address, "auto, local, HOST:PORT or ray://HOST:PORT")
+    if problem:
+        raise StudyError(problem)

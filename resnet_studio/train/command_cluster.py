@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 EXTRA = "pip install 'resnet-studio[cluster]'"
-CONNECT_SECONDS = 10.0
 
 
 def add_cluster_options(p: argparse.ArgumentParser) -> None:
@@ -96,16 +95,9 @@ def cluster_run(args: argparse.Namespace, network: Any, config: Any, run_dir: Pa
 def answering(address: str) -> None:
     """Refuse at once an address that is malformed or where nothing listens (``ray.init``
     would retry for minutes)."""
-    import socket
-
     from .command import CommandError
+    from .ray_support import address_problem
 
-    host, _, port = address.removeprefix("ray://").rpartition(":")
-    if not host or not port.isdigit():
-        raise CommandError(f"--cluster {address}: write auto, HOST:PORT or ray://HOST:PORT.")
-    try:
-        socket.create_connection((host, int(port)), timeout=CONNECT_SECONDS).close()
-    except OSError as exc:
-        raise CommandError(f"--cluster {address}: no Ray head answers there "
-                           f"({exc.strerror or exc}); start one with `ray start --head "
-                           f"--port {port}`.") from None
+    problem = address_problem(address, "auto, HOST:PORT or ray://HOST:PORT")
+    if problem:
+        raise CommandError(problem)

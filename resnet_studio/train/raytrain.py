@@ -19,14 +19,9 @@ This module imports Ray: ``command`` imports it only for ``--cluster``.
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import os
 import shutil
-import threading
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -37,6 +32,8 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from ..data.config import FOLDER_PREFIX
 from .command import PRESET_PREFIX, CommandError
 from .command_cluster import answering
+from .ray_support import BoundedChannel, Fitting, first_line
+from .ray_support import connected as ray_connected
 from .records import RunEndRecord, RunStartRecord
 from .rundir import LAST
 
@@ -93,32 +90,16 @@ class Launch:
         return project.from_dict(self.network, CATALOGUE, "the run's project")
 
 
-class Channel:
-    """Rank 0's way back to the driver: a bounded queue of (kind, value) items, and the stop
-    flag, which every ``put`` answers with."""
+class Channel(BoundedChannel):
+    """Rank 0's way back to the driver: (kind, value) items, and the stop flag, which every
+    ``put`` answers with."""
 
     def __init__(self, size: int):
-        self._items: asyncio.Queue = asyncio.Queue(size)
-        self._arrived = asyncio.Event()
+        super().__init__(size)
         self._stopped = False
 
-    async def put(self, item: tuple[str, Any]) -> bool:
-        await self._items.put(item)
-        self._arrived.set()
+    def answer(self, item: tuple[str, Any]) -> bool:
         return self._stopped
-
-    async def take(self, timeout: float) -> list[tuple[str, Any]]:
-        """Everything waiting, after waiting up to ``timeout`` seconds for the first item."""
-        if self._items.empty():
-            self._arrived.clear()
-            try:
-                await asyncio.wait_for(self._arrived.wait(), timeout)
-            except asyncio.TimeoutError:
-                return []
-        items = []
-        while not self._items.empty():
-            items.append(self._items.get_nowait())
-        return items
 
     async def stop(self) -> None:
         self._stopped = True
@@ -212,7 +193,7 @@ class ClusterRun:
         return storage
 
     def _drive(self, channel: Any, storage: Path) -> RunEndRecord:
-        fitting = Fitting(self._trainer(channel, storage))
+        fitting = Fitting(self._trainer(channel, storage), "ray-train-fit")
         told, end = False, None
         while True:
             alive = fitting.is_alive()
@@ -236,7 +217,7 @@ class ClusterRun:
     def _lost(self, outcome: Any) -> RunEndRecord:
         """The end of a run whose rank 0 never sent one: Ray Train gave up (its workers died
         more than ``max_failures`` times), or the trainer could not start."""
-        why = _first_line(outcome) if isinstance(outcome, BaseException) else \
+        why = first_line(outcome) if isinstance(outcome, BaseException) else \
             "the workers ended without a result"
         step = self.session.resumed_step if self.session else 0
         record = RunEndRecord("failed", f"on the cluster: {why}; the last checkpoint is kept",
@@ -261,48 +242,10 @@ class ClusterRun:
                                      max_failures=launch.max_failures)))
 
 
-class Fitting(threading.Thread):
-    """``trainer.fit()`` on a thread of its own, so that the caller's thread is free to hand
-    records to the sinks; its Result, or what it raised, is ``outcome()``."""
-
-    def __init__(self, trainer: Any):
-        super().__init__(name="ray-train-fit", daemon=True)
-        self._trainer, self._outcome = trainer, None
-        self.start()
-
-    def run(self) -> None:
-        try:
-            self._outcome = self._trainer.fit()
-        except Exception as exc:  # reported as the run's failure
-            self._outcome = exc
-
-    def outcome(self) -> Any:
-        self.join()
-        return self._outcome
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[-1] if text else ''}".rstrip(": ")
-
-
-@contextmanager
-def connected(address: str) -> Iterator[None]:
+def connected(address: str) -> Any:
     """Connected to the cluster at ``address`` meanwhile (``auto``, ``HOST:PORT``,
     ``ray://HOST:PORT``); an existing connection is used and kept."""
     if address != "auto":
         answering(address)
-    if ray.is_initialized():
-        yield
-        return
-    os.environ.setdefault("RAY_TRAIN_ENABLE_PRINT_PATCH", "0")
-    try:
-        ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
-    except Exception as exc:  # ConnectionError, ValueError, RuntimeError: a bad address
-        raise ClusterError(f"--cluster {address}: cannot connect to a Ray cluster there "
-                           f"({_first_line(exc)}).") from None
-    try:
-        yield
-    finally:
-        ray.shutdown()
+    return ray_connected(address, ClusterError)
 

@@ -45,7 +45,7 @@ def make_executor(at_once: int, cluster: str | None = None,
 class OnCluster:
     """``study.cluster.RayTune``, made on the thread that runs the study: importing Ray
     takes seconds and connecting to a cluster more (a silent address up to
-    ``cluster.CONNECT_SECONDS``), and neither may hold the GUI thread. A bad address, or
+    ``ray_support.CONNECT_SECONDS``), and neither may hold the GUI thread. A bad address, or
     Ray missing, ends the study with a ``StudyError`` of one line."""
 
     def __init__(self, address: str, slots: int, storage: Path | None):
