@@ -38,3 +38,18 @@ def task_of(graph: Graph) -> str:
         raise TaskError(f"the network has heads of more than one task: {heads}; keep the heads "
                         "of one task")
     return tasks[0] if tasks else CLASSIFICATION
+
+
+_DATASETS = {CLASSIFICATION: "synthetic, cifar10, folder:PATH, …",
+             DETECTION: "shapes-detection or coco:PATH",
+             SEGMENTATION: "shapes-segmentation or masks:PATH"}
+
+
+def task_mismatch(graph_task: str | None, data_task: str, dataset: str) -> str:
+    """Why the network's task is not the dataset's, naming both ("" when they agree, or when
+    the network's task is not known). Torch-free: the app's settings ask it at start-up."""
+    if graph_task is None or graph_task == data_task:
+        return ""
+    return (f"the network is a {graph_task} network but dataset ‘{dataset}’ is a {data_task} "
+            f"set; choose a {graph_task} dataset ({_DATASETS[graph_task]}) or change the "
+            "network's head")

@@ -24,12 +24,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..compiler.task import CLASSIFICATION, DETECTION, SEGMENTATION, TASKS, task_mismatch
 from . import distributed
 from .records import PreviewRecord
 from .setup import EngineError
 
-CLASSIFICATION, DETECTION, SEGMENTATION = "classification", "detection", "segmentation"
-TASKS = (CLASSIFICATION, DETECTION, SEGMENTATION)
 PREVIEW_IMAGES = 8
 
 
@@ -125,17 +124,9 @@ def task_for(graph_task: str | None, data_task: str, dataset: str) -> Task:
 
 def check_task(graph_task: str | None, data_task: str, dataset: str) -> None:
     """EngineError when the network's task is not the dataset's, naming both."""
-    if graph_task is not None and graph_task != data_task:
-        raise EngineError(
-            f"the network is a {graph_task} network but dataset ‘{dataset}’ is a {data_task} "
-            f"set; choose a {graph_task} dataset ({_datasets(graph_task)}) or change the "
-            "network's head")
-
-
-def _datasets(task: str) -> str:
-    return {CLASSIFICATION: "synthetic, cifar10, folder:PATH, …",
-            DETECTION: "shapes-detection or coco:PATH",
-            SEGMENTATION: "shapes-segmentation or masks:PATH"}[task]
+    problem = task_mismatch(graph_task, data_task, dataset)
+    if problem:
+        raise EngineError(problem)
 
 
 def display_images(x: Tensor, mean: Any, std: Any) -> np.ndarray:

@@ -383,15 +383,15 @@ class TrainingSettings(QWidget):
     def _checked_data(self, graph: Graph) -> DataConfig:
         """The data settings, refused (with the engine's words) when the dataset does not
         serve the network's task: a detector needs boxes, a segmenter masks."""
-        from ...compiler.task import TaskError, task_of
-        from ...train.setup import EngineError
-        from ...train.task import check_task
+        from ...compiler.task import TaskError, task_mismatch, task_of
 
         data = self.data_config(graph)
         try:
-            check_task(task_of(graph), data.task, data.dataset)
-        except (TaskError, EngineError) as exc:
-            raise ConfigError("data.dataset", str(exc)) from None
+            problem = task_mismatch(task_of(graph), data.task, data.dataset)
+        except TaskError as exc:
+            problem = str(exc)
+        if problem:
+            raise ConfigError("data.dataset", problem)
         return data
 
     def set_config(self, config: TrainConfig) -> None:
