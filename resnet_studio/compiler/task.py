@@ -2,11 +2,15 @@
 segmentation head a segmenter, and a network with neither is a classifier.
 
     task_of(graph)  →  "classification" | "detection" | "segmentation"
+    task_of_project(graph.json as a dict)  →  the same, for a run's recorded project
 
 Pure Python (no torch): the editor, the CLI's refusals and the engine all ask it.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
 
 from ..graph import Graph
 
@@ -27,17 +31,36 @@ class TaskError(ValueError):
     """The graph's heads name more than one task."""
 
 
+def task_of_types(type_ids: Iterable[object]) -> str | None:
+    """The task that the head blocks among ``type_ids`` make: classification without any,
+    None when they are heads of more than one task."""
+    tasks = {HEAD_TASKS[t] for t in type_ids if isinstance(t, str) and t in HEAD_TASKS}
+    if len(tasks) > 1:
+        return None
+    return tasks.pop() if tasks else CLASSIFICATION
+
+
 def task_of(graph: Graph) -> str:
     """The task of ``graph``'s head blocks; classification when it has none. Heads of two
     tasks in one graph raise ``TaskError`` naming them."""
-    found = {node_id: HEAD_TASKS[node.type_id] for node_id, node in graph.nodes.items()
-             if node.type_id in HEAD_TASKS}
-    tasks = sorted(set(found.values()))
-    if len(tasks) > 1:
-        heads = ", ".join(f"‘{node_id}’ ({task})" for node_id, task in sorted(found.items()))
+    task = task_of_types(node.type_id for node in graph.nodes.values())
+    if task is None:
+        heads = ", ".join(f"‘{node_id}’ ({HEAD_TASKS[node.type_id]})"
+                          for node_id, node in sorted(graph.nodes.items())
+                          if node.type_id in HEAD_TASKS)
         raise TaskError(f"the network has heads of more than one task: {heads}; keep the heads "
                         "of one task")
-    return tasks[0] if tasks else CLASSIFICATION
+    return task
+
+
+def task_of_project(graph: dict[str, Any] | None) -> str:
+    """The task of a project written as a dict (graph.json, ``RunStartRecord.graph``): that
+    of its head blocks, classification without any, with heads of two tasks (a project that
+    could not have trained) or when unreadable."""
+    nodes = (graph or {}).get("nodes")
+    types = [n.get("type") for n in nodes if isinstance(n, dict)] \
+        if isinstance(nodes, list) else []
+    return task_of_types(types) or CLASSIFICATION
 
 
 _DATASETS = {CLASSIFICATION: "synthetic, cifar10, folder:PATH, …",

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..compiler.task import CLASSIFICATION, DETECTION, SEGMENTATION
+from ..compiler.task import CLASSIFICATION, DETECTION, SEGMENTATION, task_of_project
 from .preview_file import PREVIEW, read_preview
 from .records import EpochRecord, PreviewRecord, RunEndRecord, RunStartRecord, StepRecord
 from .rundir import (
@@ -40,7 +40,6 @@ from .rundir import (
     read_steps,
     require_run_dir,
     task_of_metrics,
-    task_of_project,
 )
 from .sinks import METRIC_COLUMNS
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..compiler.task import CLASSIFICATION, DETECTION, HEAD_TASKS, SEGMENTATION
+from ..compiler.task import CLASSIFICATION, DETECTION, SEGMENTATION, task_of_project
 from ..data.config import DataError
 from ..data.spec import SPEC_KEY, DataSpec, derive_spec
 
@@ -202,16 +202,6 @@ def _graph_input(graph: dict[str, Any] | None) -> tuple[int, int, int] | None:
 def read_graph(run: Path) -> dict[str, Any] | None:
     data = read_json(run / GRAPH)
     return data if isinstance(data, dict) else None
-
-
-def task_of_project(graph: dict[str, Any] | None) -> str:
-    """The task of a project written as a dict (graph.json, ``RunStartRecord.graph``): that
-    of its head blocks (``compiler.task``), classification without any or when unreadable."""
-    nodes = (graph or {}).get("nodes")
-    types = [n.get("type") for n in nodes if isinstance(n, dict)] \
-        if isinstance(nodes, list) else []
-    tasks = {HEAD_TASKS[t] for t in types if isinstance(t, str) and t in HEAD_TASKS}
-    return tasks.pop() if len(tasks) == 1 else CLASSIFICATION
 
 
 def task_of_metrics(metrics: dict[str, Any], default: str) -> str:

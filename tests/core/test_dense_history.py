@@ -13,7 +13,7 @@ from dense_records import METRIC_KEYS, dense_run
 
 from resnet_studio.train.history import RunHistory
 from resnet_studio.train.records import EpochRecord, PreviewRecord
-from resnet_studio.train.rundir import read_confusion, summarise, task_of_project
+from resnet_studio.train.rundir import read_confusion, summarise
 from resnet_studio.train.sinks import RunDirSink
 
 
@@ -116,12 +116,3 @@ def test_the_history_csv_puts_the_task_metrics_on_the_epoch_rows():
     rows = list(csv.DictReader(io.StringIO(history.to_csv())))
     assert [r["map_50"] for r in rows[:2]] == ["", "0.2"]
     assert float(rows[3]["map"]) == pytest.approx(0.2) and rows[2]["map"] == ""
-
-
-@pytest.mark.parametrize("graph, task", [
-    ({"nodes": [{"type": "conv2d"}, {"type": "retinanet"}]}, "detection"),
-    ({"nodes": [{"type": "deeplabv3_head"}]}, "segmentation"),
-    ({"nodes": [{"type": "fcn_head"}, {"type": "fcos"}]}, "classification"),  # refused mix
-    ({"nodes": "garbage"}, "classification"), (None, "classification")])
-def test_the_task_of_a_project_dict_follows_its_heads(graph, task):
-    assert task_of_project(graph) == task
