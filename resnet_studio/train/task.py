@@ -16,6 +16,7 @@ named metrics and, for a dense task, a ``PreviewRecord``.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,27 +78,47 @@ class Task:
         classes = data.info.classes
         loss_sum = torch.zeros((), device=device)  # float32: MPS has no float64
         confusion = torch.zeros(classes * classes, device=device, dtype=torch.long)
-        seen = 0
-        model.eval()
-        try:
-            for x, y in data.val.epoch(0):
-                if ctx.channels_last:
-                    x = x.contiguous(memory_format=torch.channels_last)
-                with ctx.autocast():
-                    logits = model(x)
-                loss_sum += F.cross_entropy(logits.float(), y, reduction="sum")
-                confusion += torch.bincount(y * classes + logits.argmax(1),
-                                            minlength=classes * classes)
-                seen += y.shape[0]
-        finally:
-            model.train()
-        if ctx.env.enabled and seen < data.info.val_size:  # each rank saw only its share
-            distributed.all_reduce_sum(loss_sum, ctx.env)
-            distributed.all_reduce_sum(confusion, ctx.env)
+
+        def add(x: Tensor, y: Tensor, logits: Tensor) -> int:
+            loss_sum.add_(F.cross_entropy(logits.float(), y, reduction="sum"))
+            confusion.add_(torch.bincount(y * classes + logits.argmax(1),
+                                          minlength=classes * classes))
+            return y.shape[0]
+
+        evaluate(model, data, ctx, add, sums=(loss_sum, confusion))
         matrix = confusion.cpu().numpy().reshape(classes, classes)
         count = max(int(matrix.sum()), 1)
         return Validation(float(loss_sum.item() / count), float(np.trace(matrix) / count),
                           matrix)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, data: Any, ctx: Context,
+             per_batch: Callable[[Tensor, Any, Any], int],
+             forward: Callable[[nn.Module, Tensor], Any] | None = None,
+             sums: tuple[Tensor, ...] = ()) -> int:
+    """The validation loop every task shares: the model in eval mode over ``data.val``
+    (train mode restored afterwards, also on an error), each batch channels-last when
+    ``ctx`` asks, its forward pass (``forward(model, x)``, else ``model(x)``) under
+    ``ctx.autocast``, then ``per_batch(x, y, output)`` outside it, which adds the batch to
+    the task's sums and returns its images. Under DDP, when each rank saw only its share of
+    the split, the device tensors ``sums`` are summed over the ranks. Returns the images
+    this rank saw."""
+    seen = 0
+    model.eval()
+    try:
+        for x, y in data.val.epoch(0):
+            if ctx.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            with ctx.autocast():
+                output = model(x) if forward is None else forward(model, x)
+            seen += per_batch(x, y, output)
+    finally:
+        model.train()
+    if ctx.env.enabled and seen < data.info.val_size:
+        for total in sums:
+            distributed.all_reduce_sum(total, ctx.env)
+    return seen
 
 
 def make_task(name: str) -> Task:

@@ -8,6 +8,7 @@ torchvision's detection reference, references/detection/engine.py), in eval mode
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,15 @@ from torch import Tensor, nn
 
 from .dense_metrics import detection_scores, mean_average_precision
 from .records import PreviewRecord
-from .task import DETECTION, PREVIEW_IMAGES, Context, Task, Validation, display_images
+from .task import (
+    DETECTION,
+    PREVIEW_IMAGES,
+    Context,
+    Task,
+    Validation,
+    display_images,
+    evaluate,
+)
 
 _EMPTY = np.zeros((0, 0))
 
@@ -44,21 +53,23 @@ class DetectionTask(Task):
         no_grad with batch-norm layers kept in eval mode (torchvision's references define no
         validation loss, and train-mode batch norm would move its running statistics)."""
         metric = mean_average_precision()
-        loss_sum, seen, preview = 0.0, 0, None
-        model.eval()
-        try:
-            for x, targets in data.val.epoch(0):
-                with ctx.autocast():
-                    found = model(list(x))
-                metric.update(_host(found), _host(targets))
-                if preview is None:
-                    preview = self._preview(x, found, targets, data.info, ctx)
-                loss_sum += _losses(model, x, targets, ctx) * len(targets)
-                seen += len(targets)
-        finally:
-            model.train()
+        loss_sum, preview = 0.0, []
+
+        def add(x: Tensor, targets: list[dict], found: list[dict]) -> int:
+            nonlocal loss_sum
+            metric.update(_host(found), _host(targets))
+            if not preview:
+                preview.append(self._preview(x, found, targets, data.info, ctx))
+            loss_sum += _losses(model, x, targets, ctx) * len(targets)
+            return len(targets)
+
+        # A detector takes a list of images and batches them itself into a new tensor (its
+        # GeneralizedRCNNTransform), so a channels-last batch would not reach its backbone.
+        seen = evaluate(model, data, replace(ctx, channels_last=False), add,
+                        forward=lambda detector, x: detector(list(x)))
         scores = detection_scores(metric)
-        return Validation(loss_sum / max(seen, 1), scores["map_50"], _EMPTY, scores, preview)
+        return Validation(loss_sum / max(seen, 1), scores["map_50"], _EMPTY, scores,
+                          preview[0] if preview else None)
 
     @staticmethod
     def _preview(x: Tensor, found: list[dict], targets: list[dict], info: Any, ctx: Context

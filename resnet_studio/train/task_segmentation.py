@@ -16,7 +16,15 @@ from torch import Tensor, nn
 
 from .dense_metrics import segmentation_scores, update_confusion
 from .records import PreviewRecord
-from .task import PREVIEW_IMAGES, SEGMENTATION, Context, Task, Validation, display_images
+from .task import (
+    PREVIEW_IMAGES,
+    SEGMENTATION,
+    Context,
+    Task,
+    Validation,
+    display_images,
+    evaluate,
+)
 
 IGNORE = 255
 AUX_WEIGHT = 0.5
@@ -54,27 +62,23 @@ class SegmentationTask(Task):
         classes = data.info.classes
         confusion = torch.zeros(classes * classes, device=device, dtype=torch.long)
         loss_sum = torch.zeros((), device=device)
-        preview = None
-        model.eval()
-        try:
-            for x, y in data.val.epoch(0):
-                if ctx.channels_last:
-                    x = x.contiguous(memory_format=torch.channels_last)
-                with ctx.autocast():
-                    out, _ = outputs(model(x))
-                out = out.float()
-                loss_sum += F.cross_entropy(out, y, ignore_index=IGNORE, reduction="sum")
-                predicted = out.argmax(1)
-                update_confusion(confusion, predicted, y, classes, IGNORE)
-                if preview is None:
-                    preview = self._preview(x, predicted, y, data.info, ctx)
-        finally:
-            model.train()
+        preview: list[PreviewRecord] = []
+
+        def add(x: Tensor, y: Tensor, result: Any) -> int:
+            out = outputs(result)[0].float()
+            loss_sum.add_(F.cross_entropy(out, y, ignore_index=IGNORE, reduction="sum"))
+            predicted = out.argmax(1)
+            update_confusion(confusion, predicted, y, classes, IGNORE)
+            if not preview:
+                preview.append(self._preview(x, predicted, y, data.info, ctx))
+            return y.shape[0]
+
+        evaluate(model, data, ctx, add, sums=(loss_sum, confusion))
         matrix = confusion.cpu().numpy().reshape(classes, classes)
         scores = segmentation_scores(matrix)
         pixels = max(int(matrix.sum()), 1)
         return Validation(float(loss_sum.item()) / pixels, scores["miou"], matrix, scores,
-                          preview)
+                          preview[0] if preview else None)
 
     @staticmethod
     def _preview(x: Tensor, predicted: Tensor, y: Tensor, info: Any, ctx: Context
