@@ -179,3 +179,29 @@ def test_a_network_given_a_detection_head_is_offered_its_tasks_recipe(make_windo
 def test_a_classifier_is_offered_no_other_recipe(make_window):
     window = make_window(tiny_net())
     assert _settings(window).task_recipe.isHidden()
+
+
+def test_the_task_recipe_is_checked_again_only_when_a_head_comes_or_goes(make_window,
+                                                                         monkeypatch):
+    from resnet_studio.ui.train import recipe_sync
+
+    window = make_window(tiny_net())
+    s, graph = _settings(window), window.document.graph
+    checks = []
+    check = recipe_sync.task_recipe
+    monkeypatch.setattr(recipe_sync, "task_recipe", lambda g: checks.append(1) or check(g))
+    graph.add_node("conv2d", {"out_channels": 4}, (300.0, 0.0), "extra")
+    graph.connect("relu1", "out", "extra", "in")
+    graph.set_params("extra", {"out_channels": 8})
+    graph.move_node("extra", (320.0, 10.0))
+    graph.set_label("extra", "spare")
+    graph.rename_node("extra", "spare")
+    graph.remove_node("spare")
+    assert checks == [] and s.task_recipe.isHidden()  # no edit of a non-head block checks
+    graph.add_node("faster_rcnn", {}, (0.0, 900.0), "detector")
+    assert len(checks) == 1 and not s.task_recipe.isHidden()  # a detector now
+    graph.rename_node("detector", "boxes")
+    graph.move_node("boxes", (10.0, 900.0))
+    assert len(checks) == 1
+    graph.remove_node("boxes")  # followed under its new id
+    assert len(checks) == 2 and s.task_recipe.isHidden()

@@ -13,6 +13,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from ...compiler.task import HEAD_TASKS
 from ...graph import events
 from ...presets.recipes import Recipe, graph_recipe
 from ...train.config import ConfigError
@@ -70,6 +71,7 @@ class TrainingSync(QObject):
         self.recipe: Recipe | None = None
         self._showing = False
         self._shown: dict | None = None  # the panel's settings as last shown or pushed
+        self._heads = _head_ids(document.graph)  # the task follows from these nodes alone
         settings.changed.connect(self._on_settings_changed)
         settings.reset_recipe.clicked.connect(self.reset_to_recipe)
         settings.task_recipe.clicked.connect(self.use_task_recipe)
@@ -110,6 +112,7 @@ class TrainingSync(QObject):
     def _offer_task_recipe(self) -> None:
         """A network whose heads make it a detector or a segmenter, trained by another
         recipe (a classifier's it was built from), is offered its task's recipe."""
+        self._heads = _head_ids(self.document.graph)
         offer = task_recipe(self.document.graph)
         if offer is not None and self.recipe is not None and offer.name == self.recipe.name:
             offer = None
@@ -136,8 +139,21 @@ class TrainingSync(QObject):
             self.show()
         elif isinstance(event, events.InputSpecChanged):
             self.settings.show_fit(self.document.graph)
-        else:  # a head added or removed may change the task
+        elif self._heads_changed(event):  # the task may have changed
             self._offer_task_recipe()
+
+    def _heads_changed(self, event: object) -> bool:
+        """Whether ``event`` added or removed a head block (the only edits that change the
+        task: a block changes type by being replaced, and opening a project removes and adds
+        its nodes); a renamed head is followed under its new id."""
+        if isinstance(event, events.NodeAdded):
+            node = self.document.graph.nodes.get(event.node_id)
+            return node is not None and node.type_id in HEAD_TASKS
+        if isinstance(event, events.NodeRemoved):
+            return event.node_id in self._heads
+        if isinstance(event, events.NodeRenamed) and event.old_id in self._heads:
+            self._heads = (self._heads - {event.old_id}) | {event.new_id}
+        return False
 
     # ----- panel → project --------------------------------------------------------------------
     def _on_settings_changed(self) -> None:
@@ -191,6 +207,10 @@ class TrainingSync(QObject):
     def apply_lr(self, lr: float) -> None:
         """Set the learning rate (the LR finder's suggestion) as an undoable edit."""
         self.settings.lr.setValue(lr)
+
+
+def _head_ids(graph: Any) -> set[str]:
+    return {node_id for node_id, node in graph.nodes.items() if node.type_id in HEAD_TASKS}
 
 
 def _changed_setting(before: Any, after: dict) -> str:
