@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from ..shell import theme
@@ -64,6 +65,7 @@ class ExplainView(AnalysisView):
         self.top_k = QLabel(alignment=Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.top_k.setTextFormat(Qt.TextFormat.RichText)
         self.pictures: dict[str, QLabel] = {}
+        self.rendered: dict[str, QPixmap] = {}  # the pictures at their own size, by key
 
     def draw(self, result: Any, context: dict[str, Any]) -> None:
         self.note.setText(
@@ -84,6 +86,7 @@ class ExplainView(AnalysisView):
         self.top_k.setText(self._ranking(result))
         self.grid.addWidget(self.top_k, 0, 3)
         self._add_feature_maps(result)
+        self.rendered = self._render(result)
         self._scale_pictures()
 
     def resizeEvent(self, event) -> None:
@@ -101,19 +104,27 @@ class ExplainView(AnalysisView):
         features = int(min(max(width / stages - 24, FEATURES), FEATURES * LARGEST, picture))
         return picture, features
 
-    def _scale_pictures(self) -> None:
+    def _render(self, result: Any) -> dict[str, QPixmap]:
+        """Each picture colour-mapped once, at the analysis's own resolution: a resize only
+        scales these (as a fresh render at that height would, FastTransformation)."""
         from ...analysis.figures import mosaic
 
-        result = self.result
-        picture, features = self.picture_sizes()
-        self.pictures["image"].setPixmap(rgb_pixmap(result.image, picture))
-        self.pictures["gradcam"].setPixmap(
-            rgba_pixmap(gradcam_overlay(result.image, result.gradcam), picture))
-        self.pictures["attribution"].setPixmap(
-            scalar_pixmap(result.attribution, "inferno", picture))
+        def own(pixmap_of, values, *args) -> QPixmap:
+            return pixmap_of(values, *args, values.shape[0])
+
+        rendered = {"image": own(rgb_pixmap, result.image),
+                    "gradcam": own(rgba_pixmap, gradcam_overlay(result.image, result.gradcam)),
+                    "attribution": own(scalar_pixmap, result.attribution, "inferno")}
         for name, maps in result.feature_maps.items():
-            self.pictures[f"stage:{name}"].setPixmap(
-                scalar_pixmap(mosaic(maps), "viridis", features))
+            rendered[f"stage:{name}"] = own(scalar_pixmap, mosaic(maps), "viridis")
+        return rendered
+
+    def _scale_pictures(self) -> None:
+        picture, features = self.picture_sizes()
+        for key, pixmap in self.rendered.items():
+            height = features if key.startswith("stage:") else picture
+            self.pictures[key].setPixmap(
+                pixmap.scaledToHeight(height, Qt.TransformationMode.FastTransformation))
 
     def _ranking(self, result: Any) -> str:
         rows = "".join(f"<tr><td>{i + 1}.&nbsp;</td><td>{c}&nbsp;&nbsp;</td>"
