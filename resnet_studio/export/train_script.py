@@ -240,7 +240,7 @@ class TrainBatches:
             x = self.images.index_select(0, idx)
             if self.augment.active:
                 seed = derive_seed(self.seed, AUGMENT_STREAM, epoch, batch, self.env.rank)
-                gen = make_generator(self.images.device, seed)
+                gen = make_generator(torch.device("cpu"), seed)  # same crops on any device
                 x = augment_batch(x, self.augment, self.norm, gen)
             else:
                 x = self.norm.from_uint8(x)
