@@ -50,10 +50,13 @@ class TrainConfig:
 
     ``decay_norm_and_bias=False`` leaves normalisation weights, biases and other 1-D or scalar
     parameters out of weight decay, which is the usual recipe for residual networks.
-    ``grad_clip`` is a maximum global gradient norm (0 turns clipping off). ``amp`` and
-    ``compile`` apply to CUDA; ``telemetry_every`` is the number of steps between telemetry
-    flushes (the only host synchronisations of the loop); ``checkpoint_every`` writes
-    ``last.pt`` every so many steps besides at each epoch's end (0: epoch ends only).
+    ``grad_clip`` is a maximum global gradient norm (0 turns clipping off). ``amp`` applies to
+    CUDA. ``compile`` runs the training steps through ``torch.compile`` on any device (on the
+    CPU its inductor backend needs a C++ compiler); the network is compiled once per run, at
+    its first step, which is slow, and validation runs it uncompiled. ``telemetry_every`` is
+    the number of steps between telemetry flushes (the only host synchronisations of the
+    loop); ``checkpoint_every`` writes ``last.pt`` every so many steps besides at each epoch's
+    end (0: epoch ends only).
 
     Transfer learning (see ``transfer.py``): ``freeze_stages`` freezes the stem and the first
     stages (N = 2: conv1 and layer1, torchvision's ``trainable_backbone_layers=3``);

@@ -28,6 +28,9 @@ from .telemetry import Layers, StepStats
 
 Network = Graph | nn.Module | Callable[[InputSpec], Graph]
 
+# torch.compile's backend for ``TrainConfig.compile`` (tests put a counting one here).
+COMPILE_BACKEND: Any = "inductor"
+
 
 class EngineError(RuntimeError):
     """A run that cannot start or go on; the message says why and what to do."""
@@ -131,10 +134,21 @@ def _prepare(network: Network, config: TrainConfig, env: DistEnv, device: torch.
         apply_settings(optimizer, scheduler, plan, config)
     train_model = distributed.wrap(model, device) if env.enabled else model
     if config.compile:
-        train_model = torch.compile(train_model)
+        train_model = compiled(train_model)
     stats = StepStats(layers, config.telemetry_every, device)
     return Session(env, device, created, bundle, graph, model, train_model, layers, stats,
                    optimizer, plan, scheduler, scaler, spec, task)
+
+
+def compiled(model: nn.Module) -> nn.Module:
+    """``model`` under torch.compile, on any device (on the CPU inductor writes C++).
+
+    Shapes are static (``dynamic=False``): training batches all have one size (the last
+    partial batch is dropped), so the graph is compiled once; letting dynamo mark the batch
+    dimension dynamic after a second shape would only give slower kernels. Validation runs
+    the plain module, so switching to ``eval()`` and back recompiles nothing.
+    """
+    return torch.compile(model, backend=COMPILE_BACKEND, dynamic=False)
 
 
 def _check_task_first(network: Network, config: TrainConfig) -> None:
