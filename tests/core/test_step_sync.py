@@ -28,11 +28,12 @@ TRANSFERS = ("item", "cpu", "tolist", "numpy", "__bool__", "__float__", "__int__
 
 
 class SyncCounter:
-    """Counts host syncs by kind while ``where`` is set ("step" or "flush")."""
+    """Counts host syncs by kind while ``where`` is set (inside a step or a flush)."""
 
     def __init__(self) -> None:
         self.where: str | None = None
-        self.calls: dict[str, Counter] = {"step": Counter(), "flush": Counter()}
+        # by where: "step", "step-flush" (a step that closes a window), "flush"
+        self.calls: dict[str, Counter] = {k: Counter() for k in ("step", "step-flush", "flush")}
         self.runs = Counter()
         self.engine: Engine | None = None
 
@@ -58,6 +59,8 @@ class SyncCounter:
                             lambda *a, **k: (self.hit("synchronize"), real_sync(*a, **k))[1])
         for name in ("tensor", "as_tensor"):
             monkeypatch.setattr(torch, name, self._built(name, getattr(torch, name)))
+        # windows close by step count only, however slow the patched calls make a step
+        monkeypatch.setattr(engine_telemetry, "FLUSH_SECONDS", float("inf"))
         self._wrap(monkeypatch, Engine, "_train_step", "step")
         self._wrap(monkeypatch, TelemetryWindows, "_flush", "flush")
 
@@ -87,8 +90,8 @@ class SyncCounter:
         counter = self
 
         def wrapped(engine, *args, **kwargs):
-            outer, counter.where = counter.where, counter.where or where
             key = f"{where}-flush" if kwargs.get("measure") else where
+            outer, counter.where = counter.where, counter.where or key
             if where == "step" or engine._slot:  # a flush with no pending steps does nothing
                 counter.runs[key] += 1
             counter.engine = engine
@@ -116,8 +119,6 @@ class SpareLayer(nn.Module):
 def _counted_run(monkeypatch, network=None, **changes) -> SyncCounter:
     counter = SyncCounter()
     counter.install(monkeypatch)
-    # windows close by step count only, however slow the patched calls make a step
-    monkeypatch.setattr(engine_telemetry, "FLUSH_SECONDS", float("inf"))
     config = tiny_config(epochs=2, telemetry_every=3, **changes)
     _, recorder, end = run_engine(config, graph=network)
     monkeypatch.undo()
@@ -141,14 +142,14 @@ def test_a_step_never_waits_for_the_device(monkeypatch, changes):
     counter = _counted_run(monkeypatch, **changes)
     # steps 3, 6 (epoch end), 9 and 12 close a window: measured steps, then a flush each
     assert counter.runs == {"step": 8, "step-flush": 4, "flush": 4}
-    assert counter.calls["step"] == Counter()
+    assert counter.calls["step"] == Counter() and counter.calls["step-flush"] == Counter()
     assert counter.calls["flush"] == Counter({"cpu": 1 * 4, "numpy": 1 * 4})
 
 
 def test_a_layer_without_gradient_keeps_the_step_sync_free(monkeypatch):
     counter = _counted_run(monkeypatch, SpareLayer(), grad_clip=1.0)
     assert counter.runs["step"] + counter.runs["step-flush"] == 12
-    assert counter.calls["step"] == Counter()
+    assert counter.calls["step"] == Counter() and counter.calls["step-flush"] == Counter()
 
 
 def test_a_missing_gradient_counts_as_zero_in_the_layer_norms():
@@ -181,4 +182,6 @@ def test_the_counter_catches_a_step_that_reads_its_loss(monkeypatch):
     counter = SyncCounter()
     counter.install(monkeypatch)
     run_engine(tiny_config(epochs=1, telemetry_every=3))
-    assert counter.calls["step"] == Counter({"item": 6, "__bool__": 6})
+    # one epoch of 6 steps, windows of 3: steps 3 and 6 close them
+    assert counter.calls["step"] == Counter({"item": 4, "__bool__": 4})
+    assert counter.calls["step-flush"] == Counter({"item": 2, "__bool__": 2})
