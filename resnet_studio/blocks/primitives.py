@@ -129,12 +129,17 @@ def _sum(*xs):
     return out
 
 
+# The functional steps run inside forward, which torch.compile traces: they reach torch
+# through a tensor method or a plain import, never the lazy module (its importlib call would
+# break the graph and leave the whole forward to eager mode).
 def _cat(*xs):
-    return torch.cat(xs, dim=1)
+    import torch as real_torch
+
+    return real_torch.cat(xs, dim=1)
 
 
 def _flatten(x):
-    return torch.flatten(x, 1)
+    return x.flatten(1)
 
 
 def _identity(x):

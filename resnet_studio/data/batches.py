@@ -23,6 +23,7 @@ from .augment import Augment, Normaliser, augment_batch, derive_seed, make_gener
 from .config import DataError
 
 _ORDER_STREAM, _AUGMENT_STREAM = 1, 2
+_HOST = torch.device("cpu")
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class Sampling:
 def epoch_order(size: int, epoch: int, sampling: Sampling) -> Tensor:
     """This rank's sample indices for ``epoch`` (CPU int64), before batching."""
     if sampling.shuffle:
-        gen = make_generator(torch.device("cpu"), derive_seed(sampling.seed, _ORDER_STREAM, epoch))
+        gen = make_generator(_HOST, derive_seed(sampling.seed, _ORDER_STREAM, epoch))
         order = torch.randperm(size, generator=gen)
     else:
         order = torch.arange(size)
@@ -90,11 +91,13 @@ class Batches(ABC):
         """Yield finished batches for the index ``chunks`` (the first is batch ``start_batch``)."""
 
     def _finish(self, images: Tensor, epoch: int, batch: int) -> Tensor:
-        """Augment (training) or just normalise (evaluation) a uint8 batch on the device."""
+        """Augment (training) or just normalise (evaluation) a uint8 batch on the device; the
+        augmentation's parameters come from a CPU generator, so they are the same on every
+        device."""
         if not self.augment.active:
             return self.norm.from_uint8(images)
         seed = derive_seed(self.sampling.seed, _AUGMENT_STREAM, epoch, batch, self.sampling.rank)
-        return augment_batch(images, self.augment, self.norm, make_generator(self.device, seed))
+        return augment_batch(images, self.augment, self.norm, make_generator(_HOST, seed))
 
 
 class TensorBatches(Batches):

@@ -208,6 +208,15 @@ def augmentation(data: dict, flip_suits: bool):
                    color_jitter=data.get("color_jitter", 0.0))
 
 
+def precision(cfg: dict, device: torch.device) -> tuple[str, bool]:
+    """(amp, channels_last) on ``device``: mixed precision on CUDA only; amp "auto" is bf16
+    with channels-last on a GPU that computes bf16 natively, full precision elsewhere."""
+    amp = cfg["amp"] if device.type == "cuda" else "off"
+    if amp == "auto":
+        amp = "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "off"
+    return amp, bool(cfg["channels_last"] or (cfg["amp"] == "auto" and amp == "bf16"))
+
+
 def epoch_order(size: int, epoch: int, seed: int, rank: int, world: int) -> torch.Tensor:
     """This process's share of the epoch's shuffle: every world-th index, the uneven tail
     left out so that every process runs the same number of steps."""
@@ -240,7 +249,7 @@ class TrainBatches:
             x = self.images.index_select(0, idx)
             if self.augment.active:
                 seed = derive_seed(self.seed, AUGMENT_STREAM, epoch, batch, self.env.rank)
-                gen = make_generator(self.images.device, seed)
+                gen = make_generator(torch.device("cpu"), seed)  # same crops on any device
                 x = augment_batch(x, self.augment, self.norm, gen)
             else:
                 x = self.norm.from_uint8(x)
@@ -359,6 +368,7 @@ class Run:
     def __init__(self, args: argparse.Namespace):
         self.args, self.cfg = args, load_settings(args)
         self.env, self.device = start_processes(self.cfg["device"])
+        self.amp, self.channels_last = precision(self.cfg, self.device)
         self.project = json.loads((HERE / "project.rstudio.json").read_text(encoding="utf-8"))
         self.bundled = read_checkpoint()
         self._data()
@@ -391,7 +401,7 @@ class Run:
 
         torch.manual_seed(self.cfg["seed"])  # one seed, one starting network
         self.model = Net(zero_init_residual=self.cfg["zero_init_residual"]).to(self.device)
-        if self.cfg["channels_last"]:
+        if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
         self.net = self.model
         if self.env.world > 1:
@@ -406,7 +416,6 @@ class Run:
         steps, total = len(self.train), len(self.train) * cfg["epochs"]
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda step: lr_factor(step, cfg, steps, total))
-        self.amp = cfg["amp"] if self.device.type == "cuda" else "off"
         self.scaler = torch.amp.GradScaler("cuda") if self.amp == "fp16" else None
 
     def _resume(self) -> None:
@@ -450,7 +459,7 @@ class Run:
 
     def _train_step(self, x: torch.Tensor, y: torch.Tensor, sums: torch.Tensor) -> None:
         cfg = self.cfg
-        if cfg["channels_last"]:
+        if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         self.optimizer.zero_grad(set_to_none=True)
         with self._autocast():

@@ -37,7 +37,7 @@ def add_bench(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, default=30, metavar="N",
                    help="measured steps, after as many as 5 warm-up steps (default 30)")
     p.add_argument("--device", choices=("auto", "cuda", "mps", "cpu"), default="auto")
-    p.add_argument("--amp", choices=("off", "bf16", "fp16"), default="off")
+    p.add_argument("--amp", choices=("off", "auto", "bf16", "fp16"), default="off")
     p.add_argument("--channels-last", action="store_true")
     p.set_defaults(handler=reported(run_bench))
 

@@ -17,7 +17,7 @@ from ..data import DataConfig, DataError
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("constant", "step", "multistep", "cosine", "onecycle")
 DEVICES = ("auto", "cuda", "mps", "cpu")
-AMP_MODES = ("off", "bf16", "fp16")
+AMP_MODES = ("off", "auto", "bf16", "fp16")
 # The weight initialisations of ``compiler.build.INITS`` (kept here as names so that the
 # configuration loads without torch; a test checks that the two agree).
 INITS = ("he_fan_out", "he_fan_in", "xavier", "pytorch")
@@ -50,10 +50,20 @@ class TrainConfig:
 
     ``decay_norm_and_bias=False`` leaves normalisation weights, biases and other 1-D or scalar
     parameters out of weight decay, which is the usual recipe for residual networks.
-    ``grad_clip`` is a maximum global gradient norm (0 turns clipping off). ``amp`` and
-    ``compile`` apply to CUDA; ``telemetry_every`` is the number of steps between telemetry
-    flushes (the only host synchronisations of the loop); ``checkpoint_every`` writes
-    ``last.pt`` every so many steps besides at each epoch's end (0: epoch ends only).
+    ``grad_clip`` is a maximum global gradient norm (0 turns clipping off). ``amp`` is mixed
+    precision on CUDA: ``bf16`` or ``fp16`` autocast (fp16 with a gradient scaler), refused on
+    other devices. ``auto`` (the GPU-size recipes' choice) is the fast CUDA recipe where it
+    exists: bf16 autocast *and* channels-last on a GPU that computes bf16 natively (Ampere and
+    later); anywhere else — the CPU included — full precision in the layout ``channels_last``
+    sets. ``channels_last`` alone stays a plain switch; the precision a run used is in its
+    start record (``RunStartRecord.precision``) and its config.json.
+
+    ``compile`` runs the training steps through ``torch.compile`` on any device (on the CPU
+    its inductor backend needs a C++ compiler); the network is compiled once per run, at its
+    first step, which is slow, and validation runs it uncompiled. ``telemetry_every`` is the
+    number of steps between telemetry flushes (the only host synchronisations of the loop);
+    ``checkpoint_every`` writes ``last.pt`` every so many steps besides at each epoch's end
+    (0: epoch ends only).
 
     Transfer learning (see ``transfer.py``): ``freeze_stages`` freezes the stem and the first
     stages (N = 2: conv1 and layer1, torchvision's ``trainable_backbone_layers=3``);

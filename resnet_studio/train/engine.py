@@ -195,7 +195,8 @@ class Engine(TelemetryWindows, CheckpointWriting):
             s.layers.names, s.layers.types, s.layers.sizes, self.config.to_dict(),
             data_info_dict(s.data.info), s.graph, str(s.device), s.env.world_size,
             s.plan.steps_per_epoch, s.plan.total_steps, self.step,
-            str(self.run_dir) if self.run_dir else None, self.epoch, s.spec)
+            str(self.run_dir) if self.run_dir else None, self.epoch, s.spec,
+            s.precision.to_dict())
 
     def _end(self, status: str, message: str) -> RunEndRecord:
         self.state = status
@@ -254,7 +255,7 @@ class Engine(TelemetryWindows, CheckpointWriting):
     def _train_step(self, x: torch.Tensor, y: torch.Tensor, *, measure: bool) -> None:
         s, cfg = self.session, self.config
         try:
-            if cfg.channels_last:
+            if s.precision.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             s.optimizer.zero_grad(set_to_none=True)
             with self._autocast():
@@ -295,9 +296,10 @@ class Engine(TelemetryWindows, CheckpointWriting):
             s.stats.measure_update()
 
     def _autocast(self):
-        if self.config.amp == "off":
+        amp = self.session.precision.amp
+        if amp == "off":
             return contextlib.nullcontext()
-        dtype = torch.bfloat16 if self.config.amp == "bf16" else torch.float16
+        dtype = torch.bfloat16 if amp == "bf16" else torch.float16
         return torch.autocast(device_type="cuda", dtype=dtype)
 
     def _out_of_memory(self) -> RunFailure:
@@ -318,7 +320,7 @@ class Engine(TelemetryWindows, CheckpointWriting):
     def _validate(self) -> Validation:
         """The task's validation pass (loss, main metric, confusion, metrics, preview)."""
         s = self.session
-        ctx = Context(s.env, self.config.channels_last, self._autocast, self.epoch + 1,
+        ctx = Context(s.env, s.precision.channels_last, self._autocast, self.epoch + 1,
                       self.step)
         return s.task.validate(s.model, s.data, s.device, ctx)
 

@@ -149,13 +149,17 @@ def describe(training: ProjectTraining) -> list[str]:
     lines = [
         "Training" + (f" (recipe ‘{recipe.title}’: {recipe.citation})" if recipe else "") + ":",
         (f"  {optimiser}, weight decay {c.weight_decay:g}, {schedule} schedule, {c.epochs} "
-        f"epochs, batch {c.batch_size}, seed {c.seed}"),
+        f"epochs, batch {c.batch_size}, seed {c.seed}{_PRECISION.get(c.amp, '')}"),
         (f"  weight init {c.init}{' + zero-init residual' if c.zero_init_residual else ''}; "
         f"data {data.dataset}, {augment}, images fitted to the network: "
         f"{'yes' if data.fit == 'network' else 'no'}, validation {data.val_fraction:g}"),
     ]
     transfer = _transfer_text(c)
     return lines + ([f"  transfer: {transfer}"] if transfer else [])
+
+
+_PRECISION = {"auto": ", bf16 + channels-last on a GPU with bf16",
+              "bf16": ", bf16 autocast", "fp16": ", fp16 autocast"}
 
 
 def _transfer_text(c: TrainConfig) -> str:

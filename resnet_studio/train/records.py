@@ -28,6 +28,9 @@ class RunStartRecord:
     height, width, classes, class_names, mean, std, train_size, val_size); ``graph`` is the
     project dict, or None when the engine was given a plain module. ``data_spec`` is the
     ``data.spec.DataSpec`` as a dict (None when the engine was handed ready-made batches).
+    ``precision`` is how the run computes on its device, ``{"amp": "off" | "bf16" | "fp16",
+    "channels_last": bool}``: ``config`` keeps what was asked for (amp "auto"), this what it
+    became (None from an engine that did not say).
     """
 
     layer_names: tuple[str, ...]
@@ -44,6 +47,7 @@ class RunStartRecord:
     run_dir: str | None
     resumed_epoch: int = 0
     data_spec: dict[str, Any] | None = None
+    precision: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,9 @@ from .telemetry import Layers, StepStats
 
 Network = Graph | nn.Module | Callable[[InputSpec], Graph]
 
+# torch.compile's backend for ``TrainConfig.compile`` (tests put a counting one here).
+COMPILE_BACKEND: Any = "inductor"
+
 
 class EngineError(RuntimeError):
     """A run that cannot start or go on; the message says why and what to do."""
@@ -36,6 +39,18 @@ class EngineError(RuntimeError):
 class RunFailure(Exception):
     """Ends a run as failed with a message for the user (divergence, out of memory, a full
     disk); the engine reports it in its RunEndRecord instead of raising it."""
+
+
+@dataclass(frozen=True)
+class Precision:
+    """How a run computes, resolved from the config for its device: ``amp`` is off, bf16 or
+    fp16 (never auto) and ``channels_last`` whether inputs and weights are channels-last."""
+
+    amp: str = "off"
+    channels_last: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"amp": self.amp, "channels_last": self.channels_last}
 
 
 @dataclass
@@ -58,6 +73,7 @@ class Session:
     scaler: torch.amp.GradScaler | None
     spec: dict[str, Any] | None = None  # the data spec (None: data handed in ready-made)
     task: Any = None  # the task object (task.Task): loss, validation, records
+    precision: Precision = Precision()
 
 
 def resolve_device(name: str, env: DistEnv) -> torch.device:
@@ -81,26 +97,43 @@ def resolve_device(name: str, env: DistEnv) -> torch.device:
 
 
 def check_amp(config: TrainConfig, device: torch.device) -> None:
-    if config.amp != "off" and device.type != "cuda":
+    if config.amp not in ("off", "auto") and device.type != "cuda":
         raise EngineError(f"mixed precision (amp ‘{config.amp}’) is for CUDA GPUs; this run uses "
-                          f"the {device.type} device. Set amp to ‘off’.")
+                          f"the {device.type} device. Set amp to ‘off’ or ‘auto’.")
+
+
+def cuda_supports_bf16() -> bool:
+    """Whether the current CUDA GPU computes in bfloat16 natively (Ampere and later)."""
+    return torch.cuda.is_bf16_supported(including_emulation=False)
+
+
+def resolve_precision(config: TrainConfig, device: torch.device) -> Precision:
+    """The precision the run uses on ``device``. ``amp`` auto is the fast CUDA recipe: bf16
+    autocast with channels-last on a GPU that supports bf16, full precision (and the layout
+    ``channels_last`` asks for) anywhere else; explicit bf16 / fp16 need CUDA."""
+    check_amp(config, device)
+    if config.amp != "auto":
+        return Precision(config.amp, config.channels_last)
+    fast = device.type == "cuda" and cuda_supports_bf16()
+    return Precision("bf16" if fast else "off", config.channels_last or fast)
 
 
 def prepare(network: Network, config: TrainConfig, *, bundle: Any = None,
             checkpoint: dict[str, Any] | None = None) -> Session:
     env = distributed.detect()
     device = resolve_device(config.device, env)
-    check_amp(config, device)
+    precision = resolve_precision(config, device)
     created = distributed.join(env, device)
     try:
-        return _prepare(network, config, env, device, created, bundle, checkpoint)
+        return _prepare(network, config, env, device, created, bundle, checkpoint, precision)
     except BaseException:
         distributed.leave(created, wait=False)  # the other ranks may never get this far
         raise
 
 
 def _prepare(network: Network, config: TrainConfig, env: DistEnv, device: torch.device,
-             created: bool, bundle: Any, checkpoint: dict[str, Any] | None) -> Session:
+             created: bool, bundle: Any, checkpoint: dict[str, Any] | None,
+             precision: Precision) -> Session:
     spec = None
     check_training(network, config, device)
     if bundle is None:
@@ -116,7 +149,7 @@ def _prepare(network: Network, config: TrainConfig, env: DistEnv, device: torch.
     model, graph, task = _model(network, config, bundle.info)
     _transfer(model, config)
     model.to(device)
-    if config.channels_last:
+    if precision.channels_last:
         model.to(memory_format=torch.channels_last)
     if checkpoint is not None:
         load_weights(model, checkpoint)
@@ -125,16 +158,27 @@ def _prepare(network: Network, config: TrainConfig, env: DistEnv, device: torch.
     steps = len(bundle.train)
     plan = SchedulePlan(config, steps, steps * config.epochs)
     scheduler = build_scheduler(optimizer, plan)
-    scaler = torch.amp.GradScaler("cuda") if config.amp == "fp16" else None
+    scaler = torch.amp.GradScaler("cuda") if precision.amp == "fp16" else None
     if checkpoint is not None:
         _load_optimisation(checkpoint, optimizer, scheduler, scaler)
         apply_settings(optimizer, scheduler, plan, config)
     train_model = distributed.wrap(model, device) if env.enabled else model
     if config.compile:
-        train_model = torch.compile(train_model)
+        train_model = compiled(train_model)
     stats = StepStats(layers, config.telemetry_every, device)
     return Session(env, device, created, bundle, graph, model, train_model, layers, stats,
-                   optimizer, plan, scheduler, scaler, spec, task)
+                   optimizer, plan, scheduler, scaler, spec, task, precision)
+
+
+def compiled(model: nn.Module) -> nn.Module:
+    """``model`` under torch.compile, on any device (on the CPU inductor writes C++).
+
+    Shapes are static (``dynamic=False``): training batches all have one size (the last
+    partial batch is dropped), so the graph is compiled once; letting dynamo mark the batch
+    dimension dynamic after a second shape would only give slower kernels. Validation runs
+    the plain module, so switching to ``eval()`` and back recompiles nothing.
+    """
+    return torch.compile(model, backend=COMPILE_BACKEND, dynamic=False)
 
 
 def _check_task_first(network: Network, config: TrainConfig) -> None:

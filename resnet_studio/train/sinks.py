@@ -142,7 +142,8 @@ class RunDirSink:
             raise SinkError(f"cannot create the run directory {self.run_dir}: {exc}") from None
         info = {"config": record.config, "data": json_value(record.data),
                 SPEC_KEY: record.data_spec, "device": record.device,
-                "world_size": record.world_size, "layers": list(record.layer_names)}
+                "world_size": record.world_size, "layers": list(record.layer_names),
+                "precision": record.precision}
         write_text_atomic(self.run_dir / "config.json", json.dumps(info, indent=2) + "\n")
         if record.graph is not None:
             write_text_atomic(self.run_dir / "graph.json",

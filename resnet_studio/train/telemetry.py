@@ -126,23 +126,30 @@ class StepStats:
         self._sums = torch.zeros(3, window, device=device)  # loss·n, correct, n
         self._snapshot: list[Tensor] | None = None
         self._update: tuple[Tensor, Tensor] | None = None
+        self._zeros: dict[torch.dtype, Tensor] = {}  # stand-ins for missing gradients
 
     # ----- during a step ----------------------------------------------------------------------
     @torch.no_grad()
     def record_grads(self, slot: int) -> Tensor:
         """Store this step's per-layer gradient norms in row ``slot``; return the global
-        gradient norm (a device scalar, for clipping without recomputing)."""
-        grads = [p.grad for p in self.params]
-        index = self.index
-        if any(g is None for g in grads):  # a parameter this batch did not reach
-            keep = [i for i, g in enumerate(grads) if g is not None]
-            grads = [grads[i] for i in keep]
-            index = self.index[torch.tensor(keep, dtype=torch.long, device=self.device)]
-        if not grads:
+        gradient norm (a device scalar, for clipping without recomputing).
+
+        A parameter this batch did not reach (no gradient) counts as a zero gradient: a
+        device zero stands in for it, so the layer index stays the precomputed one — picking
+        a subset of it would build an index from host data, a blocking copy in every step."""
+        if not self.params:
             return torch.zeros((), device=self.device)
+        grads = [p.grad if p.grad is not None else self._zero(p) for p in self.params]
         squares = torch.stack(torch._foreach_norm(grads)).float().square()
-        self._grad_sq[slot].index_add_(0, index, squares)
+        self._grad_sq[slot].index_add_(0, self.index, squares)
         return squares.sum().sqrt()
+
+    def _zero(self, param: Tensor) -> Tensor:
+        zero = self._zeros.get(param.dtype)
+        if zero is None:  # a fill on the device, made once per dtype
+            zero = self._zeros[param.dtype] = torch.zeros((), dtype=param.dtype,
+                                                          device=self.device)
+        return zero
 
     @torch.no_grad()
     def record_batch(self, slot: int, loss: Tensor, correct: Tensor, count: int) -> None:
@@ -172,7 +179,7 @@ class StepStats:
     # ----- at a flush -------------------------------------------------------------------------
     def packed_sums(self, steps: int, stop: bool) -> Tensor:
         """The window's sums and the stop flag as one device tensor, ready for an all-reduce."""
-        flag = torch.tensor([1.0 if stop else 0.0], device=self.device)
+        flag = self._sums.new_full((1,), 1.0 if stop else 0.0)  # a fill, not a host copy
         return torch.cat([self._sums[:, :steps].reshape(-1), flag])
 
     @torch.no_grad()

@@ -7,6 +7,7 @@ import torch
 
 from resnet_studio.data.augment import (
     Augment,
+    Draws,
     Normaliser,
     augment_batch,
     color_jitter,
@@ -21,6 +22,21 @@ CPU = torch.device("cpu")
 
 def _gen(seed: int = 0) -> torch.Generator:
     return make_generator(CPU, seed)
+
+
+def _crop_flip(images: torch.Tensor, padding: int, flip: bool, gen: torch.Generator):
+    draws = Draws.draw(Augment(crop_padding=padding, flip=flip), len(images), *images.shape[2:],
+                       gen)
+    return crop_flip(images, padding, draws.offsets, draws.flips if flip else None)
+
+
+def _cutout(x: torch.Tensor, size: int, gen: torch.Generator) -> torch.Tensor:
+    return cutout(x, size, Draws.draw(Augment(cutout=size), len(x), *x.shape[2:], gen).centres)
+
+
+def _jitter(x: torch.Tensor, strength: float, gen: torch.Generator) -> torch.Tensor:
+    draws = Draws.draw(Augment(color_jitter=strength), len(x), *x.shape[2:], gen)
+    return color_jitter(x, draws.factors)
 
 
 def _images(n: int = 64, c: int = 3, h: int = 10, w: int = 12) -> torch.Tensor:
@@ -43,7 +59,7 @@ def _placements(image: torch.Tensor, out: torch.Tensor, pad: int) -> list[tuple[
 
 def test_crop_keeps_shape_and_is_a_window_of_the_padded_image():
     images = _images()
-    out = crop_flip(images, 3, False, _gen())
+    out = _crop_flip(images, 3, False, _gen())
     assert out.shape == images.shape and out.dtype == torch.uint8
     offsets = set()
     for image, result in zip(images, out, strict=True):
@@ -57,7 +73,7 @@ def test_crop_keeps_shape_and_is_a_window_of_the_padded_image():
 
 def test_flip_flips_about_half_and_nothing_else():
     images = _images()
-    out = crop_flip(images, 0, True, _gen())
+    out = _crop_flip(images, 0, True, _gen())
     flipped = [torch.equal(o, i.flip(-1)) for o, i in zip(out, images, strict=True)]
     kept = [torch.equal(o, i) for o, i in zip(out, images, strict=True)]
     assert all(f or k for f, k in zip(flipped, kept, strict=True))
@@ -66,7 +82,7 @@ def test_flip_flips_about_half_and_nothing_else():
 
 def test_crop_and_flip_together():
     images = _images(32)
-    out = crop_flip(images, 2, True, _gen(3))
+    out = _crop_flip(images, 2, True, _gen(3))
     places = [_placements(i, o, 2) for i, o in zip(images, out, strict=True)]
     assert all(places)
     assert any(p[0][2] for p in places) and not all(p[0][2] for p in places)
@@ -85,7 +101,7 @@ def test_same_generator_seed_same_augmentation():
 @pytest.mark.parametrize("size", [8, 5])
 def test_cutout_zeroes_one_square_clipped_at_the_border(size):
     x = torch.ones(200, 3, 16, 16)
-    out = cutout(x, size, _gen())
+    out = _cutout(x, size, _gen())
     zero = out == 0
     assert torch.equal(zero, zero[:, :1].expand_as(zero))  # same square in every channel
     assert torch.all(out[~zero] == 1)
@@ -102,17 +118,17 @@ def test_cutout_zeroes_one_square_clipped_at_the_border(size):
 
 def test_colour_jitter_stays_in_range_and_changes_images():
     x = torch.rand(50, 3, 8, 8, generator=_gen(5))
-    out = color_jitter(x, 0.5, _gen())
+    out = _jitter(x, 0.5, _gen())
     assert out.shape == x.shape and out.min() >= 0 and out.max() <= 1
     assert (out - x).abs().mean() > 0.02
     grey = torch.rand(50, 1, 8, 8, generator=_gen(5))
-    assert not torch.equal(color_jitter(grey, 0.5, _gen()), grey)
+    assert not torch.equal(_jitter(grey, 0.5, _gen()), grey)
 
 
 def test_colour_jitter_brightness_scales_dark_images_proportionally():
     # A uniform image has zero contrast and no saturation, so only brightness acts on it.
     x = torch.full((20, 3, 4, 4), 0.25)
-    out = color_jitter(x, 0.5, _gen())
+    out = _jitter(x, 0.5, _gen())
     factors = out[:, 0, 0, 0] / 0.25
     assert torch.all((factors >= 0.5 - 1e-6) & (factors <= 1.5 + 1e-6))
     assert torch.allclose(out, factors.view(-1, 1, 1, 1) * x, atol=1e-6)
