@@ -58,12 +58,25 @@ def _split_by_rate(model: nn.Module, groups: list[dict], config: TrainConfig) ->
             for rate in rates for g in groups]
 
 
-def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+def build_optimizer(model: nn.Module, config: TrainConfig,
+                    device: torch.device | None = None) -> torch.optim.Optimizer:
+    """SGD or AdamW over ``parameter_groups``; on a CUDA device with the fused kernels (one
+    kernel for all parameters' updates, and no host sync under fp16's gradient scaler)."""
     groups = parameter_groups(model, config)
+    kernels = {"fused": True} if device is not None and device.type == "cuda" else {}
     if config.optimizer == "sgd":
         return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum,
-                               nesterov=config.nesterov)
-    return torch.optim.AdamW(groups, lr=config.lr, betas=config.betas)
+                               nesterov=config.nesterov, **kernels)
+    return torch.optim.AdamW(groups, lr=config.lr, betas=config.betas, **kernels)
+
+
+def use_kernels(optimizer: torch.optim.Optimizer, device: torch.device) -> None:
+    """Set each group's kernel choice for ``device`` again after ``load_state_dict``, which
+    brings back the saved groups' own (a run trained on a GPU may resume on the CPU, where
+    the fused kernels would not be what was asked for, and the other way round)."""
+    fused = True if device.type == "cuda" else None
+    for group in optimizer.param_groups:
+        group["fused"], group["foreach"] = fused, None
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from . import distributed
 from .config import TrainConfig
 from .distributed import DistEnv
 from .limits import check_training
-from .optim import SchedulePlan, build_optimizer, build_scheduler
+from .optim import SchedulePlan, build_optimizer, build_scheduler, use_kernels
 from .telemetry import Layers, StepStats
 
 Network = Graph | nn.Module | Callable[[InputSpec], Graph]
@@ -154,13 +154,14 @@ def _prepare(network: Network, config: TrainConfig, env: DistEnv, device: torch.
     if checkpoint is not None:
         load_weights(model, checkpoint)
     layers = Layers.of(model)
-    optimizer = build_optimizer(model, config)
+    optimizer = build_optimizer(model, config, device)
     steps = len(bundle.train)
     plan = SchedulePlan(config, steps, steps * config.epochs)
     scheduler = build_scheduler(optimizer, plan)
     scaler = torch.amp.GradScaler("cuda") if precision.amp == "fp16" else None
     if checkpoint is not None:
         _load_optimisation(checkpoint, optimizer, scheduler, scaler)
+        use_kernels(optimizer, device)
         apply_settings(optimizer, scheduler, plan, config)
     train_model = distributed.wrap(model, device) if env.enabled else model
     if config.compile:
