@@ -11,6 +11,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from ..argtypes import device_name
 from .command import (
     EXIT_FAILED,
     EXIT_OK,
@@ -36,7 +37,8 @@ def add_bench(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=64, metavar="N", help="default 64")
     p.add_argument("--steps", type=int, default=30, metavar="N",
                    help="measured steps, after as many as 5 warm-up steps (default 30)")
-    p.add_argument("--device", choices=("auto", "cuda", "mps", "cpu"), default="auto")
+    p.add_argument("--device", type=device_name, default="auto", metavar="DEVICE",
+                   help="auto (default), cuda, cuda:N, mps or cpu")
     p.add_argument("--amp", choices=("off", "bf16", "fp16"), default="off")
     p.add_argument("--channels-last", action="store_true")
     p.set_defaults(handler=reported(run_bench))
