@@ -151,12 +151,13 @@ exit status: 0 finished, 1 training failed (diverged, out of memory), 2 could no
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``train``, ``bench`` and the sanity tools ``lr-find``, ``overfit`` and
-    ``preview``; each sets ``handler`` like the other commands."""
-    from .command_tools import add_bench, add_sanity
+    """Add ``train``, ``bench``, ``find-batch`` and the sanity tools ``lr-find``,
+    ``overfit`` and ``preview``; each sets ``handler`` like the other commands."""
+    from .command_tools import add_bench, add_find_batch, add_sanity
 
     _add_train(subparsers)
     add_bench(subparsers)
+    add_find_batch(subparsers)
     add_sanity(subparsers)
 
 

@@ -198,3 +198,52 @@ def cuda_fitting_batch(device: Any, batch: int, message: str) -> int | None:
     free = torch.cuda.mem_get_info(device)[0] + torch.cuda.memory_reserved(device) - fixed
     torch.cuda.reset_peak_memory_stats(device)
     return estimate_fitting_batch(batch, peak, fixed, free, requested_bytes(message))
+
+
+# ----- a project's network ------------------------------------------------------------------
+def search_project(graph: Any, config: Any, *, start: int = 8, limit: int = 4096,
+                   on_try: Callable[[int, bool], Any] | None = None) -> tuple[BatchSearch, Any]:
+    """``largest_batch`` for a project's network (a Graph) trained as ``config`` says: its
+    device (``cuda:N`` included), optimiser, mixed precision and memory format; returns the
+    search and the device. Off CUDA each size is first checked against the host's available
+    memory with the training estimate (``limits.training_bytes``), so that a try never
+    drives the machine into swapping: a size refused so counts as not fitting. Dense
+    networks (detection, segmentation) take targets with their images and are refused."""
+    import torch
+
+    from ..budget import BudgetError, check_memory
+    from ..compiler import build
+    from ..compiler.task import task_of
+    from .distributed import DistEnv
+    from .limits import training_bytes
+    from .optim import build_optimizer
+    from .setup import EngineError, check_amp, resolve_device
+
+    task = task_of(graph)
+    if task not in (None, "classification"):
+        raise EngineError(f"the largest batch is searched for classifiers only; this network "
+                          f"is a {task} network (its batches hold targets as well as images).")
+    device = resolve_device(config.device, DistEnv())
+    check_amp(config, device)
+    torch.manual_seed(config.seed)
+    model = build(graph, init=config.init)
+    autocast = None
+    if config.amp != "off":
+        dtype = torch.bfloat16 if config.amp == "bf16" else torch.float16
+        autocast = lambda: torch.autocast(device_type="cuda", dtype=dtype)  # noqa: E731
+    spec = graph.input_spec
+    shape = (spec.channels, spec.height, spec.width)
+    step = training_step(model, shape, device, optimizer=build_optimizer(model, config),
+                         autocast=autocast, channels_last=config.channels_last)
+
+    def guarded(batch: int) -> None:
+        if device.type != "cuda":
+            needed = training_bytes(graph, config.replace(batch_size=batch))
+            try:
+                check_memory(needed or 0, "", device)
+            except BudgetError as exc:
+                raise DoesNotFit(str(exc)) from None
+        step(batch)
+
+    return largest_batch(model, shape, device, try_step=guarded, start=start, limit=limit,
+                         on_try=on_try), device
