@@ -209,14 +209,8 @@ def search_project(graph: Any, config: Any, *, start: int = 8, limit: int = 4096
     memory with the training estimate (``limits.training_bytes``), so that a try never
     drives the machine into swapping: a size refused so counts as not fitting. Dense
     networks (detection, segmentation) take targets with their images and are refused."""
-    import torch
-
-    from ..budget import BudgetError, check_memory
-    from ..compiler import build
     from ..compiler.task import task_of
     from .distributed import DistEnv
-    from .limits import training_bytes
-    from .optim import build_optimizer
     from .setup import EngineError, check_amp, resolve_device
 
     task = task_of(graph)
@@ -225,6 +219,21 @@ def search_project(graph: Any, config: Any, *, start: int = 8, limit: int = 4096
                           f"is a {task} network (its batches hold targets as well as images).")
     device = resolve_device(config.device, DistEnv())
     check_amp(config, device)
+    try:
+        return _search(graph, config, device, start, limit, on_try), device
+    finally:
+        _release(device)  # the network and its optimiser's state have left the device
+
+
+def _search(graph: Any, config: Any, device: Any, start: int, limit: int,
+            on_try: Callable[[int, bool], Any] | None) -> BatchSearch:
+    import torch
+
+    from ..budget import BudgetError, check_memory
+    from ..compiler import build
+    from .limits import training_bytes
+    from .optim import build_optimizer
+
     torch.manual_seed(config.seed)
     model = build(graph, init=config.init)
     autocast = None
@@ -246,4 +255,4 @@ def search_project(graph: Any, config: Any, *, start: int = 8, limit: int = 4096
         step(batch)
 
     return largest_batch(model, shape, device, try_step=guarded, start=start, limit=limit,
-                         on_try=on_try), device
+                         on_try=on_try)
