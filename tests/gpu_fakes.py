@@ -18,6 +18,7 @@ class FakeGpus:
         self.gpus = gpus
         self.memory_of = {i: (0, 0, 0) for i in range(len(gpus))}
         self.utilisation_of: dict[int, int | None] = {i: None for i in range(len(gpus))}
+        self.resets: list[int] = []  # the GPUs whose peak was reset, in order
 
     def count(self) -> int:
         return len(self.gpus)
@@ -28,6 +29,11 @@ class FakeGpus:
 
     def memory(self, index: int) -> tuple[int, int, int]:
         return self.memory_of[index]
+
+    def reset_peak(self, index: int) -> None:
+        allocated, reserved, _ = self.memory_of[index]
+        self.memory_of[index] = (allocated, reserved, allocated)
+        self.resets.append(index)
 
     def utilisation(self, index: int) -> int | None:
         return self.utilisation_of[index]

@@ -69,6 +69,7 @@ class Provider(Protocol):
     def properties(self, index: int) -> tuple[str, int]: ...
     def memory(self, index: int) -> tuple[int, int, int]: ...
     def utilisation(self, index: int) -> int | None: ...
+    def reset_peak(self, index: int) -> None: ...
 
 
 class TorchProvider:
@@ -93,6 +94,11 @@ class TorchProvider:
 
         return (int(torch.cuda.memory_allocated(index)), int(torch.cuda.memory_reserved(index)),
                 int(torch.cuda.max_memory_allocated(index)))
+
+    def reset_peak(self, index: int) -> None:
+        import torch
+
+        torch.cuda.reset_peak_memory_stats(index)
 
     def utilisation(self, index: int) -> int | None:
         if self._nvml is None:
@@ -125,6 +131,15 @@ def cuda_index(device: Any) -> int | None:
     if text.startswith("cuda:") and text[5:].isdigit():
         return int(text[5:])
     return None
+
+
+def reset_peak(device: Any) -> None:
+    """Start ``device``'s peak afresh (a new run's peak is its own, not that of an earlier
+    run or search in this process); nothing for other devices. The allocator's counters are
+    guarded by its lock: any thread may do this while another trains."""
+    index = cuda_index(device)
+    if index is not None and index < PROVIDER.count():
+        PROVIDER.reset_peak(index)
 
 
 def sample(device: Any) -> DeviceSample | None:

@@ -42,12 +42,30 @@ def test_a_sample_reads_the_named_gpu_and_nothing_for_other_devices():
     assert zero.text(0) == "GPU 0: 0.0 / 79 GiB (peak 0.0)"  # no utilisation known: not shown
 
 
+def test_a_peak_is_reset_only_for_a_gpu_that_is_there():
+    with fake_gpus(TWO) as fake:
+        fake.memory_of[0] = (GIB, 2 * GIB, 5 * GIB)
+        devices.reset_peak("cuda:0")
+        devices.reset_peak("cuda:5")
+        devices.reset_peak("cpu")
+        assert fake.resets == [0] and devices.sample("cuda:0").peak == GIB
+
+
 def test_the_module_loads_without_torch():
     code = ("import sys; import resnet_studio.train.devices as d; "
             "print('torch' in sys.modules, d.cuda_index('cuda:3'), d.cuda_index('cpu'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.split() == ["False", "3", "None"]
+
+
+def test_the_real_provider_lists_what_torch_sees():
+    import torch
+
+    gpus = devices.list_gpus()
+    assert len(gpus) == (torch.cuda.device_count() if torch.cuda.is_available() else 0)
+    if not gpus:
+        assert devices.sample("cuda:0") is None
 
 
 def test_utilisation_without_nvml_is_unknown(monkeypatch):

@@ -84,6 +84,10 @@ def test_the_gpu_line_shows_memory_and_utilisation_and_nothing_on_the_cpu(traine
         fake.memory_of[1] = (int(3.14 * GIB), 4 * GIB, int(5.2 * GIB))
         fake.utilisation_of[1] = 97
         panel.run_started(dataclasses.replace(c.start_record, device="cuda:1"))
+        assert fake.resets == [1]  # the peak shown is this run's
+        assert panel.gpu.text() == "GPU 1: 3.1 / 39 GiB (peak 3.1) · 97 %"
+        fake.memory_of[1] = (int(3.14 * GIB), 4 * GIB, int(5.2 * GIB))
+        panel._gpu_timer.timeout.emit()
         assert panel.gpu.text() == "GPU 1: 3.1 / 39 GiB (peak 5.2) · 97 %"
         assert not panel.gpu.isHidden() and panel._gpu_timer.isActive()
         assert panel._gpu_timer.interval() == GPU_MS >= 500  # at most twice a second
@@ -93,5 +97,6 @@ def test_the_gpu_line_shows_memory_and_utilisation_and_nothing_on_the_cpu(traine
         assert panel.gpu.text() == "GPU 1: 7.0 / 39 GiB (peak 7.5)"
         panel.run_ended()
         assert not panel._gpu_timer.isActive() and panel.gpu.text().startswith("GPU 1: 7.0")
+        assert fake.resets == [1]  # the end keeps the run's peak
         panel.run_started(c.start_record)  # the next run on the CPU
         assert panel.gpu.isHidden() and not panel._gpu_timer.isActive()

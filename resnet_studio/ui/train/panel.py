@@ -129,6 +129,7 @@ class TrainingPanel(QWidget):
         cuda = device is not None and devices.cuda_index(device) is not None
         self._gpu_device = device if cuda else None
         if cuda:
+            devices.reset_peak(device)  # the peak shown is this run's (to within a step)
             self.show_gpu()
             self._gpu_timer.start()
         else:
