@@ -78,6 +78,28 @@ def test_on_cuda_the_message_gives_the_estimate(monkeypatch):
     assert "try batch size 40 (a linear estimate" in end.message and "e.g." not in end.message
 
 
+def test_the_failed_steps_tensors_are_let_go_before_the_memory_is_measured(monkeypatch):
+    """Inside the ``except`` clause the traceback still holds the failed forward pass's
+    locals: the estimate must read the memory after they are gone."""
+    import weakref
+
+    held, alive = [], []
+
+    def step(self, model, x, y, config):
+        activations = torch.ones(1000)
+        held.append(weakref.ref(activations))
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    def measure(device, batch, message):
+        alive.append(held[0]() is not None)
+        return None
+
+    monkeypatch.setattr(Task, "step", step)
+    monkeypatch.setattr("resnet_studio.train.engine.cuda_fitting_batch", measure)
+    end = Engine(tiny_graph(), tiny_config(epochs=1), [Recorder()]).run()
+    assert end.status == "failed" and alive == [False]
+
+
 # ----- the estimate ---------------------------------------------------------------------------
 @pytest.mark.parametrize("batch, peak, fixed, free, requested, expected", [
     # 2 GiB fixed; the step reached 79 GiB and asked 2 more: 79/512 GiB an image; 0.9·78 GiB
