@@ -34,3 +34,13 @@ def positive_float(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"{text} is not a positive number")
     return value
+
+
+def device_name(text: str) -> str:
+    """An ``argparse`` type: a training device (auto, cuda, cuda:N, mps, cpu)."""
+    from .train.config import is_device
+
+    if not is_device(text):
+        raise argparse.ArgumentTypeError(f"‘{text}’ is not a device: auto, cuda, cuda:N (cuda:0, "
+                                         "cuda:1, …), mps or cpu")
+    return text

@@ -224,7 +224,7 @@ def _may_use_gpu(device: str | None) -> bool:
     whose driver lists one), whose memory torch alone can tell."""
     if device == "cpu" or device == "mps":
         return False
-    if device == "cuda":
+    if device is not None and device.startswith("cuda"):
         return True
     gpus = Path("/proc/driver/nvidia/gpus")
     return gpus.is_dir() and any(gpus.iterdir())

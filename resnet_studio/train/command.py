@@ -21,6 +21,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+from ..argtypes import device_name
 from .command_cluster import (
     add_cluster_options,
     cluster_requested,
@@ -117,7 +118,8 @@ OPTIONS: tuple[tuple[str, str, Any, str | None, str], ...] = (
     ("--label-smoothing", "label_smoothing", float, "S", "label smoothing (default 0)"),
     ("--grad-clip", "grad_clip", float, "NORM", "clip the global gradient norm (0: off)"),
     ("--seed", "seed", int, "N", "random seed of weights and dropout (default 0)"),
-    ("--device", "device", ("auto", "cuda", "mps", "cpu"), None, "default auto"),
+    ("--device", "device", device_name, "DEVICE",
+     "auto (default), cuda, cuda:N (GPU N of several: cuda:1), mps or cpu"),
     ("--amp", "amp", ("off", "auto", "bf16", "fp16"), None,
      "mixed precision on CUDA; auto: bf16 and channels-last where the GPU has bf16"),
     ("--channels-last", "channels_last", bool, None, "channels-last memory format"),
@@ -150,12 +152,13 @@ exit status: 0 finished, 1 training failed (diverged, out of memory), 2 could no
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``train``, ``bench`` and the sanity tools ``lr-find``, ``overfit`` and
-    ``preview``; each sets ``handler`` like the other commands."""
-    from .command_tools import add_bench, add_sanity
+    """Add ``train``, ``bench``, ``find-batch`` and the sanity tools ``lr-find``,
+    ``overfit`` and ``preview``; each sets ``handler`` like the other commands."""
+    from .command_tools import add_bench, add_find_batch, add_sanity
 
     _add_train(subparsers)
     add_bench(subparsers)
+    add_find_batch(subparsers)
     add_sanity(subparsers)
 
 

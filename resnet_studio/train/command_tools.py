@@ -1,7 +1,9 @@
-"""The tool sub-commands beside ``train``: ``bench`` (training images/s on this machine) and
-the sanity tools ``lr-find``, ``overfit`` and ``preview`` (headless, never Qt).
+"""The tool sub-commands beside ``train``: ``bench`` (training images/s on this machine),
+``find-batch`` (the largest batch size that fits) and the sanity tools ``lr-find``,
+``overfit`` and ``preview`` (headless, never Qt).
 
     resnet-studio bench preset:resnet20 --batch-size 64 --steps 30
+    resnet-studio find-batch net.rstudio.json --device cuda:1
     resnet-studio lr-find net.rstudio.json --out lr
 """
 
@@ -11,6 +13,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from ..argtypes import device_name, positive_int
 from .command import (
     EXIT_FAILED,
     EXIT_OK,
@@ -19,6 +22,7 @@ from .command import (
     CommandError,
     add_options,
     load_network,
+    project_config,
     reported,
     train_settings,
 )
@@ -36,7 +40,8 @@ def add_bench(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=64, metavar="N", help="default 64")
     p.add_argument("--steps", type=int, default=30, metavar="N",
                    help="measured steps, after as many as 5 warm-up steps (default 30)")
-    p.add_argument("--device", choices=("auto", "cuda", "mps", "cpu"), default="auto")
+    p.add_argument("--device", type=device_name, default="auto", metavar="DEVICE",
+                   help="auto (default), cuda, cuda:N, mps or cpu")
     p.add_argument("--amp", choices=("off", "auto", "bf16", "fp16"), default="off")
     p.add_argument("--channels-last", action="store_true")
     p.set_defaults(handler=reported(run_bench))
@@ -63,6 +68,52 @@ def run_bench(args: argparse.Namespace) -> int:
     print(f"{graph.name or args.project} on {result.device}: {result.median:,.0f} training "
           f"images/s{spread}; batch {args.batch_size}, {spec.channels}×{spec.height}×"
           f"{spec.width} input, {args.steps} measured steps")
+    return EXIT_OK
+
+
+# ----- find-batch -----------------------------------------------------------------------------
+def add_find_batch(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "find-batch", help="Find the largest training batch size that fits on a device.",
+        description="Try training steps of random images of the network's input at growing "
+                    "batch sizes (doubling, then halving the gap) until the largest that fits "
+                    "in the device's memory is found, exactly. Uses the project's training "
+                    "settings (device, optimiser, amp, channels-last); classifiers only.",
+        epilog="examples:\n  resnet-studio find-batch net.rstudio.json\n"
+               "  resnet-studio find-batch preset:resnet20 --device cuda:1 --limit 2048",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("project", metavar="PROJECT", help="project file or preset:NAME")
+    p.add_argument("--device", type=device_name, default=None, metavar="DEVICE",
+                   help="auto, cuda, cuda:N, mps or cpu (default: the project's setting)")
+    p.add_argument("--limit", type=positive_int, default=4096, metavar="N",
+                   help="the largest size tried (default 4096)")
+    p.add_argument("--start", type=positive_int, default=8, metavar="N",
+                   help="the first size tried (default 8)")
+    p.set_defaults(handler=reported(run_find_batch))
+
+
+def run_find_batch(args: argparse.Namespace) -> int:
+    from .largest_batch import search_project
+
+    network = load_network(args.project, None)
+    graph = network(None) if callable(network) else network  # a preset: its default input
+    config, _ = project_config(args.project, network)
+    if args.device is not None:
+        config = config.replace(device=args.device).validate()
+    spec = graph.input_spec
+
+    def report(batch: int, fitted: bool) -> None:
+        print(f"batch {batch:,}: {'fits' if fitted else 'out of memory'}", flush=True)
+
+    search, device = search_project(graph, config, start=args.start, limit=args.limit,
+                                    on_try=report)
+    what = f"{spec.channels}×{spec.height}×{spec.width} images on {device}"
+    if search.size == 0:
+        raise CommandError(f"not even one image fits: training {what} runs out of memory at "
+                           "batch size 1.", EXIT_FAILED)
+    bound = (f"at least {search.size:,} (the limit; --limit N tries more)" if search.at_limit
+             else f"{search.size:,}")
+    print(f"largest batch size that fits for {what}: {bound}; {len(search.tries)} tries")
     return EXIT_OK
 
 

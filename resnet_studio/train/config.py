@@ -16,7 +16,7 @@ from ..data import DataConfig, DataError
 
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("constant", "step", "multistep", "cosine", "onecycle")
-DEVICES = ("auto", "cuda", "mps", "cpu")
+DEVICES = ("auto", "cuda", "mps", "cpu")  # and "cuda:N", one GPU of several (is_device)
 AMP_MODES = ("off", "auto", "bf16", "fp16")
 # The weight initialisations of ``compiler.build.INITS`` (kept here as names so that the
 # configuration loads without torch; a test checks that the two agree).
@@ -69,6 +69,10 @@ class TrainConfig:
     stages (N = 2: conv1 and layer1, torchvision's ``trainable_backbone_layers=3``);
     ``frozen_bn`` turns the backbone's batch norms into ``FrozenBatchNorm2d``;
     ``stage_lr_mult`` multiplies the learning rate of the stem, layer1, layer2, … in turn.
+
+    ``device``: ``auto`` (CUDA, then MPS, then the CPU), ``cuda`` (the current GPU),
+    ``cuda:N`` (GPU N of several), ``mps`` or ``cpu``; under torchrun each process takes the
+    GPU of its ``LOCAL_RANK`` whatever the number (see ``setup.resolve_device``).
     """
 
     optimizer: str = "sgd"
@@ -143,7 +147,9 @@ class TrainConfig:
         """Check every field; return ``self`` so calls chain. Raises ``ConfigError``."""
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("schedule", self.schedule, SCHEDULES)
-        _choice("device", self.device, DEVICES)
+        if not is_device(self.device):
+            raise ConfigError("device", f"{self.device!r} is not one of auto, cuda, cuda:N (N "
+                                        "the GPU's number: cuda:0, cuda:1, …), mps, cpu.")
         _choice("amp", self.amp, AMP_MODES)
         _choice("init", self.init, INITS)
         for name in ("nesterov", "decay_norm_and_bias", "channels_last", "compile",
@@ -252,6 +258,15 @@ def _data_config(value: Any) -> DataConfig:
         raise ConfigError("data", str(exc)) from None
     except TypeError as exc:  # e.g. a required argument missing from a future DataConfig
         raise ConfigError("data", str(exc)) from None
+
+
+def is_device(value: Any) -> bool:
+    """Whether ``value`` names a device setting: one of ``DEVICES`` or ``cuda:N``."""
+    if not isinstance(value, str):
+        return False
+    index = value[5:] if value.startswith("cuda:") else None
+    return value in DEVICES or (index is not None and index.isascii() and index.isdigit()
+                                and str(int(index)) == index)
 
 
 def _choice(name: str, value: Any, choices: tuple[str, ...]) -> None:

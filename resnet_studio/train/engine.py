@@ -17,8 +17,10 @@ parts of ``Engine``).
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 import time
+import traceback
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,7 @@ from .config import ConfigError, TrainConfig
 from .diagnose import Diagnoser, DiagnosticsFileSink
 from .engine_checkpoints import CheckpointWriting
 from .engine_telemetry import FLUSH_SECONDS, TelemetryWindows
+from .largest_batch import cuda_fitting_batch
 from .records import EpochRecord, RunEndRecord, RunStartRecord, StateRecord
 from .runlock import LockBusy, hold_run_dir
 from .setup import EngineError, Network, RunFailure, Session, data_info_dict, prepare
@@ -303,18 +306,41 @@ class Engine(TelemetryWindows, CheckpointWriting):
         return torch.autocast(device_type="cuda", dtype=dtype)
 
     def _out_of_memory(self) -> RunFailure:
+        """The step in progress ran out of memory (called in its ``except`` clause): drop it,
+        deliver the steps before it, save them (the weights are those before the failed step:
+        the optimiser had not stepped) and say which batch size should fit. The engine keeps
+        its state: ``run()`` again retries the step; a new engine resumed from ``last.pt``
+        with a smaller batch size goes on from it. (Batch-norm running statistics keep the
+        failed batch's update when the forward pass had finished.)"""
         s = self.session
+        message = _release_failed_step()
         s.optimizer.zero_grad(set_to_none=True)
         self._lrs = self._lrs[: self._slot]
         if not s.env.enabled:
             self._flush()
-        if s.device.type == "cuda":
-            torch.cuda.empty_cache()
-        half = max(1, self.config.batch_size // 2)
+        size = self.config.batch_size
+        fitting = cuda_fitting_batch(s.device, size, message)
+        advice = (f"try batch size {fitting} (a linear estimate from the memory the failed "
+                  "step reached)" if fitting is not None else
+                  f"try a smaller batch size (e.g. {max(1, size // 2)})")
+        saved = self._saved_before_failure()
         return RunFailure(
-            f"out of memory at step {self.step + 1} with batch size {self.config.batch_size} on "
-            f"{s.device}; try a smaller batch size (e.g. {half}), mixed precision (amp bf16) or "
-            "a smaller network. The engine is unchanged: run again to go on.")
+            f"out of memory at step {self.step + 1} with batch size {size} on {s.device}; "
+            f"{advice}, mixed precision (amp bf16) or a smaller network. `resnet-studio "
+            f"find-batch PROJECT --device {s.device}` finds the largest batch size that fits "
+            f"by trying. {saved}")
+
+    def _saved_before_failure(self) -> str:
+        """Write last.pt at the last step done (not under DDP: the other ranks are not
+        here to take part) and say where the run can go on from."""
+        if self.run_dir is None or self.session.env.enabled:
+            return "The engine is unchanged: run again to go on."
+        try:
+            self._save_last()
+        except RunFailure as exc:
+            return f"The engine is unchanged: run again to go on ({exc})."
+        return (f"The steps before it are saved in {self.run_dir / 'last.pt'}: resume from it "
+                "with a smaller batch size, or run again to go on.")
 
     # ----- validation and epoch end -----------------------------------------------------------
     def _validate(self) -> Validation:
@@ -378,6 +404,17 @@ class Engine(TelemetryWindows, CheckpointWriting):
         if self.session is not None:
             distributed.leave(self.session.created_group)
             self.session.created_group = False
+
+
+def _release_failed_step() -> str:
+    """The message of the exception being handled, after letting go of the tensors its
+    traceback holds (the failed forward pass's locals), so that emptying the cache frees
+    them."""
+    exc = sys.exc_info()[1]
+    if exc is None:
+        return ""
+    traceback.clear_frames(exc.__traceback__)
+    return str(exc)
 
 
 def _clip(params, total: torch.Tensor, max_norm: float) -> None:

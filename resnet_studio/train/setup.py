@@ -19,7 +19,7 @@ from ..compiler import build
 from ..compiler.task import TaskError, task_of
 from ..data.spec import make_spec
 from ..graph import Graph, InputSpec, project
-from . import distributed
+from . import devices, distributed
 from .config import TrainConfig
 from .distributed import DistEnv
 from .limits import check_training
@@ -78,22 +78,39 @@ class Session:
 
 def resolve_device(name: str, env: DistEnv) -> torch.device:
     """``auto`` picks CUDA, then Apple's MPS, then the CPU; a named device must exist.
-    Under torchrun each CUDA process takes the GPU of its ``LOCAL_RANK``."""
-    cuda = torch.cuda.is_available()
+    ``cuda`` is the current GPU and ``cuda:N`` GPU N, made this thread's current device (a
+    number this machine does not have is refused, naming the GPUs it has). Under torchrun
+    each CUDA process takes the GPU of its ``LOCAL_RANK`` whatever the number asked for: the
+    launcher gives every process its own GPU."""
+    gpus = devices.list_gpus()
     mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
     if name == "auto":
-        name = "cuda" if cuda else "mps" if mps else "cpu"
-    if name == "cuda" and not cuda:
-        raise EngineError("device ‘cuda’ was requested but PyTorch sees no CUDA GPU on this "
+        name = "cuda" if gpus else "mps" if mps else "cpu"
+    if name.startswith("cuda") and not gpus:
+        raise EngineError(f"device ‘{name}’ was requested but PyTorch sees no CUDA GPU on this "
                           "machine; choose device ‘auto’ or ‘cpu’.")
     if name == "mps" and not mps:
         raise EngineError("device ‘mps’ was requested but Apple's Metal backend is not "
                           "available; choose device ‘auto’ or ‘cpu’.")
-    if name == "cuda":
-        index = env.local_rank if env.enabled else torch.cuda.current_device()
+    if name.startswith("cuda"):
+        index = _gpu_index(name, env, gpus)
         torch.cuda.set_device(index)
         return torch.device("cuda", index)
     return torch.device(name)
+
+
+def _gpu_index(name: str, env: DistEnv, gpus: list[devices.GpuInfo]) -> int:
+    if env.enabled:
+        return env.local_rank
+    if name == "cuda":
+        return torch.cuda.current_device()
+    index = int(name[len("cuda:"):])
+    if index >= len(gpus):
+        there = "; ".join(f"cuda:{g.index} ({g.title()})" for g in gpus)
+        raise EngineError(f"device ‘{name}’ was requested but this machine has {len(gpus)} "
+                          f"CUDA GPU{'s' if len(gpus) != 1 else ''}: {there}; choose one of "
+                          "them, ‘cuda’ or ‘auto’.")
+    return index
 
 
 def check_amp(config: TrainConfig, device: torch.device) -> None:

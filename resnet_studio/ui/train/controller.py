@@ -29,6 +29,7 @@ from ...train.recipe import project_training
 from ...train.records import RunEndRecord, RunStartRecord
 from ..data.wording import app_wording
 from ..shell.features import ActionSpec, Contributions, DockSpec, Feature, FeatureHost
+from .batch_finder import BatchFinder
 from .bridge import IDLE, PAUSED, RUNNING, STARTING, STOPPING, RunUpdate
 from .defaults import UNKNOWN_DEVICES, Devices, find_devices
 from .panel import TrainingPanel, metric_rows
@@ -103,6 +104,7 @@ class TrainingController(QObject, Feature):
         self.devices = find_devices() if self.window.document.compiler_ready else UNKNOWN_DEVICES
         self.panel = TrainingPanel(self.window.prompts, self.devices, actions, self.window)
         self.sync = TrainingSync(self.window.document, self.panel.settings, self)
+        self.batch_finder = BatchFinder(self.window, self)
         self.sync.problem.connect(self._on_settings_problem)
         self.sync.valid.connect(self._on_settings_valid)
         self._before_problem: str | None = None  # the state a settings problem replaced
@@ -289,6 +291,7 @@ class TrainingController(QObject, Feature):
         run = self.current_run
         self.render()  # the last records
         self.panel.show_run_rate(end.images_per_s)
+        self.panel.run_ended()
         self.sync.adopt()  # the project's settings (another project may have opened meanwhile)
         self.panel.set_editable(True)
         self.views.runs.running = None
@@ -420,6 +423,7 @@ class TrainingController(QObject, Feature):
         if self.bridge.is_active():
             self.window.show_message("Stopping training…")
         self.runner.shutdown()
+        self.batch_finder.shutdown()
         self.legend.hide()
 
 

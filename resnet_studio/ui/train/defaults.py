@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from ...data import DataConfig
 from ...graph import Graph
+from ...train.devices import GpuInfo, list_gpus
 
 SYNTHETIC_MAX_SIZE = 64     # larger inputs are drawn at this size (the input is adapted)
 SYNTHETIC_MAX_CLASSES = 20  # the synthetic set's number of figures
@@ -27,29 +28,30 @@ def synthetic_for(graph: Graph, base: DataConfig | None = None) -> DataConfig:
 
 @dataclass(frozen=True)
 class Devices:
-    """What PyTorch can train on here, and a sentence for the panel."""
+    """What PyTorch can train on here, and a sentence for the panel. ``gpus`` are the CUDA
+    GPUs (``train.devices.GpuInfo``); ``known`` is False until torch has loaded and been
+    asked."""
 
     cuda: bool
     mps: bool
     description: str
+    gpus: tuple[GpuInfo, ...] = ()
+    known: bool = True
 
 
-UNKNOWN_DEVICES = Devices(False, False, "Looking for GPUs while PyTorch loads…")
+UNKNOWN_DEVICES = Devices(False, False, "Looking for GPUs while PyTorch loads…", known=False)
 
 
 def find_devices() -> Devices:
+    """Ask torch (which this loads) for the devices; GPUs through ``train.devices``."""
     import torch
 
-    cuda = torch.cuda.is_available()
+    gpus = tuple(list_gpus())
     mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
-    parts = []
-    if cuda:
-        for i in range(torch.cuda.device_count()):
-            props = torch.cuda.get_device_properties(i)
-            parts.append(f"CUDA {i}: {props.name}, {props.total_memory / 2 ** 30:.1f} GiB")
+    parts = [f"CUDA {g.index}: {g.name}, {g.total_bytes / 2 ** 30:.1f} GiB" for g in gpus]
     if mps:
         parts.append("Apple MPS (Metal)")
     parts.append(f"CPU: {torch.get_num_threads()} threads")
-    if not cuda and not mps:
+    if not gpus and not mps:
         parts.insert(0, "No GPU found; training runs on the CPU")
-    return Devices(cuda, mps, " · ".join(parts))
+    return Devices(bool(gpus), mps, " · ".join(parts), gpus)

@@ -41,6 +41,7 @@ from ...presets.recipes import Recipe
 from ...train import TrainConfig
 from ...train.config import INITS, OPTIMIZERS, SCHEDULES, ConfigError
 from ..widgets.spin_boxes import ComboBox, DoubleSpinBox, IntSpinBox, NumberSpinBox
+from . import device_picker
 from .defaults import Devices, synthetic_for
 
 DATASET_TITLES = {"synthetic": "Built-in synthetic shapes", "mnist": "MNIST",
@@ -61,7 +62,6 @@ FIT_TITLES = {"network": "Fit to the network's input", "none": "Use as they are"
 FLIP_TITLES = {"default": "The dataset's default", "on": "Random horizontal flips",
                "off": "No flips"}
 FLIP_VALUES = {"default": None, "on": True, "off": False}
-DEVICE_TITLES = {"auto": "Automatic", "cuda": "CUDA GPU", "mps": "Apple MPS", "cpu": "CPU"}
 SYNTHETIC, TORCHVISION, FOLDER = 0, 1, 2
 NO_FOLDER = "choose the image folder (Browse…): a folder with one sub-folder per class"
 
@@ -176,6 +176,9 @@ class TrainingSettings(QWidget):
                                      decimals=2, suffix=" epochs")
         self.epochs = IntSpinBox(self, minimum=1, maximum=100_000, value=10)
         self.batch_size = IntSpinBox(self, minimum=1, maximum=65_536, value=128)
+        self.find_batch = QPushButton("Find Largest…", self)  # connected by the controller
+        self.find_batch.setToolTip("Try training steps at growing batch sizes on the chosen "
+                                   "device and set the largest that fits")
         self.label_smoothing = DoubleSpinBox(self, minimum=0.0, maximum=0.99, singleStep=0.05,
                                               decimals=2)
         self.seed = IntSpinBox(self, minimum=0, maximum=2**31 - 1)
@@ -188,7 +191,7 @@ class TrainingSettings(QWidget):
         self.reset_recipe.setToolTip("Give every setting the value of the project's recipe")
         self.task_recipe = QPushButton("", self)  # offered when the heads ask for another
         self.task_recipe.hide()
-        self.device = _combo(self, DEVICE_TITLES)
+        self.device = ComboBox(self)  # filled by set_devices (device_picker)
         self.device_info = QLabel("", self, wordWrap=True)
         self.device_info.setStyleSheet("color: #5f6b76; font-size: 8pt;")
         self.set_devices(devices)
@@ -204,16 +207,16 @@ class TrainingSettings(QWidget):
         for box in (self.download, self.zero_init_residual, self.adapt, self.augment):
             box.toggled.connect(self.changed)
         self.fit.currentIndexChanged.connect(self._on_fit_changed)
+        self.device.currentIndexChanged.connect(lambda: device_picker.show_tooltip(self.device))
         self.augment.toggled.connect(self._on_augment_changed)
         self.dataset.activated.connect(self._on_dataset_picked)
         self.folder.editingFinished.connect(self._update_data_summary)
         self.optimizer.currentIndexChanged.connect(self._on_optimizer_changed)
 
     def set_devices(self, devices: Devices) -> None:
-        """Offer the devices this machine has (CUDA and MPS greyed out where absent)."""
-        model = self.device.model()
-        for key, present in (("cuda", devices.cuda), ("mps", devices.mps)):
-            model.item(self.device.findData(key)).setEnabled(present)
+        """Offer the devices this machine has, one entry per GPU (CUDA and MPS greyed out
+        where absent), keeping the choice shown."""
+        device_picker.fill(self.device, devices)
         self.device_info.setText(devices.description)
 
     def _lay_out(self) -> None:
@@ -231,7 +234,7 @@ class TrainingSettings(QWidget):
         for label, widget in (("Optimizer", self.optimizer), ("Learning rate", self.lr),
                               ("Momentum", self.momentum), ("Weight decay", self.weight_decay),
                               ("Schedule", self.schedule), ("Warm-up", self.warmup),
-                              ("Epochs", self.epochs), ("Batch size", self.batch_size),
+                              ("Epochs", self.epochs), ("Batch size", self._batch_row()),
                               ("Label smoothing", self.label_smoothing), ("Seed", self.seed),
                               ("Weight init", self.init)):
             form.addRow(label, widget)
@@ -239,6 +242,14 @@ class TrainingSettings(QWidget):
         form.addRow(_heading("Device", self))
         form.addRow("Train on", self.device)
         form.addRow(self.device_info)
+
+    def _batch_row(self) -> QWidget:
+        row = QWidget(self)
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.batch_size, 1)
+        layout.addWidget(self.find_batch)
+        return row
 
     def _lay_out_data(self) -> None:
         """The dataset's rows, in ``data_form`` (the Data workspace shows it)."""
@@ -407,7 +418,7 @@ class TrainingSettings(QWidget):
         self.batch_size.setValue(config.batch_size)
         self.label_smoothing.setValue(config.label_smoothing)
         self.seed.setValue(min(config.seed, self.seed.maximum()))
-        _select(self.device, config.device)
+        device_picker.select(self.device, config.device)
         _select(self.init, config.init)
         self.zero_init_residual.setChecked(config.zero_init_residual)
         self._set_data(config.data)
