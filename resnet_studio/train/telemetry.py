@@ -10,6 +10,11 @@ Update-to-weight ratios ‖Δw‖ / ‖w‖ need the weights before the optimise
 every step would double the optimiser's memory traffic, so a snapshot (one fused
 ``_foreach_mul`` copy) is taken only before the last step of each flush window, and the ratio
 of that step is reported.
+
+With ``per_layer=False`` (``TrainConfig.layer_telemetry`` off) a step records its loss and
+accuracy only: no per-layer norm, no snapshot, no update ratio, and the flush copies the sums
+alone. The windows' per-layer arrays are then NaN (missing, never zero, which would read as a
+dead layer), and the global norm that clipping needs is still computed when asked for.
 """
 
 from __future__ import annotations
@@ -113,16 +118,22 @@ class Window:
 
 
 class StepStats:
-    """Device buffers for up to ``window`` steps between flushes."""
+    """Device buffers for up to ``window`` steps between flushes. ``per_layer`` measures the
+    per-layer norms; without it, ``global_norm`` still has ``record_grads`` return the global
+    gradient norm (for clipping), else a zero that costs nothing."""
 
-    def __init__(self, layers: Layers, window: int, device: torch.device):
+    def __init__(self, layers: Layers, window: int, device: torch.device, *,
+                 per_layer: bool = True, global_norm: bool = True):
+        self.per_layer, self.global_norm = per_layer, global_norm
         self.layers = layers
         self.params = list(layers.params)
         self.count_layers = len(layers.names)
         self.index = torch.tensor(layers.layer_of, dtype=torch.long, device=device)
         self.device = device
         self.window = window
-        self._grad_sq = torch.zeros(window, self.count_layers, device=device)
+        self._grad_sq = torch.zeros(window if per_layer else 0, self.count_layers,
+                                    device=device)
+        self._zero = torch.zeros((), device=device)
         self._sums = torch.zeros(3, window, device=device)  # loss·n, correct, n
         self._snapshot: list[Tensor] | None = None
         self._update: tuple[Tensor, Tensor] | None = None
@@ -132,6 +143,8 @@ class StepStats:
     def record_grads(self, slot: int) -> Tensor:
         """Store this step's per-layer gradient norms in row ``slot``; return the global
         gradient norm (a device scalar, for clipping without recomputing)."""
+        if not self.per_layer:
+            return self._global_norm() if self.global_norm else self._zero
         grads = [p.grad for p in self.params]
         index = self.index
         if any(g is None for g in grads):  # a parameter this batch did not reach
@@ -144,6 +157,12 @@ class StepStats:
         self._grad_sq[slot].index_add_(0, index, squares)
         return squares.sum().sqrt()
 
+    def _global_norm(self) -> Tensor:
+        grads = [p.grad for p in self.params if p.grad is not None]
+        if not grads:
+            return self._zero
+        return torch.stack(torch._foreach_norm(grads)).float().square().sum().sqrt()
+
     @torch.no_grad()
     def record_batch(self, slot: int, loss: Tensor, correct: Tensor, count: int) -> None:
         self._sums[0, slot] = loss.detach().float() * count
@@ -153,6 +172,8 @@ class StepStats:
     @torch.no_grad()
     def snapshot(self) -> None:
         """Keep a copy of the weights before the optimiser step (flush steps only)."""
+        if not self.per_layer:
+            return
         self._snapshot = torch._foreach_mul([p.detach() for p in self.params], 1.0)
 
     @torch.no_grad()
@@ -180,7 +201,9 @@ class StepStats:
         """Copy the window to the host in one transfer and reset the buffers.
 
         ``sums`` is ``packed_sums`` after any all-reduce across ranks."""
-        parts = [sums, self._grad_sq[:steps].sqrt().reshape(-1)]
+        parts = [sums]
+        if self.per_layer:
+            parts.append(self._grad_sq[:steps].sqrt().reshape(-1))
         if self._update is not None:
             weights_sq, delta_sq = self._update
             parts += [weights_sq.sqrt(), delta_sq.sqrt() / weights_sq.sqrt().clamp_min(1e-12)]
@@ -195,8 +218,11 @@ class StepStats:
         n_sums = 3 * steps
         loss_sum, correct, count = host[:n_sums].reshape(3, steps)
         at = n_sums + 1
-        grads = host[at: at + steps * self.count_layers].reshape(steps, self.count_layers)
-        at += steps * self.count_layers
+        if self.per_layer:
+            grads = host[at: at + steps * self.count_layers].reshape(steps, self.count_layers)
+            at += steps * self.count_layers
+        else:
+            grads = np.full((steps, self.count_layers), np.nan)
         weights = ratios = None
         if measured:
             weights = host[at: at + self.count_layers]
