@@ -166,6 +166,30 @@ def test_a_step_reads_nothing_back_from_the_device(monkeypatch):
     assert trainer.loss_sum.item() > 0 and 0 <= trainer.correct.item() <= 20
 
 
+def test_batches_keep_images_with_their_labels_and_walk_a_permutation_per_epoch():
+    n, batch = 12, 4
+    labels = torch.tensor([3, 7, 1, 9, 0, 4, 4, 2, 8, 6, 5, 1])
+    # channel 0 of image i holds its label, channel 1 its index, everywhere: readable after
+    # normalising with mean 0, std 1/255 (no crop offset, flip or cutout to change them)
+    images = torch.zeros(n, 3, 4, 4, dtype=torch.uint8)
+    images[:, 0] = labels.view(n, 1, 1).to(torch.uint8)
+    images[:, 1] = torch.arange(n, dtype=torch.uint8).view(n, 1, 1)
+    data = ref.TrainSet(images, labels, (0.0,) * 3, (1 / 255,) * 3)
+    trainer = ref.Trainer(tiny_network(), data, batch, precision="fp32", padding=0, cutout=0)
+    orders = []
+    for _epoch in range(2):
+        seen = []
+        for _ in range(n // batch):
+            x, y = trainer._batch()
+            assert torch.equal(x[:, 0].round().long(), y.view(-1, 1, 1).expand(-1, 4, 4))
+            index = x[:, 1].round().long()
+            assert (index == index[:, :1, :1]).all()
+            seen += index[:, 0, 0].tolist()
+        assert sorted(seen) == list(range(n))  # every image once per epoch
+        orders.append(seen)
+    assert orders[0] != orders[1] != list(range(n))  # shuffled, afresh each epoch
+
+
 def test_a_measured_run_counts_only_the_timed_steps():
     m = ref.Trainer(tiny_network(), tiny_set(), 4, precision="bf16").run(warmup=2, steps=3)
     assert m.images == 12 and m.seconds > 0 and math.isfinite(m.mean_loss)
