@@ -6,7 +6,10 @@ hand-tuned loop of ``gpu_reference.py`` and the engine train the same ``nn.Modul
 the built-in synthetic set (32×32, 3 channels, 10 classes, held on the device), with the same
 augmentation (crop with padding 4, flip, cutout 8, on the device), optimiser (SGD, Nesterov
 momentum 0.9, weight decay 5e-4 on every parameter, constant rate), channels-last and batch
-size. The engine runs with its per-layer telemetry on and off (``layer_telemetry``).
+size. The engine runs with its per-layer telemetry on and off (``layer_telemetry``). The
+reference's SGD is the fused one; the engine's is what ``train/optim.py`` builds (torch's
+default implementation when this was written: ``foreach`` on CUDA), a difference the ratio
+includes, as it includes the engine's scheduler step and records.
 Runs are interleaved (reference, engine with telemetry, engine without; the order turning
 each repeat) and repeated; the table gives each side's median images/s with the range, and
 the median and range of the per-repeat ratios engine ÷ reference.
@@ -17,7 +20,8 @@ work. The reference synchronises around its timing window. The engine's images/s
 here through a sink, not taken from ``RunEndRecord.images_per_s`` (which includes the warm-up
 steps): the engine copies each telemetry window to the host (a synchronisation), so the clock
 starts when the first window ending at or after the warm-up is delivered and stops when the
-last one is; the steps in between are counted from ``engine.step``. An epoch holds exactly
+last one is; the steps in between are counted from ``engine.step`` (a window closes every
+``min(10, --steps)`` steps, 10 being the engine's default, or sooner). An epoch holds exactly
 the warm-up and timed steps, so validation comes after the last timed step and is left out.
 
 Last, the time to 94 % of the final accuracy: the engine trains each network for
