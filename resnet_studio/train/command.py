@@ -129,6 +129,8 @@ OPTIONS: tuple[tuple[str, str, Any, str | None, str], ...] = (
     ("--zero-init-residual", "zero_init_residual", bool, None,
      "start every residual block as the identity"),
     ("--telemetry-every", "telemetry_every", int, "N", "steps between telemetry flushes"),
+    ("--no-layer-telemetry", "layer_telemetry", "off", None,
+     "leave out the per-layer gradient norms and update ratios (loss and accuracy stay)"),
     ("--checkpoint-every", "checkpoint_every", int, "N", "also save last.pt every N steps"),
     ("--freeze-stages", "freeze_stages", int, "N",
      "freeze the stem and the first stages: N=2 freezes conv1 and layer1 (default 0)"),

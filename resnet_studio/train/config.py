@@ -64,6 +64,8 @@ class TrainConfig:
     number of steps between telemetry flushes (the only host synchronisations of the loop);
     ``checkpoint_every`` writes ``last.pt`` every so many steps besides at each epoch's end
     (0: epoch ends only).
+    ``layer_telemetry=False`` leaves out the per-layer gradient norms and update ratios of
+    every step (records then hold NaN for them; loss, accuracy and clipping are unchanged).
 
     Transfer learning (see ``transfer.py``): ``freeze_stages`` freezes the stem and the first
     stages (N = 2: conv1 and layer1, torchvision's ``trainable_backbone_layers=3``);
@@ -105,6 +107,7 @@ class TrainConfig:
     init: str = "he_fan_out"
     zero_init_residual: bool = False
     telemetry_every: int = 10
+    layer_telemetry: bool = True
     checkpoint_every: int = 0
     freeze_stages: int = 0
     frozen_bn: bool = False
@@ -153,7 +156,7 @@ class TrainConfig:
         _choice("amp", self.amp, AMP_MODES)
         _choice("init", self.init, INITS)
         for name in ("nesterov", "decay_norm_and_bias", "channels_last", "compile",
-                     "zero_init_residual", "frozen_bn"):
+                     "zero_init_residual", "frozen_bn", "layer_telemetry"):
             _boolean(name, getattr(self, name))
         self._check_transfer()
         self._check_optimizer()

@@ -183,7 +183,8 @@ def _prepare(network: Network, config: TrainConfig, env: DistEnv, device: torch.
     train_model = distributed.wrap(model, device) if env.enabled else model
     if config.compile:
         train_model = compiled(train_model)
-    stats = StepStats(layers, config.telemetry_every, device)
+    stats = StepStats(layers, config.telemetry_every, device,
+                      per_layer=config.layer_telemetry, global_norm=config.grad_clip > 0)
     return Session(env, device, created, bundle, graph, model, train_model, layers, stats,
                    optimizer, plan, scheduler, scaler, spec, task, precision)
 

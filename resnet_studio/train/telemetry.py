@@ -10,6 +10,11 @@ Update-to-weight ratios ‖Δw‖ / ‖w‖ need the weights before the optimise
 every step would double the optimiser's memory traffic, so a snapshot (one fused
 ``_foreach_mul`` copy) is taken only before the last step of each flush window, and the ratio
 of that step is reported.
+
+With ``per_layer=False`` (``TrainConfig.layer_telemetry`` off) a step records its loss and
+accuracy only: no per-layer norm, no snapshot, no update ratio, and the flush copies the sums
+alone. The windows' per-layer arrays are then NaN (missing, never zero, which would read as a
+dead layer), and the global norm that clipping needs is still computed when asked for.
 """
 
 from __future__ import annotations
@@ -113,16 +118,22 @@ class Window:
 
 
 class StepStats:
-    """Device buffers for up to ``window`` steps between flushes."""
+    """Device buffers for up to ``window`` steps between flushes. ``per_layer`` measures the
+    per-layer norms; without it, ``global_norm`` still has ``record_grads`` return the global
+    gradient norm (for clipping), else a zero that costs nothing."""
 
-    def __init__(self, layers: Layers, window: int, device: torch.device):
+    def __init__(self, layers: Layers, window: int, device: torch.device, *,
+                 per_layer: bool = True, global_norm: bool = True):
+        self.per_layer, self.global_norm = per_layer, global_norm
         self.layers = layers
         self.params = list(layers.params)
         self.count_layers = len(layers.names)
         self.index = torch.tensor(layers.layer_of, dtype=torch.long, device=device)
         self.device = device
         self.window = window
-        self._grad_sq = torch.zeros(window, self.count_layers, device=device)
+        self._grad_sq = torch.zeros(window if per_layer else 0, self.count_layers,
+                                    device=device)
+        self._no_norm = torch.zeros((), device=device)  # the norm when none is measured
         self._sums = torch.zeros(3, window, device=device)  # loss·n, correct, n
         self._snapshot: list[Tensor] | None = None
         self._update: tuple[Tensor, Tensor] | None = None
@@ -137,8 +148,10 @@ class StepStats:
         A parameter this batch did not reach (no gradient) counts as a zero gradient: a
         device zero stands in for it, so the layer index stays the precomputed one — picking
         a subset of it would build an index from host data, a blocking copy in every step."""
+        if not self.per_layer:
+            return self._global_norm() if self.global_norm else self._no_norm
         if not self.params:
-            return torch.zeros((), device=self.device)
+            return self._no_norm
         grads = [p.grad if p.grad is not None else self._zero(p) for p in self.params]
         squares = torch.stack(torch._foreach_norm(grads)).float().square()
         self._grad_sq[slot].index_add_(0, self.index, squares)
@@ -151,6 +164,12 @@ class StepStats:
                                                           device=self.device)
         return zero
 
+    def _global_norm(self) -> Tensor:
+        grads = [p.grad for p in self.params if p.grad is not None]
+        if not grads:
+            return self._no_norm
+        return torch.stack(torch._foreach_norm(grads)).float().square().sum().sqrt()
+
     @torch.no_grad()
     def record_batch(self, slot: int, loss: Tensor, correct: Tensor, count: int) -> None:
         self._sums[0, slot] = loss.detach().float() * count
@@ -160,6 +179,8 @@ class StepStats:
     @torch.no_grad()
     def snapshot(self) -> None:
         """Keep a copy of the weights before the optimiser step (flush steps only)."""
+        if not self.per_layer:
+            return
         self._snapshot = torch._foreach_mul([p.detach() for p in self.params], 1.0)
 
     @torch.no_grad()
@@ -187,7 +208,9 @@ class StepStats:
         """Copy the window to the host in one transfer and reset the buffers.
 
         ``sums`` is ``packed_sums`` after any all-reduce across ranks."""
-        parts = [sums, self._grad_sq[:steps].sqrt().reshape(-1)]
+        parts = [sums]
+        if self.per_layer:
+            parts.append(self._grad_sq[:steps].sqrt().reshape(-1))
         if self._update is not None:
             weights_sq, delta_sq = self._update
             parts += [weights_sq.sqrt(), delta_sq.sqrt() / weights_sq.sqrt().clamp_min(1e-12)]
@@ -202,8 +225,11 @@ class StepStats:
         n_sums = 3 * steps
         loss_sum, correct, count = host[:n_sums].reshape(3, steps)
         at = n_sums + 1
-        grads = host[at: at + steps * self.count_layers].reshape(steps, self.count_layers)
-        at += steps * self.count_layers
+        if self.per_layer:
+            grads = host[at: at + steps * self.count_layers].reshape(steps, self.count_layers)
+            at += steps * self.count_layers
+        else:
+            grads = np.full((steps, self.count_layers), np.nan)
         weights = ratios = None
         if measured:
             weights = host[at: at + self.count_layers]
