@@ -6,10 +6,9 @@ hand-tuned loop of ``gpu_reference.py`` and the engine train the same ``nn.Modul
 the built-in synthetic set (32×32, 3 channels, 10 classes, held on the device), with the same
 augmentation (crop with padding 4, flip, cutout 8, on the device), optimiser (SGD, Nesterov
 momentum 0.9, weight decay 5e-4 on every parameter, constant rate), channels-last and batch
-size. The engine runs with its per-layer telemetry on and off (``layer_telemetry``). The
-reference's SGD is the fused one; the engine's is what ``train/optim.py`` builds (torch's
-default implementation when this was written: ``foreach`` on CUDA), a difference the ratio
-includes, as it includes the engine's scheduler step and records.
+size. The engine runs with its per-layer telemetry on and off (``layer_telemetry``). Both
+use torch's fused SGD on CUDA (``train/optim.py`` builds it there); the ratio includes the
+engine's scheduler step and records.
 Runs are interleaved (reference, engine with telemetry, engine without; the order turning
 each repeat) and repeated; the table gives each side's median images/s with the range, and
 the median and range of the per-repeat ratios engine ÷ reference.
