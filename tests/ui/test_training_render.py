@@ -104,3 +104,21 @@ def test_the_heatmap_is_redrawn_at_most_every_heatmap_seconds_while_a_run_stream
     assert not heatmap.dirty and heatmap.image.image.shape[1] == 16
     views.show_tab(TAB_CURVES)
     assert not views.plots.dirty and views.plots.loss.raw_item.getData()[0].size == 16
+
+
+def test_a_run_without_layer_telemetry_leaves_the_canvas_uncoloured(trainer, monkeypatch):
+    """Its records hold NaN for the per-layer norms (not measured), which would otherwise paint
+    every layer in the error red of a non-finite gradient."""
+    window, c, _ = trainer
+    monkeypatch.setattr(c.bridge, "is_active", lambda: True)
+    c.bridge.state = RUNNING
+    c.show_docks()
+    start = RunStartRecord(LAYERS, ("Conv2d",) * 5, (10,) * 5, {"layer_telemetry": False}, {},
+                           None, "cpu", 1, 100, 1000, 0, None)
+    c._on_update(RunUpdate(start=start))
+    c.clock = c.views.clock = Clock()
+    unmeasured = [StepRecord(s, 1, 1.0 / s, 0.5, 0.1, 100.0, np.full(len(LAYERS), np.nan))
+                  for s in range(1, 5)]
+    render(c, unmeasured)
+    assert window.editor.scene.tinted_nodes() == [] and not c.legend.isVisible()
+    assert c.views.plots.points == 4  # the loss curves still follow

@@ -270,6 +270,8 @@ class TrainingController(QObject, Feature):
         run = self.current_run
         if self.start_record is None or (run is not None and not self.window.sessions.owns(run)):
             return  # no colours of a run of the project closed while it trains
+        if not (self.start_record.config or {}).get("layer_telemetry", True):
+            return  # per-layer norms not measured (NaN): no colours rather than all red
         self._tinted_at = self.clock()
         tints, (low, high) = tint_colours(self.start_record.layer_names, record.grad_norms)
         self.window.editor.scene.set_tints(tints)
