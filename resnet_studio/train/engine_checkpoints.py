@@ -105,10 +105,22 @@ class CheckpointWriting:
             "versions": versions(),
         }
 
+    def _batches_done(self, checkpoint: dict[str, Any]) -> int:
+        """The batches of the current epoch done, in this run's batch size: a run resumed with
+        another one (say, half after running out of memory) goes on after the images already
+        seen — the epoch's order does not depend on the batch size — not after as many
+        batches of the new size."""
+        batch = int(checkpoint["batch"])
+        saved = (checkpoint.get("config") or {}).get("batch_size")
+        size = self.config.batch_size
+        if not isinstance(saved, int) or saved == size:
+            return batch
+        return min(batch * saved // size, len(self.session.data.train))
+
     def _restore_progress(self, checkpoint: dict[str, Any]) -> None:
         s = self.session
         self.epoch, self.step = int(checkpoint["epoch"]), int(checkpoint["step"])
-        self.batch = int(checkpoint["batch"])
+        self.batch = self._batches_done(checkpoint)
         self._epoch_sums = [float(v) for v in checkpoint.get("epoch_sums", (0.0, 0.0, 0.0))]
         self._epoch_time = float(checkpoint.get("epoch_seconds", 0.0))
         # the lr of the last step done: the epoch's row when resuming between its last step

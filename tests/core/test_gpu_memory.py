@@ -55,6 +55,8 @@ def test_out_of_memory_keeps_the_steps_before_it_and_a_resumed_smaller_batch_goe
     assert done.status == "finished", done.message
     assert recorder.of(RunStartRecord)[0].resumed_step == 3
     assert recorder.of(StepRecord)[0].step == 4
+    # 3 batches of 8 were done: the epoch goes on after those 24 images, 6 batches of 4
+    assert len(recorder.of(StepRecord)) == len(again.session.data.train) - 6
 
 
 def test_the_cpu_allocator_failing_is_reported_the_same_way(monkeypatch):
