@@ -149,3 +149,21 @@ def test_help_windows_close_with_the_window(window):
     window.help.shutdown()
     QApplication.processEvents()
     assert not guides_dialog.isVisible() and not window.help.dialogs
+
+
+def test_the_tour_keeps_one_size_that_fits_its_longest_page(qtbot):
+    """Every page's text fits the body without clipping, and the body is not much taller
+    than the longest text (no empty band under it)."""
+    dialog = TourDialog()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    sizes = set()
+    needed = []
+    for index in range(len(TOUR)):
+        dialog.show_page(index)
+        qtbot.wait(1)
+        sizes.add((dialog.width(), dialog.height()))
+        needed.append(dialog.body.heightForWidth(dialog.body.width()))
+        assert dialog.body.height() >= needed[-1], TOUR[index].title
+    assert len(sizes) == 1
+    assert dialog.body.height() <= max(needed) + 2 * dialog.body.fontMetrics().height()

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 SEEN_KEY = "help/tour_seen"
+BODY_WIDTH = 500  # pixels: the text's width, so that every page wraps alike
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,18 @@ class TourDialog(QDialog):
         self.back.clicked.connect(lambda: self.show_page(self.index - 1))
         self.next.clicked.connect(self._forward)
         self._lay_out()
-        self.setMinimumSize(520, 300)
+        self.body.setFixedWidth(BODY_WIDTH)
+        self.body.setMinimumHeight(self._tallest_text())
         self.show_page(0)
+        self.adjustSize()
+
+    def _tallest_text(self) -> int:
+        """The height of the longest page's text at the body's width: the dialog keeps one
+        size through the tour, with no empty band under a short page."""
+        metrics = self.body.fontMetrics()
+        flags = int(Qt.TextFlag.TextWordWrap)
+        return max(metrics.boundingRect(0, 0, BODY_WIDTH, 10_000, flags, page.text).height()
+                   for page in self.pages)
 
     def _lay_out(self) -> None:
         buttons = QHBoxLayout()
