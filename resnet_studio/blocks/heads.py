@@ -10,7 +10,8 @@ describes the torchvision constructor, with the project's class count and input 
 The model follows torchvision's contract: images already normalised and at the input's size,
 so the detectors' internal transform neither normalises (mean 0, std 1) nor resizes (min and
 max size are the input's). Anchors for small inputs: level i of the pyramid gets the size
-``max(4, min(H, W) // 8) · 2^i`` with aspect ratios 0.5, 1 and 2 (8 … 128 for 64×64 images).
+``max(4, min(H, W) // 8) · 2^i`` with aspect ratios 0.5, 1 and 2 (8 … 128 for 64×64 images);
+RetinaNet's levels add the sizes 2^(1/3) and 2^(2/3) larger (nine anchors a position).
 """
 
 from __future__ import annotations
@@ -45,10 +46,14 @@ def feature_names(count: int) -> list[str]:
     return [str(i) for i in range(count)]
 
 
-def anchor_sizes(height: int, width: int, levels: int = LEVELS) -> tuple[tuple[int, ...], ...]:
-    """One anchor size per pyramid level, doubling from ``max(4, min(H, W) // 8)``."""
+def anchor_sizes(height: int, width: int, levels: int = LEVELS,
+                 octaves: int = 1) -> tuple[tuple[int, ...], ...]:
+    """Anchor sizes per pyramid level, doubling from ``max(4, min(H, W) // 8)``; with
+    ``octaves=3`` each level also has the sizes 2^(1/3) and 2^(2/3) larger, as RetinaNet's
+    (Lin et al. 2017 §4, torchvision's ``retinanet_resnet50_fpn``: int() of each)."""
     base = max(4, min(height, width) // 8)
-    return tuple((base * 2 ** i,) for i in range(levels))
+    return tuple(tuple(int(base * 2 ** i * 2 ** (k / octaves)) for k in range(octaves))
+                 for i in range(levels))
 
 
 # ----- checks ----------------------------------------------------------------------------------
@@ -122,8 +127,8 @@ def _transform(p) -> dict:
                 image_mean=[0.0] * p["channels"], image_std=[1.0] * p["channels"])
 
 
-def _anchors(p, pyramid):
-    sizes = anchor_sizes(p["height"], p["width"], len(pyramid))
+def _anchors(p, pyramid, octaves: int = 1):
+    sizes = anchor_sizes(p["height"], p["width"], len(pyramid), octaves)
     return Call(anchor_utils.AnchorGenerator, (sizes, (RATIOS,) * len(pyramid)))
 
 
@@ -147,7 +152,7 @@ def _faster_rcnn(p, shapes):
 
 def _retinanet(p, shapes):
     return Call(detection.RetinaNet, (), dict(
-        num_classes=p["classes"], **_transform(p), anchor_generator=_anchors(p, shapes[0]),
+        num_classes=p["classes"], **_transform(p), anchor_generator=_anchors(p, shapes[0], octaves=3),
         score_thresh=p["score_thresh"], detections_per_img=p["detections"]))
 
 

@@ -13,7 +13,7 @@ from torchvision.models.segmentation.fcn import FCNHead
 
 from resnet_studio.blocks import CATALOGUE, Detections, Pyramid, shape_text
 from resnet_studio.blocks.heads import anchor_sizes
-from resnet_studio.compiler import Analyzer
+from resnet_studio.compiler import Analyzer, build
 from resnet_studio.compiler.task import HEAD_TASKS
 
 CONV3 = 256 * 256 * 9  # a 3×3 convolution of the pyramid's width, per position
@@ -36,6 +36,16 @@ def test_anchor_sizes_double_from_an_eighth_of_the_image():
     assert anchor_sizes(64, 64) == ((8,), (16,), (32,), (64,), (128,))
     assert anchor_sizes(96, 200, 3) == ((12,), (24,), (48,))
     assert anchor_sizes(16, 16, 2) == ((4,), (8,))  # never below 4 pixels
+
+
+def test_retinanet_anchors_add_two_octave_scales_as_torchvisions_do():
+    # torchvision's retinanet_resnet50_fpn: (x, int(x·2^(1/3)), int(x·2^(2/3))), x = 32 … 512
+    expected = tuple((x, int(x * 2 ** (1.0 / 3)), int(x * 2 ** (2.0 / 3)))
+                     for x in (32, 64, 128, 256, 512))
+    assert anchor_sizes(256, 256, octaves=3) == expected
+    assert anchor_sizes(64, 64, 2, octaves=3) == ((8, 10, 12), (16, 20, 25))
+    model = build(detector("retinanet"))
+    assert model.anchor_generator.num_anchors_per_location() == [9] * 5
 
 
 @pytest.mark.parametrize("taps, levels", [
@@ -88,8 +98,8 @@ def test_faster_rcnn_settings_reach_torchvisions_model():
 
 def test_retinanet_counts_torchvisions_head_on_every_level():
     info = Analyzer().analyze(detector("retinanet")).nodes["det"]
-    assert info.params == _params(RetinaNetHead(256, 3, 4))
-    per_position = 8 * CONV3 + 256 * 9 * (3 * 4 + 3 * 4)  # two towers, two predictions
+    assert info.params == _params(RetinaNetHead(256, 9, 4))  # 3 sizes × 3 ratios
+    per_position = 8 * CONV3 + 256 * 9 * (9 * 4 + 9 * 4)  # two towers, two predictions
     assert info.macs == POSITIONS * per_position
 
 
