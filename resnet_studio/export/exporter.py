@@ -59,8 +59,8 @@ def export_checkpoint(source: str | os.PathLike, fmt: str, out: str | os.PathLik
         return result
 
 
-# The formats that carry a detector or a segmenter whole; onnx refuses a detector itself.
-DENSE_FORMATS = ("backbone", "onnx")
+# The formats that carry a detector or a segmenter; onnx refuses a detector itself.
+DENSE_FORMATS = ("bundle", "backbone", "onnx")
 
 
 def _check_task(trained: Trained, fmt: str) -> None:
@@ -71,5 +71,4 @@ def _check_task(trained: Trained, fmt: str) -> None:
     task = task_of(trained.graph)
     if task != CLASSIFICATION and fmt not in DENSE_FORMATS:
         raise ExportError(f"the ‘{fmt}’ export is written for classifiers and this network is "
-                          f"a {task} network; export it as backbone (its stages' features, "
-                          "for torchvision's detectors) or onnx (segmenters).")
+                          f"a {task} network; export it as {', '.join(DENSE_FORMATS)}.")

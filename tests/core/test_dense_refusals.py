@@ -1,5 +1,5 @@
 """What is written for classifiers refuses a detector or a segmenter in one line: the
-analyses (they measure class scores) and the exports other than backbone and ONNX."""
+analyses (they measure class scores) and the exports other than DENSE_FORMATS."""
 
 from __future__ import annotations
 
