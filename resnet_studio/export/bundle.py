@@ -41,6 +41,7 @@ from ..data.dense import voc as dense_voc
 from ..graph import project
 from . import train_dense, train_script
 from .errors import ExportError
+from .formats import comparable_outputs
 from .model_source import model_source_with_project
 from .staging import (
     CHECK_BATCH,
@@ -150,22 +151,6 @@ def _check_model_py(trained: Trained, folder: Path, out: Path) -> float:
     return compare(f"{out} (model.py with checkpoint.pt)", comparable_outputs(net, x),
                    comparable_outputs(trained.model(), x))
 
-
-def comparable_outputs(model, x):
-    """The outputs to compare as one tensor: a classifier's scores, a segmenter's per-pixel
-    scores, a detector's feature pyramid followed by its detections (boxes, score, label)."""
-    import torch
-
-    with torch.no_grad():
-        out = model.eval()(x)
-        if isinstance(out, torch.Tensor):
-            return out.float()
-        if isinstance(out, dict):
-            return out["out"].float()
-        parts = [f.flatten() for f in model.backbone(x).values()]
-    parts += [torch.cat([d["boxes"], d["scores"][:, None], d["labels"][:, None].float()], 1)
-              .flatten() for d in out]
-    return torch.cat(parts).float()
 
 
 def load_module(path: Path) -> ModuleType:

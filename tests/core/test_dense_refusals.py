@@ -1,5 +1,5 @@
 """What is written for classifiers refuses a detector or a segmenter in one line: the
-analyses (they measure class scores) and the exports other than DENSE_FORMATS."""
+analyses (they measure class scores)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,6 @@ from heads_graphs import detector, segmenter
 
 from resnet_studio.analysis.common import AnalysisError, classifier_only
 from resnet_studio.analysis.signal import signal_propagation
-from resnet_studio.export.errors import ExportError
-from resnet_studio.export.exporter import DENSE_FORMATS, FORMATS, _check_task
-from resnet_studio.export.trained import Trained
 from resnet_studio.presets import create
 
 GRAPHS = {"detection": detector, "segmentation": segmenter}
@@ -28,21 +25,3 @@ def test_the_analyses_refuse_a_dense_network_naming_its_task(task):
 
 def test_a_classifier_passes():
     classifier_only(create("resnet20"), "here")  # nothing raised
-
-
-@pytest.mark.parametrize("task", sorted(GRAPHS))
-@pytest.mark.parametrize("fmt", sorted(FORMATS))
-def test_exports_written_for_classifiers_refuse_a_dense_network(task, fmt, tmp_path):
-    trained = Trained(tmp_path / "x.pt", {"model": {}, "config": {}}, GRAPHS[task](), [])
-    if fmt in DENSE_FORMATS:
-        _check_task(trained, fmt)  # these carry it (onnx refuses a detector on its own)
-        return
-    with pytest.raises(ExportError, match=f"‘{fmt}’ export is written for classifiers and "
-                                          f"this network is a {task} network"):
-        _check_task(trained, fmt)
-
-
-def test_every_format_takes_a_classifier(tmp_path):
-    trained = Trained(tmp_path / "x.pt", {"model": {}, "config": {}}, create("resnet20"), [])
-    for fmt in FORMATS:
-        _check_task(trained, fmt)
