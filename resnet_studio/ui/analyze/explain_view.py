@@ -119,7 +119,9 @@ class ExplainView(AnalysisView):
         rows = "".join(f"<tr><td>{i + 1}.&nbsp;</td><td>{c}&nbsp;&nbsp;</td>"
                        f"<td align='right'>{p:.1%}</td></tr>"
                        for i, (c, p) in enumerate(zip(result.classes, result.probabilities)))
-        return f"<b>Top {len(result.classes)}</b><table>{rows}</table>"
+        scores = getattr(result, "scores", "probability")  # a segmenter's: pixel share
+        by = "" if scores == "probability" else f" by {scores}"
+        return f"<b>Top {len(result.classes)}{by}</b><table>{rows}</table>"
 
     def _add_feature_maps(self, result: Any) -> None:
         stages = QWidget()
