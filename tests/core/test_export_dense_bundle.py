@@ -8,9 +8,12 @@ import importlib.util
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 from test_export_support import PYTHON, child_env
 
 from resnet_studio.blocks import CATALOGUE
@@ -35,18 +38,30 @@ def tiny_config(dataset: str, epochs: int = 1) -> TrainConfig:
                        data=DataConfig(dataset=dataset, train_size=4, val_size=2, seed=1))
 
 
+_EXPORTED: dict[str, tuple[str, Path, Path]] = {}
+
+
+def _exported(name: str, base: Path) -> tuple[str, Path, Path]:
+    """(name, run directory, bundle) of one example trained for one epoch, made once."""
+    if name not in _EXPORTED:
+        graph = project.load(EXAMPLES / f"shapes_{name}.rstudio.json", CATALOGUE)
+        engine = Engine(graph, tiny_config(TASKS[name][0]), [], base / name / "run")
+        end = engine.run()
+        engine.close()
+        assert end.status == "finished", end.message
+        export_checkpoint(base / name / "run", "bundle", base / name / "bundle")
+        _EXPORTED[name] = (name, base / name / "run", base / name / "bundle")
+    return _EXPORTED[name]
+
+
 @pytest.fixture(scope="module", params=sorted(TASKS))
 def exported(request, tmp_path_factory):
-    """(name, run directory, bundle) of one example trained for one epoch."""
-    name = request.param
-    base = tmp_path_factory.mktemp(name)
-    graph = project.load(EXAMPLES / f"shapes_{name}.rstudio.json", CATALOGUE)
-    engine = Engine(graph, tiny_config(TASKS[name][0]), [], base / "run")
-    end = engine.run()
-    engine.close()
-    assert end.status == "finished", end.message
-    export_checkpoint(base / "run", "bundle", base / "bundle")
-    return name, base / "run", base / "bundle"
+    return _exported(request.param, tmp_path_factory.getbasetemp())
+
+
+@pytest.fixture(scope="module")
+def segmenter_bundle(tmp_path_factory):
+    return _exported("segmenter", tmp_path_factory.getbasetemp())[2]
 
 
 def engine_continuation(run: Path, out: Path, epochs: int) -> dict:
@@ -113,17 +128,78 @@ def test_train_py_refuses_a_dataset_of_another_task_in_one_line(exported, tmp_pa
 
 
 @pytest.fixture
-def bundle_script(exported):
-    bundle = exported[2]
-    sys.path.insert(0, str(bundle))
-    spec = importlib.util.spec_from_file_location("bundle_dense_train", bundle / "train.py")
+def bundle_script(segmenter_bundle):
+    """The segmenter bundle's train.py imported (as ``bundle_dense_train``), with its own
+    modules; forgotten after."""
+    sys.path.insert(0, str(segmenter_bundle))
+    spec = importlib.util.spec_from_file_location("bundle_dense_train",
+                                                  segmenter_bundle / "train.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     yield module
-    sys.path.remove(str(bundle))
+    sys.path.remove(str(segmenter_bundle))
     for name in [n for n in sys.modules
                  if n in ("model", "rstudio_train") or n.split(".")[0] == "rstudio_data"]:
         del sys.modules[name]
+
+
+def mask_folder(root: Path) -> Path:
+    """Six 40×48 images of coloured rectangles (classes 1–3) and their grey masks."""
+    gen = np.random.default_rng(5)
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    (root / "classes.txt").write_text("background\nsquare\ndisc\ntriangle\n")
+    for i in range(6):
+        pixels = gen.integers(0, 60, (40, 48, 3)).astype(np.uint8)
+        mask = np.zeros((40, 48), np.uint8)
+        for label in (1, 2, 3):
+            top, left = gen.integers(0, 28), gen.integers(0, 36)
+            mask[top: top + 10, left: left + 10] = label
+            pixels[top: top + 10, left: left + 10] = gen.integers(100, 255, 3)
+        Image.fromarray(pixels).save(root / "images" / f"m{i}.png")
+        Image.fromarray(mask, mode="L").save(root / "masks" / f"m{i}.png")
+    return root
+
+
+def test_the_scripts_mask_folder_batches_are_resnet_studios(bundle_script, tmp_path):
+    from resnet_studio.data.dense.loading import load_dense
+
+    folder = mask_folder(tmp_path / "seg")
+    data = {"dataset": f"masks:{folder}", "val_fraction": 0.34, "val_folder": None, "seed": 3,
+            "augment": True, "crop_padding": 4, "flip": None}
+    train_src, val_src = bundle_script.dense_sources(data, "segmentation", (3, 64, 64))
+    train = bundle_script.DenseSplit(train_src, (3, 64, 64), bundle_script.dense_augment(data), 3)
+    theirs = load_dense(DataConfig(**data), 2, target=(3, 64, 64))
+    assert (len(train), len(val_src)) == (theirs.info.train_size, theirs.info.val_size) == (4, 2)
+    assert train.mean == pytest.approx(theirs.info.mean) and train.std == pytest.approx(
+        theirs.info.std)
+    from rstudio_data.augment import Normaliser
+
+    env = SimpleNamespace(rank=0, world=1)
+    ours = bundle_script.DenseBatches(train, 2, 3, env, "segmentation",
+                                      Normaliser(train.mean, train.std, "cpu"), "cpu")
+    for epoch in (0, 1):
+        pairs = list(zip(ours.epoch(epoch), theirs.train.epoch(epoch)))
+        assert len(pairs) == 2
+        for (_, x, y), (x2, y2) in pairs:
+            torch.testing.assert_close(x, x2)
+            assert torch.equal(y, y2) and set(y.unique().tolist()) - {0, 1, 2, 3, 255} == set()
+
+
+def test_train_py_trains_a_segmenter_on_a_mask_folder(segmenter_bundle, tmp_path):
+    folder = mask_folder(tmp_path / "seg")
+    out = tmp_path / "fresh"
+    result = subprocess.run(
+        [PYTHON, "-c", STANDALONE, "train.py", "--fresh", "--dataset", f"masks:{folder}",
+         "--max-steps", "2", "--out", str(out)],
+        cwd=segmenter_bundle, env=child_env(), capture_output=True, text=True, timeout=180,
+        check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "from new weights" in result.stdout and "stopped after 2 steps" in result.stdout
+    ours = load_checkpoint(out / "last.pt")
+    assert ours["step"] == 2 and ours["config"]["data"]["dataset"] == f"masks:{folder}"
+    assert all(bool(torch.isfinite(v).all()) for v in ours["model"].values()
+               if v.is_floating_point())
 
 
 def test_the_scripts_head_table_is_resnet_studios(bundle_script):
