@@ -47,6 +47,7 @@ class SignalCurve:
     weight_grad_norm: np.ndarray
     loss: float
     batchnorm_layers: int = 0  # how many the mode (batch or running statistics) acts on
+    nodes: list[str | None] = field(default_factory=list)  # each layer's graph node, if any
 
     def to_json(self) -> dict[str, Any]:
         return {"label": self.label, "loss": self.loss, "layers": [
@@ -187,7 +188,20 @@ def _measure(label: str, graph: Any, batch: tuple[Tensor, Any, str], seed: int,
     weight_grad = [_grad_norm(dict(layers)[n]) for n in names]
     norms = sum(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
     return SignalCurve(label, names, np.array(rms), np.array(out_grad), np.array(weight_grad),
-                       float(loss.detach()), norms)
+                       float(loss.detach()), norms, layer_nodes(model, names))
+
+
+def layer_nodes(model: nn.Module, names: list[str]) -> list[str | None]:
+    """The graph node each layer belongs to: the node whose module path is the longest prefix
+    of the layer's (``backbone.body.layer2.0.conv1`` → ``layer2``); None for a layer of no
+    node (a detector's region proposal network, which torchvision builds inside the head)."""
+    paths = model.node_paths() if hasattr(model, "node_paths") else {}
+    found = []
+    for name in names:
+        owners = [(len(path), node) for node, path in paths.items()
+                  if name == path or name.startswith(path + ".")]
+        found.append(max(owners)[1] if owners else None)
+    return found
 
 
 def _grad_norm(module: nn.Module) -> float:

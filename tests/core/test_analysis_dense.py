@@ -166,3 +166,14 @@ def test_a_dense_networks_signal_has_its_plain_twin_without_shortcuts():
     assert len(shortcuts) == 3 and plain.label.endswith("_plain")
     assert plain.names == [n for n in network.names if n not in shortcuts]
     assert plain.names[-1].startswith("classifier.")  # the head is measured in both
+
+
+def test_each_measured_layer_names_its_graph_node():
+    x, targets = _shapes_batch("detection")
+    curve = signal_propagation(detector(), batch=(x, targets), twin=False).curves[0]
+    nodes = dict(zip(curve.names, curve.nodes))
+    assert nodes["backbone.body.conv1"] == "conv1"
+    assert nodes["backbone.body.layer2.0.downsample.0"] == "layer2"
+    assert {nodes[n] for n in curve.names if n.startswith("backbone.fpn.")} == {"fpn"}
+    assert {nodes[n] for n in curve.names if n.startswith("roi_heads.")} == {"det"}
+    assert {nodes[n] for n in curve.names if n.startswith("rpn.")} == {None}
