@@ -309,7 +309,9 @@ class DenseRun(base.Run):
 
 
 def main(argv: list[str] | None = None) -> None:
-    run = DenseRun(base.parse_args(argv))
+    datasets = ("shapes-detection or shapes-segmentation (the built-in shapes), or "
+                "masks:PATH (a segmenter's image and mask folder)")
+    run = DenseRun(base.parse_args(argv, datasets))
     try:
         run.run()
         if base.dist.is_initialized():

@@ -52,12 +52,14 @@ NORM_TYPES = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm, nn.Loc
 
 
 # ----- settings -------------------------------------------------------------------------------
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None,
+               datasets: str = "synthetic, mnist, fashion_mnist, cifar10, cifar100, svhn"
+               ) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Train this bundle's network (see the docstring).")
     p.add_argument("--epochs", type=int, help="train until this many epochs are done")
     p.add_argument("--batch-size", type=int, help="images per step and process")
     p.add_argument("--lr", type=float, help="peak learning rate")
-    p.add_argument("--dataset", help="synthetic, mnist, fashion_mnist, cifar10, cifar100, svhn")
+    p.add_argument("--dataset", help=datasets)
     p.add_argument("--data-root", help="folder of the torchvision datasets")
     p.add_argument("--download", action="store_true", help="download a missing dataset")
     p.add_argument("--device", choices=("auto", "cuda", "mps", "cpu"))
