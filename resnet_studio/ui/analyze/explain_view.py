@@ -66,10 +66,14 @@ class ExplainView(AnalysisView):
         self.pictures: dict[str, QLabel] = {}
 
     def draw(self, result: Any, context: dict[str, Any]) -> None:
+        segmenter = getattr(result, "scores", "probability") != "probability"
+        ranked = (f"the {len(result.classes)} classes covering most pixels" if segmenter else
+                  f"the network's top {len(result.classes)} predictions")
+        target = (f"the pixels predicted as ‘{result.target}’" if segmenter else
+                  f"‘{result.target}’")
         self.note.setText(
-            f"{context.get('source', 'image')}: the network's top {len(result.classes)} "
-            f"predictions; Grad-CAM on {result.gradcam_layer} and "
-            f"{result.method.replace('_', ' ')} for ‘{result.target}’ (both scaled to 0–1); "
+            f"{context.get('source', 'image')}: {ranked}; Grad-CAM on {result.gradcam_layer} "
+            f"and {result.method.replace('_', ' ')} for {target} (both scaled to 0–1); "
             "the first channels of each stage's feature maps, each channel scaled to its own "
             "range.")
         while self.grid.count():
