@@ -179,8 +179,10 @@ def _signal_input(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
 
     run = load_run(args.project)
     batch = run_batch(run, args.batch_size, args.seed)
-    return run.graph, batch, {"data": run.spec.config.dataset,
-                              "class_counts": class_counts([batch], run.class_names)}
+    facts = {"data": run.spec.config.dataset}
+    if run.spec.config.task == "classification":  # a dense batch's targets are boxes or masks
+        facts["class_counts"] = class_counts([batch], run.class_names)
+    return run.graph, batch, facts
 
 
 # ----- lesion ---------------------------------------------------------------------------------
@@ -281,7 +283,9 @@ def _add_explain(subparsers: argparse._SubParsersAction) -> None:
         "Fits IMAGE (any image file) to the network's input size and channels, normalises it\n"
         "as the run's data was, and shows the top-k predictions, Grad-CAM on the last stage,\n"
         "a pixel attribution (Integrated Gradients or Saliency) and the first channels of\n"
-        "every stage's feature maps. Needs Captum: pip install 'resnet-studio[explain]'.\n"
+        "every stage's feature maps. A segmenter explains the sum of a class's scores over\n"
+        "the pixels it assigns to that class, with Grad-CAM on a backbone stage (--layer);\n"
+        "detectors are not explained. Needs Captum: pip install 'resnet-studio[explain]'.\n"
         "Writes explain.png and explain.json.",
         f"  {PROG} explain runs/resnet20 cat.png -o why\n"
         f"  {PROG} explain runs/resnet20 cat.png -o why --method saliency --target 3",
@@ -296,6 +300,9 @@ def _add_explain(subparsers: argparse._SubParsersAction) -> None:
                    default="integrated_gradients", help="pixel attribution (default IG)")
     p.add_argument("--channels", type=positive_int, default=8, metavar="N",
                    help="feature-map channels shown per stage (default 8)")
+    p.add_argument("--layer", metavar="STAGE",
+                   help="a segmenter's backbone stage for Grad-CAM (default: the one feeding "
+                        "its head)")
 
 
 def run_explain(args: argparse.Namespace) -> int:
@@ -306,7 +313,7 @@ def run_explain(args: argparse.Namespace) -> int:
     began = time.monotonic()
     run = load_run(args.run)
     result = explain_run(run, args.image, top_k=args.top_k, target=args.target,
-                         method=args.method, channels=args.channels,
+                         method=args.method, channels=args.channels, layer=args.layer,
                          progress=printer("explain"))
     out = args.output
     write_json(out / "explain.json", {"image": str(args.image), **result.to_json()})

@@ -112,7 +112,7 @@ def load_run(path: str | Path) -> Run:
         raise AnalysisError(f"{ckpt}: the checkpoint holds no project (trained from a plain "
                             "module), so its network cannot be rebuilt.")
     graph = project.from_dict(state["graph"], CATALOGUE, f"the project in {ckpt}")
-    classifier_only(graph, f"{folder}")
+    task_of_graph(graph, f"{folder}")  # a network with heads of two tasks: one line here
     return Run(folder, graph, TrainConfig.from_dict(state["config"]), run_spec(folder), ckpt,
                state["model"])
 
@@ -214,18 +214,41 @@ def _cell(value: Any) -> Any:
     return f"{value:.6g}" if isinstance(value, float) else value
 
 
-def classifier_only(graph: Any, where: str) -> None:
-    """The analyses measure class scores; a detector's or segmenter's network (its heads make
-    it one) is refused in one line that says where its per-layer gradients are."""
-    from ..compiler.task import CLASSIFICATION, TaskError, task_of
+#: What each analysis that works on class scores measures, for the line refusing a dense network.
+CLASS_SCORE_ANALYSES = {
+    "lesion": "the lesion study measures how far a classifier's validation accuracy falls "
+              "without each block",
+    "landscape": "the loss landscape is the cross-entropy of a classifier's class scores "
+                 "around the trained weights",
+    "explain": "Grad-CAM and the pixel attributions explain one class score of the image, "
+               "and a detector's outputs are boxes whose number and order change with the "
+               "image",
+}
+
+
+def task_of_graph(graph: Any, where: str) -> str:
+    """The network's task ("classification", "detection", "segmentation"); AnalysisError,
+    one line, for a network with heads of more than one task."""
+    from ..compiler.task import TaskError, task_of
 
     try:
-        task = task_of(graph)
+        return task_of(graph)
     except TaskError as exc:
         raise AnalysisError(f"{where}: {exc}") from None
-    if task != CLASSIFICATION:
-        raise AnalysisError(
-            f"{where}: a {task} network; the analyses (signal, lesion, landscape, explain) "
-            "measure a classifier's class scores and do not apply to its boxes or masks. Its "
-            "per-layer gradient norms are in the run's steps.jsonl and the Train workspace's "
-            "Gradients tab.")
+
+
+def classifier_only(graph: Any, where: str, analysis: str) -> None:
+    """The analyses that measure class scores (``CLASS_SCORE_ANALYSES``) refuse a detector's
+    or segmenter's network (its heads make it one) in one line saying why and what works
+    for it instead."""
+    from ..compiler.task import CLASSIFICATION, SEGMENTATION
+
+    task = task_of_graph(graph, where)
+    if task == CLASSIFICATION:
+        return
+    works = "signal at init" + (", Grad-CAM on the backbone (explain)"
+                                if task == SEGMENTATION else "")
+    raise AnalysisError(
+        f"{where}: a {task} network; {CLASS_SCORE_ANALYSES[analysis]}, so it does not apply "
+        f"here. What works for it: {works}, and the per-layer gradient norms in the run's "
+        "steps.jsonl and the Train workspace's Gradients tab.")

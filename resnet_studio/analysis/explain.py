@@ -51,10 +51,11 @@ class Explanation:
     method: str
     attribution: np.ndarray
     feature_maps: dict[str, np.ndarray] = field(default_factory=dict)  # stage → k×h×w
+    scores: str = "probability"  # what ``probabilities`` are (a segmenter's: "pixel share")
 
     def to_json(self) -> dict[str, Any]:
-        return {"top": [{"class": c, "probability": p}
-                        for c, p in zip(self.classes, self.probabilities)],
+        key = self.scores.replace(" ", "_")
+        return {"top": [{"class": c, key: p} for c, p in zip(self.classes, self.probabilities)],
                 "target": self.target, "gradcam_layer": self.gradcam_layer,
                 "attribution_method": self.method, "gradcam": self.gradcam.round(4).tolist(),
                 "feature_map_shapes": {k: list(v.shape) for k, v in self.feature_maps.items()}}
@@ -178,21 +179,42 @@ def _unit(t: Tensor) -> np.ndarray:
 
 
 def explain_run(run: Run, image_path: str | Path, **options: Any) -> Explanation:
-    """Explain a trained run's prediction for the image file ``image_path``."""
+    """Explain a trained run's prediction for the image file ``image_path``: a classifier's
+    class score, a segmenter's class region (``explain_dense``); a detector is refused.
+    ``layer`` (a backbone stage) is for segmenters only."""
+    explainer = _explainer(run, options)
     check_explain(run.graph)
     image = load_image(image_path, run.graph.input_spec)
-    return explain(run.model(), image, run.mean, run.std, run.class_names or None, **options)
+    return explainer(run.model(), image, run.mean, run.std, run.class_names or None, **options)
+
+
+def _explainer(run: Run, options: dict[str, Any]) -> Any:
+    from .common import classifier_only, task_of_graph
+
+    task = task_of_graph(run.graph, str(run.path))
+    if task == "segmentation":
+        from .explain_dense import explain_segmentation
+
+        return explain_segmentation
+    classifier_only(run.graph, str(run.path), "explain")  # a detector: one line
+    if options.get("layer") is not None:
+        raise AnalysisError("choosing the Grad-CAM stage (--layer) is for segmenters; a "
+                            "classifier's Grad-CAM is on its last stage.")
+    options.pop("layer", None)
+    return explain
 
 
 def validation_image(run: Run, index: int) -> tuple[Tensor, int]:
     """Validation image ``index`` of the run (C×H×W in [0, 1], as training served it before
-    normalising) and its label, from the run's data spec."""
+    normalising) and its label (-1 for a detector's or segmenter's run, whose targets are boxes
+    or masks), from the run's data spec."""
     val = run_data(run).val
     if not 0 <= index < val.size:
         raise AnalysisError(f"validation image {index} does not exist; the run has {val.size}.")
     x, y = next(val.epoch(0, start_batch=index // val.batch_size))
     k = index % val.batch_size
-    return _denormalise(x[k].cpu(), run.mean, run.std), int(y[k])
+    label = int(y[k]) if isinstance(y, Tensor) and y.ndim == 1 else -1
+    return _denormalise(x[k].cpu(), run.mean, run.std), label
 
 
 def _denormalise(x: Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> Tensor:
@@ -203,6 +225,7 @@ def _denormalise(x: Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> 
 
 def explain_sample(run: Run, index: int, **options: Any) -> Explanation:
     """Explain a trained run's prediction for its validation image ``index``."""
+    explainer = _explainer(run, options)
     check_explain(run.graph)
     image, _ = validation_image(run, index)
-    return explain(run.model(), image, run.mean, run.std, run.class_names or None, **options)
+    return explainer(run.model(), image, run.mean, run.std, run.class_names or None, **options)

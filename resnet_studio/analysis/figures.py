@@ -182,8 +182,10 @@ def _top_k_bars(ax: Any, result: Any) -> None:
     for yi, p in zip(y, result.probabilities):
         ax.text(p * 100 + 1, yi, f"{p:.1%}", va="center", fontsize=8)
     ax.set_xlim(0, 115)
-    ax.set_xlabel("probability (%)")
-    ax.set_title(f"top {len(result.classes)} predictions", fontsize=10)
+    scores = getattr(result, "scores", "probability")
+    ax.set_xlabel(f"{scores} (%)")
+    ax.set_title(f"top {len(result.classes)} predictions" if scores == "probability" else
+                 f"top {len(result.classes)} classes by {scores}", fontsize=10)
 
 
 def _feature_mosaics(fig: Any, stages: list[tuple[str, np.ndarray]]) -> None:

@@ -29,6 +29,7 @@ from .common import (
     Run,
     check_cancel,
     class_counts,
+    classifier_only,
     evaluate,
     no_progress,
     validation_batches,
@@ -149,6 +150,7 @@ def landscape_run(run: Run, *, samples: int | None = 256, batch_size: int = 256,
                   device: str = "cpu", **options: Any) -> LandscapeResult:
     """The landscape of a trained run on ``samples`` of its validation images, spread evenly
     over the classes."""
+    classifier_only(run.graph, str(run.path), "landscape")
     check_landscape_points(options.get("steps_1d", 21), options.get("steps_2d", 11))
     check_evaluation(run.graph, batch_size, samples, device, copies=3,
                      what="the landscape, evaluating")

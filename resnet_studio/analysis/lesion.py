@@ -32,6 +32,7 @@ from .common import (
     Run,
     check_cancel,
     class_counts,
+    classifier_only,
     evaluate,
     no_progress,
     validation_batches,
@@ -150,6 +151,7 @@ def lesion_run(run: Run, *, samples: int | None = None, batch_size: int = 256,
                cancel: CancelFlag | None = None) -> LesionResult:
     """The lesion study of a trained run on its validation data (``samples`` of it, spread
     evenly over the classes)."""
+    classifier_only(run.graph, str(run.path), "lesion")
     check_evaluation(run.graph, batch_size, samples, device, what="the lesion study, evaluating")
     batches = validation_batches(run, samples, batch_size, device)
     label = run.graph.name or run.path.name

@@ -27,10 +27,10 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .common import AnalysisError, CancelFlag, Progress, check_cancel, classifier_only, no_progress
+from .common import AnalysisError, CancelFlag, Progress, check_cancel, no_progress, task_of_graph
+from .dense import prepare, run_dense_batch, shapes_batch, task_loss
 from .limits import check_evaluation, check_signal
 
 WEIGHT_LAYERS = (nn.Conv2d, nn.Linear)
@@ -47,6 +47,7 @@ class SignalCurve:
     weight_grad_norm: np.ndarray
     loss: float
     batchnorm_layers: int = 0  # how many the mode (batch or running statistics) acts on
+    nodes: list[str | None] = field(default_factory=list)  # each layer's graph node, if any
 
     def to_json(self) -> dict[str, Any]:
         return {"label": self.label, "loss": self.loss, "layers": [
@@ -78,16 +79,19 @@ def signal_propagation(graph: Any, *, batch: tuple[Tensor, Tensor] | None = None
                        cancel: CancelFlag | None = None) -> SignalResult:
     """Measure the signal of ``graph`` at init (and of its plain twin when ``twin`` and the
     network has skips). ``batch`` is (images, labels); by default the built-in synthetic set
-    at the project's input size. ``build_options`` go to ``compiler.build`` (e.g.
+    at the project's input size. A detector or segmenter is measured with its task's training
+    loss (``dense.task_loss``) on the built-in shapes with their boxes or masks, over every
+    layer: backbone, feature pyramid and head. ``build_options`` go to ``compiler.build`` (e.g.
     ``zero_init_residual=True``); each network is initialised from ``seed``. With
     ``batch_stats=False`` BatchNorm uses its initial running statistics (mean 0, variance 1)
     instead of the batch's, which shows the init without normalisation's rescue."""
     from ..presets import plain_twin
 
     options = _checked_options(build_options or {})
-    classifier_only(graph, f"‘{graph.name or 'the network'}’")
+    task = task_of_graph(graph, f"‘{graph.name or 'the network'}’")
     check_signal(graph, batch_size if batch is None else len(batch[0]))
-    x, y = batch if batch is not None else project_batch(graph.input_spec, batch_size, seed)
+    x, y = batch if batch is not None else _default_batch(graph.input_spec, task, batch_size,
+                                                          seed)
     networks = [(graph.name or "network", graph)]
     if twin:
         plain = plain_twin(graph)
@@ -101,11 +105,11 @@ def signal_propagation(graph: Any, *, batch: tuple[Tensor, Tensor] | None = None
         # cut the network, so the twin is built without that option.
         own = options if index == 0 else {k: v for k, v in options.items()
                                           if k != "zero_init_residual"}
-        curves.append(_measure(label, g, x, y, seed, own, batch_stats))
+        curves.append(_measure(label, g, (x, y, task), seed, own, batch_stats))
     progress(len(networks), len(networks), "done")
     settings = {"batch_size": len(x), "seed": seed, "input": list(x.shape[1:]),
                 "batch_stats": batch_stats, "batchnorm_layers": curves[0].batchnorm_layers,
-                **options}
+                "task": task, **options}
     return SignalResult(curves, settings)
 
 
@@ -125,6 +129,12 @@ def _has_skips(graph: Any, plain: Any) -> bool:
 
     return project.to_dict(graph)["nodes"] != project.to_dict(plain)["nodes"] or \
         project.to_dict(graph)["edges"] != project.to_dict(plain)["edges"]
+
+
+def _default_batch(spec: Any, task: str, batch_size: int, seed: int) -> tuple[Tensor, Any]:
+    if task == "classification":
+        return project_batch(spec, batch_size, seed)
+    return shapes_batch(spec, task, batch_size, seed)
 
 
 def project_batch(spec: Any, batch_size: int, seed: int = 0) -> tuple[Tensor, Tensor]:
@@ -149,25 +159,28 @@ def run_batch(run: Any, batch_size: int, seed: int | None = None) -> tuple[Tenso
     """A batch of a trained run's own validation images (``batch_size`` of them, spread evenly
     over the classes), rebuilt from its data spec, to measure its network at init on the data
     it was trained on."""
-    from .common import validation_batches
+    from .common import run_data, validation_batches
 
     check_evaluation(run.graph, batch_size, None, what="reading")
     check_signal(run.graph, batch_size)
+    if task_of_graph(run.graph, str(run.path)) != "classification":
+        return run_dense_batch(run_data(run), batch_size)  # its first images, with targets
     return validation_batches(run, batch_size, batch_size, seed=seed)[0]
 
 
-def _measure(label: str, graph: Any, x: Tensor, y: Tensor, seed: int,
+def _measure(label: str, graph: Any, batch: tuple[Tensor, Any, str], seed: int,
              options: dict[str, Any], batch_stats: bool) -> SignalCurve:
     from ..compiler import build
 
+    x, y, task = batch
     torch.manual_seed(seed)
-    model = build(graph, **options).train(batch_stats)
+    model = prepare(build(graph, **options), task, batch_stats)
     layers = [(n, m) for n, m in model.named_modules() if isinstance(m, WEIGHT_LAYERS)]
     if not layers:
         raise AnalysisError(f"the {label} has no convolution or linear layer to measure.")
     recorder = _Recorder(layers)
     try:
-        loss = F.cross_entropy(model(x), y)
+        loss = task_loss(model, x, y, task)
         loss.backward()
     finally:
         recorder.remove()
@@ -175,7 +188,20 @@ def _measure(label: str, graph: Any, x: Tensor, y: Tensor, seed: int,
     weight_grad = [_grad_norm(dict(layers)[n]) for n in names]
     norms = sum(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
     return SignalCurve(label, names, np.array(rms), np.array(out_grad), np.array(weight_grad),
-                       float(loss.detach()), norms)
+                       float(loss.detach()), norms, layer_nodes(model, names))
+
+
+def layer_nodes(model: nn.Module, names: list[str]) -> list[str | None]:
+    """The graph node each layer belongs to: the node whose module path is the longest prefix
+    of the layer's (``backbone.body.layer2.0.conv1`` → ``layer2``); None for a layer of no
+    node (a detector's region proposal network, which torchvision builds inside the head)."""
+    paths = model.node_paths() if hasattr(model, "node_paths") else {}
+    found = []
+    for name in names:
+        owners = [(len(path), node) for node, path in paths.items()
+                  if name == path or name.startswith(path + ".")]
+        found.append(max(owners)[1] if owners else None)
+    return found
 
 
 def _grad_norm(module: nn.Module) -> float:

@@ -51,25 +51,9 @@ def export_checkpoint(source: str | os.PathLike, fmt: str, out: str | os.PathLik
     with watched(progress, cancel):
         stage(0, "loading the checkpoint")
         trained = open_trained(source)
-        _check_task(trained, fmt)
         stage(1, f"writing the {fmt} export and checking it against the trained network")
         result = FORMATS[fmt][0](trained, out, overwrite)
         if progress is not None:
             progress(STAGES, STAGES, "done")
         return result
 
-
-# The formats that carry a detector or a segmenter whole; onnx refuses a detector itself.
-DENSE_FORMATS = ("backbone", "onnx")
-
-
-def _check_task(trained: Trained, fmt: str) -> None:
-    """A detector or segmenter asked for a format written for classifiers: one line saying
-    which formats carry it."""
-    from ..compiler.task import CLASSIFICATION, task_of
-
-    task = task_of(trained.graph)
-    if task != CLASSIFICATION and fmt not in DENSE_FORMATS:
-        raise ExportError(f"the ‘{fmt}’ export is written for classifiers and this network is "
-                          f"a {task} network; export it as backbone (its stages' features, "
-                          "for torchvision's detectors) or onnx (segmenters).")

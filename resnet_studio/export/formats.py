@@ -9,7 +9,9 @@ ONNX uses PyTorch's TorchScript-based exporter (``dynamo=False``). The newer exp
 on ``torch.export`` needs the ``onnxscript`` package, which the ``onnx`` extra does not
 install; the TorchScript one works offline with only ``onnx`` and gives the same numbers.
 The batch dimension is dynamic (named ``batch``); inputs are ``images``, outputs ``logits``
-(a segmenter's per-pixel scores, B×K×H×W; detectors are refused, see ``export_onnx``).
+(a segmenter's per-pixel scores, B×K×H×W; detectors are refused, see ``export_onnx``). A
+``.pt2`` program has the same outputs (a detector refused, see ``pt2_model``); safetensors carry
+any network, detectors included, and rebuild it from the project in their metadata.
 
 A ``.pt2`` file, like any pickle-based file, can run code when loaded: load only those from a
 source you trust. safetensors files hold only tensors and text and are safe to load.
@@ -17,6 +19,7 @@ source you trust. safetensors files hold only tensors and text and are safe to l
 
 from __future__ import annotations
 
+import inspect
 import json
 import warnings
 from pathlib import Path
@@ -36,7 +39,6 @@ from .staging import (
     ExportResult,
     compare,
     random_batch,
-    reference_outputs,
     staged_file,
 )
 from .trained import Trained, network_with_weights
@@ -76,10 +78,28 @@ def onnx_model(trained: Trained, out: Path) -> nn.Module:
     return scores_model(trained)
 
 
+def comparable_outputs(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """What an export check compares, as one tensor: a classifier's scores, a segmenter's
+    per-pixel scores (``"out"``), a detector's feature pyramid followed by its detections
+    (boxes, score, label per row): the pyramid checks every backbone weight even where a
+    barely trained head finds nothing in a random batch."""
+    with torch.no_grad():
+        out = model.eval()(x)
+        if isinstance(out, torch.Tensor):
+            return out.float()
+        if isinstance(out, dict):
+            return out["out"].float()
+        parts = [f.flatten() for f in model.backbone(x).values()]
+    parts += [torch.cat([d["boxes"], d["scores"][:, None], d["labels"][:, None].float()], 1)
+              .flatten() for d in out]
+    return torch.cat(parts).float()
+
+
 def _check(trained: Trained, what: str, run) -> tuple[float, int]:
-    """Run ``run(x)`` on a random batch and compare it with the trained network."""
+    """Run ``run(x)`` on a random batch and compare it with the trained network (both as
+    ``comparable_outputs``)."""
     x = random_batch(trained.image_shape, CHECK_BATCH, seed=2)
-    want = reference_outputs(scores_model(trained), x)
+    want = comparable_outputs(trained.model(), x)
     with torch.no_grad():
         got = run(x)
     return compare(what, torch.as_tensor(got), want), CHECK_BATCH
@@ -141,13 +161,14 @@ def _add_onnx_metadata(onnx: Any, path: Path, trained: Trained) -> None:
 
 # ----- torch.export ---------------------------------------------------------------------------
 def export_pt2(trained: Trained, out: Path, overwrite: bool = False) -> ExportResult:
-    """A ``torch.export`` program with a dynamic batch dimension, saved by ``torch.export.save``.
-    Like every pickle-based file, load it only from a source you trust."""
-    batch = torch.export.Dim("batch")
+    """A ``torch.export`` program with a dynamic batch dimension, saved by ``torch.export.save``:
+    a classifier's scores or a segmenter's per-pixel scores (B×K×H×W). A detector is refused
+    (see ``pt2_model``). Like every pickle-based file, load it only from a source you trust."""
+    model = pt2_model(trained, out)
     with staged_file(out, overwrite) as tmp:
         try:
-            program = torch.export.export(trained.model(), (_example(trained),),
-                                          dynamic_shapes=(({0: batch},),))
+            program = torch.export.export(model, (_example(trained),),
+                                          dynamic_shapes=_batch_dynamic(model))
             torch.export.save(program, str(tmp))
         except (RuntimeError, TypeError, ValueError) as exc:
             raise ExportError(f"{out}: the network cannot be exported with torch.export "
@@ -155,6 +176,29 @@ def export_pt2(trained: Trained, out: Path, overwrite: bool = False) -> ExportRe
         loaded = torch.export.load(str(tmp)).module()
         diff, checked = _check(trained, f"{out} (torch.export program, loaded back)", loaded)
     return ExportResult("pt2", out, trained.path, diff, checked)
+
+
+def pt2_model(trained: Trained, out: Path) -> nn.Module:
+    """``scores_model``; a detector is refused in one line. Tried with torch 2.14 and
+    torchvision 0.29: ``torch.export`` stops in a detector's post-processing, where the
+    number of boxes left after the score threshold depends on the data
+    (GuardOnDataDependentSymNode), even at a fixed batch."""
+    if task_of(trained.graph) == DETECTION:
+        raise ExportError(
+            f"{out}: a detector cannot be exported with torch.export: the number of boxes "
+            "its post-processing keeps depends on the image, and torch.export stops at that "
+            "data-dependent count; export the bundle (model.py and checkpoint) or the backbone "
+            "instead.")
+    return scores_model(trained)
+
+
+def _batch_dynamic(model: nn.Module) -> tuple:
+    """``dynamic_shapes`` making the first input's batch dimension dynamic: a compiled
+    network takes ``forward(*xs)`` (one spec per input inside the varargs' tuple), a
+    segmenter's scores ``forward(x)``."""
+    batch = {0: torch.export.Dim("batch")}
+    first = next(iter(inspect.signature(model.forward).parameters.values()))
+    return ((batch,),) if first.kind is inspect.Parameter.VAR_POSITIONAL else (batch,)
 
 
 # ----- safetensors ----------------------------------------------------------------------------
@@ -166,7 +210,8 @@ def export_safetensors(trained: Trained, out: Path, overwrite: bool = False) -> 
     with staged_file(out, overwrite) as tmp:
         st.save_file(tensors, str(tmp), metadata=_metadata(trained, with_project=True))
         _, fresh = load_safetensors(tmp)
-        diff, checked = _check(trained, f"{out} (safetensors, loaded into a fresh build)", fresh)
+        diff, checked = _check(trained, f"{out} (safetensors, loaded into a fresh build)",
+                               lambda x: comparable_outputs(fresh, x))
     return ExportResult("safetensors", out, trained.path, diff, checked)
 
 

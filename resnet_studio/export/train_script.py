@@ -52,12 +52,14 @@ NORM_TYPES = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm, nn.Loc
 
 
 # ----- settings -------------------------------------------------------------------------------
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None,
+               datasets: str = "synthetic, mnist, fashion_mnist, cifar10, cifar100, svhn"
+               ) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Train this bundle's network (see the docstring).")
     p.add_argument("--epochs", type=int, help="train until this many epochs are done")
     p.add_argument("--batch-size", type=int, help="images per step and process")
     p.add_argument("--lr", type=float, help="peak learning rate")
-    p.add_argument("--dataset", help="synthetic, mnist, fashion_mnist, cifar10, cifar100, svhn")
+    p.add_argument("--dataset", help=datasets)
     p.add_argument("--data-root", help="folder of the torchvision datasets")
     p.add_argument("--download", action="store_true", help="download a missing dataset")
     p.add_argument("--device", choices=("auto", "cuda", "mps", "cpu"))
@@ -365,6 +367,8 @@ def parameter_digest(model: nn.Module) -> str:
 class Run:
     """One training run: everything the loop needs, made once."""
 
+    SCORE = "accuracy"  # what evaluate()'s second number is (best.pt has the highest)
+
     def __init__(self, args: argparse.Namespace):
         self.args, self.cfg = args, load_settings(args)
         self.env, self.device = start_processes(self.cfg["device"])
@@ -425,6 +429,11 @@ class Run:
         self.scheduler.load_state_dict(ck["scheduler"])
         if self.args.lr is not None:  # a new peak rate replaces the recorded one
             self.scheduler.base_lrs = [self.args.lr] * len(self.optimizer.param_groups)
+        # the rate of this step under this run's schedule (more epochs stretch a decay), set
+        # at once as ResNet Studio does: the loaded state holds the old schedule's rate
+        factor = self.scheduler.lr_lambdas[0](self.scheduler.last_epoch)
+        for group, base_lr in zip(self.optimizer.param_groups, self.scheduler.base_lrs):
+            group["lr"] = base_lr * factor
         if self.scaler is not None and ck.get("scaler"):
             self.scaler.load_state_dict(ck["scaler"])
         self.epoch, self.step = int(ck["epoch"]), int(ck["step"])
@@ -432,8 +441,19 @@ class Run:
         metrics = ck.get("metrics") or {}
         self.history = list(metrics.get("epochs") or [])
         self.best = metrics.get("best_val_acc")
-        # fresh but reproducible dropout streams for the steps still to come
-        torch.manual_seed(self.cfg["seed"] + 1_000_003 * self.step + self.env.rank)
+        self._restore_random_streams(ck.get("rng") or [])
+
+    def _restore_random_streams(self, states: list) -> None:
+        """The random streams (dropout, a detector's sampling) as the checkpoint left them,
+        as ResNet Studio resumes; with another number of processes fresh but reproducible
+        ones."""
+        if len(states) == self.env.world and "torch" in states[self.env.rank]:
+            state = states[self.env.rank]
+            torch.set_rng_state(state["torch"].cpu())
+            if self.device.type == "cuda" and state.get("cuda"):
+                torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
+        else:
+            torch.manual_seed(self.cfg["seed"] + 1_000_003 * self.step + self.env.rank)
 
     # ----- the loop ---------------------------------------------------------------------------
     def run(self) -> None:
@@ -463,8 +483,7 @@ class Run:
             x = x.contiguous(memory_format=torch.channels_last)
         self.optimizer.zero_grad(set_to_none=True)
         with self._autocast():
-            logits = self.net(x)
-            loss = F.cross_entropy(logits, y, label_smoothing=cfg["label_smoothing"])
+            loss, correct, n = self._loss(x, y)
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
             self.scaler.unscale_(self.optimizer)
@@ -480,10 +499,16 @@ class Run:
         self.scheduler.step()
         self.step += 1
         with torch.no_grad():
-            n = y.shape[0]
-            sums += torch.stack([loss.detach().float() * n,
-                                 (logits.argmax(1) == y).sum().float(),
+            sums += torch.stack([loss.detach().float() * n, correct.float(),
                                  torch.tensor(float(n), device=sums.device)])
+
+    def _loss(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int]:
+        """(loss, correct predictions, images) of one batch, under autocast."""
+        logits = self.net(x)
+        loss = F.cross_entropy(logits, y, label_smoothing=self.cfg["label_smoothing"])
+        with torch.no_grad():
+            correct = (logits.argmax(1) == y).sum()
+        return loss, correct, y.shape[0]
 
     def _autocast(self):
         if self.amp == "off":
@@ -505,7 +530,7 @@ class Run:
                              "train_acc": float(sums[1]) / count, "val_loss": val_loss,
                              "val_acc": val_acc, "lr": self.optimizer.param_groups[0]["lr"]})
         say(self.env, f"epoch {self.epoch}: train loss {float(sums[0]) / count:.4f}, validation "
-                      f"loss {val_loss:.4f}, accuracy {val_acc:.1%}{' (best)' if best else ''}")
+                      f"loss {val_loss:.4f}, {self.SCORE} {val_acc:.1%}{' (best)' if best else ''}")
         self._save(best=best)
 
     @torch.no_grad()
@@ -537,15 +562,17 @@ class Run:
             "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
             "scaler": self.scaler.state_dict() if self.scaler is not None else None,
             "epoch": self.epoch, "step": self.step, "batch": self.batch, "config": self.cfg,
-            "graph": self.bundled.get("graph"),
-            "metrics": {"epochs": self.history, "best_val_acc": self.best,
-                        "best_epoch": max(self.history, key=lambda h: h["val_acc"])["epoch"]
-                        if self.history else None},
+            "graph": self.bundled.get("graph"), "metrics": self._metrics(),
             "versions": {"torch": str(torch.__version__), "trainer": "bundle train.py"},
         }
         save_checkpoint(state, self.args.out / "last.pt")
         if best:
             save_checkpoint(state, self.args.out / "best.pt")
+
+    def _metrics(self) -> dict:
+        return {"epochs": self.history, "best_val_acc": self.best,
+                "best_epoch": max(self.history, key=lambda h: h["val_acc"])["epoch"]
+                if self.history else None}
 
     def _finish(self, what: str) -> None:
         digests = [parameter_digest(self.model)]

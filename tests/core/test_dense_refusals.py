@@ -1,48 +1,53 @@
-"""What is written for classifiers refuses a detector or a segmenter in one line: the
-analyses (they measure class scores) and the exports other than backbone and ONNX."""
+"""The analyses that measure a classifier's class scores refuse a detector or a segmenter in
+one line that says why and what works for it instead; explain refuses only a detector."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from heads_graphs import detector, segmenter
 
-from resnet_studio.analysis.common import AnalysisError, classifier_only
-from resnet_studio.analysis.signal import signal_propagation
-from resnet_studio.export.errors import ExportError
-from resnet_studio.export.exporter import DENSE_FORMATS, FORMATS, _check_task
-from resnet_studio.export.trained import Trained
+from resnet_studio.analysis.common import AnalysisError, Run, classifier_only
+from resnet_studio.analysis.explain import explain_run
+from resnet_studio.analysis.landscape import landscape_run
+from resnet_studio.analysis.lesion import lesion_run
 from resnet_studio.presets import create
 
 GRAPHS = {"detection": detector, "segmentation": segmenter}
 
 
+def _run(graph) -> Run:
+    """A run of ``graph`` as the analyses receive it; the refusal comes before any of its
+    files, weights or data are read."""
+    return Run(Path("runs/dense"), graph, None, None, Path("runs/dense/best.pt"), {})
+
+
 @pytest.mark.parametrize("task", sorted(GRAPHS))
-def test_the_analyses_refuse_a_dense_network_naming_its_task(task):
-    graph = GRAPHS[task]()
-    with pytest.raises(AnalysisError, match=f"^here: a {task} network; the analyses") as info:
-        classifier_only(graph, "here")
-    assert "\n" not in str(info.value) and "Gradients tab" in str(info.value)
-    with pytest.raises(AnalysisError, match=f"a {task} network"):
-        signal_propagation(graph, batch_size=2, twin=False)
+@pytest.mark.parametrize("analysis, why", [
+    (lesion_run, "the lesion study measures how far a classifier's validation accuracy falls"),
+    (landscape_run, "the loss landscape is the cross-entropy of a classifier's class scores")])
+def test_lesion_and_landscape_refuse_a_dense_run_saying_why_and_what_works(task, analysis,
+                                                                            why):
+    with pytest.raises(AnalysisError) as caught:
+        analysis(_run(GRAPHS[task]()))
+    message = str(caught.value)
+    assert message.startswith(f"runs/dense: a {task} network; {why}") and "\n" not in message
+    assert "What works for it: signal at init" in message and "Gradients tab" in message
+    assert ("Grad-CAM on the backbone" in message) == (task == "segmentation")
+
+
+def test_explain_refuses_a_detector_saying_why(tmp_path):
+    image = tmp_path / "x.png"
+    with pytest.raises(AnalysisError) as caught:
+        explain_run(_run(detector()), image)
+    message = str(caught.value)
+    assert message.startswith("runs/dense: a detection network; Grad-CAM and the pixel "
+                              "attributions explain one class score")
+    assert "boxes whose number and order change with the image" in message
+    assert "\n" not in message and not image.exists()
 
 
 def test_a_classifier_passes():
-    classifier_only(create("resnet20"), "here")  # nothing raised
-
-
-@pytest.mark.parametrize("task", sorted(GRAPHS))
-@pytest.mark.parametrize("fmt", sorted(FORMATS))
-def test_exports_written_for_classifiers_refuse_a_dense_network(task, fmt, tmp_path):
-    trained = Trained(tmp_path / "x.pt", {"model": {}, "config": {}}, GRAPHS[task](), [])
-    if fmt in DENSE_FORMATS:
-        _check_task(trained, fmt)  # these carry it (onnx refuses a detector on its own)
-        return
-    with pytest.raises(ExportError, match=f"‘{fmt}’ export is written for classifiers and "
-                                          f"this network is a {task} network"):
-        _check_task(trained, fmt)
-
-
-def test_every_format_takes_a_classifier(tmp_path):
-    trained = Trained(tmp_path / "x.pt", {"model": {}, "config": {}}, create("resnet20"), [])
-    for fmt in FORMATS:
-        _check_task(trained, fmt)
+    for analysis in ("lesion", "landscape", "explain"):
+        classifier_only(create("resnet20"), "here", analysis)  # nothing raised

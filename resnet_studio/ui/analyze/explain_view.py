@@ -68,10 +68,14 @@ class ExplainView(AnalysisView):
         self.rendered: dict[str, QPixmap] = {}  # the pictures at their own size, by key
 
     def draw(self, result: Any, context: dict[str, Any]) -> None:
+        segmenter = getattr(result, "scores", "probability") != "probability"
+        ranked = (f"the {len(result.classes)} classes covering most pixels" if segmenter else
+                  f"the network's top {len(result.classes)} predictions")
+        target = (f"the pixels predicted as ‘{result.target}’" if segmenter else
+                  f"‘{result.target}’")
         self.note.setText(
-            f"{context.get('source', 'image')}: the network's top {len(result.classes)} "
-            f"predictions; Grad-CAM on {result.gradcam_layer} and "
-            f"{result.method.replace('_', ' ')} for ‘{result.target}’ (both scaled to 0–1); "
+            f"{context.get('source', 'image')}: {ranked}; Grad-CAM on {result.gradcam_layer} "
+            f"and {result.method.replace('_', ' ')} for {target} (both scaled to 0–1); "
             "the first channels of each stage's feature maps, each channel scaled to its own "
             "range.")
         while self.grid.count():
@@ -130,7 +134,9 @@ class ExplainView(AnalysisView):
         rows = "".join(f"<tr><td>{i + 1}.&nbsp;</td><td>{c}&nbsp;&nbsp;</td>"
                        f"<td align='right'>{p:.1%}</td></tr>"
                        for i, (c, p) in enumerate(zip(result.classes, result.probabilities)))
-        return f"<b>Top {len(result.classes)}</b><table>{rows}</table>"
+        scores = getattr(result, "scores", "probability")  # a segmenter's: pixel share
+        by = "" if scores == "probability" else f" by {scores}"
+        return f"<b>Top {len(result.classes)}{by}</b><table>{rows}</table>"
 
     def _add_feature_maps(self, result: Any) -> None:
         stages = QWidget()

@@ -78,13 +78,15 @@ def explain_job(run_path: Path, image: Path, options: dict[str, Any]) -> Callabl
 
 def signal_tints(result: Any) -> tuple[list[str], list[float]]:
     """Node ids and one weight-gradient norm per node of the network's curve: a node's layers
-    (``layer1.0.conv1`` belongs to node ``layer1``) combine as √Σ‖g‖², as the training
-    telemetry combines a node's parameters."""
+    (``layer1.0.conv1`` belongs to node ``layer1``; a detector's ``backbone.body.layer1.0.conv1``
+    too, see ``signal.layer_nodes``) combine as √Σ‖g‖², as the training telemetry combines a
+    node's parameters."""
     import numpy as np
 
     curve = result.curves[0]
+    nodes = curve.nodes or [name.split(".", 1)[0] for name in curve.names]
     totals: dict[str, float] = {}
-    for name, norm in zip(curve.names, np.asarray(curve.weight_grad_norm, dtype=np.float64)):
-        node = name.split(".", 1)[0]
-        totals[node] = totals.get(node, 0.0) + float(norm) ** 2
+    for node, norm in zip(nodes, np.asarray(curve.weight_grad_norm, dtype=np.float64)):
+        if node is not None:
+            totals[node] = totals.get(node, 0.0) + float(norm) ** 2
     return list(totals), [float(np.sqrt(v)) for v in totals.values()]
