@@ -153,7 +153,8 @@ def _faster_rcnn(p, shapes):
 def _retinanet(p, shapes):
     return Call(detection.RetinaNet, (), dict(
         num_classes=p["classes"], **_transform(p),
-        anchor_generator=_anchors(p, shapes[0], octaves=3), score_thresh=p["score_thresh"], detections_per_img=p["detections"]))
+        anchor_generator=_anchors(p, shapes[0], octaves=3), score_thresh=p["score_thresh"],
+        detections_per_img=p["detections"]))
 
 
 def _fcn_head(p, shapes):
