@@ -131,11 +131,6 @@ def random_batch(shape: tuple[int, int, int], batch: int, seed: int = 0) -> torc
     return torch.randn(batch, *shape, generator=gen)
 
 
-@torch.no_grad()
-def reference_outputs(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    return model.eval()(x).float()
-
-
 def compare(what: str, got: torch.Tensor, want: torch.Tensor) -> float:
     """The largest absolute difference; raises ExportError (carrying it) when too large."""
     if tuple(got.shape) != tuple(want.shape):

@@ -62,7 +62,8 @@ def parse_args(argv: list[str] | None = None,
     p.add_argument("--dataset", help=datasets)
     p.add_argument("--data-root", help="folder of the torchvision datasets")
     p.add_argument("--download", action="store_true", help="download a missing dataset")
-    p.add_argument("--device", choices=("auto", "cuda", "mps", "cpu"))
+    p.add_argument("--device", type=device_name, metavar="DEVICE",
+                   help="auto, cuda, cuda:N (GPU N of several), mps or cpu")
     p.add_argument("--seed", type=int, help="seed of the weights (with --fresh) and dropout")
     p.add_argument("--out", type=Path, default=Path("runs/bundle"),
                    help="folder for last.pt and best.pt (default runs/bundle)")
@@ -105,17 +106,41 @@ def start_processes(device_name: str) -> tuple[SimpleNamespace, torch.device]:
     return env, device
 
 
+def device_name(text: str) -> str:
+    """``--device``: auto, cuda, cuda:N, mps or cpu."""
+    index = text[5:] if text.startswith("cuda:") else None
+    if text in ("auto", "cuda", "mps", "cpu") or (index is not None and index.isdigit()):
+        return text
+    raise argparse.ArgumentTypeError(f"‘{text}’ is not a device: auto, cuda, cuda:N (N = 0, "
+                                     "1, …), mps or cpu")
+
+
 def pick_device(name: str, local_rank: int | None) -> torch.device:
+    """The device ``name`` (under torchrun each CUDA process takes its LOCAL_RANK's GPU)."""
     mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "mps" if mps else "cpu"
-    if name == "cuda":
-        if not torch.cuda.is_available():
-            sys.exit("train.py: error: --device cuda, but PyTorch sees no CUDA GPU")
-        index = local_rank if local_rank is not None else torch.cuda.current_device()
+    if name == "cuda" or name.startswith("cuda:"):
+        index = cuda_index(name, local_rank)
         torch.cuda.set_device(index)
         return torch.device("cuda", index)
     return torch.device(name)
+
+
+def cuda_index(name: str, local_rank: int | None) -> int:
+    """The GPU that ``cuda`` or ``cuda:N`` names; exits with a line when there is none."""
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if count == 0:
+        sys.exit(f"train.py: error: --device {name}, but PyTorch sees no CUDA GPU")
+    if local_rank is not None:
+        return local_rank
+    if name == "cuda":
+        return torch.cuda.current_device()
+    index = int(name[5:])
+    if index >= count:
+        sys.exit(f"train.py: error: --device {name}, but this machine has {count} GPU"
+                 f"{'s' if count != 1 else ''} (cuda:0 … cuda:{count - 1})")
+    return index
 
 
 def say(env: SimpleNamespace, text: str) -> None:

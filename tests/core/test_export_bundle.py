@@ -311,3 +311,32 @@ def test_train_py_fits_in_memory_images_as_the_engine_does(bundle_imports):
     assert fitted.mean == pytest.approx(channel_stats(fitted.train[0])[0])
     assert fitted.flip is False and torch.equal(fitted.train[1], labels)
     assert bundle_imports.fit_dataset(dataset, (1, 28, 28)) is dataset
+
+
+@pytest.mark.parametrize("name", ["auto", "cuda", "cuda:0", "cuda:3", "mps", "cpu"])
+def test_train_py_takes_each_device_form(bundle_imports, name):
+    assert bundle_imports.parse_args(["--device", name]).device == name
+
+
+@pytest.mark.parametrize("name", ["gpu", "cuda:", "cuda:one", "cuda:-1", "CPU"])
+def test_train_py_refuses_a_device_that_is_not_one(bundle_imports, name, capsys):
+    with pytest.raises(SystemExit):
+        bundle_imports.parse_args(["--device", name])
+    assert f"‘{name}’ is not a device" in capsys.readouterr().err
+
+
+def test_train_py_picks_the_gpu_it_is_told_and_refuses_one_the_machine_lacks(
+        bundle_imports, monkeypatch):
+    chosen = []
+    cuda = bundle_imports.torch.cuda
+    monkeypatch.setattr(cuda, "is_available", lambda: True)
+    monkeypatch.setattr(cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(cuda, "set_device", chosen.append)
+    assert bundle_imports.pick_device("cuda:1", None) == torch.device("cuda", 1)
+    assert bundle_imports.pick_device("cuda:1", 0) == torch.device("cuda", 0)  # torchrun's
+    assert chosen == [1, 0]
+    with pytest.raises(SystemExit, match=r"has 2 GPUs \(cuda:0 … cuda:1\)"):
+        bundle_imports.pick_device("cuda:2", None)
+    monkeypatch.setattr(cuda, "is_available", lambda: False)
+    with pytest.raises(SystemExit, match="sees no CUDA GPU"):
+        bundle_imports.pick_device("cuda:0", None)
