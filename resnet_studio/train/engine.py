@@ -48,6 +48,9 @@ from .task import Context, Validation
 __all__ = ["FLUSH_SECONDS", "USER_ERRORS", "Engine"]
 
 # Failures a user can cause or fix: reported in the RunEndRecord, not raised.
+# torch's message when batch norm trains on a single value per channel
+ONE_VALUE = "Expected more than 1 value per channel when training"
+
 USER_ERRORS = (EngineError, DataError, CheckpointError, ConfigError, BuildError, GraphError,
                SinkError, BudgetError)
 
@@ -270,6 +273,10 @@ class Engine(TelemetryWindows, CheckpointWriting):
             if "can't allocate memory" in str(exc) or "out of memory" in str(exc):
                 raise self._out_of_memory() from None
             raise
+        except ValueError as exc:
+            if ONE_VALUE in str(exc):
+                raise self._one_value_per_channel() from None
+            raise
         s.stats.record_batch(self._slot, loss, correct, count)
         self._slot += 1
         self.batch += 1
@@ -341,6 +348,14 @@ class Engine(TelemetryWindows, CheckpointWriting):
             return f"The engine is unchanged: run again to go on ({exc})."
         return (f"The steps before it are saved in {self.run_dir / 'last.pt'}: resume from it "
                 "with a smaller batch size, or run again to go on.")
+
+    def _one_value_per_channel(self) -> RunFailure:
+        per_process = self.config.batch_size
+        return RunFailure(
+            f"step {self.step + 1}: a batch normalisation layer saw one value per channel (a "
+            f"1×1 map of a batch of {per_process} image{'s' if per_process != 1 else ''} per "
+            "process, as after global pooling — DeepLabV3's image-pooling branch is one), "
+            "which it cannot normalise while training; use a batch size of 2 or more.")
 
     # ----- validation and epoch end -----------------------------------------------------------
     def _validate(self) -> Validation:
