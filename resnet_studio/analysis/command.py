@@ -281,14 +281,16 @@ def _add_explain(subparsers: argparse._SubParsersAction) -> None:
     p = _parser(
         subparsers, "explain", "Explain an image: top-k, Grad-CAM, attribution, feature maps.",
         "Fits IMAGE (any image file) to the network's input size and channels, normalises it\n"
-        "as the run's data was, and shows the top-k predictions, Grad-CAM on the last stage,\n"
-        "a pixel attribution (Integrated Gradients or Saliency) and the first channels of\n"
-        "every stage's feature maps. A segmenter explains the sum of a class's scores over\n"
-        "the pixels it assigns to that class, with Grad-CAM on a backbone stage (--layer);\n"
-        "detectors are not explained. Needs Captum: pip install 'resnet-studio[explain]'.\n"
+        "as the run's data was, and shows the top-k predictions, Grad-CAM on a stage (--layer;\n"
+        "default the last), a pixel attribution (Integrated Gradients or Saliency) and the\n"
+        "first channels of every stage's feature maps. A segmenter explains the sum of a\n"
+        "class's scores over the pixels it assigns to that class, with Grad-CAM on a backbone\n"
+        "stage (default the one feeding its head); detectors are not explained. Needs Captum:\n"
+        "pip install 'resnet-studio[explain]'.\n"
         "Writes explain.png and explain.json.",
         f"  {PROG} explain runs/resnet20 cat.png -o why\n"
-        f"  {PROG} explain runs/resnet20 cat.png -o why --method saliency --target 3",
+        f"  {PROG} explain runs/resnet20 cat.png -o why --method saliency --target 3\n"
+        f"  {PROG} explain runs/resnet20 cat.png -o why --layer layer2",
         run_explain)
     p.add_argument("run", metavar="RUN", type=Path, help="run directory (or a checkpoint in one)")
     p.add_argument("image", metavar="IMAGE", type=Path, help="image file (PNG, JPEG, …)")
@@ -301,8 +303,8 @@ def _add_explain(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--channels", type=positive_int, default=8, metavar="N",
                    help="feature-map channels shown per stage (default 8)")
     p.add_argument("--layer", metavar="STAGE",
-                   help="a segmenter's backbone stage for Grad-CAM (default: the one feeding "
-                        "its head)")
+                   help="the stage for Grad-CAM, a node of the network with a spatial output "
+                        "(default: the last stage; a segmenter's: the one feeding its head)")
 
 
 def run_explain(args: argparse.Namespace) -> int:
@@ -312,6 +314,8 @@ def run_explain(args: argparse.Namespace) -> int:
 
     began = time.monotonic()
     run = load_run(args.run)
+    if args.layer is not None:
+        check_layer(run.graph, args.layer)
     result = explain_run(run, args.image, top_k=args.top_k, target=args.target,
                          method=args.method, channels=args.channels, layer=args.layer,
                          progress=printer("explain"))
@@ -323,3 +327,15 @@ def run_explain(args: argparse.Namespace) -> int:
     print(f"top {len(result.classes)}: {ranked}")
     _wrote([png, out / "explain.json"], began)
     return EXIT_OK
+
+
+def check_layer(graph: Any, layer: str) -> None:
+    """Refuse a ``--layer`` that is not one of the network's Grad-CAM stages, in one line
+    listing them with their output shapes."""
+    from .common import AnalysisError
+    from .explain import gradcam_layers
+
+    layers = gradcam_layers(graph)
+    if layer not in layers.shapes:
+        raise AnalysisError(f"--layer {layer}: not a stage Grad-CAM can use; the network's "
+                            f"are {layers.describe()} (default {layers.default}).")

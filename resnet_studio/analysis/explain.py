@@ -1,8 +1,9 @@
 """Explain an image: what a trained network predicts for it, where it looks, what it sees.
 
 * the top-k classes with their probabilities;
-* Grad-CAM on the last stage (Selvaraju et al. 2017, https://arxiv.org/abs/1610.02391): the
-  stage's feature maps weighted by the pooled gradient of the class score, upsampled;
+* Grad-CAM on a stage, the last by default (Selvaraju et al. 2017,
+  https://arxiv.org/abs/1610.02391): the stage's feature maps weighted by the pooled gradient
+  of the class score, upsampled; ``gradcam_layers`` lists the stages it can use;
 * one pixel attribution: Integrated Gradients (Sundararajan et al. 2017,
   https://arxiv.org/abs/1703.01365) from the all-zero normalised image, i.e. the dataset's mean
   image, or plain gradient Saliency;
@@ -97,6 +98,61 @@ def stages_of(model: nn.Module) -> list[tuple[str, nn.Module]]:
                       if any(isinstance(s, nn.Conv2d) for s in m.modules())]
 
 
+@dataclass(frozen=True)
+class GradcamLayers:
+    """The stages Grad-CAM can use, in network order, each with its output shape (C×H×W for
+    one image), and the one it uses when none is chosen."""
+
+    shapes: dict[str, tuple[int, ...]]
+    default: str
+
+    def describe(self) -> str:
+        """``layer1 (16×32×32), layer2 (32×16×16)``: the choices, for a message."""
+        return ", ".join(f"{name} ({'×'.join(map(str, shape))})"
+                         for name, shape in self.shapes.items())
+
+
+def gradcam_layers(graph: Any) -> GradcamLayers:
+    """The stages of ``graph``'s network that ``explain`` (a classifier: ``stages_of`` the
+    network, the last by default) or ``explain_segmentation`` (a segmenter: ``stages_of`` its
+    backbone, the one feeding the head by default) accepts as ``layer``: those whose output is
+    a spatial map. Measured on torch's meta device: nothing is allocated or computed.
+    AnalysisError for a detector, BuildError for a network with errors."""
+    from ..compiler import build
+    from .common import classifier_only, task_of_graph
+
+    if task_of_graph(graph, "the network") != "segmentation":
+        classifier_only(graph, "the network", "explain")
+    with torch.device("meta"):
+        model = build(graph, initialise=False).eval()
+    stages = stages_of(getattr(model, "backbone", model))
+    if not stages:
+        raise AnalysisError("the network has no convolutional stage to explain.")
+    shapes = _output_shapes(model, stages, graph.input_spec)
+    return GradcamLayers({name: shapes[name] for name, _ in stages if len(shapes[name]) == 3},
+                         stages[-1][0])
+
+
+def _output_shapes(model: nn.Module, stages: list[tuple[str, nn.Module]],
+                   spec: Any) -> dict[str, tuple[int, ...]]:
+    """Each stage's output shape for one image (() where it is not one tensor), on meta."""
+    shapes = {name: () for name, _ in stages}
+
+    def keep(name: str, out: Any) -> None:
+        if isinstance(out, Tensor):
+            shapes[name] = tuple(out.shape[1:])
+
+    handles = [m.register_forward_hook(lambda mod, i, out, name=name: keep(name, out))
+               for name, m in stages]
+    try:
+        with torch.no_grad():
+            model(torch.empty(1, spec.channels, spec.height, spec.width, device="meta"))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return shapes
+
+
 def _captum() -> Any:
     try:
         from captum import attr
@@ -108,10 +164,11 @@ def _captum() -> Any:
 
 def explain(model: nn.Module, image: Tensor, mean: tuple[float, ...], std: tuple[float, ...],
             class_names: list[str] | None = None, *, top_k: int = 5, target: int | None = None,
-            method: str = "integrated_gradients", channels: int = 8,
+            method: str = "integrated_gradients", channels: int = 8, layer: str | None = None,
             progress: Progress = no_progress, cancel: CancelFlag | None = None) -> Explanation:
     """Explain ``model``'s prediction for ``image`` (C×H×W in [0, 1]), normalised with the
-    training data's ``mean`` and ``std``. ``target`` (a class index) defaults to the top one."""
+    training data's ``mean`` and ``std``. ``target`` (a class index) defaults to the top one;
+    ``layer`` names the stage for Grad-CAM (default: the last)."""
     attr = _captum()
     if method not in METHODS:
         raise AnalysisError(f"unknown attribution method ‘{method}’; choose {' or '.join(METHODS)}")
@@ -119,6 +176,7 @@ def explain(model: nn.Module, image: Tensor, mean: tuple[float, ...], std: tuple
     stages = stages_of(model)
     if not stages:
         raise AnalysisError("the network has no convolutional stage to explain.")
+    name, stage = _stage(stages, layer)
     x = _normalise(image, mean, std)
     progress(0, 3, "prediction and feature maps")
     probs, maps = _predict(model, x, stages, channels)
@@ -128,17 +186,27 @@ def explain(model: nn.Module, image: Tensor, mean: tuple[float, ...], std: tuple
     target = int(probs.argmax()) if target is None else target
     top = probs.argsort()[::-1][:top_k]
     check_cancel(cancel)
-    progress(1, 3, f"Grad-CAM on {stages[-1][0]}")
-    cam = attr.LayerGradCam(model, stages[-1][1]).attribute(x, target=target,
-                                                          relu_attributions=True)
+    progress(1, 3, f"Grad-CAM on {name}")
+    cam = attr.LayerGradCam(model, stage).attribute(x, target=target, relu_attributions=True)
     cam = attr.LayerAttribution.interpolate(cam, tuple(x.shape[-2:]), "bilinear")
     check_cancel(cancel)
     progress(2, 3, method.replace("_", " "))
     pixels = _attribution(attr, model, x, target, method)
     progress(3, 3, "done")
     return Explanation(image.permute(1, 2, 0).numpy(), [names[i] for i in top],
-                       [float(probs[i]) for i in top], names[target], stages[-1][0],
+                       [float(probs[i]) for i in top], names[target], name,
                        _unit(cam[0, 0]), method, _unit(pixels[0].abs().sum(0)), maps)
+
+
+def _stage(stages: list[tuple[str, nn.Module]], layer: str | None) -> tuple[str, nn.Module]:
+    """The stage named ``layer``, the last one when ``layer`` is None."""
+    if layer is None:
+        return stages[-1]
+    named = dict(stages)
+    if layer not in named:
+        raise AnalysisError(f"the network has no stage ‘{layer}’; choose one of "
+                            f"{', '.join(named)}.")
+    return layer, named[layer]
 
 
 def _normalise(image: Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> Tensor:
@@ -181,14 +249,14 @@ def _unit(t: Tensor) -> np.ndarray:
 def explain_run(run: Run, image_path: str | Path, **options: Any) -> Explanation:
     """Explain a trained run's prediction for the image file ``image_path``: a classifier's
     class score, a segmenter's class region (``explain_dense``); a detector is refused.
-    ``layer`` (a backbone stage) is for segmenters only."""
-    explainer = _explainer(run, options)
+    ``layer`` names the Grad-CAM stage (one of ``gradcam_layers``; None: its default)."""
+    explainer = _explainer(run)
     check_explain(run.graph)
     image = load_image(image_path, run.graph.input_spec)
     return explainer(run.model(), image, run.mean, run.std, run.class_names or None, **options)
 
 
-def _explainer(run: Run, options: dict[str, Any]) -> Any:
+def _explainer(run: Run) -> Any:
     from .common import classifier_only, task_of_graph
 
     task = task_of_graph(run.graph, str(run.path))
@@ -197,10 +265,6 @@ def _explainer(run: Run, options: dict[str, Any]) -> Any:
 
         return explain_segmentation
     classifier_only(run.graph, str(run.path), "explain")  # a detector: one line
-    if options.get("layer") is not None:
-        raise AnalysisError("choosing the Grad-CAM stage (--layer) is for segmenters; a "
-                            "classifier's Grad-CAM is on its last stage.")
-    options.pop("layer", None)
     return explain
 
 
@@ -225,7 +289,7 @@ def _denormalise(x: Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> 
 
 def explain_sample(run: Run, index: int, **options: Any) -> Explanation:
     """Explain a trained run's prediction for its validation image ``index``."""
-    explainer = _explainer(run, options)
+    explainer = _explainer(run)
     check_explain(run.graph)
     image, _ = validation_image(run, index)
     return explainer(run.model(), image, run.mean, run.std, run.class_names or None, **options)
