@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from ...train import rundir
 from ..shell import theme
 from ..shell.window_titles import fit_title
+from .gradcam_choice import GradcamLayerBox, run_gradcam_layers
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp);;All files (*)"
 BATCH_STATS, RUNNING_STATS = "batch", "running"
@@ -221,11 +222,14 @@ class LandscapeDialog(RunDialog):
 
 
 class ExplainDialog(RunDialog):
-    def __init__(self, prompts: Any, run: Path | None, parent: QWidget | None = None):
+    """``layer``: the Grad-CAM layer chosen before for this project (None: Automatic)."""
+
+    def __init__(self, prompts: Any, run: Path | None, parent: QWidget | None = None,
+                 layer: str | None = None):
         super().__init__(
-            "Explain an Image", "The run's top predictions for one image, Grad-CAM on the "
-            "last stage, a pixel attribution and the stages' feature maps.", prompts, run,
-            parent, twin=False)
+            "Explain an Image", "The run's top predictions for one image, Grad-CAM on a "
+            "stage (the last by default), a pixel attribution and the stages' feature maps.",
+            prompts, run, parent, twin=False)
         self.form.removeRow(self.samples)
         self.image = PathPicker(prompts, "Choose an image", IMAGE_FILTER, "image file")
         self.top_k = spin(1, 20, 5)
@@ -233,10 +237,37 @@ class ExplainDialog(RunDialog):
         self.method.addItem("Integrated Gradients", "integrated_gradients")
         self.method.addItem("Saliency (plain gradient)", "saliency")
         self.target = spin(-1, 100_000, -1, "", "the predicted class")
+        self.layer = GradcamLayerBox()
+        self.layer.setToolTip("The stage whose feature maps Grad-CAM weighs, with its output "
+                              "(channels × height × width); Automatic: the last stage, or the "
+                              "one feeding a segmenter's head")
+        self.layer_note = QLabel(wordWrap=True)
+        self.layer_note.setStyleSheet(f"color: {theme.MUTED.name()};")
+        self.layer_note.hide()
         self.form.addRow("Image:", self.image)
         self.form.addRow("Top-k:", self.top_k)
         self.form.addRow("Attribution:", self.method)
         self.form.addRow("Explain class:", self.target)
+        self.form.addRow("Grad-CAM layer:", self.layer)
+        self.form.addRow("", self.layer_note)
+        self.wanted, self.listed_for = layer, None
+        self.layer.activated.connect(lambda: setattr(self, "wanted", self.layer.layer()))
+        self.run.edit.textChanged.connect(self.relist_layers)
+        self.relist_layers()
+
+    def relist_layers(self) -> None:
+        """List the Grad-CAM stages of the chosen run's network (Automatic alone while no
+        usable run is chosen) with the layer wanted (remembered, or picked since) chosen
+        where the run's network has it."""
+        path = self.run.path()
+        usable = path if path is not None and not run_problem(path, "run") else None
+        if usable == self.listed_for:
+            return
+        self.listed_for = usable
+        layers = run_gradcam_layers(usable) if usable is not None else None
+        note = self.layer.set_layers(layers, self.wanted if layers is not None else None)
+        self.layer_note.setText(note)
+        self.layer_note.setVisible(bool(note))
 
     def check(self) -> str:
         image = self.image.path()
@@ -247,4 +278,4 @@ class ExplainDialog(RunDialog):
     def options(self) -> dict[str, Any]:
         target = self.target.value()
         return {"top_k": self.top_k.value(), "method": self.method.currentData(),
-                "target": None if target < 0 else target}
+                "target": None if target < 0 else target, "layer": self.layer.layer()}

@@ -31,6 +31,7 @@ from .dialogs import (
     SignalDialog,
 )
 from .dock import AnalysisDock
+from .gradcam_choice import LayerMemory
 from .install import INSTALL_COMMAND, InstallDialog
 from .worker import AnalysisWorker
 
@@ -56,6 +57,7 @@ class AnalysisFeature(Feature):
         self.refresh_waiting = False
         self.dock: Any = None
         self.job_session: Any = None  # the project session the running analysis is for
+        self.layer_memory = LayerMemory(window.settings)  # Explain's Grad-CAM layer
 
     def contributions(self) -> Contributions:
         return Contributions([
@@ -156,10 +158,14 @@ class AnalysisFeature(Feature):
         if not self.has_captum():
             self.offer_captum()
             return
-        dialog = ExplainDialog(self.window.prompts, self.window.run_focus.run, self.window)
+        session = self.window.sessions.current
+        dialog = ExplainDialog(self.window.prompts, self.window.run_focus.run, self.window,
+                               self.layer_memory.recall(session))
         if self.ask(dialog):
+            options = dialog.options()
+            self.layer_memory.remember(session, options["layer"])
             self.start("explain", jobs.explain_job(dialog.run.path(), dialog.image.path(),
-                                                   dialog.options()))
+                                                   options))
 
     def has_captum(self) -> bool:
         return importlib.util.find_spec("captum") is not None
