@@ -13,6 +13,7 @@ from training_helpers import TrainingPrompts
 from resnet_studio.compiler import Analyzer
 from resnet_studio.graph import InputSpec, project
 from resnet_studio.presets import create
+from resnet_studio.presets.base import Chain
 from resnet_studio.ui.analyze import feature as feature_module
 from resnet_studio.ui.analyze.gradcam_choice import LayerMemory, run_gradcam_layers
 from resnet_studio.ui.shell.session import ProjectSession
@@ -94,6 +95,19 @@ def test_a_stale_layer_falls_back_to_automatic_with_a_note(qtbot, studio, monkey
     assert prompts.errors == []
 
 
+def plain_run(folder):
+    """A run directory of a plain two-convolution network (its files as far as the dialog
+    reads them: graph.json, and a checkpoint's name)."""
+    chain = Chain(InputSpec(channels=3, height=8, width=8, classes=3))
+    chain.add("c1", "conv2d", out_channels=4, kernel_size=3, stride=1, padding=1, bias=True)
+    chain.add("c2", "conv2d", out_channels=6, kernel_size=3, stride=2, padding=1, bias=True)
+    folder.mkdir()
+    (folder / "graph.json").write_text(json.dumps(project.to_dict(chain.classifier())))
+    (folder / "config.json").write_text("{}")
+    (folder / "best.pt").write_bytes(b"")
+    return folder
+
+
 def test_changing_the_run_relists_and_keeps_the_pick_where_it_exists(qtbot, studio, run,
                                                                      tmp_path):
     from resnet_studio.ui.analyze.dialogs import ExplainDialog
@@ -101,11 +115,23 @@ def test_changing_the_run_relists_and_keeps_the_pick_where_it_exists(qtbot, stud
     window, _, prompts = studio
     dialog = ExplainDialog(prompts, run, window, layer="layer1")
     qtbot.addWidget(dialog)
+    dialog.show()
     assert dialog.layer.layer() == "layer1"
     dialog.run.edit.setText(str(tmp_path / "nowhere"))  # no run: Automatic alone
     assert items(dialog.layer) == ["Automatic"] and dialog.options()["layer"] is None
     dialog.run.edit.setText(str(run))
     assert items(dialog.layer) == TINY_ITEMS and dialog.layer.layer() == "layer1"
+    index = dialog.layer.findData("layer2")
+    dialog.layer.setCurrentIndex(index)
+    dialog.layer.activated.emit(index)  # as a click on the item does
+    dialog.run.edit.setText(str(plain_run(tmp_path / "plain")))
+    assert items(dialog.layer) == ["Automatic (c2)", "c1  —  4×8×8", "c2  —  6×4×4"]
+    assert dialog.layer.layer() is None and "‘layer2’" in dialog.layer_note.text()
+    qtbot.waitUntil(lambda: dialog.layer_note.isVisible())
+    note = dialog.layer_note.geometry()
+    assert note.height() >= dialog.layer_note.heightForWidth(note.width())  # not clipped
+    dialog.run.edit.setText(str(run))
+    assert dialog.layer.layer() == "layer2" and dialog.layer_note.isHidden()
 
 
 def test_the_layer_is_remembered_per_project_file_across_restarts(settings, tmp_path):

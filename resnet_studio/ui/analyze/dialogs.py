@@ -268,6 +268,17 @@ class ExplainDialog(RunDialog):
         note = self.layer.set_layers(layers, self.wanted if layers is not None else None)
         self.layer_note.setText(note)
         self.layer_note.setVisible(bool(note))
+        self.grow_to_fit()
+
+    def grow_to_fit(self) -> None:
+        """Grow (never shrink) to show a note that appeared while the dialog is open."""
+        layout = self.layout()
+        layout.activate()
+        needed = layout.totalHeightForWidth(self.width())
+        if needed < 0:
+            needed = layout.totalSizeHint().height()
+        if needed > self.height():
+            self.resize(self.width(), needed)
 
     def check(self) -> str:
         image = self.image.path()
