@@ -29,10 +29,10 @@ def _settle() -> None:
         QApplication.processEvents()
 
 
-def _view(qtbot, width: int, samples: Samples) -> DataView:
+def _view(qtbot, width: int, samples: Samples, height: int = 700) -> DataView:
     view = DataView()
     qtbot.addWidget(view)
-    view.resize(width, 700)
+    view.resize(width, height)
     view.show()
     qtbot.waitExposed(view)
     view.show_samples(samples)
@@ -107,3 +107,14 @@ def test_the_samples_column_of_a_wide_dataset_dock_needs_no_sideways_scroll(make
     assert view.width() < 700  # the dock really was narrowed
     assert view.horizontalScrollBar().maximum() == 0
     assert all(_inside_viewport(view, tile) for tile in view.grid.tiles)
+
+
+def test_each_heading_sits_just_above_what_it_names(qtbot):
+    """A table shorter than the picture beside it (few classes) stays under its heading,
+    level with the picture, rather than the heading growing to centre itself in the gap."""
+    view = _view(qtbot, 900, _samples(shown=4), height=1000)  # room to spare below
+    left, right = view.middle_columns
+    headings = [column.itemAt(0).widget() for column in (left, right)]
+    assert view.counts.height() < view.input_picture.height()
+    assert [h.height() for h in headings] == [h.heightForWidth(h.width()) for h in headings]
+    assert view.counts.y() == view.input_picture.y()

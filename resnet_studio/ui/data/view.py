@@ -82,6 +82,7 @@ class DataView(QScrollArea):
         self.middle_columns = left, right = QVBoxLayout(), QVBoxLayout()
         left.addWidget(_heading("Images per class"))
         left.addWidget(self.counts)
+        left.addStretch(1)  # the table stays under its heading beside a taller picture
         right.addWidget(_heading("The input the network sees"))
         right.addWidget(self.input_picture)
         right.addWidget(self.input_text)
