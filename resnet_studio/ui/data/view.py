@@ -7,7 +7,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
-    QGridLayout,
+    QBoxLayout,
     QHBoxLayout,
     QLabel,
     QScrollArea,
@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from ..shell import theme
 from .samples import Samples
+from .tiles import Tiles
 
 THUMB = 64      # a sample's picture in the grid, pixels
 LARGE = 160     # the input at the network's size, enlarged
@@ -34,7 +35,7 @@ def pixmap(image: np.ndarray, size: int) -> QPixmap:
 
 
 def _heading(text: str) -> QLabel:
-    label = QLabel(text)
+    label = QLabel(text, wordWrap=True)  # a narrow column wraps it rather than scroll sideways
     label.setFont(theme.ui_font(10.5, bold=True))
     return label
 
@@ -57,9 +58,7 @@ class DataView(QScrollArea):
         body = QWidget(self)
         self.title = _heading("Data")
         self.status = _muted("Open the Data workspace to load the dataset.")
-        self.grid_box = QWidget(body)
-        self.grid = QGridLayout(self.grid_box)
-        self.grid.setSpacing(6)
+        self.grid = Tiles(parent=body)
         self.counts = QTableWidget(0, 3, body)
         self.counts.setHorizontalHeaderLabels(["Class", "Training", "Validation"])
         self.counts.verticalHeader().hide()
@@ -68,8 +67,7 @@ class DataView(QScrollArea):
         self.input_text = _muted()
         self.augment_title = _heading("Augmentation")
         self.augment_note = _muted()
-        self.augment_row = QHBoxLayout()
-        self.augment_row.setSpacing(6)
+        self.augmented = Tiles(parent=body)
         self._lay_out(body)
         self.setWidget(body)
 
@@ -79,12 +77,12 @@ class DataView(QScrollArea):
         layout.addWidget(self.title)
         layout.addWidget(self.status)
         layout.addWidget(_heading("Samples and their labels"))
-        layout.addWidget(self.grid_box, 0, Qt.AlignmentFlag.AlignLeft)
-        middle = QHBoxLayout()
-        left = QVBoxLayout()
+        layout.addWidget(self.grid, 0, Qt.AlignmentFlag.AlignLeft)
+        self.middle = middle = QHBoxLayout()
+        self.middle_columns = left, right = QVBoxLayout(), QVBoxLayout()
         left.addWidget(_heading("Images per class"))
         left.addWidget(self.counts)
-        right = QVBoxLayout()
+        left.addStretch(1)  # the table stays under its heading beside a taller picture
         right.addWidget(_heading("The input the network sees"))
         right.addWidget(self.input_picture)
         right.addWidget(self.input_text)
@@ -94,7 +92,7 @@ class DataView(QScrollArea):
         layout.addLayout(middle)
         layout.addWidget(self.augment_title)
         layout.addWidget(self.augment_note)
-        layout.addLayout(self.augment_row)
+        layout.addWidget(self.augmented, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addStretch(1)
 
     def show_status(self, text: str, error: bool = False) -> None:
@@ -106,11 +104,11 @@ class DataView(QScrollArea):
         """Show nothing of earlier data (while other data loads, or when it cannot)."""
         self.samples = None
         self.title.setText("Data")
-        _clear(self.grid)
+        self.grid.set_tiles([])
         self.counts.setRowCount(0)
         self.input_picture.clear()
         self.input_text.clear()
-        _clear(self.augment_row)
+        self.augmented.set_tiles([])
 
     def show_samples(self, samples: Samples) -> None:
         self.samples = samples
@@ -125,22 +123,8 @@ class DataView(QScrollArea):
         self._fill_augmented(samples)
 
     def _fill_grid(self, samples: Samples) -> None:
-        _clear(self.grid)
-        columns = 10
-        for i, (image, label) in enumerate(samples.grid):
-            cell = QWidget(self.grid_box)
-            box = QVBoxLayout(cell)
-            box.setContentsMargins(0, 0, 0, 0)
-            box.setSpacing(1)
-            picture = QLabel(cell)
-            picture.setPixmap(pixmap(image, THUMB))
-            caption = QLabel(label, cell)
-            caption.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-            caption.setMaximumWidth(THUMB + 16)
-            caption.setToolTip(label)  # a dense image's classes may not fit under it
-            box.addWidget(picture, 0, Qt.AlignmentFlag.AlignHCenter)
-            box.addWidget(caption)
-            self.grid.addWidget(cell, i // columns, i % columns)
+        self.grid.set_tiles([_sample_tile(image, label) for image, label in samples.grid])
+        self._fit_width()
 
     def _fill_counts(self, samples: Samples) -> None:
         table = self.counts
@@ -172,7 +156,6 @@ class DataView(QScrollArea):
                                 f"{c}×{h}×{w} ({'grey' if c == 1 else 'RGB'}).")
 
     def _fill_augmented(self, samples: Samples) -> None:
-        _clear(self.augment_row)
         if samples.augment_on:
             what = ", ".join(f"{k} {v}" for k, v in samples.augmentation.items()) or "on"
             self.augment_title.setText("Augmentation: the first training batch as drawn")
@@ -181,15 +164,48 @@ class DataView(QScrollArea):
             self.augment_title.setText("Augmentation is off: the first training batch")
             self.augment_note.setText("Training sees these images as they are; turn on "
                                       "augmentation on the left to see random crops here.")
+        pictures = []
         for image in samples.augmented:
-            picture = QLabel()
-            picture.setPixmap(pixmap(image, THUMB))
-            self.augment_row.addWidget(picture)
-        self.augment_row.addStretch(1)
+            pictures.append(QLabel())
+            pictures[-1].setPixmap(pixmap(image, THUMB))
+        self.augmented.set_tiles(pictures)
+        self._fit_width()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_width()
+
+    def _fit_width(self) -> None:
+        """Wrap the pictures to the view's width, the vertical scroll bar counted as shown
+        (so that its coming and going cannot wrap them back and forth)."""
+        margins = self.widget().layout().contentsMargins()
+        width = (self.width() - 2 * self.frameWidth() - margins.left() - margins.right()
+                 - self.verticalScrollBar().sizeHint().width())
+        self.grid.fit_width(width)
+        self.augmented.fit_width(width)
+        left, right = self.middle_columns
+        side_by_side = (left.minimumSize().width() + self.middle.spacing()
+                        + right.minimumSize().width())
+        self.middle.setDirection(QBoxLayout.Direction.LeftToRight if width >= side_by_side
+                                 else QBoxLayout.Direction.TopToBottom)
 
 
-def _clear(layout) -> None:
-    while layout.count():
-        item = layout.takeAt(0)
-        if item.widget() is not None:
-            item.widget().deleteLater()
+def _sample_tile(image: np.ndarray, label: str) -> QWidget:
+    """A sample's picture with its label under it, cut with "…" where it is wider (a dense
+    image's classes), the whole label in its tooltip."""
+    cell = QWidget()
+    box = QVBoxLayout(cell)
+    box.setContentsMargins(0, 0, 0, 0)
+    box.setSpacing(1)
+    picture = QLabel(cell)
+    picture.setPixmap(pixmap(image, THUMB))
+    width = max(picture.sizeHint().width(), THUMB + 16)
+    caption = QLabel(cell)
+    caption.setText(caption.fontMetrics().elidedText(label, Qt.TextElideMode.ElideRight, width))
+    caption.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+    caption.setMaximumWidth(width)
+    caption.setToolTip(label)
+    box.addWidget(picture, 0, Qt.AlignmentFlag.AlignHCenter)
+    box.addWidget(caption)
+    return cell
+

@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 Std = QKeySequence.StandardKey
 FILE_QUIT_SECTION = 99
 PALETTE_WIDTH = 240
-INSPECTOR_SHARE, INSPECTOR_WIDTHS = 0.22, (360, 440)  # of the window's width, within these
+# of the window's width, within these: at 1280 px the canvas shows a three-column network
+# whole at the least legible zoom (Fit)
+INSPECTOR_SHARE, INSPECTOR_WIDTHS = 0.22, (280, 440)
 BOTTOM_SHARE = 0.3  # of the page's height: problems and summary, model.py under the canvas
 
 

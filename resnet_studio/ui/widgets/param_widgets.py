@@ -34,6 +34,7 @@ CHOICE_LABELS = {("shortcut", "A"): "A: zero-padded identity",
 MIXED = object()  # the value of a field whose nodes hold different values
 MIXED_TEXT = "mixed"
 FLOAT_LIMIT = 1e15
+COMBO_CHARS = 4  # a choice list is at least this many characters wide, more where there is room
 
 
 def parse_text(spec: ParamSpec, text: str) -> Any:
@@ -100,6 +101,10 @@ class ParamField(QWidget):
 
     def _make_combo(self) -> QComboBox:
         combo = ComboBox(self)
+        # its longest choice no longer sets the inspector's least width (the list shows it
+        # whole): a narrow inspector leaves the canvas the room to show a network whole
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(COMBO_CHARS)
         for choice in self.spec.choices:
             label = CHOICE_LABELS.get((self.spec.name, choice), str(choice))
             combo.addItem(label if self.spec.kind == "choice" else str(choice), choice)
