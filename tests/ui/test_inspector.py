@@ -222,6 +222,9 @@ def test_terse_shortcut_options_are_shown_in_words_and_stored_as_letters(window,
     combo.activated.emit(labels.index("A: zero-padded identity"))
     assert graph.node("block").params["shortcut"] == "A"
     assert combo.currentText() == "A: zero-padded identity"
+    # the choice shown whole where a narrow inspector cuts it, above the parameter's help
+    tip = combo.toolTip()
+    assert tip.startswith("A: zero-padded identity\n\n") and "Allowed:" in tip, tip
 
 
 def visible_fields(inspector) -> set[str]:

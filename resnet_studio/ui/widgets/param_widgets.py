@@ -146,6 +146,8 @@ class ParamField(QWidget):
                 typed.setCurrentIndex(index)
             elif typed.isEditable():
                 typed.setEditText(str(value))
+            # a narrow inspector may cut the shown choice: its tooltip names it whole
+            typed.setToolTip(f"{typed.currentText()}\n\n{self.toolTip()}".strip())
         else:
             typed.setValue(value)
 
