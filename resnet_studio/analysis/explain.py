@@ -176,7 +176,7 @@ def explain(model: nn.Module, image: Tensor, mean: tuple[float, ...], std: tuple
     stages = stages_of(model)
     if not stages:
         raise AnalysisError("the network has no convolutional stage to explain.")
-    name, stage = _stage(stages, layer)
+    name, stage = pick_stage(stages, layer)
     x = _normalise(image, mean, std)
     progress(0, 3, "prediction and feature maps")
     probs, maps = _predict(model, x, stages, channels)
@@ -185,26 +185,36 @@ def explain(model: nn.Module, image: Tensor, mean: tuple[float, ...], std: tuple
         raise AnalysisError(f"class {target} does not exist; the network has {len(probs)}.")
     target = int(probs.argmax()) if target is None else target
     top = probs.argsort()[::-1][:top_k]
+    cam, pixels = attributions(attr, model, (name, stage), x, target, method, progress, cancel)
+    return Explanation(image.permute(1, 2, 0).numpy(), [names[i] for i in top],
+                       [float(probs[i]) for i in top], names[target], name, cam, method,
+                       pixels, maps)
+
+
+def attributions(attr: Any, model: nn.Module, stage: tuple[str, nn.Module], x: Tensor,
+                 target: int | None, method: str, progress: Progress,
+                 cancel: CancelFlag | None) -> tuple[np.ndarray, np.ndarray]:
+    """Grad-CAM on ``stage`` (name, module) at the image's size and the pixel attribution of
+    ``method``, both scaled to [0, 1] (steps 1 and 2 of 3 of the progress)."""
     check_cancel(cancel)
-    progress(1, 3, f"Grad-CAM on {name}")
-    cam = attr.LayerGradCam(model, stage).attribute(x, target=target, relu_attributions=True)
+    progress(1, 3, f"Grad-CAM on {stage[0]}")
+    cam = attr.LayerGradCam(model, stage[1]).attribute(x, target=target, relu_attributions=True)
     cam = attr.LayerAttribution.interpolate(cam, tuple(x.shape[-2:]), "bilinear")
     check_cancel(cancel)
     progress(2, 3, method.replace("_", " "))
     pixels = _attribution(attr, model, x, target, method)
     progress(3, 3, "done")
-    return Explanation(image.permute(1, 2, 0).numpy(), [names[i] for i in top],
-                       [float(probs[i]) for i in top], names[target], name,
-                       _unit(cam[0, 0]), method, _unit(pixels[0].abs().sum(0)), maps)
+    return _unit(cam[0, 0]), _unit(pixels[0].abs().sum(0))
 
 
-def _stage(stages: list[tuple[str, nn.Module]], layer: str | None) -> tuple[str, nn.Module]:
+def pick_stage(stages: list[tuple[str, nn.Module]], layer: str | None,
+               where: str = "network") -> tuple[str, nn.Module]:
     """The stage named ``layer``, the last one when ``layer`` is None."""
     if layer is None:
         return stages[-1]
     named = dict(stages)
     if layer not in named:
-        raise AnalysisError(f"the network has no stage ‘{layer}’; choose one of "
+        raise AnalysisError(f"the {where} has no stage ‘{layer}’; choose one of "
                             f"{', '.join(named)}.")
     return layer, named[layer]
 

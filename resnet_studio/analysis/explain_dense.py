@@ -19,8 +19,16 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .common import AnalysisError, CancelFlag, Progress, check_cancel, no_progress
-from .explain import METHODS, Explanation, _attribution, _captum, _normalise, _unit, stages_of
+from .common import AnalysisError, CancelFlag, Progress, no_progress
+from .explain import (
+    METHODS,
+    Explanation,
+    _captum,
+    _normalise,
+    attributions,
+    pick_stage,
+    stages_of,
+)
 
 
 class ClassRegionScore(nn.Module):
@@ -48,13 +56,7 @@ def backbone_stage(model: nn.Module, layer: str | None) -> tuple[str, nn.Module]
     stages = stages_of(model.backbone)
     if not stages:
         raise AnalysisError("the segmenter's backbone has no convolutional stage to explain.")
-    if layer is None:
-        return stages[-1]
-    named = dict(stages)
-    if layer not in named:
-        raise AnalysisError(f"the backbone has no stage ‘{layer}’; choose one of "
-                            f"{', '.join(named)}.")
-    return layer, named[layer]
+    return pick_stage(stages, layer, "backbone")
 
 
 def explain_segmentation(model: nn.Module, image: Tensor, mean: tuple[float, ...],
@@ -79,17 +81,10 @@ def explain_segmentation(model: nn.Module, image: Tensor, mean: tuple[float, ...
     shares = np.bincount(predicted.flatten().numpy(), minlength=count) / predicted.numel()
     top = shares.argsort(kind="stable")[::-1][:top_k]
     score = ClassRegionScore(model, target, class_region(predicted, target)).eval()
-    check_cancel(cancel)
-    progress(1, 3, f"Grad-CAM on {name}")
-    cam = attr.LayerGradCam(score, stage).attribute(x, relu_attributions=True)
-    cam = attr.LayerAttribution.interpolate(cam, tuple(x.shape[-2:]), "bilinear")
-    check_cancel(cancel)
-    progress(2, 3, method.replace("_", " "))
-    pixels = _attribution(attr, score, x, None, method)
-    progress(3, 3, "done")
+    cam, pixels = attributions(attr, score, (name, stage), x, None, method, progress, cancel)
     return Explanation(image.permute(1, 2, 0).numpy(), [names[i] for i in top],
-                       [float(shares[i]) for i in top], names[target], name, _unit(cam[0, 0]),
-                       method, _unit(pixels[0].abs().sum(0)), maps, scores="pixel share")
+                       [float(shares[i]) for i in top], names[target], name, cam, method,
+                       pixels, maps, scores="pixel share")
 
 
 def _target(predicted: Tensor, count: int, target: int | None) -> int:

@@ -166,6 +166,21 @@ def load_module(path: Path) -> ModuleType:
 
 
 # ----- README ---------------------------------------------------------------------------------
+# The two readmes' shared paragraph: loading the weights, and how train.py goes on.
+USE_AND_TRAIN = """Use the trained network:
+
+```python
+import torch
+from model import Net
+net = Net()
+net.load_state_dict(torch.load("checkpoint.pt", weights_only=True)["model"])
+net.eval()
+```
+
+Train on (by default from `checkpoint.pt`, with the settings in `config.json`):
+"""
+
+
 def readme(trained: Trained) -> str:
     if task_of(trained.graph) != CLASSIFICATION:
         return dense_readme(trained)
@@ -188,18 +203,7 @@ Output: {spec.classes} class scores (logits); classes: {', '.join(trained.class_
 | `rstudio_data/` | the synthetic set, data fitting and augmentation, used by `train.py` |
 | `project.rstudio.json` | the project: open it in ResNet Studio to edit the network |
 
-Use the trained network:
-
-```python
-import torch
-from model import Net
-net = Net()
-net.load_state_dict(torch.load("checkpoint.pt", weights_only=True)["model"])
-net.eval()
-```
-
-Train on (by default from `checkpoint.pt`, with the settings in `config.json`):
-
+{USE_AND_TRAIN}
 ```
 python train.py --out runs/more                    # go on to the recorded epoch count
 python train.py --epochs 30 --out runs/longer
@@ -237,18 +241,7 @@ Output: {output}. Classes: {', '.join(trained.class_names)}.
 | `rstudio_data/` | the shapes generator, mask-folder reader, fitting and augmentation |
 | `project.rstudio.json` | the project: open it in ResNet Studio to edit the network |
 
-Use the trained network:
-
-```python
-import torch
-from model import Net
-net = Net()
-net.load_state_dict(torch.load("checkpoint.pt", weights_only=True)["model"])
-net.eval()
-```
-
-Train on (by default from `checkpoint.pt`, with the settings in `config.json`):
-
+{USE_AND_TRAIN}
 ```
 python train.py --out runs/more                    # go on to the recorded epoch count
 python train.py --epochs 30 --out runs/longer

@@ -4,26 +4,17 @@ from __future__ import annotations
 
 import pytest
 import torch
-from heads_graphs import detector, segmenter
+from heads_graphs import SHAPE_NAMES, detector, segmenter, trained_dense
 
-from resnet_studio.compiler import build
 from resnet_studio.export.errors import ExportError
 from resnet_studio.export.formats import export_onnx
 from resnet_studio.export.trained import Trained
 
-NAMES = ["background", "square", "disc", "triangle"]
+NAMES = SHAPE_NAMES
 
 
 def _trained(graph, tmp_path) -> Trained:
-    torch.manual_seed(0)
-    model = build(graph).eval()
-    with torch.no_grad():  # trained-looking statistics, so that the check compares real numbers
-        for module in model.modules():
-            if isinstance(module, torch.nn.BatchNorm2d):
-                module.running_mean.uniform_(-0.5, 0.5)
-                module.running_var.uniform_(0.5, 2.0)
-    checkpoint = {"model": model.state_dict(), "config": {}}
-    return Trained(tmp_path / "seg.pt", checkpoint, graph, NAMES)
+    return trained_dense(graph, tmp_path / "seg.pt")
 
 
 def test_a_segmenters_onnx_gives_pytorchs_scores_for_any_batch(tmp_path):
