@@ -117,3 +117,34 @@ def test_command_writes_figure_and_numbers(tmp_path, capsys, monkeypatch):
     assert titles == ["tiny on p.png"]  # the network and the image explained
     assert main(["explain", str(run), str(tmp_path / "none.png"), "-o", str(out)]) == 2
     assert "none.png" in capsys.readouterr().err
+
+
+class _Steps:
+    """Records the progress calls; sets ``cancel`` when the step ``stop_at`` is announced."""
+
+    def __init__(self, cancel=None, stop_at: int | None = None):
+        self.calls, self.cancel, self.stop_at = [], cancel, stop_at
+
+    def __call__(self, done: int, total: int, text: str) -> None:
+        self.calls.append((done, total, text))
+        if done == self.stop_at:
+            self.cancel.set()
+
+
+def test_progress_names_each_step_and_a_cancel_stops_before_the_next():
+    import threading
+
+    from resnet_studio.analysis.common import Cancelled
+
+    torch.manual_seed(0)
+    model = build(tiny_resnet()).eval()
+    steps = _Steps()
+    explain(model, torch.rand(3, 8, 8), MEAN, STD, method="integrated_gradients",
+            progress=steps)
+    assert steps.calls == [(0, 3, "prediction and feature maps"), (1, 3, "Grad-CAM on layer2"),
+                           (2, 3, "integrated gradients"), (3, 3, "done")]
+    cancel = threading.Event()
+    stopping = _Steps(cancel, stop_at=1)  # asked while Grad-CAM runs: no attribution after it
+    with pytest.raises(Cancelled):
+        explain(model, torch.rand(3, 8, 8), MEAN, STD, progress=stopping, cancel=cancel)
+    assert [c[0] for c in stopping.calls] == [0, 1]

@@ -151,3 +151,11 @@ def test_a_runs_batch_may_take_the_whole_validation_split_and_no_more():
     with pytest.raises(AnalysisError, match="holds 4 images, fewer than the batch of 5; lower "
                                             "--batch-size"):
         run_dense_batch(data, 5)
+
+
+def test_a_segmenters_explanation_reports_its_steps(model):
+    calls = []
+    explain_segmentation(model, _image(), MEAN, STD, method="saliency", layer="layer3",
+                         progress=lambda done, total, text: calls.append((done, total, text)))
+    assert calls == [(0, 3, "prediction and feature maps"), (1, 3, "Grad-CAM on layer3"),
+                     (2, 3, "saliency"), (3, 3, "done")]
