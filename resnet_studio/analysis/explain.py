@@ -227,17 +227,25 @@ def _normalise(image: Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -
 
 def _predict(model: nn.Module, x: Tensor, stages: list[tuple[str, nn.Module]],
              channels: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    logits, maps = forward_with_maps(model, x, stages, channels)
+    return F.softmax(logits, dim=1)[0].numpy(), maps
+
+
+def forward_with_maps(model: nn.Module, x: Tensor, stages: list[tuple[str, nn.Module]],
+                      channels: int) -> tuple[Any, dict[str, np.ndarray]]:
+    """``model(x)`` without gradients, and the first ``channels`` maps of each stage's output
+    for the first image, by stage name."""
     maps: dict[str, np.ndarray] = {}
     handles = [m.register_forward_hook(
         lambda mod, i, out, name=name: maps.__setitem__(name, out[0, :channels].numpy().copy()))
         for name, m in stages]
     try:
         with torch.no_grad():
-            probs = F.softmax(model(x), dim=1)[0].numpy()
+            out = model(x)
     finally:
         for handle in handles:
             handle.remove()
-    return probs, maps
+    return out, maps
 
 
 def _attribution(attr: Any, model: nn.Module, x: Tensor, target: int, method: str) -> Tensor:

@@ -26,6 +26,7 @@ from .explain import (
     _captum,
     _normalise,
     attributions,
+    forward_with_maps,
     pick_stage,
     stages_of,
 )
@@ -101,14 +102,6 @@ def _target(predicted: Tensor, count: int, target: int | None) -> int:
 def _segment(model: nn.Module, x: Tensor, stages: list[tuple[str, nn.Module]],
              channels: int) -> tuple[Tensor, int, dict[str, np.ndarray]]:
     """(predicted class per pixel H×W, the number of classes, the stages' first channels)."""
-    maps: dict[str, np.ndarray] = {}
-    handles = [m.register_forward_hook(
-        lambda mod, i, out, name=name: maps.__setitem__(name, out[0, :channels].numpy().copy()))
-        for name, m in stages]
-    try:
-        with torch.no_grad():
-            logits = model(x)["out"][0]
-    finally:
-        for handle in handles:
-            handle.remove()
+    out, maps = forward_with_maps(model, x, stages, channels)
+    logits = out["out"][0]
     return logits.argmax(0), int(logits.shape[0]), maps

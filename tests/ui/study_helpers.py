@@ -71,3 +71,17 @@ def finished_sweep_results() -> StudyResults:
             epoch_step=np.array([3.0, 6.0]), val_acc=np.array([acc - 0.1, acc]))
         rows.append(table_row(spec, run, (100, 1000), 0.8))
     return StudyResults(study, curves, rows)
+
+
+def study_window(make_window, tmp_path, prompts: StudyPrompts | None = None,
+                 config: TrainConfig | None = None, *, shown: bool = False):
+    """A window on ``staged_net()`` whose studies train with ``config`` (the tiny budget by
+    default) and go under ``tmp_path``; ``shown``: the Experiments workspace on screen, its
+    set-up form rebuilt from that budget."""
+    window = make_window(staged_net(), prompts or StudyPrompts())
+    window.studies.settings = lambda graph: config or budget()
+    window.studies.unsaved_studies_dir = tmp_path / "studies"
+    if shown:
+        window.studies.setup.refresh()  # the form built at start-up used the panel's settings
+        window.show_workspace("experiments")
+    return window

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
-from study_helpers import StudyPrompts, budget, staged_net
+from study_helpers import StudyPrompts, budget, staged_net, study_window
 from training_helpers import tiny_net
 
 from resnet_studio.presets.recipes import HE_2016_CIFAR
@@ -17,9 +17,7 @@ from resnet_studio.ui.experiments.dialog import StudyDialog
 @pytest.fixture
 def studio(make_window, tmp_path):
     prompts = StudyPrompts()
-    window = make_window(staged_net(), prompts)
-    window.studies.settings = lambda graph: budget(epochs=3)
-    window.studies.unsaved_studies_dir = tmp_path / "studies"
+    window = study_window(make_window, tmp_path, prompts, budget(epochs=3))
     return window, prompts
 
 

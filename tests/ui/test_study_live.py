@@ -7,7 +7,7 @@ import threading
 
 import numpy as np
 import pytest
-from study_helpers import StudyPrompts, budget, staged_net
+from study_helpers import budget, staged_net, study_window
 
 from resnet_studio.study.kinds import plan_sweep
 from resnet_studio.study.queue import StudyQueue
@@ -31,9 +31,7 @@ class HoldingQueue(StudyQueue):
 
 @pytest.fixture
 def studio(make_window, tmp_path, monkeypatch):
-    window = make_window(staged_net(), StudyPrompts())
-    window.studies.settings = lambda graph: budget()
-    window.studies.unsaved_studies_dir = tmp_path / "studies"
+    window = study_window(make_window, tmp_path)
     monkeypatch.setattr(HoldingQueue, "go", threading.Event(), raising=False)
     monkeypatch.setattr(worker_module, "StudyQueue", HoldingQueue)
     return window.studies

@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 from parallel_hold import hold_at
-from study_helpers import StudyPrompts, budget, staged_net
+from study_helpers import budget, staged_net, study_window
 
 from resnet_studio.graph.project import save
 from resnet_studio.study.kinds import plan_sweep
@@ -21,12 +21,7 @@ HOLD_AT = 2  # of each run's 6 steps
 
 @pytest.fixture
 def studio(make_window, tmp_path):
-    window = make_window(staged_net(), StudyPrompts())
-    window.studies.settings = lambda graph: budget()
-    window.studies.unsaved_studies_dir = tmp_path / "studies"
-    window.studies.setup.refresh()
-    window.show_workspace("experiments")
-    return window.studies
+    return study_window(make_window, tmp_path, shown=True).studies
 
 
 def test_two_trials_stream_their_curves_at_the_same_time(studio, qtbot, monkeypatch):

@@ -8,7 +8,7 @@ import dataclasses
 import json
 
 import pytest
-from study_helpers import StudyPrompts, budget, staged_net
+from study_helpers import StudyPrompts, budget, staged_net, study_window
 
 from resnet_studio.graph.project import save
 from resnet_studio.study.kinds import plan_sweep
@@ -21,9 +21,7 @@ from resnet_studio.ui.experiments import worker as worker_module
 @pytest.fixture
 def studio(make_window, tmp_path):
     prompts = StudyPrompts()
-    window = make_window(staged_net(), prompts)
-    window.studies.settings = lambda graph: budget()
-    window.studies.unsaved_studies_dir = tmp_path / "studies"
+    window = study_window(make_window, tmp_path, prompts)
     return window, window.studies, prompts
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import pytest
-from study_helpers import StudyPrompts, budget, staged_net
+from study_helpers import budget, staged_net, study_window
 
 from resnet_studio.graph.project import save
 from resnet_studio.study.kinds import plan_sweep
@@ -20,12 +20,7 @@ cluster = pytest.importorskip("resnet_studio.study.cluster", exc_type=ImportErro
 
 @pytest.fixture
 def studio(make_window, tmp_path):
-    window = make_window(staged_net(), StudyPrompts())
-    window.studies.settings = lambda graph: budget()
-    window.studies.unsaved_studies_dir = tmp_path / "studies"
-    window.studies.setup.refresh()
-    window.show_workspace("experiments")
-    return window.studies
+    return study_window(make_window, tmp_path, shown=True).studies
 
 
 class FakeTune(InProcess):

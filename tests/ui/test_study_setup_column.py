@@ -11,7 +11,7 @@ import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
-from study_helpers import StudyPrompts, budget, staged_net
+from study_helpers import StudyPrompts, budget, staged_net, study_window
 
 from resnet_studio.graph.project import save
 from resnet_studio.study.plan import KINDS
@@ -23,12 +23,7 @@ from resnet_studio.ui.experiments.form import StudyForm
 
 @pytest.fixture
 def studio(make_window, tmp_path):
-    window = make_window(staged_net(), StudyPrompts())
-    window.studies.settings = lambda graph: budget(epochs=3)
-    window.studies.unsaved_studies_dir = tmp_path / "studies"
-    window.studies.setup.refresh()  # the form built at start-up used the panel's settings
-    window.show_workspace("experiments")
-    return window
+    return study_window(make_window, tmp_path, config=budget(epochs=3), shown=True)
 
 
 def _fill(form: StudyForm) -> None:
